@@ -1,0 +1,107 @@
+import type { DType, TypedArray } from './dtype.js';
+import type { Shape } from './shape.js';
+
+/**
+ * The backend interface: the small, fixed set of primitive kernels every op is built from.
+ * A backend owns its storage (`Handle`): typed arrays on `cpu`, device buffers on `gpu`.
+ * Every primitive takes contiguous row-major inputs and returns a new handle; none mutates its inputs.
+ * Shapes are passed explicitly so a backend needs no tensor object. Callers (src/autograd) have already
+ * validated shapes, so backends only compute.
+ */
+export type Handle = unknown;
+
+/** Elementwise unary primitives. `step` is 1 where x > 0 else 0; `sign` is -1, 0 or 1. */
+export const UNARY_OPS = [
+  'neg', 'exp', 'log', 'log1p', 'sqrt', 'abs', 'sign', 'step', 'sigmoid', 'tanh', 'relu', 'softplus',
+  'logSigmoid', 'square', 'reciprocal',
+] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
+
+/** Elementwise binary primitives with NumPy broadcasting. Comparisons return 1 or 0. */
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+
+export const REDUCE_OPS = ['sum', 'max', 'min'] as const;
+export type ReduceOp = (typeof REDUCE_OPS)[number];
+
+/** 2-D convolution geometry (NCHW). `pad` is [top, bottom, left, right]. */
+export interface Conv2dGeometry {
+  stride: [number, number];
+  pad: [number, number, number, number];
+  dilation: [number, number];
+  groups: number;
+}
+
+/** 2-D pooling geometry (NCHW). `pad` is [top, bottom, left, right]; padded cells never win a max. */
+export interface Pool2dGeometry {
+  kernel: [number, number];
+  stride: [number, number];
+  pad: [number, number, number, number];
+}
+
+export type ResizeMode = 'nearest' | 'bilinear';
+
+/** What runs, as reported by `backendInfo()`. */
+export interface BackendInfo {
+  backend: 'cpu' | 'gpu';
+  /** gpu.js mode for `gpu` (`cpu`, `webasm`, `headlessgl`, `webgl2`, `webgpu`…); `typed-arrays` for `cpu`. */
+  mode: string;
+  /** Adapter or device description where the backend knows one. */
+  adapter?: string;
+  dtypes: DType[];
+  synchronous: boolean;
+  threads?: number;
+}
+
+export interface Backend {
+  readonly name: 'cpu' | 'gpu';
+  info(): BackendInfo;
+  supports(dtype: DType): boolean;
+
+  upload(data: TypedArray, dtype: DType): Handle;
+  read(h: Handle, size: number, dtype: DType): Promise<TypedArray>;
+  /** Present only when the backend can read synchronously. */
+  readSync?(h: Handle, size: number, dtype: DType): TypedArray;
+  dispose(h: Handle): void;
+  /** Device buffers this backend holds now (for `memory()`). */
+  liveBuffers(): number;
+
+  fill(size: number, value: number, dtype: DType): Handle;
+  cast(x: Handle, size: number, from: DType, to: DType): Handle;
+  unary(op: UnaryOp, x: Handle, size: number, dtype: DType): Handle;
+  binary(op: BinaryOp, a: Handle, aShape: Shape, b: Handle, bShape: Shape, outShape: Shape, dtype: DType): Handle;
+  /** out = cond != 0 ? a : b, all three broadcast to outShape. */
+  where(c: Handle, cShape: Shape, a: Handle, aShape: Shape, b: Handle, bShape: Shape, outShape: Shape, dtype: DType): Handle;
+  /** Reduces along sorted `axes`; the output has `shape` with those axes set to 1. */
+  reduce(op: ReduceOp, x: Handle, shape: Shape, axes: readonly number[], dtype: DType): Handle;
+  /**
+   * Batched matmul: a is [batch, m, k] ([batch, k, m] when transA), b is [batch, k, n] ([batch, n, k] when
+   * transB), out is [batch, m, n]. A batch of 1 on either side is broadcast.
+   */
+  matmul(a: Handle, b: Handle, batchA: number, batchB: number, m: number, k: number, n: number, transA: boolean, transB: boolean, dtype: DType): Handle;
+
+  permute(x: Handle, shape: Shape, perm: readonly number[], dtype: DType): Handle;
+  broadcastTo(x: Handle, shape: Shape, outShape: Shape, dtype: DType): Handle;
+  /** Copies the box starting at `begin` with extent `size`. */
+  slice(x: Handle, shape: Shape, begin: readonly number[], size: readonly number[], dtype: DType): Handle;
+  concat(xs: readonly Handle[], shapes: readonly Shape[], axis: number, dtype: DType): Handle;
+  pad(x: Handle, shape: Shape, before: readonly number[], after: readonly number[], value: number, dtype: DType): Handle;
+  /** out[i] = x[indices[i]] over flat indices (indices hold integers stored as floats). */
+  take(x: Handle, indices: Handle, count: number, dtype: DType): Handle;
+  /** out = zeros(size); out[indices[i]] += values[i]. */
+  scatterAdd(indices: Handle, values: Handle, count: number, size: number, dtype: DType): Handle;
+
+  // Image primitives (NCHW). Output shapes are computed by the caller and passed in.
+  conv2d(x: Handle, xShape: Shape, w: Handle, wShape: Shape, outShape: Shape, g: Conv2dGeometry, dtype: DType): Handle;
+  conv2dBackwardInput(dy: Handle, dyShape: Shape, w: Handle, wShape: Shape, xShape: Shape, g: Conv2dGeometry, dtype: DType): Handle;
+  conv2dBackwardFilter(x: Handle, xShape: Shape, dy: Handle, dyShape: Shape, wShape: Shape, g: Conv2dGeometry, dtype: DType): Handle;
+  maxPool2d(x: Handle, xShape: Shape, outShape: Shape, g: Pool2dGeometry, dtype: DType): Handle;
+  /** Routes dy to the first maximum of each window (row-major order within the window). */
+  maxPool2dBackward(dy: Handle, x: Handle, xShape: Shape, outShape: Shape, g: Pool2dGeometry, dtype: DType): Handle;
+  /** Average over the window including padding cells (PyTorch's count_include_pad=True). */
+  avgPool2d(x: Handle, xShape: Shape, outShape: Shape, g: Pool2dGeometry, dtype: DType): Handle;
+  avgPool2dBackward(dy: Handle, xShape: Shape, outShape: Shape, g: Pool2dGeometry, dtype: DType): Handle;
+  /** Resize H and W; bilinear uses half-pixel centres (align_corners=False), nearest uses floor(dst·in/out). */
+  resize(x: Handle, xShape: Shape, outH: number, outW: number, mode: ResizeMode, dtype: DType): Handle;
+  resizeBackward(dy: Handle, xShape: Shape, outH: number, outW: number, mode: ResizeMode, dtype: DType): Handle;
+}

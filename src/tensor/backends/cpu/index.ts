@@ -1,0 +1,62 @@
+import type { Backend, BackendInfo } from '../../backend.js';
+import { allocate, type TypedArray } from '../../dtype.js';
+import { binary, broadcastTo, unary, where } from './elementwise.js';
+import * as image from './image.js';
+import { concat, pad, permute, scatterAdd, slice, take } from './layout.js';
+import { matmul } from './matmul.js';
+import { reduce } from './reduce.js';
+
+type T = TypedArray;
+
+/**
+ * The `cpu` backend: typed-array loops in float32 and float64. It is the reference every other backend
+ * is tested against, and the backend gradient checks run on (in float64).
+ */
+export function createCpuBackend(): Backend {
+  let live = 0;
+  const own = (x: T): T => {
+    live++;
+    return x;
+  };
+  const info: BackendInfo = { backend: 'cpu', mode: 'typed-arrays', dtypes: ['float32', 'float64'], synchronous: true, threads: 1 };
+  return {
+    name: 'cpu',
+    info: () => ({ ...info }),
+    supports: () => true,
+    upload: (data, dtype) => own(dtype === 'float64' ? Float64Array.from(data) : Float32Array.from(data)),
+    read: async (h) => (h as T).slice(),
+    readSync: (h) => (h as T).slice(),
+    dispose: () => {
+      live--;
+    },
+    liveBuffers: () => live,
+    fill: (size, value, dtype) => own(allocate(dtype, size).fill(value)),
+    cast: (x, size, _from, to) => {
+      const out = allocate(to, size);
+      out.set(x as T);
+      return own(out);
+    },
+    unary: (op, x, _size, dtype) => own(unary(op, x as T, dtype)),
+    binary: (op, a, aShape, b, bShape, outShape, dtype) => own(binary(op, a as T, aShape, b as T, bShape, outShape, dtype)),
+    where: (c, cs, a, as, b, bs, os, dtype) => own(where(c as T, cs, a as T, as, b as T, bs, os, dtype)),
+    reduce: (op, x, shape, axes, dtype) => own(reduce(op, x as T, shape, axes, dtype)),
+    matmul: (a, b, ba, bb, m, k, n, ta, tb, dtype) => own(matmul(a as T, b as T, ba, bb, m, k, n, ta, tb, dtype)),
+    permute: (x, shape, perm, dtype) => own(permute(x as T, shape, perm, dtype)),
+    broadcastTo: (x, shape, outShape, dtype) => own(broadcastTo(x as T, shape, outShape, dtype)),
+    slice: (x, shape, begin, size, dtype) => own(slice(x as T, shape, begin, size, dtype)),
+    concat: (xs, shapes, axis, dtype) => own(concat(xs as T[], shapes, axis, dtype)),
+    pad: (x, shape, before, after, value, dtype) => own(pad(x as T, shape, before, after, value, dtype)),
+    take: (x, idx, count, dtype) => own(take(x as T, idx as T, count, dtype)),
+    scatterAdd: (idx, values, count, size, dtype) => own(scatterAdd(idx as T, values as T, count, size, dtype)),
+    conv2d: (x, xs, w, ws, os, g, d) => own(image.conv2d(x as T, xs, w as T, ws, os, g, d)),
+    conv2dBackwardInput: (dy, dys, w, ws, xs, g, d) => own(image.conv2dBackwardInput(dy as T, dys, w as T, ws, xs, g, d)),
+    conv2dBackwardFilter: (x, xs, dy, dys, ws, g, d) => own(image.conv2dBackwardFilter(x as T, xs, dy as T, dys, ws, g, d)),
+    maxPool2d: (x, xs, os, g, d) => own(image.maxPool2d(x as T, xs, os, g, d)),
+    maxPool2dBackward: (dy, x, xs, os, g, d) => own(image.maxPool2dBackward(dy as T, x as T, xs, os, g, d)),
+    avgPool2d: (x, xs, os, g, d) => own(image.avgPool2d(x as T, xs, os, g, d)),
+    avgPool2dBackward: (dy, xs, os, g, d) => own(image.avgPool2dBackward(dy as T, xs, os, g, d)),
+    resize: (x, xs, h, w, m, d) => own(image.resize(x as T, xs, h, w, m, d)),
+    resizeBackward: (dy, xs, h, w, m, d) => own(image.resizeBackward(dy as T, xs, h, w, m, d)),
+  };
+}
+

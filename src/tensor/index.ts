@@ -1,0 +1,12 @@
+import { createCpuBackend } from './backends/cpu/index.js';
+import { registerBackend } from './engine.js';
+
+registerBackend('cpu', () => createCpuBackend());
+
+export type { Backend, BackendInfo, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, ResizeMode, UnaryOp } from './backend.js';
+export { arange, eye, full, linspace, ones, onesLike, rand, randint, randn, tensor, zeros, zerosLike, type RandomOptions, type TensorOptions } from './creation.js';
+export type { DType, TypedArray } from './dtype.js';
+export { backendInfo, getBackend, keep, memory, noGrad, registerBackend, setBackend, tidy } from './engine.js';
+export { Rng } from './random.js';
+export { broadcastShapes, fmt as formatShape, sizeOf, type Shape } from './shape.js';
+export { Tensor, type NestedArray } from './tensor.js';
