@@ -1,1 +1,1 @@
-export {};
+export { adaptiveLogParams, adaptiveLogSlope, adaptiveLogValue, type AdaptiveLogOptions } from './adaptive-log.js';

@@ -1,7 +1,9 @@
 import { createCpuBackend } from './backends/cpu/index.js';
+import { createGpuBackend } from './backends/gpu/index.js';
 import { registerBackend } from './engine.js';
 
 registerBackend('cpu', () => createCpuBackend());
+registerBackend('gpu', (opts) => createGpuBackend(opts as { mode?: string }));
 
 export type { Backend, BackendInfo, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, ResizeMode, UnaryOp } from './backend.js';
 export { arange, eye, full, linspace, ones, onesLike, rand, randint, randn, tensor, zeros, zerosLike, type RandomOptions, type TensorOptions } from './creation.js';

@@ -1,0 +1,33 @@
+import { backendInfo, randn, setBackend, tidy, matmul, type Tensor } from '../src/index.js';
+import { peakRssMB, timeIt, type BenchRow } from './table.js';
+
+/** Matmul GFLOP/s at 512³ and 1024³ on cpu and each gpu.js mode that runs here. */
+export async function run(args: string[]): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const targets: { backend: 'cpu' | 'gpu'; mode?: string }[] = [{ backend: 'cpu' }, { backend: 'gpu', mode: 'webasm' }, { backend: 'gpu', mode: 'cpu' }];
+  const sizes = args.includes('--quick') ? [256] : [512, 1024];
+  for (const t of targets) {
+    try {
+      setBackend(t.backend, { mode: t.mode });
+    } catch (e) {
+      rows.push({ workload: 'matmul', backend: `${t.backend}${t.mode ? `:${t.mode}` : ''}`, ms: NaN, peakRssMB: peakRssMB(), note: `unavailable: ${(e as Error).message}` });
+      continue;
+    }
+    const name = `${t.backend}:${backendInfo().mode}`;
+    for (const n of sizes) {
+      if (t.mode === 'cpu' && n > 512) continue; // gpu.js's cpu mode is a plain JS interpreter of the kernel: minutes at 1024³
+      const a = randn([n, n], { seed: 1 });
+      const b = randn([n, n], { seed: 2 });
+      const ms = await timeIt(async () => {
+        const c = tidy(() => matmul(a, b));
+        await c.data();
+        c.dispose();
+      }, n >= 1024 ? 3 : 5);
+      rows.push({ workload: `matmul ${n}³`, backend: name, ms, gflops: (2 * n ** 3) / (ms * 1e6), peakRssMB: peakRssMB() });
+      (a as Tensor).dispose();
+      b.dispose();
+    }
+  }
+  setBackend('cpu');
+  return rows;
+}

@@ -1,0 +1,24 @@
+/**
+ * `npm run bench -- <suite> [options]`: runs one benchmark suite and prints a Markdown table
+ * (workload, backend, time, GFLOP/s or images/s, peak memory). `--json FILE` also writes the rows.
+ * Suites live in bench/<suite>.ts and export `run(args): Promise<BenchRow[]>`.
+ */
+import { writeFileSync } from 'node:fs';
+import { markdownTable, type BenchRow } from './table.js';
+
+const suites: Record<string, () => Promise<{ run(args: string[]): Promise<BenchRow[]> }>> = {
+  matmul: () => import('./matmul.js'),
+};
+
+const [suite, ...args] = process.argv.slice(2);
+if (!suite || !(suite in suites)) {
+  console.error(`usage: npm run bench -- <${Object.keys(suites).join('|')}> [--json FILE] [suite options]`);
+  process.exit(2);
+}
+const rows = await (await suites[suite]()).run(args);
+console.log(markdownTable(rows));
+const j = args.indexOf('--json');
+if (j >= 0 && args[j + 1]) {
+  writeFileSync(args[j + 1], JSON.stringify(rows, null, 2));
+  console.log(`wrote ${args[j + 1]}`);
+}
