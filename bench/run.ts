@@ -8,6 +8,8 @@ import { markdownTable, type BenchRow } from './table.js';
 
 const suites: Record<string, () => Promise<{ run(args: string[]): Promise<BenchRow[]> }>> = {
   matmul: () => import('./matmul.js'),
+  conv: () => import('./conv.js'),
+  unet: () => import('./unet.js'),
 };
 
 const [suite, ...args] = process.argv.slice(2);
