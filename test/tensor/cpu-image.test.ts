@@ -1,0 +1,271 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { avgPool2d, conv2d, convTranspose2d, maxPool2d, resize, tensor, type DType } from '../../src/index.js';
+
+// Independent naive implementations, written from the definitions over plain number arrays.
+
+type Geo4 = { n: number; c: number; h: number; w: number };
+const at = (a: ArrayLike<number>, s: Geo4, n: number, c: number, y: number, x: number): number =>
+  y < 0 || y >= s.h || x < 0 || x >= s.w ? 0 : a[((n * s.c + c) * s.h + y) * s.w + x];
+
+interface ConvCase {
+  n: number; groups: number; cpg: number; opg: number; h: number; w: number; kh: number; kw: number;
+  stride: [number, number]; dilation: [number, number]; pad: [number, number, number, number]; padding: 'same' | number | [number, number, number, number];
+}
+
+/** y[n, co, oy, ox] = Σ x[n, g·cpg + ci, oy·s − pt + ky·d, ox·s − pl + kx·d] · w[co, ci, ky, kx]. */
+function naiveConv(x: number[], w: number[], k: ConvCase): { y: number[]; ho: number; wo: number } {
+  const { n, groups, cpg, opg, h, w: wd, kh, kw, stride, dilation, pad } = k;
+  const cin = groups * cpg;
+  const cout = groups * opg;
+  const ho = Math.floor((h + pad[0] + pad[1] - dilation[0] * (kh - 1) - 1) / stride[0]) + 1;
+  const wo = Math.floor((wd + pad[2] + pad[3] - dilation[1] * (kw - 1) - 1) / stride[1]) + 1;
+  const s = { n, c: cin, h, w: wd };
+  const y: number[] = [];
+  for (let b = 0; b < n; b++)
+    for (let co = 0; co < cout; co++)
+      for (let oy = 0; oy < ho; oy++)
+        for (let ox = 0; ox < wo; ox++) {
+          const g = Math.floor(co / opg);
+          let acc = 0;
+          for (let ci = 0; ci < cpg; ci++)
+            for (let ky = 0; ky < kh; ky++)
+              for (let kx = 0; kx < kw; kx++)
+                acc += at(x, s, b, g * cpg + ci, oy * stride[0] - pad[0] + ky * dilation[0], ox * stride[1] - pad[2] + kx * dilation[1]) * w[((co * cpg + ci) * kh + ky) * kw + kx];
+          y.push(acc);
+        }
+  return { y, ho, wo };
+}
+
+/** Transposed conv as a scatter: out[n, g·opg + co, i·s − p + k·d] += x[n, ci, i] · w[ci, co, k]. */
+function naiveConvTranspose(x: number[], w: number[], n: number, cin: number, h: number, wd: number, opg: number, kh: number, kw: number, groups: number, s: [number, number], p: [number, number], op: [number, number], d: [number, number]) {
+  const ho = (h - 1) * s[0] - 2 * p[0] + d[0] * (kh - 1) + op[0] + 1;
+  const wo = (wd - 1) * s[1] - 2 * p[1] + d[1] * (kw - 1) + op[1] + 1;
+  const cout = opg * groups;
+  const y = new Array<number>(n * cout * ho * wo).fill(0);
+  const ipg = cin / groups;
+  for (let b = 0; b < n; b++)
+    for (let ci = 0; ci < cin; ci++)
+      for (let iy = 0; iy < h; iy++)
+        for (let ix = 0; ix < wd; ix++)
+          for (let co = 0; co < opg; co++)
+            for (let ky = 0; ky < kh; ky++)
+              for (let kx = 0; kx < kw; kx++) {
+                const oy = iy * s[0] - p[0] + ky * d[0];
+                const ox = ix * s[1] - p[1] + kx * d[1];
+                if (oy < 0 || oy >= ho || ox < 0 || ox >= wo) continue;
+                const oc = Math.floor(ci / ipg) * opg + co;
+                y[((b * cout + oc) * ho + oy) * wo + ox] += x[((b * cin + ci) * h + iy) * wd + ix] * w[((ci * opg + co) * kh + ky) * kw + kx];
+              }
+  return { y, ho, wo, cout };
+}
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i];
+    if (!(Math.abs(actual[i] - e) <= tol * (1 + Math.abs(e)))) throw new Error(`element ${i}: got ${actual[i]}, expected ${e} (tol ${tol})`);
+  }
+}
+
+const vals = (len: number) => fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: len, maxLength: len });
+const TOL: Record<DType, number> = { float64: 1e-12, float32: 2e-5 };
+
+const convCase = fc
+  .record({
+    n: fc.integer({ min: 1, max: 2 }), groups: fc.integer({ min: 1, max: 2 }), cpg: fc.integer({ min: 1, max: 3 }), opg: fc.integer({ min: 1, max: 3 }),
+    h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }), kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }),
+    sh: fc.integer({ min: 1, max: 2 }), sw: fc.integer({ min: 1, max: 2 }), dh: fc.integer({ min: 1, max: 2 }), dw: fc.integer({ min: 1, max: 2 }),
+    padKind: fc.constantFrom('same', 'number', 'four'), p: fc.integer({ min: 0, max: 2 }), p4: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
+  })
+  .map((r): ConvCase => {
+    const stride: [number, number] = r.padKind === 'same' ? [1, 1] : [r.sh, r.sw];
+    const dilation: [number, number] = [r.dh, r.dw];
+    let pad: [number, number, number, number];
+    let padding: ConvCase['padding'];
+    if (r.padKind === 'same') {
+      const th = r.dh * (r.kh - 1);
+      const tw = r.dw * (r.kw - 1);
+      pad = [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
+      padding = 'same';
+    } else if (r.padKind === 'number') {
+      pad = [r.p, r.p, r.p, r.p];
+      padding = r.p;
+    } else {
+      pad = [...r.p4];
+      padding = [...r.p4];
+    }
+    return { n: r.n, groups: r.groups, cpg: r.cpg, opg: r.opg, h: r.h, w: r.w, kh: r.kh, kw: r.kw, stride, dilation, pad, padding };
+  })
+  .filter((k) => k.h + k.pad[0] + k.pad[1] >= k.dilation[0] * (k.kh - 1) + 1 && k.w + k.pad[2] + k.pad[3] >= k.dilation[1] * (k.kw - 1) + 1);
+
+describe('cpu conv2d forward', () => {
+  for (const dtype of ['float64', 'float32'] as const) {
+    it(`matches the summation definition (${dtype}; stride, padding incl. 'same', dilation, groups)`, () => {
+      fc.assert(
+        fc.property(
+          convCase.chain((k) => fc.tuple(fc.constant(k), vals(k.n * k.groups * k.cpg * k.h * k.w), vals(k.groups * k.opg * k.cpg * k.kh * k.kw))),
+          ([k, xv, wv]) => {
+            const x = tensor(xv, [k.n, k.groups * k.cpg, k.h, k.w], { dtype });
+            const w = tensor(wv, [k.groups * k.opg, k.cpg, k.kh, k.kw], { dtype });
+            const y = conv2d(x, w, { stride: k.stride, padding: k.padding, dilation: k.dilation, groups: k.groups });
+            const ref = naiveConv(Array.from(x.dataSync()), Array.from(w.dataSync()), k);
+            expect(y.shape).toEqual([k.n, k.groups * k.opg, ref.ho, ref.wo]);
+            expectClose(y.dataSync(), ref.y, TOL[dtype]);
+          },
+        ),
+        { numRuns: 40, seed: dtype === 'float64' ? 11 : 12 },
+      );
+    });
+  }
+
+  it('gives the hand-computed 3×3 box sum with padding 1 (PyTorch: [[4,6,4],[6,9,6],[4,6,4]])', () => {
+    const y = conv2d(tensor(new Array(9).fill(1), [1, 1, 3, 3]), tensor(new Array(9).fill(1), [1, 1, 3, 3]), { padding: 1 });
+    expect(Array.from(y.dataSync())).toEqual([4, 6, 4, 6, 9, 6, 4, 6, 4]);
+  });
+});
+
+describe('cpu convTranspose2d forward', () => {
+  const ctCase = fc
+    .record({
+      n: fc.integer({ min: 1, max: 2 }), groups: fc.integer({ min: 1, max: 2 }), ipg: fc.integer({ min: 1, max: 2 }), opg: fc.integer({ min: 1, max: 3 }),
+      h: fc.integer({ min: 1, max: 5 }), w: fc.integer({ min: 1, max: 5 }), kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }),
+      s: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })), d: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+      p: fc.tuple(fc.nat(1), fc.nat(1)), op: fc.tuple(fc.nat(2), fc.nat(2)),
+    })
+    .map((r) => ({ ...r, op: [r.op[0] % Math.max(r.s[0], r.d[0]), r.op[1] % Math.max(r.s[1], r.d[1])] as [number, number] }))
+    .filter((r) => (r.h - 1) * r.s[0] - 2 * r.p[0] + r.d[0] * (r.kh - 1) + r.op[0] + 1 > 0 && (r.w - 1) * r.s[1] - 2 * r.p[1] + r.d[1] * (r.kw - 1) + r.op[1] + 1 > 0);
+  for (const dtype of ['float64', 'float32'] as const) {
+    it(`matches the scatter definition (${dtype}; stride up to 3, outputPadding, dilation, groups)`, () => {
+      fc.assert(
+        fc.property(
+          ctCase.chain((k) => fc.tuple(fc.constant(k), vals(k.n * k.groups * k.ipg * k.h * k.w), vals(k.groups * k.ipg * k.opg * k.kh * k.kw))),
+          ([k, xv, wv]) => {
+            const cin = k.groups * k.ipg;
+            const x = tensor(xv, [k.n, cin, k.h, k.w], { dtype });
+            const w = tensor(wv, [cin, k.opg, k.kh, k.kw], { dtype });
+            const y = convTranspose2d(x, w, { stride: k.s, padding: k.p, outputPadding: k.op, dilation: k.d, groups: k.groups });
+            const ref = naiveConvTranspose(Array.from(x.dataSync()), Array.from(w.dataSync()), k.n, cin, k.h, k.w, k.opg, k.kh, k.kw, k.groups, k.s, k.p, k.op, k.d);
+            expect(y.shape).toEqual([k.n, ref.cout, ref.ho, ref.wo]);
+            expectClose(y.dataSync(), ref.y, TOL[dtype]);
+          },
+        ),
+        { numRuns: 40, seed: dtype === 'float64' ? 21 : 22 },
+      );
+    });
+  }
+
+  it('upsamples by 2 with a 2×2 kernel of ones into 2×2 blocks', () => {
+    const y = convTranspose2d(tensor([1, 2, 3, 4], [1, 1, 2, 2]), tensor([1, 1, 1, 1], [1, 1, 2, 2]), { stride: 2 });
+    expect(y.toArray()).toEqual([[[[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]]]);
+  });
+});
+
+describe('cpu pooling forward', () => {
+  const poolCase = fc
+    .record({
+      n: fc.integer({ min: 1, max: 2 }), c: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 8 }), w: fc.integer({ min: 1, max: 8 }),
+      kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }), sh: fc.integer({ min: 1, max: 3 }), sw: fc.integer({ min: 1, max: 3 }), ph: fc.nat(1), pw: fc.nat(1),
+    })
+    .filter((r) => 2 * r.ph <= r.kh && 2 * r.pw <= r.kw && r.h + 2 * r.ph >= r.kh && r.w + 2 * r.pw >= r.kw);
+
+  function naivePool(x: number[], r: { n: number; c: number; h: number; w: number; kh: number; kw: number; sh: number; sw: number; ph: number; pw: number }, kind: 'max' | 'avg'): number[] {
+    const ho = Math.floor((r.h + 2 * r.ph - r.kh) / r.sh) + 1;
+    const wo = Math.floor((r.w + 2 * r.pw - r.kw) / r.sw) + 1;
+    const out: number[] = [];
+    for (let p = 0; p < r.n * r.c; p++)
+      for (let oy = 0; oy < ho; oy++)
+        for (let ox = 0; ox < wo; ox++) {
+          const cells: number[] = [];
+          for (let ky = 0; ky < r.kh; ky++)
+            for (let kx = 0; kx < r.kw; kx++) {
+              const iy = oy * r.sh - r.ph + ky;
+              const ix = ox * r.sw - r.pw + kx;
+              if (iy >= 0 && iy < r.h && ix >= 0 && ix < r.w) cells.push(x[(p * r.h + iy) * r.w + ix]);
+            }
+          out.push(kind === 'max' ? Math.max(...cells) : cells.reduce((a, b) => a + b, 0) / (r.kh * r.kw));
+        }
+    return out;
+  }
+
+  for (const kind of ['max', 'avg'] as const)
+    for (const dtype of ['float64', 'float32'] as const) {
+      it(`${kind}Pool2d matches the window definition (${dtype})`, () => {
+        fc.assert(
+          fc.property(poolCase.chain((r) => fc.tuple(fc.constant(r), vals(r.n * r.c * r.h * r.w))), ([r, xv]) => {
+            const x = tensor(xv, [r.n, r.c, r.h, r.w], { dtype });
+            const opts = { kernel: [r.kh, r.kw] as [number, number], stride: [r.sh, r.sw] as [number, number], padding: [r.ph, r.pw] as [number, number] };
+            const y = kind === 'max' ? maxPool2d(x, opts) : avgPool2d(x, opts);
+            expectClose(y.dataSync(), naivePool(Array.from(x.dataSync()), r, kind), TOL[dtype]);
+          }),
+          { numRuns: 40, seed: 31 },
+        );
+      });
+    }
+
+  it('maxPool2d padding never wins over negative values', () => {
+    const y = maxPool2d(tensor([-1, -2, -3, -4], [1, 1, 2, 2]), { kernel: 2, stride: 1, padding: 1 });
+    expect(y.toArray()).toEqual([[[[-1, -1, -2], [-1, -1, -2], [-3, -3, -4]]]]);
+  });
+
+  it('avgPool2d counts padding cells in the divisor (PyTorch count_include_pad=True)', () => {
+    const y = avgPool2d(tensor([1, 1, 1, 1], [1, 1, 2, 2]), { kernel: 2, stride: 1, padding: 1 });
+    expect(y.toArray()).toEqual([[[[0.25, 0.5, 0.25], [0.5, 1, 0.5], [0.25, 0.5, 0.25]]]]);
+  });
+});
+
+describe('cpu resize forward', () => {
+  /** PyTorch's upsample kernels (UpSampleKernel.cpp / upsample_bilinear2d), transcribed. */
+  function naiveResize(x: number[], n: number, c: number, h: number, w: number, oh: number, ow: number, mode: 'nearest' | 'bilinear'): number[] {
+    const out: number[] = [];
+    const src = (o: number, inS: number, outS: number) => {
+      if (mode === 'nearest') {
+        const i = Math.min(Math.floor((o * inS) / outS), inS - 1);
+        return { i0: i, i1: i, l: 0 };
+      }
+      const r = Math.max((inS / outS) * (o + 0.5) - 0.5, 0);
+      const i0 = Math.floor(r);
+      const p = i0 < inS - 1 ? 1 : 0;
+      return { i0, i1: i0 + p, l: r - i0 };
+    };
+    for (let p = 0; p < n * c; p++)
+      for (let oy = 0; oy < oh; oy++)
+        for (let ox = 0; ox < ow; ox++) {
+          const a = src(oy, h, oh);
+          const b = src(ox, w, ow);
+          const v = (y: number, xx: number) => x[(p * h + y) * w + xx];
+          out.push((1 - a.l) * ((1 - b.l) * v(a.i0, b.i0) + b.l * v(a.i0, b.i1)) + a.l * ((1 - b.l) * v(a.i1, b.i0) + b.l * v(a.i1, b.i1)));
+        }
+    return out;
+  }
+
+  for (const mode of ['nearest', 'bilinear'] as const)
+    for (const dtype of ['float64', 'float32'] as const) {
+      it(`${mode} matches PyTorch's source-index formula (${dtype}; up and down)`, () => {
+        const shape = fc.record({ n: fc.integer({ min: 1, max: 2 }), c: fc.integer({ min: 1, max: 2 }), h: fc.integer({ min: 1, max: 7 }), w: fc.integer({ min: 1, max: 7 }), oh: fc.integer({ min: 1, max: 11 }), ow: fc.integer({ min: 1, max: 11 }) });
+        fc.assert(
+          fc.property(shape.chain((r) => fc.tuple(fc.constant(r), vals(r.n * r.c * r.h * r.w))), ([r, xv]) => {
+            const x = tensor(xv, [r.n, r.c, r.h, r.w], { dtype });
+            const y = resize(x, [r.oh, r.ow], mode);
+            expect(y.shape).toEqual([r.n, r.c, r.oh, r.ow]);
+            expectClose(y.dataSync(), naiveResize(Array.from(x.dataSync()), r.n, r.c, r.h, r.w, r.oh, r.ow, mode), TOL[dtype]);
+          }),
+          { numRuns: 40, seed: 41 },
+        );
+      });
+    }
+
+  it('bilinear 2×2 → 4×4 gives PyTorch values (align_corners=False)', () => {
+    const y = resize(tensor([1, 2, 3, 4], [1, 1, 2, 2]), [4, 4], 'bilinear');
+    expect(y.toArray()).toEqual([[[[1, 1.25, 1.75, 2], [1.5, 1.75, 2.25, 2.5], [2.5, 2.75, 3.25, 3.5], [3, 3.25, 3.75, 4]]]]);
+  });
+
+  it('bilinear 1×4 → 1×2 gives PyTorch values [0.5, 2.5]', () => {
+    expect(Array.from(resize(tensor([0, 1, 2, 3], [1, 1, 1, 4]), [1, 2], 'bilinear').dataSync())).toEqual([0.5, 2.5]);
+  });
+
+  it('nearest picks floor(dst·in/out) like PyTorch: 3 → 5 is [0,0,1,1,2], 5 → 3 is [0,1,3]', () => {
+    expect(Array.from(resize(tensor([0, 1, 2], [1, 1, 1, 3]), [1, 5], 'nearest').dataSync())).toEqual([0, 0, 1, 1, 2]);
+    expect(Array.from(resize(tensor([0, 1, 2, 3, 4], [1, 1, 1, 5]), [1, 3], 'nearest').dataSync())).toEqual([0, 1, 3]);
+  });
+});
