@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { avgPool2d, conv2d, convTranspose2d, maxPool2d, resize, tensor, type DType } from '../../src/index.js';
+import { avgPool2d, conv2d, convTranspose2d, matmul, maxPool2d, randn, resize, tensor, valueAndGrad, type DType } from '../../src/index.js';
 
 // Independent naive implementations, written from the definitions over plain number arrays.
 
@@ -267,5 +267,93 @@ describe('cpu resize forward', () => {
   it('nearest picks floor(dst·in/out) like PyTorch: 3 → 5 is [0,0,1,1,2], 5 → 3 is [0,1,3]', () => {
     expect(Array.from(resize(tensor([0, 1, 2], [1, 1, 1, 3]), [1, 5], 'nearest').dataSync())).toEqual([0, 0, 1, 1, 2]);
     expect(Array.from(resize(tensor([0, 1, 2, 3, 4], [1, 1, 1, 5]), [1, 3], 'nearest').dataSync())).toEqual([0, 1, 3]);
+  });
+});
+
+describe('cpu float32 fast path (packed SIMD GEMM) against the float64 reference', () => {
+  // shapes large enough to cross every blocking edge of gemm.ts (KC = 256, MC = 128, NC = 2048, MR×NR = 4×8)
+  const rel = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+    let num = 0;
+    let den = 0;
+    for (let i = 0; i < b.length; i++) {
+      num = Math.max(num, Math.abs(a[i] - b[i]));
+      den = Math.max(den, Math.abs(b[i]));
+    }
+    return num / den;
+  };
+
+  it('matmul agrees for random shapes, transposes and batch broadcasting', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ m: fc.integer({ min: 1, max: 140 }), k: fc.integer({ min: 1, max: 300 }), n: fc.integer({ min: 1, max: 70 }), ba: fc.constantFrom(1, 2), bb: fc.constantFrom(1, 2), ta: fc.boolean(), tb: fc.boolean(), seed: fc.nat(100) }),
+        (r) => {
+          const a = randn([r.ba, ...(r.ta ? [r.k, r.m] : [r.m, r.k])], { seed: r.seed, dtype: 'float64' });
+          const b = randn([r.bb, ...(r.tb ? [r.n, r.k] : [r.k, r.n])], { seed: r.seed + 1, dtype: 'float64' });
+          const a2 = r.ta ? a.transpose(1, 2) : a;
+          const b2 = r.tb ? b.transpose(1, 2) : b;
+          // reference: explicit float64 sums over the (transposed) row-major values
+          const av = a2.dataSync();
+          const bv = b2.dataSync();
+          const batch = Math.max(r.ba, r.bb);
+          const ref = new Float64Array(batch * r.m * r.n);
+          for (let t = 0; t < batch; t++)
+            for (let i = 0; i < r.m; i++)
+              for (let j = 0; j < r.n; j++) {
+                let s = 0;
+                for (let p = 0; p < r.k; p++) s += av[(r.ba === 1 ? 0 : t) * r.m * r.k + i * r.k + p] * bv[(r.bb === 1 ? 0 : t) * r.k * r.n + p * r.n + j];
+                ref[(t * r.m + i) * r.n + j] = s;
+              }
+          const y = matmul(r.ta ? a.cast('float32').transpose(1, 2) : a.cast('float32'), r.tb ? b.cast('float32').transpose(1, 2) : b.cast('float32'));
+          expect(rel(y.dataSync(), ref)).toBeLessThan(1e-5);
+        },
+      ),
+      { numRuns: 15, seed: 51 },
+    );
+  });
+
+  it('matmul agrees across the NC = 2048 column block', () => {
+    const a = randn([5, 300], { seed: 1, dtype: 'float64' });
+    const b = randn([300, 2061], { seed: 2, dtype: 'float64' });
+    expect(rel(matmul(a.cast('float32'), b.cast('float32')).dataSync(), matmul(a, b).dataSync())).toBeLessThan(1e-5);
+  });
+
+  it('conv2d forward, input grad and filter grad agree at a size that crosses every GEMM block', () => {
+    // K = 29·9 = 261 > KC, Cout = 130 > MC, P = 46·46 = 2116 > NC; dilation and asymmetric padding too
+    const x = randn([2, 29, 46, 46], { seed: 3, dtype: 'float64' });
+    const w = randn([130, 29, 3, 3], { seed: 4, dtype: 'float64' });
+    const opts = { padding: [2, 2, 1, 3] as [number, number, number, number], dilation: [2, 1] as [number, number] };
+    const loss = (xx: typeof x, ww: typeof w) => valueAndGrad((p: typeof x, q: typeof w) => conv2d(p, q, opts).mul(conv2d(p, q, opts).detach().tanh()).sum())(xx, ww);
+    const r64 = loss(x, w);
+    const r32 = loss(x.cast('float32'), w.cast('float32'));
+    expect(rel(r32.grads[0].dataSync(), r64.grads[0].dataSync())).toBeLessThan(1e-4);
+    expect(rel(r32.grads[1].dataSync(), r64.grads[1].dataSync())).toBeLessThan(1e-4);
+    expect(rel(conv2d(x.cast('float32'), w.cast('float32'), opts).dataSync(), conv2d(x, w, opts).dataSync())).toBeLessThan(1e-5);
+  });
+
+  it('strided, grouped and pointwise convolutions agree in all three kernels', () => {
+    const cases = [
+      { x: [2, 8, 33, 35], w: [12, 4, 3, 3], opts: { stride: 2, padding: 1, groups: 2 } },
+      { x: [2, 16, 20, 21], w: [24, 16, 1, 1], opts: {} },
+      { x: [1, 6, 19, 17], w: [6, 6, 4, 2], opts: { stride: [3, 2] as [number, number], padding: [0, 1, 2, 0] as [number, number, number, number] } },
+    ];
+    for (const c of cases) {
+      const x = randn(c.x, { seed: 5, dtype: 'float64' });
+      const w = randn(c.w, { seed: 6, dtype: 'float64' });
+      const f = (p: typeof x, q: typeof w) => conv2d(p, q, c.opts).square().sum();
+      const r64 = valueAndGrad(f)(x, w);
+      const r32 = valueAndGrad(f)(x.cast('float32'), w.cast('float32'));
+      expect(rel(r32.grads[0].dataSync(), r64.grads[0].dataSync())).toBeLessThan(1e-4);
+      expect(rel(r32.grads[1].dataSync(), r64.grads[1].dataSync())).toBeLessThan(1e-4);
+    }
+  });
+
+  it('convTranspose2d (the input-gradient kernel on arbitrary output sizes) agrees', () => {
+    const x = randn([2, 24, 17, 15], { seed: 7, dtype: 'float64' });
+    const w = randn([24, 10, 3, 3], { seed: 8, dtype: 'float64' });
+    const opts = { stride: 2, padding: 1, outputPadding: 1 };
+    expect(rel(convTranspose2d(x.cast('float32'), w.cast('float32'), opts).dataSync(), convTranspose2d(x, w, opts).dataSync())).toBeLessThan(1e-5);
+    const x1 = randn([1, 8, 9, 9], { seed: 9, dtype: 'float64' });
+    const w1 = randn([8, 5, 1, 1], { seed: 10, dtype: 'float64' });
+    expect(rel(convTranspose2d(x1.cast('float32'), w1.cast('float32'), { stride: 2 }).dataSync(), convTranspose2d(x1, w1, { stride: 2 }).dataSync())).toBeLessThan(1e-5);
   });
 });

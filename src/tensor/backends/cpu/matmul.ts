@@ -1,12 +1,22 @@
 import { allocate, type DType, type TypedArray } from '../../dtype.js';
+import { gemmF32 } from './gemm.js';
 
 /**
- * Batched matmul on typed arrays. Transposed operands are copied to row-major first so the inner
- * loop always runs over contiguous rows of b and out (i-k-j order), which the JIT vectorises well.
+ * Batched matmul on typed arrays. float32 runs the packed SIMD GEMM of gemm.ts, which reads transposed
+ * operands through strides. float64 (the gradient-check path) copies transposed operands to row-major
+ * first so the inner loop runs over contiguous rows of b and out (i-k-j order).
  */
 export function matmul(a: TypedArray, b: TypedArray, batchA: number, batchB: number, m: number, k: number, n: number, transA: boolean, transB: boolean, dtype: DType): TypedArray {
   const batch = Math.max(batchA, batchB);
   const out = allocate(dtype, batch * m * n);
+  if (dtype === 'float32') {
+    for (let bi = 0; bi < batch; bi++) {
+      const aOff = (batchA === 1 ? 0 : bi) * m * k;
+      const bOff = (batchB === 1 ? 0 : bi) * k * n;
+      gemmF32(m, n, k, a as Float32Array, aOff, transA ? 1 : k, transA ? m : 1, b as Float32Array, bOff, transB ? 1 : n, transB ? k : 1, out as Float32Array, bi * m * n, n);
+    }
+    return out;
+  }
   const aRow = allocate(dtype, transA ? m * k : 0);
   const bRow = allocate(dtype, transB ? k * n : 0);
   for (let bi = 0; bi < batch; bi++) {

@@ -1,0 +1,134 @@
+import { createWasmKernel } from './wasm-kernel.js';
+
+/**
+ * Float32 GEMM, C += A·B, blocked as in GotoBLAS (Goto & van de Geijn, "Anatomy of high-performance
+ * matrix multiplication", 2008): B is packed in KC×NC blocks of NR-wide panels, A in MC×KC blocks of
+ * MR-tall panels, and an MR×NR micro-kernel (WebAssembly SIMD, wasm-kernel.ts) multiplies one pair of
+ * panels into a tile that is added into C. Operands are addressed by strides, so transposed operands
+ * cost nothing extra: A(i, p) = a[aOff + i·ars + p·acs], B(p, j) = b[bOff + p·brs + j·bcs].
+ */
+
+const MR = 4;
+const NR = 8;
+const KC = 256;
+const MC = 128;
+const NC = 2048;
+
+const TILE_BYTES = 1024;
+const A_BYTES = MC * KC * 4;
+const B_BYTES = KC * NC * 4;
+const wasm = createWasmKernel(MR, NR / 4, TILE_BYTES + A_BYTES + B_BYTES);
+// Without WebAssembly SIMD the same packed layout runs through the scalar kernel below.
+const buffer = wasm ? wasm.memory.buffer : new ArrayBuffer(TILE_BYTES + A_BYTES + B_BYTES);
+const tile = new Float32Array(buffer, 0, MR * NR);
+const packedA = new Float32Array(buffer, TILE_BYTES, MC * KC);
+const packedB = new Float32Array(buffer, TILE_BYTES + A_BYTES, KC * NC);
+
+/** Which micro-kernel runs: 'wasm-simd' or 'js'. */
+export const gemmKernel: 'wasm-simd' | 'js' = wasm ? 'wasm-simd' : 'js';
+
+function scalarKernel(aAt: number, bAt: number, kc: number): void {
+  tile.fill(0);
+  let a = aAt >> 2;
+  let b = bAt >> 2;
+  const A = new Float32Array(buffer);
+  for (let p = 0; p < kc; p++, a += MR, b += NR) {
+    for (let r = 0; r < MR; r++) {
+      const av = A[a + r];
+      for (let j = 0; j < NR; j++) tile[r * NR + j] += av * A[b + j];
+    }
+  }
+}
+const kernel = wasm ? wasm.kernel : (a: number, b: number, _c: number, kc: number) => scalarKernel(a, b, kc);
+
+function packA(a: Float32Array, aOff: number, ars: number, acs: number, i0: number, mc: number, m: number, p0: number, kc: number): void {
+  let o = 0;
+  for (let ip = 0; ip < mc; ip += MR) {
+    for (let r = 0; r < MR; r++) {
+      const i = i0 + ip + r;
+      let src = aOff + i * ars + p0 * acs;
+      if (i >= m) {
+        for (let p = 0; p < kc; p++) packedA[o + p * MR + r] = 0;
+        continue;
+      }
+      for (let p = 0; p < kc; p++, src += acs) packedA[o + p * MR + r] = a[src];
+    }
+    o += kc * MR;
+  }
+}
+
+function packB(b: Float32Array, bOff: number, brs: number, bcs: number, p0: number, kc: number, j0: number, nc: number, n: number): void {
+  let o = 0;
+  for (let jp = 0; jp < nc; jp += NR) {
+    const jn = Math.min(NR, n - j0 - jp);
+    if (jn === NR && bcs === 1) {
+      // the common case: NR contiguous elements per row of B
+      let src = bOff + p0 * brs + j0 + jp;
+      for (let p = 0; p < kc; p++, src += brs, o += NR) {
+        packedB[o] = b[src];
+        packedB[o + 1] = b[src + 1];
+        packedB[o + 2] = b[src + 2];
+        packedB[o + 3] = b[src + 3];
+        packedB[o + 4] = b[src + 4];
+        packedB[o + 5] = b[src + 5];
+        packedB[o + 6] = b[src + 6];
+        packedB[o + 7] = b[src + 7];
+      }
+      continue;
+    }
+    for (let j = 0; j < NR; j++) {
+      let src = bOff + p0 * brs + (j0 + jp + j) * bcs;
+      if (j >= jn) {
+        for (let p = 0; p < kc; p++) packedB[o + p * NR + j] = 0;
+        continue;
+      }
+      for (let p = 0; p < kc; p++, src += brs) packedB[o + p * NR + j] = b[src];
+    }
+    o += kc * NR;
+  }
+}
+
+/** C[cOff + i·ldc + j] += Σ_p A(i, p)·B(p, j) for i < m, j < n, p < k (float32). */
+export function gemmF32(
+  m: number, n: number, k: number,
+  a: Float32Array, aOff: number, ars: number, acs: number,
+  b: Float32Array, bOff: number, brs: number, bcs: number,
+  c: Float32Array, cOff: number, ldc: number,
+): void {
+  const aBase = TILE_BYTES;
+  const bBase = TILE_BYTES + A_BYTES;
+  for (let j0 = 0; j0 < n; j0 += NC) {
+    const nc = Math.min(NC, n - j0);
+    for (let p0 = 0; p0 < k; p0 += KC) {
+      const kc = Math.min(KC, k - p0);
+      packB(b, bOff, brs, bcs, p0, kc, j0, nc, n);
+      for (let i0 = 0; i0 < m; i0 += MC) {
+        const mc = Math.min(MC, m - i0);
+        packA(a, aOff, ars, acs, i0, mc, m, p0, kc);
+        for (let jp = 0; jp < nc; jp += NR) {
+          const jn = Math.min(NR, nc - jp);
+          const bAt = bBase + jp * kc * 4;
+          for (let ip = 0; ip < mc; ip += MR) {
+            const im = Math.min(MR, mc - ip);
+            kernel(aBase + ip * kc * 4, bAt, 0, kc);
+            let co = cOff + (i0 + ip) * ldc + j0 + jp;
+            if (im === MR && jn === NR) {
+              for (let r = 0, t = 0; r < MR; r++, co += ldc, t += NR) {
+                c[co] += tile[t];
+                c[co + 1] += tile[t + 1];
+                c[co + 2] += tile[t + 2];
+                c[co + 3] += tile[t + 3];
+                c[co + 4] += tile[t + 4];
+                c[co + 5] += tile[t + 5];
+                c[co + 6] += tile[t + 6];
+                c[co + 7] += tile[t + 7];
+              }
+            } else {
+              for (let r = 0; r < im; r++, co += ldc) for (let j = 0; j < jn; j++) c[co + j] += tile[r * NR + j];
+            }
+          }
+        }
+      }
+    }
+  }
+}
