@@ -64,7 +64,8 @@ export function concat(xs: readonly TypedArray[], shapes: readonly Shape[], axis
 export function pad(x: TypedArray, shape: Shape, before: readonly number[], after: readonly number[], value: number, dtype: DType): TypedArray {
   const outShape = shape.map((d, i) => d + before[i] + after[i]);
   const out = allocate(dtype, sizeOf(outShape));
-  if (value !== 0) out.fill(value);
+  // Object.is so that a -0 fill is honoured (allocate gives +0)
+  if (!Object.is(value, 0)) out.fill(value);
   const rank = shape.length;
   if (rank === 0) {
     out[0] = x[0];
