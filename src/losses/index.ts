@@ -1,1 +1,12 @@
 export { adaptiveLogParams, adaptiveLogSlope, adaptiveLogValue, type AdaptiveLogOptions } from './adaptive-log.js';
+export { adaptiveLog, all, type AdaptiveLogLoss } from './adaptive-log.js';
+export { combo, type ComboOptions } from './combo.js';
+export { deepSupervision, type DeepSupervisionOptions } from './deep-supervision.js';
+export { bce, crossEntropy, focal, generalizedCrossEntropy, type BceOptions, type CrossEntropyOptions, type FocalOptions, type GeneralizedCrossEntropyOptions } from './distribution.js';
+export { generalizedDice, type GeneralizedDiceOptions } from './generalized-dice.js';
+export { lovaszHinge, lovaszSoftmax, type LovaszOptions, type LovaszSoftmaxOptions } from './lovasz.js';
+export { overlapCounts, trueNegatives, type OverlapCounts } from './overlap.js';
+export { dice, focalTversky, jaccard, mcc, tversky, type FocalTverskyOptions, type TverskyOptions } from './region.js';
+export { LOSS_NAMES, lossByName, lossTable, type LossName, type LossTableRow } from './registry.js';
+export type { Loss, LossInput, OverlapOptions, Reduction } from './types.js';
+export { wing, type WingOptions } from './wing.js';

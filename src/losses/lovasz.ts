@@ -1,0 +1,117 @@
+import { abs, concat, permute, relu, reshape, sum, take } from '../autograd/index.js';
+import { formatShape, noGrad, tensor, type Tensor } from '../tensor/index.js';
+import { makeLoss, prepareTarget, reduce, type Loss, type Reduction } from './types.js';
+
+/**
+ * The Lovász extension of the Jaccard loss (Berman et al. 2018): errors sorted in decreasing order and
+ * weighted by the increments of 1 − IoU along that order. The sort runs on the host (it reads the
+ * errors with dataSync, so it needs a synchronous backend); the gradient flows through the gather.
+ */
+
+export interface LovaszOptions {
+  /** Pool the whole batch into one sorted list (default true, Berman's per_image=False); false scores each image and averages. */
+  batch?: boolean;
+  /** Over images when `batch` is false (default 'mean'); 'none' gives one value per image ([1] when pooled). */
+  reduction?: Reduction;
+}
+
+/** Weights of the sorted errors: w_i = J_i − J_{i−1}, J_i = 1 − |G ∖ first i|/|G ∪ first i| (Berman's lovasz_grad). */
+function lovaszWeights(fgSorted: ArrayLike<number>, out: Float64Array, offset: number, scale: number): void {
+  let gts = 0;
+  for (let i = 0; i < fgSorted.length; i++) gts += fgSorted[i];
+  let cumFg = 0;
+  let cumBg = 0;
+  let prev = 0;
+  for (let i = 0; i < fgSorted.length; i++) {
+    cumFg += fgSorted[i];
+    cumBg += 1 - fgSorted[i];
+    const jac = 1 - (gts - cumFg) / (gts + cumBg);
+    out[offset + i] = (jac - prev) * scale;
+    prev = jac;
+  }
+}
+
+/**
+ * Σ_j errors[r, π_r(j)]·w_r(j)·scale[r] per row r of `errors` [R, L], π_r sorting row r's errors in
+ * decreasing order and w_r the Lovász weights of the binary labels `fg` [R·L] in that order.
+ */
+function sortedDot(errors: Tensor, fg: ArrayLike<number>, scale: readonly number[]): Tensor {
+  const [rows, len] = errors.shape;
+  const values = noGrad(() => errors.dataSync());
+  const flatIdx = new Float64Array(rows * len);
+  const weights = new Float64Array(rows * len);
+  const order = new Array<number>(len);
+  const fgSorted = new Float64Array(len);
+  for (let r = 0; r < rows; r++) {
+    const base = r * len;
+    for (let j = 0; j < len; j++) order[j] = j;
+    order.sort((a, b) => values[base + b] - values[base + a]);
+    for (let j = 0; j < len; j++) {
+      flatIdx[base + j] = base + order[j];
+      fgSorted[j] = fg[base + order[j]];
+    }
+    if (scale[r] !== 0) lovaszWeights(fgSorted, weights, base, scale[r]);
+  }
+  const sorted = take(reshape(errors, [rows * len]), tensor(flatIdx, [rows * len], { dtype: errors.dtype }));
+  return sum(reshape(sorted.mul(tensor(weights, [rows * len], { dtype: errors.dtype })), [rows, len]), 1);
+}
+
+const binarize = (g: Tensor): Float64Array => noGrad(() => Float64Array.from(g.dataSync(), (v) => (v > 0.5 ? 1 : 0)));
+
+/**
+ * Lovász hinge loss (Berman et al. 2018) on logits z [N, 1, H, W] of a binary problem: with signs
+ * s = 2g − 1 and hinge errors e = 1 − z·s, `Σ_i relu(e_(i))·w_i` over the errors sorted in decreasing order,
+ * w the Lovász weights of the Jaccard loss. Targets are thresholded at 0.5. Defaults: batch pooled.
+ */
+export function lovaszHinge(opts: LovaszOptions = {}): Loss {
+  const { batch = true, reduction = 'mean' } = opts;
+  const name = 'lovasz-hinge';
+  return makeLoss(name, 'logits', (z, target) => {
+    if (z.shape[1] !== 1) throw new Error(`${name}: expected binary logits [N, 1, H, W], got ${formatShape(z.shape)}; use lovaszSoftmax for C > 1`);
+    const g = prepareTarget(name, z, target);
+    const fg = binarize(g);
+    const signs = tensor(Float64Array.from(fg, (v) => 2 * v - 1), z.shape, { dtype: z.dtype });
+    const rows = batch ? 1 : z.shape[0];
+    const errors = reshape(relu(z.mul(signs).neg().add(1)), [rows, -1]);
+    return reduce(name, sortedDot(errors, fg, new Array<number>(rows).fill(1)), reduction);
+  });
+}
+
+export interface LovaszSoftmaxOptions extends LovaszOptions {
+  /** Average over the classes present in the target (default 'present', as Berman) or over all classes. */
+  classes?: 'present' | 'all';
+}
+
+/**
+ * Lovász-softmax loss (Berman et al. 2018) on probabilities [N, C, H, W]: per class c, errors
+ * e = |fg_c − p_c| sorted in decreasing order, `Σ_i e_(i)·w_i` with the Lovász weights of fg_c; averaged
+ * over the classes present in the target (0 when none is). A single sigmoid channel is scored as two
+ * classes (1 − p, p). Targets are thresholded at 0.5. Defaults: batch pooled, classes 'present'.
+ */
+export function lovaszSoftmax(opts: LovaszSoftmaxOptions = {}): Loss {
+  const { batch = true, reduction = 'mean', classes = 'present' } = opts;
+  const name = 'lovasz-softmax';
+  if (classes !== 'present' && classes !== 'all') throw new Error(`${name}: option classes must be 'present' or 'all', got '${String(classes)}'`);
+  return makeLoss(name, 'probabilities', (probs, target) => {
+    let p = probs;
+    let g = prepareTarget(name, probs, target);
+    if (p.shape[1] === 1) {
+      p = concat([p.neg().add(1), p], 1);
+      g = concat([g.neg().add(1), g], 1);
+    }
+    const [n, c] = p.shape;
+    // rows are (class) over the pooled batch, or (image, class) per image
+    const toRows = (x: Tensor): Tensor => (batch ? reshape(permute(reshape(x, [n, c, -1]), [1, 0, 2]), [c, -1]) : reshape(x, [n * c, -1]));
+    const gRows = toRows(g);
+    const fg = binarize(gRows);
+    const groups = batch ? 1 : n;
+    const len = fg.length / (groups * c);
+    const scale = new Array<number>(groups * c).fill(0);
+    for (let k = 0; k < groups; k++) {
+      const present = [...Array(c).keys()].filter((cl) => classes === 'all' || fg.subarray((k * c + cl) * len, (k * c + cl + 1) * len).some((v) => v === 1));
+      for (const cl of present) scale[k * c + cl] = 1 / present.length;
+    }
+    const errors = abs(toRows(p).sub(tensor(fg, gRows.shape, { dtype: p.dtype })));
+    return reduce(name, sum(reshape(sortedDot(errors, fg, scale), [groups, c]), 1), reduction);
+  });
+}
