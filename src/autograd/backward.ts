@@ -87,10 +87,19 @@ export function valueAndGrad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) 
       l.requiresGrad = true;
       return l;
     });
-    const value = f(...leaves);
+    let value = f(...leaves);
     if (value.size !== 1) throw new Error(`grad: the function must return a scalar, got shape ${fmt(value.shape)}`);
     if (value.requiresGrad) backward(value);
-    const grads = leaves.map((l) => l.grad ?? fullLike(l, 0));
+    // backward() keeps leaf gradients past every tidy; re-home them in the caller's scope so an
+    // enclosing tidy frees them like any other result of f
+    const grads = leaves.map((l) => {
+      if (!l.grad) return fullLike(l, 0);
+      const g = l.grad.view(l.shape);
+      l.grad.dispose();
+      return g;
+    });
+    // f may return one of its arguments, i.e. a leaf freed below
+    if (leaves.includes(value)) value = value.view(value.shape);
     for (const l of leaves) {
       l.grad = null;
       l.dispose();
