@@ -1,6 +1,189 @@
-import type { Backend } from '../../backend.js';
+import type { Backend, BackendInfo, Handle } from '../../backend.js';
+import type { DType } from '../../dtype.js';
+import { fmt, sizeOf, type Shape } from '../../shape.js';
+import { availableGpuModes, deviceFor, GPU_MODES, GpuHandle, prepareGpu, type Device, type GpuMode } from './device.js';
+import * as K from './kernels.js';
 
-/** The `gpu` backend: the backend primitives as gpu.js kernels (float32) in any gpu.js mode. */
-export function createGpuBackend(_opts: { mode?: string }): Backend {
-  throw new Error('setBackend: the gpu backend is not implemented yet');
+export { availableGpuModes, GPU_MODES, prepareGpu, type GpuMode } from './device.js';
+
+/** Inputs per concat kernel: GL breaks beyond 32 array arguments and webgpu allows few storage buffers. */
+const CONCAT_CHUNK = 4;
+
+/**
+ * The `gpu` backend: every primitive as a gpu.js kernel in float32, one kernel source for every gpu.js
+ * mode. Without `mode` it picks the best mode available now (webgpu only after `prepareGpu('webgpu')`);
+ * an unavailable mode throws naming the mode and the reason. Tensors stay on the device between ops
+ * and only `read()` crosses to the host; in webgpu mode ops queue without blocking and only reads await.
+ * @example await prepareGpu('webgpu'); setBackend('gpu', { mode: 'webgpu' }); await x.mul(y).data();
+ */
+export function createGpuBackend(opts: { mode?: string }): Backend {
+  const mode = pickMode(opts.mode);
+  const dev = deviceFor(mode);
+  const h = (x: Handle): GpuHandle => x as GpuHandle;
+  const f32 = (op: string, dtype: DType): void => {
+    if (dtype !== 'float32') throw new Error(`${op}: dtype ${dtype} is not supported on the gpu backend (mode '${mode}'): it computes in float32`);
+  };
+  const info: BackendInfo = { backend: 'gpu', mode, dtypes: ['float32'], synchronous: dev.synchronous, ...(dev.adapter ? { adapter: dev.adapter } : {}) };
+
+  const backend: Backend = {
+    name: 'gpu',
+    info: () => ({ ...info, dtypes: [...info.dtypes] }),
+    supports: (dtype) => dtype === 'float32',
+    upload: (data, dtype) => {
+      f32('upload', dtype);
+      return dev.upload(data instanceof Float32Array ? data : Float32Array.from(data));
+    },
+    read: (x) => dev.read(h(x), h(x).size),
+    dispose: (x) => dev.release(h(x)),
+    liveBuffers: () => dev.live,
+    fill: (size, value, dtype) => {
+      f32('fill', dtype);
+      return dev.run('fill', K.fillSource, size, [value]);
+    },
+    cast: (x, size, from, to) => {
+      f32('cast', from);
+      f32('cast', to);
+      return dev.run('cast', K.copySource, size, [h(x)]);
+    },
+    unary: (op, x, size, dtype) => {
+      f32(op, dtype);
+      return dev.run(op, K.unarySource(op), size, [h(x)]);
+    },
+    binary: (op, a, aShape, b, bShape, outShape, dtype) => {
+      f32(op, dtype);
+      return dev.run(op, K.binarySource(op, aShape, bShape, outShape), sizeOf(outShape), [h(a), h(b)]);
+    },
+    where: (c, cShape, a, aShape, b, bShape, outShape, dtype) => {
+      f32('where', dtype);
+      return dev.run('where', K.whereSource(cShape, aShape, bShape, outShape), sizeOf(outShape), [h(c), h(a), h(b)]);
+    },
+    reduce: (op, x, shape, axes, dtype) => {
+      f32(op, dtype);
+      const outSize = sizeOf(shape.map((d, k) => (axes.includes(k) ? 1 : d)));
+      // an empty reduction has no first element to start max/min from: it is the identity
+      if (sizeOf(shape) === 0) return dev.run(op, K.fillSource, outSize, [op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity]);
+      return dev.run(op, K.reduceSource(op, shape, axes), outSize, [h(x)]);
+    },
+    matmul: (a, b, batchA, batchB, m, k, n, transA, transB, dtype) => {
+      f32('matmul', dtype);
+      const size = Math.max(batchA, batchB) * m * n;
+      if (k === 0) return dev.run('matmul', K.fillSource, size, [0]);
+      return dev.run('matmul', K.matmulSource(batchA, batchB, m, k, n, transA, transB), size, [h(a), h(b)]);
+    },
+    permute: (x, shape, perm, dtype) => {
+      f32('permute', dtype);
+      return dev.run('permute', K.permuteSource(shape, perm), sizeOf(shape), [h(x)]);
+    },
+    broadcastTo: (x, shape, outShape, dtype) => {
+      f32('broadcastTo', dtype);
+      return dev.run('broadcastTo', K.broadcastSource(shape, outShape), sizeOf(outShape), [h(x)]);
+    },
+    slice: (x, shape, begin, size, dtype) => {
+      f32('slice', dtype);
+      return dev.run('slice', K.sliceSource(shape, begin, size), sizeOf(size), [h(x)]);
+    },
+    concat: (xs, shapes, axis, dtype) => {
+      f32('concat', dtype);
+      return concat(dev, xs.map(h), shapes, axis);
+    },
+    pad: (x, shape, before, after, value, dtype) => {
+      f32('pad', dtype);
+      const outSize = sizeOf(shape.map((d, k) => d + before[k] + after[k]));
+      if (sizeOf(shape) === 0) return dev.run('pad', K.fillSource, outSize, [value]);
+      return dev.run('pad', K.padSource(shape, before, after), outSize, [h(x), value]);
+    },
+    take: (x, indices, count, dtype) => {
+      f32('take', dtype);
+      return dev.run('take', K.takeSource, count, [h(x), h(indices)]);
+    },
+    scatterAdd: (indices, values, count, size, dtype) => {
+      f32('scatterAdd', dtype);
+      if (count === 0) return dev.run('scatterAdd', K.fillSource, size, [0]);
+      return dev.run('scatterAdd', K.scatterAddSource(count), size, [h(indices), h(values)]);
+    },
+    conv2d: (x, xShape, w, wShape, outShape, g, dtype) => {
+      f32('conv2d', dtype);
+      return dev.run('conv2d', K.conv2dSource(xShape, wShape, outShape, g), sizeOf(outShape), [h(x), h(w)]);
+    },
+    conv2dBackwardInput: (dy, dyShape, w, wShape, xShape, g, dtype) => {
+      f32('conv2dBackwardInput', dtype);
+      return dev.run('conv2dBackwardInput', K.conv2dBackwardInputSource(dyShape, wShape, xShape, g), sizeOf(xShape), [h(dy), h(w)]);
+    },
+    conv2dBackwardFilter: (x, xShape, dy, dyShape, wShape, g, dtype) => {
+      f32('conv2dBackwardFilter', dtype);
+      return dev.run('conv2dBackwardFilter', K.conv2dBackwardFilterSource(xShape, dyShape, wShape, g), sizeOf(wShape), [h(x), h(dy)]);
+    },
+    maxPool2d: (x, xShape, outShape, g, dtype) => {
+      f32('maxPool2d', dtype);
+      return dev.run('maxPool2d', K.maxPoolSource(xShape, outShape, g, true), sizeOf(outShape), [h(x)]);
+    },
+    maxPool2dBackward: (dy, x, xShape, outShape, g, dtype) => {
+      f32('maxPool2dBackward', dtype);
+      // the argmax per window first, so each input cell can check which windows it won
+      const arg = dev.run('maxPool2dBackward', K.maxPoolSource(xShape, outShape, g, false), sizeOf(outShape), [h(x)]);
+      try {
+        return dev.run('maxPool2dBackward', K.maxPoolBackwardSource(xShape, outShape, g), sizeOf(xShape), [h(dy), arg]);
+      } finally {
+        dev.release(arg);
+      }
+    },
+    avgPool2d: (x, xShape, outShape, g, dtype) => {
+      f32('avgPool2d', dtype);
+      return dev.run('avgPool2d', K.avgPoolSource(xShape, outShape, g), sizeOf(outShape), [h(x)]);
+    },
+    avgPool2dBackward: (dy, xShape, outShape, g, dtype) => {
+      f32('avgPool2dBackward', dtype);
+      return dev.run('avgPool2dBackward', K.avgPoolBackwardSource(xShape, outShape, g), sizeOf(xShape), [h(dy)]);
+    },
+    resize: (x, xShape, outH, outW, m, dtype) => {
+      f32('resize', dtype);
+      return dev.run(`resize(${m})`, K.resizeSource(xShape, outH, outW, m), xShape[0] * xShape[1] * outH * outW, [h(x)]);
+    },
+    resizeBackward: (dy, xShape, outH, outW, m, dtype) => {
+      f32('resizeBackward', dtype);
+      return dev.run(`resizeBackward(${m})`, K.resizeBackwardSource(xShape, outH, outW, m), sizeOf(xShape), [h(dy)]);
+    },
+  };
+  if (dev.synchronous) backend.readSync = (x) => dev.readSync(h(x), h(x).size);
+  return backend;
+}
+
+function pickMode(requested: string | undefined): GpuMode {
+  if (requested === undefined) {
+    const avail = availableGpuModes();
+    // cpu mode always works, so this never comes up empty
+    return avail[0] ?? 'cpu';
+  }
+  if (!(GPU_MODES as readonly string[]).includes(requested)) {
+    throw new Error(`setBackend('gpu', { mode: '${requested}' }): unknown gpu.js mode '${requested}'; expected one of ${GPU_MODES.join(', ')}`);
+  }
+  return requested as GpuMode;
+}
+
+/** Joins inputs along `axis` in chunks of a few inputs per kernel, then joins the partial results. */
+function concat(dev: Device, xs: GpuHandle[], shapes: readonly Shape[], axis: number): GpuHandle {
+  const outer = sizeOf(shapes[0].slice(0, axis));
+  let parts = xs.map((x, k) => ({ x, chunk: sizeOf(shapes[k].slice(axis)), owned: false }));
+  parts = parts.filter((p) => p.chunk > 0 || parts.length === 1);
+  if (outer === 0 || parts.length === 0) return dev.run('concat', K.fillSource, 0, [0]);
+  const temps: GpuHandle[] = [];
+  try {
+    while (parts.length > 1 || !parts[0].owned) {
+      const next: typeof parts = [];
+      for (let s = 0; s < parts.length; s += CONCAT_CHUNK) {
+        const group = parts.slice(s, s + CONCAT_CHUNK);
+        const chunk = group.reduce((a, p) => a + p.chunk, 0);
+        const out = dev.run('concat', K.concatSource(group.map((p) => p.chunk)), outer * chunk, group.map((p) => p.x));
+        next.push({ x: out, chunk, owned: true });
+      }
+      for (const p of parts) if (p.owned) temps.push(p.x);
+      parts = next;
+    }
+  } catch (e) {
+    for (const p of parts) if (p.owned) temps.push(p.x);
+    throw new Error(`concat of ${xs.length} inputs ${shapes.map(fmt).join(' ')} along axis ${axis}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    for (const t of temps) dev.release(t);
+  }
+  return parts[0].x;
 }

@@ -1,0 +1,86 @@
+import { broadcastStrides, stridesOf, type Shape } from '../../shape.js';
+
+/**
+ * Helpers that write gpu.js kernel sources. Shapes are baked into the text as literals, so each
+ * (primitive, shape signature) is its own kernel, compiled once. Index math runs in floats on GL, so
+ * every integer division is written `Math.floor((a + 0.5) / d)`: exact whatever rounding the division has,
+ * for flat indices below 2^22.
+ */
+
+/** A kernel source from its parameter names and body lines. */
+export function kernel(params: readonly string[], body: readonly string[]): string {
+  return `function(${params.join(', ')}) {\n  ${body.join('\n  ')}\n}`;
+}
+
+/** Integer division that survives inexact float division (both operands non-negative integers). */
+export function idiv(a: string, d: number): string {
+  return d === 1 ? a : `Math.floor((${a} + 0.5) / ${d})`;
+}
+
+/**
+ * Lines splitting the flat index `flat` over `shape` into coordinate variables; returns the coordinate
+ * expressions (literal `0` for size-1 axes).
+ */
+export function coords(shape: Shape, prefix: string, flat: string): { lines: string[]; c: string[] } {
+  const lines: string[] = [];
+  const c = new Array<string>(shape.length).fill('0');
+  let rem = flat;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (d === 0) {
+      if (shape[0] !== 1) c[0] = rem;
+      break;
+    }
+    const q = `${prefix}q${d}`;
+    lines.push(`let ${q} = ${idiv(rem, shape[d])};`);
+    if (shape[d] !== 1) {
+      lines.push(`let ${prefix}${d} = ${rem} - ${q} * ${shape[d]};`);
+      c[d] = `${prefix}${d}`;
+    }
+    rem = q;
+  }
+  return { lines, c };
+}
+
+/** Σ c[d]·strides[d], skipping zero terms. */
+export function offset(c: readonly string[], strides: readonly number[]): string {
+  const terms: string[] = [];
+  for (let d = 0; d < c.length; d++) {
+    if (strides[d] === 0 || c[d] === '0') continue;
+    terms.push(strides[d] === 1 ? c[d] : `${c[d]} * ${strides[d]}`);
+  }
+  return terms.length ? terms.join(' + ') : '0';
+}
+
+/** The flat offset into an input of shape `from` read at output coordinates `c` under broadcasting. */
+export function broadcastOffset(c: readonly string[], from: Shape, to: Shape): string {
+  return offset(c, broadcastStrides(from, to));
+}
+
+/** The flat offset of coordinates `c` in a contiguous tensor of `shape`. */
+export function contiguousOffset(c: readonly string[], shape: Shape): string {
+  return offset(c, stridesOf(shape));
+}
+
+/**
+ * Merges adjacent axes that broadcast alike in every input, so index math runs over as few axes as the
+ * pattern allows. Returns the merged output shape and each input's merged shape (same rank).
+ */
+export function collapseBroadcast(inputs: readonly Shape[], out: Shape): { out: number[]; inputs: number[][] } {
+  const rank = out.length;
+  const padded = inputs.map((s) => [...new Array<number>(rank - s.length).fill(1), ...s]);
+  const o: number[] = [];
+  const ins: number[][] = inputs.map(() => []);
+  for (let d = 0; d < rank; d++) {
+    if (out[d] === 1) continue;
+    const last = o.length - 1;
+    // both read along this pair of axes or both broadcast it: the two axes act as one
+    if (last >= 0 && padded.every((p, k) => (p[d] === 1) === (ins[k][last] === 1))) {
+      o[last] *= out[d];
+      padded.forEach((p, k) => (ins[k][last] *= p[d]));
+    } else {
+      o.push(out[d]);
+      padded.forEach((p, k) => ins[k].push(p[d]));
+    }
+  }
+  return { out: o, inputs: ins };
+}

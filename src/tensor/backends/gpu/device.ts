@@ -1,0 +1,298 @@
+import gpujs from 'gpu.js';
+import type { GPU as GPUInstance, IKernelRunShortcut } from 'gpu.js';
+
+/**
+ * One gpu.js mode as a device: the shared GPU instance, the kernel cache, the live-output count and, in
+ * asynchronous modes (webgpu), the queue every kernel call and release is chained on.
+ */
+
+/** gpu.js modes the gpu backend can run, best first for automatic selection. */
+export const GPU_MODES = ['webgpu', 'webgl2', 'webgl', 'headlessgl', 'webasm', 'cpu'] as const;
+export type GpuMode = (typeof GPU_MODES)[number];
+
+/** What a kernel hands back with `pipeline: true`: a typed array (cpu, webasm) or a device object. */
+type DeviceValue = Float32Array | { toArray(): unknown; delete(): void };
+
+/**
+ * A tensor's storage on the gpu backend. In asynchronous modes `value` is filled in when the kernel that
+ * produces it has run on the queue; `ready` settles then.
+ */
+export class GpuHandle {
+  value: DeviceValue | null = null;
+  error: Error | null = null;
+  ready: Promise<void> | null = null;
+  released = false;
+  constructor(readonly device: Device, readonly size: number) {}
+}
+
+/** An argument of a kernel call: a tensor handle or a scalar uniform. */
+export type KernelArg = GpuHandle | number;
+
+const { GPU } = gpujs;
+
+interface Probe {
+  ok: boolean;
+  reason: string;
+  adapter?: string;
+}
+
+const probes = new Map<GpuMode, Probe>();
+const devices = new Map<GpuMode, Device>();
+
+/** Loads Node's WebGPU (the `webgpu` package) when no `navigator.gpu` exists; returns why not, or ''. */
+async function installNodeWebGPU(): Promise<string> {
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (g.navigator?.gpu) return '';
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+  if (!isNode) return 'this browser has no navigator.gpu (WebGPU disabled or unsupported)';
+  try {
+    // a non-literal specifier keeps bundlers from pulling the native package into the browser build
+    const pkg = 'webgpu';
+    const mod = (await import(pkg)) as { create(flags: string[]): unknown; globals: Record<string, unknown> };
+    for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+    const gpu = mod.create([]);
+    if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+    else (globalThis as Record<string, unknown>).navigator = { gpu };
+    return '';
+  } catch (e) {
+    return `the 'webgpu' package did not load (${(e as Error).message})`;
+  }
+}
+
+function describeAdapter(adapter: { info?: Record<string, unknown> } | null): string | undefined {
+  const info = adapter?.info;
+  if (!info) return undefined;
+  const parts = ['vendor', 'architecture', 'device', 'description'].map((k) => info[k]).filter((v) => typeof v === 'string' && v !== '');
+  return parts.length ? parts.join(' ') : undefined;
+}
+
+/**
+ * Probes a gpu.js mode (asynchronous: WebGPU adapters are requested asynchronously). In Node it first
+ * loads the `webgpu` package for mode `webgpu`. Resolves to whether the mode runs here and why not.
+ * @example const p = await prepareGpu('webgpu'); if (p.ok) setBackend('gpu', { mode: 'webgpu' });
+ */
+export async function prepareGpu(mode: GpuMode): Promise<Probe> {
+  if (mode !== 'webgpu') {
+    const p = probeSync(mode);
+    return { ...p };
+  }
+  const cached = probes.get('webgpu');
+  if (cached) return { ...cached };
+  let probe: Probe;
+  const why = await installNodeWebGPU();
+  if (why) probe = { ok: false, reason: why };
+  else {
+    try {
+      const nav = (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<{ info?: Record<string, unknown> } | null> } } }).navigator;
+      const adapter = await nav.gpu.requestAdapter();
+      probe = adapter
+        ? { ok: true, reason: '', adapter: describeAdapter(adapter) }
+        : { ok: false, reason: 'navigator.gpu.requestAdapter() returned no adapter (no GPU or Vulkan driver; in Node without a GPU set VK_ICD_FILENAMES to a SwiftShader ICD)' };
+    } catch (e) {
+      probe = { ok: false, reason: `requesting a WebGPU adapter failed: ${(e as Error).message}` };
+    }
+  }
+  probes.set('webgpu', probe);
+  return { ...probe };
+}
+
+/** The synchronous availability check of a mode; webgpu needs `prepareGpu('webgpu')` first. */
+function probeSync(mode: GpuMode): Probe {
+  const cached = probes.get(mode);
+  if (cached) return cached;
+  let probe: Probe;
+  if (mode === 'webgpu') {
+    const hasNavigatorGpu = !!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
+    return hasNavigatorGpu
+      ? { ok: false, reason: "its adapter has not been probed yet: await prepareGpu('webgpu') before setBackend (WebGPU adapters are requested asynchronously)" }
+      : { ok: false, reason: "navigator.gpu is absent: await prepareGpu('webgpu') first (in Node it loads the 'webgpu' package)" };
+  }
+  const support: Record<Exclude<GpuMode, 'webgpu'>, () => boolean> = {
+    cpu: () => true,
+    webasm: () => GPU.isWebAssemblySupported,
+    webgl: () => GPU.isWebGLSupported,
+    webgl2: () => GPU.isWebGL2Supported,
+    headlessgl: () => GPU.isHeadlessGLSupported,
+  };
+  if (!support[mode]()) {
+    const hint = mode === 'headlessgl' ? " (needs the optional 'gl' package and an X display, e.g. xvfb-run)" : '';
+    probe = { ok: false, reason: `gpu.js reports ${mode} unsupported in this environment${hint}` };
+  } else {
+    // gpu.js may quietly run another kernel class than the one asked for: run one and check which ran
+    try {
+      const gpu = new GPU({ mode });
+      const k = gpu.createKernel('function(a) { return a[this.thread.x] * 2 + 1; }', { output: [3], precision: 'single', tactic: 'precision' });
+      const out = k(new Float32Array([1, 2, 3])) as ArrayLike<number>;
+      const ran = runningMode(k);
+      if (ran !== mode) probe = { ok: false, reason: `gpu.js ran the probe kernel in mode '${ran}' instead` };
+      else if (out[0] !== 3 || out[1] !== 5 || out[2] !== 7) probe = { ok: false, reason: `the probe kernel computed [${Array.from(out).join(', ')}] instead of [3, 5, 7]` };
+      else probe = { ok: true, reason: '' };
+      k.destroy();
+      void gpu.destroy();
+    } catch (e) {
+      probe = { ok: false, reason: `creating a ${mode} kernel failed: ${(e as Error).message}` };
+    }
+  }
+  probes.set(mode, probe);
+  return probe;
+}
+
+function runningMode(k: IKernelRunShortcut): string {
+  const inner = (k as unknown as { kernel?: { constructor: { mode?: string } } }).kernel;
+  return inner?.constructor.mode ?? String((k as unknown as { constructor: { mode?: string } }).constructor.mode);
+}
+
+/** The modes usable now without waiting (webgpu only once `prepareGpu('webgpu')` found an adapter). */
+export function availableGpuModes(): GpuMode[] {
+  return GPU_MODES.filter((m) => probeSync(m).ok);
+}
+
+/** Throws a clear error when `mode` cannot run here; returns the shared device of that mode. */
+export function deviceFor(mode: GpuMode): Device {
+  const existing = devices.get(mode);
+  if (existing) return existing;
+  const probe = probeSync(mode);
+  if (!probe.ok) throw new Error(`setBackend('gpu', { mode: '${mode}' }): mode '${mode}' is unavailable: ${probe.reason}`);
+  const d = new Device(mode, probe.adapter);
+  devices.set(mode, d);
+  return d;
+}
+
+/** A gpu.js mode with its one GPU instance and the kernels compiled on it. */
+export class Device {
+  readonly gpu: GPUInstance;
+  readonly synchronous: boolean;
+  /** Device outputs not yet released. */
+  live = 0;
+  private readonly kernels = new Map<string, IKernelRunShortcut>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(readonly mode: GpuMode, readonly adapter: string | undefined) {
+    this.gpu = new GPU({ mode });
+    this.synchronous = mode !== 'webgpu';
+  }
+
+  /** Number of distinct kernels compiled so far (each (primitive, shape signature) compiles once). */
+  get kernelCount(): number {
+    return this.kernels.size;
+  }
+
+  /**
+   * Runs the kernel with `source` over a 1-D output of `size` elements. The source is plain text so
+   * neither TypeScript nor a bundler can rewrite what gpu.js parses. In async modes the call is queued
+   * behind every earlier one, so inputs are ready and releases never overtake their readers.
+   */
+  run(op: string, source: string, size: number, args: readonly KernelArg[]): GpuHandle {
+    const out = new GpuHandle(this, size);
+    this.live++;
+    if (size === 0) {
+      out.value = new Float32Array(0);
+      return out;
+    }
+    const key = `${source}|${size}|${args.map((a) => (typeof a === 'number' ? 'n' : a.size)).join(',')}`;
+    const call = (): void => {
+      const vals = args.map((a) => {
+        if (typeof a === 'number') return a;
+        if (a.error) throw a.error;
+        // queued releases run after every call queued before them, so a missing value means misuse
+        if (!a.value) throw new Error(`${op} (gpu ${this.mode}): an input was released before use`);
+        return a.value;
+      });
+      const kernel = this.kernel(key, source, size);
+      const r = (kernel as unknown as (...v: unknown[]) => unknown)(...vals);
+      const ran = runningMode(kernel);
+      if (ran !== this.mode) throw new Error(`gpu.js ran the kernel in mode '${ran}' instead of '${this.mode}'`);
+      if (this.synchronous) out.value = r as DeviceValue;
+      else out.ready = (r as Promise<DeviceValue>).then((v) => void (out.value = v));
+    };
+    if (this.synchronous) {
+      try {
+        call();
+      } catch (e) {
+        this.live--;
+        throw wrapError(op, this.mode, e);
+      }
+      return out;
+    }
+    const done = this.queue.then(() => {
+      call();
+      return out.ready;
+    });
+    out.ready = done.then(
+      () => undefined,
+      (e: unknown) => {
+        out.error = wrapError(op, this.mode, e);
+        throw out.error;
+      },
+    );
+    // the handle keeps the failure for read(); the queue itself must go on
+    out.ready.catch(() => undefined);
+    this.queue = out.ready.catch(() => undefined);
+    return out;
+  }
+
+  /** A handle holding `data` (already float32) as a device output. */
+  upload(data: Float32Array): GpuHandle {
+    return this.run('upload', 'function(a) { return a[this.thread.x]; }', data.length, [this.hostArray(data)]);
+  }
+
+  /** Wraps host data as a kernel argument without counting it as a live output. */
+  private hostArray(data: Float32Array): GpuHandle {
+    const h = new GpuHandle(this, data.length);
+    h.value = data;
+    return h;
+  }
+
+  async read(h: GpuHandle, size: number): Promise<Float32Array> {
+    const readNow = async (): Promise<Float32Array> => {
+      if (h.error) throw h.error;
+      const v = h.value;
+      if (!v) throw new Error(`read (gpu ${this.mode}): the buffer was released`);
+      const arr = v instanceof Float32Array ? v : ((await v.toArray()) as Float32Array);
+      return Float32Array.from(arr.subarray(0, size));
+    };
+    if (this.synchronous) return readNow();
+    // on the queue, so a dispose right after `data()` cannot free the buffer mid-readback
+    const r = this.queue.then(readNow);
+    this.queue = r.then(
+      () => undefined,
+      () => undefined,
+    );
+    return r;
+  }
+
+  readSync(h: GpuHandle, size: number): Float32Array {
+    if (h.error) throw h.error;
+    const v = h.value;
+    if (!v || h.released) throw new Error(`readSync (gpu ${this.mode}): the buffer was released`);
+    const arr = v instanceof Float32Array ? v : (v.toArray() as Float32Array);
+    return Float32Array.from(arr.subarray(0, size));
+  }
+
+  release(h: GpuHandle): void {
+    if (h.released) return;
+    h.released = true;
+    this.live--;
+    const free = (): void => {
+      const v = h.value;
+      h.value = null;
+      if (v && !(v instanceof Float32Array)) v.delete();
+    };
+    if (this.synchronous) free();
+    else this.queue = this.queue.then(free, free);
+  }
+
+  private kernel(key: string, source: string, size: number): IKernelRunShortcut {
+    let k = this.kernels.get(key);
+    if (!k) {
+      k = this.gpu.createKernel(source, { output: [size], pipeline: true, immutable: true, precision: 'single', tactic: 'precision' });
+      this.kernels.set(key, k);
+    }
+    return k;
+  }
+}
+
+function wrapError(op: string, mode: string, e: unknown): Error {
+  const msg = e instanceof Error ? e.message : String(e);
+  return new Error(`${op} (gpu backend, mode '${mode}'): ${msg}`, { cause: e });
+}

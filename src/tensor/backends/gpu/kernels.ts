@@ -1,0 +1,492 @@
+import type { BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, ResizeMode, UnaryOp } from '../../backend.js';
+import { sizeOf, stridesOf, type Shape } from '../../shape.js';
+import { broadcastOffset, collapseBroadcast, contiguousOffset, coords, idiv, kernel, offset } from './codegen.js';
+
+/**
+ * Kernel sources of every primitive, one text for every gpu.js mode. Each returns plain JavaScript
+ * that gpu.js parses; `this.thread.x` is the flat output index. No helper functions are used, so the
+ * same text compiles under GLSL, WGSL, WebAssembly and JS without per-mode function plumbing.
+ */
+
+const I = 'let i = this.thread.x;';
+
+// log1p(u) without cancellation: log(1+u)·u/((1+u)−1) corrects the rounding of 1+u (Goldberg 1991)
+const log1pLines = (u: string, out: string): string[] => [
+  `let ${out}w = 1 + ${u};`,
+  `let ${out} = ${u};`,
+  `if (${out}w != 1) { ${out} = Math.log(${out}w) * ${u} / (${out}w - 1); }`,
+];
+
+/** Body lines of each unary op reading `x`, ending in a return. */
+const unaryBodies: Record<UnaryOp, string[]> = {
+  neg: ['return -x;'],
+  exp: ['return Math.exp(x);'],
+  log: ['return Math.log(x);'],
+  log1p: [...log1pLines('x', 'r'), 'return r;'],
+  sqrt: ['return Math.sqrt(x);'],
+  abs: ['return Math.abs(x);'],
+  sign: ['if (x > 0) { return 1; }', 'if (x < 0) { return -1; }', 'return 0;'],
+  step: ['if (x > 0) { return 1; }', 'return 0;'],
+  // the branch keeps exp's argument ≤ 0, so neither side overflows
+  sigmoid: ['if (x >= 0) { return 1 / (1 + Math.exp(-x)); }', 'let e = Math.exp(x);', 'return e / (1 + e);'],
+  // tanh via exp(−2|x|) ≤ 1: no overflow for large |x|, where some GPU tanh builtins return NaN
+  tanh: [
+    'let a = Math.abs(x);',
+    'if (a < 0.0005) { return x - x * x * x / 3; }',
+    'let e = Math.exp(-2 * a);',
+    'let t = (1 - e) / (1 + e);',
+    'if (x < 0) { return -t; }',
+    'return t;',
+  ],
+  relu: ['if (x > 0) { return x; }', 'return 0;'],
+  // softplus(x) = max(x, 0) + log1p(e^{−|x|})
+  softplus: ['let e = Math.exp(-Math.abs(x));', ...log1pLines('e', 'l'), 'return Math.max(x, 0) + l;'],
+  logSigmoid: ['let e = Math.exp(-Math.abs(x));', ...log1pLines('e', 'l'), 'return Math.min(x, 0) - l;'],
+  square: ['return x * x;'],
+  reciprocal: ['return 1 / x;'],
+};
+
+export function unarySource(op: UnaryOp): string {
+  return kernel(['xs'], ['let x = xs[this.thread.x];', ...unaryBodies[op]]);
+}
+
+/** Body lines of each binary op reading `a` and `b`. */
+const binaryBodies: Record<BinaryOp, string[]> = {
+  add: ['return a + b;'],
+  sub: ['return a - b;'],
+  mul: ['return a * b;'],
+  div: ['return a / b;'],
+  // GPU pow is exp2(b·log2(a)): undefined for a < 0, so odd/even integer powers take the sign by hand
+  pow: [
+    'if (b == 0) { return 1; }',
+    'if (a < 0) {',
+    '  if (b == Math.floor(b)) {',
+    '    let r = Math.pow(-a, b);',
+    '    let h = b * 0.5;',
+    '    if (h == Math.floor(h)) { return r; }',
+    '    return -r;',
+    '  }',
+    '}',
+    'return Math.pow(a, b);',
+  ],
+  maximum: ['if (a >= b) { return a; }', 'return b;'],
+  minimum: ['if (a <= b) { return a; }', 'return b;'],
+  eq: ['if (a == b) { return 1; }', 'return 0;'],
+  ne: ['if (a != b) { return 1; }', 'return 0;'],
+  lt: ['if (a < b) { return 1; }', 'return 0;'],
+  le: ['if (a <= b) { return 1; }', 'return 0;'],
+  gt: ['if (a > b) { return 1; }', 'return 0;'],
+  ge: ['if (a >= b) { return 1; }', 'return 0;'],
+};
+
+/** Reads of each input at the broadcast output index `i`, after collapsing axes. */
+function broadcastReads(shapes: readonly Shape[], outShape: Shape): { lines: string[]; offs: string[] } {
+  const col = collapseBroadcast(shapes, outShape);
+  const { lines, c } = coords(col.out, 'c', 'i');
+  const offs = col.inputs.map((s) => (sizeOf(s) === sizeOf(col.out) ? 'i' : broadcastOffset(c, s, col.out)));
+  // coordinates nobody reads would only cost time
+  const used = offs.some((o) => o !== 'i' && o !== '0');
+  return { lines: used ? [I, ...lines] : [I], offs };
+}
+
+export function binarySource(op: BinaryOp, aShape: Shape, bShape: Shape, outShape: Shape): string {
+  const { lines, offs } = broadcastReads([aShape, bShape], outShape);
+  return kernel(['as', 'bs'], [...lines, `let a = as[${offs[0]}];`, `let b = bs[${offs[1]}];`, ...binaryBodies[op]]);
+}
+
+export function whereSource(cShape: Shape, aShape: Shape, bShape: Shape, outShape: Shape): string {
+  const { lines, offs } = broadcastReads([cShape, aShape, bShape], outShape);
+  return kernel(['cs', 'as', 'bs'], [...lines, `if (cs[${offs[0]}] != 0) { return as[${offs[1]}]; }`, `return bs[${offs[2]}];`]);
+}
+
+export function broadcastSource(shape: Shape, outShape: Shape): string {
+  const { lines, offs } = broadcastReads([shape], outShape);
+  return kernel(['xs'], [...lines, `return xs[${offs[0]}];`]);
+}
+
+export const copySource = kernel(['xs'], ['return xs[this.thread.x];']);
+export const fillSource = kernel(['v'], ['return v;']);
+
+/** Loop nest over `dims` with counters `${p}0…`; returns opening lines, closing lines and the counters. */
+function loops(dims: readonly number[], p: string): { open: string[]; close: string[]; vars: string[] } {
+  const vars = dims.map((_, k) => `${p}${k}`);
+  return {
+    open: dims.map((d, k) => `${'  '.repeat(k)}for (let ${vars[k]} = 0; ${vars[k]} < ${d}; ${vars[k]}++) {`),
+    close: dims.map((_, k) => `${'  '.repeat(dims.length - 1 - k)}}`),
+    vars,
+  };
+}
+
+/**
+ * Reduction: each output element folds the reduced axes with one loop per run of adjacent reduced
+ * axes (a run is contiguous in memory, so it is one loop with one stride).
+ */
+export function reduceSource(op: ReduceOp, shape: Shape, axes: readonly number[]): string {
+  const strides = stridesOf(shape);
+  const outShape = shape.map((d, k) => (axes.includes(k) ? 1 : d));
+  const { lines, c } = coords(outShape, 'c', 'i');
+  const base = offset(c, strides);
+  const runs: { size: number; stride: number }[] = [];
+  for (let k = 0; k < shape.length; k++) {
+    if (!axes.includes(k) || shape[k] === 1) continue;
+    const prev = runs[runs.length - 1];
+    if (prev && prev.stride === strides[k] * shape[k]) {
+      prev.size *= shape[k];
+      prev.stride = strides[k];
+    } else runs.push({ size: shape[k], stride: strides[k] });
+  }
+  const l = loops(runs.map((r) => r.size), 'r');
+  const at = [base, ...runs.map((r, k) => (r.stride === 1 ? l.vars[k] : `${l.vars[k]} * ${r.stride}`))].filter((t) => t !== '0').join(' + ') || '0';
+  const fold = op === 'sum' ? 'acc = acc + v;' : op === 'max' ? 'if (v > acc) { acc = v; }' : 'if (v < acc) { acc = v; }';
+  // max/min start from the first element: GL has no infinity literal
+  const init = op === 'sum' ? 'let acc = 0;' : `let acc = xs[${base}];`;
+  return kernel(['xs'], [I, ...lines, init, ...l.open, `let v = xs[${at}];`, fold, ...l.close, 'return acc;']);
+}
+
+export function matmulSource(batchA: number, batchB: number, m: number, k: number, n: number, transA: boolean, transB: boolean): string {
+  const lines = [I, `let bi = ${idiv('i', m * n)};`, `let r = i - bi * ${m * n};`, `let ii = ${idiv('r', n)};`, `let jj = r - ii * ${n};`];
+  const aBase = batchA === 1 ? '0' : `bi * ${m * k}`;
+  const bBase = batchB === 1 ? '0' : `bi * ${k * n}`;
+  const aAt = transA ? `${aBase} + p * ${m} + ii` : `${aBase} + ii * ${k} + p`;
+  const bAt = transB ? `${bBase} + jj * ${k} + p` : `${bBase} + p * ${n} + jj`;
+  return kernel(['as', 'bs'], [...lines, 'let acc = 0;', `for (let p = 0; p < ${k}; p++) {`, `  acc = acc + as[${aAt}] * bs[${bAt}];`, '}', 'return acc;']);
+}
+
+export function permuteSource(shape: Shape, perm: readonly number[]): string {
+  const outShape = perm.map((p) => shape[p]);
+  const inStrides = stridesOf(shape);
+  const { lines, c } = coords(outShape, 'c', 'i');
+  return kernel(['xs'], [I, ...lines, `return xs[${offset(c, perm.map((p) => inStrides[p]))}];`]);
+}
+
+export function sliceSource(shape: Shape, begin: readonly number[], size: readonly number[]): string {
+  const { lines, c } = coords(size, 'c', 'i');
+  const strides = stridesOf(shape);
+  const start = begin.reduce((acc, b, d) => acc + b * strides[d], 0);
+  const off = offset(c, strides);
+  return kernel(['xs'], [I, ...lines, `return xs[${start === 0 ? off : off === '0' ? start : `${start} + ${off}`}];`]);
+}
+
+/**
+ * Concatenation of up to a few inputs viewed as [outer, chunk_k]: position p along the joined row picks
+ * the input. Callers split long lists (GL kernels break beyond 32 array arguments, webgpu has few
+ * storage buffers).
+ */
+export function concatSource(chunks: readonly number[]): string {
+  const total = chunks.reduce((a, b) => a + b, 0);
+  const names = chunks.map((_, k) => `x${k}`);
+  const body = [I, `let o = ${idiv('i', total)};`, `let p = i - o * ${total};`];
+  let start = 0;
+  chunks.forEach((ch, k) => {
+    const read = `return ${names[k]}[o * ${ch} + p - ${start}];`;
+    body.push(k === chunks.length - 1 ? read : `if (p < ${start + ch}) { ${read} }`);
+    start += ch;
+  });
+  return kernel(names, body);
+}
+
+export function padSource(shape: Shape, before: readonly number[], after: readonly number[]): string {
+  const outShape = shape.map((d, k) => d + before[k] + after[k]);
+  const { lines, c } = coords(outShape, 'c', 'i');
+  const conds: string[] = [];
+  const src = c.map((ck, d) => {
+    if (before[d] === 0 && after[d] === 0) return ck;
+    conds.push(`${ck} < ${before[d]}`, `${ck} >= ${before[d] + shape[d]}`);
+    return before[d] === 0 ? ck : `(${ck} - ${before[d]})`;
+  });
+  const body = [I, ...lines];
+  if (conds.length) body.push(`if (${conds.join(' || ')}) { return v; }`);
+  body.push(`return xs[${contiguousOffset(src, shape)}];`);
+  return kernel(['xs', 'v'], body);
+}
+
+export const takeSource = kernel(['xs', 'idx'], ['let j = idx[this.thread.x];', 'return xs[j];']);
+
+/** scatterAdd as a gather: output element o sums the values whose index is o (one pass over all). */
+export function scatterAddSource(count: number): string {
+  return kernel(['idx', 'vs'], [I, 'let acc = 0;', `for (let k = 0; k < ${count}; k++) {`, '  if (idx[k] == i) { acc = acc + vs[k]; }', '}', 'return acc;']);
+}
+
+// ---- image primitives (NCHW) ----
+
+/** Lines naming n, c, y, x of an NCHW flat index `i` over [N, C, H, W]. */
+function nchw(shape: Shape, names: [string, string, string, string]): string[] {
+  const [, C, H, W] = shape;
+  const [n, c, y, x] = names;
+  return [`let q1 = ${idiv('i', W)};`, `let ${x} = i - q1 * ${W};`, `let q2 = ${idiv('q1', H)};`, `let ${y} = q1 - q2 * ${H};`, `let ${n} = ${idiv('q2', C)};`, `let ${c} = q2 - ${n} * ${C};`];
+}
+
+export function conv2dSource(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeometry): string {
+  const [, C, H, W] = xShape;
+  const [O, Cg, KH, KW] = wShape;
+  const Og = O / g.groups;
+  const [sh, sw] = g.stride;
+  const [pt, , pl] = g.pad;
+  const [dh, dw] = g.dilation;
+  return kernel(['xs', 'ws'], [
+    I,
+    ...nchw(outShape, ['n', 'oc', 'oy', 'ox']),
+    `let ic0 = ${idiv('oc', Og)} * ${Cg};`,
+    'let acc = 0;',
+    `for (let ci = 0; ci < ${Cg}; ci++) {`,
+    `  for (let ky = 0; ky < ${KH}; ky++) {`,
+    `    let iy = oy * ${sh} - ${pt} + ky * ${dh};`,
+    `    if (iy >= 0 && iy < ${H}) {`,
+    `      for (let kx = 0; kx < ${KW}; kx++) {`,
+    `        let ix = ox * ${sw} - ${pl} + kx * ${dw};`,
+    `        if (ix >= 0 && ix < ${W}) {`,
+    `          acc = acc + xs[((n * ${C} + ic0 + ci) * ${H} + iy) * ${W} + ix] * ws[((oc * ${Cg} + ci) * ${KH} + ky) * ${KW} + kx];`,
+    '        }',
+    '      }',
+    '    }',
+    '  }',
+    '}',
+    'return acc;',
+  ]);
+}
+
+/**
+ * Lines that set `${v}` to t/s when integer t (possibly negative) is a multiple of s, and `${ok}` to 1
+ * when it is and lands in [0, limit).
+ */
+function exactDiv(t: string, s: number, limit: number, v: string, ok: string): string[] {
+  if (s === 1) return [`let ${v} = ${t};`, `let ${ok} = 0;`, `if (${v} >= 0 && ${v} < ${limit}) { ${ok} = 1; }`];
+  return [
+    `let ${v} = Math.floor((${t} + 0.5) / ${s});`,
+    `let ${ok} = 0;`,
+    `if (${v} * ${s} == ${t} && ${v} >= 0 && ${v} < ${limit}) { ${ok} = 1; }`,
+  ];
+}
+
+/** dx[n, ic, y, x] = Σ_{oc in ic's group, ky, kx : y = oy·sh − pt + ky·dh, …} dy[n, oc, oy, ox]·w[oc, ic − g·Cg, ky, kx]. */
+export function conv2dBackwardInputSource(dyShape: Shape, wShape: Shape, xShape: Shape, g: Conv2dGeometry): string {
+  const [, O, OH, OW] = dyShape;
+  const [, Cg, KH, KW] = wShape;
+  const Og = O / g.groups;
+  const [sh, sw] = g.stride;
+  const [pt, , pl] = g.pad;
+  const [dh, dw] = g.dilation;
+  return kernel(['dys', 'ws'], [
+    I,
+    ...nchw(xShape, ['n', 'ic', 'y', 'x']),
+    `let grp = ${idiv('ic', Cg)};`,
+    `let ci = ic - grp * ${Cg};`,
+    'let acc = 0;',
+    `for (let ky = 0; ky < ${KH}; ky++) {`,
+    ...exactDiv(`(y + ${pt} - ky * ${dh})`, sh, OH, 'oy', 'oky').map((s) => `  ${s}`),
+    '  if (oky == 1) {',
+    `    for (let kx = 0; kx < ${KW}; kx++) {`,
+    ...exactDiv(`(x + ${pl} - kx * ${dw})`, sw, OW, 'ox', 'okx').map((s) => `      ${s}`),
+    '      if (okx == 1) {',
+    `        for (let oo = 0; oo < ${Og}; oo++) {`,
+    `          let oc = grp * ${Og} + oo;`,
+    `          acc = acc + dys[((n * ${O} + oc) * ${OH} + oy) * ${OW} + ox] * ws[((oc * ${Cg} + ci) * ${KH} + ky) * ${KW} + kx];`,
+    '        }',
+    '      }',
+    '    }',
+    '  }',
+    '}',
+    'return acc;',
+  ]);
+}
+
+/** dw[oc, ci, ky, kx] = Σ_{n, oy, ox} dy[n, oc, oy, ox]·x[n, g·Cg + ci, oy·sh − pt + ky·dh, ox·sw − pl + kx·dw]. */
+export function conv2dBackwardFilterSource(xShape: Shape, dyShape: Shape, wShape: Shape, g: Conv2dGeometry): string {
+  const [N, C, H, W] = xShape;
+  const [, O, OH, OW] = dyShape;
+  const [, Cg] = wShape;
+  const Og = O / g.groups;
+  const [sh, sw] = g.stride;
+  const [pt, , pl] = g.pad;
+  const [dh, dw] = g.dilation;
+  return kernel(['xs', 'dys'], [
+    I,
+    ...nchw(wShape, ['oc', 'ci', 'ky', 'kx']),
+    `let ic = ${idiv('oc', Og)} * ${Cg} + ci;`,
+    'let acc = 0;',
+    `for (let n = 0; n < ${N}; n++) {`,
+    `  for (let oy = 0; oy < ${OH}; oy++) {`,
+    `    let iy = oy * ${sh} - ${pt} + ky * ${dh};`,
+    `    if (iy >= 0 && iy < ${H}) {`,
+    `      for (let ox = 0; ox < ${OW}; ox++) {`,
+    `        let ix = ox * ${sw} - ${pl} + kx * ${dw};`,
+    `        if (ix >= 0 && ix < ${W}) {`,
+    `          acc = acc + dys[((n * ${O} + oc) * ${OH} + oy) * ${OW} + ox] * xs[((n * ${C} + ic) * ${H} + iy) * ${W} + ix];`,
+    '        }',
+    '      }',
+    '    }',
+    '  }',
+    '}',
+    'return acc;',
+  ]);
+}
+
+/**
+ * Position within the window (ky·KW + kx) of its first maximum, scanning row-major; padding never wins.
+ * With `value` the kernel returns the maximum itself instead.
+ */
+export function maxPoolSource(xShape: Shape, outShape: Shape, g: Pool2dGeometry, value: boolean): string {
+  const [, C, H, W] = xShape;
+  const [KH, KW] = g.kernel;
+  const [sh, sw] = g.stride;
+  const [pt, , pl] = g.pad;
+  return kernel(['xs'], [
+    I,
+    ...nchw(outShape, ['n', 'c', 'oy', 'ox']),
+    `let base = (n * ${C} + c) * ${H * W};`,
+    'let best = 0;',
+    'let at = -1;',
+    `for (let ky = 0; ky < ${KH}; ky++) {`,
+    `  let iy = oy * ${sh} - ${pt} + ky;`,
+    `  if (iy >= 0 && iy < ${H}) {`,
+    `    for (let kx = 0; kx < ${KW}; kx++) {`,
+    `      let ix = ox * ${sw} - ${pl} + kx;`,
+    `      if (ix >= 0 && ix < ${W}) {`,
+    `        let v = xs[base + iy * ${W} + ix];`,
+    `        if (at < 0 || v > best) { best = v; at = ky * ${KW} + kx; }`,
+    '      }',
+    '    }',
+    '  }',
+    '}',
+    value ? 'return best;' : 'return at;',
+  ]);
+}
+
+/** dx[y, x] = Σ over windows whose first maximum is (y, x) of dy[window]; `args` holds the argmax per window. */
+export function maxPoolBackwardSource(xShape: Shape, outShape: Shape, g: Pool2dGeometry): string {
+  return poolGather(xShape, outShape, g, ['dys', 'args'], (at) => `if (args[${at}] == ky * ${g.kernel[1]} + kx) { acc = acc + dys[${at}]; }`, 'return acc;');
+}
+
+export function avgPoolSource(xShape: Shape, outShape: Shape, g: Pool2dGeometry): string {
+  const [, C, H, W] = xShape;
+  const [KH, KW] = g.kernel;
+  const [sh, sw] = g.stride;
+  const [pt, , pl] = g.pad;
+  return kernel(['xs'], [
+    I,
+    ...nchw(outShape, ['n', 'c', 'oy', 'ox']),
+    `let base = (n * ${C} + c) * ${H * W};`,
+    'let acc = 0;',
+    `for (let ky = 0; ky < ${KH}; ky++) {`,
+    `  let iy = oy * ${sh} - ${pt} + ky;`,
+    `  if (iy >= 0 && iy < ${H}) {`,
+    `    for (let kx = 0; kx < ${KW}; kx++) {`,
+    `      let ix = ox * ${sw} - ${pl} + kx;`,
+    `      if (ix >= 0 && ix < ${W}) { acc = acc + xs[base + iy * ${W} + ix]; }`,
+    '    }',
+    '  }',
+    '}',
+    `return acc / ${KH * KW};`,
+  ]);
+}
+
+export function avgPoolBackwardSource(xShape: Shape, outShape: Shape, g: Pool2dGeometry): string {
+  return poolGather(xShape, outShape, g, ['dys'], (at) => `acc = acc + dys[${at}];`, `return acc / ${g.kernel[0] * g.kernel[1]};`);
+}
+
+/** Input-side gather over the windows covering (y, x): window (oy, ox) covers it at offset (ky, kx). */
+function poolGather(xShape: Shape, outShape: Shape, g: Pool2dGeometry, params: string[], add: (at: string) => string, ret: string): string {
+  const [, C] = xShape;
+  const [, , OH, OW] = outShape;
+  const [KH, KW] = g.kernel;
+  const [sh, sw] = g.stride;
+  const [pt, , pl] = g.pad;
+  return kernel(params, [
+    I,
+    ...nchw(xShape, ['n', 'c', 'y', 'x']),
+    `let obase = (n * ${C} + c) * ${OH * OW};`,
+    'let acc = 0;',
+    `for (let ky = 0; ky < ${KH}; ky++) {`,
+    ...exactDiv(`(y + ${pt} - ky)`, sh, OH, 'oy', 'oky').map((s) => `  ${s}`),
+    '  if (oky == 1) {',
+    `    for (let kx = 0; kx < ${KW}; kx++) {`,
+    ...exactDiv(`(x + ${pl} - kx)`, sw, OW, 'ox', 'okx').map((s) => `      ${s}`),
+    `      if (okx == 1) { ${add(`obase + oy * ${OW} + ox`)} }`,
+    '    }',
+    '  }',
+    '}',
+    ret,
+  ]);
+}
+
+/**
+ * Lines computing the taps of output index `o` along one axis (in → out): `${p}0`, `${p}1` and weight
+ * `${p}l` with value = (1 − l)·in[p0] + l·in[p1]. Nearest: floor(o·in/out); bilinear: half-pixel
+ * centres, negative source coordinates clamped to 0 (PyTorch, align_corners=False).
+ */
+function taps(o: string, inSize: number, outSize: number, mode: ResizeMode, p: string): string[] {
+  if (mode === 'nearest') {
+    return [`let ${p}0 = Math.min(${idiv(`${o} * ${inSize}`, outSize)}, ${inSize - 1});`, `let ${p}1 = ${p}0;`, `let ${p}l = 0;`];
+  }
+  return [
+    `let ${p}s = Math.max(0, (${o} + 0.5) * ${inSize / outSize} - 0.5);`,
+    `let ${p}0 = Math.min(Math.floor(${p}s), ${inSize - 1});`,
+    `let ${p}1 = Math.min(${p}0 + 1, ${inSize - 1});`,
+    `let ${p}l = ${p}s - ${p}0;`,
+  ];
+}
+
+export function resizeSource(xShape: Shape, outH: number, outW: number, mode: ResizeMode): string {
+  const [, , H, W] = xShape;
+  return kernel(['xs'], [
+    I,
+    `let ox = i - ${idiv('i', outW)} * ${outW};`,
+    `let q = ${idiv('i', outW)};`,
+    `let oy = q - ${idiv('q', outH)} * ${outH};`,
+    `let base = ${idiv('q', outH)} * ${H * W};`,
+    ...taps('oy', H, outH, mode, 'ty'),
+    ...taps('ox', W, outW, mode, 'tx'),
+    `let top = (1 - txl) * xs[base + ty0 * ${W} + tx0] + txl * xs[base + ty0 * ${W} + tx1];`,
+    `let bottom = (1 - txl) * xs[base + ty1 * ${W} + tx0] + txl * xs[base + ty1 * ${W} + tx1];`,
+    'return (1 - tyl) * top + tyl * bottom;',
+  ]);
+}
+
+/**
+ * The adjoint of resize as a gather: input index y collects from the outputs whose taps include it.
+ * Those outputs lie within a window of about 2·out/in around y·out/in; the loop walks a safe superset
+ * and each candidate recomputes its forward taps, so extra candidates add zero.
+ */
+function candidates(inSize: number, outSize: number): { start: (v: string) => string; count: number } {
+  const r = outSize / inSize;
+  return { start: (v) => `Math.floor((${v} - 1) * ${r}) - 2`, count: Math.ceil(3 * r) + 5 };
+}
+
+export function resizeBackwardSource(xShape: Shape, outH: number, outW: number, mode: ResizeMode): string {
+  const [, , H, W] = xShape;
+  const cy = candidates(H, outH);
+  const cx = candidates(W, outW);
+  return kernel(['dys'], [
+    I,
+    `let q = ${idiv('i', W)};`,
+    `let x = i - q * ${W};`,
+    `let p = ${idiv('q', H)};`,
+    `let y = q - p * ${H};`,
+    `let obase = p * ${outH * outW};`,
+    `let sy = ${cy.start('y')};`,
+    `let sx = ${cx.start('x')};`,
+    'let acc = 0;',
+    `for (let a = 0; a < ${cy.count}; a++) {`,
+    '  let oy = sy + a;',
+    `  if (oy >= 0 && oy < ${outH}) {`,
+    ...taps('oy', H, outH, mode, 'ty').map((s) => `    ${s}`),
+    '    let wy = 0;',
+    '    if (ty0 == y) { wy = wy + 1 - tyl; }',
+    '    if (ty1 == y) { wy = wy + tyl; }',
+    '    if (wy != 0) {',
+    `      for (let b = 0; b < ${cx.count}; b++) {`,
+    '        let ox = sx + b;',
+    `        if (ox >= 0 && ox < ${outW}) {`,
+    ...taps('ox', W, outW, mode, 'tx').map((s) => `          ${s}`),
+    '          let wx = 0;',
+    '          if (tx0 == x) { wx = wx + 1 - txl; }',
+    '          if (tx1 == x) { wx = wx + txl; }',
+    `          acc = acc + wy * wx * dys[obase + oy * ${outW} + ox];`,
+    '        }',
+    '      }',
+    '    }',
+    '  }',
+    '}',
+    'return acc;',
+  ]);
+}

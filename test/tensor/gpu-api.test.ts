@@ -1,0 +1,104 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { backendInfo, memory, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
+import { availableGpuModes } from '../../src/tensor/backends/gpu/index.js';
+import { gpuModesHere } from './gpu-modes.js';
+
+/**
+ * The gpu backend through the public API: forward and backward agree with the cpu backend, tidy returns
+ * the device-buffer count to its baseline, asynchronous modes refuse dataSync, and unavailable modes
+ * are clear errors.
+ */
+
+const { modes, skipped } = await gpuModesHere();
+console.log(`gpu api: modes tested: ${modes.join(', ')}; not available here: ${skipped.join('; ') || 'none'}`);
+
+afterAll(() => {
+  setBackend('cpu');
+});
+
+/** x·y summed, with the gradients of both, on the current backend. */
+async function mulSumGrads(xs: number[][], ys: number[]): Promise<{ loss: number; gx: Float32Array; gy: Float32Array }> {
+  const x = tensor(xs, undefined, { requiresGrad: true });
+  const y = tensor(ys, undefined, { requiresGrad: true });
+  // a broadcast product, an elementwise unary and a reduction: three kinds of backward rule
+  const loss = x.mul(y).tanh().sum();
+  loss.backward();
+  const out = { loss: (await loss.data())[0], gx: (await x.grad!.data()) as Float32Array, gy: (await y.grad!.data()) as Float32Array };
+  for (const t of [x, y, loss, x.grad!, y.grad!]) t.dispose();
+  return out;
+}
+
+const xs = [
+  [0.5, -1.25, 2],
+  [1.5, 0.25, -0.75],
+];
+const ys = [0.3, -0.6, 0.9];
+
+describe.each(modes.map((mode) => ({ mode })))('gpu backend through the API, mode $mode', ({ mode }) => {
+  it('reports the mode that runs', () => {
+    const info = setBackend('gpu', { mode });
+    expect(info).toMatchObject({ backend: 'gpu', mode, synchronous: mode !== 'webgpu', dtypes: ['float32'] });
+    expect(backendInfo().mode).toBe(mode);
+  });
+
+  it('x·y → tanh → sum: value and gradients match the cpu backend', async () => {
+    setBackend('cpu');
+    const want = await mulSumGrads(xs, ys);
+    setBackend('gpu', { mode });
+    const got = await mulSumGrads(xs, ys);
+    expect(Math.abs(got.loss - want.loss)).toBeLessThan(1e-5 * (1 + Math.abs(want.loss)));
+    got.gx.forEach((g, i) => expect(Math.abs(g - want.gx[i])).toBeLessThan(1e-5 * (1 + Math.abs(want.gx[i]))));
+    got.gy.forEach((g, i) => expect(Math.abs(g - want.gy[i])).toBeLessThan(1e-5 * (1 + Math.abs(want.gy[i]))));
+  });
+
+  it('tidy returns the device-buffer count to its baseline', async () => {
+    setBackend('gpu', { mode });
+    const before = memory();
+    const x = tensor([1, 2, 3, 4], undefined, { requiresGrad: true });
+    const kept = tidy(() => {
+      const y = x.mul(2).add(1).exp();
+      const loss = y.sum();
+      loss.backward();
+      return loss;
+    });
+    expect((await kept.data())[0]).toBeCloseTo([3, 5, 7, 9].reduce((a, v) => a + Math.exp(v), 0), 0);
+    expect(memory().deviceBuffers).toBeGreaterThan(before.deviceBuffers);
+    for (const t of [kept, x, x.grad as Tensor]) t.dispose();
+    expect(memory().deviceBuffers).toBe(before.deviceBuffers);
+    expect(memory().numTensors).toBe(before.numTensors);
+  });
+
+  it('float64 tensors are a clear error', () => {
+    setBackend('gpu', { mode });
+    expect(() => tensor([1, 2], undefined, { dtype: 'float64' })).toThrow(/float64/);
+  });
+
+  it('ops never block; dataSync is refused in the async mode and works in the sync ones', async () => {
+    setBackend('gpu', { mode });
+    const x = tensor([1, 2, 3]);
+    const y = x.mul(x).add(1);
+    if (mode === 'webgpu') expect(() => y.dataSync()).toThrow(/mode 'webgpu' is asynchronous.*await t\.data\(\)/);
+    else expect(Array.from(y.dataSync())).toEqual([2, 5, 10]);
+    expect(Array.from(await y.data())).toEqual([2, 5, 10]);
+    x.dispose();
+    y.dispose();
+  });
+});
+
+describe('gpu backend mode selection', () => {
+  it('an unavailable mode is an error naming the mode and why', () => {
+    const missing = (['webgl2', 'webgl', 'headlessgl'] as const).find((m) => !availableGpuModes().includes(m));
+    expect(missing, 'every GL mode is available here: nothing unavailable to test').toBeDefined();
+    expect(() => setBackend('gpu', { mode: missing })).toThrow(new RegExp(`mode '${missing}' is unavailable: .+`));
+  });
+
+  it('an unknown mode is an error listing the modes', () => {
+    expect(() => setBackend('gpu', { mode: 'cuda' })).toThrow(/unknown gpu.js mode 'cuda'; expected one of webgpu, webgl2/);
+  });
+
+  it('without a mode it picks the best available and says which', () => {
+    const info = setBackend('gpu');
+    expect(info.mode).toBe(availableGpuModes()[0]);
+    expect(info.synchronous).toBe(info.mode !== 'webgpu');
+  });
+});

@@ -1,0 +1,381 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend, Conv2dGeometry, Handle, Pool2dGeometry } from '../../src/tensor/backend.js';
+import { BINARY_OPS, UNARY_OPS } from '../../src/tensor/backend.js';
+import { createCpuBackend } from '../../src/tensor/backends/cpu/index.js';
+import { createGpuBackend, type GpuMode } from '../../src/tensor/backends/gpu/index.js';
+import { deviceFor } from '../../src/tensor/backends/gpu/device.js';
+import { sizeOf, type Shape } from '../../src/tensor/shape.js';
+import { gpuModesHere } from './gpu-modes.js';
+
+/**
+ * Every primitive of the gpu backend against the cpu backend (the reference), in every gpu.js mode this
+ * machine runs, on random shapes (size-1 axes and broadcasting included) and values.
+ *
+ * Tolerance: |gpu − cpu| ≤ 1e-5·√n·(1 + |cpu|), n the number of terms summed per output (1 for
+ * elementwise ops); float32 accumulation error grows like √n for random-signed terms. Layout primitives
+ * (copy, permute, slice, concat, pad, broadcast, take) and comparisons must match exactly.
+ */
+
+const { modes, skipped } = await gpuModesHere();
+console.log(`gpu conformance: modes tested: ${modes.join(', ')}; not available here: ${skipped.join('; ') || 'none'}`);
+
+const RUNS = 12;
+const cpu = createCpuBackend();
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Values in [lo, hi), or integers in [lo, hi] when `ints` (to make ties and equalities common). */
+function values(n: number, seed: number, lo = -3, hi = 3, ints = false): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => (ints ? Math.floor(lo + r() * (hi - lo + 1)) : lo + r() * (hi - lo)));
+}
+
+interface Pair {
+  gpu: Backend;
+  mode: GpuMode;
+}
+
+/** Uploads `inputs` to both backends, runs `op` on each, reads both and disposes everything. */
+async function both(p: Pair, inputs: Float32Array[], op: (b: Backend, hs: Handle[]) => Handle, size: number): Promise<[Float32Array, Float32Array]> {
+  const run = async (b: Backend): Promise<Float32Array> => {
+    const hs = inputs.map((x) => b.upload(x, 'float32'));
+    const out = op(b, hs);
+    const v = (await b.read(out, size, 'float32')) as Float32Array;
+    for (const x of [...hs, out]) b.dispose(x);
+    return v;
+  };
+  return [await run(p.gpu), await run(cpu)];
+}
+
+function close(got: Float32Array, want: Float32Array, n: number, what: string): void {
+  expect(got.length, what).toBe(want.length);
+  const tol = n === 0 ? 0 : 1e-5 * Math.sqrt(n);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i];
+    const w = want[i];
+    if (Number.isNaN(w) || Number.isNaN(g)) {
+      expect(Number.isNaN(g), `${what} [${i}]: got ${g}, want ${w}`).toBe(Number.isNaN(w));
+      continue;
+    }
+    if (g === w) continue;
+    expect(Math.abs(g - w) <= tol * (1 + Math.abs(w)), `${what} [${i}]: got ${g}, want ${w} (tol ${tol}·(1+|want|))`).toBe(true);
+  }
+}
+
+const dim = fc.integer({ min: 1, max: 4 });
+const shapeArb = (maxRank = 4): fc.Arbitrary<number[]> => fc.array(dim, { minLength: 0, maxLength: maxRank });
+/** An output shape and an input shape that broadcasts to it (axes set to 1, leading axes dropped). */
+const broadcastFrom = (out: number[]): fc.Arbitrary<number[]> =>
+  fc.tuple(fc.integer({ min: 0, max: out.length }), fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length })).map(([drop, ones]) =>
+    out.slice(drop).map((d, k) => (ones[k + drop] ? 1 : d)),
+  );
+const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+
+const unaryDomain: Record<string, [number, number]> = { log: [0.05, 4], sqrt: [0, 4], log1p: [-0.9, 4], reciprocal: [0.2, 3], exp: [-10, 10] };
+const exactBinary = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'maximum', 'minimum']);
+
+describe.each(modes.map((mode) => ({ mode })))('gpu backend, mode $mode, matches cpu', ({ mode }) => {
+  const p = {} as Pair;
+  beforeAll(() => {
+    p.mode = mode;
+    p.gpu = createGpuBackend({ mode });
+  });
+  afterAll(() => {
+    expect(p.gpu.liveBuffers(), 'device outputs left live').toBe(0);
+  });
+
+  it('upload/read round-trips, fill and cast', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 50 }), seed, fc.double({ min: -1e6, max: 1e6, noNaN: true }), async (n, s, v) => {
+        const x = values(n, s, -1e4, 1e4);
+        const [g] = await both(p, [x], (_b, [h]) => h, n);
+        expect(Array.from(g)).toEqual(Array.from(x));
+        close(...(await both(p, [x], (b, [h]) => b.cast(h, n, 'float32', 'float32'), n)), 0, 'cast');
+        close(...(await both(p, [], (b) => b.fill(n, v, 'float32'), n)), 0, 'fill');
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it.each(UNARY_OPS.map((op) => ({ op })))('unary $op', async ({ op }) => {
+    const [lo, hi] = unaryDomain[op] ?? [-6, 6];
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), seed, async (n, s) => {
+        const x = values(n, s, lo, hi);
+        close(...(await both(p, [x], (b, [h]) => b.unary(op, h, n, 'float32'), n)), 1, op);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it.each(BINARY_OPS.map((op) => ({ op })))('binary $op with broadcasting', async ({ op }) => {
+    const ints = exactBinary.has(op);
+    await fc.assert(
+      fc.asyncProperty(
+        shapeArb().chain((out) => fc.tuple(fc.constant(out), broadcastFrom(out), broadcastFrom(out))),
+        seed,
+        async ([out, as, bs], s) => {
+          const a = op === 'pow' ? values(sizeOf(as), s, 0.1, 3) : values(sizeOf(as), s, -2, 2, ints);
+          const b = op === 'pow' ? values(sizeOf(bs), s + 1, -3, 3, true) : op === 'div' ? values(sizeOf(bs), s + 1, 0.5, 3) : values(sizeOf(bs), s + 1, -2, 2, ints);
+          const [g, c] = await both(p, [a, b], (be, [ha, hb]) => be.binary(op, ha, as, hb, bs, out, 'float32'), sizeOf(out));
+          close(g, c, ints ? 0 : 1, `${op} ${JSON.stringify([as, bs, out])}`);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('pow of negative bases with integer exponents', async () => {
+    const a = Float32Array.from([-2, -2, -1.5, -3, 0, 2]);
+    const b = Float32Array.from([3, 2, -1, 0, 2, 0.5]);
+    close(...(await both(p, [a, b], (be, [ha, hb]) => be.binary('pow', ha, [6], hb, [6], [6], 'float32'), 6)), 1, 'pow');
+  });
+
+  it('where with broadcasting', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        shapeArb().chain((out) => fc.tuple(fc.constant(out), broadcastFrom(out), broadcastFrom(out), broadcastFrom(out))),
+        seed,
+        async ([out, cs, as, bs], s) => {
+          const c = values(sizeOf(cs), s, 0, 1, true);
+          const [g, w] = await both(p, [c, values(sizeOf(as), s + 1), values(sizeOf(bs), s + 2)], (be, [hc, ha, hb]) => be.where(hc, cs, ha, as, hb, bs, out, 'float32'), sizeOf(out));
+          close(g, w, 0, 'where');
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('broadcastTo', async () => {
+    await fc.assert(
+      fc.asyncProperty(shapeArb().chain((out) => fc.tuple(fc.constant(out), broadcastFrom(out))), seed, async ([out, xs], s) => {
+        close(...(await both(p, [values(sizeOf(xs), s)], (b, [h]) => b.broadcastTo(h, xs, out, 'float32'), sizeOf(out))), 0, 'broadcastTo');
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it.each([{ op: 'sum' as const }, { op: 'max' as const }, { op: 'min' as const }])('reduce $op along random axes', async ({ op }) => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }).chain((shape) => fc.tuple(fc.constant(shape), fc.subarray(shape.map((_, k) => k), { minLength: 1 }))),
+        seed,
+        async ([shape, axes], s) => {
+          const outSize = sizeOf(shape.map((d, k) => (axes.includes(k) ? 1 : d)));
+          const n = sizeOf(axes.map((a) => shape[a]));
+          const [g, c] = await both(p, [values(sizeOf(shape), s, -2, 2, op !== 'sum')], (b, [h]) => b.reduce(op, h, shape, axes, 'float32'), outSize);
+          close(g, c, op === 'sum' ? n : 0, `${op} ${JSON.stringify([shape, axes])}`);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('matmul: batched, transposed, batch-1 broadcast', async () => {
+    const d = fc.integer({ min: 1, max: 6 });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.boolean(), d, d, d, fc.boolean(), fc.boolean(), seed, async (batch, oneA, oneB, m, k, n, ta, tb, s) => {
+        const ba = oneA ? 1 : batch;
+        const bb = oneB ? 1 : batch;
+        const [g, c] = await both(p, [values(ba * m * k, s), values(bb * k * n, s + 1)], (be, [a, b]) => be.matmul(a, b, ba, bb, m, k, n, ta, tb, 'float32'), Math.max(ba, bb) * m * n);
+        close(g, c, k, `matmul ${JSON.stringify({ ba, bb, m, k, n, ta, tb })}`);
+      }),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
+  it('permute', async () => {
+    await fc.assert(
+      fc.asyncProperty(shapeArb().chain((shape) => fc.tuple(fc.constant(shape), fc.shuffledSubarray(shape.map((_, k) => k), { minLength: shape.length, maxLength: shape.length }))), seed, async ([shape, perm], s) => {
+        close(...(await both(p, [values(sizeOf(shape), s)], (b, [h]) => b.permute(h, shape, perm, 'float32'), sizeOf(shape))), 0, `permute ${JSON.stringify([shape, perm])}`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('slice', async () => {
+    const box = shapeArb().chain((shape) =>
+      fc.tuple(fc.constant(shape), fc.tuple(...shape.map((d) => fc.integer({ min: 0, max: d - 1 }).chain((b) => fc.tuple(fc.constant(b), fc.integer({ min: 1, max: d - b }))))) as fc.Arbitrary<[number, number][]>),
+    );
+    await fc.assert(
+      fc.asyncProperty(box, seed, async ([shape, bs], s) => {
+        const begin = bs.map((x) => x[0]);
+        const size = bs.map((x) => x[1]);
+        close(...(await both(p, [values(sizeOf(shape), s)], (b, [h]) => b.slice(h, shape, begin, size, 'float32'), sizeOf(size))), 0, `slice ${JSON.stringify([shape, begin, size])}`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('concat of 1 to 10 inputs along any axis (chunked kernels)', async () => {
+    const arb = fc.array(dim, { minLength: 1, maxLength: 3 }).chain((base) =>
+      fc.tuple(fc.constant(base), fc.integer({ min: 0, max: base.length - 1 }), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 10 })),
+    );
+    await fc.assert(
+      fc.asyncProperty(arb, seed, async ([base, axis, extents], s) => {
+        const shapes: Shape[] = extents.map((e) => base.map((d, k) => (k === axis ? e : d)));
+        const outSize = sizeOf(base.map((d, k) => (k === axis ? extents.reduce((a, b) => a + b, 0) : d)));
+        const xs = shapes.map((sh, k) => values(sizeOf(sh), s + k));
+        close(...(await both(p, xs, (b, hs) => b.concat(hs, shapes, axis, 'float32'), outSize)), 0, `concat ${JSON.stringify([shapes, axis])}`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('pad', async () => {
+    const arb = shapeArb().chain((shape) =>
+      fc.tuple(fc.constant(shape), fc.array(fc.integer({ min: 0, max: 2 }), { minLength: shape.length, maxLength: shape.length }), fc.array(fc.integer({ min: 0, max: 2 }), { minLength: shape.length, maxLength: shape.length })),
+    );
+    await fc.assert(
+      fc.asyncProperty(arb, seed, fc.float({ min: -5, max: 5, noNaN: true }), async ([shape, before, after], s, v) => {
+        const outSize = sizeOf(shape.map((d, k) => d + before[k] + after[k]));
+        close(...(await both(p, [values(sizeOf(shape), s)], (b, [h]) => b.pad(h, shape, before, after, v, 'float32'), outSize)), 0, `pad ${JSON.stringify([shape, before, after, v])}`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('take and scatterAdd (repeated indices)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 30 }), seed, async (size, count, s) => {
+        const idx = values(count, s, 0, size - 1, true);
+        close(...(await both(p, [values(size, s + 1), idx], (b, [x, i]) => b.take(x, i, count, 'float32'), count)), 0, 'take');
+        const [g, c] = await both(p, [idx, values(count, s + 2)], (b, [i, v]) => b.scatterAdd(i, v, count, size, 'float32'), size);
+        close(g, c, count, 'scatterAdd');
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  const convArb = fc
+    .record({
+      n: fc.integer({ min: 1, max: 2 }),
+      groups: fc.integer({ min: 1, max: 2 }),
+      cg: fc.integer({ min: 1, max: 2 }),
+      og: fc.integer({ min: 1, max: 2 }),
+      h: fc.integer({ min: 1, max: 6 }),
+      w: fc.integer({ min: 1, max: 6 }),
+      kh: fc.integer({ min: 1, max: 3 }),
+      kw: fc.integer({ min: 1, max: 3 }),
+      sh: fc.integer({ min: 1, max: 2 }),
+      sw: fc.integer({ min: 1, max: 2 }),
+      pad: fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 })),
+      dh: fc.integer({ min: 1, max: 2 }),
+      dw: fc.integer({ min: 1, max: 2 }),
+    })
+    .map((r) => {
+      const oh = Math.floor((r.h + r.pad[0] + r.pad[1] - r.dh * (r.kh - 1) - 1) / r.sh) + 1;
+      const ow = Math.floor((r.w + r.pad[2] + r.pad[3] - r.dw * (r.kw - 1) - 1) / r.sw) + 1;
+      const g: Conv2dGeometry = { stride: [r.sh, r.sw], pad: r.pad, dilation: [r.dh, r.dw], groups: r.groups };
+      const xShape = [r.n, r.groups * r.cg, r.h, r.w];
+      const wShape = [r.groups * r.og, r.cg, r.kh, r.kw];
+      const outShape = [r.n, r.groups * r.og, oh, ow];
+      return { g, xShape, wShape, outShape, ok: oh >= 1 && ow >= 1 };
+    })
+    .filter((c) => c.ok);
+
+  it('conv2d, conv2dBackwardInput, conv2dBackwardFilter (groups, stride, padding, dilation)', async () => {
+    await fc.assert(
+      fc.asyncProperty(convArb, seed, async ({ g, xShape, wShape, outShape }, s) => {
+        const x = values(sizeOf(xShape), s);
+        const w = values(sizeOf(wShape), s + 1);
+        const dy = values(sizeOf(outShape), s + 2);
+        const what = JSON.stringify({ xShape, wShape, outShape, g });
+        close(...(await both(p, [x, w], (b, [hx, hw]) => b.conv2d(hx, xShape, hw, wShape, outShape, g, 'float32'), sizeOf(outShape))), wShape[1] * wShape[2] * wShape[3], `conv2d ${what}`);
+        close(...(await both(p, [dy, w], (b, [hd, hw]) => b.conv2dBackwardInput(hd, outShape, hw, wShape, xShape, g, 'float32'), sizeOf(xShape))), (wShape[0] / g.groups) * wShape[2] * wShape[3], `conv2dBackwardInput ${what}`);
+        close(...(await both(p, [x, dy], (b, [hx, hd]) => b.conv2dBackwardFilter(hx, xShape, hd, outShape, wShape, g, 'float32'), sizeOf(wShape))), outShape[0] * outShape[2] * outShape[3], `conv2dBackwardFilter ${what}`);
+      }),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
+  const poolArb = fc
+    .record({
+      n: fc.integer({ min: 1, max: 2 }),
+      c: fc.integer({ min: 1, max: 2 }),
+      h: fc.integer({ min: 1, max: 7 }),
+      w: fc.integer({ min: 1, max: 7 }),
+      kh: fc.integer({ min: 1, max: 3 }),
+      kw: fc.integer({ min: 1, max: 3 }),
+      sh: fc.integer({ min: 1, max: 3 }),
+      sw: fc.integer({ min: 1, max: 3 }),
+      pad: fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 })),
+    })
+    .map((r) => {
+      // PyTorch allows padding up to half the kernel, so every window holds a real cell
+      const pad = r.pad.map((v, k) => Math.min(v, Math.floor((k < 2 ? r.kh : r.kw) / 2))) as [number, number, number, number];
+      const oh = Math.floor((r.h + pad[0] + pad[1] - r.kh) / r.sh) + 1;
+      const ow = Math.floor((r.w + pad[2] + pad[3] - r.kw) / r.sw) + 1;
+      const g: Pool2dGeometry = { kernel: [r.kh, r.kw], stride: [r.sh, r.sw], pad };
+      return { g, xShape: [r.n, r.c, r.h, r.w], outShape: [r.n, r.c, oh, ow], ok: oh >= 1 && ow >= 1 };
+    })
+    .filter((c) => c.ok);
+
+  it('maxPool2d and its backward (first maximum wins ties) ', async () => {
+    await fc.assert(
+      fc.asyncProperty(poolArb, seed, async ({ g, xShape, outShape }, s) => {
+        // small integers: ties in most windows
+        const x = values(sizeOf(xShape), s, -2, 2, true);
+        const dy = values(sizeOf(outShape), s + 1);
+        const what = JSON.stringify({ xShape, outShape, g });
+        close(...(await both(p, [x], (b, [hx]) => b.maxPool2d(hx, xShape, outShape, g, 'float32'), sizeOf(outShape))), 0, `maxPool2d ${what}`);
+        close(...(await both(p, [dy, x], (b, [hd, hx]) => b.maxPool2dBackward(hd, hx, xShape, outShape, g, 'float32'), sizeOf(xShape))), g.kernel[0] * g.kernel[1], `maxPool2dBackward ${what}`);
+      }),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
+  it('avgPool2d and its backward (count_include_pad)', async () => {
+    await fc.assert(
+      fc.asyncProperty(poolArb, seed, async ({ g, xShape, outShape }, s) => {
+        const n = g.kernel[0] * g.kernel[1];
+        const what = JSON.stringify({ xShape, outShape, g });
+        close(...(await both(p, [values(sizeOf(xShape), s)], (b, [hx]) => b.avgPool2d(hx, xShape, outShape, g, 'float32'), sizeOf(outShape))), n, `avgPool2d ${what}`);
+        close(...(await both(p, [values(sizeOf(outShape), s + 1)], (b, [hd]) => b.avgPool2dBackward(hd, xShape, outShape, g, 'float32'), sizeOf(xShape))), n, `avgPool2dBackward ${what}`);
+      }),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
+  it.each([{ m: 'nearest' as const }, { m: 'bilinear' as const }])('resize $m and its backward, up and down', async ({ m }) => {
+    const d = fc.integer({ min: 1, max: 6 });
+    const o = fc.integer({ min: 1, max: 13 });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), d, d, o, o, seed, async (n, c, h, w, oh, ow, s) => {
+        const xShape = [n, c, h, w];
+        const what = JSON.stringify({ xShape, oh, ow, m });
+        // each output reads ≤ 4 cells; each input gathers from ≤ (2·out/in + 2)² outputs
+        close(...(await both(p, [values(sizeOf(xShape), s)], (b, [hx]) => b.resize(hx, xShape, oh, ow, m, 'float32'), n * c * oh * ow)), 4, `resize ${what}`);
+        const fan = (2 * Math.ceil(oh / h) + 2) * (2 * Math.ceil(ow / w) + 2);
+        close(...(await both(p, [values(n * c * oh * ow, s + 1)], (b, [hd]) => b.resizeBackward(hd, xShape, oh, ow, m, 'float32'), sizeOf(xShape))), fan, `resizeBackward ${what}`);
+      }),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
+  it('compiles each (primitive, shape signature) once', async () => {
+    const dev = deviceFor(mode);
+    const x = Float32Array.from([1, 2, 3, 4, 5, 6]);
+    const chain = async (): Promise<void> => {
+      const h = p.gpu.upload(x, 'float32');
+      const e = p.gpu.unary('exp', h, 6, 'float32');
+      const s = p.gpu.reduce('sum', e, [2, 3], [1], 'float32');
+      await p.gpu.read(s, 2, 'float32');
+      for (const t of [h, e, s]) p.gpu.dispose(t);
+    };
+    await chain();
+    const before = dev.kernelCount;
+    for (let r = 0; r < 3; r++) await chain();
+    expect(dev.kernelCount).toBe(before);
+  });
+});

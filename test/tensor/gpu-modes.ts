@@ -1,0 +1,21 @@
+import { availableGpuModes, prepareGpu, type GpuMode } from '../../src/tensor/backends/gpu/index.js';
+
+/**
+ * The gpu.js modes the gpu tests run in on this machine: every mode available synchronously, plus
+ * webgpu when an adapter answers. Node's WebGPU needs a Vulkan driver; without a GPU, Chromium's
+ * SwiftShader ICD serves, so point the loader at it when it is installed and nothing else is set.
+ */
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+export async function gpuModesHere(): Promise<{ modes: GpuMode[]; skipped: string[] }> {
+  const skipped: string[] = [];
+  if (typeof process !== 'undefined' && !process.env.VK_ICD_FILENAMES) {
+    const { existsSync } = await import('node:fs');
+    if (existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  }
+  const webgpu = await prepareGpu('webgpu');
+  if (!webgpu.ok) skipped.push(`webgpu (${webgpu.reason})`);
+  const modes = availableGpuModes();
+  for (const m of ['webgl2', 'webgl', 'headlessgl'] as const) if (!modes.includes(m)) skipped.push(m);
+  return { modes, skipped };
+}
