@@ -128,13 +128,14 @@ function random(shape: Shape, opts: RandomOptions, op: string, draw: (r: Rng) =>
 
 /** Standard normal values × std + mean, from a seed. */
 export function randn(shape: Shape, opts: RandomOptions & { mean?: number; std?: number }): Tensor {
-  const { mean = 0, std = 1 } = opts;
+  // `?? {}` so a call without options reaches the clear missing-seed error in `random`
+  const { mean = 0, std = 1 } = opts ?? {};
   return random(shape, opts, 'randn', (r) => mean + std * r.normal());
 }
 
 /** Uniform values in [low, high), from a seed. */
 export function rand(shape: Shape, opts: RandomOptions & { low?: number; high?: number }): Tensor {
-  const { low = 0, high = 1 } = opts;
+  const { low = 0, high = 1 } = opts ?? {};
   return random(shape, opts, 'rand', (r) => low + (high - low) * r.uniform());
 }
 

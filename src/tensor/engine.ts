@@ -34,6 +34,8 @@ type BackendFactory = (opts: Record<string, unknown>) => Backend;
 interface EngineState {
   backend: Backend | null;
   factories: Map<string, BackendFactory>;
+  /** Backends already made, by name and options. */
+  instances: Map<string, Backend>;
   scopes: Set<Disposable>[];
   kept: WeakSet<Disposable>;
   noGradDepth: number;
@@ -45,6 +47,7 @@ interface EngineState {
 const state: EngineState = {
   backend: null,
   factories: new Map(),
+  instances: new Map(),
   scopes: [],
   kept: new WeakSet(),
   noGradDepth: 0,
@@ -56,6 +59,22 @@ const state: EngineState = {
 /** Makes a backend selectable by `setBackend(name)`. */
 export function registerBackend(name: string, factory: BackendFactory): void {
   state.factories.set(name, factory);
+  for (const key of [...state.instances.keys()]) if (key.startsWith(`${name} `)) state.instances.delete(key);
+}
+
+/**
+ * Selecting a backend that is already running (same name, same `info()`: same mode, adapter…) returns
+ * that instance, or tensors made before would no longer mix with new ones ("different backends (cpu and
+ * cpu)"). Keyed by what runs, not by the options, because options such as a missing gpu mode may resolve
+ * differently over time.
+ */
+function instance(name: string, factory: BackendFactory, opts: Record<string, unknown>): Backend {
+  const made = factory(opts);
+  const key = `${name} ${JSON.stringify(made.info())}`;
+  const existing = state.instances.get(key);
+  if (existing) return existing;
+  state.instances.set(key, made);
+  return made;
 }
 
 /**
@@ -65,7 +84,7 @@ export function registerBackend(name: string, factory: BackendFactory): void {
 export function setBackend(name: 'cpu' | 'gpu', opts: { mode?: string; [k: string]: unknown } = {}): BackendInfo {
   const factory = state.factories.get(name);
   if (!factory) throw new Error(`setBackend: unknown backend '${name}'; available: ${[...state.factories.keys()].join(', ')}`);
-  state.backend = factory(opts);
+  state.backend = instance(name, factory, opts);
   return state.backend.info();
 }
 
@@ -74,7 +93,7 @@ export function getBackend(): Backend {
   if (!state.backend) {
     const cpu = state.factories.get('cpu');
     if (!cpu) throw new Error('no backend registered: import segrad from its entry point');
-    state.backend = cpu({});
+    state.backend = instance('cpu', cpu, {});
   }
   return state.backend;
 }
