@@ -1,1 +1,29 @@
-export {};
+/**
+ * Data: decoding, datasets (folder, ISIC 2018, DSB 2018, DRIVE, synthetic), splits and loaders.
+ * The file datasets need Node (fs, sharp), loaded lazily, so this module also bundles for the browser,
+ * where synthetic data, `fromImageData`, `split` and `Loader` work.
+ */
+import { tensor } from '../tensor/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Sample } from './types.js';
+
+export type { Batch, Dataset, Sample, SampleShape, SizeOption, SkippedFile, WarningHandler } from './types.js';
+export { binaryMask, fromImageData, interleavedToPlanar, maskFromImageData, MASK_THRESHOLD, oneHotMask, resizeBilinear, resizeNearest, sampleFromImageData, type ImageDataLike } from './image.js';
+export { decodeCount, decodeFile, readImageInfo, type DecodeOptions, type RawPixels } from './decode.js';
+export { cacheStats, DEFAULT_CACHE_DIR } from './cache.js';
+export { FileDataset, type FileDatasetOptions, type FileEntry } from './file-dataset.js';
+export { folderDataset, type FolderDatasetOptions } from './folder.js';
+export { isic2018, type Isic2018Options } from './isic2018.js';
+export { dsb2018, type Dsb2018Options } from './dsb2018.js';
+export { drive, DrivePatches, type DriveOptions } from './drive.js';
+export { cropPatch, patchPositions, reassemble, slidingWindow, type PatchPosition } from './patches.js';
+export { generateSample, synthetic, SyntheticDataset, SYNTHETIC_FOREGROUND, type SyntheticKind, type SyntheticOptions } from './synthetic.js';
+export { split, SubsetDataset, type SplitOptions } from './split.js';
+export { augmentSample, Loader, stack, type AugmentOptions, type LoaderOptions } from './loader.js';
+export { datasetFromSpec, DATASET_KINDS } from './spec.js';
+
+/** A sample as tensors: image `[C, H, W]`, mask `[K, H, W]` (float32). The caller disposes them. */
+export function sampleToTensors(sample: Sample): { image: Tensor; mask: Tensor; id: string } {
+  const { channels, classes, height, width } = sample.shape;
+  return { image: tensor(sample.image, [channels, height, width]), mask: tensor(sample.mask, [classes, height, width]), id: sample.id };
+}

@@ -1,0 +1,121 @@
+/**
+ * Node decoding with sharp: JPEG, PNG, TIFF and GIF files to 8-bit interleaved pixels, resized on the
+ * way (images bilinear, masks nearest so labels are never blended). Node only; sharp is loaded lazily.
+ */
+import { loadSharp, nodeFs } from './node-env.js';
+
+/** Decoded 8-bit pixels, interleaved `[H, W, C]`. */
+export interface RawPixels {
+  data: Uint8Array;
+  channels: number;
+  height: number;
+  width: number;
+}
+
+/**
+ * How to decode a file.
+ * - `kind: 'image'`: `channels` 3 (RGB; alpha dropped, grey expanded) or 1 (luminance); resized with
+ *   sharp's `linear` (bilinear) kernel.
+ * - `kind: 'mask'`: one channel (luminance; binarise later with > 127), resized nearest.
+ * - `kind: 'index'`: one channel of class indices, resized nearest. A palette PNG gives the palette
+ *   index of each pixel; any other file gives its first channel.
+ * `size` is `[height, width]`, or null to keep the file's size. Aspect ratio is not preserved (fit 'fill').
+ */
+export interface DecodeOptions {
+  kind: 'image' | 'mask' | 'index';
+  channels?: 1 | 3;
+  size?: readonly [number, number] | null;
+}
+
+let decodes = 0;
+
+/** How many files sharp has decoded to pixels in this process (metadata reads do not count). Tests use it to see cache hits. */
+export function decodeCount(): number {
+  return decodes;
+}
+
+/** The header of an image file: size and channel count. Throws naming the file when it is not a readable image. */
+export async function readImageInfo(file: string): Promise<{ width: number; height: number; channels: number; format: string }> {
+  const sharp = await loadSharp();
+  try {
+    const m = await sharp(file).metadata();
+    if (!m.width || !m.height) throw new Error('no width/height in the header');
+    return { width: m.width, height: m.height, channels: m.channels ?? 0, format: m.format ?? 'unknown' };
+  } catch (e) {
+    throw new Error(`${file}: not a readable image (${(e as Error).message})`);
+  }
+}
+
+/** Decodes one file to 8-bit pixels per {@link DecodeOptions}. Errors name the file. */
+export async function decodeFile(file: string, opts: DecodeOptions): Promise<RawPixels> {
+  const sharp = await loadSharp();
+  decodes++;
+  try {
+    if (opts.kind === 'index' && /\.png$/i.test(file)) {
+      const palette = pngPalette(await (await nodeFs()).readFile(file));
+      if (palette) return await decodePaletteIndices(sharp, file, palette, opts.size ?? null);
+    }
+    let p = sharp(file);
+    if (opts.kind === 'image') p = opts.channels === 1 ? p.removeAlpha().grayscale() : p.removeAlpha().toColourspace('srgb');
+    else if (opts.kind === 'mask') p = p.removeAlpha().grayscale();
+    else p = p.extractChannel(0);
+    if (opts.size) p = p.resize({ height: opts.size[0], width: opts.size[1], fit: 'fill', kernel: opts.kind === 'image' ? 'linear' : 'nearest' });
+    const { data, info } = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), channels: info.channels, height: info.height, width: info.width };
+  } catch (e) {
+    throw new Error(`${file}: cannot decode ${opts.kind === 'image' ? 'image' : 'mask'} (${(e as Error).message})`);
+  }
+}
+
+/** Resizes one-channel label pixels with nearest neighbour (used after merging masks at native size). */
+export async function resizeLabels(px: RawPixels, size: readonly [number, number]): Promise<RawPixels> {
+  if (px.height === size[0] && px.width === size[1]) return px;
+  const sharp = await loadSharp();
+  const { data, info } = await sharp(Buffer.from(px.data.buffer, px.data.byteOffset, px.data.length), { raw: { width: px.width, height: px.height, channels: px.channels as 1 | 3 | 4 } })
+    .resize({ height: size[0], width: size[1], fit: 'fill', kernel: 'nearest' })
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), channels: info.channels, height: info.height, width: info.width };
+}
+
+async function decodePaletteIndices(sharp: Awaited<ReturnType<typeof loadSharp>>, file: string, palette: number[][], size: readonly [number, number] | null): Promise<RawPixels> {
+  let p = sharp(file).removeAlpha().toColourspace('srgb');
+  if (size) p = p.resize({ height: size[0], width: size[1], fit: 'fill', kernel: 'nearest' });
+  const { data, info } = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  // sharp expands palettes to RGB; map each colour back to its first palette index.
+  const lookup = new Map<number, number>();
+  palette.forEach(([r, g, b], i) => {
+    const key = (r << 16) | (g << 8) | b;
+    if (!lookup.has(key)) lookup.set(key, i);
+  });
+  const plane = info.width * info.height;
+  const out = new Uint8Array(plane);
+  for (let q = 0; q < plane; q++) {
+    const key = (data[3 * q] << 16) | (data[3 * q + 1] << 8) | data[3 * q + 2];
+    const k = lookup.get(key);
+    if (k === undefined) throw new Error(`pixel ${q} has colour rgb(${data[3 * q]}, ${data[3 * q + 1]}, ${data[3 * q + 2]}), which is not in the palette`);
+    out[q] = k;
+  }
+  return { data: out, channels: 1, height: info.height, width: info.width };
+}
+
+/** The PLTE entries of an indexed-colour PNG (colour type 3), or null for any other PNG. */
+export function pngPalette(buf: Uint8Array): number[][] | null {
+  const signature = [137, 80, 78, 71, 13, 10, 26, 10];
+  if (buf.length < 33 || signature.some((b, i) => buf[i] !== b)) return null;
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (buf[25] !== 3) return null; // IHDR colour type
+  let at = 8;
+  while (at + 8 <= buf.length) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(buf[at + 4], buf[at + 5], buf[at + 6], buf[at + 7]);
+    if (type === 'PLTE') {
+      const entries: number[][] = [];
+      for (let i = 0; i + 2 < length; i += 3) entries.push([buf[at + 8 + i], buf[at + 9 + i], buf[at + 10 + i]]);
+      return entries;
+    }
+    if (type === 'IDAT' || type === 'IEND') return null;
+    at += 12 + length;
+  }
+  return null;
+}

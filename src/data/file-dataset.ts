@@ -1,0 +1,166 @@
+/**
+ * The dataset shared by every folder layout (folder, ISIC 2018, DSB 2018): a list of (image, mask
+ * files) pairs decoded lazily with sharp, resized, disk-cached and checked up front. Node only.
+ */
+import { cached, DEFAULT_CACHE_DIR } from './cache.js';
+import { decodeFile, readImageInfo, resizeLabels, type RawPixels } from './decode.js';
+import { binaryMask, interleavedToPlanar, oneHotMask } from './image.js';
+import { mapLimit, nodePath } from './node-env.js';
+import { checkIndex, normaliseSize, type Dataset, type Sample, type SizeOption, type SkippedFile, type WarningHandler } from './types.js';
+
+/** One sample on disk: its image, the mask file(s) merged by union, and an optional field-of-view mask. */
+export interface FileEntry {
+  id: string;
+  image: string;
+  masks: string[];
+  fov?: string;
+}
+
+/** Options shared by the file-backed datasets. */
+export interface FileDatasetOptions {
+  /** Resize to `[height, width]` (or a square); null keeps each file's size. Default: per dataset. */
+  size?: SizeOption | null;
+  /** Image channels: 3 (RGB, alpha dropped) or 1 (luminance). Default: per dataset; folder: from the first image. */
+  channels?: 1 | 3;
+  /** Number of classes, background included, for index masks (pixel value = class index → one-hot `[K, H, W]`). Unset: binary masks (> 127 is foreground), K = 1. */
+  classes?: number;
+  /** Disk-cache folder for decoded pixels, or false for none. Default `.cache/segrad-data` under the current folder. */
+  cacheDir?: string | false;
+  /** Also keep decoded samples in memory (fast, but ISIC at 192×256 takes about 2 GB). Default false. */
+  memoryCache?: boolean;
+  /** Leave out samples with a missing, unreadable or mismatched file instead of throwing. Default false. */
+  skipBad?: boolean;
+  /** Where skip warnings go. Default `console.warn`. */
+  onWarning?: WarningHandler;
+  /** Read every file's header when the dataset is built, so bad files are found before training. Default true. */
+  validate?: boolean;
+}
+
+/** A dataset of image/mask files. `skipped` lists what `skipBad` left out. */
+export class FileDataset implements Dataset {
+  readonly ids: readonly string[];
+  private readonly memory = new Map<number, Sample>();
+
+  /** @internal Use `folderDataset`, `isic2018`, `dsb2018` or {@link buildFileDataset}. */
+  constructor(
+    readonly name: string,
+    readonly entries: readonly FileEntry[],
+    readonly skipped: readonly SkippedFile[],
+    private readonly settings: { size: [number, number] | null; channels: 1 | 3; classes: number; cacheDir: string | null; memoryCache: boolean },
+  ) {
+    this.ids = entries.map((e) => e.id);
+  }
+
+  get length(): number {
+    return this.entries.length;
+  }
+
+  /** Decodes sample i: image `[C, H, W]` in [0, 1], mask `[K, H, W]` in {0, 1}, fov `[1, H, W]` when the layout has one. */
+  async get(i: number): Promise<Sample> {
+    checkIndex(this.name, i, this.length);
+    const hit = this.memory.get(i);
+    if (hit) return hit;
+    const e = this.entries[i];
+    const { size, channels, classes, cacheDir } = this.settings;
+    const image = await cached(cacheDir, [e.image], { kind: 'image', channels, size }, () => decodeFile(e.image, { kind: 'image', channels, size }));
+    const kind = classes > 1 ? 'index' : 'mask';
+    const mask = await cached(cacheDir, e.masks, { kind, size, union: e.masks.length > 1 }, () => decodeMasks(e.masks, kind, size));
+    const fov = e.fov ? await cached(cacheDir, [e.fov], { kind: 'mask', size }, () => decodeFile(e.fov!, { kind: 'mask', size })) : undefined;
+    for (const [px, files] of [[mask, e.masks], ...(fov ? [[fov, [e.fov!]]] : [])] as [RawPixels, string[]][]) {
+      if (px.height !== image.height || px.width !== image.width) {
+        throw new Error(`${this.name}: ${files.join(', ')} is ${px.width}×${px.height} but the image ${e.image} is ${image.width}×${image.height} (W×H); pass a size to resize both`);
+      }
+    }
+    const sample: Sample = {
+      image: interleavedToPlanar(image.data, image.height, image.width, image.channels),
+      mask: classes > 1 ? oneHotMask(mask.data, classes, e.masks.join(', ')) : binaryMask(mask.data),
+      shape: { channels: image.channels, classes, height: image.height, width: image.width },
+      id: e.id,
+      ...(fov ? { fov: binaryMask(fov.data) } : {}),
+    };
+    if (this.settings.memoryCache) this.memory.set(i, sample);
+    return sample;
+  }
+}
+
+/** Decodes mask files and merges them by union (max), at native size, then resizes nearest. */
+async function decodeMasks(files: readonly string[], kind: 'mask' | 'index', size: [number, number] | null): Promise<RawPixels> {
+  if (files.length === 1) return decodeFile(files[0], { kind, size });
+  let merged: RawPixels | null = null;
+  for (const f of files) {
+    const px = await decodeFile(f, { kind, size: null });
+    if (!merged) {
+      merged = { ...px, data: px.data.slice() };
+      continue;
+    }
+    if (px.width !== merged.width || px.height !== merged.height) {
+      throw new Error(`${f} is ${px.width}×${px.height} but ${files[0]} is ${merged.width}×${merged.height} (W×H): masks of one sample must have one size`);
+    }
+    for (let q = 0; q < px.data.length; q++) if (px.data[q] > merged.data[q]) merged.data[q] = px.data[q];
+  }
+  return size ? resizeLabels(merged!, size) : merged!;
+}
+
+/**
+ * Builds a {@link FileDataset} from entries found by a layout scanner, with the `problems` it found
+ * (missing masks…). Checks every file's header (unless `validate: false`): unreadable files and, when
+ * not resizing, image/mask size mismatches. Without `skipBad` any problem throws, naming the file(s);
+ * with it, bad samples are left out, reported through `onWarning` and listed in `skipped`.
+ * Throws when no sample is left (`emptyMessage`).
+ */
+export async function buildFileDataset(
+  name: string,
+  entries: FileEntry[],
+  problems: SkippedFile[],
+  opts: FileDatasetOptions,
+  defaults: { size: SizeOption | null; channels?: 1 | 3; emptyMessage: string },
+): Promise<FileDataset> {
+  const size = opts.size === undefined ? (defaults.size === null ? null : normaliseSize(defaults.size, name)) : opts.size === null ? null : normaliseSize(opts.size, name);
+  const classes = opts.classes ?? 1;
+  if (!Number.isInteger(classes) || classes < 1) throw new Error(`${name}: classes must be a positive integer, got ${opts.classes}`);
+  const bad = [...problems];
+  let good = entries;
+  let firstChannels: number | undefined;
+  if (opts.validate ?? true) {
+    const checks = await mapLimit(entries, 8, async (e) => {
+      try {
+        const img = await readImageInfo(e.image);
+        for (const f of [...e.masks, ...(e.fov ? [e.fov] : [])]) {
+          const m = await readImageInfo(f);
+          if (size === null && (m.width !== img.width || m.height !== img.height)) {
+            return { file: `${e.image}, ${f}`, reason: `image is ${img.width}×${img.height} but ${f} is ${m.width}×${m.height} (W×H); pass a size to resize both` };
+          }
+        }
+        firstChannels ??= img.channels;
+        return null;
+      } catch (err) {
+        return { file: e.image, reason: (err as Error).message };
+      }
+    });
+    good = entries.filter((_, i) => checks[i] === null);
+    for (const c of checks) if (c) bad.push(c);
+  }
+  if (bad.length > 0) {
+    const list = bad.slice(0, 5).map((b) => `  ${b.file}: ${b.reason}`).join('\n');
+    const more = bad.length > 5 ? `\n  … and ${bad.length - 5} more` : '';
+    if (!opts.skipBad) throw new Error(`${name}: ${bad.length} bad sample(s) (pass skipBad: true to leave them out):\n${list}${more}`);
+    (opts.onWarning ?? console.warn)(`${name}: skipped ${bad.length} bad sample(s):\n${list}${more}`);
+  }
+  if (good.length === 0) throw new Error(`${name}: ${defaults.emptyMessage}${bad.length ? ` (all ${bad.length} sample(s) were bad)` : ''}`);
+  const channels = opts.channels ?? defaults.channels ?? (firstChannels !== undefined && firstChannels <= 2 ? 1 : 3);
+  if (channels !== 1 && channels !== 3) throw new Error(`${name}: channels must be 1 or 3, got ${channels}`);
+  const path = await nodePath();
+  const cacheDir = opts.cacheDir === false ? null : path.resolve(opts.cacheDir ?? DEFAULT_CACHE_DIR);
+  return new FileDataset(name, good, bad, { size, channels, classes, cacheDir, memoryCache: opts.memoryCache ?? false });
+}
+
+/** File extensions sharp decodes that the layouts use. */
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.tif', '.tiff', '.gif', '.webp'];
+
+/** Splits a file name into base and lower-case extension; the extension is '' for non-image files. */
+export function imageName(file: string): { base: string; ext: string } | null {
+  const dot = file.lastIndexOf('.');
+  if (dot <= 0) return null;
+  const ext = file.slice(dot).toLowerCase();
+  return IMAGE_EXTENSIONS.includes(ext) ? { base: file.slice(0, dot), ext } : null;
+}

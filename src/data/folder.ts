@@ -1,0 +1,50 @@
+/** The generic folder layout: `images/<name>.<ext>` with `masks/<name>[suffix].<ext>`. Node only. */
+import { buildFileDataset, imageName, IMAGE_EXTENSIONS, type FileDatasetOptions, type FileEntry, type FileDataset } from './file-dataset.js';
+import { isDirectory, nodeFs, nodePath } from './node-env.js';
+import type { SkippedFile } from './types.js';
+
+export interface FolderDatasetOptions extends FileDatasetOptions {
+  /** Sub-folder with the images. Default 'images'. */
+  imagesDir?: string;
+  /** Sub-folder with the masks. Default 'masks'. */
+  masksDir?: string;
+  /** Text between the image name and the mask's extension, e.g. '_mask'. Default ''. */
+  maskSuffix?: string;
+}
+
+/**
+ * A dataset from `dir/images/<name>.<ext>` and `dir/masks/<name>[maskSuffix].<ext>` (any of png, jpg,
+ * tif, gif, webp; a png mask is preferred when several match). Masks: > 127 is foreground (K = 1),
+ * or class-index / palette PNGs with `classes: K`. Default: no resizing (every file keeps its size,
+ * so pass `size` when they differ), channels from the first image (1 for grey, else 3).
+ * Ids are the image names without extension, sorted.
+ * @example const ds = await folderDataset('data/polyps', { size: 128, maskSuffix: '_mask' });
+ */
+export async function folderDataset(dir: string, opts: FolderDatasetOptions = {}): Promise<FileDataset> {
+  const fs = await nodeFs();
+  const path = await nodePath();
+  const imagesDir = path.join(dir, opts.imagesDir ?? 'images');
+  const masksDir = path.join(dir, opts.masksDir ?? 'masks');
+  const suffix = opts.maskSuffix ?? '';
+  for (const d of [imagesDir, masksDir]) {
+    if (!(await isDirectory(d))) throw new Error(`folderDataset: ${d} is not a folder (expected ${dir}/images/<name>.<ext> and ${dir}/masks/<name>${suffix}.<ext>)`);
+  }
+  const maskFiles = new Map<string, string>();
+  for (const f of (await fs.readdir(masksDir)).sort()) {
+    const n = imageName(f);
+    if (!n) continue;
+    const prev = maskFiles.get(n.base);
+    if (!prev || (n.ext === '.png' && !prev.toLowerCase().endsWith('.png'))) maskFiles.set(n.base, f);
+  }
+  const entries: FileEntry[] = [];
+  const problems: SkippedFile[] = [];
+  for (const f of (await fs.readdir(imagesDir)).sort()) {
+    const n = imageName(f);
+    if (!n) continue;
+    const image = path.join(imagesDir, f);
+    const mask = maskFiles.get(n.base + suffix);
+    if (mask === undefined) problems.push({ file: image, reason: `missing mask: expected ${path.join(masksDir, n.base + suffix)}.{${IMAGE_EXTENSIONS.map((e) => e.slice(1)).join(',')}}` });
+    else entries.push({ id: n.base, image, masks: [path.join(masksDir, mask)] });
+  }
+  return buildFileDataset(`folder(${dir})`, entries, problems, opts, { size: null, emptyMessage: `no images in ${imagesDir}` });
+}

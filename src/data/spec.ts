@@ -1,0 +1,89 @@
+/** Parses the CLI's dataset strings, e.g. `synthetic:blobs?foreground=0.05&count=200&size=64` or `isic2018:/data/isic`. */
+import { drive } from './drive.js';
+import { dsb2018 } from './dsb2018.js';
+import type { FileDatasetOptions } from './file-dataset.js';
+import { folderDataset } from './folder.js';
+import { isic2018 } from './isic2018.js';
+import { isDirectory } from './node-env.js';
+import { synthetic, type SyntheticKind } from './synthetic.js';
+import type { Dataset, SizeOption } from './types.js';
+
+/** The dataset kinds {@link datasetFromSpec} knows. */
+export const DATASET_KINDS = ['synthetic', 'isic2018', 'dsb2018', 'drive', 'folder'] as const;
+
+const FILE_KEYS = ['size', 'channels', 'classes', 'cache'];
+const KEYS: Record<(typeof DATASET_KINDS)[number], string[]> = {
+  synthetic: ['count', 'size', 'foreground', 'noise', 'seed', 'channels'],
+  isic2018: [...FILE_KEYS, 'subset'],
+  dsb2018: [...FILE_KEYS, 'stage'],
+  drive: ['size', 'channels', 'cache', 'subset', 'mode', 'patches', 'patchSize', 'seed'],
+  folder: [...FILE_KEYS, 'suffix', 'images', 'masks'],
+};
+
+/**
+ * Builds a dataset from a spec string `kind:target[?key=value&…]`:
+ * - `synthetic:<blobs|vessels|nuclei>` with count, size (`64` or `48x64` as H×W), foreground, noise, seed, channels;
+ * - `isic2018:<dir>` (subset), `dsb2018:<dir>` (stage), `folder:<dir>` (suffix, images, masks) with size
+ *   (`native` to keep file sizes), channels, classes, cache (`off` or a folder);
+ * - `drive:<dir>` with subset, mode (patches|full), patches, patchSize, seed, size, channels, cache.
+ * `opts` (cacheDir, skipBad, onWarning…) apply to the file datasets; query values override them.
+ * Throws on an unknown kind or key, a bad value, or a folder that does not exist.
+ * @example const ds = await datasetFromSpec('synthetic:vessels?foreground=0.05&count=200');
+ */
+export async function datasetFromSpec(spec: string, opts: FileDatasetOptions = {}): Promise<Dataset> {
+  const colon = spec.indexOf(':');
+  const kind = (colon < 0 ? spec : spec.slice(0, colon)) as (typeof DATASET_KINDS)[number];
+  if (!DATASET_KINDS.includes(kind)) {
+    throw new Error(`datasetFromSpec: unknown dataset kind '${kind}' in '${spec}'; expected one of ${DATASET_KINDS.map((k) => `${k}:…`).join(', ')}`);
+  }
+  const rest = colon < 0 ? '' : spec.slice(colon + 1);
+  const q = rest.indexOf('?');
+  const target = q < 0 ? rest : rest.slice(0, q);
+  const params = new URLSearchParams(q < 0 ? '' : rest.slice(q + 1));
+  for (const key of params.keys()) {
+    if (!KEYS[kind].includes(key)) throw new Error(`datasetFromSpec: unknown option '${key}' for ${kind} in '${spec}'; expected one of ${KEYS[kind].join(', ')}`);
+  }
+  const num = (key: string): number | undefined => {
+    const v = params.get(key);
+    if (v === null) return undefined;
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new Error(`datasetFromSpec: ${key}=${v} in '${spec}' is not a number`);
+    return n;
+  };
+  const str = (key: string): string | undefined => params.get(key) ?? undefined;
+  const size = (): SizeOption | null | undefined => {
+    const v = params.get('size');
+    if (v === null) return undefined;
+    if (v === 'native') return null;
+    const m = /^(\d+)(?:x(\d+))?$/.exec(v);
+    if (!m) throw new Error(`datasetFromSpec: size=${v} in '${spec}' must be N, HxW or native`);
+    return m[2] ? [Number(m[1]), Number(m[2])] : Number(m[1]);
+  };
+  const channels = num('channels') as 1 | 3 | undefined;
+
+  if (kind === 'synthetic') {
+    if (!target) throw new Error(`datasetFromSpec: '${spec}' needs a synthetic kind: synthetic:blobs, synthetic:vessels or synthetic:nuclei`);
+    const s = size();
+    return synthetic({ kind: target as SyntheticKind, count: num('count'), size: s ?? undefined, foreground: num('foreground'), noise: num('noise'), seed: num('seed'), channels });
+  }
+  if (!target) throw new Error(`datasetFromSpec: '${spec}' needs a folder: ${kind}:<dir>`);
+  if (!(await isDirectory(target))) throw new Error(`datasetFromSpec: folder ${target} does not exist (from '${spec}')`);
+  const cache = str('cache');
+  const common: FileDatasetOptions = {
+    ...opts,
+    ...(params.has('size') ? { size: size() } : {}),
+    ...(channels !== undefined ? { channels } : {}),
+    ...(params.has('classes') ? { classes: num('classes') } : {}),
+    ...(cache !== undefined ? { cacheDir: cache === 'off' ? false : cache } : {}),
+  };
+  switch (kind) {
+    case 'isic2018':
+      return isic2018(target, { ...common, subset: str('subset') as 'Training' | undefined });
+    case 'dsb2018':
+      return dsb2018(target, { ...common, stage: str('stage') });
+    case 'folder':
+      return folderDataset(target, { ...common, maskSuffix: str('suffix'), imagesDir: str('images'), masksDir: str('masks') });
+    case 'drive':
+      return drive(target, { ...common, subset: str('subset') as 'training' | undefined, mode: str('mode') as 'patches' | undefined, patches: num('patches'), patchSize: num('patchSize'), seed: num('seed') });
+  }
+}

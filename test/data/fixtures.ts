@@ -1,0 +1,37 @@
+// Builds tiny datasets in the official layouts, in a temp folder, with sharp.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import sharp from 'sharp';
+
+export async function tempDir(prefix = 'segrad-data-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Interleaved bytes of an H×W×C image whose value at (y, x, c) is f(y, x, c). */
+export function pixels(h: number, w: number, c: number, f: (y: number, x: number, c: number) => number): Buffer {
+  const b = Buffer.alloc(h * w * c);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) b[(y * w + x) * c + k] = f(y, x, k);
+  return b;
+}
+
+/** Writes raw pixels to `file` in the format its extension names (png, jpg, tif lossless, gif). */
+export async function writeImage(file: string, h: number, w: number, c: 1 | 3 | 4, f: (y: number, x: number, c: number) => number, opts: { palette?: boolean } = {}): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const img = sharp(pixels(h, w, c, f), { raw: { width: w, height: h, channels: c } });
+  const ext = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
+  const out = ext === 'png' ? img.png({ palette: opts.palette ?? false }) : ext === 'jpg' || ext === 'jpeg' ? img.jpeg({ quality: 100 }) : ext === 'tif' || ext === 'tiff' ? img.tiff({ compression: 'lzw' }) : img.gif();
+  await out.toFile(file);
+}
+
+export async function writeBytes(file: string, bytes: Uint8Array | string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, bytes);
+}
+
+/** An RGB test pattern, distinct per (sample, y, x, c). */
+export const rgb = (seed: number) => (y: number, x: number, c: number): number => (seed * 37 + y * 11 + x * 7 + c * 61) % 256;
+
+/** The FOV used for DRIVE fixtures: a disc. */
+export const inDisc = (h: number, w: number) => (y: number, x: number): boolean => (y - h / 2 + 0.5) ** 2 + (x - w / 2 + 0.5) ** 2 <= (Math.min(h, w) / 2 - 1) ** 2;
