@@ -1,0 +1,56 @@
+import { relu } from '../../autograd/ops/elementwise.js';
+import type { DType } from '../../tensor/dtype.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { BatchNorm2d } from '../layers/batchnorm.js';
+import { Conv2d } from '../layers/conv.js';
+import { Module } from '../module.js';
+
+export interface BlockOptions {
+  /** Convolutions carry a bias (default true, as Keras). */
+  bias?: boolean;
+  seed?: number;
+  dtype?: DType;
+}
+
+/**
+ * ConvBNReLU(f, k, s): Conv k×k stride s, 'same' padding, He-normal init → BatchNorm → ReLU.
+ * x [N, Cin, H, W] → [N, f, ⌈H/s⌉, ⌈W/s⌉]. Parameters `conv.*`, `bn.*`.
+ */
+export class ConvBNReLU extends Module {
+  conv: Conv2d;
+  bn: BatchNorm2d;
+  constructor(inChannels: number, outChannels: number, opts: BlockOptions & { kernel?: number; stride?: number } = {}) {
+    super();
+    const seed = opts.seed ?? 0;
+    this.conv = new Conv2d(inChannels, outChannels, { kernel: opts.kernel ?? 3, stride: opts.stride ?? 1, padding: 'same', bias: opts.bias ?? true, seed, dtype: opts.dtype });
+    this.bn = new BatchNorm2d(outChannels, { dtype: opts.dtype });
+  }
+  forward(x: Tensor): Tensor {
+    return relu(this.bn.forward(this.conv.forward(x)));
+  }
+}
+
+/**
+ * The U-Net level block: [Conv3×3 (padding 1) → BatchNorm → ReLU] ×2, x [N, Cin, H, W] → [N, C, H, W].
+ * Parameters `conv1.weight` [C, Cin, 3, 3], `bn1.*`, `conv2.weight` [C, C, 3, 3], `bn2.*` (and
+ * `convK.bias` when `bias`), the names of the benchmark U-Net.
+ */
+export class DoubleConv extends Module {
+  conv1: Conv2d;
+  bn1: BatchNorm2d;
+  conv2: Conv2d;
+  bn2: BatchNorm2d;
+  constructor(inChannels: number, outChannels: number, opts: BlockOptions = {}) {
+    super();
+    const seed = opts.seed ?? 0;
+    const common = { kernel: 3, padding: 1, bias: opts.bias ?? false, dtype: opts.dtype } as const;
+    this.conv1 = new Conv2d(inChannels, outChannels, { ...common, seed });
+    this.bn1 = new BatchNorm2d(outChannels, { dtype: opts.dtype });
+    this.conv2 = new Conv2d(outChannels, outChannels, { ...common, seed: seed + 1 });
+    this.bn2 = new BatchNorm2d(outChannels, { dtype: opts.dtype });
+  }
+  forward(x: Tensor): Tensor {
+    const h = relu(this.bn1.forward(this.conv1.forward(x)));
+    return relu(this.bn2.forward(this.conv2.forward(h)));
+  }
+}

@@ -1,0 +1,76 @@
+import { add, div, mul, sqrt, sub } from '../../autograd/ops/elementwise.js';
+import { reshape } from '../../autograd/ops/layout.js';
+import { mean, variance } from '../../autograd/ops/composite.js';
+import { full } from '../../tensor/creation.js';
+import type { DType } from '../../tensor/dtype.js';
+import { noGrad, tidy } from '../../tensor/engine.js';
+import { fmt } from '../../tensor/shape.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { Module } from '../module.js';
+
+export interface BatchNorm2dOptions {
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+  /** Weight of the new batch statistic in the running averages (default 0.1, PyTorch's convention). */
+  momentum?: number;
+  /** Learn a per-channel scale `weight` (γ, init 1) and shift `bias` (β, init 0) (default true). */
+  affine?: boolean;
+  dtype?: DType;
+}
+
+/**
+ * Batch normalisation over (N, H, W) per channel (Ioffe & Szegedy 2015), x [N, C, H, W]:
+ * y = (x − μ)/√(σ² + eps)·γ + β. Training uses the batch mean and biased variance and updates
+ * running = (1 − momentum)·running + momentum·batch, with the unbiased variance for running_var;
+ * evaluation uses running_mean (init 0) and running_var (init 1). PyTorch names and semantics.
+ */
+export class BatchNorm2d extends Module {
+  weight: Tensor | null;
+  bias: Tensor | null;
+  running_mean: Tensor;
+  running_var: Tensor;
+  readonly eps: number;
+  readonly momentum: number;
+
+  constructor(readonly numFeatures: number, opts: BatchNorm2dOptions = {}) {
+    super();
+    const dtype = opts.dtype ?? 'float32';
+    this.eps = opts.eps ?? 1e-5;
+    this.momentum = opts.momentum ?? 0.1;
+    const affine = opts.affine ?? true;
+    this.weight = affine ? this.param(full([numFeatures], 1, { dtype })) : null;
+    this.bias = affine ? this.param(full([numFeatures], 0, { dtype })) : null;
+    this.running_mean = this.buffer(full([numFeatures], 0, { dtype }));
+    this.running_var = this.buffer(full([numFeatures], 1, { dtype }));
+  }
+
+  forward(x: Tensor): Tensor {
+    const c = this.numFeatures;
+    if (x.rank !== 4 || x.shape[1] !== c) throw new Error(`BatchNorm2d(${c}): expected input [N, ${c}, H, W], got ${fmt(x.shape)}`);
+    const cshape = [1, c, 1, 1];
+    let mu: Tensor;
+    let v: Tensor;
+    if (this.training) {
+      const count = x.shape[0] * x.shape[2] * x.shape[3];
+      if (count < 2) throw new Error(`BatchNorm2d(${c}): training needs more than one value per channel, got input ${fmt(x.shape)}`);
+      mu = mean(x, [0, 2, 3], { keepDims: true });
+      v = variance(x, [0, 2, 3], { keepDims: true });
+      noGrad(() =>
+        tidy(() => {
+          const m = this.momentum;
+          const newMean = add(mul(this.running_mean, 1 - m), mul(reshape(mu, [c]), m));
+          const newVar = add(mul(this.running_var, 1 - m), mul(reshape(v, [c]), (m * count) / (count - 1)));
+          this.running_mean.assign(newMean);
+          this.running_var.assign(newVar);
+        }),
+      );
+    } else {
+      mu = reshape(this.running_mean, cshape);
+      v = reshape(this.running_var, cshape);
+    }
+    let y = div(sub(x, mu), sqrt(add(v, this.eps)));
+    if (this.weight) y = mul(y, reshape(this.weight, cshape));
+    if (this.bias) y = add(y, reshape(this.bias, cshape));
+    return y;
+  }
+}
