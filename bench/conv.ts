@@ -1,6 +1,48 @@
-import type { BenchRow } from './table.js';
+import { backendInfo, conv2d, randn, setBackend, tidy, type Tensor } from '../src/index.js';
+import { peakRssMB, timeIt, type BenchRow } from './table.js';
 
-/** Placeholder until the conv suite lands. */
-export async function run(_args: string[]): Promise<BenchRow[]> {
-  return [];
+/**
+ * conv2d 3×3 (padding 1) on the cpu backend in float32: forward alone, and forward + backward
+ * (input and weight gradients). GFLOP/s counts 2·N·Cout·Ho·Wo·Cin·kh·kw per pass, three passes for
+ * forward + backward. `--quick` runs smaller images.
+ */
+export async function run(args: string[]): Promise<BenchRow[]> {
+  setBackend('cpu');
+  const quick = args.includes('--quick');
+  const shapes = quick
+    ? [{ n: 2, cin: 16, cout: 16, hw: 64 }, { n: 2, cin: 64, cout: 64, hw: 16 }]
+    : [{ n: 8, cin: 16, cout: 16, hw: 128 }, { n: 8, cin: 64, cout: 64, hw: 32 }];
+  const name = `cpu:${backendInfo().mode}`;
+  const rows: BenchRow[] = [];
+  for (const s of shapes) {
+    const x = randn([s.n, s.cin, s.hw, s.hw], { seed: 1 });
+    const w = randn([s.cout, s.cin, 3, 3], { seed: 2 }).mul(0.1);
+    const dy = randn([s.n, s.cout, s.hw, s.hw], { seed: 3 });
+    const flops = 2 * s.n * s.cout * s.hw * s.hw * s.cin * 9;
+    const label = `conv3x3 N=${s.n} ${s.cin}→${s.cout} ${s.hw}²`;
+
+    const fwd = await timeIt(() => {
+      const y = conv2d(x, w, { padding: 1 });
+      y.dataSync();
+      y.dispose();
+    }, 5);
+    rows.push({ workload: `${label} forward`, backend: name, ms: fwd, gflops: flops / (fwd * 1e6), peakRssMB: peakRssMB() });
+
+    const fwdBwd = await timeIt(() => {
+      tidy(() => {
+        const xl = x.detach();
+        const wl = w.detach();
+        xl.requiresGrad = true;
+        wl.requiresGrad = true;
+        conv2d(xl, wl, { padding: 1 }).backward(dy);
+        (xl.grad as Tensor).dataSync();
+        (wl.grad as Tensor).dataSync();
+        xl.grad?.dispose();
+        wl.grad?.dispose();
+      });
+    }, 5);
+    rows.push({ workload: `${label} fwd+bwd`, backend: name, ms: fwdBwd, gflops: (3 * flops) / (fwdBwd * 1e6), peakRssMB: peakRssMB() });
+    [x, w, dy].forEach((t) => t.dispose());
+  }
+  return rows;
 }

@@ -2,57 +2,119 @@ import type { Conv2dGeometry } from '../../backend.js';
 import type { DType, TypedArray } from '../../dtype.js';
 import type { Shape } from '../../shape.js';
 import { conv2dBackwardFilterReference, conv2dBackwardInputReference, conv2dReference } from './conv-reference.js';
-import { gemmF32 } from './gemm.js';
+import { gemmF32, rowStride, type PackB } from './gemm.js';
 
 /**
  * Convolution kernels. float64 runs the direct loops of conv-reference.ts; float32 lowers each image
- * to GEMMs over an im2col matrix (Chellapilla et al., "High performance convolutional neural networks
+ * to GEMMs over the im2col matrix (Chellapilla et al., "High performance convolutional neural networks
  * for document processing", 2006), per group g:
  *
- *   forward         Y_g[Cout/G, P]  = W_g[Cout/G, K] · col_g[K, P]          (K = Cin/G·kh·kw, P = Ho·Wo)
- *   input grad      dcol_g[K, P]    = W_gᵀ · dY_g,  then col2im scatters dcol back onto dx
+ *   forward         Y_g[Cout/G, P]   = W_g[Cout/G, K] · col_g[K, P]          (K = Cin/G·kh·kw, P = Ho·Wo)
  *   filter grad     dW_g[Cout/G, K] += dY_g · col_gᵀ   summed over the batch
+ *   input grad      stride 1: a forward conv of dY with the flipped, transposed filter;
+ *                   otherwise dcol_g = W_gᵀ · dY_g, then col2im scatters dcol onto dx
+ *
+ * col is never stored whole: the GEMM asks for one KC×NC block at a time and colRowInto writes it
+ * straight from x into the block the micro-kernel reads.
  */
 
-// Scratch for the im2col matrix of one image. It is reused across calls and never returned.
+/** Where the im2col matrix of one image comes from: col[(ci·kh + ky)·kw + kx, oy·Wo + ox] = x[…]. */
+interface ColSource {
+  x: Float32Array;
+  /** Offset of channel 0 of this image and group. */
+  xOff: number;
+  h: number; w: number; kh: number; kw: number; ho: number; wo: number;
+  g: Conv2dGeometry;
+}
+
+/** Writes col[row, q0 + t] to dst[dstOff + t·step] for t < len. */
+function colRowInto(s: ColSource, row: number, q0: number, len: number, dst: Float32Array, dstOff: number, step: number): void {
+  const { x, h, w, kh, kw, wo } = s;
+  const { stride: [sh, sw], pad: [pt, , pl], dilation: [dh, dw] } = s.g;
+  const kx = row % kw;
+  const ky = ((row - kx) / kw) % kh;
+  const ci = (row - kx - ky * kw) / (kw * kh);
+  const plane = s.xOff + ci * h * w;
+  const colShift = kx * dw - pl;
+  // output columns whose source column lies inside the image
+  const lo = Math.min(wo, Math.max(0, Math.ceil(-colShift / sw)));
+  const hi = Math.max(lo, Math.min(wo, Math.floor((w - 1 - colShift) / sw) + 1));
+  let t = 0;
+  let o = dstOff;
+  let oy = Math.floor(q0 / wo);
+  let ox = q0 - oy * wo;
+  while (t < len) {
+    const n = Math.min(len - t, wo - ox);
+    const iy = oy * sh - pt + ky * dh;
+    if (iy < 0 || iy >= h) {
+      for (let u = 0; u < n; u++, o += step) dst[o] = 0;
+    } else {
+      // three runs along the output row: left padding, inside, right padding
+      const a = Math.min(Math.max(lo, ox), ox + n);
+      const b = Math.max(a, Math.min(hi, ox + n));
+      for (let c = ox; c < a; c++, o += step) dst[o] = 0;
+      let src = plane + iy * w + colShift + a * sw;
+      if (step === 1 && sw === 1 && b - a >= 64) {
+        dst.set(x.subarray(src, src + b - a), o);
+        o += b - a;
+      } else {
+        for (let c = a; c < b; c++, o += step, src += sw) dst[o] = x[src];
+      }
+      for (let c = b; c < ox + n; c++, o += step) dst[o] = 0;
+    }
+    t += n;
+    oy++;
+    ox = 0;
+  }
+}
+
+/** im2col as GEMM operand B read in place (depth = col rows, columns = pixels). */
+const colAsB = (s: ColSource): PackB => (p0, kc, j0, nc, dst) => {
+  const ldb = rowStride(nc);
+  for (let p = 0; p < kc; p++) colRowInto(s, p0 + p, j0, nc, dst, p * ldb, 1);
+  return ldb;
+};
+
+/** colᵀ as GEMM operand B read in place (depth = pixels, columns = col rows). */
+const colTAsB = (s: ColSource): PackB => (p0, kc, j0, nc, dst) => {
+  const ldb = rowStride(nc);
+  for (let j = 0; j < nc; j++) colRowInto(s, j0 + j, p0, kc, dst, j, ldb);
+  return ldb;
+};
+
+/** True when col equals x itself: 1×1 kernel, stride 1, no padding, same spatial size. */
+const isPointwise = (kh: number, kw: number, g: Conv2dGeometry, h: number, w: number, ho: number, wo: number): boolean =>
+  kh === 1 && kw === 1 && g.stride[0] === 1 && g.stride[1] === 1 && g.pad.every((p) => p === 0) && ho === h && wo === w;
+
+function forwardF32(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, outShape: Shape, g: Conv2dGeometry): Float32Array {
+  const [n, cin, h, wd] = xShape;
+  const [cout, cpg, kh, kw] = wShape;
+  const [, , ho, wo] = outShape;
+  const P = ho * wo;
+  const K = cpg * kh * kw;
+  const opg = cout / g.groups;
+  const pointwise = isPointwise(kh, kw, g, h, wd, ho, wo);
+  const y = new Float32Array(n * cout * P);
+  for (let b = 0; b < n; b++) {
+    for (let grp = 0; grp < g.groups; grp++) {
+      const xOff = (b * cin + grp * cpg) * h * wd;
+      const src: ColSource = { x, xOff, h, w: wd, kh, kw, ho, wo, g };
+      gemmF32(opg, P, K, w, grp * opg * K, K, 1, x, xOff, P, 1, y, (b * cout + grp * opg) * P, P, undefined, pointwise ? undefined : colAsB(src));
+    }
+  }
+  return y;
+}
+
+export function conv2d(x: TypedArray, xShape: Shape, w: TypedArray, wShape: Shape, outShape: Shape, g: Conv2dGeometry, dtype: DType): TypedArray {
+  if (dtype !== 'float32') return conv2dReference(x, xShape, w, wShape, outShape, g, dtype);
+  return forwardF32(x as Float32Array, xShape, w as Float32Array, wShape, outShape, g);
+}
+
+// Scratch for dcol of one image (strided input gradient). Reused across calls and never returned.
 let scratch = new Float32Array(0);
 function colScratch(size: number): Float32Array {
   if (scratch.length < size) scratch = new Float32Array(size);
   return scratch;
-}
-
-/** True when col would equal x itself: 1×1 kernel, stride 1, no padding. */
-const isPointwise = (kh: number, kw: number, g: Conv2dGeometry): boolean =>
-  kh === 1 && kw === 1 && g.stride[0] === 1 && g.stride[1] === 1 && g.pad.every((p) => p === 0);
-
-/** col[(ci·kh + ky)·kw + kx, oy·Wo + ox] = x[ci, oy·sh − pt + ky·dh, ox·sw − pl + kx·dw] (0 outside). */
-function im2col(x: Float32Array, xOff: number, c: number, h: number, w: number, kh: number, kw: number, ho: number, wo: number, g: Conv2dGeometry, col: Float32Array): void {
-  const { stride: [sh, sw], pad: [pt, , pl], dilation: [dh, dw] } = g;
-  let row = 0;
-  for (let ci = 0; ci < c; ci++) {
-    const plane = xOff + ci * h * w;
-    for (let ky = 0; ky < kh; ky++) {
-      for (let kx = 0; kx < kw; kx++, row++) {
-        const shift = kx * dw - pl;
-        // the output columns whose source column lies inside the image
-        const lo = Math.min(wo, Math.max(0, Math.ceil(-shift / sw)));
-        const hi = Math.max(lo, Math.min(wo, Math.floor((w - 1 - shift) / sw) + 1));
-        let o = row * ho * wo;
-        for (let oy = 0; oy < ho; oy++, o += wo) {
-          const iy = oy * sh - pt + ky * dh;
-          if (iy < 0 || iy >= h) {
-            col.fill(0, o, o + wo);
-            continue;
-          }
-          const src = plane + iy * w + shift;
-          if (lo > 0) col.fill(0, o, o + lo);
-          if (sw === 1) col.set(x.subarray(src + lo, src + hi), o + lo);
-          else for (let ox = lo; ox < hi; ox++) col[o + ox] = x[src + ox * sw];
-          if (hi < wo) col.fill(0, o + hi, o + wo);
-        }
-      }
-    }
-  }
 }
 
 /** The adjoint of im2col: dx[ci, iy, ix] += col[row, pixel] for every pixel that read (iy, ix). */
@@ -78,48 +140,35 @@ function col2im(col: Float32Array, c: number, h: number, w: number, kh: number, 
   }
 }
 
-export function conv2d(x: TypedArray, xShape: Shape, w: TypedArray, wShape: Shape, outShape: Shape, g: Conv2dGeometry, dtype: DType): TypedArray {
-  if (dtype !== 'float32') return conv2dReference(x, xShape, w, wShape, outShape, g, dtype);
-  const [n, cin, h, wd] = xShape;
-  const [cout, cpg, kh, kw] = wShape;
-  const [, , ho, wo] = outShape;
-  const P = ho * wo;
-  const K = cpg * kh * kw;
-  const opg = cout / g.groups;
-  const pointwise = isPointwise(kh, kw, g);
-  const col = pointwise ? (x as Float32Array) : colScratch(cin * kh * kw * P);
-  const y = new Float32Array(n * cout * P);
-  for (let b = 0; b < n; b++) {
-    const xOff = b * cin * h * wd;
-    if (!pointwise) im2col(x as Float32Array, xOff, cin, h, wd, kh, kw, ho, wo, g, col);
-    const colOff = pointwise ? xOff : 0;
-    for (let grp = 0; grp < g.groups; grp++) {
-      gemmF32(opg, P, K, w as Float32Array, grp * opg * K, K, 1, col, colOff + grp * K * P, P, 1, y, (b * cout + grp * opg) * P, P);
-    }
-  }
-  return y;
-}
-
 export function conv2dBackwardInput(dy: TypedArray, dyShape: Shape, w: TypedArray, wShape: Shape, xShape: Shape, g: Conv2dGeometry, dtype: DType): TypedArray {
   if (dtype !== 'float32') return conv2dBackwardInputReference(dy, dyShape, w, wShape, xShape, g, dtype);
   const [n, cin, h, wd] = xShape;
   const [cout, cpg, kh, kw] = wShape;
   const [, , ho, wo] = dyShape;
+  const { stride: [sh, sw], pad: [pt, pb, pl, pr], dilation: [dh, dw], groups } = g;
+  const opg = cout / groups;
+  if (sh === 1 && sw === 1) {
+    // dx[ci, iy, ix] = Σ dy[co, iy + pt − ky·dh, …]·w[co, ci, ky, kx]: with ky' = kh−1−ky this is a
+    // forward conv of dy with w' [Cin, Cout/G, kh, kw] = w flipped in space and swapped in channels
+    const flipped = new Float32Array(w.length);
+    const kk = kh * kw;
+    for (let grp = 0; grp < groups; grp++)
+      for (let co = 0; co < opg; co++)
+        for (let ci = 0; ci < cpg; ci++)
+          for (let k = 0; k < kk; k++) flipped[((grp * cpg + ci) * opg + co) * kk + kk - 1 - k] = w[((grp * opg + co) * cpg + ci) * kk + k];
+    const pad: Conv2dGeometry['pad'] = [(kh - 1) * dh - pt, (kh - 1) * dh - pb, (kw - 1) * dw - pl, (kw - 1) * dw - pr];
+    return forwardF32(dy as Float32Array, dyShape, flipped, [cin, opg, kh, kw], xShape, { stride: [1, 1], pad, dilation: [dh, dw], groups });
+  }
   const P = ho * wo;
   const K = cpg * kh * kw;
-  const opg = cout / g.groups;
   const dx = new Float32Array(n * cin * h * wd);
-  // a pointwise conv's col is x itself only when the spatial sizes agree (convTranspose may pass others)
-  const pointwise = isPointwise(kh, kw, g) && ho === h && wo === wd;
-  const dcol = pointwise ? dx : colScratch(cin * kh * kw * P);
+  const dcol = colScratch(groups * K * P);
   for (let b = 0; b < n; b++) {
-    const xOff = b * cin * h * wd;
-    if (!pointwise) dcol.fill(0, 0, cin * K * P / cpg);
-    const colOff = pointwise ? xOff : 0;
-    for (let grp = 0; grp < g.groups; grp++) {
-      gemmF32(K, P, opg, w as Float32Array, grp * opg * K, 1, K, dy as Float32Array, (b * cout + grp * opg) * P, P, 1, dcol, colOff + grp * K * P, P);
+    dcol.fill(0, 0, groups * K * P);
+    for (let grp = 0; grp < groups; grp++) {
+      gemmF32(K, P, opg, w as Float32Array, grp * opg * K, 1, K, dy as Float32Array, (b * cout + grp * opg) * P, P, 1, dcol, grp * K * P, P);
     }
-    if (!pointwise) col2im(dcol, cin, h, wd, kh, kw, ho, wo, g, dx, xOff);
+    col2im(dcol, cin, h, wd, kh, kw, ho, wo, g, dx, b * cin * h * wd);
   }
   return dx;
 }
@@ -132,15 +181,14 @@ export function conv2dBackwardFilter(x: TypedArray, xShape: Shape, dy: TypedArra
   const P = ho * wo;
   const K = cpg * kh * kw;
   const opg = cout / g.groups;
-  const pointwise = isPointwise(kh, kw, g) && ho === h && wo === wd;
-  const col = pointwise ? (x as Float32Array) : colScratch(cin * kh * kw * P);
+  const pointwise = isPointwise(kh, kw, g, h, wd, ho, wo);
   const dw = new Float32Array(cout * K);
   for (let b = 0; b < n; b++) {
-    const xOff = b * cin * h * wd;
-    if (!pointwise) im2col(x as Float32Array, xOff, cin, h, wd, kh, kw, ho, wo, g, col);
-    const colOff = pointwise ? xOff : 0;
     for (let grp = 0; grp < g.groups; grp++) {
-      gemmF32(opg, K, P, dy as Float32Array, (b * cout + grp * opg) * P, P, 1, col, colOff + grp * K * P, 1, P, dw, grp * opg * K, K);
+      const xOff = (b * cin + grp * cpg) * h * wd;
+      const src: ColSource = { x: x as Float32Array, xOff, h, w: wd, kh, kw, ho, wo, g };
+      // pointwise: colᵀ(p, j) = x[j·P + p], read through strides
+      gemmF32(opg, K, P, dy as Float32Array, (b * cout + grp * opg) * P, P, 1, x as Float32Array, xOff, 1, P, dw, grp * opg * K, K, undefined, pointwise ? undefined : colTAsB(src));
     }
   }
   return dw;

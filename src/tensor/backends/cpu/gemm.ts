@@ -15,31 +15,37 @@ const MC = 128;
 const NC = 2048;
 
 const TILE_BYTES = 1024;
+let IN_PLACE_B = true;
+/** For benchmarks: whether row-major B is copied row by row and read in place (true) or packed into panels. */
+export function setInPlaceB(on: boolean): void {
+  IN_PLACE_B = on;
+}
 const A_BYTES = MC * KC * 4;
-const B_BYTES = KC * NC * 4;
+// room for KC rows of NC columns plus a row pad (see rowStride)
+const B_BYTES = KC * (NC + 16) * 4;
 const wasm = createWasmKernel(MR, NR / 4, TILE_BYTES + A_BYTES + B_BYTES);
 // Without WebAssembly SIMD the same packed layout runs through the scalar kernel below.
 const buffer = wasm ? wasm.memory.buffer : new ArrayBuffer(TILE_BYTES + A_BYTES + B_BYTES);
 const tile = new Float32Array(buffer, 0, MR * NR);
 const packedA = new Float32Array(buffer, TILE_BYTES, MC * KC);
-const packedB = new Float32Array(buffer, TILE_BYTES + A_BYTES, KC * NC);
+const packedB = new Float32Array(buffer, TILE_BYTES + A_BYTES, B_BYTES / 4);
 
 /** Which micro-kernel runs: 'wasm-simd' or 'js'. */
 export const gemmKernel: 'wasm-simd' | 'js' = wasm ? 'wasm-simd' : 'js';
 
-function scalarKernel(aAt: number, bAt: number, kc: number): void {
+function scalarKernel(aAt: number, bAt: number, kc: number, ldb: number): void {
   tile.fill(0);
   let a = aAt >> 2;
   let b = bAt >> 2;
   const A = new Float32Array(buffer);
-  for (let p = 0; p < kc; p++, a += MR, b += NR) {
+  for (let p = 0; p < kc; p++, a += MR, b += ldb >> 2) {
     for (let r = 0; r < MR; r++) {
       const av = A[a + r];
       for (let j = 0; j < NR; j++) tile[r * NR + j] += av * A[b + j];
     }
   }
 }
-const kernel = wasm ? wasm.kernel : (a: number, b: number, _c: number, kc: number) => scalarKernel(a, b, kc);
+const kernel = wasm ? wasm.kernel : (a: number, b: number, _c: number, kc: number, ldb: number) => scalarKernel(a, b, kc, ldb);
 
 function packA(a: Float32Array, aOff: number, ars: number, acs: number, i0: number, mc: number, m: number, p0: number, kc: number): void {
   let o = 0;
@@ -88,12 +94,37 @@ function packB(b: Float32Array, bOff: number, brs: number, bcs: number, p0: numb
   }
 }
 
-/** C[cOff + i·ldc + j] += Σ_p A(i, p)·B(p, j) for i < m, j < n, p < k (float32). */
+/**
+ * Writes the packed A block for rows i0…i0+mc, depth p0…p0+kc into `dst`: the panel of rows
+ * i0+ip…+MR starts at ip·kc and holds A(i, p) at ip·kc + (p−p0)·MR + (i−i0−ip); rows ≥ m are 0.
+ */
+export type PackA = (i0: number, mc: number, p0: number, kc: number, dst: Float32Array) => void;
+/**
+ * Writes the B block for depth p0…p0+kc, columns j0…j0+nc into `dst` row-major, B(p, j) at
+ * (p−p0)·ldb + (j−j0) with ldb = rowStride(nc), which it returns. The micro-kernel reads it in place;
+ * columns from nc up to the next multiple of NR are read but their results are discarded.
+ */
+export type PackB = (p0: number, kc: number, j0: number, nc: number, dst: Float32Array) => number;
+
+/**
+ * Row stride of an in-place B block: nc rounded up to NR, plus NR so that rows are not a power of two
+ * apart (rows 2^k bytes apart share cache sets and evict each other).
+ */
+export const rowStride = (nc: number): number => Math.ceil(nc / NR) * NR + NR;
+
+export const GEMM_MR = MR;
+export const GEMM_NR = NR;
+
+/**
+ * C[cOff + i·ldc + j] += Σ_p A(i, p)·B(p, j) for i < m, j < n, p < k (float32). A custom packer
+ * replaces reading A or B from memory (conv.ts packs im2col on the fly).
+ */
 export function gemmF32(
   m: number, n: number, k: number,
   a: Float32Array, aOff: number, ars: number, acs: number,
   b: Float32Array, bOff: number, brs: number, bcs: number,
   c: Float32Array, cOff: number, ldc: number,
+  customA?: PackA, customB?: PackB,
 ): void {
   const aBase = TILE_BYTES;
   const bBase = TILE_BYTES + A_BYTES;
@@ -101,16 +132,26 @@ export function gemmF32(
     const nc = Math.min(NC, n - j0);
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kc = Math.min(KC, k - p0);
-      packB(b, bOff, brs, bcs, p0, kc, j0, nc, n);
+      let ldb = NR;
+      let inPlace = true;
+      if (customB) ldb = customB(p0, kc, j0, nc, packedB);
+      else if (bcs === 1 && IN_PLACE_B) {
+        ldb = rowStride(nc);
+        for (let p = 0; p < kc; p++) packedB.set(b.subarray(bOff + (p0 + p) * brs + j0, bOff + (p0 + p) * brs + j0 + nc), p * ldb);
+      } else {
+        packB(b, bOff, brs, bcs, p0, kc, j0, nc, n);
+        inPlace = false;
+      }
       for (let i0 = 0; i0 < m; i0 += MC) {
         const mc = Math.min(MC, m - i0);
-        packA(a, aOff, ars, acs, i0, mc, m, p0, kc);
+        if (customA) customA(i0, mc, p0, kc, packedA);
+        else packA(a, aOff, ars, acs, i0, mc, m, p0, kc);
         for (let jp = 0; jp < nc; jp += NR) {
           const jn = Math.min(NR, nc - jp);
-          const bAt = bBase + jp * kc * 4;
+          const bAt = bBase + (inPlace ? jp : jp * kc) * 4;
           for (let ip = 0; ip < mc; ip += MR) {
             const im = Math.min(MR, mc - ip);
-            kernel(aBase + ip * kc * 4, bAt, 0, kc);
+            kernel(aBase + ip * kc * 4, bAt, 0, kc, ldb * 4);
             let co = cOff + (i0 + ip) * ldc + j0 + jp;
             if (im === MR && jn === NR) {
               for (let r = 0, t = 0; r < MR; r++, co += ldc, t += NR) {

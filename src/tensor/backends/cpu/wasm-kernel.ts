@@ -1,17 +1,18 @@
 /**
  * A GEMM micro-kernel in WebAssembly SIMD (f32x4), emitted byte by byte so no toolchain is needed.
  *
- *   kernel(a, b, c, kc):  C[MR×NR] = Σ_{p<kc} A[p]ᵀ ⊗ B[p]
+ *   kernel(a, b, c, kc, ldb):  C[MR×NR] = Σ_{p<kc} A[p]ᵀ ⊗ B[p]
  *
- * `a` points at a packed A panel (kc steps of MR floats), `b` at a packed B panel (kc steps of NR floats),
- * `c` at an MR×NR row-major tile; all are byte offsets into the imported memory. The MR×NR/4
+ * `a` points at a packed A panel (kc steps of MR floats), `b` at the first of kc rows of NR floats that
+ * lie `ldb` bytes apart (a packed panel has ldb = 4·NR; an unpacked row-major B is read in place), `c`
+ * at an MR×NR row-major tile; all are byte offsets into the imported memory. The MR×NR/4
  * accumulators live in v128 locals, so the inner loop is loads, splats, multiplies and adds only.
  * Returns null where WebAssembly SIMD is unavailable; callers then use the scalar kernel.
  */
 
 export interface WasmKernel {
   memory: WebAssembly.Memory;
-  kernel: (a: number, b: number, c: number, kc: number) => void;
+  kernel: (a: number, b: number, c: number, kc: number, ldb: number) => void;
 }
 
 const uleb = (n: number): number[] => {
@@ -46,10 +47,10 @@ const memarg = (align: number, offset: number): number[] => [...uleb(align), ...
 /** The module bytes for an MR × (4·NRV) kernel. */
 export function kernelModule(mr: number, nrv: number, memoryPages: number): Uint8Array {
   const nr = 4 * nrv;
-  const [A, B, C, KC] = [0, 1, 2, 3];
-  const acc = (r: number, j: number): number => 4 + r * nrv + j;
-  const bv = (j: number): number => 4 + mr * nrv + j;
-  const av = 4 + mr * nrv + nrv;
+  const [A, B, C, KC, LDB] = [0, 1, 2, 3, 4];
+  const acc = (r: number, j: number): number => 5 + r * nrv + j;
+  const bv = (j: number): number => 5 + mr * nrv + j;
+  const av = 5 + mr * nrv + nrv;
   const nV128 = mr * nrv + nrv + 1;
 
   const body: number[] = [LOOP, VOID];
@@ -61,7 +62,7 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number): Uint
     }
   }
   body.push(LOCAL_GET, A, I32_CONST, ...sleb(4 * mr), I32_ADD, LOCAL_SET, A);
-  body.push(LOCAL_GET, B, I32_CONST, ...sleb(4 * nr), I32_ADD, LOCAL_SET, B);
+  body.push(LOCAL_GET, B, LOCAL_GET, LDB, I32_ADD, LOCAL_SET, B);
   body.push(LOCAL_GET, KC, I32_CONST, 1, I32_SUB, LOCAL_SET, KC, LOCAL_GET, KC, BR_IF, 0, END);
   for (let r = 0; r < mr; r++) {
     for (let j = 0; j < nrv; j++) body.push(LOCAL_GET, C, LOCAL_GET, acc(r, j), ...simd(V128_STORE, ...memarg(0, 4 * (r * nr + 4 * j))));
@@ -71,7 +72,7 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number): Uint
 
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7f]]), 0x00]])),
+    ...section(1, vec([[0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7f], [0x7f]]), 0x00]])),
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, 0x00, ...uleb(memoryPages)]])),
     ...section(3, vec([[0x00]])),
     ...section(7, vec([[...str('kernel'), 0x00, 0x00]])),
