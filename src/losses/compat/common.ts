@@ -41,7 +41,8 @@ export function parseKwargs<T extends object>(cls: string, kwargs: object | unde
   if (typeof kwargs !== 'object' || Array.isArray(kwargs)) throw new CompatTypeError(`${cls}: keyword arguments must be an object, got ${Array.isArray(kwargs) ? 'an array' : typeof kwargs}`);
   for (const [k, v] of Object.entries(kwargs)) {
     if (!Object.prototype.hasOwnProperty.call(defaults, k)) {
-      throw new CompatTypeError(`${cls}.__init__() got an unexpected keyword argument '${k}' (accepted: ${Object.keys(defaults).join(', ')})`);
+      const callee = cls.includes('.functional.') ? `${cls}()` : `${cls}.__init__()`;
+      throw new CompatTypeError(`${callee} got an unexpected keyword argument '${k}' (accepted: ${Object.keys(defaults).join(', ')})`);
     }
     if (v !== undefined) out[k] = v;
   }
