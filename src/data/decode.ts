@@ -60,6 +60,7 @@ export async function decodeFile(file: string, opts: DecodeOptions): Promise<Raw
     else if (opts.kind === 'mask') p = p.removeAlpha().grayscale();
     else p = p.extractChannel(0);
     if (opts.size) p = p.resize({ height: opts.size[0], width: opts.size[1], fit: 'fill', kernel: opts.kind === 'image' ? 'linear' : 'nearest' });
+    if (opts.kind !== 'image') p = p.toColourspace('b-w'); // keep one channel: sharp may widen it back to sRGB
     const { data, info } = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), channels: info.channels, height: info.height, width: info.width };
   } catch (e) {
@@ -73,6 +74,8 @@ export async function resizeLabels(px: RawPixels, size: readonly [number, number
   const sharp = await loadSharp();
   const { data, info } = await sharp(Buffer.from(px.data.buffer, px.data.byteOffset, px.data.length), { raw: { width: px.width, height: px.height, channels: px.channels as 1 | 3 | 4 } })
     .resize({ height: size[0], width: size[1], fit: 'fill', kernel: 'nearest' })
+    // sharp turns one-channel raw input into sRGB on output unless told otherwise
+    .toColourspace(px.channels === 1 ? 'b-w' : 'srgb')
     .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), channels: info.channels, height: info.height, width: info.width };

@@ -67,6 +67,7 @@ export class FileDataset implements Dataset {
     const mask = await cached(cacheDir, e.masks, { kind, size, union: e.masks.length > 1 }, () => decodeMasks(e.masks, kind, size));
     const fov = e.fov ? await cached(cacheDir, [e.fov], { kind: 'mask', size }, () => decodeFile(e.fov!, { kind: 'mask', size })) : undefined;
     for (const [px, files] of [[mask, e.masks], ...(fov ? [[fov, [e.fov!]]] : [])] as [RawPixels, string[]][]) {
+      if (px.channels !== 1 || px.data.length !== px.height * px.width) throw new Error(`${this.name}: ${files.join(', ')} decoded to ${px.channels} channels, expected a one-channel mask`);
       if (px.height !== image.height || px.width !== image.width) {
         throw new Error(`${this.name}: ${files.join(', ')} is ${px.width}×${px.height} but the image ${e.image} is ${image.width}×${image.height} (W×H); pass a size to resize both`);
       }

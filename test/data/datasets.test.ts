@@ -1,0 +1,202 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drive, DrivePatches, dsb2018, folderDataset, isic2018, slidingWindow, reassemble } from '../../src/data/index.js';
+import { inDisc, rgb, tempDir, writeImage } from './fixtures.js';
+
+let root: string;
+let cleanup: () => Promise<void>;
+beforeAll(async () => {
+  ({ dir: root, cleanup } = await tempDir());
+});
+afterAll(() => cleanup());
+
+const at = (a: Float32Array, H: number, W: number, c: number, y: number, x: number) => a[c * H * W + y * W + x];
+
+describe('folderDataset', () => {
+  it('loads png images exactly, binarises masks at 127, keeps sizes by default', async () => {
+    const dir = join(root, 'folder-rgb');
+    for (const [k, name] of ['a', 'b'].entries()) {
+      await writeImage(join(dir, 'images', `${name}.png`), 6, 5, 3, rgb(k));
+      await writeImage(join(dir, 'masks', `${name}.png`), 6, 5, 1, (y, x) => [0, 100, 127, 128, 255][x]);
+    }
+    const ds = await folderDataset(dir, { cacheDir: false });
+    expect(ds.ids).toEqual(['a', 'b']);
+    const s = await ds.get(1);
+    expect(s.shape).toEqual({ channels: 3, classes: 1, height: 6, width: 5 });
+    for (const [c, y, x] of [[0, 0, 0], [2, 5, 4], [1, 3, 2]]) expect(at(s.image, 6, 5, c, y, x)).toBeCloseTo(rgb(1)(y, x, c) / 255, 6);
+    expect(Array.from(s.mask.subarray(0, 5))).toEqual([0, 0, 0, 1, 1]);
+  });
+
+  it('grey images default to one channel; channels: 3 expands them; RGB with channels: 1 gives luminance', async () => {
+    const dir = join(root, 'folder-grey');
+    await writeImage(join(dir, 'images', 'g.png'), 4, 4, 1, (y, x) => 16 * y + x);
+    await writeImage(join(dir, 'masks', 'g_mask.gif'), 4, 4, 1, (y) => (y < 2 ? 255 : 0));
+    const grey = await (await folderDataset(dir, { maskSuffix: '_mask', cacheDir: false })).get(0);
+    expect(grey.shape.channels).toBe(1);
+    expect(grey.image[5]).toBeCloseTo(17 / 255, 6);
+    expect(Array.from(grey.mask)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const three = await (await folderDataset(dir, { maskSuffix: '_mask', channels: 3, cacheDir: false })).get(0);
+    expect(three.shape.channels).toBe(3);
+    expect(at(three.image, 4, 4, 2, 1, 1)).toBeCloseTo(17 / 255, 6);
+
+    const rgbDir = join(root, 'folder-lum');
+    await writeImage(join(rgbDir, 'images', 'r.png'), 2, 2, 3, (_y, _x, c) => [200, 100, 50][c]);
+    await writeImage(join(rgbDir, 'masks', 'r.png'), 2, 2, 1, () => 0);
+    const lum = await (await folderDataset(rgbDir, { channels: 1, cacheDir: false })).get(0);
+    const expected = (0.2126 * 200 + 0.7152 * 100 + 0.0722 * 50) / 255; // Rec. 709 weights; sRGB gamma makes it approximate
+    expect(Math.abs(lum.image[0] - expected)).toBeLessThan(0.08);
+  });
+
+  it('resizes images bilinearly and masks nearest', async () => {
+    const dir = join(root, 'folder-resize');
+    await writeImage(join(dir, 'images', 'r.tif'), 16, 16, 3, (_y, x) => (x < 8 ? 40 : 200));
+    await writeImage(join(dir, 'masks', 'r.png'), 16, 16, 1, (_y, x) => (x < 8 ? 255 : 0));
+    const s = await (await folderDataset(dir, { size: [8, 12], cacheDir: false })).get(0);
+    expect(s.shape).toEqual({ channels: 3, classes: 1, height: 8, width: 12 });
+    expect(s.mask.every((v) => v === 0 || v === 1)).toBe(true);
+    for (let y = 0; y < 8; y++) expect(Array.from(s.mask.subarray(y * 12, y * 12 + 12))).toEqual([1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
+    expect(at(s.image, 8, 12, 0, 3, 0)).toBeCloseTo(40 / 255, 2);
+    expect(at(s.image, 8, 12, 0, 3, 11)).toBeCloseTo(200 / 255, 2);
+    // the edge is blended, not a step: some value strictly between the two levels
+    const row = Array.from({ length: 12 }, (_, x) => at(s.image, 8, 12, 0, 3, x));
+    expect(row.some((v) => v > 45 / 255 && v < 195 / 255)).toBe(true);
+  });
+
+  it('reads class-index masks (grey and palette PNGs) as one-hot with classes', async () => {
+    const dir = join(root, 'folder-multi');
+    const cls = (y: number, x: number) => (x + y) % 3;
+    await writeImage(join(dir, 'images', 'm.png'), 3, 4, 3, rgb(3));
+    await writeImage(join(dir, 'masks', 'm.png'), 3, 4, 1, cls);
+    await writeImage(join(dir, 'images', 'p.png'), 3, 4, 3, rgb(4));
+    // palette colours 0, 90, 180 (grey) → indices by order of appearance in the palette
+    await writeImage(join(dir, 'masks', 'p.png'), 3, 4, 1, (y, x) => cls(y, x) * 90, { palette: true });
+    const ds = await folderDataset(dir, { classes: 3, cacheDir: false });
+    const m = await ds.get(0);
+    expect(m.shape.classes).toBe(3);
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 4; x++) for (let k = 0; k < 3; k++) expect(at(m.mask, 3, 4, k, y, x)).toBe(cls(y, x) === k ? 1 : 0);
+    const p = await ds.get(1);
+    // each pixel is one-hot and pixels of equal class share their channel
+    const channelOf = (y: number, x: number) => [0, 1, 2].find((k) => at(p.mask, 3, 4, k, y, x) === 1)!;
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 4; x++) {
+      expect([0, 1, 2].reduce((acc, k) => acc + at(p.mask, 3, 4, k, y, x), 0)).toBe(1);
+      expect(channelOf(y, x)).toBe(channelOf(0, cls(y, x)));
+    }
+    expect(new Set([channelOf(0, 0), channelOf(0, 1), channelOf(0, 2)]).size).toBe(3);
+    const resized = await (await folderDataset(dir, { classes: 3, size: [6, 8], cacheDir: false })).get(1);
+    expect(resized.mask.length).toBe(3 * 6 * 8);
+    for (let q = 0; q < 48; q++) expect(resized.mask[q] + resized.mask[48 + q] + resized.mask[96 + q]).toBe(1);
+    await expect((await folderDataset(dir, { classes: 2, cacheDir: false })).get(0)).rejects.toThrow(/m\.png.*class index 2, expected < 2/);
+  });
+});
+
+describe('isic2018', () => {
+  it('reads the official layout and resizes to 192×256 by default', async () => {
+    const dir = join(root, 'isic');
+    const ids = ['ISIC_0000000', 'ISIC_0000001', 'ISIC_0000003'];
+    for (const id of ids) {
+      await writeImage(join(dir, 'ISIC2018_Task1-2_Training_Input', `${id}.jpg`), 24, 32, 3, (_y, _x, c) => [220, 120, 60][c]);
+      await writeImage(join(dir, 'ISIC2018_Task1_Training_GroundTruth', `${id}_segmentation.png`), 24, 32, 1, (_y, x) => (x < 16 ? 255 : 0));
+    }
+    await writeImage(join(dir, 'ISIC2018_Task1-2_Training_Input', 'LICENSE.txt.png'), 2, 2, 1, () => 0).catch(() => undefined);
+    const ds = await isic2018(dir, { cacheDir: false });
+    expect(ds.ids).toEqual(ids);
+    const s = await ds.get(2);
+    expect(s.id).toBe('ISIC_0000003');
+    expect(s.shape).toEqual({ channels: 3, classes: 1, height: 192, width: 256 });
+    expect(at(s.image, 192, 256, 0, 100, 100)).toBeCloseTo(220 / 255, 1);
+    expect(at(s.image, 192, 256, 2, 100, 100)).toBeCloseTo(60 / 255, 1);
+    expect(at(s.mask, 192, 256, 0, 10, 127)).toBe(1);
+    expect(at(s.mask, 192, 256, 0, 10, 128)).toBe(0);
+    const square = await (await isic2018(dir, { size: 256, cacheDir: false })).get(0);
+    expect(square.shape).toMatchObject({ height: 256, width: 256 });
+  });
+});
+
+describe('dsb2018', () => {
+  it('drops alpha and merges the per-nucleus masks by union, at native size and resized', async () => {
+    const dir = join(root, 'dsb');
+    const squares = [[0, 0], [8, 4], [4, 12]]; // 4×4 nuclei at (y, x)
+    for (const id of ['abc', 'def']) {
+      await writeImage(join(dir, 'stage1_train', id, 'images', `${id}.png`), 16, 16, 4, (y, x, c) => (c === 3 ? 128 : rgb(1)(y, x, c)));
+      for (const [k, [sy, sx]] of squares.entries()) {
+        await writeImage(join(dir, 'stage1_train', id, 'masks', `m${k}.png`), 16, 16, 1, (y, x) => (y >= sy && y < sy + 4 && x >= sx && x < sx + 4 ? 255 : 0));
+      }
+    }
+    const inUnion = (y: number, x: number) => squares.some(([sy, sx]) => y >= sy && y < sy + 4 && x >= sx && x < sx + 4);
+    const native = await (await dsb2018(dir, { size: null, cacheDir: false })).get(1);
+    expect(native.id).toBe('def');
+    expect(native.shape).toEqual({ channels: 3, classes: 1, height: 16, width: 16 });
+    for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) expect(native.mask[y * 16 + x]).toBe(inUnion(y, x) ? 1 : 0);
+    expect(at(native.image, 16, 16, 1, 5, 9)).toBeCloseTo(rgb(1)(5, 9, 1) / 255, 6); // not premultiplied by alpha
+    const ds = await dsb2018(join(dir, 'stage1_train'), { size: 8, cacheDir: false }); // the stage folder itself works too
+    const small = await ds.get(0);
+    expect(small.shape).toMatchObject({ height: 8, width: 8 });
+    const got = Array.from(small.mask).join(""), want = Array.from({ length: 64 }, (_, q) => (inUnion(2 * Math.floor(q / 8), 2 * (q % 8)) ? 1 : 0)).join("");
+    expect(got).toBe(want);
+    expect((await dsb2018(dir, { cacheDir: false })).length).toBe(2);
+    expect((await (await dsb2018(dir, { cacheDir: false })).get(0)).shape).toMatchObject({ height: 256, width: 256 });
+  });
+});
+
+describe('drive', () => {
+  const H = 24, W = 20;
+  const disc = inDisc(H, W);
+  async function writeDrive(dir: string, subset: 'training' | 'test', ids: string[]) {
+    for (const [k, id] of ids.entries()) {
+      await writeImage(join(dir, subset, 'images', `${id}_${subset}.tif`), H, W, 3, rgb(k + 5));
+      await writeImage(join(dir, subset, '1st_manual', `${id}_manual1.gif`), H, W, 1, (y, x) => ((x + k) % 5 === 0 ? 255 : 0));
+      await writeImage(join(dir, subset, 'mask', `${id}_${subset}_mask.gif`), H, W, 1, (y, x) => (disc(y, x) ? 255 : 0));
+    }
+  }
+
+  it('full images carry the field of view; test/ uses the _test names', async () => {
+    const dir = join(root, 'drive');
+    await writeDrive(dir, 'training', ['21', '22']);
+    await writeDrive(dir, 'test', ['01']);
+    const test = await drive(dir, { subset: 'test', cacheDir: false });
+    expect(test.ids).toEqual(['01_test']);
+    const s = await test.get(0);
+    expect(s.shape).toEqual({ channels: 3, classes: 1, height: H, width: W });
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+      expect(s.fov![y * W + x]).toBe(disc(y, x) ? 1 : 0);
+      expect(s.mask[y * W + x]).toBe(x % 5 === 0 ? 1 : 0);
+    }
+    expect(at(s.image, H, W, 2, 7, 3)).toBeCloseTo(rgb(5)(7, 3, 2) / 255, 6);
+    const full = await drive(dir, { mode: 'full', cacheDir: false });
+    expect(full.ids).toEqual(['21_training', '22_training']);
+    // evaluation path: sliding window over a full image and back
+    const { patches, positions } = slidingWindow(s.image, s.shape, 8, 4);
+    expect(Array.from(reassemble(patches, positions, s.shape, 8))).toEqual(Array.from(s.image));
+  });
+
+  it('training patches are seeded, centred inside the FOV, and equal the crops of the full images', async () => {
+    const dir = join(root, 'drive');
+    const P = 8;
+    const patches = (await drive(dir, { patches: 300, patchSize: P, seed: 4, cacheDir: false })) as DrivePatches;
+    expect(patches.length).toBe(300);
+    const again = (await drive(dir, { patches: 300, patchSize: P, seed: 4, cacheDir: false })) as DrivePatches;
+    const other = (await drive(dir, { patches: 300, patchSize: P, seed: 5, cacheDir: false })) as DrivePatches;
+    expect(again.ids).toEqual(patches.ids);
+    expect(other.ids).not.toEqual(patches.ids);
+    const full = await drive(dir, { mode: 'full', cacheDir: false });
+    const images = [await full.get(0), await full.get(1)];
+    const used = new Set<number>();
+    for (let j = 0; j < 300; j += 7) {
+      const s = await patches.get(j);
+      const m = /^(\d+)_training@(\d+),(\d+)$/.exec(s.id)!;
+      expect(m).not.toBeNull();
+      const k = ['21', '22'].indexOf(m[1]);
+      used.add(k);
+      const y0 = Number(m[2]), x0 = Number(m[3]);
+      expect(y0 >= 0 && x0 >= 0 && y0 + P <= H && x0 + P <= W).toBe(true);
+      expect(disc(y0 + P / 2, x0 + P / 2)).toBe(true);
+      expect(s.shape).toEqual({ channels: 3, classes: 1, height: P, width: P });
+      for (const [c, y, x] of [[0, 0, 0], [2, 7, 7], [1, 3, 5]]) {
+        expect(s.image[c * P * P + y * P + x]).toBe(images[k].image[c * H * W + (y0 + y) * W + x0 + x]);
+      }
+      expect(s.mask[3 * P + 2]).toBe((x0 + 2 + k) % 5 === 0 ? 1 : 0);
+      expect(s.fov![(P / 2) * P + P / 2]).toBe(1);
+    }
+    expect(used.size).toBe(2);
+  });
+});
