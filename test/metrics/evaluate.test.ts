@@ -115,3 +115,12 @@ describe('evaluate protocols', () => {
     expect(() => evaluateSync(pred, target, { protocol: 'bogus' as 'pooled' })).toThrow(/protocol must be/);
   });
 });
+
+describe('TSDoc examples', () => {
+  it('run as documented', async () => {
+    const { confusionCounts, aucRoc } = await import('../../src/metrics/index.js');
+    expect(confusionCounts([0.9, 0.2, 0.7, 0.1], [1, 1, 0, 0])).toEqual({ tp: 1, fp: 1, fn: 1, tn: 1 });
+    expect(aucRoc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])).toBe(0.75);
+    expect(evaluateSync([0.9, 0.2, 0.7, 0.1], [1, 1, 0, 0], { protocol: 'pooled' }).iou).toBeCloseTo(1 / 3, 12);
+  });
+});

@@ -120,6 +120,13 @@ describe('lineChart', () => {
     expect(s).not.toMatch(/NaN|Infinity/);
   });
 
+  it('runs the TSDoc example', () => {
+    const s = lineChart({ title: 'loss', xLabel: 'epoch', yLabel: 'loss', series: [{ name: 'train', x: [0, 1, 2], y: [1, 0.5, 0.3] }] });
+    expect(xmlProblems(s)).toEqual([]);
+    expect(paths(s)).toHaveLength(1);
+    expect(paths(s)[0].match(/L/g)).toHaveLength(2);
+  });
+
   it('is deterministic', () => {
     expect(lineChart(base)).toBe(svg);
   });
