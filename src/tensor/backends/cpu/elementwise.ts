@@ -1,100 +1,161 @@
 import type { BinaryOp, UnaryOp } from '../../backend.js';
 import { allocate, type DType, type TypedArray } from '../../dtype.js';
-import { broadcastStrides, sameShape, sizeOf, type Shape } from '../../shape.js';
+import { broadcastStrides, sizeOf, type Shape } from '../../shape.js';
 
-/** Scalar definitions of the unary primitives: the reference every other backend is tested against. */
-export const unaryFns: Record<UnaryOp, (x: number) => number> = {
-  neg: (x) => -x,
-  exp: Math.exp,
-  log: Math.log,
-  log1p: Math.log1p,
-  sqrt: Math.sqrt,
-  abs: Math.abs,
-  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
-  step: (x) => (x > 0 ? 1 : 0),
-  sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
-  tanh: Math.tanh,
-  relu: (x) => (x > 0 ? x : 0),
-  // softplus(x) = log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}), stable for large |x|
-  softplus: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
-  logSigmoid: (x) => Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x))),
-  square: (x) => x * x,
-  reciprocal: (x) => 1 / x,
+/**
+ * The elementwise primitives as expressions: the reference every other backend is tested against,
+ * compiled into one tight loop per op and layout: a loop that calls
+ * `unaryFns[op]` per element is megamorphic and several times slower, and the elementwise ops are most
+ * of a U-Net step outside the convolutions (batch-norm broadcasts, activations, their gradients).
+ */
+const unaryExpr: Record<UnaryOp, string> = {
+  neg: '-x',
+  exp: 'Math.exp(x)',
+  log: 'Math.log(x)',
+  log1p: 'Math.log1p(x)',
+  sqrt: 'Math.sqrt(x)',
+  abs: 'Math.abs(x)',
+  sign: '(x > 0 ? 1 : x < 0 ? -1 : 0)',
+  step: '(x > 0 ? 1 : 0)',
+  sigmoid: '(x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))',
+  tanh: 'Math.tanh(x)',
+  relu: '(x > 0 ? x : 0)',
+  softplus: '(Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))))',
+  logSigmoid: '(Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x))))',
+  square: 'x * x',
+  reciprocal: '1 / x',
 };
 
-export const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
-  add: (a, b) => a + b,
-  sub: (a, b) => a - b,
-  mul: (a, b) => a * b,
-  div: (a, b) => a / b,
-  pow: Math.pow,
-  maximum: (a, b) => (a >= b || Number.isNaN(a) ? a : b),
-  minimum: (a, b) => (a <= b || Number.isNaN(a) ? a : b),
-  eq: (a, b) => (a === b ? 1 : 0),
-  ne: (a, b) => (a !== b ? 1 : 0),
-  lt: (a, b) => (a < b ? 1 : 0),
-  le: (a, b) => (a <= b ? 1 : 0),
-  gt: (a, b) => (a > b ? 1 : 0),
-  ge: (a, b) => (a >= b ? 1 : 0),
+const binaryExpr: Record<BinaryOp, string> = {
+  add: 'a + b',
+  sub: 'a - b',
+  mul: 'a * b',
+  div: 'a / b',
+  pow: 'Math.pow(a, b)',
+  maximum: '(a >= b || a !== a ? a : b)',
+  minimum: '(a <= b || a !== a ? a : b)',
+  eq: '(a === b ? 1 : 0)',
+  ne: '(a !== b ? 1 : 0)',
+  lt: '(a < b ? 1 : 0)',
+  le: '(a <= b ? 1 : 0)',
+  gt: '(a > b ? 1 : 0)',
+  ge: '(a >= b ? 1 : 0)',
 };
+
+/** The scalar functions of the expressions above (for tests and other backends' references). */
+export const unaryFns = Object.fromEntries(Object.entries(unaryExpr).map(([op, e]) => [op, new Function('x', `return ${e};`)])) as Record<UnaryOp, (x: number) => number>;
+export const binaryFns = Object.fromEntries(Object.entries(binaryExpr).map(([op, e]) => [op, new Function('a', 'b', `return ${e};`)])) as Record<BinaryOp, (a: number, b: number) => number>;
+
+type UnaryKernel = (x: TypedArray, out: TypedArray) => void;
+type StridedKernel = (out: TypedArray, inputs: TypedArray[], plan: Plan) => void;
+
+const unaryKernels = new Map<UnaryOp, UnaryKernel>();
+function unaryKernel(op: UnaryOp): UnaryKernel {
+  let k = unaryKernels.get(op);
+  if (!k) {
+    k = new Function('src', 'out', `for (let i = 0; i < out.length; i++) { const x = src[i]; out[i] = ${unaryExpr[op]}; }`) as UnaryKernel;
+    unaryKernels.set(op, k);
+  }
+  return k;
+}
+
+/**
+ * A broadcast iteration plan: the output shape with adjacent axes merged wherever every input walks them
+ * contiguously (or not at all), so most broadcasts collapse to 1–3 axes; `strides[k][d]` is input k's
+ * stride along merged axis d (0 where it is broadcast).
+ */
+interface Plan {
+  shape: number[];
+  strides: number[][];
+}
+
+function makePlan(inputs: readonly Shape[], outShape: Shape): Plan {
+  const rank = outShape.length;
+  const all = inputs.map((s) => broadcastStrides(s, outShape));
+  const shape: number[] = [];
+  const strides: number[][] = inputs.map(() => []);
+  for (let d = 0; d < rank; d++) {
+    const n = outShape[d];
+    if (n === 1) continue;
+    const last = shape.length - 1;
+    const mergeable = last >= 0 && all.every((st, k) => strides[k][last] === st[d] * n);
+    if (mergeable) {
+      shape[last] *= n;
+      all.forEach((st, k) => (strides[k][last] = st[d]));
+    } else {
+      shape.push(n);
+      all.forEach((st, k) => strides[k].push(st[d]));
+    }
+  }
+  if (shape.length === 0) {
+    shape.push(1);
+    strides.forEach((s) => s.push(0));
+  }
+  return { shape, strides };
+}
+
+/**
+ * Compiles a loop over a plan: the innermost merged axis is a plain strided loop; the outer axes advance
+ * input offsets incrementally. `expr` reads the inputs as `v0, v1, …`.
+ */
+function stridedKernel(arity: number, expr: string): StridedKernel {
+  const vs = Array.from({ length: arity }, (_, k) => k);
+  const body = `
+    const shape = plan.shape, rank = shape.length, inner = shape[rank - 1];
+    ${vs.map((k) => `const x${k} = inputs[${k}], st${k} = plan.strides[${k}], s${k} = st${k}[rank - 1];`).join('\n')}
+    const idx = new Array(rank).fill(0);
+    ${vs.map((k) => `let o${k} = 0;`).join(' ')}
+    for (let o = 0; o < out.length; o += inner) {
+      ${vs.map((k) => `let p${k} = o${k};`).join(' ')}
+      for (let j = 0; j < inner; j++) {
+        ${vs.map((k) => `const v${k} = x${k}[p${k}]; p${k} += s${k};`).join(' ')}
+        out[o + j] = ${expr};
+      }
+      for (let d = rank - 2; d >= 0; d--) {
+        idx[d]++;
+        ${vs.map((k) => `o${k} += st${k}[d];`).join(' ')}
+        if (idx[d] < shape[d]) break;
+        ${vs.map((k) => `o${k} -= st${k}[d] * shape[d];`).join(' ')}
+        idx[d] = 0;
+      }
+    }`;
+  return new Function('out', 'inputs', 'plan', body) as StridedKernel;
+}
+
+const stridedKernels = new Map<string, StridedKernel>();
+function cachedStrided(key: string, arity: number, expr: string): StridedKernel {
+  let k = stridedKernels.get(key);
+  if (!k) {
+    k = stridedKernel(arity, expr);
+    stridedKernels.set(key, k);
+  }
+  return k;
+}
 
 export function unary(op: UnaryOp, x: TypedArray, dtype: DType): TypedArray {
-  const f = unaryFns[op];
   const out = allocate(dtype, x.length);
-  for (let i = 0; i < x.length; i++) out[i] = f(x[i]);
+  unaryKernel(op)(x, out);
   return out;
 }
 
-/** Calls `visit(outIndex, offsets…)` over every output element with broadcast offsets into each input. */
-function forEachBroadcast(inputs: Shape[], outShape: Shape, visit: (o: number, offs: number[]) => void): void {
-  const rank = outShape.length;
-  const strides = inputs.map((s) => broadcastStrides(s, outShape));
-  const size = sizeOf(outShape);
-  const idx = new Array<number>(rank).fill(0);
-  const offs = new Array<number>(inputs.length).fill(0);
-  for (let o = 0; o < size; o++) {
-    visit(o, offs);
-    for (let d = rank - 1; d >= 0; d--) {
-      idx[d]++;
-      for (let k = 0; k < offs.length; k++) offs[k] += strides[k][d];
-      if (idx[d] < outShape[d]) break;
-      for (let k = 0; k < offs.length; k++) offs[k] -= strides[k][d] * outShape[d];
-      idx[d] = 0;
-    }
-  }
-}
-
 export function binary(op: BinaryOp, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, outShape: Shape, dtype: DType): TypedArray {
-  const f = binaryFns[op];
   const out = allocate(dtype, sizeOf(outShape));
-  if (sameShape(aShape, outShape) && sameShape(bShape, outShape)) {
-    for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i]);
-  } else if (b.length === 1 && sameShape(aShape, outShape)) {
-    const s = b[0];
-    for (let i = 0; i < out.length; i++) out[i] = f(a[i], s);
-  } else if (a.length === 1 && sameShape(bShape, outShape)) {
-    const s = a[0];
-    for (let i = 0; i < out.length; i++) out[i] = f(s, b[i]);
-  } else {
-    forEachBroadcast([aShape, bShape], outShape, (o, offs) => {
-      out[o] = f(a[offs[0]], b[offs[1]]);
-    });
-  }
+  if (out.length === 0) return out;
+  const expr = binaryExpr[op].replace(/\ba\b/g, 'v0').replace(/\bb\b/g, 'v1');
+  cachedStrided(`binary:${op}`, 2, expr)(out, [a, b], makePlan([aShape, bShape], outShape));
   return out;
 }
 
 export function where(c: TypedArray, cShape: Shape, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, outShape: Shape, dtype: DType): TypedArray {
   const out = allocate(dtype, sizeOf(outShape));
-  forEachBroadcast([cShape, aShape, bShape], outShape, (o, offs) => {
-    out[o] = c[offs[0]] !== 0 ? a[offs[1]] : b[offs[2]];
-  });
+  if (out.length === 0) return out;
+  cachedStrided('where', 3, 'v0 !== 0 ? v1 : v2')(out, [c, a, b], makePlan([cShape, aShape, bShape], outShape));
   return out;
 }
 
 export function broadcastTo(x: TypedArray, shape: Shape, outShape: Shape, dtype: DType): TypedArray {
   const out = allocate(dtype, sizeOf(outShape));
-  forEachBroadcast([shape], outShape, (o, offs) => {
-    out[o] = x[offs[0]];
-  });
+  if (out.length === 0) return out;
+  cachedStrided('copy', 1, 'v0')(out, [x], makePlan([shape], outShape));
   return out;
 }

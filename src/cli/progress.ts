@@ -1,0 +1,65 @@
+import type { EpochInfo, StepInfo } from '../train/index.js';
+
+/** Formats seconds as m:ss or h:mm:ss. */
+export function duration(s: number): string {
+  if (!Number.isFinite(s)) return '–';
+  const t = Math.round(s);
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const sec = String(t % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+/**
+ * Training progress for the terminal: a cli-progress bar per epoch (step, images/s, ETA, loss) on a TTY,
+ * one line per epoch otherwise (CI logs, pipes).
+ */
+export class TrainingProgress {
+  private bar: import('cli-progress').SingleBar | null = null;
+  private readonly tty: boolean;
+  private epochStart = 0;
+  private rate = 0;
+
+  constructor(private readonly quiet = false) {
+    this.tty = Boolean(process.stderr.isTTY) && !quiet;
+  }
+
+  async epochStart_(epoch: number, epochs: number, batches: number): Promise<void> {
+    this.epochStart = performance.now();
+    if (!this.tty) return;
+    const { SingleBar, Presets } = await import('cli-progress');
+    this.bar = new SingleBar(
+      { format: `epoch ${epoch + 1}/${epochs} {bar} {value}/{total} steps | {rate} img/s | ETA {eta_formatted} | loss {loss}{extra}`, hideCursor: true, clearOnComplete: false, stream: process.stderr },
+      Presets.shades_classic,
+    );
+    this.bar.start(batches, 0, { rate: '–', loss: '–', extra: '' });
+  }
+
+  step(info: StepInfo): void {
+    this.rate = this.rate ? 0.8 * this.rate + 0.2 * info.imagesPerSecond : info.imagesPerSecond;
+    const extra = info.baseLoss !== undefined ? ` | base ${info.baseLoss.toFixed(4)}${info.belowDelta ? ' (<δ, ×' + info.gradMultiplier!.toFixed(1) + ')' : ''}` : '';
+    this.bar?.update(info.batch, { rate: this.rate.toFixed(1), loss: info.loss.toFixed(4), extra });
+  }
+
+  epoch(info: EpochInfo): void {
+    this.bar?.stop();
+    this.bar = null;
+    if (this.quiet) return;
+    const v = info.val ? ` | val loss ${info.val.loss.toFixed(4)} IoU ${info.val.iou.toFixed(4)} Dice ${info.val.dice.toFixed(4)}` : '';
+    const all = info.belowDeltaShare !== undefined ? ` | steps below δ ${(info.belowDeltaShare * 100).toFixed(0)}%` : '';
+    console.error(`epoch ${info.epoch + 1}/${info.epochs}: train loss ${info.trainLoss.toFixed(4)}${v}${all} | ${duration(info.seconds)} (${duration((performance.now() - this.epochStart) / 1000)})`);
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+}
+
+/** A plain text table with aligned columns. */
+export function textTable(head: string[], rows: (string | number)[][]): string {
+  const cells = [head, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? (Number.isFinite(c) ? c.toFixed(4) : 'n/a') : c)))];
+  const widths = head.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
+  const line = (r: (string | number)[]): string => r.map((c, i) => String(c).padEnd(widths[i])).join('  ');
+  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}

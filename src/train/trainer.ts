@@ -1,0 +1,424 @@
+import { resize, sigmoid, slice, softmax, sub } from '../autograd/index.js';
+import { Loader, type AugmentOptions } from '../data/loader.js';
+import type { Batch, Dataset } from '../data/types.js';
+import { adaptiveLogSlope, type Loss } from '../losses/index.js';
+import { evaluateSync, type EvaluationResult } from '../metrics/index.js';
+import type { Module } from '../nn/module.js';
+import { Adam, AdamW } from '../nn/optim/adam.js';
+import type { Optimizer } from '../nn/optim/optimizer.js';
+import { CosineAnnealingLR, ReduceLROnPlateau, StepLR } from '../nn/optim/schedulers.js';
+import { SGD } from '../nn/optim/sgd.js';
+import { keep, noGrad, tidy, type Tensor } from '../tensor/index.js';
+import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
+import { gradNorms, type GradNorms } from './grad-norms.js';
+import { RunFolder } from './run-folder.js';
+
+/** A loss wrapped by `adaptiveLog`: carries its base loss and ALL's options. */
+interface AdaptiveLoss extends Loss {
+  readonly base: Loss;
+  readonly options: { omega: number; epsilon: number; delta: number };
+}
+
+function isAdaptive(loss: Loss): loss is AdaptiveLoss {
+  return typeof (loss as Partial<AdaptiveLoss>).base === 'function' && typeof (loss as Partial<AdaptiveLoss>).options === 'object';
+}
+
+/** A model with deep supervision (AttentionUNet): side outputs plus the final one, all logits. */
+interface DeepSupervised extends Module {
+  forwardWithSideOutputs(x: Tensor): Tensor[];
+}
+
+export type Scheduler = StepLR | CosineAnnealingLR | ReduceLROnPlateau;
+
+export interface FitOptions {
+  /** Epochs to train (default 50, as in the paper). */
+  epochs?: number;
+  /** Images per batch (default 16). */
+  batchSize?: number;
+  /** Learning rate (default 1e-4). */
+  lr?: number;
+  /** 'adam' (default), 'adamw', 'sgd' (momentum 0.9), or an optimiser built on the model's named parameters. */
+  optimizer?: 'adam' | 'adamw' | 'sgd' | Optimizer;
+  /** Weight decay for the built-in optimisers (default 0). */
+  weightDecay?: number;
+  /** 'none' (default), 'step' (×0.1 every third of the run), 'cosine', 'plateau' (on the validation loss), or a scheduler. */
+  scheduler?: 'none' | 'step' | 'cosine' | 'plateau' | ((opt: Optimizer) => Scheduler);
+  /** Seed of shuffling, dropout masks and augmentation (default 0). */
+  seed?: number;
+  /** Validation set, scored after every epoch. */
+  val?: Dataset;
+  /** Metric protocol for validation (default 'per-image'). */
+  protocol?: 'per-image' | 'pooled';
+  /** Threshold for the thresholded metrics (default 0.5). */
+  threshold?: number;
+  /** Stop when the monitored validation value has not improved for `patience` epochs. */
+  earlyStopping?: { patience: number; monitor?: 'loss' | 'iou' | 'dice'; minDelta?: number };
+  /** Augmentation (off by default, as in the paper). */
+  augment?: AugmentOptions;
+  /** Run folder for metrics.jsonl, config.json, checkpoints (none: nothing is written). */
+  outDir?: string;
+  /** Continue the run in `outDir` from its last checkpoint. */
+  resume?: boolean;
+  /** Anything to record in config.json (model and data description, CLI arguments). */
+  config?: Record<string, unknown>;
+  /** Record gradient norms (global and per layer group) every `gradNormEvery` steps (default 1; 0 = never). */
+  gradNormEvery?: number;
+  /** Weights of the deep-supervision outputs when the model has side outputs (default: all 1). Set false to train only the final output. */
+  deepSupervision?: number[] | false;
+  /** Stop each epoch after this many batches (quick experiments). */
+  maxBatchesPerEpoch?: number;
+  /** Batches decoded ahead (default 2). */
+  prefetch?: number;
+  /** Called after every step. */
+  onStep?: (info: StepInfo) => void;
+  /** Called after every epoch (after validation). Return `false` to stop training. */
+  onEpoch?: (info: EpochInfo) => void | boolean | Promise<void | boolean>;
+  /** Called when an epoch starts. */
+  onEpochStart?: (epoch: number, batches: number) => void;
+}
+
+export interface StepInfo {
+  epoch: number;
+  /** Global step number (1-based). */
+  step: number;
+  /** Batch within the epoch (1-based) and batches per epoch. */
+  batch: number;
+  batches: number;
+  loss: number;
+  /** For ALL: the base loss value x, whether x < δ, and the gradient multiplier dALL/dx applied. */
+  baseLoss?: number;
+  belowDelta?: boolean;
+  gradMultiplier?: number;
+  lr: number;
+  gradNorm?: GradNorms;
+  ids: string[];
+  imagesPerSecond: number;
+}
+
+export interface EpochInfo {
+  epoch: number;
+  epochs: number;
+  trainLoss: number;
+  lr: number;
+  seconds: number;
+  /** For ALL: the share of this epoch's steps whose base loss was below δ. */
+  belowDeltaShare?: number;
+  val?: EvaluationResult & { loss: number };
+}
+
+export interface FitResult {
+  epochs: EpochInfo[];
+  steps: number;
+  stoppedEarly: boolean;
+  best?: { metric: string; value: number; epoch: number };
+  runDir?: string;
+}
+
+/** Thrown when the loss or a gradient is NaN/Inf: says where, which images, and the last good checkpoint. */
+export class NonFiniteError extends Error {
+  constructor(
+    readonly what: 'loss' | 'gradient',
+    readonly epoch: number,
+    readonly step: number,
+    readonly ids: string[],
+    readonly lastCheckpoint: string | null,
+  ) {
+    super(
+      `non-finite ${what} at epoch ${epoch}, step ${step} (batch: ${ids.slice(0, 8).join(', ')}${ids.length > 8 ? ', …' : ''}); ` +
+        (lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint}` : 'no checkpoint was written yet') +
+        '. Lower the learning rate, check the data for corrupt values, or use a loss computed from logits.',
+    );
+  }
+}
+
+/** Converts model logits to what `loss` takes: sigmoid for one channel, softmax over channels otherwise. */
+export function toLossInput(logits: Tensor, takes: Loss['takes']): Tensor {
+  return takes === 'logits' ? logits : probabilities(logits);
+}
+
+/** Foreground probabilities from logits: sigmoid for one channel, softmax over axis 1 otherwise. */
+export function probabilities(logits: Tensor): Tensor {
+  return logits.shape[1] === 1 ? sigmoid(logits) : softmax(logits, 1);
+}
+
+/** The binary foreground map scored by the metrics: channel 0 for K = 1, 1 − P(background) for K > 1. */
+export function foreground(probs: Tensor): Tensor {
+  if (probs.shape[1] === 1) return probs;
+  const [n, , h, w] = probs.shape;
+  return sub(1, slice(probs, [0, 0, 0, 0], [n, 1, h, w]));
+}
+
+function buildOptimizer(model: Module, opts: FitOptions): Optimizer {
+  const o = opts.optimizer ?? 'adam';
+  if (typeof o !== 'string') return o;
+  const lr = opts.lr ?? 1e-4;
+  const weightDecay = opts.weightDecay ?? 0;
+  const params = model.namedParameters();
+  if (o === 'adam') return new Adam(params, { lr, weightDecay });
+  if (o === 'adamw') return new AdamW(params, { lr, weightDecay: opts.weightDecay ?? 0.01 });
+  if (o === 'sgd') return new SGD(params, { lr, momentum: 0.9, weightDecay });
+  throw new Error(`fit: unknown optimizer '${String(o)}' (adam | adamw | sgd)`);
+}
+
+function buildScheduler(opt: Optimizer, opts: FitOptions, epochs: number): Scheduler | null {
+  const s = opts.scheduler ?? 'none';
+  if (typeof s === 'function') return s(opt);
+  if (s === 'none') return null;
+  if (s === 'step') return new StepLR(opt, { stepSize: Math.max(1, Math.round(epochs / 3)), gamma: 0.1 });
+  if (s === 'cosine') return new CosineAnnealingLR(opt, { tMax: epochs });
+  if (s === 'plateau') return new ReduceLROnPlateau(opt, {});
+  throw new Error(`fit: unknown scheduler '${String(s)}' (none | step | cosine | plateau)`);
+}
+
+function schedulerState(s: Scheduler | null): Record<string, number | boolean> | undefined {
+  if (!s) return undefined;
+  const out: Record<string, number | boolean> = {};
+  for (const [k, v] of Object.entries(s)) if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+  return out;
+}
+
+/** Restarts every dropout layer's mask sequence from (seed, epoch), so a resumed run draws the same masks. */
+function reseedDropout(model: Module, seed: number, epoch: number): void {
+  let i = 0;
+  const visit = (m: Module): void => {
+    const r = (m as unknown as { reseed?: (s: number) => void }).reseed;
+    if (typeof r === 'function') r.call(m, (((seed * 1_000_003) ^ (epoch * 7919) ^ (i++ * 104_729)) >>> 0) % 2_147_483_647);
+    for (const [, c] of m.namedChildren()) visit(c);
+  };
+  visit(model);
+}
+
+/** Runs the model on a batch in eval mode: probabilities and the loss value. */
+export function predictBatch(model: Module, loss: Loss | null, batch: Batch): { probs: Tensor; loss: number } {
+  return tidy(() =>
+    noGrad(() => {
+      const logits = model.forward(batch.images);
+      const probs = keep(probabilities(logits));
+      const l = loss ? loss(toLossInput(logits, loss.takes), batch.masks).item() : NaN;
+      return { probs, loss: l };
+    }),
+  );
+}
+
+/**
+ * Scores `model` on `data`: the mean loss and the metrics of the foreground probabilities against the
+ * masks (inside the field of view when the samples carry one).
+ */
+export async function evaluateModel(
+  model: Module,
+  loss: Loss | null,
+  data: Dataset,
+  opts: { batchSize?: number; protocol?: 'per-image' | 'pooled'; threshold?: number; keepPredictions?: boolean } = {},
+): Promise<EvaluationResult & { loss: number; predictions?: { probs: Float32Array; masks: Float32Array; shape: number[]; ids: string[] } }> {
+  const wasTraining = model.training;
+  model.eval();
+  const loader = new Loader(data, { batchSize: opts.batchSize ?? 8, shuffle: false });
+  const probs: Float32Array[] = [];
+  const masks: Float32Array[] = [];
+  const fovs: Float32Array[] = [];
+  const ids: string[] = [];
+  let lossSum = 0;
+  let count = 0;
+  let shape: number[] = [];
+  try {
+    for await (const batch of loader.epoch(0)) {
+      const { probs: p, loss: l } = predictBatch(model, loss, batch);
+      const fg = tidy(() => foreground(p));
+      const fgMask = tidy(() => foreground(batch.masks));
+      probs.push((await fg.data()) as Float32Array);
+      masks.push((await fgMask.data()) as Float32Array);
+      if (batch.fov) fovs.push((await batch.fov.data()) as Float32Array);
+      shape = [fg.shape[1], fg.shape[2], fg.shape[3]];
+      for (const t of [p, fg, fgMask, batch.images, batch.masks, batch.fov]) t?.dispose();
+      lossSum += l * batch.ids.length;
+      count += batch.ids.length;
+      ids.push(...batch.ids);
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  const cat = (xs: Float32Array[]): Float32Array => {
+    const out = new Float32Array(xs.reduce((n, x) => n + x.length, 0));
+    let o = 0;
+    for (const x of xs) {
+      out.set(x, o);
+      o += x.length;
+    }
+    return out;
+  };
+  const P = cat(probs);
+  const M = cat(masks);
+  const fullShape = [count, ...shape];
+  const result = evaluateSync(P, M, { shape: fullShape, protocol: opts.protocol ?? 'per-image', threshold: opts.threshold, mask: fovs.length === probs.length && fovs.length ? cat(fovs) : undefined });
+  return { ...result, loss: loss ? lossSum / count : NaN, ...(opts.keepPredictions ? { predictions: { probs: P, masks: M, shape: fullShape, ids } } : {}) };
+}
+
+/**
+ * Trains `model` with `loss` on `train`. Every step: forward, loss (on probabilities or logits, as the
+ * loss takes them), backward, optimiser update; gradient norms are recorded, and a NaN/Inf loss or
+ * gradient stops the run naming the step, the images and the last good checkpoint. After every epoch:
+ * validation metrics, checkpoint (atomic), scheduler, early stopping.
+ * @example
+ * const model = new models.UNet({ inChannels: 1, outChannels: 1, widths: [8, 16, 32] });
+ * const { train, test } = data.split(data.synthetic({ kind: 'blobs', count: 64, size: 32, seed: 1 }));
+ * await fit(model, losses.all(), train, { epochs: 2, batchSize: 8, lr: 1e-3, val: test });
+ */
+export async function fit(model: Module, loss: Loss, train: Dataset, opts: FitOptions = {}): Promise<FitResult> {
+  const epochs = opts.epochs ?? 50;
+  const seed = opts.seed ?? 0;
+  const gradNormEvery = opts.gradNormEvery ?? 1;
+  const optimizer = buildOptimizer(model, opts);
+  const scheduler = buildScheduler(optimizer, opts, epochs);
+  const loader = new Loader(train, { batchSize: opts.batchSize ?? 16, shuffle: true, seed, augment: opts.augment, prefetch: opts.prefetch });
+  const run = opts.outDir ? await RunFolder.open(opts.outDir) : null;
+  const ckptPath = run ? run.path('checkpoint.safetensors') : null;
+  const monitor = opts.earlyStopping?.monitor ?? 'loss';
+  const better = (a: number, b: number): boolean => (monitor === 'loss' ? a < b - (opts.earlyStopping?.minDelta ?? 0) : a > b + (opts.earlyStopping?.minDelta ?? 0));
+  const adaptive = isAdaptive(loss) ? loss : null;
+  const deep = opts.deepSupervision !== false && typeof (model as unknown as Partial<DeepSupervised>).forwardWithSideOutputs === 'function' ? (model as unknown as DeepSupervised) : null;
+
+  let startEpoch = 0;
+  let step = 0;
+  let best: FitResult['best'];
+  let badEpochs = 0;
+  let lastGood: string | null = null;
+  const history: EpochInfo[] = [];
+
+  if (run && opts.resume && (await run.exists('checkpoint.safetensors'))) {
+    const meta = await loadCheckpoint(ckptPath!, model, optimizer);
+    startEpoch = meta.epoch + 1;
+    step = meta.step;
+    best = meta.best;
+    badEpochs = meta.badEpochs ?? 0;
+    if (scheduler && meta.scheduler) Object.assign(scheduler, meta.scheduler);
+    lastGood = ckptPath;
+    await run.truncateLog(meta.epoch);
+    for (const r of await run.readLog()) if (r.type === 'epoch') history.push(r as unknown as EpochInfo);
+  } else if (run) {
+    await run.writeJson('config.json', {
+      ...opts.config,
+      loss: loss.lossName,
+      ...(adaptive ? { allOptions: adaptive.options, baseLoss: adaptive.base.lossName } : {}),
+      epochs,
+      batchSize: loader.batchSize,
+      lr: optimizer.lr,
+      optimizer: optimizer.constructor.name,
+      scheduler: typeof opts.scheduler === 'string' ? opts.scheduler : opts.scheduler ? 'custom' : 'none',
+      seed,
+      trainSize: train.length,
+      valSize: opts.val?.length ?? 0,
+      parameters: model.parameterCount(),
+      started: new Date().toISOString(),
+    });
+    await run.log([]);
+  }
+
+  model.train();
+  let stoppedEarly = false;
+  for (let epoch = startEpoch; epoch < epochs; epoch++) {
+    reseedDropout(model, seed, epoch);
+    const t0 = performance.now();
+    const batches = Math.min(loader.batchesPerEpoch, opts.maxBatchesPerEpoch ?? Infinity);
+    opts.onEpochStart?.(epoch, batches);
+    let lossSum = 0;
+    let seen = 0;
+    let below = 0;
+    let b = 0;
+    const records: object[] = [];
+    for await (const batch of loader.epoch(epoch)) {
+      if (b >= batches) {
+        batch.images.dispose();
+        batch.masks.dispose();
+        batch.fov?.dispose();
+        break;
+      }
+      b++;
+      step++;
+      const ts = performance.now();
+      const { value, base } = tidy(() => {
+        const target = batch.masks;
+        let l: Tensor;
+        let baseT: Tensor | null = null;
+        if (deep) {
+          const outs = deep.forwardWithSideOutputs(batch.images);
+          const weights = opts.deepSupervision || outs.map(() => 1);
+          const last = outs[outs.length - 1];
+          l = loss(toLossInput(last, loss.takes), resizeTarget(target, last)).mul(weights[outs.length - 1] ?? 1);
+          for (let i = 0; i < outs.length - 1; i++) l = l.add(loss(toLossInput(outs[i], loss.takes), resizeTarget(target, outs[i])).mul(weights[i] ?? 1));
+        } else {
+          const logits = model.forward(batch.images);
+          const input = toLossInput(logits, loss.takes);
+          l = loss(input, target);
+          if (adaptive) baseT = keep(noGrad(() => adaptive.base(input, target)));
+        }
+        l.backward();
+        return { value: keep(l), base: baseT };
+      });
+      const lossValue = (await value.data())[0];
+      const baseValue = base ? (await base.data())[0] : undefined;
+      value.dispose();
+      base?.dispose();
+      const ids = batch.ids;
+      batch.images.dispose();
+      batch.masks.dispose();
+      batch.fov?.dispose();
+      if (!Number.isFinite(lossValue)) {
+        optimizer.zeroGrad();
+        throw new NonFiniteError('loss', epoch, step, ids, lastGood);
+      }
+      const norms = gradNormEvery > 0 && step % gradNormEvery === 0 ? await gradNorms(optimizer.params) : undefined;
+      if (norms && !Number.isFinite(norms.global)) {
+        optimizer.zeroGrad();
+        throw new NonFiniteError('gradient', epoch, step, ids, lastGood);
+      }
+      optimizer.step();
+      optimizer.zeroGrad();
+      const seconds = (performance.now() - ts) / 1000;
+      const info: StepInfo = { epoch, step, batch: b, batches, loss: lossValue, lr: optimizer.lr, gradNorm: norms, ids, imagesPerSecond: ids.length / seconds };
+      if (adaptive && baseValue !== undefined) {
+        info.baseLoss = baseValue;
+        info.belowDelta = baseValue < adaptive.options.delta;
+        info.gradMultiplier = adaptiveLogSlope(baseValue, adaptive.options);
+        if (info.belowDelta) below++;
+      }
+      lossSum += lossValue * ids.length;
+      seen += ids.length;
+      records.push({ type: 'step', epoch, step, loss: lossValue, lr: info.lr, ...(norms ? { gradNorm: norms.global, gradNormGroups: norms.groups } : {}), ...(info.baseLoss !== undefined ? { baseLoss: info.baseLoss, belowDelta: info.belowDelta, gradMultiplier: info.gradMultiplier } : {}), imagesPerSecond: info.imagesPerSecond });
+      opts.onStep?.(info);
+    }
+    const epochInfo: EpochInfo = { epoch, epochs, trainLoss: lossSum / Math.max(seen, 1), lr: optimizer.lr, seconds: 0 };
+    if (adaptive) epochInfo.belowDeltaShare = below / Math.max(b, 1);
+    if (opts.val) epochInfo.val = await evaluateModel(model, loss, opts.val, { batchSize: loader.batchSize, protocol: opts.protocol, threshold: opts.threshold });
+    epochInfo.seconds = (performance.now() - t0) / 1000;
+
+    const monitored = epochInfo.val ? epochInfo.val[monitor] : epochInfo.trainLoss;
+    if (!best || better(monitored, best.value)) {
+      best = { metric: epochInfo.val ? `val ${monitor}` : 'train loss', value: monitored, epoch };
+      badEpochs = 0;
+    } else badEpochs++;
+    if (scheduler instanceof ReduceLROnPlateau) scheduler.step(epochInfo.val?.loss ?? epochInfo.trainLoss);
+    else scheduler?.step();
+
+    history.push(epochInfo);
+    if (run) {
+      await run.log([...records, { type: 'epoch', ...epochInfo }]);
+      const meta: CheckpointMeta = { epoch, step, optimizer: {}, scheduler: schedulerState(scheduler), best, badEpochs };
+      await saveCheckpoint(ckptPath!, model, optimizer, meta);
+      if (best.epoch === epoch) await model.save(run.path('best.safetensors'), { epoch: String(epoch), metric: best.metric, value: String(best.value) });
+      lastGood = ckptPath;
+    }
+    const cont = await opts.onEpoch?.(epochInfo);
+    if (cont === false) break;
+    if (opts.earlyStopping && badEpochs >= opts.earlyStopping.patience) {
+      stoppedEarly = true;
+      break;
+    }
+  }
+  return { epochs: history, steps: step, stoppedEarly, best, runDir: run?.dir };
+}
+
+function resizeTarget(target: Tensor, output: Tensor): Tensor {
+  const [, , h, w] = output.shape;
+  if (target.shape[2] === h && target.shape[3] === w) return target;
+  return resize(target, [h, w], 'nearest');
+}
