@@ -35,6 +35,7 @@ export function backward(root: Tensor, gradOutput?: Tensor): void {
   if (!root.requiresGrad) throw new Error(`backward: the tensor ${fmt(root.shape)} does not require a gradient (no input had requiresGrad, or it was computed under noGrad)`);
   if (!gradOutput && root.size !== 1) throw new Error(`backward: the root has shape ${fmt(root.shape)}; pass a gradient of that shape or reduce it to a scalar first`);
   if (gradOutput && !sameShape(gradOutput.shape, root.shape)) throw new Error(`backward: gradient shape ${fmt(gradOutput.shape)} does not match the root ${fmt(root.shape)}`);
+  if (gradOutput && gradOutput.dtype !== root.dtype) throw new Error(`backward: gradient dtype ${gradOutput.dtype} does not match the root's ${root.dtype}`);
   tidy(() =>
     noGrad(() => {
       const grads = new Map<number, Tensor>();

@@ -101,6 +101,7 @@ export function arange(start: number, stop?: number, step = 1, opts: TensorOptio
 
 /** `num` evenly spaced values from start to stop inclusive. */
 export function linspace(start: number, stop: number, num: number, opts: TensorOptions = {}): Tensor {
+  if (!Number.isInteger(num) || num < 0) throw new Error(`linspace: num must be a non-negative integer, got ${num}`);
   const v = new Float64Array(num);
   for (let i = 0; i < num; i++) v[i] = num === 1 ? start : start + ((stop - start) * i) / (num - 1);
   return tensor(v, [num], { dtype: 'float32', ...opts });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { abs, clamp, leakyRelu, max, maximum, min, minimum, relu } from '../../src/autograd/index.js';
+import { abs, clamp, leakyRelu, max, maximum, min, minimum, pow, relu } from '../../src/autograd/index.js';
 import type { Tensor } from '../../src/tensor/index.js';
 import { f64 } from '../helpers/tensors.js';
 
@@ -80,5 +80,15 @@ describe('ties of max/min reductions: the gradient is shared equally among the t
     const x = f64([1, 4, 7, 1, 2, 7], [2, 3], true);
     x.max(0).mul(f64([1, 2, 3], [3])).sum().backward();
     expect(gradOf(x)).toEqual([0.5, 2, 1.5, 0.5, 0, 1.5]);
+  });
+});
+
+describe('pow outside the positive-base domain', () => {
+  it('a non-positive base still gets b·aᵇ⁻¹; the exponent gets 0 there (ln a is undefined), aᵇ·ln a elsewhere', () => {
+    const a = f64([-2, 0, 3], [3], true);
+    const b = f64([2, 3, 2], [3], true);
+    pow(a, b).sum().backward();
+    expect(gradOf(a)).toEqual([-4, 0, 6]);
+    expect(gradOf(b)).toEqual([0, 0, 9 * Math.log(3)]);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ops from '../../src/autograd/index.js';
 import {
-  getBackend, rand, randint, randn, registerBackend, setBackend, tensor, zeros, type Backend,
+  getBackend, linspace, rand, randint, randn, registerBackend, setBackend, tensor, zeros, type Backend,
 } from '../../src/tensor/index.js';
 import { f64 } from '../helpers/tensors.js';
 
@@ -100,5 +100,22 @@ describe('backends', () => {
     expect(Array.from(await t.data())).toEqual([2, 4, 6]);
     expect(t.toString()).toBe('Tensor(shape=[3], dtype=float32)');
     expect(() => t.add(onCpu.reshape([2, 1]))).toThrow('add: tensors live on different backends (gpu and cpu)');
+  });
+});
+
+describe('errors found while testing the engine core', () => {
+  it('backward with an output gradient of another dtype names both dtypes', () => {
+    const x = tensor([1, 2], [2], { requiresGrad: true });
+    expect(() => x.mul(2).backward(f64([1, 1], [2]))).toThrow("backward: gradient dtype float64 does not match the root's float32");
+  });
+
+  it('variance and stack name themselves in axis errors', () => {
+    expect(() => zeros([2]).variance(3)).toThrow('variance: axis 3 is out of range for shape [2]');
+    expect(() => ops.stack([zeros([2])], 3)).toThrow('stack: axis 3 is out of range for stacking tensors of shape [2]');
+    expect(() => ops.stack([zeros([2])], -3)).toThrow('stack: axis -3 is out of range');
+  });
+
+  it('linspace with a negative count', () => {
+    expect(() => linspace(0, 1, -1)).toThrow('linspace: num must be a non-negative integer, got -1');
   });
 });

@@ -44,6 +44,14 @@ describe('creation', () => {
     expect(vals(t)).toEqual([1, 2, 3]);
   });
 
+  it('cast rounds to float32 and widens back exactly', () => {
+    const x = f64([0.1, 1 / 3, -1e-40, 3e38 * 10], [4]);
+    const y = x.cast('float32');
+    expect(y.dtype).toBe('float32');
+    expect(vals(y)).toEqual([0.1, 1 / 3, -1e-40, 3e39].map(Math.fround));
+    expect(vals(y.cast('float64'))).toEqual([0.1, 1 / 3, -1e-40, 3e39].map(Math.fround));
+  });
+
   it('zeros, ones, full, zerosLike, onesLike', () => {
     expect(zeros([2, 2]).toArray()).toEqual([[0, 0], [0, 0]]);
     expect(ones([3], { dtype: 'float64' }).dtype).toBe('float64');

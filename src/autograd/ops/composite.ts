@@ -19,7 +19,7 @@ export function mean(x: Tensor, axes?: number | readonly number[], opts: ReduceO
 
 /** Variance along `axes`; `correction` 0 (default, biased) or 1 (unbiased, Bessel). */
 export function variance(x: Tensor, axes?: number | readonly number[], opts: ReduceOptions & { correction?: number } = {}): Tensor {
-  const ax = normAxes(axes, x.shape, 'var');
+  const ax = normAxes(axes, x.shape, 'variance');
   const count = ax.reduce((n, a) => n * x.shape[a], 1);
   const centered = sub(x, mean(x, ax, { keepDims: true }));
   return div(sum(square(centered), ax, opts), Math.max(count - (opts.correction ?? 0), 0));

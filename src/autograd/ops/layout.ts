@@ -134,6 +134,8 @@ export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new Error('stack: needs at least one tensor');
   for (const t of xs) if (!sameShape(t.shape, xs[0].shape)) throw new Error(`stack: shapes ${fmt(xs[0].shape)} and ${fmt(t.shape)} differ`);
+  const rank = xs[0].rank;
+  if (!Number.isInteger(axis) || axis < -(rank + 1) || axis > rank) throw new Error(`stack: axis ${axis} is out of range for stacking tensors of shape ${fmt(xs[0].shape)}`);
   return concat(xs.map((t) => unsqueeze(t, axis)), axis < 0 ? axis : axis);
 }
 
