@@ -1,1 +1,7 @@
-export {};
+/** Training: `fit`, evaluation, checkpoints (safetensors, atomic), run folders and HTML reports. */
+export { evaluateModel, fit, foreground, NonFiniteError, predictBatch, probabilities, toLossInput, type EpochInfo, type FitOptions, type FitResult, type Scheduler, type StepInfo } from './trainer.js';
+export { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
+export { gradNorms, layerGroup, type GradNorms } from './grad-norms.js';
+export { createModel, MODEL_NAMES, sizeMultiple, type ModelName, type ModelSpec } from './model-registry.js';
+export { RunFolder, writeFileAtomic } from './run-folder.js';
+export { writeReport, type ReportExample, type ReportOptions } from './report.js';
