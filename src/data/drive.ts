@@ -2,7 +2,7 @@
 import { buildFileDataset, type FileDatasetOptions, type FileDataset, type FileEntry } from './file-dataset.js';
 import { isDirectory, nodeFs, nodePath } from './node-env.js';
 import { cropPatch } from './patches.js';
-import { Rng } from '../tensor/random.js';
+import { Rng } from '../tensor/index.js';
 import { mixSeed } from './seeds.js';
 import { checkIndex, type Dataset, type Sample, type SkippedFile } from './types.js';
 

@@ -3,8 +3,7 @@
  * The file datasets need Node (fs, sharp), loaded lazily, so this module also bundles for the browser,
  * where synthetic data, `fromImageData`, `split` and `Loader` work.
  */
-import { tensor } from '../tensor/creation.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { tensor, type Tensor } from '../tensor/index.js';
 import type { Sample } from './types.js';
 
 export type { Batch, Dataset, Sample, SampleShape, SizeOption, SkippedFile, WarningHandler } from './types.js';

@@ -2,8 +2,7 @@
  * Batches samples into `[N, C, H, W]` tensors, shuffled per (seed, epoch), optionally augmented, with
  * decoding running ahead of the training step. No Node: works in the browser too.
  */
-import { tensor } from '../tensor/creation.js';
-import { Rng } from '../tensor/random.js';
+import { Rng, tensor } from '../tensor/index.js';
 import { mixSeed } from './seeds.js';
 import type { Batch, Dataset, Sample } from './types.js';
 

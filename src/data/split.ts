@@ -1,5 +1,5 @@
 /** Deterministic train/validation/test splits as views over a dataset (no data is copied). */
-import { Rng } from '../tensor/random.js';
+import { Rng } from '../tensor/index.js';
 import { mixSeed } from './seeds.js';
 import { checkIndex, type Dataset, type Sample } from './types.js';
 

@@ -6,7 +6,7 @@
  * quantile that leaves exactly the requested fraction of pixels above it: the objects grow or shrink
  * uniformly, so the mask's foreground fraction matches the request up to rounding.
  */
-import { Rng } from '../tensor/random.js';
+import { Rng } from '../tensor/index.js';
 import { resizeBilinear } from './image.js';
 import { mixSeed } from './seeds.js';
 import { checkIndex, normaliseSize, type Dataset, type Sample, type SizeOption } from './types.js';
