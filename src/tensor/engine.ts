@@ -129,6 +129,10 @@ export function tidy<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+  } catch (e) {
+    // nothing escapes a failed scope: without this its tensors would belong to no scope and leak
+    for (const t of scope) if (!state.kept.has(t) && !t.isDisposed) t.dispose();
+    throw e;
   } finally {
     state.scopes.pop();
   }

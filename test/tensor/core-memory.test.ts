@@ -120,6 +120,21 @@ describe('memory accounting', () => {
     expect(a.toString()).toContain('disposed');
   });
 
+  it('a tidy whose function throws frees what it created (and what a failing backward created)', () => {
+    const x = f64([1, 2], [2], true);
+    const base = counts();
+    expect(() =>
+      tidy(() => {
+        tidy(() => x.mul(3).exp());
+        x.square();
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(counts()).toEqual(base);
+    expect(() => tidy(() => x.mul(x).backward(f64([1], [1])))).toThrow(/backward: gradient shape/);
+    expect(counts()).toEqual(base);
+  });
+
   it('tidy refuses an async function (it would escape the scope)', () => {
     expect(() => tidy((async () => 1) as unknown as () => number)).toThrow(/tidy: the function must be synchronous/);
   });
