@@ -2,57 +2,74 @@ import type { ReduceOp } from '../../backend.js';
 import { allocate, type DType, type TypedArray } from '../../dtype.js';
 import { reducedShape, sizeOf, stridesOf, type Shape } from '../../shape.js';
 
+/** Merges adjacent axes of a (sizes, strides) walk that are contiguous with each other. */
+function merge(sizes: number[], strides: number[]): { sizes: number[]; strides: number[] } {
+  const s: number[] = [];
+  const st: number[] = [];
+  for (let i = 0; i < sizes.length; i++) {
+    if (sizes[i] === 1) continue;
+    const last = s.length - 1;
+    if (last >= 0 && st[last] === strides[i] * sizes[i]) {
+      s[last] *= sizes[i];
+      st[last] = strides[i];
+    } else {
+      s.push(sizes[i]);
+      st.push(strides[i]);
+    }
+  }
+  return s.length ? { sizes: s, strides: st } : { sizes: [1], strides: [0] };
+}
+
 /**
- * Reduces `x` along `axes`. The reduced axes are moved innermost by viewing the tensor as
- * [outer…, inner…] index pairs, so each output element folds a strided set of inputs.
+ * Reduces `x` along `axes`. Kept and reduced axes are each merged where contiguous, so the innermost
+ * reduced run is usually a contiguous loop (e.g. H·W for batch-norm statistics over N, H, W).
  */
 export function reduce(op: ReduceOp, x: TypedArray, shape: Shape, axes: readonly number[], dtype: DType): TypedArray {
   const outShape = reducedShape(shape, axes);
-  const outSize = sizeOf(outShape);
-  const out = allocate(dtype, outSize);
+  const out = allocate(dtype, sizeOf(outShape));
   const strides = stridesOf(shape);
-  const keptAxes = shape.map((_, i) => i).filter((i) => !axes.includes(i));
-  const redAxes = [...axes];
-  const redSize = sizeOf(redAxes.map((a) => shape[a]));
-  // offsets of every reduced element relative to the output element's base
-  const redOffsets = new Int32Array(redSize);
-  {
-    const idx = new Array<number>(redAxes.length).fill(0);
-    for (let r = 0; r < redSize; r++) {
-      let off = 0;
-      for (let k = 0; k < redAxes.length; k++) off += idx[k] * strides[redAxes[k]];
-      redOffsets[r] = off;
-      for (let k = redAxes.length - 1; k >= 0; k--) {
-        if (++idx[k] < shape[redAxes[k]]) break;
-        idx[k] = 0;
+  const kept = merge(shape.map((d, i) => (axes.includes(i) ? 1 : d)), strides);
+  const red = merge(shape.map((d, i) => (axes.includes(i) ? d : 1)), strides);
+  const rRank = red.sizes.length;
+  const inner = red.sizes[rRank - 1];
+  const innerStride = red.strides[rRank - 1];
+  const outerCount = sizeOf(red.sizes.slice(0, -1));
+  const kIdx = new Array<number>(kept.sizes.length).fill(0);
+  const rIdx = new Array<number>(Math.max(rRank - 1, 0)).fill(0);
+  let base = 0;
+  for (let o = 0; o < out.length; o++) {
+    let acc = op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity;
+    rIdx.fill(0);
+    let off = base;
+    for (let r = 0; r < outerCount; r++) {
+      if (op === 'sum') {
+        for (let j = 0, p = off; j < inner; j++, p += innerStride) acc += x[p];
+      } else if (op === 'max') {
+        for (let j = 0, p = off; j < inner; j++, p += innerStride) {
+          const v = x[p];
+          if (v > acc || v !== v) acc = v;
+        }
+      } else {
+        for (let j = 0, p = off; j < inner; j++, p += innerStride) {
+          const v = x[p];
+          if (v < acc || v !== v) acc = v;
+        }
       }
-    }
-  }
-  const idx = new Array<number>(keptAxes.length).fill(0);
-  for (let o = 0; o < outSize; o++) {
-    let base = 0;
-    for (let k = 0; k < keptAxes.length; k++) base += idx[k] * strides[keptAxes[k]];
-    let acc: number;
-    if (op === 'sum') {
-      acc = 0;
-      for (let r = 0; r < redSize; r++) acc += x[base + redOffsets[r]];
-    } else if (op === 'max') {
-      acc = -Infinity;
-      for (let r = 0; r < redSize; r++) {
-        const v = x[base + redOffsets[r]];
-        if (v > acc || Number.isNaN(v)) acc = v;
-      }
-    } else {
-      acc = Infinity;
-      for (let r = 0; r < redSize; r++) {
-        const v = x[base + redOffsets[r]];
-        if (v < acc || Number.isNaN(v)) acc = v;
+      for (let d = rRank - 2; d >= 0; d--) {
+        rIdx[d]++;
+        off += red.strides[d];
+        if (rIdx[d] < red.sizes[d]) break;
+        off -= red.strides[d] * red.sizes[d];
+        rIdx[d] = 0;
       }
     }
     out[o] = acc;
-    for (let k = keptAxes.length - 1; k >= 0; k--) {
-      if (++idx[k] < shape[keptAxes[k]]) break;
-      idx[k] = 0;
+    for (let d = kept.sizes.length - 1; d >= 0; d--) {
+      kIdx[d]++;
+      base += kept.strides[d];
+      if (kIdx[d] < kept.sizes[d]) break;
+      base -= kept.strides[d] * kept.sizes[d];
+      kIdx[d] = 0;
     }
   }
   return out;
