@@ -11,6 +11,15 @@ type Factory = (k?: any) => unknown;
 const logits = (shape: number[], seed = 1): Tensor => tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(seed * 7.3 + i * 1.7) * 2), shape);
 const labels = (values: number[], shape: number[]): Tensor => tensor(values, shape);
 
+describe('documented example', () => {
+  it('compat.monai.DiceLoss({ include_background: false, to_onehot_y: true, softmax: true })(logits, labels) is a Dice loss in [0, 1]', () => {
+    const out = compat.monai.DiceLoss({ include_background: false, to_onehot_y: true, softmax: true })(logits([2, 3, 4, 4]), labels(Array.from({ length: 32 }, (_, i) => i % 3), [2, 1, 4, 4]));
+    expect(out.shape).toEqual([]);
+    expect(out.item()).toBeGreaterThan(0);
+    expect(out.item()).toBeLessThan(1);
+  });
+});
+
 describe('unknown keyword arguments', () => {
   const all: [string, Factory, Record<string, unknown>][] = [
     ['monai.DiceLoss', monai.DiceLoss, {}],

@@ -9,7 +9,7 @@ const { monai, smp } = compat;
 const f64 = { dtype: 'float64' as const };
 const seq = (n: number, seed: number): number[] => Array.from({ length: n }, (_, i) => Math.round(Math.sin(seed * 12.9898 + i * 78.233) * 3000) / 1000);
 const sig = (v: number): number => 1 / (1 + Math.exp(-v));
-const softmaxAt = (x: number[], c: number, s: number, b: number, C: number, S: number): number[] => {
+const softmaxAt = (x: number[], s: number, b: number, C: number, S: number): number[] => {
   const row = Array.from({ length: C }, (_, k) => x[(b * C + k) * S + s]);
   const m = Math.max(...row);
   const e = row.map((v) => Math.exp(v - m));
@@ -89,7 +89,7 @@ describe('monai.DiceCELoss cross-entropy paths (plain loops)', () => {
   const ys = [0, 2, 1, 1, 2, 2, 0, 1];
   const w = [0.2, 1, 2];
   const eps = 0.1;
-  const logp = (b: number, s: number): number[] => softmaxAt(xs, 0, s, b, C, S).map(Math.log);
+  const logp = (b: number, s: number): number[] => softmaxAt(xs, s, b, C, S).map(Math.log);
 
   it('index target: weighted mean Σ[(1−ε)·w_y·nll + ε/C·Σ_c w_c·(−log p_c)] / Σ w_y', () => {
     let num = 0;
@@ -129,7 +129,7 @@ describe('monai.DiceCELoss cross-entropy paths (plain loops)', () => {
         let ps = 0;
         let gs = 0;
         for (let s = 0; s < S; s++) {
-          const p = softmaxAt(xs, 0, s, b, C, S)[c];
+          const p = softmaxAt(xs, s, b, C, S)[c];
           const g = Number(ys[b * S + s] === c);
           inter += p * g;
           ps += p;
@@ -261,7 +261,7 @@ describe('smp quirks', () => {
       let st = 0;
       let diff = 0;
       for (let s = 0; s < 4; s++) {
-        const p = softmaxAt(xs, 0, s, 0, 2, 4)[c] * keep[s];
+        const p = softmaxAt(xs, s, 0, 2, 4)[c] * keep[s];
         const t = Number(y[s] === c) * keep[s];
         sp += p;
         st += t;

@@ -582,12 +582,13 @@ export function DeepSupervisionLoss(loss: CompatLoss, kwargs?: DeepSupervisionLo
     const heads = input as readonly Tensor[];
     if (heads.length === 0) throw new CompatValueError(`${cls}: input list is empty`);
     const w = weightsFor(heads.length);
-    let total: Tensor | null = null;
-    heads.forEach((x, l) => {
+    const levelLoss = (l: number): Tensor => {
+      const x = heads[l];
       const t = sameShape(x.shape.slice(2), target.shape.slice(2)) ? target : nearestExact(target, x.shape.slice(2));
-      const term = mul(loss(x, t, extra), w[l]);
-      total = total ? add(total, term) : term;
-    });
-    return total as unknown as Tensor;
+      return mul(loss(x, t, extra), w[l]);
+    };
+    let total = levelLoss(0);
+    for (let l = 1; l < heads.length; l++) total = add(total, levelLoss(l));
+    return total;
   };
 }
