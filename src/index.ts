@@ -11,3 +11,5 @@ export * as metrics from './metrics/index.js';
 export * as nn from './nn/index.js';
 export * as models from './nn/models/index.js';
 export * as plot from './plot/index.js';
+export * as data from './data/index.js';
+export * as train from './train/index.js';
