@@ -15,29 +15,23 @@ const MC = 128;
 const NC = 2048;
 
 const TILE_BYTES = 1024;
-let IN_PLACE_B = true;
-/** For benchmarks: whether row-major B is copied row by row and read in place (true) or packed into panels. */
-export function setInPlaceB(on: boolean): void {
-  IN_PLACE_B = on;
-}
 const A_BYTES = MC * KC * 4;
 // room for KC rows of NC columns plus a row pad (see rowStride)
 const B_BYTES = KC * (NC + 16) * 4;
 const wasm = createWasmKernel(MR, NR / 4, TILE_BYTES + A_BYTES + B_BYTES);
 // Without WebAssembly SIMD the same packed layout runs through the scalar kernel below.
 const buffer = wasm ? wasm.memory.buffer : new ArrayBuffer(TILE_BYTES + A_BYTES + B_BYTES);
+const memory = new Float32Array(buffer);
 const tile = new Float32Array(buffer, 0, MR * NR);
 const packedA = new Float32Array(buffer, TILE_BYTES, MC * KC);
 const packedB = new Float32Array(buffer, TILE_BYTES + A_BYTES, B_BYTES / 4);
 
-/** Which micro-kernel runs: 'wasm-simd' or 'js'. */
-export const gemmKernel: 'wasm-simd' | 'js' = wasm ? 'wasm-simd' : 'js';
 
 function scalarKernel(aAt: number, bAt: number, kc: number, ldb: number): void {
   tile.fill(0);
   let a = aAt >> 2;
   let b = bAt >> 2;
-  const A = new Float32Array(buffer);
+  const A = memory;
   for (let p = 0; p < kc; p++, a += MR, b += ldb >> 2) {
     for (let r = 0; r < MR; r++) {
       const av = A[a + r];
@@ -45,7 +39,18 @@ function scalarKernel(aAt: number, bAt: number, kc: number, ldb: number): void {
     }
   }
 }
-const kernel = wasm ? wasm.kernel : (a: number, b: number, _c: number, kc: number, ldb: number) => scalarKernel(a, b, kc, ldb);
+const jsKernel = (a: number, b: number, _c: number, kc: number, ldb: number): void => scalarKernel(a, b, kc, ldb);
+let kernel = wasm ? wasm.kernel : jsKernel;
+
+/** Which micro-kernel runs now: 'wasm-simd', or 'js' where WebAssembly SIMD is missing. */
+export function gemmKernel(): 'wasm-simd' | 'js' {
+  return kernel === jsKernel ? 'js' : 'wasm-simd';
+}
+
+/** Selects the scalar JS micro-kernel (false) or WebAssembly SIMD where available (true); tests use it. */
+export function useSimdKernel(on: boolean): void {
+  kernel = on && wasm ? wasm.kernel : jsKernel;
+}
 
 function packA(a: Float32Array, aOff: number, ars: number, acs: number, i0: number, mc: number, m: number, p0: number, kc: number): void {
   let o = 0;
@@ -135,7 +140,8 @@ export function gemmF32(
       let ldb = NR;
       let inPlace = true;
       if (customB) ldb = customB(p0, kc, j0, nc, packedB);
-      else if (bcs === 1 && IN_PLACE_B) {
+      else if (bcs === 1) {
+        // row-major B: copy rows (memcpy) and let the kernel read them in place, cheaper than panels
         ldb = rowStride(nc);
         for (let p = 0; p < kc; p++) packedB.set(b.subarray(bOff + (p0 + p) * brs + j0, bOff + (p0 + p) * brs + j0 + nc), p * ldb);
       } else {
