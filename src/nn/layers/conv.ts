@@ -123,6 +123,9 @@ export class ConvTranspose2d extends Module {
       const p = [0, 1].map((i) => Math.max(0, Math.ceil((this.kernel[i] - this.stride[i]) / 2)));
       this.pad = [p[0], p[1]];
       this.outputPadding = [0, 1].map((i) => this.stride[i] + 2 * p[i] - this.kernel[i]) as [number, number];
+      if (this.outputPadding.some((op, i) => op >= this.stride[i])) {
+        throw new Error(`ConvTranspose2d: padding 'same' cannot give stride × input for kernel ${fmt(this.kernel)} and stride ${fmt(this.stride)} (kernel − stride is odd with stride 1); pass a numeric padding`);
+      }
     } else {
       this.pad = pair(padding);
       this.outputPadding = pair(opts.outputPadding ?? 0);
