@@ -145,6 +145,12 @@ describe('errors at the call, as the peers raise them', () => {
     expect(() => monai.DiceCELoss()(logits([2, 3, 3]), tensor(new Array(12).fill(0), [2, 2, 3]))).toThrow(/number of channels for target is neither 1 .* \[2,3,3\] and \[2,2,3\]/);
   });
 
+  it('include_background false with a one-channel index target and no one-hot fails as in MONAI', () => {
+    expect(() => monai.DiceLoss({ include_background: false })(logits([2, 2, 3]), labels([1, 0, 1, 0, 0, 1], [2, 1, 3]))).toThrow(
+      'monai.DiceLoss: ground truth has different shape ([2,0,3]) from input ([2,1,3])',
+    );
+  });
+
   it('class indices out of range are refused', () => {
     expect(() => monai.DiceLoss({ to_onehot_y: true })(logits([1, 2, 3]), labels([0, 2, 1], [1, 1, 3]))).toThrow('monai.DiceLoss: target class index 2 is out of range for 2 classes (target shape [1,1,3])');
     expect(() => smp.DiceLoss({ mode: 'multiclass' })(logits([1, 2, 3]), labels([0, -1, 1], [1, 3]))).toThrow(/class index -1 is out of range/);

@@ -147,9 +147,14 @@ function monaiOneHot(cls: string, target: Tensor, input: Tensor, n: number): Ten
 }
 
 /** Drops channel 0 of both tensors; MONAI warns and keeps it when only one channel exists. */
-function dropBackground(p: Tensor, g: Tensor): [Tensor, Tensor] {
+function dropBackground(cls: string, p: Tensor, g: Tensor): [Tensor, Tensor] {
   if (p.shape[1] === 1) return [p, g];
-  return [slice(p, [0, 1]), g.shape[1] > 1 ? slice(g, [0, 1]) : g];
+  if (g.shape[1] < 2) {
+    // MONAI slices the target too, leaving it with no channel, and then fails the shape check.
+    const gShape = g.shape.map((d, i) => (i === 1 ? 0 : d));
+    throw new CompatAssertionError(`${cls}: ground truth has different shape (${formatShape(gShape)}) from input (${formatShape([p.shape[0], p.shape[1] - 1, ...p.shape.slice(2)])}); with include_background=false an index target needs to_onehot_y`);
+  }
+  return [slice(p, [0, 1]), slice(g, [0, 1])];
 }
 
 /** Steps 1–6 of spec §1.1: activation, one-hot, background removal, shape check. */
@@ -164,7 +169,7 @@ function front(cls: string, o: Front, input: Tensor, target: Tensor): [Tensor, T
   else if (o.other_act === 'log_softmax') p = logSoftmax(p, 1);
   let g = asInputDtype(target, input);
   if (o.to_onehot_y && n > 1) g = monaiOneHot(cls, target, input, n);
-  if (!o.include_background) [p, g] = dropBackground(p, g);
+  if (!o.include_background) [p, g] = dropBackground(cls, p, g);
   if (!sameShape(p.shape, g.shape)) throw new CompatAssertionError(`${cls}: ground truth has different shape (${formatShape(g.shape)}) from input (${formatShape(p.shape)})`);
   return [p, g];
 }
@@ -382,7 +387,7 @@ function focalForward(cls: string, o: FocalOpts, weight: WeightSpec | null, inpu
   let x = input;
   let g = asInputDtype(target, input);
   if (o.to_onehot_y && n > 1) g = monaiOneHot(cls, target, input, n);
-  if (!o.include_background) [x, g] = dropBackground(x, g);
+  if (!o.include_background) [x, g] = dropBackground(cls, x, g);
   if (!sameShape(x.shape, g.shape)) throw new CompatValueError(`${cls}: ground truth has different shape (${formatShape(g.shape)}) from input (${formatShape(x.shape)})`);
   const c = g.shape[1];
   const channelView = [c, ...new Array<number>(x.rank - 2).fill(1)];
