@@ -126,7 +126,7 @@ function probeSync(mode: GpuMode): Probe {
       const ran = runningMode(k);
       if (ran !== mode) probe = { ok: false, reason: `gpu.js ran the probe kernel in mode '${ran}' instead` };
       else if (out[0] !== 3 || out[1] !== 5 || out[2] !== 7) probe = { ok: false, reason: `the probe kernel computed [${Array.from(out).join(', ')}] instead of [3, 5, 7]` };
-      else probe = { ok: true, reason: '' };
+      else probe = { ok: true, reason: '', adapter: glRenderer(k) };
       k.destroy();
       void gpu.destroy();
     } catch (e) {
@@ -137,9 +137,28 @@ function probeSync(mode: GpuMode): Probe {
   return probe;
 }
 
+/** The GL renderer string behind a GL kernel (e.g. SwiftShader, a GPU model), where the browser tells it. */
+function glRenderer(k: IKernelRunShortcut): string | undefined {
+  type GL = { getExtension(n: string): { UNMASKED_RENDERER_WEBGL: number } | null; getParameter(p: number): unknown; RENDERER: number };
+  const ctx = (k as unknown as { context?: GL }).context;
+  if (!ctx || typeof ctx.getParameter !== 'function') return undefined;
+  try {
+    const ext = ctx.getExtension('WEBGL_debug_renderer_info');
+    const name = ctx.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : ctx.RENDERER);
+    return typeof name === 'string' && name ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The mode a kernel really runs in; GL kernel classes all report 'gpu', so tell them apart by class. */
 function runningMode(k: IKernelRunShortcut): string {
-  const inner = (k as unknown as { kernel?: { constructor: { mode?: string } } }).kernel;
-  return inner?.constructor.mode ?? String((k as unknown as { constructor: { mode?: string } }).constructor.mode);
+  const inner = (k as unknown as { kernel?: object }).kernel ?? k;
+  const { HeadlessGLKernel, WebGL2Kernel, WebGLKernel } = gpujs as unknown as Record<string, (new () => object) | undefined>;
+  if (HeadlessGLKernel && inner instanceof HeadlessGLKernel) return 'headlessgl';
+  if (WebGL2Kernel && inner instanceof WebGL2Kernel) return 'webgl2';
+  if (WebGLKernel && inner instanceof WebGLKernel) return 'webgl';
+  return String((inner.constructor as { mode?: string }).mode);
 }
 
 /** The modes usable now without waiting (webgpu only once `prepareGpu('webgpu')` found an adapter). */

@@ -1,0 +1,298 @@
+import fc from 'fast-check';
+import type { Backend, Conv2dGeometry, Handle, Pool2dGeometry } from '../../src/tensor/backend.js';
+import { BINARY_OPS, UNARY_OPS } from '../../src/tensor/backend.js';
+import { createCpuBackend } from '../../src/tensor/backends/cpu/index.js';
+import { sizeOf, type Shape } from '../../src/tensor/shape.js';
+
+/**
+ * The conformance properties of the gpu backend: every primitive against the cpu backend (the
+ * reference) on random shapes (size-1 axes and broadcasting included) and values. Plain fast-check
+ * properties with no test-runner dependency, so the same cases run under vitest in Node and bundled
+ * in a headless browser (webgl2, webgl, webgpu).
+ *
+ * Tolerance: |gpu − cpu| ≤ 1e-5·√n·(1 + |cpu|), n the number of terms summed per output (1 for
+ * elementwise ops); float32 accumulation error grows like √n for random-signed terms. Layout primitives
+ * (copy, permute, slice, concat, pad, broadcast, take) and comparisons must match exactly.
+ */
+
+/** One property: `make` builds it for the backend under test; `runs` is its fast-check numRuns. */
+export interface Case {
+  name: string;
+  runs: number;
+  // each case draws its own tuple type; the runner only hands the property to fc.assert
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  make(p: Pair): fc.IAsyncProperty<any>;
+}
+
+const RUNS = 12;
+const cpu = createCpuBackend();
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Values in [lo, hi), or integers in [lo, hi] when `ints` (to make ties and equalities common). */
+function values(n: number, seed: number, lo = -3, hi = 3, ints = false): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => (ints ? Math.floor(lo + r() * (hi - lo + 1)) : lo + r() * (hi - lo)));
+}
+
+/** The gpu backend under test. */
+export interface Pair {
+  gpu: Backend;
+}
+
+/** Uploads `inputs` to both backends, runs `op` on each, reads both and disposes everything. */
+async function both(p: Pair, inputs: Float32Array[], op: (b: Backend, hs: Handle[]) => Handle, size: number): Promise<[Float32Array, Float32Array]> {
+  const run = async (b: Backend): Promise<Float32Array> => {
+    const hs = inputs.map((x) => b.upload(x, 'float32'));
+    const out = op(b, hs);
+    const v = (await b.read(out, size, 'float32')) as Float32Array;
+    for (const x of [...hs, out]) b.dispose(x);
+    return v;
+  };
+  return [await run(p.gpu), await run(cpu)];
+}
+
+/** Throws unless |got − want| ≤ tol·(1 + |want|) elementwise, tol = 1e-5·√n (exact when n = 0). */
+function close(got: Float32Array, want: Float32Array, n: number, what: string): void {
+  if (got.length !== want.length) throw new Error(`${what}: got ${got.length} values, want ${want.length}`);
+  const tol = n === 0 ? 0 : 1e-5 * Math.sqrt(n);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i];
+    const w = want[i];
+    if (Number.isNaN(w) || Number.isNaN(g)) {
+      if (Number.isNaN(g) !== Number.isNaN(w)) throw new Error(`${what} [${i}]: got ${g}, want ${w}`);
+      continue;
+    }
+    if (g === w) continue;
+    if (!(Math.abs(g - w) <= tol * (1 + Math.abs(w)))) throw new Error(`${what} [${i}]: got ${g}, want ${w} (tol ${tol}·(1+|want|))`);
+  }
+}
+
+const dim = fc.integer({ min: 1, max: 4 });
+const shapeArb = (maxRank = 4): fc.Arbitrary<number[]> => fc.array(dim, { minLength: 0, maxLength: maxRank });
+/** An output shape and an input shape that broadcasts to it (axes set to 1, leading axes dropped). */
+const broadcastFrom = (out: number[]): fc.Arbitrary<number[]> =>
+  fc.tuple(fc.integer({ min: 0, max: out.length }), fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length })).map(([drop, ones]) =>
+    out.slice(drop).map((d, k) => (ones[k + drop] ? 1 : d)),
+  );
+const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+
+const unaryDomain: Record<string, [number, number]> = { log: [0.05, 4], sqrt: [0, 4], log1p: [-0.9, 4], reciprocal: [0.2, 3], exp: [-10, 10] };
+const exactBinary = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'maximum', 'minimum']);
+
+const convArb = fc
+  .record({
+    n: fc.integer({ min: 1, max: 2 }),
+    groups: fc.integer({ min: 1, max: 2 }),
+    cg: fc.integer({ min: 1, max: 2 }),
+    og: fc.integer({ min: 1, max: 2 }),
+    h: fc.integer({ min: 1, max: 6 }),
+    w: fc.integer({ min: 1, max: 6 }),
+    kh: fc.integer({ min: 1, max: 3 }),
+    kw: fc.integer({ min: 1, max: 3 }),
+    sh: fc.integer({ min: 1, max: 2 }),
+    sw: fc.integer({ min: 1, max: 2 }),
+    pad: fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 })),
+    dh: fc.integer({ min: 1, max: 2 }),
+    dw: fc.integer({ min: 1, max: 2 }),
+  })
+  .map((r) => {
+    const oh = Math.floor((r.h + r.pad[0] + r.pad[1] - r.dh * (r.kh - 1) - 1) / r.sh) + 1;
+    const ow = Math.floor((r.w + r.pad[2] + r.pad[3] - r.dw * (r.kw - 1) - 1) / r.sw) + 1;
+    const g: Conv2dGeometry = { stride: [r.sh, r.sw], pad: r.pad, dilation: [r.dh, r.dw], groups: r.groups };
+    const xShape = [r.n, r.groups * r.cg, r.h, r.w];
+    const wShape = [r.groups * r.og, r.cg, r.kh, r.kw];
+    const outShape = [r.n, r.groups * r.og, oh, ow];
+    return { g, xShape, wShape, outShape, ok: oh >= 1 && ow >= 1 };
+  })
+  .filter((c) => c.ok);
+
+const poolArb = fc
+  .record({
+    n: fc.integer({ min: 1, max: 2 }),
+    c: fc.integer({ min: 1, max: 2 }),
+    h: fc.integer({ min: 1, max: 7 }),
+    w: fc.integer({ min: 1, max: 7 }),
+    kh: fc.integer({ min: 1, max: 3 }),
+    kw: fc.integer({ min: 1, max: 3 }),
+    sh: fc.integer({ min: 1, max: 3 }),
+    sw: fc.integer({ min: 1, max: 3 }),
+    pad: fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 })),
+  })
+  .map((r) => {
+    // PyTorch allows padding up to half the kernel, so every window holds a real cell
+    const pad = r.pad.map((v, k) => Math.min(v, Math.floor((k < 2 ? r.kh : r.kw) / 2))) as [number, number, number, number];
+    const oh = Math.floor((r.h + pad[0] + pad[1] - r.kh) / r.sh) + 1;
+    const ow = Math.floor((r.w + pad[2] + pad[3] - r.kw) / r.sw) + 1;
+    const g: Pool2dGeometry = { kernel: [r.kh, r.kw], stride: [r.sh, r.sw], pad };
+    return { g, xShape: [r.n, r.c, r.h, r.w], outShape: [r.n, r.c, oh, ow], ok: oh >= 1 && ow >= 1 };
+  })
+  .filter((c) => c.ok);
+
+/** Every conformance case, in primitive order. */
+export const cases: Case[] = [
+  { name: 'upload/read round-trips, fill and cast', runs: RUNS, make: (p) => {
+    return fc.asyncProperty(fc.integer({ min: 1, max: 50 }), seed, fc.double({ min: -1e6, max: 1e6, noNaN: true }), async (n, s, v) => {
+        const x = values(n, s, -1e4, 1e4);
+        const [g] = await both(p, [x], (_b, [h]) => h, n);
+        close(g, x, 0, 'upload/read');
+        close(...(await both(p, [x], (b, [h]) => b.cast(h, n, 'float32', 'float32'), n)), 0, 'cast');
+        close(...(await both(p, [], (b) => b.fill(n, v, 'float32'), n)), 0, 'fill');
+      });
+  } },
+  ...UNARY_OPS.map((op): Case => ({ name: `unary ${op}`, runs: RUNS, make: (p) => {
+    const [lo, hi] = unaryDomain[op] ?? [-6, 6];
+    return fc.asyncProperty(fc.integer({ min: 1, max: 40 }), seed, async (n, s) => {
+        const x = values(n, s, lo, hi);
+        close(...(await both(p, [x], (b, [h]) => b.unary(op, h, n, 'float32'), n)), 1, op);
+      });
+  } })),
+  ...BINARY_OPS.map((op): Case => ({ name: `binary ${op} with broadcasting`, runs: RUNS, make: (p) => {
+    const ints = exactBinary.has(op);
+    return fc.asyncProperty(
+        shapeArb().chain((out) => fc.tuple(fc.constant(out), broadcastFrom(out), broadcastFrom(out))),
+        seed,
+        async ([out, as, bs], s) => {
+          const a = op === 'pow' ? values(sizeOf(as), s, 0.1, 3) : values(sizeOf(as), s, -2, 2, ints);
+          const b = op === 'pow' ? values(sizeOf(bs), s + 1, -3, 3, true) : op === 'div' ? values(sizeOf(bs), s + 1, 0.5, 3) : values(sizeOf(bs), s + 1, -2, 2, ints);
+          const [g, c] = await both(p, [a, b], (be, [ha, hb]) => be.binary(op, ha, as, hb, bs, out, 'float32'), sizeOf(out));
+          close(g, c, ints ? 0 : 1, `${op} ${JSON.stringify([as, bs, out])}`);
+        },
+      );
+  } })),
+  { name: 'pow of negative bases with integer exponents', runs: 1, make: (p) => fc.asyncProperty(fc.constant(0), async () => {
+    const a = Float32Array.from([-2, -2, -1.5, -3, 0, 2]);
+    const b = Float32Array.from([3, 2, -1, 0, 2, 0.5]);
+    close(...(await both(p, [a, b], (be, [ha, hb]) => be.binary('pow', ha, [6], hb, [6], [6], 'float32'), 6)), 1, 'pow');
+  }) },
+  { name: 'where with broadcasting', runs: RUNS, make: (p) => {
+    return fc.asyncProperty(
+        shapeArb().chain((out) => fc.tuple(fc.constant(out), broadcastFrom(out), broadcastFrom(out), broadcastFrom(out))),
+        seed,
+        async ([out, cs, as, bs], s) => {
+          const c = values(sizeOf(cs), s, 0, 1, true);
+          const [g, w] = await both(p, [c, values(sizeOf(as), s + 1), values(sizeOf(bs), s + 2)], (be, [hc, ha, hb]) => be.where(hc, cs, ha, as, hb, bs, out, 'float32'), sizeOf(out));
+          close(g, w, 0, 'where');
+        },
+      );
+  } },
+  { name: 'broadcastTo', runs: RUNS, make: (p) => {
+    return fc.asyncProperty(shapeArb().chain((out) => fc.tuple(fc.constant(out), broadcastFrom(out))), seed, async ([out, xs], s) => {
+        close(...(await both(p, [values(sizeOf(xs), s)], (b, [h]) => b.broadcastTo(h, xs, out, 'float32'), sizeOf(out))), 0, 'broadcastTo');
+      });
+  } },
+  ...(['sum', 'max', 'min'] as const).map((op): Case => ({ name: `reduce ${op} along random axes`, runs: RUNS, make: (p) => {
+    return fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }).chain((shape) => fc.tuple(fc.constant(shape), fc.subarray(shape.map((_, k) => k), { minLength: 1 }))),
+        seed,
+        async ([shape, axes], s) => {
+          const outSize = sizeOf(shape.map((d, k) => (axes.includes(k) ? 1 : d)));
+          const n = sizeOf(axes.map((a) => shape[a]));
+          const [g, c] = await both(p, [values(sizeOf(shape), s, -2, 2, op !== 'sum')], (b, [h]) => b.reduce(op, h, shape, axes, 'float32'), outSize);
+          close(g, c, op === 'sum' ? n : 0, `${op} ${JSON.stringify([shape, axes])}`);
+        },
+      );
+  } })),
+  { name: 'matmul: batched, transposed, batch-1 broadcast', runs: RUNS * 2, make: (p) => {
+    const d = fc.integer({ min: 1, max: 6 });
+    return fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.boolean(), d, d, d, fc.boolean(), fc.boolean(), seed, async (batch, oneA, oneB, m, k, n, ta, tb, s) => {
+        const ba = oneA ? 1 : batch;
+        const bb = oneB ? 1 : batch;
+        const [g, c] = await both(p, [values(ba * m * k, s), values(bb * k * n, s + 1)], (be, [a, b]) => be.matmul(a, b, ba, bb, m, k, n, ta, tb, 'float32'), Math.max(ba, bb) * m * n);
+        close(g, c, k, `matmul ${JSON.stringify({ ba, bb, m, k, n, ta, tb })}`);
+      });
+  } },
+  { name: 'permute', runs: RUNS, make: (p) => {
+    return fc.asyncProperty(shapeArb().chain((shape) => fc.tuple(fc.constant(shape), fc.shuffledSubarray(shape.map((_, k) => k), { minLength: shape.length, maxLength: shape.length }))), seed, async ([shape, perm], s) => {
+        close(...(await both(p, [values(sizeOf(shape), s)], (b, [h]) => b.permute(h, shape, perm, 'float32'), sizeOf(shape))), 0, `permute ${JSON.stringify([shape, perm])}`);
+      });
+  } },
+  { name: 'slice', runs: RUNS, make: (p) => {
+    const box = shapeArb().chain((shape) =>
+      fc.tuple(fc.constant(shape), fc.tuple(...shape.map((d) => fc.integer({ min: 0, max: d - 1 }).chain((b) => fc.tuple(fc.constant(b), fc.integer({ min: 1, max: d - b }))))) as fc.Arbitrary<[number, number][]>),
+    );
+    return fc.asyncProperty(box, seed, async ([shape, bs], s) => {
+        const begin = bs.map((x) => x[0]);
+        const size = bs.map((x) => x[1]);
+        close(...(await both(p, [values(sizeOf(shape), s)], (b, [h]) => b.slice(h, shape, begin, size, 'float32'), sizeOf(size))), 0, `slice ${JSON.stringify([shape, begin, size])}`);
+      });
+  } },
+  { name: 'concat of 1 to 10 inputs along any axis (chunked kernels)', runs: RUNS, make: (p) => {
+    const arb = fc.array(dim, { minLength: 1, maxLength: 3 }).chain((base) =>
+      fc.tuple(fc.constant(base), fc.integer({ min: 0, max: base.length - 1 }), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 10 })),
+    );
+    return fc.asyncProperty(arb, seed, async ([base, axis, extents], s) => {
+        const shapes: Shape[] = extents.map((e) => base.map((d, k) => (k === axis ? e : d)));
+        const outSize = sizeOf(base.map((d, k) => (k === axis ? extents.reduce((a, b) => a + b, 0) : d)));
+        const xs = shapes.map((sh, k) => values(sizeOf(sh), s + k));
+        close(...(await both(p, xs, (b, hs) => b.concat(hs, shapes, axis, 'float32'), outSize)), 0, `concat ${JSON.stringify([shapes, axis])}`);
+      });
+  } },
+  { name: 'pad', runs: RUNS, make: (p) => {
+    const arb = shapeArb().chain((shape) =>
+      fc.tuple(fc.constant(shape), fc.array(fc.integer({ min: 0, max: 2 }), { minLength: shape.length, maxLength: shape.length }), fc.array(fc.integer({ min: 0, max: 2 }), { minLength: shape.length, maxLength: shape.length })),
+    );
+    return fc.asyncProperty(arb, seed, fc.float({ min: -5, max: 5, noNaN: true }), async ([shape, before, after], s, v) => {
+        const outSize = sizeOf(shape.map((d, k) => d + before[k] + after[k]));
+        close(...(await both(p, [values(sizeOf(shape), s)], (b, [h]) => b.pad(h, shape, before, after, v, 'float32'), outSize)), 0, `pad ${JSON.stringify([shape, before, after, v])}`);
+      });
+  } },
+  { name: 'take and scatterAdd (repeated indices)', runs: RUNS, make: (p) => {
+    return fc.asyncProperty(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 30 }), seed, async (size, count, s) => {
+        const idx = values(count, s, 0, size - 1, true);
+        close(...(await both(p, [values(size, s + 1), idx], (b, [x, i]) => b.take(x, i, count, 'float32'), count)), 0, 'take');
+        const [g, c] = await both(p, [idx, values(count, s + 2)], (b, [i, v]) => b.scatterAdd(i, v, count, size, 'float32'), size);
+        close(g, c, count, 'scatterAdd');
+      });
+  } },
+  { name: 'conv2d, conv2dBackwardInput, conv2dBackwardFilter (groups, stride, padding, dilation)', runs: RUNS * 2, make: (p) => {
+    return fc.asyncProperty(convArb, seed, async ({ g, xShape, wShape, outShape }, s) => {
+        const x = values(sizeOf(xShape), s);
+        const w = values(sizeOf(wShape), s + 1);
+        const dy = values(sizeOf(outShape), s + 2);
+        const what = JSON.stringify({ xShape, wShape, outShape, g });
+        close(...(await both(p, [x, w], (b, [hx, hw]) => b.conv2d(hx, xShape, hw, wShape, outShape, g, 'float32'), sizeOf(outShape))), wShape[1] * wShape[2] * wShape[3], `conv2d ${what}`);
+        close(...(await both(p, [dy, w], (b, [hd, hw]) => b.conv2dBackwardInput(hd, outShape, hw, wShape, xShape, g, 'float32'), sizeOf(xShape))), (wShape[0] / g.groups) * wShape[2] * wShape[3], `conv2dBackwardInput ${what}`);
+        close(...(await both(p, [x, dy], (b, [hx, hd]) => b.conv2dBackwardFilter(hx, xShape, hd, outShape, wShape, g, 'float32'), sizeOf(wShape))), outShape[0] * outShape[2] * outShape[3], `conv2dBackwardFilter ${what}`);
+      });
+  } },
+  { name: 'maxPool2d and its backward (first maximum wins ties) ', runs: RUNS * 2, make: (p) => {
+    return fc.asyncProperty(poolArb, seed, async ({ g, xShape, outShape }, s) => {
+        // small integers: ties in most windows
+        const x = values(sizeOf(xShape), s, -2, 2, true);
+        const dy = values(sizeOf(outShape), s + 1);
+        const what = JSON.stringify({ xShape, outShape, g });
+        close(...(await both(p, [x], (b, [hx]) => b.maxPool2d(hx, xShape, outShape, g, 'float32'), sizeOf(outShape))), 0, `maxPool2d ${what}`);
+        close(...(await both(p, [dy, x], (b, [hd, hx]) => b.maxPool2dBackward(hd, hx, xShape, outShape, g, 'float32'), sizeOf(xShape))), g.kernel[0] * g.kernel[1], `maxPool2dBackward ${what}`);
+      });
+  } },
+  { name: 'avgPool2d and its backward (count_include_pad)', runs: RUNS * 2, make: (p) => {
+    return fc.asyncProperty(poolArb, seed, async ({ g, xShape, outShape }, s) => {
+        const n = g.kernel[0] * g.kernel[1];
+        const what = JSON.stringify({ xShape, outShape, g });
+        close(...(await both(p, [values(sizeOf(xShape), s)], (b, [hx]) => b.avgPool2d(hx, xShape, outShape, g, 'float32'), sizeOf(outShape))), n, `avgPool2d ${what}`);
+        close(...(await both(p, [values(sizeOf(outShape), s + 1)], (b, [hd]) => b.avgPool2dBackward(hd, xShape, outShape, g, 'float32'), sizeOf(xShape))), n, `avgPool2dBackward ${what}`);
+      });
+  } },
+  ...(['nearest', 'bilinear'] as const).map((m): Case => ({ name: `resize ${m} and its backward, up and down`, runs: RUNS * 2, make: (p) => {
+    const d = fc.integer({ min: 1, max: 6 });
+    const o = fc.integer({ min: 1, max: 13 });
+    return fc.asyncProperty(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), d, d, o, o, seed, async (n, c, h, w, oh, ow, s) => {
+        const xShape = [n, c, h, w];
+        const what = JSON.stringify({ xShape, oh, ow, m });
+        // each output reads ≤ 4 cells; each input gathers from ≤ (2·out/in + 2)² outputs
+        close(...(await both(p, [values(sizeOf(xShape), s)], (b, [hx]) => b.resize(hx, xShape, oh, ow, m, 'float32'), n * c * oh * ow)), 4, `resize ${what}`);
+        const fan = (2 * Math.ceil(oh / h) + 2) * (2 * Math.ceil(ow / w) + 2);
+        close(...(await both(p, [values(n * c * oh * ow, s + 1)], (b, [hd]) => b.resizeBackward(hd, xShape, oh, ow, m, 'float32'), sizeOf(xShape))), fan, `resizeBackward ${what}`);
+      });
+  } })),
+];
