@@ -86,6 +86,7 @@ const modulate = (miss: Tensor, gamma: number): Tensor | number => (gamma === 0 
 export function focal(opts: FocalOptions = {}): Loss {
   const { gamma = 2, alpha = 0.25, reduction = 'mean' } = opts;
   checkOption('focal', 'gamma', gamma, (v) => v >= 0, 'a number ≥ 0');
+  for (const a of typeof alpha === 'number' ? [alpha] : alpha) checkOption('focal', 'alpha', a, (v) => v <= 1, 'at most 1 (negative: off)');
   return makeLoss('focal', 'logits', (z, target) => {
     const g = prepareTarget('focal', z, target);
     if (z.shape[1] === 1) {

@@ -118,3 +118,20 @@ describe('deepSupervision', () => {
     expect(() => L.deepSupervision(L.dice(), { weights: [1, 2] })([p], p)).toThrow(/deepSupervision\(dice\): 2 weights for 1 outputs/);
   });
 });
+
+describe('memory', () => {
+  it('a loss step inside tidy leaves no live tensors behind', async () => {
+    const { memory } = await import('../../src/index.js');
+    const k: Case = { n: 2, c: 3, h: 3, w: 2, fraction: 0.3, seed: 8, indexTarget: true };
+    const x = probabilities(k);
+    const z = logits(k);
+    const t = f64(labels(k), [2, 1, 3, 2]);
+    const before = memory().numTensors;
+    for (const name of L.LOSS_NAMES) {
+      if (name === 'lovasz-hinge') continue;
+      const loss = L.lossByName(name);
+      tidy(() => void valueAndGrad((input: Tensor) => loss(input, t))(loss.takes === 'logits' ? z : x));
+      expect(memory().numTensors, name).toBe(before);
+    }
+  });
+});
