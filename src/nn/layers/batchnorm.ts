@@ -1,6 +1,6 @@
-import { add, div, mul, sqrt, sub } from '../../autograd/ops/elementwise.js';
+import { add, div, mul, sqrt, square, sub } from '../../autograd/ops/elementwise.js';
+import { sum } from '../../autograd/ops/reduce.js';
 import { reshape } from '../../autograd/ops/layout.js';
-import { mean, variance } from '../../autograd/ops/composite.js';
 import { full } from '../../tensor/creation.js';
 import type { DType } from '../../tensor/dtype.js';
 import { noGrad, tidy } from '../../tensor/engine.js';
@@ -48,29 +48,32 @@ export class BatchNorm2d extends Module {
     const c = this.numFeatures;
     if (x.rank !== 4 || x.shape[1] !== c) throw new Error(`BatchNorm2d(${c}): expected input [N, ${c}, H, W], got ${fmt(x.shape)}`);
     const cshape = [1, c, 1, 1];
-    let mu: Tensor;
-    let v: Tensor;
-    if (this.training) {
-      const count = x.shape[0] * x.shape[2] * x.shape[3];
-      if (count < 2) throw new Error(`BatchNorm2d(${c}): training needs more than one value per channel, got input ${fmt(x.shape)}`);
-      mu = mean(x, [0, 2, 3], { keepDims: true });
-      v = variance(x, [0, 2, 3], { keepDims: true });
-      noGrad(() =>
-        tidy(() => {
-          const m = this.momentum;
-          const newMean = add(mul(this.running_mean, 1 - m), mul(reshape(mu, [c]), m));
-          const newVar = add(mul(this.running_var, 1 - m), mul(reshape(v, [c]), (m * count) / (count - 1)));
-          this.running_mean.assign(newMean);
-          this.running_var.assign(newVar);
-        }),
-      );
-    } else {
-      mu = reshape(this.running_mean, cshape);
-      v = reshape(this.running_var, cshape);
+    const gamma = this.weight ? reshape(this.weight, cshape) : null;
+    const beta = this.bias ? reshape(this.bias, cshape) : null;
+    if (!this.training) {
+      // eval: one scale and one shift per channel, so only two passes over x
+      let scale = div(1, sqrt(add(reshape(this.running_var, cshape), this.eps)));
+      if (gamma) scale = mul(scale, gamma);
+      let shift = mul(reshape(this.running_mean, cshape), scale).neg();
+      if (beta) shift = add(shift, beta);
+      return add(mul(x, scale), shift);
     }
-    let y = div(sub(x, mu), sqrt(add(v, this.eps)));
-    if (this.weight) y = mul(y, reshape(this.weight, cshape));
-    if (this.bias) y = add(y, reshape(this.bias, cshape));
-    return y;
+    const count = x.shape[0] * x.shape[2] * x.shape[3];
+    if (count < 2) throw new Error(`BatchNorm2d(${c}): training needs more than one value per channel, got input ${fmt(x.shape)}`);
+    // the centred input is shared by the variance and the output (fewer full-size passes than mean + variance)
+    const mu = div(sum(x, [0, 2, 3], { keepDims: true }), count);
+    const centered = sub(x, mu);
+    const v = div(sum(square(centered), [0, 2, 3], { keepDims: true }), count);
+    noGrad(() =>
+      tidy(() => {
+        const m = this.momentum;
+        this.running_mean.assign(add(mul(this.running_mean, 1 - m), mul(reshape(mu, [c]), m)));
+        this.running_var.assign(add(mul(this.running_var, 1 - m), mul(reshape(v, [c]), (m * count) / (count - 1))));
+      }),
+    );
+    let scale = div(1, sqrt(add(v, this.eps)));
+    if (gamma) scale = mul(scale, gamma);
+    const y = mul(centered, scale);
+    return beta ? add(y, beta) : y;
   }
 }
