@@ -1,0 +1,44 @@
+import { datasetFromSpec, split, type Dataset } from '../data/index.js';
+import { lossByName, LOSS_NAMES, type Loss } from '../losses/index.js';
+import { setBackend, backendInfo } from '../tensor/index.js';
+import { UsageError, type ParsedArgs } from './args.js';
+
+/** `--loss-opt k=v` pairs as loss options (numbers and booleans parsed). */
+export function lossOptions(opts: ParsedArgs['options']): Record<string, number | string | boolean> {
+  const raw = opts['loss-opt'];
+  const list = raw === undefined || typeof raw === 'boolean' ? [] : Array.isArray(raw) ? raw : [raw];
+  const out: Record<string, number | string | boolean> = {};
+  for (const pair of list.flatMap((s) => s.split(','))) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--loss-opt expects key=value, got '${pair}'`);
+    const k = pair.slice(0, eq).trim();
+    const v = pair.slice(eq + 1).trim();
+    out[k] = v === 'true' ? true : v === 'false' ? false : v !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+  }
+  return out;
+}
+
+/** Builds the loss from `--loss` (and `--base` for ALL) and `--loss-opt`. */
+export function buildLoss(name: string, opts: ParsedArgs['options']): Loss {
+  if (!(LOSS_NAMES as readonly string[]).includes(name)) throw new UsageError(`unknown loss '${name}'; expected one of ${LOSS_NAMES.join(', ')}`);
+  const o = lossOptions(opts);
+  if (name === 'all' && typeof opts.base === 'string') o.base = opts.base;
+  return lossByName(name, o);
+}
+
+/** Selects the backend from `--backend cpu|gpu[:mode]` and says what runs. */
+export function selectBackend(spec: string | undefined): string {
+  const [name, mode] = (spec ?? 'cpu').split(':');
+  if (name !== 'cpu' && name !== 'gpu') throw new UsageError(`--backend must be cpu or gpu[:mode], got '${spec}'`);
+  setBackend(name, mode ? { mode } : {});
+  const info = backendInfo();
+  return `${info.backend} (${info.mode}${info.adapter ? `, ${info.adapter}` : ''})`;
+}
+
+/** Loads a dataset spec and splits it 80:20 (plus an optional validation share) from a seed. */
+export async function loadSplit(spec: string, opts: { seed: number; valFraction: number; skipBad: boolean; testFraction?: number }): Promise<{ all: Dataset; train: Dataset; val: Dataset | undefined; test: Dataset }> {
+  const all = await datasetFromSpec(spec, { skipBad: opts.skipBad });
+  if (all.skipped?.length) console.error(`warning: skipped ${all.skipped.length} bad file(s) in ${spec} (--skip-bad)`);
+  const s = split(all, { seed: opts.seed, testFraction: opts.testFraction ?? 0.2, valFraction: opts.valFraction });
+  return { all, train: s.train, val: s.val.length ? s.val : undefined, test: s.test };
+}
