@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { avgPool2d, conv2d, convTranspose2d, matmul, maxPool2d, randn, resize, tensor, valueAndGrad, type DType, type Tensor } from '../../src/index.js';
-import { gemmKernel, useSimdKernel } from '../../src/tensor/backends/cpu/gemm.js';
+import { availableParallelism } from 'node:os';
+import { gemmKernel, gemmThreadChunks, gemmThreads, useGemmThreads, useSimdKernel } from '../../src/tensor/backends/cpu/gemm.js';
 
 // Independent naive implementations, written from the definitions over plain number arrays.
 
@@ -390,5 +391,32 @@ describe('cpu GEMM micro-kernels', () => {
     } finally {
       useSimdKernel(true);
     }
+  });
+});
+
+describe('cpu GEMM worker thread', () => {
+  it('a worker computes part of large GEMMs, bit-for-bit the same as one thread', async () => {
+    if (availableParallelism() < 2 || process.env.SEGRAD_CPU_THREADS === '1') {
+      expect(gemmThreads()).toBe(1);
+      return;
+    }
+    expect(gemmThreads()).toBe(2);
+    const a = randn([200, 300], { seed: 21 });
+    const b = randn([300, 700], { seed: 22 });
+    const x = randn([2, 16, 40, 40], { seed: 23 });
+    const w = randn([24, 16, 3, 3], { seed: 24 });
+    const run = () => [matmul(a, b), conv2d(x, w, { padding: 1 })].map((t) => Array.from(t.dataSync()));
+    useGemmThreads(false);
+    const single = run();
+    useGemmThreads(true);
+    // the worker boots asynchronously; until then the main thread does every chunk itself
+    const before = gemmThreadChunks().worker;
+    let both = run();
+    for (let i = 0; i < 50 && gemmThreadChunks().worker === before; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      both = run();
+    }
+    expect(gemmThreadChunks().worker).toBeGreaterThan(before);
+    expect(both).toEqual(single);
   });
 });

@@ -1,3 +1,4 @@
+import { createGemmHelper } from './gemm-threads.js';
 import { createWasmKernel } from './wasm-kernel.js';
 
 /**
@@ -6,6 +7,7 @@ import { createWasmKernel } from './wasm-kernel.js';
  * MR-tall panels, and an MR×NR micro-kernel (WebAssembly SIMD, wasm-kernel.ts) multiplies one pair of
  * panels into a tile that is added into C. Operands are addressed by strides, so transposed operands
  * cost nothing extra: A(i, p) = a[aOff + i·ars + p·acs], B(p, j) = b[bOff + p·brs + j·bcs].
+ * In Node, large blocks are split by column panels between this thread and one worker (gemm-threads.ts).
  */
 
 const MR = 4;
@@ -14,14 +16,40 @@ const KC = 256;
 const MC = 128;
 const NC = 2048;
 
+// Memory layout (bytes): main tile at 0, worker tile at 512, control words at 768, then packed A,
+// the B block, and the result region the two threads write a block into.
 const TILE_BYTES = 1024;
+const WORKER_TILE = 512;
+const CTL_BYTE = 768;
 const A_BYTES = MC * KC * 4;
 // room for KC rows of NC columns plus a row pad (see rowStride)
 const B_BYTES = KC * (NC + 16) * 4;
-const wasm = createWasmKernel(MR, NR / 4, TILE_BYTES + A_BYTES + B_BYTES);
+const LDR = NC + NR;
+const R_BYTES = MC * LDR * 4;
+const R_BASE = TILE_BYTES + A_BYTES + B_BYTES;
+const wasm = createWasmKernel(MR, NR / 4, R_BASE + R_BYTES);
 // Without WebAssembly SIMD the same packed layout runs through the scalar kernel below.
-const buffer = wasm ? wasm.memory.buffer : new ArrayBuffer(TILE_BYTES + A_BYTES + B_BYTES);
+const buffer = wasm ? wasm.memory.buffer : new ArrayBuffer(R_BASE + R_BYTES);
 const memory = new Float32Array(buffer);
+// Blocks below this many multiply-adds are not worth waking the worker for.
+const PARALLEL_MIN = 1 << 20;
+const helper = wasm ? createGemmHelper(wasm, CTL_BYTE / 4, WORKER_TILE, 0) : null;
+let threadsOn = helper !== null;
+
+/** Threads the GEMM uses now: 2 with the worker, else 1. */
+export function gemmThreads(): number {
+  return threadsOn && helper ? 2 : 1;
+}
+
+/** GEMM chunks computed so far by the worker and by the main thread (zeros without a worker). */
+export function gemmThreadChunks(): { worker: number; main: number } {
+  return helper ? helper.chunks() : { worker: 0, main: 0 };
+}
+
+/** Turns the worker thread off or on (where it exists); tests and benchmarks use it. */
+export function useGemmThreads(on: boolean): void {
+  threadsOn = on;
+}
 const tile = new Float32Array(buffer, 0, MR * NR);
 const packedA = new Float32Array(buffer, TILE_BYTES, MC * KC);
 const packedB = new Float32Array(buffer, TILE_BYTES + A_BYTES, B_BYTES / 4);
@@ -152,6 +180,15 @@ export function gemmF32(
         const mc = Math.min(MC, m - i0);
         if (customA) customA(i0, mc, p0, kc, packedA);
         else packA(a, aOff, ars, acs, i0, mc, m, p0, kc);
+        if (helper && threadsOn && kernel !== jsKernel && mc * nc * kc >= PARALLEL_MIN) {
+          helper.run({ mc, nc, kc, ldbBytes: ldb * 4, inPlace, aByte: aBase, bByte: bBase, regionFloat: R_BASE / 4, ldr: LDR });
+          for (let i = 0; i < mc; i++) {
+            const co = cOff + (i0 + i) * ldc + j0;
+            const ro = R_BASE / 4 + i * LDR;
+            for (let j = 0; j < nc; j++) c[co + j] += memory[ro + j];
+          }
+          continue;
+        }
         for (let jp = 0; jp < nc; jp += NR) {
           const jn = Math.min(NR, nc - jp);
           const bAt = bBase + (inPlace ? jp : jp * kc) * 4;

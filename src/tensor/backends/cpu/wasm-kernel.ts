@@ -12,6 +12,10 @@
 
 export interface WasmKernel {
   memory: WebAssembly.Memory;
+  /** The compiled module, for instantiating the same kernel on the same (shared) memory in a worker. */
+  module: WebAssembly.Module;
+  /** Whether `memory` is shared (a SharedArrayBuffer), so worker threads can use it too. */
+  shared: boolean;
   kernel: (a: number, b: number, c: number, kc: number, ldb: number) => void;
 }
 
@@ -45,7 +49,7 @@ const V128_LOAD = 0x00, V128_LOAD32_SPLAT = 0x09, V128_STORE = 0x0b, F32X4_ADD =
 const memarg = (align: number, offset: number): number[] => [...uleb(align), ...uleb(offset)];
 
 /** The module bytes for an MR × (4·NRV) kernel. */
-export function kernelModule(mr: number, nrv: number, memoryPages: number): Uint8Array {
+export function kernelModule(mr: number, nrv: number, memoryPages: number, shared: boolean): Uint8Array {
   const nr = 4 * nrv;
   const [A, B, C, KC, LDB] = [0, 1, 2, 3, 4];
   const acc = (r: number, j: number): number => 5 + r * nrv + j;
@@ -73,23 +77,30 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number): Uint
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([[0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7f], [0x7f]]), 0x00]])),
-    ...section(2, vec([[...str('env'), ...str('mem'), 0x02, 0x00, ...uleb(memoryPages)]])),
+    // memory limits: flag 1 = min and max, flag 3 = shared with min and max
+    ...section(2, vec([[...str('env'), ...str('mem'), 0x02, shared ? 0x03 : 0x01, ...uleb(memoryPages), ...uleb(memoryPages)]])),
     ...section(3, vec([[0x00]])),
     ...section(7, vec([[...str('kernel'), 0x00, 0x00]])),
     ...section(10, vec([[...uleb(func.length), ...func]])),
   ]);
 }
 
-/** Compiles the kernel into a fresh memory of `bytes` bytes, or returns null without WebAssembly SIMD. */
+/**
+ * Compiles the kernel into a fresh memory of `bytes` bytes, shared where SharedArrayBuffer exists
+ * (browsers without cross-origin isolation lack it), or returns null without WebAssembly SIMD.
+ */
 export function createWasmKernel(mr: number, nrv: number, bytes: number): WasmKernel | null {
-  try {
-    if (typeof WebAssembly === 'undefined') return null;
-    const pages = Math.ceil(bytes / 65536);
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    const module = new WebAssembly.Module(kernelModule(mr, nrv, pages) as Uint8Array<ArrayBuffer>);
-    const instance = new WebAssembly.Instance(module, { env: { mem: memory } });
-    return { memory, kernel: instance.exports.kernel as WasmKernel['kernel'] };
-  } catch {
-    return null;
+  if (typeof WebAssembly === 'undefined') return null;
+  const pages = Math.ceil(bytes / 65536);
+  for (const shared of typeof SharedArrayBuffer === 'undefined' ? [false] : [true, false]) {
+    try {
+      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
+      const module = new WebAssembly.Module(kernelModule(mr, nrv, pages, shared) as Uint8Array<ArrayBuffer>);
+      const instance = new WebAssembly.Instance(module, { env: { mem: memory } });
+      return { memory, module, shared, kernel: instance.exports.kernel as WasmKernel['kernel'] };
+    } catch {
+      // no SIMD, or no shared memory: try the next option
+    }
   }
+  return null;
 }
