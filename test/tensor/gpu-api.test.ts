@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { backendInfo, memory, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
-import { availableGpuModes } from '../../src/tensor/backends/gpu/index.js';
+import { availableGpuModes, createGpuBackend } from '../../src/tensor/backends/gpu/index.js';
+import type { GpuHandle } from '../../src/tensor/backends/gpu/device.js';
 import { gpuModesHere } from './gpu-modes.js';
 
 /**
@@ -77,11 +78,22 @@ describe.each(modes.map((mode) => ({ mode })))('gpu backend through the API, mod
     setBackend('gpu', { mode });
     const x = tensor([1, 2, 3]);
     const y = x.mul(x).add(1);
+    // in the async mode the op returned before its kernel ran: the handle is still pending
+    expect((y.handle as GpuHandle).value === null).toBe(mode === 'webgpu');
     if (mode === 'webgpu') expect(() => y.dataSync()).toThrow(/mode 'webgpu' is asynchronous.*await t\.data\(\)/);
     else expect(Array.from(y.dataSync())).toEqual([2, 5, 10]);
     expect(Array.from(await y.data())).toEqual([2, 5, 10]);
     x.dispose();
     y.dispose();
+  });
+});
+
+describe.each(modes.filter((m) => m !== 'cpu').map((mode) => ({ mode })))('gpu backend size limit, mode $mode', ({ mode }) => {
+  it('refuses tensors past 2^23 elements instead of mis-indexing them', () => {
+    const b = createGpuBackend({ mode });
+    const live = b.liveBuffers();
+    expect(() => b.fill(2 ** 23 + 1, 0, 'float32')).toThrow(/fill \(gpu backend, mode '\w+'\): a tensor of 8388609 elements exceeds the 8388608-element limit/);
+    expect(b.liveBuffers()).toBe(live);
   });
 });
 

