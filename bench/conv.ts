@@ -1,10 +1,12 @@
 import { backendInfo, conv2d, randn, setBackend, tidy, type Tensor } from '../src/index.js';
+import { gemmThreads, useGemmThreads } from '../src/tensor/backends/cpu/gemm.js';
 import { peakRssMB, timeIt, type BenchRow } from './table.js';
 
 /**
  * conv2d 3×3 (padding 1) on the cpu backend in float32: forward alone, and forward + backward
  * (input and weight gradients). GFLOP/s counts 2·N·Cout·Ho·Wo·Cin·kh·kw per pass, three passes for
- * forward + backward. `--quick` runs smaller images.
+ * forward + backward. Each row runs with the GEMM's worker thread and again without it (where there
+ * is one). `--quick` runs smaller images.
  */
 export async function run(args: string[]): Promise<BenchRow[]> {
   setBackend('cpu');
@@ -14,7 +16,10 @@ export async function run(args: string[]): Promise<BenchRow[]> {
     : [{ n: 8, cin: 16, cout: 16, hw: 128 }, { n: 8, cin: 64, cout: 64, hw: 32 }];
   const name = `cpu:${backendInfo().mode}`;
   const rows: BenchRow[] = [];
-  for (const s of shapes) {
+  const threadCounts = gemmThreads() === 2 ? [2, 1] : [1];
+  for (const s of threadCounts.flatMap((threads) => shapes.map((shape) => ({ ...shape, threads })))) {
+    useGemmThreads(s.threads === 2);
+    const note = `threads=${s.threads}`;
     const x = randn([s.n, s.cin, s.hw, s.hw], { seed: 1 });
     const w = randn([s.cout, s.cin, 3, 3], { seed: 2 }).mul(0.1);
     const dy = randn([s.n, s.cout, s.hw, s.hw], { seed: 3 });
@@ -26,7 +31,7 @@ export async function run(args: string[]): Promise<BenchRow[]> {
       y.dataSync();
       y.dispose();
     }, 5);
-    rows.push({ workload: `${label} forward`, backend: name, ms: fwd, gflops: flops / (fwd * 1e6), peakRssMB: peakRssMB() });
+    rows.push({ workload: `${label} forward`, backend: name, ms: fwd, gflops: flops / (fwd * 1e6), peakRssMB: peakRssMB(), note });
 
     const fwdBwd = await timeIt(() => {
       tidy(() => {
@@ -41,8 +46,9 @@ export async function run(args: string[]): Promise<BenchRow[]> {
         wl.grad?.dispose();
       });
     }, 5);
-    rows.push({ workload: `${label} fwd+bwd`, backend: name, ms: fwdBwd, gflops: (3 * flops) / (fwdBwd * 1e6), peakRssMB: peakRssMB() });
+    rows.push({ workload: `${label} fwd+bwd`, backend: name, ms: fwdBwd, gflops: (3 * flops) / (fwdBwd * 1e6), peakRssMB: peakRssMB(), note });
     [x, w, dy].forEach((t) => t.dispose());
   }
+  useGemmThreads(true);
   return rows;
 }

@@ -342,6 +342,9 @@ describe('cpu float32 fast path (packed SIMD GEMM) against the float64 reference
       { x: [2, 8, 33, 35], w: [12, 4, 3, 3], opts: { stride: 2, padding: 1, groups: 2 } },
       { x: [2, 16, 20, 21], w: [24, 16, 1, 1], opts: {} },
       { x: [1, 6, 19, 17], w: [6, 6, 4, 2], opts: { stride: [3, 2] as [number, number], padding: [0, 1, 2, 0] as [number, number, number, number] } },
+      // padding beyond the kernel's reach: the flipped conv of the input gradient has negative padding
+      { x: [1, 3, 6, 5], w: [4, 3, 1, 1], opts: { padding: 2 } },
+      { x: [1, 2, 5, 5], w: [3, 2, 3, 3], opts: { padding: [3, 0, 0, 3] as [number, number, number, number], dilation: 2 } },
     ];
     for (const c of cases) {
       const x = randn(c.x, { seed: 5, dtype: 'float64' });
