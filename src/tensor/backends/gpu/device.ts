@@ -225,7 +225,7 @@ export class Device {
       return out;
     }
     const key = `${source}|${size}|${args.map((a) => (typeof a === 'number' ? 'n' : a.size)).join(',')}`;
-    const call = (): void => {
+    const call = (): Promise<void> | void => {
       const vals = args.map((a) => {
         if (typeof a === 'number') return a;
         if (a.error) throw a.error;
@@ -238,7 +238,7 @@ export class Device {
       const ran = runningMode(kernel);
       if (ran !== this.mode) throw new Error(`gpu.js ran the kernel in mode '${ran}' instead of '${this.mode}'`);
       if (this.synchronous) out.value = r as DeviceValue;
-      else out.ready = (r as Promise<DeviceValue>).then((v) => void (out.value = v));
+      else return (r as Promise<DeviceValue>).then((v) => void (out.value = v));
     };
     if (this.synchronous) {
       try {
@@ -249,11 +249,7 @@ export class Device {
       }
       return out;
     }
-    const done = this.queue.then(() => {
-      call();
-      return out.ready;
-    });
-    out.ready = done.then(
+    out.ready = this.queue.then(call).then(
       () => undefined,
       (e: unknown) => {
         out.error = wrapError(op, this.mode, e);
