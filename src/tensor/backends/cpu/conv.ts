@@ -99,7 +99,7 @@ function forwardF32(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Sha
     for (let grp = 0; grp < g.groups; grp++) {
       const xOff = (b * cin + grp * cpg) * h * wd;
       const src: ColSource = { x, xOff, h, w: wd, kh, kw, ho, wo, g };
-      gemmF32(opg, P, K, w, grp * opg * K, K, 1, x, xOff, P, 1, y, (b * cout + grp * opg) * P, P, undefined, pointwise ? undefined : colAsB(src));
+      gemmF32(opg, P, K, w, grp * opg * K, K, 1, x, xOff, P, 1, y, (b * cout + grp * opg) * P, P, pointwise ? undefined : colAsB(src));
     }
   }
   return y;
@@ -188,7 +188,7 @@ export function conv2dBackwardFilter(x: TypedArray, xShape: Shape, dy: TypedArra
       const xOff = (b * cin + grp * cpg) * h * wd;
       const src: ColSource = { x: x as Float32Array, xOff, h, w: wd, kh, kw, ho, wo, g };
       // pointwise: colᵀ(p, j) = x[j·P + p], read through strides
-      gemmF32(opg, K, P, dy as Float32Array, (b * cout + grp * opg) * P, P, 1, x as Float32Array, xOff, 1, P, dw, grp * opg * K, K, undefined, pointwise ? undefined : colTAsB(src));
+      gemmF32(opg, K, P, dy as Float32Array, (b * cout + grp * opg) * P, P, 1, x as Float32Array, xOff, 1, P, dw, grp * opg * K, K, pointwise ? undefined : colTAsB(src));
     }
   }
   return dw;

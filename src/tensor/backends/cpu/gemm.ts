@@ -54,7 +54,6 @@ const tile = new Float32Array(buffer, 0, MR * NR);
 const packedA = new Float32Array(buffer, TILE_BYTES, MC * KC);
 const packedB = new Float32Array(buffer, TILE_BYTES + A_BYTES, B_BYTES / 4);
 
-
 function scalarKernel(aAt: number, bAt: number, kc: number, ldb: number): void {
   tile.fill(0);
   let a = aAt >> 2;
@@ -128,11 +127,6 @@ function packB(b: Float32Array, bOff: number, brs: number, bcs: number, p0: numb
 }
 
 /**
- * Writes the packed A block for rows i0…i0+mc, depth p0…p0+kc into `dst`: the panel of rows
- * i0+ip…+MR starts at ip·kc and holds A(i, p) at ip·kc + (p−p0)·MR + (i−i0−ip); rows ≥ m are 0.
- */
-export type PackA = (i0: number, mc: number, p0: number, kc: number, dst: Float32Array) => void;
-/**
  * Writes the B block for depth p0…p0+kc, columns j0…j0+nc into `dst` row-major, B(p, j) at
  * (p−p0)·ldb + (j−j0) with ldb = rowStride(nc), which it returns. The micro-kernel reads it in place;
  * columns from nc up to the next multiple of NR are read but their results are discarded.
@@ -145,19 +139,16 @@ export type PackB = (p0: number, kc: number, j0: number, nc: number, dst: Float3
  */
 export const rowStride = (nc: number): number => Math.ceil(nc / NR) * NR + NR;
 
-export const GEMM_MR = MR;
-export const GEMM_NR = NR;
-
 /**
- * C[cOff + i·ldc + j] += Σ_p A(i, p)·B(p, j) for i < m, j < n, p < k (float32). A custom packer
- * replaces reading A or B from memory (conv.ts packs im2col on the fly).
+ * C[cOff + i·ldc + j] += Σ_p A(i, p)·B(p, j) for i < m, j < n, p < k (float32). `customB` replaces
+ * reading B from memory (conv.ts writes im2col blocks with it).
  */
 export function gemmF32(
   m: number, n: number, k: number,
   a: Float32Array, aOff: number, ars: number, acs: number,
   b: Float32Array, bOff: number, brs: number, bcs: number,
   c: Float32Array, cOff: number, ldc: number,
-  customA?: PackA, customB?: PackB,
+  customB?: PackB,
 ): void {
   const aBase = TILE_BYTES;
   const bBase = TILE_BYTES + A_BYTES;
@@ -178,8 +169,7 @@ export function gemmF32(
       }
       for (let i0 = 0; i0 < m; i0 += MC) {
         const mc = Math.min(MC, m - i0);
-        if (customA) customA(i0, mc, p0, kc, packedA);
-        else packA(a, aOff, ars, acs, i0, mc, m, p0, kc);
+        packA(a, aOff, ars, acs, i0, mc, m, p0, kc);
         if (helper && threadsOn && kernel !== jsKernel && mc * nc * kc >= PARALLEL_MIN) {
           helper.run({ mc, nc, kc, ldbBytes: ldb * 4, inPlace, aByte: aBase, bByte: bBase, regionFloat: R_BASE / 4, ldr: LDR });
           for (let i = 0; i < mc; i++) {
