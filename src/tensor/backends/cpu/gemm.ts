@@ -1,4 +1,4 @@
-import { createGemmHelper } from './gemm-threads.js';
+import { createGemmHelper, type GemmHelper } from './gemm-threads.js';
 import { createWasmKernel } from './wasm-kernel.js';
 
 /**
@@ -33,12 +33,18 @@ const buffer = wasm ? wasm.memory.buffer : new ArrayBuffer(R_BASE + R_BYTES);
 const memory = new Float32Array(buffer);
 // Blocks below this many multiply-adds are not worth waking the worker for.
 const PARALLEL_MIN = 1 << 20;
-const helper = wasm ? createGemmHelper(wasm, CTL_BYTE / 4, WORKER_TILE, 0) : null;
-let threadsOn = helper !== null;
+// The worker starts with the first block large enough to share, so processes that never multiply
+// large matrices never start a thread.
+let helper: GemmHelper | null | undefined = wasm?.shared ? undefined : null;
+let threadsOn = true;
+function getHelper(): GemmHelper | null {
+  if (helper === undefined) helper = wasm ? createGemmHelper(wasm, CTL_BYTE / 4, WORKER_TILE, 0) : null;
+  return helper;
+}
 
-/** Threads the GEMM uses now: 2 with the worker, else 1. */
+/** Threads the GEMM uses for large blocks: 2 where a worker can run (Node, shared wasm memory), else 1. */
 export function gemmThreads(): number {
-  return threadsOn && helper ? 2 : 1;
+  return threadsOn && getHelper() ? 2 : 1;
 }
 
 /** GEMM chunks computed so far by the worker and by the main thread (zeros without a worker). */
@@ -170,8 +176,9 @@ export function gemmF32(
       for (let i0 = 0; i0 < m; i0 += MC) {
         const mc = Math.min(MC, m - i0);
         packA(a, aOff, ars, acs, i0, mc, m, p0, kc);
-        if (helper && threadsOn && kernel !== jsKernel && mc * nc * kc >= PARALLEL_MIN) {
-          helper.run({ mc, nc, kc, ldbBytes: ldb * 4, inPlace, aByte: aBase, bByte: bBase, regionFloat: R_BASE / 4, ldr: LDR });
+        const parallel = threadsOn && kernel !== jsKernel && mc * nc * kc >= PARALLEL_MIN ? getHelper() : null;
+        if (parallel) {
+          parallel.run({ mc, nc, kc, ldbBytes: ldb * 4, inPlace, aByte: aBase, bByte: bBase, regionFloat: R_BASE / 4, ldr: LDR });
           for (let i = 0; i < mc; i++) {
             const co = cOff + (i0 + i) * ldc + j0;
             const ro = R_BASE / 4 + i * LDR;
