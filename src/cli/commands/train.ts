@@ -19,6 +19,7 @@ usage: segrad train [options]
 
   --model NAME        unet (default) | focusnet | attention-unet
   --widths LIST       U-Net widths, bottleneck last (default 32,64,128,256,512; quick run 8,16,32,64)
+  --width-scale X     FocusNet / Attention U-Net: multiply every width (default 1; quick run 0.25)
   --loss NAME         all (default) | dice | jaccard | tversky | focal | combo | focal-tversky | bce | …
   --base NAME         base loss wrapped by ALL (default dice)
   --loss-opt K=V      loss option, repeatable (e.g. --loss-opt omega=10 --loss-opt delta=0.1)
@@ -47,7 +48,7 @@ examples:
   segrad train --data isic2018:/data/isic --loss all --epochs 50 --out runs/isic-all
   segrad train --data synthetic:vessels?foreground=0.05 --loss dice --loss-opt smooth=1`;
 
-const KNOWN = ['model', 'widths', 'loss', 'base', 'loss-opt', 'data', 'epochs', 'batch', 'lr', 'optimizer', 'scheduler', 'val-fraction', 'patience', 'augment', 'protocol', 'seed', 'backend', 'out', 'resume', 'skip-bad', 'max-batches', 'quiet'];
+const KNOWN = ['model', 'widths', 'width-scale', 'loss', 'base', 'loss-opt', 'data', 'epochs', 'batch', 'lr', 'optimizer', 'scheduler', 'val-fraction', 'patience', 'augment', 'protocol', 'seed', 'backend', 'out', 'resume', 'skip-bad', 'max-batches', 'quiet'];
 
 export const train: Command = {
   name: 'train',
@@ -66,8 +67,19 @@ export const train: Command = {
     const { train: trainSet, val, test } = await loadSplit(dataSpec, { seed, valFraction: numberOpt(o, 'val-fraction', quick ? 0 : 0.1, 'train'), skipBad: Boolean(o['skip-bad']) });
     const first = await trainSet.get(0);
     const { channels, classes, height, width } = first.shape;
-    const widths = o.widths !== undefined ? listOpt(o, 'widths', []).map(Number) : quick ? QUICK.widths : undefined;
-    const spec: ModelSpec = { name: modelName, options: { inChannels: channels, outChannels: classes, seed, ...(widths ? { widths } : {}), ...(quick ? { dropout: 0 } : {}) } };
+    const sizes: Record<string, unknown> = {};
+    if (modelName === 'unet') {
+      if (o['width-scale'] !== undefined) throw new UsageError('train: --width-scale applies to focusnet and attention-unet; use --widths for unet');
+      const widths = o.widths !== undefined ? listOpt(o, 'widths', []).map(Number) : quick ? QUICK.widths : undefined;
+      if (widths?.some((w) => !Number.isInteger(w) || w <= 0)) throw new UsageError(`train: --widths must be positive integers, got '${String(o.widths)}'`);
+      if (widths) sizes.widths = widths;
+      if (quick) sizes.dropout = 0;
+    } else {
+      if (o.widths !== undefined) throw new UsageError(`train: --widths applies to unet; use --width-scale for ${modelName}`);
+      const scale = numberOpt(o, 'width-scale', quick ? 0.25 : 1, 'train');
+      if (scale !== 1) sizes.widthScale = scale;
+    }
+    const spec: ModelSpec = { name: modelName, options: { inChannels: channels, outChannels: classes, seed, ...sizes } };
     const multiple = sizeMultiple(spec);
     if (height % multiple || width % multiple) throw new UsageError(`train: images are ${height}x${width}, which ${modelName} cannot take: sizes must be divisible by ${multiple} (resize with ?size= in --data)`);
     const model = createModel(spec);
