@@ -5,3 +5,4 @@ export { gradNorms, layerGroup, type GradNorms } from './grad-norms.js';
 export { createModel, MODEL_NAMES, sizeMultiple, type ModelName, type ModelSpec } from './model-registry.js';
 export { RunFolder, writeFileAtomic } from './run-folder.js';
 export { writeReport, type ReportExample, type ReportOptions } from './report.js';
+export { compareLosses, comparisonHtml, comparisonMarkdown, meanStd, pairedComparison, pairedT, resultsCsv, runName, summarize, withForeground, writeComparison, METRIC_KEYS, type CompareOptions, type CompareRow, type PairedResult, type RunKey, type SummaryRow } from './compare.js';

@@ -1,6 +1,9 @@
 import type { Command } from '../command.js';
+import { compareLossesCommand } from './compare-losses.js';
+import { evaluate } from './eval.js';
 import { plotLoss } from './plot-loss.js';
+import { predict } from './predict.js';
 import { train } from './train.js';
 
 /** Every command `segrad` knows, in the order `segrad --help` lists them. */
-export const commands: Command[] = [train, plotLoss];
+export const commands: Command[] = [train, evaluate, predict, compareLossesCommand, plotLoss];

@@ -1,0 +1,123 @@
+import { datasetFromSpec, type Dataset } from '../../data/index.js';
+import type { Module } from '../../nn/module.js';
+import { createModel, evaluateModel, loadCheckpoint, RunFolder, sizeMultiple, type ModelSpec } from '../../train/index.js';
+import { numberOpt, parseArgs, UsageError, type ParsedArgs } from '../args.js';
+import type { Command } from '../command.js';
+import { loadSplit, selectBackend } from '../common.js';
+import { textTable } from '../progress.js';
+
+const usage = `segrad eval: score a trained run on its held-out test split (or on other data)
+
+usage: segrad eval --run DIR [options]
+
+  --run DIR           run folder written by 'segrad train' (config.json, best/checkpoint.safetensors)
+  --checkpoint C      best (default: best.safetensors) | last (the model part of checkpoint.safetensors)
+  --data SPEC         evaluate on this dataset instead of the run's (default: the run's data; see 'segrad train --help')
+  --split S           test | all (default: test for the run's data, the same 20 % as in training
+                      since the split depends only on the seed; all for --data)
+  --protocol P        per-image (default) | pooled metrics
+  --threshold X       probability threshold of the thresholded metrics (default 0.5)
+  --batch N           images per batch (default 8)
+  --backend B         cpu (default) | gpu[:mode]
+  --skip-bad          skip unreadable files with a warning
+  --quiet             print only the table
+
+writes DIR/eval.json (the metrics, the checkpoint, data, split and protocol used)
+
+examples:
+  segrad eval --run runs/unet-all
+  segrad eval --run runs/unet-all --checkpoint last --protocol pooled
+  segrad eval --run runs/isic-all --data folder:/data/other-clinic --split all`;
+
+const KNOWN = ['run', 'checkpoint', 'data', 'split', 'protocol', 'threshold', 'batch', 'backend', 'skip-bad', 'quiet'];
+
+/** What `segrad train` records in config.json that eval and predict need. */
+export interface RunConfig {
+  model: ModelSpec;
+  data: string;
+  seed: number;
+  [key: string]: unknown;
+}
+
+/** Opens a run folder given by --run and reads its config.json; usage errors name what is missing. */
+export async function openRun(o: ParsedArgs['options'], command: string): Promise<{ run: RunFolder; config: RunConfig }> {
+  if (typeof o.run !== 'string') throw new UsageError(`${command}: --run DIR is required (a run folder written by 'segrad train')`);
+  const { stat } = await import('node:fs/promises');
+  const isDir = await stat(o.run).then((s) => s.isDirectory(), () => false);
+  if (!isDir) throw new UsageError(`${command}: run folder ${o.run} does not exist`);
+  const run = await RunFolder.open(o.run);
+  if (!(await run.exists('config.json'))) throw new UsageError(`${command}: ${o.run} has no config.json; is it a run folder written by 'segrad train'?`);
+  const config = await run.readJson<RunConfig>('config.json');
+  if (!config.model || typeof config.model.name !== 'string') throw new UsageError(`${command}: ${run.path('config.json')} records no model spec`);
+  return { run, config };
+}
+
+/** Rebuilds the run's model and loads best.safetensors or the model part of checkpoint.safetensors. */
+export async function loadRunModel(run: RunFolder, config: RunConfig, which: string, command: string): Promise<{ model: Module; file: string; epoch: number | null }> {
+  if (which !== 'best' && which !== 'last') throw new UsageError(`${command}: --checkpoint must be best or last, got '${which}'`);
+  const name = which === 'best' ? 'best.safetensors' : 'checkpoint.safetensors';
+  if (!(await run.exists(name))) throw new UsageError(`${command}: ${run.path(name)} does not exist (train the run first${which === 'best' ? ', or use --checkpoint last' : ''})`);
+  const model = createModel(config.model);
+  const file = run.path(name);
+  if (which === 'best') {
+    const meta = await model.load(file);
+    return { model, file, epoch: meta.epoch !== undefined ? Number(meta.epoch) : null };
+  }
+  const meta = await loadCheckpoint(file, model);
+  return { model, file, epoch: meta.epoch };
+}
+
+export const evaluate: Command = {
+  name: 'eval',
+  summary: 'score a trained run (best or last checkpoint) on its test split or on other data',
+  usage,
+  async run(argv) {
+    const { options: o, positional } = parseArgs(argv, { known: KNOWN, flags: ['skip-bad', 'quiet'] }, 'eval');
+    if (positional.length) throw new UsageError(`eval: unexpected argument '${positional[0]}' (see 'segrad eval --help')`);
+    const { run, config } = await openRun(o, 'eval');
+    const protocol = String(o.protocol ?? 'per-image');
+    if (protocol !== 'per-image' && protocol !== 'pooled') throw new UsageError(`eval: --protocol must be per-image or pooled, got '${protocol}'`);
+    const own = o.data === undefined;
+    const splitName = String(o.split ?? (own ? 'test' : 'all'));
+    if (splitName !== 'test' && splitName !== 'all') throw new UsageError(`eval: --split must be test or all, got '${splitName}'`);
+    const threshold = numberOpt(o, 'threshold', 0.5, 'eval');
+    const batchSize = numberOpt(o, 'batch', 8, 'eval');
+    const backend = selectBackend(o.backend as string | undefined);
+    const { model, file, epoch } = await loadRunModel(run, config, String(o.checkpoint ?? 'best'), 'eval');
+
+    const spec = own ? config.data : String(o.data);
+    const skipBad = Boolean(o['skip-bad']);
+    let data: Dataset;
+    if (splitName === 'test') data = (await loadSplit(spec, { seed: config.seed ?? 0, valFraction: 0, skipBad })).test;
+    else data = await datasetFromSpec(spec, { skipBad });
+    if (data.length === 0) throw new Error(`no images to evaluate in ${spec} (${splitName})`);
+    const { channels, classes, height, width } = (await data.get(0)).shape;
+    const opts = config.model.options;
+    if (opts.inChannels !== undefined && opts.inChannels !== channels) throw new Error(`${spec} has ${channels}-channel images, but the model of ${run.dir} takes ${String(opts.inChannels)} (set ?channels= in --data)`);
+    if (opts.outChannels !== undefined && opts.outChannels !== classes) throw new Error(`${spec} has ${classes} mask class(es), but the model of ${run.dir} predicts ${String(opts.outChannels)}`);
+    const multiple = sizeMultiple(config.model);
+    if (height % multiple || width % multiple) throw new Error(`${spec} has ${height}x${width} images; ${config.model.name} needs sizes divisible by ${multiple} (set ?size= in --data)`);
+
+    if (!o.quiet) console.error(`segrad eval: ${config.model.name} from ${file}${epoch !== null ? ` (epoch ${epoch + 1})` : ''} · data ${spec} (${splitName}: ${data.length} images) · ${protocol} · backend ${backend}`);
+    const t0 = performance.now();
+    const s = await evaluateModel(model, null, data, { batchSize, protocol, threshold });
+    const seconds = (performance.now() - t0) / 1000;
+    const metrics = { iou: s.iou, dice: s.dice, precision: s.precision, recall: s.recall, specificity: s.specificity, accuracy: s.accuracy, auc: s.auc };
+    await run.writeJson('eval.json', {
+      ...metrics,
+      checkpoint: file,
+      epoch,
+      data: spec,
+      split: splitName,
+      seed: config.seed ?? 0,
+      images: data.length,
+      protocol,
+      threshold,
+      seconds,
+      evaluated: new Date().toISOString(),
+    });
+    console.log(textTable(['data', 'IoU', 'Dice', 'precision', 'recall', 'specificity', 'accuracy', 'AUC'], [[`${splitName} (${data.length} images)`, s.iou, s.dice, s.precision, s.recall, s.specificity, s.accuracy, s.auc]]));
+    if (!o.quiet) console.log(`\nwrote ${run.path('eval.json')}`);
+    return 0;
+  },
+};

@@ -1,0 +1,114 @@
+import { datasetFromSpec, decodeFile, interleavedToPlanar, readImageInfo, resizeBilinear } from '../../data/index.js';
+import { foreground, probabilities } from '../../train/index.js';
+import { noGrad, tensor, tidy } from '../../tensor/index.js';
+import { numberOpt, parseArgs, UsageError } from '../args.js';
+import type { Command } from '../command.js';
+import { selectBackend } from '../common.js';
+import { loadRunModel, openRun } from './eval.js';
+
+const usage = `segrad predict: segment images with a trained run; writes a mask and an overlay per image
+
+usage: segrad predict IMAGE... --run DIR [options]
+
+  --run DIR           run folder written by 'segrad train'
+  --out DIR           where to write <name>_mask.png (0/255) and <name>_overlay.png (default DIR/predictions)
+  --threshold X       foreground where the probability is >= X (default 0.5)
+  --checkpoint C      best (default) | last
+  --size HxW          the model's input size (default: the size of the run's training images)
+  --backend B         cpu (default) | gpu[:mode]
+
+Each image is resized to the training size, segmented, and the probability map is resized back to the
+image's own size (bilinear) before thresholding. The overlay tints the predicted foreground red (40 %).
+JPEG, PNG, TIFF and GIF are read.
+
+examples:
+  segrad predict scans/*.png --run runs/unet-all --out predictions
+  segrad predict ISIC_0000000.jpg --run runs/isic-all --threshold 0.4 --checkpoint last`;
+
+const KNOWN = ['run', 'out', 'threshold', 'checkpoint', 'size', 'backend'];
+
+/** The image's name without folder and extension. */
+function stem(file: string): string {
+  const base = file.split(/[\\/]/).pop() ?? file;
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(0, dot) : base;
+}
+
+export const predict: Command = {
+  name: 'predict',
+  summary: 'segment images with a trained run: <name>_mask.png and <name>_overlay.png',
+  usage,
+  async run(argv) {
+    const { options: o, positional: files } = parseArgs(argv, { known: KNOWN }, 'predict');
+    const { run, config } = await openRun(o, 'predict');
+    if (files.length === 0) throw new UsageError(`predict: no images given (usage: segrad predict IMAGE... --run DIR)`);
+    const threshold = numberOpt(o, 'threshold', 0.5, 'predict');
+    const backend = selectBackend(o.backend as string | undefined);
+    const { model, file: weights } = await loadRunModel(run, config, String(o.checkpoint ?? 'best'), 'predict');
+    model.eval();
+
+    let size: [number, number];
+    if (typeof o.size === 'string') {
+      const m = /^(\d+)(?:x(\d+))?$/.exec(o.size);
+      if (!m) throw new UsageError(`predict: --size must be N or HxW, got '${o.size}'`);
+      size = [Number(m[1]), Number(m[2] ?? m[1])];
+    } else {
+      // The run's training images tell the size and the channel count the model was trained on.
+      const data = await datasetFromSpec(config.data).catch((e: Error) => {
+        throw new Error(`cannot read the run's data ${config.data} to find the training size (${e.message}); give --size HxW`);
+      });
+      const s = (await data.get(0)).shape;
+      size = [s.height, s.width];
+    }
+    const channels = Number(config.model.options.inChannels ?? 1);
+    if (channels !== 1 && channels !== 3) throw new Error(`the model of ${run.dir} takes ${channels} channels; predict reads 1- or 3-channel images`);
+    const out = String(o.out ?? run.path('predictions'));
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(out, { recursive: true });
+    const sharp = (await import('sharp')).default;
+    console.error(`segrad predict: ${config.model.name} from ${weights} · input ${size[0]}×${size[1]}×${channels} · threshold ${threshold} · backend ${backend}`);
+
+    const used = new Map<string, number>();
+    let failed = 0;
+    for (const file of files) {
+      try {
+        const info = await readImageInfo(file);
+        const [H, W] = [info.height, info.width];
+        const px = await decodeFile(file, { kind: 'image', channels, size });
+        const x = interleavedToPlanar(px.data, px.height, px.width, channels);
+        const prob = tidy(() => noGrad(() => foreground(probabilities(model.forward(tensor(x, [1, channels, size[0], size[1]]))))));
+        const small = (await prob.data()) as Float32Array;
+        prob.dispose();
+        const full = size[0] === H && size[1] === W ? small : resizeBilinear(Float32Array.from(small), 1, size[0], size[1], H, W);
+        const mask = Buffer.alloc(H * W);
+        for (let i = 0; i < mask.length; i++) mask[i] = full[i] >= threshold ? 255 : 0;
+        const rgb = await decodeFile(file, { kind: 'image', channels: 3, size: null });
+        if (rgb.channels !== 3 || rgb.height !== H || rgb.width !== W) throw new Error(`${file}: decoded to ${rgb.width}×${rgb.height}×${rgb.channels}, expected ${W}×${H}×3`);
+        const overlay = Buffer.from(rgb.data);
+        for (let i = 0; i < mask.length; i++) {
+          if (!mask[i]) continue;
+          overlay[3 * i] = Math.round(0.6 * overlay[3 * i] + 0.4 * 255);
+          overlay[3 * i + 1] = Math.round(0.6 * overlay[3 * i + 1]);
+          overlay[3 * i + 2] = Math.round(0.6 * overlay[3 * i + 2]);
+        }
+        let name = stem(file);
+        const n = (used.get(name) ?? 0) + 1;
+        used.set(name, n);
+        if (n > 1) name = `${name}-${n}`;
+        const maskPath = `${out}/${name}_mask.png`;
+        const overlayPath = `${out}/${name}_overlay.png`;
+        await sharp(mask, { raw: { width: W, height: H, channels: 1 } }).png().toFile(maskPath);
+        await sharp(overlay, { raw: { width: W, height: H, channels: 3 } }).png().toFile(overlayPath);
+        let fg = 0;
+        for (let i = 0; i < mask.length; i++) if (mask[i]) fg++;
+        console.log(`${file} (${W}×${H}): foreground ${((100 * fg) / mask.length).toFixed(1)} % → ${maskPath}, ${overlayPath}`);
+      } catch (e) {
+        failed++;
+        const msg = (e as Error).message;
+        console.error(`segrad predict: ${msg.includes(file) ? msg : `${file}: ${msg}`}`);
+      }
+    }
+    if (failed) console.error(`segrad predict: ${failed} of ${files.length} image(s) failed`);
+    return failed ? 1 : 0;
+  },
+};
