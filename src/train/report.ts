@@ -88,7 +88,16 @@ export async function writeReport(run: RunFolder, opts: ReportOptions = {}): Pro
       `<h2>Adaptive Logarithmic Loss</h2><p>Base loss (${escapeXml(String(config.baseLoss ?? 'base'))}) per step against the switch δ${all ? ` = ${all.delta} (ω = ${all.omega}, ε = ${all.epsilon})` : ''}; ${(share * 100).toFixed(1)} % of steps were below δ, where the gradient is multiplied by ω/(ε + x).</p>` +
         figure(
           [
-            { id: 'base', title: 'Base loss', xLabel: 'step', yLabel: 'x', series: [{ name: 'base loss', x: baseRows.map((r) => r.step as number), y: baseRows.map((r) => r.baseLoss as number) }], vlines: [] },
+            {
+              id: 'base',
+              title: 'Base loss',
+              xLabel: 'step',
+              yLabel: 'x',
+              series: [
+                { name: 'base loss', x: baseRows.map((r) => r.step as number), y: baseRows.map((r) => r.baseLoss as number) },
+                ...(all ? [{ name: `δ = ${all.delta}`, x: [baseRows[0].step as number, baseRows[baseRows.length - 1].step as number], y: [all.delta, all.delta], dash: true }] : []),
+              ],
+            },
             { id: 'mult', title: 'Gradient multiplier dALL/dx', xLabel: 'step', yLabel: 'multiplier', series: [{ name: 'dALL/dx', x: baseRows.map((r) => r.step as number), y: baseRows.map((r) => r.gradMultiplier as number) }] },
           ],
           { columns: 2 },

@@ -124,11 +124,12 @@ export const train: Command = {
     const scores = await evaluateModel(model, loss, test, { batchSize, protocol: (o.protocol as 'per-image' | 'pooled' | undefined) ?? 'per-image', keepPredictions: true });
     const seconds = (performance.now() - t0) / 1000;
     const p = scores.predictions!;
-    const plane = p.shape[1] * p.shape[2];
+    const [, , ph, pw] = p.shape;
+    const plane = ph * pw;
     const examples = [];
     for (let i = 0; i < Math.min(4, p.ids.length); i++) {
       const s = await test.get(i);
-      examples.push({ id: p.ids[i], height: p.shape[1], width: p.shape[2], image: s.image.slice(0, plane), mask: p.masks.slice(i * plane, (i + 1) * plane), prob: p.probs.slice(i * plane, (i + 1) * plane) });
+      examples.push({ id: p.ids[i], height: ph, width: pw, image: s.image.slice(0, plane), mask: p.masks.slice(i * plane, (i + 1) * plane), prob: p.probs.slice(i * plane, (i + 1) * plane) });
     }
     const run = await RunFolder.open(out);
     const summary = { loss: scores.loss, iou: scores.iou, dice: scores.dice, precision: scores.precision, recall: scores.recall, specificity: scores.specificity, accuracy: scores.accuracy, auc: scores.auc };
