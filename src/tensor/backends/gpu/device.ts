@@ -28,7 +28,9 @@ export class GpuHandle {
 /**
  * Largest tensor (elements) a kernel may read or write where index arithmetic runs in float32 (every
  * mode but cpu): flat indices stay exact below 2^23 (measured: webasm mis-indexes from 2^23 + 3, webgpu
- * from about 1.5·2^23). Larger tensors are refused rather than computed wrongly.
+ * from about 1.5·2^23). gpu.js itself mis-reads 1-D array arguments past 2^24 (measured in webasm and
+ * webgpu: `a[this.thread.x]` is wrong from 2^24 + 1), so going further needs 2-D/3-D argument views.
+ * Larger tensors are refused rather than computed wrongly.
  */
 export const MAX_ELEMENTS_FLOAT_INDEX = 2 ** 23;
 
