@@ -1,6 +1,7 @@
 import type { Backend, BackendInfo, Handle } from './backend.js';
 import type { DType } from './dtype.js';
 import { bytesPerElement } from './dtype.js';
+import { observeBackend } from './profile.js';
 
 /**
  * Global engine state: the active backend, the tidy-scope stack, the no-grad switch and the live
@@ -84,7 +85,8 @@ function instance(name: string, factory: BackendFactory, opts: Record<string, un
 export function setBackend(name: 'cpu' | 'gpu', opts: { mode?: string; [k: string]: unknown } = {}): BackendInfo {
   const factory = state.factories.get(name);
   if (!factory) throw new Error(`setBackend: unknown backend '${name}'; available: ${[...state.factories.keys()].join(', ')}`);
-  state.backend = instance(name, factory, opts);
+  // observeBackend instruments it in place when profiling is on (SEGRAD_PROFILE, enableProfiling)
+  state.backend = observeBackend(instance(name, factory, opts));
   return state.backend.info();
 }
 
@@ -93,7 +95,7 @@ export function getBackend(): Backend {
   if (!state.backend) {
     const cpu = state.factories.get('cpu');
     if (!cpu) throw new Error('no backend registered: import segrad from its entry point');
-    state.backend = instance('cpu', cpu, {});
+    state.backend = observeBackend(instance('cpu', cpu, {}));
   }
   return state.backend;
 }
