@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { backendInfo, memory, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
+import { avgPool2d, backendInfo, conv2d, convTranspose2d, maxPool2d, memory, randn, resize, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
 import { availableGpuModes, createGpuBackend } from '../../src/tensor/backends/gpu/index.js';
 import type { GpuHandle } from '../../src/tensor/backends/gpu/device.js';
 import { gpuModesHere } from './gpu-modes.js';
@@ -29,6 +29,24 @@ async function mulSumGrads(xs: number[][], ys: number[]): Promise<{ loss: number
   return out;
 }
 
+/** A small image pipeline through every image primitive, summed, with the gradients of all inputs. */
+async function imagePipelineGrads(): Promise<Float32Array[]> {
+  const x = randn([2, 2, 7, 6], { seed: 11, requiresGrad: true });
+  const w = randn([4, 2, 3, 3], { seed: 12, requiresGrad: true });
+  const wt = randn([4, 3, 2, 2], { seed: 13, requiresGrad: true });
+  const out = tidy(() => {
+    const h = maxPool2d(conv2d(x, w, { padding: 1 }).relu(), { kernel: 2 });
+    const up = convTranspose2d(h, wt, { stride: 2 });
+    const y = avgPool2d(resize(up, [9, 5], 'bilinear'), { kernel: 3, stride: 2, padding: 1 }).add(resize(up, [4, 3], 'nearest').mean());
+    const loss = y.square().sum();
+    loss.backward();
+    return loss;
+  });
+  const vals = [await out.data(), await x.grad!.data(), await w.grad!.data(), await wt.grad!.data()] as Float32Array[];
+  for (const t of [x, w, wt, out, x.grad!, w.grad!, wt.grad!]) t.dispose();
+  return vals;
+}
+
 const xs = [
   [0.5, -1.25, 2],
   [1.5, 0.25, -0.75],
@@ -50,6 +68,18 @@ describe.each(modes.map((mode) => ({ mode })))('gpu backend through the API, mod
     expect(Math.abs(got.loss - want.loss)).toBeLessThan(1e-5 * (1 + Math.abs(want.loss)));
     got.gx.forEach((g, i) => expect(Math.abs(g - want.gx[i])).toBeLessThan(1e-5 * (1 + Math.abs(want.gx[i]))));
     got.gy.forEach((g, i) => expect(Math.abs(g - want.gy[i])).toBeLessThan(1e-5 * (1 + Math.abs(want.gy[i]))));
+  });
+
+  it('conv2d → relu → maxPool2d → convTranspose2d → resize → avgPool2d: loss and gradients match the cpu backend', async () => {
+    setBackend('cpu');
+    const want = await imagePipelineGrads();
+    setBackend('gpu', { mode });
+    const got = await imagePipelineGrads();
+    // up to ~100 float32 terms per output along the chain: 1e-4 relative to the largest gradient
+    want.forEach((wv, k) => {
+      const scale = Math.max(...Array.from(wv, Math.abs));
+      got[k].forEach((g, i) => expect(Math.abs(g - wv[i]), `output ${k} [${i}]`).toBeLessThan(1e-4 * scale));
+    });
   });
 
   it('tidy returns the device-buffer count to its baseline', async () => {
