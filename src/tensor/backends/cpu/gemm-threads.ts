@@ -62,6 +62,8 @@ export interface BlockJob {
 }
 
 export interface GemmHelper {
+  /** False while backing off: the main thread recently waited on the worker longer than it computed. */
+  wanted(): boolean;
   /** Computes the block into the result region with both threads; returns when every tile is written. */
   run(job: BlockJob): void;
   /** Chunks computed so far by each thread. */
@@ -111,7 +113,16 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, workerTileBy
   const ctl = new Int32Array(wasm.memory.buffer);
   const c0 = ctlWord;
   let seq = 0;
+  // On a busy machine the worker may be descheduled while it holds a chunk, and the main thread then
+  // waits longer than it computes. Track the ratio and stay single-threaded for a while when it is bad.
+  let waitRatio = 0;
+  let skip = 0;
   return {
+    wanted: () => {
+      if (skip === 0) return true;
+      skip--;
+      return false;
+    },
     chunks: () => ({ worker: Atomics.load(ctl, c0 + 13), main: Atomics.load(ctl, c0 + 14) }),
     run(job) {
       const panels = Math.ceil(job.nc / 8);
@@ -127,13 +138,21 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, workerTileBy
         Atomics.store(ctl, c0 + SEQ, seq);
         Atomics.notify(ctl, c0 + SEQ);
       }
+      const start = performance.now();
       claimAndRun(wasm.kernel, mem, ctl, c0, seq, mainTileByte, runChunk, 14);
+      const computed = performance.now();
       const t0 = Date.now();
       for (let done = Atomics.load(ctl, c0 + DONE); done < count; done = Atomics.load(ctl, c0 + DONE)) {
         // the worker finishes a claimed chunk in milliseconds; minutes mean it died mid-chunk
         if (Atomics.wait(ctl, c0 + DONE, done, 1000) === 'timed-out' && Date.now() - t0 > 60_000) {
           throw new Error(`cpu gemm: the helper thread stopped during a ${job.mc}×${job.nc}×${job.kc} block`);
         }
+      }
+      const ratio = (performance.now() - computed) / Math.max(computed - start, 1e-3);
+      waitRatio = 0.8 * waitRatio + 0.2 * ratio;
+      if (waitRatio > 0.5) {
+        skip = 200;
+        waitRatio = 0;
       }
     },
   };

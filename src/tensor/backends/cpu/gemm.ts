@@ -177,7 +177,7 @@ export function gemmF32(
         const mc = Math.min(MC, m - i0);
         packA(a, aOff, ars, acs, i0, mc, m, p0, kc);
         const parallel = threadsOn && kernel !== jsKernel && mc * nc * kc >= PARALLEL_MIN ? getHelper() : null;
-        if (parallel) {
+        if (parallel?.wanted()) {
           parallel.run({ mc, nc, kc, ldbBytes: ldb * 4, inPlace, aByte: aBase, bByte: bBase, regionFloat: R_BASE / 4, ldr: LDR });
           for (let i = 0; i < mc; i++) {
             const co = cOff + (i0 + i) * ldc + j0;
