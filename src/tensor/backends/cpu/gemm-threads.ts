@@ -64,6 +64,8 @@ export interface BlockJob {
 export interface GemmHelper {
   /** False while backing off: the main thread recently waited on the worker longer than it computed. */
   wanted(): boolean;
+  /** Ends a back-off now. */
+  reset(): void;
   /** Computes the block into the result region with both threads; returns when every tile is written. */
   run(job: BlockJob): void;
   /** Chunks computed so far by each thread. */
@@ -118,6 +120,10 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, workerTileBy
   let waitRatio = 0;
   let skip = 0;
   return {
+    reset: () => {
+      skip = 0;
+      waitRatio = 0;
+    },
     wanted: () => {
       if (skip === 0) return true;
       skip--;

@@ -52,9 +52,10 @@ export function gemmThreadChunks(): { worker: number; main: number } {
   return helper ? helper.chunks() : { worker: 0, main: 0 };
 }
 
-/** Turns the worker thread off or on (where it exists); tests and benchmarks use it. */
+/** Turns the worker thread off or on (where it exists; on also ends a back-off); tests and benchmarks use it. */
 export function useGemmThreads(on: boolean): void {
   threadsOn = on;
+  if (on) helper?.reset();
 }
 const tile = new Float32Array(buffer, 0, MR * NR);
 const packedA = new Float32Array(buffer, TILE_BYTES, MC * KC);
