@@ -1,13 +1,21 @@
-import { backendInfo, randn, setBackend, tidy, matmul, type Tensor } from '../src/index.js';
+import { existsSync } from 'node:fs';
+import { backendInfo, matmul, prepareGpu, randn, setBackend, tidy, type Tensor } from '../src/index.js';
 import { peakRssMB, timeIt, type BenchRow } from './table.js';
 
 /** Matmul GFLOP/s at 512³ and 1024³ on cpu and each gpu.js mode that runs here. */
 export async function run(args: string[]): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  const targets: { backend: 'cpu' | 'gpu'; mode?: string }[] = [{ backend: 'cpu' }, { backend: 'gpu', mode: 'webasm' }, { backend: 'gpu', mode: 'cpu' }];
+  const targets: { backend: 'cpu' | 'gpu'; mode?: string }[] = [{ backend: 'cpu' }, { backend: 'gpu', mode: 'webasm' }, { backend: 'gpu', mode: 'cpu' }, { backend: 'gpu', mode: 'webgpu' }];
   const sizes = args.includes('--quick') ? [256] : [512, 1024];
   for (const t of targets) {
     try {
+      if (t.mode === 'webgpu') {
+        // without a GPU, Chromium's software Vulkan driver gives Dawn an adapter (correctness, not speed)
+        const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
+        if (!process.env.VK_ICD_FILENAMES && existsSync(swiftshader)) process.env.VK_ICD_FILENAMES = swiftshader;
+        const probe = await prepareGpu('webgpu');
+        if (!probe.ok) throw new Error(probe.reason);
+      }
       setBackend(t.backend, { mode: t.mode });
     } catch (e) {
       rows.push({ workload: 'matmul', backend: `${t.backend}${t.mode ? `:${t.mode}` : ''}`, ms: NaN, peakRssMB: peakRssMB(), note: `unavailable: ${(e as Error).message}` });
@@ -15,7 +23,7 @@ export async function run(args: string[]): Promise<BenchRow[]> {
     }
     const name = `${t.backend}:${backendInfo().mode}`;
     for (const n of sizes) {
-      if (t.mode === 'cpu' && n > 512) continue; // gpu.js's cpu mode is a plain JS interpreter of the kernel: minutes at 1024³
+      if ((t.mode === 'cpu' || t.mode === 'webgpu') && n > 512 && !args.includes('--all')) continue; // gpu.js's cpu mode (and webgpu on a software driver) take minutes at 1024³
       const a = randn([n, n], { seed: 1 });
       const b = randn([n, n], { seed: 2 });
       const ms = await timeIt(async () => {
