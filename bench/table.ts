@@ -9,6 +9,12 @@ export interface BenchRow {
   peakRssMB: number;
   size?: number;
   note?: string;
+  /** Time of the first iteration (kernels compiled, caches cold), in ms, where a suite measures it. */
+  firstStepMs?: number;
+  /** This row's images/s over the peer's (PyTorch) on the same workload and size. */
+  speedVsPeer?: number;
+  /** This row's peak RSS over the peer's on the same workload and size. */
+  rssVsPeer?: number;
 }
 
 /** Median of a list of numbers. */
@@ -36,10 +42,15 @@ export function peakRssMB(): number {
 }
 
 /** Formats rows as a Markdown table: workload, backend, time, GFLOP/s or images/s, peak memory. */
+/**
+ * A "× peer" column (images/s ratio, then RSS ratio, against PyTorch) appears when a row carries one.
+ */
 export function markdownTable(rows: readonly BenchRow[]): string {
-  const head = '| workload | backend | time (ms) | GFLOP/s | images/s | peak RSS (MB) |';
-  const sep = '|---|---|---:|---:|---:|---:|';
-  const f = (v: number | undefined, d: number): string => (v === undefined ? '–' : v.toFixed(d));
-  const body = rows.map((r) => `| ${r.workload}${r.size ? ` ${r.size}²` : ''}${r.note ? ` (${r.note})` : ''} | ${r.backend} | ${f(r.ms, 2)} | ${f(r.gflops, 2)} | ${f(r.imagesPerSecond, 2)} | ${f(r.peakRssMB, 0)} |`);
+  const peer = rows.some((r) => r.speedVsPeer !== undefined || r.rssVsPeer !== undefined);
+  const head = `| workload | backend | time (ms) | GFLOP/s | images/s | peak RSS (MB) |${peer ? ' images/s, RSS × PyTorch |' : ''}`;
+  const sep = `|---|---|---:|---:|---:|---:|${peer ? '---:|' : ''}`;
+  const f = (v: number | undefined | null, d: number): string => (v === undefined || v === null ? '–' : v.toFixed(d));
+  const ratio = (r: BenchRow): string => (r.speedVsPeer === undefined && r.rssVsPeer === undefined ? ' – |' : ` ${f(r.speedVsPeer, 2)}×, ${f(r.rssVsPeer, 2)}× |`);
+  const body = rows.map((r) => `| ${r.workload}${r.size ? ` ${r.size}²` : ''}${r.note ? ` (${r.note})` : ''} | ${r.backend} | ${f(r.ms, 2)} | ${f(r.gflops, 2)} | ${f(r.imagesPerSecond, 2)} | ${f(r.peakRssMB, 0)} |${peer ? ratio(r) : ''}`);
   return [head, sep, ...body].join('\n');
 }
