@@ -4,6 +4,7 @@ import { evaluate } from './eval.js';
 import { plotLoss } from './plot-loss.js';
 import { predict } from './predict.js';
 import { train } from './train.js';
+import { web } from './web.js';
 
 /** Every command `segrad` knows, in the order `segrad --help` lists them. */
-export const commands: Command[] = [train, evaluate, predict, compareLossesCommand, plotLoss];
+export const commands: Command[] = [train, evaluate, predict, compareLossesCommand, plotLoss, web];

@@ -1,0 +1,236 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWebServer } from '../../src/cli/commands/web.js';
+
+/**
+ * The teaching playground end to end: builds dist/web with scripts/build-web.mjs, serves it on
+ * 127.0.0.1, and drives it in Debian's headless Chromium: a step on the backend the page picks, then
+ * training on the cpu backend until the loss falls, the ALL explorer, a gradcheck, a loss race and the
+ * exports. Saves test-output/playground.png.
+ */
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const WEB = join(ROOT, 'dist', 'web');
+const CHROMIUM = '/usr/bin/chromium';
+
+interface PageState {
+  ready: boolean;
+  backend: string;
+  fellBack: boolean;
+  rejected: string[];
+  running: boolean;
+  steps: number;
+  epoch: number;
+  lossHistory: number[];
+  baseHistory: number[];
+  epochs: { epoch: number; iou: number; dice: number }[];
+  lastStep: { loss: number; base?: number; multiplier?: number } | null;
+  all: { omega: number; epsilon: number; delta: number };
+  gradcheck: { id: string; ok: boolean; maxAbsError: number; checks: number } | null;
+  race: { running: boolean; losses: string[]; steps: number; history: Record<string, number[]>; iou: Record<string, number[]> };
+  error: string | null;
+}
+
+let stopServer: (() => Promise<void>) | undefined;
+let browser: Browser;
+let page: Page;
+let base = '';
+const pageErrors: string[] = [];
+
+const getState = (): Promise<PageState> => page.evaluate(() => (window as unknown as { __segrad: { state: PageState } }).__segrad.state);
+const waitFor = (fn: string, timeout = 30_000): Promise<unknown> => page.waitForFunction(fn, null, { timeout, polling: 100 });
+const S = 'window.__segrad.state';
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** The number of line segments drawn by the series paths inside `selector`. */
+async function segments(selector: string): Promise<number> {
+  return page.$$eval(`${selector} path.series`, (ps) => ps.reduce((n, p) => n + (p.getAttribute('d')?.match(/L/g)?.length ?? 0), 0));
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`playground test: ${CHROMIUM} is missing; install Debian's Chromium (apt-get install -y chromium), as .ci/run does`);
+  }
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-web.mjs')], { cwd: ROOT, stdio: 'pipe' });
+  // the server of `segrad web`, so the test covers it too
+  const started = await startWebServer({ dir: WEB, port: 0, host: '127.0.0.1', sources: join(ROOT, 'src') });
+  stopServer = started.close;
+  base = started.url;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-unsafe-webgpu'],
+  });
+  page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(base);
+  await waitFor(`${S}.ready || ${S}.error`, 60_000);
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stopServer?.();
+});
+
+describe('playground (dist/web in headless Chromium)', () => {
+  it('serves only files inside the folder', async () => {
+    expect((await fetch(new URL('/../package.json', base))).status).toBe(404);
+    expect((await fetch(new URL('/%2e%2e/package.json', base))).status).toBe(404);
+    expect((await fetch(new URL('/nope.js', base))).status).toBe(404);
+    expect((await fetch(base, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('builds a static folder with relative paths only', () => {
+    const html = readFileSync(join(WEB, 'index.html'), 'utf8');
+    expect(html).toContain('src="playground.js"');
+    expect(html).toContain('href="playground.css"');
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    expect(existsSync(join(WEB, 'playground.js'))).toBe(true);
+  });
+
+  it('names the backend it runs on and trains one step there', async () => {
+    const s = await getState();
+    expect(s.error).toBeNull();
+    expect(s.backend).toMatch(/^(gpu|cpu) · /);
+    expect(await page.textContent('#backend-info')).toContain(s.backend);
+    // a fallback to the cpu backend is never silent
+    if (s.fellBack) expect(await page.isVisible('#backend-warning')).toBe(true);
+    await page.click('#step');
+    await waitFor(`${S}.steps >= 1 || ${S}.error`, 40_000);
+    const after = await getState();
+    expect(after.error).toBeNull();
+    expect(after.lossHistory).toHaveLength(1);
+    expect(Number.isFinite(after.lossHistory[0])).toBe(true);
+  }, 60_000);
+
+  it('trains on the cpu backend: the loss falls, the charts and the sample grid draw', async () => {
+    await page.selectOption('#backend', 'cpu');
+    await waitFor(`${S}.backend.startsWith('cpu') && ${S}.steps === 0 && ${S}.ready`);
+    expect(await page.textContent('#backend-info')).toContain('cpu');
+    await page.click('#start');
+    await waitFor(`${S}.steps >= 2`);
+    // responsive while training: a round trip through the page's event loop stays short
+    const t0 = Date.now();
+    await page.evaluate(() => 1);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    await waitFor(`${S}.steps >= 24 || ${S}.error`, 40_000);
+    await page.click('#pause');
+    const s = await getState();
+    expect(s.error).toBeNull();
+    const l = s.lossHistory;
+    expect(mean(l.slice(-4))).toBeLessThan(0.85 * mean(l.slice(0, 4)));
+    expect(s.epochs.length).toBeGreaterThanOrEqual(5);
+    for (const e of s.epochs) expect(e.iou).toBeGreaterThanOrEqual(0);
+    expect(await segments('#loss-chart')).toBeGreaterThanOrEqual(20);
+    expect(await segments('#metric-chart')).toBeGreaterThanOrEqual(8);
+    // the prediction row of the sample grid is drawn and no longer the flat grey of an untrained model
+    const pixels = await page.$eval('#samples', (c) => {
+      const canvas = c as HTMLCanvasElement;
+      const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      const lower = canvas.getContext('2d')!.getImageData(110, Math.floor((2 * canvas.height) / 3), canvas.width - 110, Math.floor(canvas.height / 3) - 4).data;
+      const stats = (a: Uint8ClampedArray) => {
+        let sum = 0, sq = 0, n = 0;
+        for (let i = 0; i < a.length; i += 4) { sum += a[i]; sq += a[i] * a[i]; n++; }
+        return { mean: sum / n, sd: Math.sqrt(sq / n - (sum / n) ** 2) };
+      };
+      return { all: stats(d), predictions: stats(lower) };
+    });
+    expect(pixels.all.sd).toBeGreaterThan(20);
+    expect(pixels.predictions.sd).toBeGreaterThan(10);
+  }, 70_000);
+
+  it('ALL explorer: the point follows the base loss, the multiplier is ω/(ε+x) below δ, and δ redraws the curve', async () => {
+    await page.selectOption('#loss', 'all');
+    await waitFor(`${S}.steps === 0 && ${S}.ready`);
+    await page.click('#step');
+    await waitFor(`${S}.steps >= 1 || ${S}.error`);
+    await page.click('#step');
+    await waitFor(`${S}.steps >= 2 || ${S}.error`);
+    const s = await getState();
+    expect(s.error).toBeNull();
+    const { base: x, multiplier } = s.lastStep!;
+    expect(x).toBeGreaterThan(0);
+    expect(x).toBeLessThan(1);
+    const { omega, epsilon, delta } = s.all;
+    expect(multiplier).toBeCloseTo(x! < delta ? omega / (epsilon + x!) : 1, 10);
+    expect(await page.textContent('#all-readout')).toContain(`dice x = ${x!.toFixed(4)}`);
+    expect(await page.$$eval('#all-chart path.series[data-name="now"]', (ps) => ps.length)).toBe(2);
+
+    const before = await page.innerHTML('#all-chart');
+    expect(before).toContain('δ=0.1');
+    await page.fill('#delta', '0.3');
+    await page.dispatchEvent('#delta', 'input');
+    await waitFor(`${S}.all.delta === 0.3`);
+    const after = await page.innerHTML('#all-chart');
+    expect(after).not.toBe(before);
+    expect(after).toContain('δ=0.3');
+    // the curve itself moved, not only its label
+    const curve = (html: string) => html.match(/data-name="ALL\(x\)" d="([^"]+)"/)?.[1];
+    expect(curve(after)).toBeDefined();
+    expect(curve(after)).not.toBe(curve(before));
+    expect(await page.textContent('#delta-value')).toBe('0.3');
+  }, 40_000);
+
+  it('gradcheck panel: conv2d and ALL (log branch) pass in float64', async () => {
+    for (const op of ['conv2d', 'all-log']) {
+      await page.selectOption('#gc-op', op);
+      const href = (await page.getAttribute('#gc-source', 'href'))!;
+      expect(href).toMatch(/^\.\.\/\.\.\/src\/.+\.ts$/);
+      // the link opens the op's source (served under /src/ by `segrad web`; dist/web/../../src on disk)
+      const source = await fetch(new URL(href, base));
+      expect(source.status).toBe(200);
+      expect(existsSync(join(WEB, href))).toBe(true);
+      expect(await source.text()).toContain(op === 'conv2d' ? 'export function conv2d' : 'export function adaptiveLog');
+      await page.click('#gc-run');
+      await waitFor(`${S}.gradcheck && ${S}.gradcheck.id === '${op}'`);
+      const g = (await getState()).gradcheck!;
+      expect(g.ok).toBe(true);
+      expect(g.maxAbsError).toBeLessThan(1e-5);
+      expect(g.checks).toBeGreaterThan(10);
+      expect(await page.textContent('#gc-summary')).toMatch(/^ok: /);
+      expect(await page.$$eval('#gc-table tbody tr', (rows) => rows.length)).toBe(12);
+    }
+    // the ALL case is checked below δ, where the multiplier applies
+    expect(await page.textContent('#gc-summary')).toMatch(/dice x = 0\.0\d+ \(δ = 0\.1\)/);
+  }, 30_000);
+
+  it('loss race: dice and all trained in turn, curves overlaid', async () => {
+    await page.click('#race-start');
+    await waitFor(`${S}.race.steps >= 10 || ${S}.error`, 30_000);
+    await page.click('#race-pause');
+    await waitFor(`!${S}.race.running`);
+    const s = await getState();
+    expect(s.error).toBeNull();
+    expect(s.race.losses).toEqual(['dice', 'all']);
+    for (const name of ['dice', 'all']) expect(s.race.history[name].length).toBeGreaterThanOrEqual(4);
+    expect(await page.$$eval('#race-loss-chart path.series', (ps) => ps.map((p) => p.getAttribute('data-name')))).toEqual(['dice', 'all']);
+    expect(await segments('#race-loss-chart')).toBeGreaterThanOrEqual(6);
+  }, 40_000);
+
+  it('exports the weights as safetensors and the curves as CSV', async () => {
+    const [weights] = await Promise.all([page.waitForEvent('download'), page.click('#export-weights')]);
+    expect(weights.suggestedFilename()).toMatch(/^segrad-unet-all-step\d+\.safetensors$/);
+    const bytes = readFileSync((await weights.path())!);
+    const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+    const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+    const names = Object.keys(header).filter((k) => k !== '__metadata__');
+    expect(names.length).toBeGreaterThan(10);
+    const last = Math.max(...names.map((k) => header[k].data_offsets[1]));
+    expect(bytes.length).toBe(8 + n + last);
+    expect((header.__metadata__ as unknown as Record<string, string>).loss).toBe('all');
+
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+    const text = readFileSync((await csv.path())!, 'utf8').trim().split('\n');
+    expect(text[0]).toBe('run,step,epoch,loss,base_loss,val_iou,val_dice');
+    const s = await getState();
+    expect(text.filter((r) => r.startsWith('train:all,'))).toHaveLength(s.steps);
+    expect(text.filter((r) => r.startsWith('race:dice,')).length).toBe(s.race.history.dice.length);
+
+    mkdirSync(join(ROOT, 'test-output'), { recursive: true });
+    await page.screenshot({ path: join(ROOT, 'test-output', 'playground.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 30_000);
+});
