@@ -3,6 +3,7 @@ import { allocate, type TypedArray } from '../../dtype.js';
 import { binary, broadcastTo, unary, where } from './elementwise.js';
 import * as image from './image.js';
 import { concat, pad, permute, scatterAdd, slice, take } from './layout.js';
+import { gemmKernel, gemmThreads } from './gemm.js';
 import { matmul } from './matmul.js';
 import { reduce } from './reduce.js';
 
@@ -18,10 +19,10 @@ export function createCpuBackend(): Backend {
     live++;
     return x;
   };
-  const info: BackendInfo = { backend: 'cpu', mode: 'typed-arrays', dtypes: ['float32', 'float64'], synchronous: true, threads: 1 };
   return {
     name: 'cpu',
-    info: () => ({ ...info }),
+    // float32 matmul/conv run on the packed GEMM: report its kernel and thread count
+    info: (): BackendInfo => ({ backend: 'cpu', mode: `typed-arrays+${gemmKernel()}`, dtypes: ['float32', 'float64'], synchronous: true, threads: gemmThreads() }),
     supports: () => true,
     upload: (data, dtype) => own(dtype === 'float64' ? Float64Array.from(data) : Float32Array.from(data)),
     read: async (h) => (h as T).slice(),
