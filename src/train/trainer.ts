@@ -180,12 +180,11 @@ function schedulerState(s: Scheduler | null): Record<string, number | boolean> |
 /** Restarts every dropout layer's mask sequence from (seed, epoch), so a resumed run draws the same masks. */
 function reseedDropout(model: Module, seed: number, epoch: number): void {
   let i = 0;
-  const visit = (m: Module): void => {
+  // modules(), not namedChildren(): the models keep their Dropout layers in private fields that only modules() yields
+  for (const m of model.modules()) {
     const r = (m as unknown as { reseed?: (s: number) => void }).reseed;
     if (typeof r === 'function') r.call(m, (((seed * 1_000_003) ^ (epoch * 7919) ^ (i++ * 104_729)) >>> 0) % 2_147_483_647);
-    for (const [, c] of m.namedChildren()) visit(c);
-  };
-  visit(model);
+  }
 }
 
 /** Runs the model on a batch in eval mode: probabilities and the loss value. */
