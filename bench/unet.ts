@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { backendInfo, noGrad, setBackend, tensor, tidy, type Tensor } from '../src/index.js';
+import { backendInfo, noGrad, prepareGpu, setBackend, tensor, tidy, type GpuMode, type Tensor } from '../src/index.js';
 import { Adam } from '../src/nn/index.js';
 import { UNet } from '../src/nn/models/index.js';
 import { enableProfiling, formatProfile, resetProfile } from '../src/tensor/profile.js';
@@ -99,6 +99,11 @@ async function runHere(o: Options, profileOut?: string): Promise<BenchRow[]> {
   const [backend, mode] = o.backendArg.split(':') as ['cpu' | 'gpu', string | undefined];
   const rows: BenchRow[] = [];
   try {
+    if (backend === 'gpu' && mode) {
+      // webgpu adapters are requested asynchronously (in Node this loads the 'webgpu' package)
+      const probe = await prepareGpu(mode as GpuMode);
+      if (!probe.ok) throw new Error(probe.reason);
+    }
     setBackend(backend, mode ? { mode } : {});
   } catch (e) {
     return [{ workload: 'unet train', backend: o.backendArg, ms: NaN, peakRssMB: peakRssMB(), note: `unavailable: ${(e as Error).message}` }];
@@ -158,10 +163,10 @@ async function runHere(o: Options, profileOut?: string): Promise<BenchRow[]> {
 }
 
 /** Runs one (size, workload) in a fresh Node process (this same bench bundle) and returns its rows. */
-function runChild(o: Options, size: number, workload: Workload, dir: string): BenchRow[] {
+function runChild(o: Options, size: number, workload: Workload, dir: string, bundle: string): BenchRow[] {
   const json = join(dir, `${workload}-${size}.json`);
   const profileOut = join(dir, `${workload}-${size}.profile.md`);
-  const args = [process.argv[1], 'unet', '--in-process', '--size', String(size), '--workload', workload, '--backend', o.backendArg, '--reps', String(o.reps), '--json', json];
+  const args = [bundle, 'unet', '--in-process', '--size', String(size), '--workload', workload, '--backend', o.backendArg, '--reps', String(o.reps), '--json', json];
   if (o.profile && workload === 'train') args.push('--profile', '--profile-out', profileOut);
   const r = spawnSync(process.execPath, [...process.execArgv, ...args], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 20 * 60_000 });
   if (existsSync(profileOut)) console.log(readFileSync(profileOut, 'utf8'));
@@ -199,11 +204,22 @@ export async function run(args: string[]): Promise<BenchRow[]> {
   const o = parse(args);
   if (args.includes('--in-process')) return runHere(o, option(args, '--profile-out'));
   const dir = mkdtempSync(join(tmpdir(), 'segrad-bench-unet-'));
+  // The children run a private copy of this bench bundle (beside it, so its packages resolve): another
+  // `npm run bench` rewrites .cache/bench_run.mjs while this one runs.
+  const bundle = `${process.argv[1].replace(/\.m?js$/, '')}.${process.pid}.mjs`;
+  copyFileSync(process.argv[1], bundle);
   const rows: BenchRow[] = [];
   try {
-    for (const size of o.sizes) for (const w of o.workloads) rows.push(...runChild(o, size, w, dir));
+    for (const size of o.sizes)
+      for (const w of o.workloads) {
+        const got = runChild(o, size, w, dir, bundle);
+        rows.push(...got);
+        // progress on stderr, so a run stopped by a timeout still shows what it measured
+        for (const r of got) console.error(`${r.workload} ${size}² on ${r.backend}: ${r.ms.toFixed(1)} ms, ${(r.imagesPerSecond ?? NaN).toFixed(2)} images/s, peak RSS ${r.peakRssMB} MB${r.note ? ` (${r.note})` : ''}`);
+      }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(bundle, { force: true });
   }
   if (args.includes('--no-peer')) return rows;
   const peer = runPeer(o);

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# segrad's GPU benchmark on a fresh Linux machine with an NVIDIA GPU and no Node.
+#
+# Here, in the repository (node_modules installed):
+#   bench/gpu.sh --pack [FILE]     writes FILE (default .cache/gpu-bundle.tar.gz, about 50 MB) holding
+#                                  bin/node (this machine's Node binary), bench-dist/run.mjs (the bench
+#                                  suites bundled with segrad's sources), node_modules/ (gpu.js, webgpu
+#                                  with its linux-x64 Dawn binary only, and their dependencies), debs/
+#                                  (libglvnd + Vulkan loader .debs from `apt-get download`), this script.
+# On the GPU machine (x86-64 Linux, NVIDIA driver installed; nothing else needed):
+#   mkdir segrad-gpu && cd segrad-gpu && tar xzf ../gpu-bundle.tar.gz && ./bench/gpu.sh
+# It unpacks libglvnd and the Vulkan loader with `dpkg -x` (or ar + tar) where the system lacks them,
+# runs `unet` on gpu:webgpu (64² and 128², train step and inference, profile of one step) and `matmul`,
+# prints the tables and leaves the rows in gpu-results/*.json. Under 5 minutes: every step is under
+# `timeout`. Options after the script name go to the unet suite, e.g. `./bench/gpu.sh --backend
+# gpu:webasm --size 64` (that is how it is checked on a machine without a GPU).
+set -euo pipefail
+
+DEBS=(libglvnd0 libvulkan1 libegl1 libgl1 libglx0 libopengl0 libgles2)
+
+pack() {
+  local out=${1:-.cache/gpu-bundle.tar.gz}
+  local root stage
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  cd "$root"
+  [ -d node_modules/gpu.js ] && [ -d node_modules/webgpu ] || { echo "gpu.sh --pack: run it in the repository after npm install (node_modules/gpu.js, node_modules/webgpu)" >&2; exit 1; }
+  stage=$(mktemp -d)
+  trap 'rm -rf "$stage"' RETURN
+  mkdir -p "$stage/bin" "$stage/bench/peers" "$stage/bench-dist" "$stage/node_modules" "$stage/debs"
+  cp "$(node -p process.execPath)" "$stage/bin/node"
+  cp bench/gpu.sh "$stage/bench/gpu.sh"
+  cp bench/peers/pytorch_unet.py "$stage/bench/peers/" 2>/dev/null || true
+  # the bench suites and segrad's sources in one ESM file; packages stay external (node_modules beside it)
+  node --input-type=module -e "
+    import { build } from 'esbuild';
+    await build({ entryPoints: ['bench/run.ts'], outfile: '$stage/bench-dist/run.mjs', bundle: true, platform: 'node',
+      format: 'esm', target: 'es2022', packages: 'external', keepNames: true, logLevel: 'warning' });"
+  # gpu.js, webgpu and everything they depend on (dependencies + installed optional ones)
+  node --input-type=module -e "
+    import { readFileSync, existsSync } from 'node:fs';
+    const seen = new Set(), todo = ['gpu.js', 'webgpu'];
+    while (todo.length) {
+      const name = todo.pop();
+      if (seen.has(name) || !existsSync('node_modules/' + name + '/package.json')) continue;
+      seen.add(name);
+      const p = JSON.parse(readFileSync('node_modules/' + name + '/package.json', 'utf8'));
+      todo.push(...Object.keys({ ...p.dependencies, ...p.optionalDependencies }));
+    }
+    console.log([...seen].join('\n'));" > "$stage/modules.txt"
+  while read -r m; do
+    mkdir -p "$stage/node_modules/$(dirname "$m")"
+    if [ "$m" = webgpu ]; then
+      # Dawn binaries for other platforms are 110 MB: keep linux-x64
+      cp -r node_modules/webgpu "$stage/node_modules/"
+      find "$stage/node_modules/webgpu/dist" -mindepth 1 -maxdepth 1 ! -name linux-x64 -exec rm -rf {} +
+    else
+      cp -r "node_modules/$m" "$stage/node_modules/$m"
+    fi
+  done < "$stage/modules.txt"
+  (cd "$stage/debs" && apt-get download "${DEBS[@]}" >/dev/null 2>&1) \
+    || echo "gpu.sh --pack: apt-get download failed; the bundle has no .debs (the GPU machine must have libglvnd and libvulkan1)" >&2
+  mkdir -p "$(dirname "$out")"
+  tar czf "$out" -C "$stage" .
+  echo "wrote $out ($(du -h "$out" | cut -f1)): node $(node -v), modules: $(tr '\n' ' ' < "$stage/modules.txt"), debs: $(ls "$stage/debs" | wc -l)"
+}
+
+# Makes libvulkan.so.1 and libglvnd's libEGL/libGLX/libOpenGL loadable, from debs/ when the system lacks them.
+setup_libs() {
+  local missing=()
+  for lib in libvulkan.so.1 libEGL.so.1 libGLX.so.0 libOpenGL.so.0 libGLdispatch.so.0; do
+    # grep without -q reads all of ldconfig's output (-q would make ldconfig die of SIGPIPE under pipefail)
+    ldconfig -p 2>/dev/null | grep "$lib" >/dev/null || missing+=("$lib")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then echo "libglvnd and the Vulkan loader: present"; return; fi
+  echo "missing ${missing[*]}: unpacking debs/ into .gpu-libs"
+  ls debs/*.deb >/dev/null 2>&1 || { echo "no debs/ in the bundle: install libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2" >&2; return; }
+  mkdir -p .gpu-libs
+  for d in debs/*.deb; do
+    if command -v dpkg >/dev/null; then dpkg -x "$d" .gpu-libs
+    else (t=$(mktemp -d); cd "$t" && ar x "$OLDPWD/$d" && tar xf data.tar.* -C "$OLDPWD/.gpu-libs"; rm -rf "$t"); fi
+  done
+  export LD_LIBRARY_PATH="$PWD/.gpu-libs/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+}
+
+bench() {
+  cd "$(dirname "${BASH_SOURCE[0]}")/.."
+  local node=./bin/node
+  [ -x "$node" ] || node=$(command -v node) || { echo "no bin/node and no node on PATH: unpack gpu-bundle.tar.gz here" >&2; exit 1; }
+  [ -f bench-dist/run.mjs ] || { echo "no bench-dist/run.mjs: unpack gpu-bundle.tar.gz here (made by bench/gpu.sh --pack)" >&2; exit 1; }
+  local backend=gpu:webgpu
+  local args=("$@")
+  for ((i = 0; i < ${#args[@]}; i++)); do [ "${args[$i]}" = --backend ] && backend=${args[$((i + 1))]}; done
+  echo "== machine: $(uname -srm), node $("$node" -v), $(nproc) cores"
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "no nvidia-smi"
+  setup_libs
+  if [ -z "${VK_ICD_FILENAMES:-}" ]; then
+    for f in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do [ -f "$f" ] && export VK_ICD_FILENAMES=$f && break; done
+  fi
+  echo "VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-(loader default)}"
+  mkdir -p gpu-results
+  local has_backend=0
+  for a in "${args[@]}"; do [ "$a" = --backend ] && has_backend=1; done
+  [ $has_backend = 1 ] || args=(--backend "$backend" "${args[@]}")
+  echo "== unet on $backend"
+  timeout -k 5 190 "$node" bench-dist/run.mjs unet --reps 3 --profile --no-peer "${args[@]}" --json gpu-results/unet.json \
+    || echo "unet: stopped (exit $?; 124 = past its 190 s)"
+  echo "== matmul"
+  timeout -k 5 80 "$node" bench-dist/run.mjs matmul --backend "$backend" --json gpu-results/matmul.json \
+    || echo "matmul: stopped (exit $?; 124 = past its 80 s)"
+  echo "rows: gpu-results/unet.json gpu-results/matmul.json"
+}
+
+if [ "${1:-}" = --pack ]; then
+  shift
+  pack "$@"
+else
+  bench "$@"
+fi
