@@ -44,18 +44,31 @@ async function smokeTest(mode: GpuMode): Promise<string> {
   return bad < 0 ? '' : `a test convolution gave ${got[bad]} instead of ${want[bad]}`;
 }
 
+/** Adapters that are CPU emulations of a GPU: measured here, 40–50× slower per step than the cpu backend. */
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|softpipe|software|microsoft basic render/i;
+
 /**
- * Selects the backend: for 'auto' the gpu backend in the first of webgpu, webgl2, webasm that probes
- * and passes the smoke test, else the cpu backend; for one mode that mode, else the cpu backend.
+ * Selects the backend. 'auto': the gpu backend in webgpu, else webgl2, when the browser has a hardware
+ * adapter that passes the smoke test; else the cpu backend. Software adapters (SwiftShader, llvmpipe) and
+ * gpu.js's webasm mode run on the CPU, far slower than the cpu backend's kernels, so 'auto' passes them
+ * over and says so; choosing a mode by name uses it anyway. A mode that fails falls back to the cpu backend.
  */
 export async function chooseBackend(choice: BackendChoice): Promise<BackendState> {
   const modes: GpuMode[] = choice === 'auto' ? ['webgpu', 'webgl2', 'webasm'] : choice === 'cpu' ? [] : [choice];
   const rejected: string[] = [];
   for (const mode of modes) {
     try {
+      if (choice === 'auto' && mode === 'webasm') {
+        rejected.push('webasm: gpu.js on WebAssembly is slower than the cpu backend (choose it by name to try it)');
+        continue;
+      }
       const probe = await prepareGpu(mode);
       if (!probe.ok) {
         rejected.push(`${mode}: ${probe.reason}`);
+        continue;
+      }
+      if (choice === 'auto' && probe.adapter && SOFTWARE_ADAPTER.test(probe.adapter)) {
+        rejected.push(`${mode}: the adapter is a software renderer (${probe.adapter.slice(0, 60)}), slower than the cpu backend (choose ${mode} by name to try it)`);
         continue;
       }
       const why = await smokeTest(mode);

@@ -54,6 +54,19 @@ const state: PageState = {
 let hostData: HostData | null = null;
 let session: Session | null = null;
 let raceSessions: Session[] = [];
+/** Start-up and rebuilds in progress: `state.ready` is false while any runs. */
+let starting = true;
+let pending = 0;
+async function busy(fn: () => Promise<void>): Promise<void> {
+  pending++;
+  state.ready = false;
+  try {
+    await fn();
+  } finally {
+    pending--;
+    state.ready = !starting && pending === 0;
+  }
+}
 /** The step now running (training or race), awaited before anything rebuilds the sessions. */
 let inFlight: Promise<unknown> = Promise.resolve();
 
@@ -80,22 +93,30 @@ async function ensureData(): Promise<HostData> {
 
 // ---------- backend ----------
 
-function showBackend(b: BackendState, extra = ''): void {
+function showBackend(b: BackendState, choice: BackendChoice, extra = ''): void {
   state.backend = describe(b.info);
   state.fellBack = b.fellBack || extra !== '';
   state.rejected = b.rejected;
   $('backend-info').textContent = state.backend + (b.info.synchronous ? '' : ' (asynchronous)');
+  const lines = [extra];
+  if (b.fellBack) {
+    lines.push(choice === 'auto'
+      ? `No hardware GPU mode is available, so the cpu backend runs. Passed over: ${b.rejected.join(' · ')}`
+      : `The gpu backend in mode ${choice} is not available here, so the cpu backend runs: ${b.rejected.join(' · ')}`);
+  } else if (b.rejected.length) lines.push(`Passed over: ${b.rejected.join(' · ')}`);
+  if (b.info.backend === 'gpu' && b.info.synchronous && (b.info.mode === 'webasm' || /swiftshader|llvmpipe|software/i.test(b.info.adapter ?? ''))) {
+    lines.push(`gpu.js mode ${b.info.mode} computes each step synchronously on the page's thread, here without a hardware GPU: expect the page to pause during every step.`);
+  }
   const warning = $('backend-warning');
-  const lines = [extra, b.fellBack ? `The gpu backend is not available here, so the cpu backend runs. Tried: ${b.rejected.join(' · ')}` : ''].filter(Boolean);
-  if (!lines.length && b.rejected.length) lines.push(`Not available: ${b.rejected.join(' · ')}`);
-  warning.hidden = lines.length === 0;
-  warning.textContent = lines.join(' ');
+  const text = lines.filter(Boolean).join(' ');
+  warning.hidden = text === '';
+  warning.textContent = text;
 }
 
 async function setupBackend(choice: BackendChoice, extra = ''): Promise<void> {
   $('backend-info').textContent = 'probing…';
   const b = await chooseBackend(choice);
-  showBackend(b, extra);
+  showBackend(b, choice, extra);
 }
 
 // ---------- training panel ----------
@@ -184,10 +205,12 @@ async function onStepError(e: unknown): Promise<void> {
   updateButtons();
   if (!state.backend.startsWith('cpu')) {
     const extra = `The gpu backend (${state.backend}) failed while training (${msg}); switched to the cpu backend and reset.`;
-    await setupBackend('cpu', extra);
-    $<HTMLSelectElement>('backend').value = 'cpu';
-    await resetTrain();
-    await resetRace();
+    await busy(async () => {
+      await setupBackend('cpu', extra);
+      $<HTMLSelectElement>('backend').value = 'cpu';
+      await resetTrain();
+      await resetRace();
+    });
     return;
   }
   state.error = msg;
@@ -485,26 +508,28 @@ async function main(): Promise<void> {
   $('start').addEventListener('click', () => void startTrain());
   $('pause').addEventListener('click', pauseTrain);
   $('step').addEventListener('click', () => void stepTrain());
-  $('reset').addEventListener('click', () => void resetTrain());
-  for (const id of ['dataset', 'loss', 'model', 'lr']) $(id).addEventListener('change', () => void resetTrain());
+  $('reset').addEventListener('click', () => void busy(resetTrain));
+  for (const id of ['dataset', 'loss', 'model', 'lr']) $(id).addEventListener('change', () => void busy(resetTrain));
   $('foreground').addEventListener('input', () => ($('fg-value').textContent = `${$<HTMLInputElement>('foreground').value} %`));
-  $('foreground').addEventListener('change', () => void resetTrain());
+  $('foreground').addEventListener('change', () => void busy(resetTrain));
   for (const id of ['omega', 'epsilon', 'delta']) $(id).addEventListener('input', readAllSliders);
-  $('backend').addEventListener('change', async () => {
-    pauseTrain();
-    pauseRace();
-    await inFlight;
-    await setupBackend($<HTMLSelectElement>('backend').value as BackendChoice);
-    await resetTrain();
-    await resetRace();
-  });
+  $('backend').addEventListener('change', () =>
+    void busy(async () => {
+      pauseTrain();
+      pauseRace();
+      await inFlight;
+      await setupBackend($<HTMLSelectElement>('backend').value as BackendChoice);
+      await resetTrain();
+      await resetRace();
+    }),
+  );
   $('gc-op').addEventListener('change', showGradcheckSource);
   $('gc-run').addEventListener('click', runSelectedGradcheck);
   $('race-start').addEventListener('click', () => void startRace());
   $('race-pause').addEventListener('click', pauseRace);
-  $('race-reset').addEventListener('click', () => void resetRace());
+  $('race-reset').addEventListener('click', () => void busy(resetRace));
   $('race-losses').addEventListener('change', () => {
-    if (!state.race.running) void resetRace();
+    if (!state.race.running) void busy(resetRace);
   });
   $('export-weights').addEventListener('click', () => void exportWeights());
   $('export-csv').addEventListener('click', exportCsv);
@@ -512,7 +537,8 @@ async function main(): Promise<void> {
   await setupBackend($<HTMLSelectElement>('backend').value as BackendChoice);
   await resetTrain();
   await resetRace();
-  state.ready = true;
+  starting = false;
+  state.ready = pending === 0;
 }
 
 main().catch((e) => {

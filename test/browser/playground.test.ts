@@ -91,24 +91,52 @@ describe('playground (dist/web in headless Chromium)', () => {
     expect(existsSync(join(WEB, 'playground.js'))).toBe(true);
   });
 
-  it('names the backend it runs on and trains one step there', async () => {
+  let firstLoss = NaN;
+
+  it('names the backend it runs on (a fallback to cpu said on the page) and trains one step there', async () => {
     const s = await getState();
     expect(s.error).toBeNull();
     expect(s.backend).toMatch(/^(gpu|cpu) · /);
     expect(await page.textContent('#backend-info')).toContain(s.backend);
-    // a fallback to the cpu backend is never silent
-    if (s.fellBack) expect(await page.isVisible('#backend-warning')).toBe(true);
+    if (s.backend.startsWith('cpu')) {
+      // auto found no hardware GPU mode here (headless Chromium has SwiftShader only): never silent
+      expect(s.fellBack).toBe(true);
+      expect(s.rejected.length).toBeGreaterThan(0);
+      expect(await page.isVisible('#backend-warning')).toBe(true);
+      expect(await page.textContent('#backend-warning')).toContain('the cpu backend runs');
+    }
     await page.click('#step');
     await waitFor(`${S}.steps >= 1 || ${S}.error`, 40_000);
     const after = await getState();
     expect(after.error).toBeNull();
     expect(after.lossHistory).toHaveLength(1);
-    expect(Number.isFinite(after.lossHistory[0])).toBe(true);
+    firstLoss = after.lossHistory[0];
+    expect(Number.isFinite(firstLoss)).toBe(true);
   }, 60_000);
+
+  it('the gpu backend in webgpu mode, where the browser has an adapter, gives the same first step', async () => {
+    await page.selectOption('#backend', 'webgpu');
+    await waitFor(`${S}.ready`, 30_000);
+    const s = await getState();
+    if (!s.backend.startsWith('gpu · webgpu')) {
+      // no adapter: the page must say it fell back
+      expect(s.backend).toMatch(/^cpu/);
+      expect(await page.textContent('#backend-warning')).toContain('webgpu');
+      return;
+    }
+    expect(s.steps).toBe(0);
+    await page.click('#step');
+    await waitFor(`${S}.steps >= 1 || ${S}.error`, 60_000);
+    const after = await getState();
+    expect(after.error).toBeNull();
+    expect(after.backend).toMatch(/^gpu · webgpu/);
+    // same seed, data and model as the step above on the cpu backend: float32 on both
+    expect(Math.abs(after.lossHistory[0] - firstLoss)).toBeLessThan(1e-3);
+  }, 80_000);
 
   it('trains on the cpu backend: the loss falls, the charts and the sample grid draw', async () => {
     await page.selectOption('#backend', 'cpu');
-    await waitFor(`${S}.backend.startsWith('cpu') && ${S}.steps === 0 && ${S}.ready`);
+    await waitFor(`${S}.ready && ${S}.backend.startsWith('cpu') && ${S}.steps === 0`);
     expect(await page.textContent('#backend-info')).toContain('cpu');
     await page.click('#start');
     await waitFor(`${S}.steps >= 2`);
@@ -144,7 +172,7 @@ describe('playground (dist/web in headless Chromium)', () => {
 
   it('ALL explorer: the point follows the base loss, the multiplier is ω/(ε+x) below δ, and δ redraws the curve', async () => {
     await page.selectOption('#loss', 'all');
-    await waitFor(`${S}.steps === 0 && ${S}.ready`);
+    await waitFor(`${S}.ready && ${S}.steps === 0`);
     await page.click('#step');
     await waitFor(`${S}.steps >= 1 || ${S}.error`);
     await page.click('#step');
