@@ -2,7 +2,7 @@ import type { Conv2dGeometry } from '../../backend.js';
 import type { DType, TypedArray } from '../../dtype.js';
 import type { Shape } from '../../shape.js';
 import { conv2dBackwardFilterReference, conv2dBackwardInputReference, conv2dReference } from './conv-reference.js';
-import { gemmF32, rowStride, type PackB } from './gemm.js';
+import { gemmF32, NR, PANELS, rowStride, type PackB } from './gemm.js';
 
 /**
  * Convolution kernels. float64 runs the direct loops of conv-reference.ts; float32 lowers each image
@@ -39,6 +39,10 @@ function colRowInto(s: ColSource, row: number, q0: number, len: number, dst: Flo
   // output columns whose source column lies inside the image
   const lo = Math.min(wo, Math.max(0, Math.ceil(-colShift / sw)));
   const hi = Math.max(lo, Math.min(wo, Math.floor((w - 1 - colShift) / sw) + 1));
+  if (sh === 1 && sw === 1 && wo === w) {
+    contiguousColRow(x, plane + (ky * dh - pt) * w + colShift, pt - ky * dh, h, wo, lo, hi, q0, len, dst, dstOff, step);
+    return;
+  }
   let t = 0;
   let o = dstOff;
   let oy = Math.floor(q0 / wo);
@@ -68,6 +72,43 @@ function colRowInto(s: ColSource, row: number, q0: number, len: number, dst: Flo
   }
 }
 
+/**
+ * colRowInto for stride 1 with an output as wide as the input (every 'same' convolution, e.g. 3×3 with
+ * padding 1): then col[row, q] = x[base + q] wherever it is inside the image, so a block row is one
+ * contiguous copy, zeros for the output rows whose source row is outside (oy < oyLo or oy ≥ oyLo + h),
+ * and zeros in the few columns outside [lo, hi) of each output row.
+ */
+function contiguousColRow(x: Float32Array, base: number, oyLo: number, h: number, wo: number, lo: number, hi: number, q0: number, len: number, dst: Float32Array, dstOff: number, step: number): void {
+  const qEnd = q0 + len;
+  // also keep the source inside x: a cell just outside it is padding (a column zeroed below), and
+  // reading outside a typed array is slow in V8 (and a negative subarray start counts from the end)
+  const qa = Math.min(qEnd, Math.max(q0, oyLo * wo, -base));
+  const qb = Math.max(qa, Math.min(qEnd, (oyLo + h) * wo, x.length - base));
+  if (step === 1) {
+    if (qa > q0) dst.fill(0, dstOff, dstOff + qa - q0);
+    if (qb > qa) dst.set(x.subarray(base + qa, base + qb), dstOff + qa - q0);
+    if (qEnd > qb) dst.fill(0, dstOff + qb - q0, dstOff + len);
+  } else {
+    let o = dstOff;
+    for (let q = q0; q < qa; q++, o += step) dst[o] = 0;
+    for (let q = qa, src = base + qa; q < qb; q++, o += step, src++) dst[o] = x[src];
+    for (let q = qb; q < qEnd; q++, o += step) dst[o] = 0;
+  }
+  if (lo === 0 && hi === wo) return;
+  // the columns of each copied output row whose source column lies outside the image
+  const oy0 = Math.floor(qa / wo);
+  for (let rowStart = oy0 * wo; rowStart < qb; rowStart += wo) {
+    for (let ox = 0; ox < lo; ox++) {
+      const q = rowStart + ox;
+      if (q >= qa && q < qb) dst[dstOff + (q - q0) * step] = 0;
+    }
+    for (let ox = hi; ox < wo; ox++) {
+      const q = rowStart + ox;
+      if (q >= qa && q < qb) dst[dstOff + (q - q0) * step] = 0;
+    }
+  }
+}
+
 /** im2col as GEMM operand B read in place (depth = col rows, columns = pixels). */
 const colAsB = (s: ColSource): PackB => (p0, kc, j0, nc, dst) => {
   const ldb = rowStride(nc);
@@ -75,11 +116,18 @@ const colAsB = (s: ColSource): PackB => (p0, kc, j0, nc, dst) => {
   return ldb;
 };
 
-/** colᵀ as GEMM operand B read in place (depth = pixels, columns = col rows). */
+/**
+ * colᵀ as GEMM operand B in NR-wide panels (depth = pixels, columns = col rows): each col row is
+ * written down one column of a kc×NR panel, whose rows are adjacent, rather than down a whole block.
+ */
 const colTAsB = (s: ColSource): PackB => (p0, kc, j0, nc, dst) => {
-  const ldb = rowStride(nc);
-  for (let j = 0; j < nc; j++) colRowInto(s, j0 + j, p0, kc, dst, j, ldb);
-  return ldb;
+  const width = Math.ceil(nc / NR) * NR;
+  for (let j = 0; j < width; j++) {
+    const at = Math.floor(j / NR) * kc * NR + (j % NR);
+    if (j < nc) colRowInto(s, j0 + j, p0, kc, dst, at, NR);
+    else for (let p = 0; p < kc; p++) dst[at + p * NR] = 0;
+  }
+  return PANELS;
 };
 
 /** True when col equals x itself: 1×1 kernel, stride 1, no padding, same spatial size. */

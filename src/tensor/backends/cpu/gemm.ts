@@ -11,7 +11,8 @@ import { createWasmKernel } from './wasm-kernel.js';
  */
 
 const MR = 4;
-const NR = 8;
+/** Columns of a micro-kernel tile, and the width of a packed B panel. */
+export const NR = 8;
 const KC = 256;
 const MC = 128;
 const NC = 2048;
@@ -134,11 +135,14 @@ function packB(b: Float32Array, bOff: number, brs: number, bcs: number, p0: numb
 }
 
 /**
- * Writes the B block for depth p0…p0+kc, columns j0…j0+nc into `dst` row-major, B(p, j) at
- * (p−p0)·ldb + (j−j0) with ldb = rowStride(nc), which it returns. The micro-kernel reads it in place;
- * columns from nc up to the next multiple of NR are read but their results are discarded.
+ * Writes the B block for depth p0…p0+kc, columns j0…j0+nc into `dst`, either row-major, B(p, j) at
+ * (p−p0)·ldb + (j−j0) with ldb = rowStride(nc), returning ldb (the micro-kernel reads it in place), or
+ * as packed panels, B(p, j) at ⌊(j−j0)/NR⌋·kc·NR + (p−p0)·NR + (j−j0) mod NR, returning PANELS.
+ * Columns from nc up to the next multiple of NR are read but their results are discarded.
  */
 export type PackB = (p0: number, kc: number, j0: number, nc: number, dst: Float32Array) => number;
+/** What a PackB returns when it wrote packed NR-wide panels. */
+export const PANELS = 0;
 
 /**
  * Row stride of an in-place B block: nc rounded up to NR, plus NR so that rows are not a power of two
@@ -165,8 +169,13 @@ export function gemmF32(
       const kc = Math.min(KC, k - p0);
       let ldb = NR;
       let inPlace = true;
-      if (customB) ldb = customB(p0, kc, j0, nc, packedB);
-      else if (bcs === 1) {
+      if (customB) {
+        ldb = customB(p0, kc, j0, nc, packedB);
+        if (ldb === PANELS) {
+          ldb = NR;
+          inPlace = false;
+        }
+      } else if (bcs === 1) {
         // row-major B: copy rows (memcpy) and let the kernel read them in place, cheaper than panels
         ldb = rowStride(nc);
         for (let p = 0; p < kc; p++) packedB.set(b.subarray(bOff + (p0 + p) * brs + j0, bOff + (p0 + p) * brs + j0 + nc), p * ldb);
