@@ -4,7 +4,8 @@
 Same model (widths 16..256, conv3x3 without bias -> BN -> ReLU twice per block, max-pool, ConvTranspose
 2x2 with bias, concat [skip, up], conv1x1 head with bias), same deterministic data, soft Dice on
 sigmoid(logits) over the whole batch (smooth 1), Adam lr 1e-4, batch 8, float32, CPU,
-torch.set_num_threads(2).
+torch.set_num_threads(2), OMP_WAIT_POLICY=PASSIVE unless set (spinning OpenMP workers collapse on a
+shared machine).
 
   train step: forward + loss + backward + Adam step (+ BN running stats); images/s = 8 / median
   inference:  eval mode, torch.no_grad(), forward + sigmoid;             images/s = 8 / median
@@ -20,6 +21,7 @@ Without --workload it runs every (size, workload) pair, each in a child process,
 import argparse
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -87,6 +89,22 @@ def peak_rss_mb():
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
+def blas_library():
+    """Which BLAS this process loaded (Debian's torch links libblas.so.3: reference BLAS unless OpenBLAS is installed)."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+    except OSError:
+        return "unknown BLAS"
+    if any("openblas" in p for p in paths):
+        return "OpenBLAS"
+    if any("mkl" in p for p in paths):
+        return "MKL"
+    if any("/blas/libblas" in p for p in paths):
+        return "reference BLAS"
+    return "BLAS " + (", ".join(sorted(os.path.basename(p) for p in paths)) or "not loaded")
+
+
 def median(xs):
     s = sorted(xs)
     m = len(s) // 2
@@ -94,6 +112,9 @@ def median(xs):
 
 
 def one(size, workload, reps):
+    # Busy-waiting OpenMP workers collapse on a machine shared with other jobs (measured here: 64² inference
+    # 75 ms passive, 550-980 ms active with 2 threads on 2 loaded cores). Set before torch loads libgomp.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
     torch.set_num_threads(2)
@@ -138,7 +159,7 @@ def one(size, workload, reps):
         "imagesPerSecond": BATCH * 1000 / ms,
         "peakRssMB": peak_rss_mb(),
         "firstStepMs": first,
-        "note": f"{torch.get_num_threads()} threads" + (f", loss {last[0]:.4f}" if workload == "train" else ""),
+        "note": f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, {blas_library()}, first step {first:.0f} ms" + (f", loss {last[0]:.4f}" if workload == "train" else ""),
     }
     if flops:
         row["gflops"] = flops * BATCH / (ms * 1e6)
