@@ -50,7 +50,9 @@ export interface CompareOptions {
   maxBatchesPerEpoch?: number;
   /** Comparison folder: one run folder per run under `runs/`, `results.csv` after every run; finished runs with the same settings are reused. */
   outDir?: string;
-  /** Builds a loss from its name (default `lossByName(name)`). */
+  /** Options per loss name for `lossByName`, e.g. `{ all: { delta: 0.3 } }` (recorded with each run). */
+  lossOptions?: Record<string, Record<string, number | string | boolean>>;
+  /** Builds a loss from its name (default `lossByName(name, lossOptions[name])`). */
   makeLoss?: (name: string) => Loss;
   onRunStart?: (run: RunKey, index: number, total: number) => void;
   onRun?: (row: CompareRow, index: number, total: number, reused: boolean) => void;
@@ -94,7 +96,7 @@ export async function compareLosses(opts: CompareOptions): Promise<CompareRow[]>
   const models = opts.models ?? ['unet'];
   const seeds = opts.seeds ?? [0, 1, 2];
   const levels: (number | null)[] = opts.imbalance?.length ? opts.imbalance : [null];
-  const makeLoss = opts.makeLoss ?? ((name: string) => lossByName(name));
+  const makeLoss = opts.makeLoss ?? ((name: string) => lossByName(name, opts.lossOptions?.[name] ?? {}));
   for (const name of opts.losses) makeLoss(name); // fail before any training on an unknown loss
   const specs = levels.map((f) => (f === null ? opts.data : withForeground(opts.data, f)));
   const datasets = new Map<number | null, Dataset>();
@@ -118,7 +120,7 @@ export async function compareLosses(opts: CompareOptions): Promise<CompareRow[]>
     };
     const multiple = sizeMultiple(spec);
     if (height % multiple || width % multiple) throw new Error(`compare-losses: images are ${height}x${width}, which ${key.model} cannot take: sizes must be divisible by ${multiple}`);
-    const settings = { model: spec, loss: key.loss, data: dataSpec, seed: key.seed, epochs: opts.epochs ?? 50, batchSize: opts.batchSize ?? 16, lr: opts.lr ?? 1e-4, protocol: opts.protocol ?? 'per-image', maxBatchesPerEpoch: opts.maxBatchesPerEpoch ?? null };
+    const settings = { model: spec, loss: key.loss, lossOptions: opts.lossOptions?.[key.loss] ?? {}, data: dataSpec, seed: key.seed, epochs: opts.epochs ?? 50, batchSize: opts.batchSize ?? 16, lr: opts.lr ?? 1e-4, protocol: opts.protocol ?? 'per-image', maxBatchesPerEpoch: opts.maxBatchesPerEpoch ?? null };
     const runDir = opts.outDir ? `${opts.outDir}/runs/${runName(key)}` : undefined;
 
     if (fs && runDir) {

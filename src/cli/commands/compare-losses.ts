@@ -1,8 +1,8 @@
-import { LOSS_NAMES } from '../../losses/index.js';
+import { LOSS_NAMES, lossByName } from '../../losses/index.js';
 import { compareLosses, MODEL_NAMES, runName, writeComparison, type ModelName } from '../../train/index.js';
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { selectBackend } from '../common.js';
+import { lossOptions, selectBackend } from '../common.js';
 import { duration } from '../progress.js';
 import { QUICK } from './train.js';
 
@@ -17,6 +17,7 @@ held-out 20 %, and tabulate mean ± std over seeds, with a paired comparison of 
 usage: segrad compare-losses [options]
 
   --losses LIST       losses to compare (default ${DEFAULT_LOSSES.join(',')}); 'all' is ALL (base Dice)
+  --all-opt K=V       option of ALL, repeatable: omega, epsilon, delta (default 10, 0.5, 0.1), base (default dice)
   --models LIST       unet (default) | focusnet | attention-unet, comma-separated
   --data SPEC         dataset (default: the quick synthetic set ${QUICK.data})
   --seeds N|LIST      number of seeds (0…N−1) or a list, e.g. 0,1,2 (default 3); the split, the
@@ -36,9 +37,10 @@ usage: segrad compare-losses [options]
 
 examples:
   segrad compare-losses --losses dice,all --seeds 3 --imbalance 0.02,0.1 --out runs/cmp
+  segrad compare-losses --losses dice,all --all-opt delta=0.3 --out runs/cmp-delta
   segrad compare-losses --data isic2018:/data/isic --losses dice,jaccard,tversky,focal,combo,all --epochs 50`;
 
-const KNOWN = ['losses', 'models', 'data', 'seeds', 'imbalance', 'epochs', 'batch', 'lr', 'widths', 'protocol', 'max-batches', 'backend', 'out', 'quiet'];
+const KNOWN = ['losses', 'all-opt', 'models', 'data', 'seeds', 'imbalance', 'epochs', 'batch', 'lr', 'widths', 'protocol', 'max-batches', 'backend', 'out', 'quiet'];
 
 function seedList(v: string | boolean | string[] | undefined): number[] {
   if (v === undefined) return [0, 1, 2];
@@ -53,12 +55,21 @@ export const compareLossesCommand: Command = {
   summary: "compare losses over seeds (and class imbalance): the paper's Table 3 with mean ± std",
   usage,
   async run(argv) {
-    const { options: o, positional } = parseArgs(argv, { known: KNOWN, flags: ['quiet'] }, 'compare-losses');
+    const { options: o, positional } = parseArgs(argv, { known: KNOWN, flags: ['quiet'], repeatable: ['all-opt'] }, 'compare-losses');
     if (positional.length) throw new UsageError(`compare-losses: unexpected argument '${positional[0]}' (see 'segrad compare-losses --help')`);
     const quick = o.data === undefined;
     const losses = listOpt(o, 'losses', DEFAULT_LOSSES);
     for (const l of losses) if (!(LOSS_NAMES as readonly string[]).includes(l)) throw new UsageError(`compare-losses: unknown loss '${l}'; expected one of ${LOSS_NAMES.join(', ')}`);
     if (new Set(losses).size !== losses.length) throw new UsageError(`compare-losses: --losses lists a loss twice`);
+    const allOptions = lossOptions({ 'loss-opt': o['all-opt'] ?? [] });
+    if (Object.keys(allOptions).length) {
+      if (!losses.includes('all')) throw new UsageError(`compare-losses: --all-opt is given but 'all' is not in --losses`);
+      try {
+        lossByName('all', allOptions);
+      } catch (e) {
+        throw new UsageError(`compare-losses: --all-opt: ${(e as Error).message}`);
+      }
+    }
     const models = listOpt(o, 'models', ['unet']) as ModelName[];
     for (const m of models) if (!MODEL_NAMES.includes(m)) throw new UsageError(`compare-losses: unknown model '${m}'; expected one of ${MODEL_NAMES.join(', ')}`);
     const seeds = seedList(o.seeds as string | undefined);
@@ -85,7 +96,7 @@ export const compareLossesCommand: Command = {
 
     const t0 = performance.now();
     const rows = await compareLosses({
-      data, losses, models, seeds, imbalance, epochs, batchSize, lr, widths, protocol,
+      data, losses, models, seeds, lossOptions: Object.keys(allOptions).length ? { all: allOptions } : undefined, imbalance, epochs, batchSize, lr, widths, protocol,
       modelOptions: quick ? { dropout: 0 } : undefined,
       maxBatchesPerEpoch: o['max-batches'] !== undefined ? numberOpt(o, 'max-batches', 0, 'compare-losses') : undefined,
       outDir: out,
@@ -93,7 +104,7 @@ export const compareLossesCommand: Command = {
       onRun: (r, i, n, reused) =>
         log(`[${i + 1}/${n}] ${r.model} · ${r.loss} · seed ${r.seed}${r.imbalance === null ? '' : ` · foreground ${r.imbalance}`}: IoU ${r.iou.toFixed(4)} Dice ${r.dice.toFixed(4)} recall ${r.recall.toFixed(4)} AUC ${r.auc.toFixed(4)} (${reused ? 'reused' : duration(r.seconds)})`),
     });
-    const settings = `Command: \`segrad compare-losses ${argv.join(' ')}\`. Data ${data}; models ${models.join(', ')}; ${epochs} epochs, batch ${batchSize}, Adam lr ${lr}${widths ? `, widths ${widths.join(',')}` : ''}; seeds ${seeds.join(', ')} (mean ± sample std over seeds); metrics ${protocol} on the held-out 20 % at threshold 0.5; backend ${backend}.`;
+    const settings = `Command: \`segrad compare-losses ${argv.join(' ')}\`. Data ${data}; models ${models.join(', ')}; ${epochs} epochs, batch ${batchSize}, Adam lr ${lr}${widths ? `, widths ${widths.join(',')}` : ''}; ALL ${Object.keys(allOptions).length ? Object.entries(allOptions).map(([k, v]) => `${k}=${v}`).join(', ') : 'with its defaults (base Dice, ω = 10, ε = 0.5, δ = 0.1)'}; seeds ${seeds.join(', ')} (mean ± sample std over seeds); metrics ${protocol} on the held-out 20 % at threshold 0.5; backend ${backend}.`;
     const md = await writeComparison(out, rows, { title: 'Loss comparison (Table 3 layout)', settings });
     console.log(md);
     log(`${rows.length} runs in ${duration((performance.now() - t0) / 1000)} · wrote ${out}/results.csv, ${out}/table.md, ${out}/report.html`);

@@ -97,7 +97,8 @@ export const predict: Command = {
         if (n > 1) name = `${name}-${n}`;
         const maskPath = `${out}/${name}_mask.png`;
         const overlayPath = `${out}/${name}_overlay.png`;
-        await sharp(mask, { raw: { width: W, height: H, channels: 1 } }).png().toFile(maskPath);
+        // b-w: sharp would widen one-channel raw input to sRGB on output
+        await sharp(mask, { raw: { width: W, height: H, channels: 1 } }).toColourspace('b-w').png().toFile(maskPath);
         await sharp(overlay, { raw: { width: W, height: H, channels: 3 } }).png().toFile(overlayPath);
         let fg = 0;
         for (let i = 0; i < mask.length; i++) if (mask[i]) fg++;

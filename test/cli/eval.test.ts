@@ -1,0 +1,97 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { evaluate } from '../../src/cli/commands/eval.js';
+import { commands } from '../../src/cli/commands/index.js';
+import { train } from '../../src/cli/commands/train.js';
+import { main } from '../../src/cli/main.js';
+
+/** Captures console.log / console.error while `f` runs. */
+async function captured<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  try {
+    return { value: await f(), out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+const DATA = 'synthetic:blobs?count=15&size=16&seed=1';
+const root = mkdtempSync(join(tmpdir(), 'segrad-eval-'));
+const run = join(root, 'run');
+beforeAll(async () => {
+  const r = await captured(() => train.run(['--data', DATA, '--widths', '4,8', '--epochs', '2', '--batch', '4', '--lr', '0.01', '--seed', '3', '--out', run, '--quiet']));
+  expect(r.value).toBe(0);
+}, 60_000);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+
+describe('segrad eval', () => {
+  it('is registered and has an example in --help', () => {
+    expect(commands).toContain(evaluate);
+    expect(evaluate.usage).toMatch(/examples:\n\s+segrad eval --run /);
+  });
+
+  it('scores the last checkpoint on the same test split as training: the numbers train printed', async () => {
+    const r = await captured(() => evaluate.run(['--run', run, '--checkpoint', 'last']));
+    expect(r.value).toBe(0);
+    const trained = readJson(join(run, 'test-metrics.json'));
+    const evaluated = readJson(join(run, 'eval.json'));
+    // 15 images, 20 % test (seed 3, the run's seed) → 3 images, as in training.
+    expect(evaluated.images).toBe(3);
+    expect(evaluated.images).toBe(trained.images);
+    expect(evaluated.split).toBe('test');
+    expect(evaluated.seed).toBe(3);
+    expect(String(evaluated.checkpoint).endsWith('checkpoint.safetensors')).toBe(true);
+    for (const k of ['iou', 'dice', 'precision', 'recall', 'specificity', 'accuracy', 'auc']) expect(evaluated[k], k).toBeCloseTo(trained[k] as number, 10);
+    // The table shows the IoU that eval.json records.
+    expect(r.out).toContain((evaluated.iou as number).toFixed(4));
+    expect(r.out).toMatch(/test \(3 images\)/);
+  });
+
+  it('loads best.safetensors by default, evaluates other data with --data (all of it), and honours --protocol', async () => {
+    const r = await captured(() => evaluate.run(['--run', run, '--data', 'synthetic:blobs?count=6&size=16&seed=9', '--protocol', 'pooled', '--quiet']));
+    expect(r.value).toBe(0);
+    const e = readJson(join(run, 'eval.json'));
+    expect(String(e.checkpoint).endsWith('best.safetensors')).toBe(true);
+    expect(e.images).toBe(6);
+    expect(e.split).toBe('all');
+    expect(e.protocol).toBe('pooled');
+    expect(e.iou as number).toBeGreaterThanOrEqual(0);
+    expect(e.iou as number).toBeLessThanOrEqual(1);
+  });
+
+  it('usage errors exit with code 2 and say what is wrong', async () => {
+    const cases: [string[], RegExp][] = [
+      [['eval'], /--run DIR is required/],
+      [['eval', '--run', join(root, 'nope')], new RegExp(`run folder .*nope does not exist`)],
+      [['eval', '--run', run, '--bogus'], /unknown option --bogus/],
+      [['eval', '--run', run, '--checkpoint', 'first'], /--checkpoint must be best or last/],
+      [['eval', '--run', run, '--protocol', 'dice'], /--protocol must be per-image or pooled/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await captured(() => main(argv));
+      expect(r.value, argv.join(' ')).toBe(2);
+      expect(r.err).toMatch(message);
+    }
+    // A folder that is not a run.
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    const r = await captured(() => main(['eval', '--run', empty]));
+    expect(r.value).toBe(2);
+    expect(r.err).toMatch(/has no config\.json/);
+    expect(existsSync(join(empty, 'eval.json'))).toBe(false);
+  });
+
+  it('data the model cannot take is an error naming the mismatch (exit 1)', async () => {
+    const r = await captured(() => main(['eval', '--run', run, '--data', 'synthetic:blobs?count=4&size=16&channels=3']));
+    expect(r.value).toBe(1);
+    expect(r.err).toMatch(/3-channel images, but the model .* takes 1/);
+  });
+});

@@ -1,0 +1,135 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { commands } from '../../src/cli/commands/index.js';
+import { predict } from '../../src/cli/commands/predict.js';
+import { train } from '../../src/cli/commands/train.js';
+import { main } from '../../src/cli/main.js';
+import { createModel, probabilities, type ModelSpec } from '../../src/train/index.js';
+import { noGrad, tensor } from '../../src/tensor/index.js';
+
+async function captured<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  try {
+    return { value: await f(), out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+const root = mkdtempSync(join(tmpdir(), 'segrad-predict-'));
+const run = join(root, 'run');
+const img = join(root, 'img');
+
+/** An RGB picture with a bright ellipse on a dark background, `w × h`. */
+function ellipse(w: number, h: number): Buffer {
+  const b = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const inside = ((x - w / 2) / (w / 3)) ** 2 + ((y - h / 2) / (h / 4)) ** 2 < 1;
+      const v = inside ? 210 : 30 + ((x * 7 + y * 3) % 20);
+      b.set([v, Math.max(0, v - 10), v], 3 * (y * w + x));
+    }
+  }
+  return b;
+}
+
+async function raw(file: string): Promise<{ data: Buffer; width: number; height: number; channels: number }> {
+  // The channel count stored in the file; sharp's raw output would widen one-channel files to sRGB.
+  const { channels } = await sharp(file).metadata();
+  const { data, info } = await (channels === 1 ? sharp(file).toColourspace('b-w') : sharp(file)).raw().toBuffer({ resolveWithObject: true });
+  expect(info.channels).toBe(channels);
+  return { data, width: info.width, height: info.height, channels: channels! };
+}
+
+beforeAll(async () => {
+  const r = await captured(() => train.run(['--data', 'synthetic:blobs?count=15&size=16&seed=1', '--widths', '4,8', '--epochs', '2', '--batch', '4', '--lr', '0.01', '--out', run, '--quiet']));
+  expect(r.value).toBe(0);
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(img);
+  await sharp(ellipse(30, 22), { raw: { width: 30, height: 22, channels: 3 } }).png().toFile(join(img, 'wide.png'));
+  await sharp(ellipse(16, 16), { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(join(img, 'native.png'));
+  await sharp(ellipse(20, 28), { raw: { width: 20, height: 28, channels: 3 } }).jpeg({ quality: 95 }).toFile(join(img, 'tall.jpg'));
+  writeFileSync(join(img, 'broken.png'), Buffer.from('\x89PNG\r\n\x1a\n this is not an image'));
+}, 60_000);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('segrad predict', () => {
+  it('is registered and has an example in --help', () => {
+    expect(commands).toContain(predict);
+    expect(predict.usage).toMatch(/examples:\n\s+segrad predict /);
+  });
+
+  it('writes a 0/255 mask and a red-tinted overlay at each image’s own size', async () => {
+    const out = join(root, 'out');
+    const r = await captured(() => predict.run([join(img, 'wide.png'), join(img, 'tall.jpg'), '--run', run, '--out', out]));
+    expect(r.value).toBe(0);
+    for (const [name, w, h, file] of [['wide', 30, 22, 'wide.png'], ['tall', 20, 28, 'tall.jpg']] as const) {
+      const mask = await raw(join(out, `${name}_mask.png`));
+      expect([mask.width, mask.height, mask.channels]).toEqual([w, h, 1]);
+      expect(mask.data.every((v) => v === 0 || v === 255)).toBe(true);
+      const overlay = await raw(join(out, `${name}_overlay.png`));
+      expect([overlay.width, overlay.height, overlay.channels]).toEqual([w, h, 3]);
+      const original = await raw(join(img, file));
+      for (let i = 0; i < w * h; i++) {
+        const [R, G, B] = [original.data[3 * i], original.data[3 * i + 1], original.data[3 * i + 2]];
+        const expected = mask.data[i] ? [Math.round(0.6 * R + 102), Math.round(0.6 * G), Math.round(0.6 * B)] : [R, G, B];
+        expect([overlay.data[3 * i], overlay.data[3 * i + 1], overlay.data[3 * i + 2]]).toEqual(expected);
+      }
+      expect(r.out).toContain(join(out, `${name}_mask.png`));
+      expect(r.out).toContain(join(out, `${name}_overlay.png`));
+    }
+  });
+
+  it('at the training size, the mask is the model’s own probabilities thresholded', async () => {
+    const out = join(root, 'native');
+    for (const threshold of ['0.5', '0', '1.01']) {
+      expect((await captured(() => predict.run([join(img, 'native.png'), '--run', run, '--out', out, '--threshold', threshold]))).value).toBe(0);
+      const mask = await raw(join(out, 'native_mask.png'));
+      // Independently: rebuild the model from config.json, load best.safetensors, run the grey image through it.
+      const config = JSON.parse((await import('node:fs')).readFileSync(join(run, 'config.json'), 'utf8')) as { model: ModelSpec };
+      const model = createModel(config.model);
+      await model.load(join(run, 'best.safetensors'));
+      model.eval();
+      const grey = await sharp(join(img, 'native.png')).grayscale().raw().toBuffer();
+      const x = tensor(Float32Array.from(grey, (v) => v / 255), [1, 1, 16, 16]);
+      const p = noGrad(() => probabilities(model.forward(x))).dataSync();
+      const expected = Array.from(p, (v) => (v >= Number(threshold) ? 255 : 0));
+      expect(Array.from(mask.data)).toEqual(expected);
+      if (threshold === '0') expect(mask.data.every((v) => v === 255)).toBe(true);
+      if (threshold === '1.01') expect(mask.data.every((v) => v === 0)).toBe(true);
+    }
+  });
+
+  it('an unreadable image is an error naming the file; the other images are still written (exit 1)', async () => {
+    const out = join(root, 'mixed');
+    const r = await captured(() => main(['predict', join(img, 'broken.png'), join(img, 'wide.png'), '--run', run, '--out', out]));
+    expect(r.value).toBe(1);
+    expect(r.err).toContain(join(img, 'broken.png'));
+    expect(r.err).toMatch(/not a readable image|cannot decode/);
+    expect(existsSync(join(out, 'broken_mask.png'))).toBe(false);
+    expect(existsSync(join(out, 'wide_mask.png'))).toBe(true);
+    const missing = await captured(() => main(['predict', join(img, 'nothere.png'), '--run', run, '--out', out]));
+    expect(missing.value).toBe(1);
+    expect(missing.err).toContain(join(img, 'nothere.png'));
+  });
+
+  it('usage errors exit with code 2', async () => {
+    for (const [argv, message] of [
+      [['predict', join(img, 'wide.png')], /--run DIR is required/],
+      [['predict', join(img, 'wide.png'), '--run', join(root, 'none')], /does not exist/],
+      [['predict', '--run', run], /no images given/],
+      [['predict', join(img, 'wide.png'), '--run', run, '--treshold', '0.3'], /unknown option --treshold/],
+    ] as [string[], RegExp][]) {
+      const r = await captured(() => main(argv));
+      expect(r.value, argv.join(' ')).toBe(2);
+      expect(r.err).toMatch(message);
+    }
+  });
+});

@@ -1,0 +1,82 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { commands } from '../../src/cli/commands/index.js';
+import { train } from '../../src/cli/commands/train.js';
+import { main } from '../../src/cli/main.js';
+
+async function captured<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  try {
+    return { value: await f(), out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+const root = mkdtempSync(join(tmpdir(), 'segrad-train-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const DATA = 'synthetic:blobs?count=15&size=16&seed=1';
+const TINY = ['--data', DATA, '--widths', '4,8', '--batch', '4', '--lr', '0.01', '--seed', '4'];
+const jsonl = (p: string) => readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('segrad train', () => {
+  it('is registered', () => expect(commands).toContain(train));
+
+  it('writes the run folder: config with the model spec, metrics, checkpoints, test metrics and a report', async () => {
+    const out = join(root, 'run');
+    const r = await captured(() => train.run([...TINY, '--epochs', '2', '--loss', 'dice', '--out', out]));
+    expect(r.value).toBe(0);
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(config.model).toEqual({ name: 'unet', options: { inChannels: 1, outChannels: 1, seed: 4, widths: [4, 8] } });
+    expect(config.data).toBe(DATA);
+    expect(config.loss).toBe('dice');
+    expect(config.seed).toBe(4);
+    // 15 images: 3 test, 2 validation (10 %), 10 train → 3 batches of 4 per epoch.
+    expect(config.trainSize).toBe(10);
+    expect(config.valSize).toBe(2);
+    const log = jsonl(join(out, 'metrics.jsonl'));
+    expect(log.filter((x) => x.type === 'step').map((x) => x.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(log.filter((x) => x.type === 'epoch').length).toBe(2);
+    for (const f of ['checkpoint.safetensors', 'best.safetensors', 'report.html', 'test-metrics.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    const test = JSON.parse(readFileSync(join(out, 'test-metrics.json'), 'utf8'));
+    expect(test.images).toBe(3);
+    expect(r.out).toContain(`${(test.iou as number).toFixed(4)}`);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/<svg/);
+  }, 60_000);
+
+  it('--resume continues to the requested epoch with the same losses as an uninterrupted run', async () => {
+    const a = join(root, 'a');
+    const b = join(root, 'b');
+    expect((await captured(() => train.run([...TINY, '--epochs', '3', '--out', a, '--quiet']))).value).toBe(0);
+    expect((await captured(() => train.run([...TINY, '--epochs', '2', '--out', b, '--quiet']))).value).toBe(0);
+    expect((await captured(() => train.run([...TINY, '--epochs', '3', '--out', b, '--resume', '--quiet']))).value).toBe(0);
+    const losses = (dir: string) => jsonl(join(dir, 'metrics.jsonl')).filter((x) => x.type === 'step').map((x) => x.loss);
+    expect(losses(b)).toHaveLength(9);
+    expect(losses(b)).toEqual(losses(a));
+    const test = (dir: string) => JSON.parse(readFileSync(join(dir, 'test-metrics.json'), 'utf8')).iou as number;
+    expect(test(b)).toBe(test(a));
+  }, 60_000);
+
+  it('usage errors exit with code 2 and name the problem', async () => {
+    for (const [argv, message] of [
+      [['train', '--epochz', '2'], /unknown option --epochz/],
+      [['train', '--loss', 'hinge'], /unknown loss 'hinge'/],
+      [['train', '--model', 'resnet'], /unknown model 'resnet'/],
+      [['train', '--epochs', 'two'], /--epochs must be a number/],
+      [['train', '--data', 'synthetic:blobs?count=5&size=18', '--widths', '4,8,16', '--epochs', '1'], /sizes must be divisible by 4/],
+    ] as [string[], RegExp][]) {
+      const r = await captured(() => main(argv));
+      expect(r.value, argv.join(' ')).toBe(2);
+      expect(r.err).toMatch(message);
+    }
+    const bad = await captured(() => main(['train', '--data', 'synthetic:blobs?colour=red']));
+    expect(bad.value).toBe(1);
+    expect(bad.err).toMatch(/unknown option 'colour'/);
+  });
+});
