@@ -94,6 +94,12 @@ export function profileBackend(backend: Backend): Backend {
 /** Backends the engine has handed out, with the own properties that instrumenting replaced. */
 const observed = new Map<Backend, Map<string, PropertyDescriptor | undefined> | null>();
 let enabled = typeof process !== 'undefined' && !!process.env?.SEGRAD_PROFILE && process.env.SEGRAD_PROFILE !== '0';
+if (enabled && typeof process.once === 'function') {
+  // SEGRAD_PROFILE=1 on any command (train, bench…): the profile of the whole run goes to stderr at exit
+  process.once('exit', () => {
+    if (stats.size) process.stderr.write(`\nSEGRAD_PROFILE: time per op kind over the whole run (on asynchronous gpu modes, dispatch time only)\n\n${formatProfile()}\n`);
+  });
+}
 
 function instrument(b: Backend): void {
   if (observed.get(b)) return;
