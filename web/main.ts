@@ -157,7 +157,7 @@ function renderSamples(probs: Float32Array | null): void {
   drawGrid($<HTMLCanvasElement>('samples'), [
     { label: 'input', maps: idx.map((k) => pick(hostData!.images, k)) },
     { label: 'ground truth', maps: idx.map((k) => pick(hostData!.masks, k)) },
-    { label: probs ? 'prediction' : 'prediction (untrained)', maps: idx.map((_, j) => (probs ? pick(probs, j) : new Float32Array(px).fill(0.5))) },
+    { label: 'prediction', maps: idx.map((_, j) => (probs ? pick(probs, j) : new Float32Array(px).fill(0.5))) },
   ], SIZE);
 }
 
@@ -165,12 +165,13 @@ function renderAll(): void {
   const s = session;
   const current = s && s.lossName === 'all' && state.lastStep?.base !== undefined ? state.lastStep.base : undefined;
   $('all-chart').innerHTML = allFigure(state.all, 'dice', current);
+  const { omega, epsilon, delta, C } = losses.adaptiveLogParams(state.all);
+  $('all-params').textContent = `C = ${C.toFixed(3)} · ALL(δ) = ${losses.adaptiveLogValue(delta, state.all).toFixed(3)} · gradient multiplier: ω/ε = ${(omega / epsilon).toFixed(2)} at x = 0, ω/(ε+δ) = ${(omega / (epsilon + delta)).toFixed(2)} just below δ, 1 from δ on`;
   const readout = $('all-readout');
   if (current === undefined) {
     readout.textContent = s?.lossName === 'all' ? 'Press Start or Step to see the current Dice loss on the curves.' : 'Train with the loss “all” (panel 1) to see the current base loss on the curves.';
     return;
   }
-  const { omega, epsilon, delta } = state.all;
   const m = losses.adaptiveLogSlope(current, state.all);
   readout.textContent = current < delta
     ? `step ${state.steps}: dice x = ${current.toFixed(4)} < δ = ${delta}: gradient × ω/(ε+x) = ${omega}/(${epsilon}+${current.toFixed(3)}) = ${m.toFixed(2)}`
@@ -233,7 +234,7 @@ async function trainLoop(): Promise<void> {
       await trainOneStep(s);
       await tick();
     }
-    if (session === s && s.epoch >= maxEpochs()) setTrainStatus(`Done: ${s.epoch} epochs, ${s.step} steps. ` + $('train-status').textContent);
+    if (session === s && s.epoch >= maxEpochs()) setTrainStatus(`Done · ` + $('train-status').textContent);
   } catch (e) {
     await onStepError(e);
   } finally {
@@ -339,8 +340,9 @@ function checkedRaceLosses(): PlaygroundLoss[] {
 function renderRace(): void {
   const steps = (s: Session) => s.stepLosses.map((_, i) => i + 1);
   $('race-loss-chart').innerHTML = chart({
-    title: 'Training loss per step', xLabel: 'step (per loss)', yLabel: 'loss', width: 400, height: 260, id: 'race-loss',
-    series: raceSessions.map((s) => ({ name: s.lossName, x: steps(s), y: s.stepLosses })),
+    title: 'Training loss ÷ its first value', xLabel: 'step (per loss)', yLabel: 'relative loss', width: 400, height: 260, id: 'race-loss',
+    // losses live on different scales (ALL ≈ 5, focal ≈ 0.05): each relative to its own first step
+    series: raceSessions.map((s) => ({ name: s.lossName, x: steps(s), y: s.stepLosses.map((l) => l / Math.abs(s.stepLosses[0])) })),
   });
   $('race-iou-chart').innerHTML = chart({
     title: 'Validation IoU per epoch', xLabel: 'epoch', yLabel: 'IoU', yDomain: [0, 1], width: 400, height: 260, id: 'race-iou',

@@ -257,6 +257,12 @@ describe('playground (dist/web in headless Chromium)', () => {
     expect(text.filter((r) => r.startsWith('train:all,'))).toHaveLength(s.steps);
     expect(text.filter((r) => r.startsWith('race:dice,')).length).toBe(s.race.history.dice.length);
 
+    const [png] = await Promise.all([page.waitForEvent('download'), page.click('#export-png')]);
+    expect(png.suggestedFilename()).toBe('segrad-loss.png');
+    const pngBytes = readFileSync((await png.path())!);
+    expect([...pngBytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(pngBytes.length).toBeGreaterThan(2000);
+
     mkdirSync(join(ROOT, 'test-output'), { recursive: true });
     await page.screenshot({ path: join(ROOT, 'test-output', 'playground.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
