@@ -1,4 +1,6 @@
-import { resize, sigmoid, slice, softmax, sub } from '../autograd/index.js';
+import { resize } from '../autograd/index.js';
+import { foreground, probabilities, toLossInput } from './outputs.js';
+import { predictSlidingWindow, type SlidingWindowOptions } from './sliding-window.js';
 import { Loader, type AugmentOptions } from '../data/loader.js';
 import type { Batch, Dataset } from '../data/types.js';
 import { adaptiveLogSlope, type Loss } from '../losses/index.js';
@@ -131,23 +133,6 @@ export class NonFiniteError extends Error {
   }
 }
 
-/** Converts model logits to what `loss` takes: sigmoid for one channel, softmax over channels otherwise. */
-export function toLossInput(logits: Tensor, takes: Loss['takes']): Tensor {
-  return takes === 'logits' ? logits : probabilities(logits);
-}
-
-/** Foreground probabilities from logits: sigmoid for one channel, softmax over axis 1 otherwise. */
-export function probabilities(logits: Tensor): Tensor {
-  return logits.shape[1] === 1 ? sigmoid(logits) : softmax(logits, 1);
-}
-
-/** The binary foreground map scored by the metrics: channel 0 for K = 1, 1 − P(background) for K > 1. */
-export function foreground(probs: Tensor): Tensor {
-  if (probs.shape[1] === 1) return probs;
-  const [n, , h, w] = probs.shape;
-  return sub(1, slice(probs, [0, 0, 0, 0], [n, 1, h, w]));
-}
-
 function buildOptimizer(model: Module, opts: FitOptions): Optimizer {
   const o = opts.optimizer ?? 'adam';
   if (typeof o !== 'string') return o;
@@ -187,6 +172,17 @@ function reseedDropout(model: Module, seed: number, epoch: number): void {
   }
 }
 
+/** Concatenates typed arrays. */
+function cat(xs: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(xs.reduce((n, x) => n + x.length, 0));
+  let o = 0;
+  for (const x of xs) {
+    out.set(x, o);
+    o += x.length;
+  }
+  return out;
+}
+
 /** Runs the model on a batch in eval mode: probabilities and the loss value. */
 export function predictBatch(model: Module, loss: Loss | null, batch: Batch): { probs: Tensor; loss: number } {
   return tidy(() =>
@@ -207,8 +203,16 @@ export async function evaluateModel(
   model: Module,
   loss: Loss | null,
   data: Dataset,
-  opts: { batchSize?: number; protocol?: 'per-image' | 'pooled'; threshold?: number; keepPredictions?: boolean } = {},
+  opts: {
+    batchSize?: number;
+    protocol?: 'per-image' | 'pooled';
+    threshold?: number;
+    keepPredictions?: boolean;
+    /** Predict each whole image from overlapping patches (models trained on patches, e.g. DRIVE); the loss is then not computed (NaN). */
+    window?: SlidingWindowOptions;
+  } = {},
 ): Promise<EvaluationResult & { loss: number; predictions?: { probs: Float32Array; masks: Float32Array; shape: number[]; ids: string[] } }> {
+  if (opts.window) return evaluateWindowed(model, data, opts.window, opts);
   const wasTraining = model.training;
   model.eval();
   const loader = new Loader(data, { batchSize: opts.batchSize ?? 8, shuffle: false });
@@ -236,20 +240,44 @@ export async function evaluateModel(
   } finally {
     model.train(wasTraining);
   }
-  const cat = (xs: Float32Array[]): Float32Array => {
-    const out = new Float32Array(xs.reduce((n, x) => n + x.length, 0));
-    let o = 0;
-    for (const x of xs) {
-      out.set(x, o);
-      o += x.length;
-    }
-    return out;
-  };
   const P = cat(probs);
   const M = cat(masks);
   const fullShape = [count, ...shape];
   const result = evaluateSync(P, M, { shape: fullShape, protocol: opts.protocol ?? 'per-image', threshold: opts.threshold, mask: fovs.length === probs.length && fovs.length ? cat(fovs) : undefined });
   return { ...result, loss: loss ? lossSum / count : NaN, ...(opts.keepPredictions ? { predictions: { probs: P, masks: M, shape: fullShape, ids } } : {}) };
+}
+
+/** `evaluateModel` by sliding window: one whole image at a time, metrics inside each sample's field of view. */
+async function evaluateWindowed(
+  model: Module,
+  data: Dataset,
+  window: SlidingWindowOptions,
+  opts: { protocol?: 'per-image' | 'pooled'; threshold?: number; keepPredictions?: boolean },
+): Promise<EvaluationResult & { loss: number; predictions?: { probs: Float32Array; masks: Float32Array; shape: number[]; ids: string[] } }> {
+  const probs: Float32Array[] = [];
+  const masks: Float32Array[] = [];
+  const fovs: Float32Array[] = [];
+  const ids: string[] = [];
+  let shape: number[] = [];
+  for (let i = 0; i < data.length; i++) {
+    const s = await data.get(i);
+    const { classes, height, width } = s.shape;
+    if (shape.length && (shape[1] !== height || shape[2] !== width)) throw new Error(`evaluateModel: sample ${s.id} is ${height}x${width}, the others ${shape[1]}x${shape[2]}; resize the dataset`);
+    shape = [1, height, width];
+    const p = await predictSlidingWindow(model, s, window);
+    const plane = height * width;
+    // binary foreground: channel 0 for one class, 1 − P(background) for several
+    const fg = (x: Float32Array): Float32Array => (classes === 1 ? x.slice(0, plane) : x.slice(0, plane).map((v) => 1 - v));
+    probs.push(fg(p));
+    masks.push(fg(s.mask));
+    if (s.fov) fovs.push(s.fov);
+    ids.push(s.id);
+  }
+  const P = cat(probs);
+  const M = cat(masks);
+  const fullShape = [ids.length, ...shape];
+  const result = evaluateSync(P, M, { shape: fullShape, protocol: opts.protocol ?? 'pooled', threshold: opts.threshold, mask: fovs.length === ids.length ? cat(fovs) : undefined });
+  return { ...result, loss: NaN, ...(opts.keepPredictions ? { predictions: { probs: P, masks: M, shape: fullShape, ids } } : {}) };
 }
 
 /**

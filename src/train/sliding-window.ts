@@ -1,0 +1,50 @@
+import { reassemble, slidingWindow } from '../data/patches.js';
+import type { Sample } from '../data/types.js';
+import type { Module } from '../nn/module.js';
+import { noGrad, tensor, tidy } from '../tensor/index.js';
+import { probabilities } from './outputs.js';
+
+export interface SlidingWindowOptions {
+  /** Side of the square patches the model sees (e.g. DRIVE's 64). */
+  patch: number;
+  /** Step between patches (default patch/2: overlapping windows, averaged). */
+  stride?: number;
+  /** Patches per forward pass (default 16). */
+  batchSize?: number;
+}
+
+/**
+ * Predicts a whole image with a model trained on patches: cuts `[C, H, W]` into overlapping patches
+ * (the far edges are always covered), runs the model in eval mode, and averages the overlapping
+ * probabilities back into `[K, H, W]` — the test-time protocol of patch-trained vessel models (DRIVE).
+ */
+export async function predictSlidingWindow(model: Module, sample: Sample, opts: SlidingWindowOptions): Promise<Float32Array> {
+  const { channels, height, width } = sample.shape;
+  const patch = opts.patch;
+  const stride = opts.stride ?? Math.max(1, Math.floor(patch / 2));
+  const batchSize = opts.batchSize ?? 16;
+  const { patches, positions, count } = slidingWindow(sample.image, { channels, height, width }, patch, stride);
+  const inSize = channels * patch * patch;
+  let classes = 0;
+  const outs: Float32Array[] = [];
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    for (let b = 0; b < count; b += batchSize) {
+      const n = Math.min(batchSize, count - b);
+      const probs = tidy(() => noGrad(() => probabilities(model.forward(tensor(patches.subarray(b * inSize, (b + n) * inSize), [n, channels, patch, patch])))));
+      classes = probs.shape[1];
+      outs.push((await probs.data()) as Float32Array);
+      probs.dispose();
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  const all = new Float32Array(count * classes * patch * patch);
+  let o = 0;
+  for (const x of outs) {
+    all.set(x, o);
+    o += x.length;
+  }
+  return reassemble(all, positions, { channels: classes, height, width }, patch);
+}
