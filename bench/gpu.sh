@@ -13,7 +13,8 @@
 # runs `unet` on gpu:webgpu (64² and 128², train step and inference, profile of one step) and `matmul`,
 # prints the tables and leaves the rows in gpu-results/*.json. Under 5 minutes: every step is under
 # `timeout`. Options after the script name go to the unet suite, e.g. `./bench/gpu.sh --backend
-# gpu:webasm --size 64` (that is how it is checked on a machine without a GPU).
+# gpu:webasm --size 64` (that is how it is checked on a machine without a GPU). GPU_SH_CHECK_ONLY=1
+# stops after the library setup and the WebGPU adapter probe.
 set -euo pipefail
 
 DEBS=(libglvnd0 libvulkan1 libegl1 libgl1 libglx0 libopengl0 libgles2)
@@ -97,6 +98,15 @@ bench() {
     for f in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do [ -f "$f" ] && export VK_ICD_FILENAMES=$f && break; done
   fi
   echo "VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-(loader default)}"
+  # the adapter Dawn finds (or why none): the one check worth seeing before the benches
+  timeout -k 5 60 "$node" --input-type=module -e "
+    import { create, globals } from './node_modules/webgpu/index.js';
+    Object.assign(globalThis, globals);
+    const a = await create([]).requestAdapter();
+    const i = a?.info ?? {};
+    console.log('webgpu adapter:', a ? ['vendor', 'architecture', 'device', 'description'].map((k) => i[k]).filter(Boolean).join(' ') || 'found (no info)' : 'none');
+    process.exit(0);" 2>&1 | grep -v XDG_RUNTIME_DIR || echo "webgpu adapter: the probe failed"
+  [ "${GPU_SH_CHECK_ONLY:-}" = 1 ] && return
   mkdir -p gpu-results
   local has_backend=0
   for a in "${args[@]}"; do [ "$a" = --backend ] && has_backend=1; done
