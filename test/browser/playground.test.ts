@@ -161,6 +161,12 @@ describe('playground (dist/web in headless Chromium)', () => {
     await page.selectOption('#backend', 'cpu');
     await waitFor(`${S}.ready && ${S}.backend.startsWith('cpu') && ${S}.steps === 0`);
     expect(await page.textContent('#backend-info')).toContain('cpu');
+    const boxes = (): Promise<string> =>
+      page.$$eval('.panel, .chart, #samples, #train-status, .buttons', (els) => JSON.stringify(els.map((e) => {
+        const r = e.getBoundingClientRect();
+        return [r.x, r.y, r.width, r.height].map(Math.round);
+      })));
+    const layout = await boxes();
     await page.click('#start');
     await waitFor(`${S}.steps >= 2`);
     // responsive while training: a round trip through the page's event loop stays short
@@ -168,6 +174,8 @@ describe('playground (dist/web in headless Chromium)', () => {
     await page.evaluate(() => 1);
     expect(Date.now() - t0).toBeLessThan(2000);
     await waitFor(`${S}.steps >= 24 || ${S}.error`, 40_000);
+    // fixed-size panels: nothing moved while the charts, the grid and the status line changed
+    expect(await boxes()).toBe(layout);
     await page.click('#pause');
     const s = await getState();
     expect(s.error).toBeNull();
@@ -193,36 +201,49 @@ describe('playground (dist/web in headless Chromium)', () => {
     expect(pixels.predictions.sd).toBeGreaterThan(10);
   }, 70_000);
 
-  it('ALL explorer: the point follows the base loss, the multiplier is ω/(ε+x) below δ, and δ redraws the curve', async () => {
+  it('ALL explorer: the point follows the base loss, the multiplier is ω/(ε+x) below δ and 1 above, δ redraws the curve', async () => {
     await page.selectOption('#loss', 'all');
     await waitFor(`${S}.ready && ${S}.steps === 0`);
-    await page.click('#step');
-    await waitFor(`${S}.steps >= 1 || ${S}.error`);
-    await page.click('#step');
-    await waitFor(`${S}.steps >= 2 || ${S}.error`);
-    const s = await getState();
-    expect(s.error).toBeNull();
-    const { base: x, multiplier } = s.lastStep!;
-    expect(x).toBeGreaterThan(0);
-    expect(x).toBeLessThan(1);
-    const { omega, epsilon, delta } = s.all;
-    expect(multiplier).toBeCloseTo(x! < delta ? omega / (epsilon + x!) : 1, 10);
-    expect(await page.textContent('#all-readout')).toContain(`dice x = ${x!.toFixed(4)}`);
-    expect(await page.$$eval('#all-chart path.series[data-name="now"]', (ps) => ps.length)).toBe(2);
-
     const before = await page.innerHTML('#all-chart');
     expect(before).toContain('δ=0.1');
-    await page.fill('#delta', '0.3');
+    // δ = 0.9: the Dice loss of an untrained model (≈ 0.7) is below it, on the log branch
+    await page.fill('#delta', '0.9');
     await page.dispatchEvent('#delta', 'input');
-    await waitFor(`${S}.all.delta === 0.3`);
-    const after = await page.innerHTML('#all-chart');
-    expect(after).not.toBe(before);
-    expect(after).toContain('δ=0.3');
+    await waitFor(`${S}.all.delta === 0.9`);
+    const at09 = await page.innerHTML('#all-chart');
+    expect(at09).toContain('δ=0.9');
     // the curve itself moved, not only its label
     const curve = (html: string) => html.match(/data-name="ALL\(x\)" d="([^"]+)"/)?.[1];
-    expect(curve(after)).toBeDefined();
-    expect(curve(after)).not.toBe(curve(before));
-    expect(await page.textContent('#delta-value')).toBe('0.3');
+    expect(curve(at09)).toBeDefined();
+    expect(curve(at09)).not.toBe(curve(before));
+    expect(await page.textContent('#delta-value')).toBe('0.9');
+
+    await page.click('#step');
+    await waitFor(`${S}.steps >= 1 || ${S}.error`);
+    let s = await getState();
+    expect(s.error).toBeNull();
+    let x = s.lastStep!.base!;
+    expect(x).toBeGreaterThan(0.3);
+    expect(x).toBeLessThan(0.9);
+    expect(s.lastStep!.multiplier).toBeCloseTo(10 / (0.5 + x), 10);
+    expect(await page.textContent('#all-readout')).toContain(`dice x = ${x.toFixed(4)} < δ = 0.9`);
+    expect(await page.$$eval('#all-chart path.series[data-name="now"]', (ps) => ps.length)).toBe(2);
+
+    // δ = 0.3, moved with the keyboard from 0.31: now x ≥ δ and the multiplier is 1
+    await page.fill('#delta', '0.31');
+    await page.dispatchEvent('#delta', 'input');
+    await page.focus('#delta');
+    await page.keyboard.press('ArrowLeft');
+    await waitFor(`${S}.all.delta === 0.3`);
+    expect(await page.innerHTML('#all-chart')).toContain('δ=0.3');
+    await page.focus('#step');
+    await page.keyboard.press('Enter');
+    await waitFor(`${S}.steps >= 2 || ${S}.error`);
+    s = await getState();
+    x = s.lastStep!.base!;
+    expect(x).toBeGreaterThanOrEqual(0.3);
+    expect(s.lastStep!.multiplier).toBe(1);
+    expect(await page.textContent('#all-readout')).toContain(`dice x = ${x.toFixed(4)} ≥ δ = 0.3: gradient × 1`);
   }, 40_000);
 
   it('gradcheck panel: every op and layer offered passes in float64', async () => {
