@@ -18,7 +18,9 @@ export async function buildWeb({ minify = false } = {}) {
     entryPoints: { playground: 'web/main.ts' },
     outdir: out,
     bundle: true,
-    format: 'esm',
+    // a classic script, not a module: Chromium refuses module scripts from file:// pages, and the page
+    // must work when index.html is opened straight from the folder
+    format: 'iife',
     platform: 'browser',
     target: 'es2022',
     sourcemap: true,

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebServer } from '../../src/cli/commands/web.js';
@@ -85,13 +86,28 @@ describe('playground (dist/web in headless Chromium)', () => {
 
   it('builds a static folder with relative paths only', () => {
     const html = readFileSync(join(WEB, 'index.html'), 'utf8');
-    expect(html).toContain('src="playground.js"');
+    expect(html).toContain('<script defer src="playground.js"></script>');
     expect(html).toContain('href="playground.css"');
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
     expect(existsSync(join(WEB, 'playground.js'))).toBe(true);
   });
 
   let firstLoss = NaN;
+
+  it('works opened straight from the folder (file://, no server)', async () => {
+    const local = await browser.newPage();
+    const errors: string[] = [];
+    local.on('pageerror', (e) => errors.push(e.message));
+    await local.goto(pathToFileURL(join(WEB, 'index.html')).href + '?backend=cpu');
+    await local.waitForFunction(`${S}.ready || ${S}.error`, null, { timeout: 30_000 });
+    expect(await local.evaluate(`${S}.error`)).toBeNull();
+    expect(await local.textContent('#backend-info')).toMatch(/^cpu/);
+    await local.click('#step');
+    await local.waitForFunction(`${S}.steps >= 1 || ${S}.error`, null, { timeout: 30_000 });
+    expect(await local.evaluate(`${S}.lossHistory.length`)).toBe(1);
+    expect(errors).toEqual([]);
+    await local.close();
+  }, 60_000);
 
   it('names the backend it runs on (a fallback to cpu said on the page) and trains one step there', async () => {
     const s = await getState();
