@@ -7,7 +7,7 @@ import { chooseBackend, describe, type BackendChoice, type BackendState } from '
 import { allFigure, chart, type AllParams } from './charts.js';
 import { GRADCHECK_CASES, runGradcheck } from './gradcheck-cases.js';
 import { drawGrid } from './grid.js';
-import { encodeHost, losses, type HostTensor } from './lib.js';
+import { encodeHost, losses, VERSION, type HostTensor } from './lib.js';
 import { loadData, PLAYGROUND_LOSSES, Session, type DataSettings, type EpochReport, type HostData, type ModelChoice, type PlaygroundLoss, type StepReport } from './session.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -173,9 +173,12 @@ function renderAll(): void {
     return;
   }
   const m = losses.adaptiveLogSlope(current, state.all);
-  readout.textContent = current < delta
+  const recent = s!.stepBase.slice(-20);
+  const below = recent.filter((v) => v < delta).length;
+  const share = ` · below δ in ${below} of the last ${recent.length} steps`;
+  readout.textContent = (current < delta
     ? `step ${state.steps}: dice x = ${current.toFixed(4)} < δ = ${delta}: gradient × ω/(ε+x) = ${omega}/(${epsilon}+${current.toFixed(3)}) = ${m.toFixed(2)}`
-    : `step ${state.steps}: dice x = ${current.toFixed(4)} ≥ δ = ${delta}: gradient × 1 (ALL = x − C, the plain Dice gradient)`;
+    : `step ${state.steps}: dice x = ${current.toFixed(4)} ≥ δ = ${delta}: gradient × 1 (ALL = x − C, the plain Dice gradient)`) + share;
 }
 
 function onStep(s: Session, r: StepReport, ms: number): void {
@@ -505,6 +508,7 @@ function fillControls(params: URLSearchParams): void {
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
   fillControls(params);
+  $('version').textContent = VERSION;
   readAllSliders();
   showGradcheckSource();
   $('start').addEventListener('click', () => void startTrain());
