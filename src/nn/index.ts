@@ -17,4 +17,4 @@ export { SqueezeExcitation } from './blocks/squeeze-excitation.js';
 export { AttentionGate, GatingSignal, type AttentionGateOptions } from './blocks/attention-gate.js';
 export { Up } from './blocks/up.js';
 export * from './optim/index.js';
-export { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors, type DecodedSafetensors } from './safetensors.js';
+export { decodeHost, decodeSafetensors, encodeHost, encodeSafetensors, loadSafetensors, saveSafetensors, type DecodedSafetensors, type HostTensor } from './safetensors.js';
