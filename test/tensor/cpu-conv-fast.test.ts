@@ -1,11 +1,15 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { conv2d, convTranspose2d, randn, valueAndGrad, type Tensor } from '../../src/index.js';
+import { conv2d, convTranspose2d, matmul, randn, valueAndGrad, type Tensor } from '../../src/index.js';
+import { gemmThreadChunks, useGemmThreads, useSimdKernel } from '../../src/tensor/backends/cpu/gemm.js';
 
 /**
  * The float32 convolution fast paths of the cpu backend (conv.ts) against the float64 reference loops:
- * forward values and both gradients, at shapes that reach each branch: the contiguous im2col rows of
- * stride-1 'same' convolutions (first and last planes of the batch, images narrower than the kernel,
- * K > KC = 256, P > NC = 2048), pointwise convolutions and the 2×2 stride-2 transposed convolution.
+ * forward values and both gradients, at shapes that reach each branch: the direct layout of stride-1
+ * convolutions (gemmRowsF32 and dotsF32 on a padded copy of each image: images narrower than the kernel,
+ * K > KC = 256, grids wider than NC = 2048), the im2col path they fall back to (the contiguous rows of
+ * 'same' convolutions, the scalar kernel, images too large to stage), pointwise convolutions and the
+ * 2×2 stride-2 transposed convolution; and the worker thread on the direct kernels.
  */
 const rel = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let num = 0;
@@ -66,5 +70,54 @@ describe('cpu float32 convolution fast paths against the float64 reference', () 
     const r32 = valueAndGrad(f)(x.cast('float32'), w.cast('float32'));
     expect(rel(r32.grads[0].dataSync(), r64.grads[0].dataSync())).toBeLessThan(1e-4);
     expect(rel(r32.grads[1].dataSync(), r64.grads[1].dataSync())).toBeLessThan(1e-4);
+  });
+
+  it('the im2col path (scalar kernel: no staging area) agrees on the same shapes', () => {
+    useSimdKernel(false);
+    try {
+      for (let hw = 1; hw <= 5; hw++) agree([2, 3, hw, hw + 1], [4, 3, 3, 3], { padding: 1 }, 70 + hw);
+      agree([2, 3, 7, 6], [4, 3, 2, 2], { padding: 'same' }, 76);
+    } finally {
+      useSimdKernel(true);
+    }
+  });
+
+  it('a batch too large to stage at once runs in shorter runs of images (here 2 + 2 + 1)', () => {
+    agree([5, 16, 260, 260], [2, 16, 3, 3], { padding: 1 }, 79);
+  });
+
+  it('an image too large for the staging area falls back to im2col', () => {
+    const x = randn([1, 1, 2100, 2050], { seed: 81, dtype: 'float64' });
+    const w = randn([2, 1, 3, 3], { seed: 82, dtype: 'float64' });
+    expect(rel(conv2d(x.cast('float32'), w.cast('float32'), { padding: 1 }).dataSync(), conv2d(x, w, { padding: 1 }).dataSync())).toBeLessThan(1e-5);
+  });
+
+  it('matmul with more rows than the result region (R_ROWS = 1024) agrees', () => {
+    const a = randn([1030, 37], { seed: 83, dtype: 'float64' });
+    const b = randn([37, 21], { seed: 84, dtype: 'float64' });
+    expect(rel(matmul(a.cast('float32'), b.cast('float32')).dataSync(), matmul(a, b).dataSync())).toBeLessThan(1e-5);
+    expect(rel(matmul(a.cast('float32').transpose(), a.cast('float32')).dataSync(), matmul(a.transpose(), a).dataSync())).toBeLessThan(1e-5);
+  });
+});
+
+describe('cpu GEMM worker thread on the direct convolution kernels', () => {
+  it('forward, input and filter gradients are bit-for-bit the same with and without the worker', async () => {
+    if (availableParallelism() < 2 || process.env.SEGRAD_CPU_THREADS === '1') return;
+    const x = randn([2, 24, 36, 36], { seed: 91 });
+    const w = randn([32, 24, 3, 3], { seed: 92 });
+    const f = (p: Tensor, q: Tensor) => conv2d(p, q, { padding: 1 }).square().sum();
+    const run = () => [conv2d(x, w, { padding: 1 }), ...valueAndGrad(f)(x, w).grads].map((t) => Array.from(t.dataSync()));
+    useGemmThreads(false);
+    const single = run();
+    useGemmThreads(true);
+    const before = gemmThreadChunks().worker;
+    let both = run();
+    for (let i = 0; i < 50 && gemmThreadChunks().worker === before; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      useGemmThreads(true);
+      both = run();
+    }
+    expect(gemmThreadChunks().worker).toBeGreaterThan(before);
+    expect(both).toEqual(single);
   });
 });

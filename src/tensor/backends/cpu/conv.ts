@@ -2,7 +2,7 @@ import type { Conv2dGeometry } from '../../backend.js';
 import type { DType, TypedArray } from '../../dtype.js';
 import type { Shape } from '../../shape.js';
 import { conv2dBackwardFilterReference, conv2dBackwardInputReference, conv2dReference } from './conv-reference.js';
-import { gemmF32, NR, PANELS, rowStride, type PackB } from './gemm.js';
+import { dotsCapacity, dotsF32, dotsRead, gemmF32, gemmRowsF32, MAX_TABLE_ROWS, NR, PANELS, rowStride, stagingArea, type PackB } from './gemm.js';
 
 /**
  * Convolution kernels. float64 runs the direct loops of conv-reference.ts; float32 lowers each image
@@ -134,6 +134,139 @@ const colTAsB = (s: ColSource): PackB => (p0, kc, j0, nc, dst) => {
 const isPointwise = (kh: number, kw: number, g: Conv2dGeometry, h: number, w: number, ho: number, wo: number): boolean =>
   kh === 1 && kw === 1 && g.stride[0] === 1 && g.stride[1] === 1 && g.pad.every((p) => p === 0) && ho === h && wo === w;
 
+/**
+ * The direct layout of a stride-1 convolution without groups: a run of `nb` images is copied once,
+ * zero-padded, into the GEMM's staging area as [channel][image][Hp][Wp], and output pixel (oy, ox) of
+ * image b of the run is taken at grid position q = b·Hp·Wp + oy·Wp + ox. Then row (ci, ky, kx) of the
+ * im2col matrix of the whole run is the staged data read from ci·nb·Hp·Wp + ky·dh·Wp + kx·dw on,
+ * col[row, q] = S[rowStart[row] + q], so no im2col is written: the GEMM reads its rows in place
+ * (gemmRowsF32, dotsF32), and small images share one GEMM. Grid positions with ox ≥ Wo or oy ≥ Ho
+ * are computed and dropped.
+ */
+interface DirectLayout {
+  stage: Float32Array;
+  /** Images per run. */
+  nb: number;
+  hp: number; wp: number; plane: number;
+  /** Grid positions covering every output pixel of a run: (nb − 1)·Hp·Wp + (Ho − 1)·Wp + Wo. */
+  grid: number;
+  rowStart: Int32Array;
+  /** First float after the staged images and their tail (where dotsF32's A rows go). */
+  end: number;
+}
+
+/** The layout for x, or null where it does not apply or fit; `extra` floats per image are reserved after it. */
+function directLayout(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeometry, extra: (nb: number, grid: number) => number): DirectLayout | null {
+  const [n, cin, h, w] = xShape;
+  const [, cpg, kh, kw] = wShape;
+  const [, , ho, wo] = outShape;
+  const { stride: [sh, sw], pad: [pt, pb, pl, pr], dilation: [dh, dw], groups } = g;
+  if (sh !== 1 || sw !== 1 || groups !== 1 || cpg !== cin || Math.min(pt, pb, pl, pr) < 0) return null;
+  const stage = stagingArea();
+  const K = cin * kh * kw;
+  if (!stage || K > MAX_TABLE_ROWS) return null;
+  const hp = h + pt + pb;
+  const wp = w + pl + pr;
+  if (hp - (kh - 1) * dh !== ho || wp - (kw - 1) * dw !== wo) return null;
+  const plane = hp * wp;
+  const endOf = (nb: number): number => Math.ceil((cin * nb * plane + wp + 16) / 4) * 4;
+  const gridOf = (nb: number): number => (nb - 1) * plane + (ho - 1) * wp + wo;
+  let nb = n;
+  while (nb > 0 && endOf(nb) + extra(nb, gridOf(nb)) > stage.length) nb = Math.floor(nb / 2);
+  if (nb === 0) return null;
+  const rowStart = new Int32Array(K);
+  for (let ci = 0, r = 0; ci < cin; ci++) for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++, r++) rowStart[r] = ci * nb * plane + ky * dh * wp + kx * dw;
+  return { stage, nb, hp, wp, plane, grid: gridOf(nb), rowStart, end: endOf(nb) };
+}
+
+/** Copies images b0 … b0+count of x into the staging area, zero-padded (see DirectLayout). */
+function stageImages(L: DirectLayout, x: Float32Array, b0: number, count: number, c: number, h: number, w: number, g: Conv2dGeometry): void {
+  const { stage, wp, plane, nb } = L;
+  const [pt, , pl] = g.pad;
+  stage.fill(0, 0, L.end);
+  for (let ci = 0; ci < c; ci++) {
+    for (let b = 0; b < count; b++) {
+      const at = (ci * nb + b) * plane + pt * wp + pl;
+      for (let iy = 0; iy < h; iy++) {
+        const src = (((b0 + b) * c + ci) * h + iy) * w;
+        stage.set(x.subarray(src, src + w), at + iy * wp);
+      }
+    }
+  }
+}
+
+/**
+ * Calls out(b, oy, q0, q1) for each output row of the run that grid positions [j0, j0 + n) hold, with
+ * the row's grid span [q0, q1) (q0 at ox = q0 − (b·plane + oy·wp)).
+ */
+function gridRows(L: DirectLayout, ho: number, wo: number, j0: number, n: number, out: (b: number, oy: number, q0: number, q1: number) => void): void {
+  const { wp, plane } = L;
+  for (let row = Math.floor(j0 / wp); row * wp < j0 + n; row++) {
+    const b = Math.floor((row * wp) / plane);
+    const oy = row - (b * plane) / wp;
+    if (oy >= ho) continue;
+    const qs = Math.max(j0, row * wp);
+    const qe = Math.min(j0 + n, row * wp + wo);
+    if (qe > qs) out(b, oy, qs, qe);
+  }
+}
+
+/** forwardF32 through the direct layout; null where it does not apply or fit. */
+function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, outShape: Shape, g: Conv2dGeometry): Float32Array | null {
+  const L = directLayout(xShape, wShape, outShape, g, () => 0);
+  if (!L) return null;
+  const [n, cin, h, wd] = xShape;
+  const [cout, , kh, kw] = wShape;
+  const [, , ho, wo] = outShape;
+  const K = cin * kh * kw;
+  const { wp, plane } = L;
+  const y = new Float32Array(n * cout * ho * wo);
+  for (let b0 = 0; b0 < n; b0 += L.nb) {
+    const count = Math.min(L.nb, n - b0);
+    stageImages(L, x, b0, count, cin, h, wd, g);
+    gemmRowsF32(cout, (count - 1) * plane + (ho - 1) * wp + wo, K, w, 0, K, 1, L.rowStart, (co, j0, nc, src, srcOff) => {
+      gridRows(L, ho, wo, j0, nc, (b, oy, qs, qe) => {
+        const ox = qs - b * plane - oy * wp;
+        y.set(src.subarray(srcOff + qs - j0, srcOff + qe - j0), (((b0 + b) * cout + co) * ho + oy) * wo + ox);
+      });
+    });
+  }
+  return y;
+}
+
+/** The filter gradient through the direct layout: dW[co, row] = Σ_runs Σ_q dYgrid[co, q]·col[row, q]. */
+function filterGradDirect(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, wShape: Shape, g: Conv2dGeometry): Float32Array | null {
+  const [n, cin, h, wd] = xShape;
+  const [cout, , kh, kw] = wShape;
+  const [, , ho, wo] = dyShape;
+  const K = cin * kh * kw;
+  if (Math.ceil(cout / 2) * 2 * Math.ceil(K / 4) * 4 > dotsCapacity) return null;
+  // dY rows on the grid (zeros elsewhere), plus one zero row for the row pairs of dotsF32
+  const strideOf = (grid: number): number => Math.ceil(grid / 4) * 4 + 4;
+  const L = directLayout(xShape, wShape, dyShape, g, (_, grid) => (cout + 1) * strideOf(grid));
+  if (!L) return null;
+  const { stage, wp, plane } = L;
+  const aStride = strideOf(L.grid);
+  const aEnd = L.end + (cout + 1) * aStride;
+  for (let b0 = 0; b0 < n; b0 += L.nb) {
+    const count = Math.min(L.nb, n - b0);
+    stageImages(L, x, b0, count, cin, h, wd, g);
+    stage.fill(0, L.end, aEnd);
+    for (let co = 0; co < cout; co++) {
+      for (let b = 0; b < count; b++) {
+        for (let oy = 0; oy < ho; oy++) {
+          const src = (((b0 + b) * cout + co) * ho + oy) * wo;
+          stage.set(dy.subarray(src, src + wo), L.end + co * aStride + b * plane + oy * wp);
+        }
+      }
+    }
+    dotsF32(cout, K, (count - 1) * plane + (ho - 1) * wp + wo, L.end, aStride, L.rowStart, b0 === 0);
+  }
+  const dw = new Float32Array(cout * K);
+  dotsRead(cout, K, dw, 0);
+  return dw;
+}
+
 function forwardF32(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, outShape: Shape, g: Conv2dGeometry): Float32Array {
   const [n, cin, h, wd] = xShape;
   const [cout, cpg, kh, kw] = wShape;
@@ -142,12 +275,16 @@ function forwardF32(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Sha
   const K = cpg * kh * kw;
   const opg = cout / g.groups;
   const pointwise = isPointwise(kh, kw, g, h, wd, ho, wo);
+  if (!pointwise) {
+    const direct = forwardDirect(x, xShape, w, wShape, outShape, g);
+    if (direct) return direct;
+  }
   const y = new Float32Array(n * cout * P);
   for (let b = 0; b < n; b++) {
     for (let grp = 0; grp < g.groups; grp++) {
       const xOff = (b * cin + grp * cpg) * h * wd;
       const src: ColSource = { x, xOff, h, w: wd, kh, kw, ho, wo, g };
-      gemmF32(opg, P, K, w, grp * opg * K, K, 1, x, xOff, P, 1, y, (b * cout + grp * opg) * P, P, pointwise ? undefined : colAsB(src));
+      gemmF32(opg, P, K, w, grp * opg * K, K, 1, x, xOff, P, 1, y, (b * cout + grp * opg) * P, P, pointwise ? undefined : colAsB(src), true);
     }
   }
   return y;
@@ -230,6 +367,10 @@ export function conv2dBackwardFilter(x: TypedArray, xShape: Shape, dy: TypedArra
   const K = cpg * kh * kw;
   const opg = cout / g.groups;
   const pointwise = isPointwise(kh, kw, g, h, wd, ho, wo);
+  if (!pointwise) {
+    const direct = filterGradDirect(x as Float32Array, xShape, dy as Float32Array, dyShape, wShape, g);
+    if (direct) return direct;
+  }
   const dw = new Float32Array(cout * K);
   for (let b = 0; b < n; b++) {
     for (let grp = 0; grp < g.groups; grp++) {

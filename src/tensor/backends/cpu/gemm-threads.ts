@@ -9,9 +9,11 @@ import type { WasmKernel } from './wasm-kernel.js';
  *
  * Control words (Int32, at word index `ctl` in the shared memory):
  *   0 mc, 1 nc, 2 kc, 3 ldb in bytes, 4 B in place (0/1), 5 panels per chunk, 6 A byte offset,
- *   7 B byte offset, 8 result-region float offset, 9 region row stride (floats),
+ *   7 B byte offset, 8 result-region byte offset, 9 region row stride (floats),
  *   10 CLAIM = tag << 24 | chunks << 12 | next chunk, 11 DONE (chunks finished), 12 SEQ (job number),
- *   13 and 14 chunks computed so far by the worker and by the main thread (for tests).
+ *   13 and 14 chunks computed so far by the worker and by the main thread (for tests),
+ *   15 the job's kind (0 `block`, 1 `rows`: word 3 is then the column byte offset and word 7 the
+ *   table; 2 `dots`: word 2 is the length, 3 the column byte offset, 7 the table, 16 the A row stride).
  * CLAIM holds the job tag and chunk count in one word, so a compare-and-swap succeeds only for a chunk
  * of the job that is still running; its parameters cannot change until that chunk is done.
  */
@@ -20,36 +22,39 @@ const CLAIM = 10;
 const DONE = 11;
 const SEQ = 12;
 
+type Kernels = Pick<WasmKernel, 'block' | 'rows' | 'dots'>;
+
 /**
- * Computes the tiles of panels [k·per, (k+1)·per) of the published block into the result region
- * (MR = 4, NR = 8 are fixed here). Self-contained: its source is also the worker's code.
+ * Adds the tiles of column panels [k·per, (k+1)·per) of the published job into the result region with
+ * the WebAssembly loops (NR = 8 columns a panel; 4 for `dots`). Self-contained: its source is also the
+ * worker's code.
  */
-function runChunk(kernel: WasmKernel['kernel'], mem: Float32Array, ctl: Int32Array, c0: number, k: number, tileByte: number): void {
+function runChunk(w: Kernels, ctl: Int32Array, c0: number, k: number): void {
   const mc = ctl[c0], nc = ctl[c0 + 1], kc = ctl[c0 + 2], ldbBytes = ctl[c0 + 3], inPlace = ctl[c0 + 4], per = ctl[c0 + 5];
-  const aBase = ctl[c0 + 6], bBase = ctl[c0 + 7], rBase = ctl[c0 + 8], ldr = ctl[c0 + 9];
-  const t = tileByte >> 2;
-  const end = Math.min(nc, (k + 1) * per * 8);
-  for (let jp = k * per * 8; jp < end; jp += 8) {
-    const bAt = bBase + (inPlace ? jp : jp * kc) * 4;
-    for (let ip = 0; ip < mc; ip += 4) {
-      kernel(aBase + ip * kc * 4, bAt, tileByte, kc, ldbBytes);
-      let o = rBase + ip * ldr + jp;
-      for (let r = 0; r < 4; r++, o += ldr) {
-        for (let j = 0; j < 8; j++) mem[o + j] = mem[t + r * 8 + j];
-      }
-    }
+  const aBase = ctl[c0 + 6], bBase = ctl[c0 + 7], rBase = ctl[c0 + 8], ldr = ctl[c0 + 9], kind = ctl[c0 + 15];
+  const unit = kind === 2 ? 4 : 8;
+  const j0 = k * per * unit;
+  const width = Math.min(nc, (k + 1) * per * unit) - j0;
+  if (width <= 0) return;
+  if (kind === 2) {
+    w.dots(aBase, ctl[c0 + 16], bBase + j0 * 4, ldbBytes, rBase + j0 * 4, mc, width, kc, ldr * 4);
+  } else if (kind === 1) {
+    w.rows(aBase, bBase, rBase + j0 * 4, mc, width, kc, 0, ldbBytes + j0 * 4, ldr * 4);
+  } else {
+    const bstep = inPlace ? 32 : 32 * kc;
+    w.block(aBase, bBase + (j0 / 8) * bstep, rBase + j0 * 4, mc, width, kc, ldbBytes, bstep, ldr * 4);
   }
 }
 
 /** Claims and runs chunks of job `seq` until none is left. Self-contained: also runs in the worker. */
-function claimAndRun(kernel: WasmKernel['kernel'], mem: Float32Array, ctl: Int32Array, c0: number, seq: number, tileByte: number, run: typeof runChunk, counter: number): void {
+function claimAndRun(w: Kernels, ctl: Int32Array, c0: number, seq: number, run: typeof runChunk, counter: number): void {
   for (;;) {
     const cur = Atomics.load(ctl, c0 + 10);
     if (cur >>> 24 !== (seq & 0xff)) return;
     const next = cur & 0xfff;
     if (next >= ((cur >>> 12) & 0xfff)) return;
     if (Atomics.compareExchange(ctl, c0 + 10, cur, cur + 1) !== cur) continue;
-    run(kernel, mem, ctl, c0, next, tileByte);
+    run(w, ctl, c0, next);
     Atomics.add(ctl, c0 + counter, 1);
     Atomics.add(ctl, c0 + 11, 1);
     Atomics.notify(ctl, c0 + 11);
@@ -58,7 +63,11 @@ function claimAndRun(kernel: WasmKernel['kernel'], mem: Float32Array, ctl: Int32
 
 export interface BlockJob {
   mc: number; nc: number; kc: number; ldbBytes: number; inPlace: boolean;
-  aByte: number; bByte: number; regionFloat: number; ldr: number;
+  aByte: number; bByte: number; regionByte: number; ldr: number;
+  /** 0 `block` (default), 1 `rows`, 2 `dots` (see the control words above). */
+  kind?: 0 | 1 | 2;
+  /** `dots`: the A row stride in bytes. */
+  aStride?: number;
 }
 
 export interface GemmHelper {
@@ -66,7 +75,7 @@ export interface GemmHelper {
   wanted(): boolean;
   /** Ends a back-off now. */
   reset(): void;
-  /** Computes the block into the result region with both threads; returns when every tile is written. */
+  /** Adds the block's product into the result region with both threads; returns when every tile is done. */
   run(job: BlockJob): void;
   /** Chunks computed so far by each thread. */
   chunks(): { worker: number; main: number };
@@ -76,7 +85,7 @@ export interface GemmHelper {
  * Starts the helper worker where Node's worker_threads and shared wasm memory exist; null elsewhere
  * (browsers, or WebAssembly without shared memory). The worker is unref'd: it never keeps the process alive.
  */
-export function createGemmHelper(wasm: WasmKernel, ctlWord: number, workerTileByte: number, mainTileByte: number): GemmHelper | null {
+export function createGemmHelper(wasm: WasmKernel, ctlWord: number): GemmHelper | null {
   type WorkerThreads = typeof import('node:worker_threads');
   type Os = typeof import('node:os');
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown; env?: Record<string, string | undefined> } }).process;
@@ -88,8 +97,7 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, workerTileBy
   const code = `
     const { workerData } = require('node:worker_threads');
     const { module, memory } = workerData;
-    const kernel = new WebAssembly.Instance(module, { env: { mem: memory } }).exports.kernel;
-    const mem = new Float32Array(memory.buffer);
+    const kernels = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
     const ctl = new Int32Array(memory.buffer);
     const __name = (f) => f;
     const runChunk = (${runChunk.toString()});
@@ -98,7 +106,7 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, workerTileBy
     for (;;) {
       Atomics.wait(ctl, ${ctlWord + SEQ}, seen);
       seen = Atomics.load(ctl, ${ctlWord + SEQ});
-      claimAndRun(kernel, mem, ctl, ${ctlWord}, seen, ${workerTileByte}, runChunk, 13);
+      claimAndRun(kernels, ctl, ${ctlWord}, seen, runChunk, 13);
     }`;
   let worker: InstanceType<WorkerThreads['Worker']>;
   try {
@@ -111,7 +119,6 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, workerTileBy
   worker.on('error', () => (alive = false));
   worker.on('exit', () => (alive = false));
 
-  const mem = new Float32Array(wasm.memory.buffer);
   const ctl = new Int32Array(wasm.memory.buffer);
   const c0 = ctlWord;
   let seq = 0;
@@ -131,13 +138,15 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, workerTileBy
     },
     chunks: () => ({ worker: Atomics.load(ctl, c0 + 13), main: Atomics.load(ctl, c0 + 14) }),
     run(job) {
-      const panels = Math.ceil(job.nc / 8);
+      const panels = Math.ceil(job.nc / (job.kind === 2 ? 4 : 8));
       const chunks = Math.min(panels, 32);
       const per = Math.ceil(panels / chunks);
       const count = Math.ceil(panels / per);
       seq = (seq + 1) & 0x7fffffff;
-      const params = [job.mc, job.nc, job.kc, job.ldbBytes, job.inPlace ? 1 : 0, per, job.aByte, job.bByte, job.regionFloat, job.ldr];
+      const params = [job.mc, job.nc, job.kc, job.ldbBytes, job.inPlace ? 1 : 0, per, job.aByte, job.bByte, job.regionByte, job.ldr];
       params.forEach((v, i) => Atomics.store(ctl, c0 + i, v));
+      Atomics.store(ctl, c0 + 15, job.kind ?? 0);
+      Atomics.store(ctl, c0 + 16, job.aStride ?? 0);
       Atomics.store(ctl, c0 + DONE, 0);
       Atomics.store(ctl, c0 + CLAIM, ((seq & 0xff) << 24) | (count << 12));
       if (alive) {
@@ -145,7 +154,7 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, workerTileBy
         Atomics.notify(ctl, c0 + SEQ);
       }
       const start = performance.now();
-      claimAndRun(wasm.kernel, mem, ctl, c0, seq, mainTileByte, runChunk, 14);
+      claimAndRun(wasm, ctl, c0, seq, runChunk, 14);
       const computed = performance.now();
       const t0 = Date.now();
       for (let done = Atomics.load(ctl, c0 + DONE); done < count; done = Atomics.load(ctl, c0 + DONE)) {

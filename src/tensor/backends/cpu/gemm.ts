@@ -5,8 +5,11 @@ import { createWasmKernel } from './wasm-kernel.js';
  * Float32 GEMM, C += A·B, blocked as in GotoBLAS (Goto & van de Geijn, "Anatomy of high-performance
  * matrix multiplication", 2008): B is packed in KC×NC blocks of NR-wide panels, A in MC×KC blocks of
  * MR-tall panels, and an MR×NR micro-kernel (WebAssembly SIMD, wasm-kernel.ts) multiplies one pair of
- * panels into a tile that is added into C. Operands are addressed by strides, so transposed operands
- * cost nothing extra: A(i, p) = a[aOff + i·ars + p·acs], B(p, j) = b[bOff + p·brs + j·bcs].
+ * panels into a tile. The loops over the panels of a block run in WebAssembly too (`block`), adding
+ * tiles into a result region in the same memory that holds up to R_ROWS rows of C for the current
+ * column block, so C itself is touched once per column block, not once per tile and depth block.
+ * Operands are addressed by strides, so transposed operands cost nothing extra:
+ * A(i, p) = a[aOff + i·ars + p·acs], B(p, j) = b[bOff + p·brs + j·bcs].
  * In Node, large blocks are split by column panels between this thread and one worker (gemm-threads.ts).
  */
 
@@ -16,19 +19,27 @@ export const NR = 8;
 const KC = 256;
 const MC = 128;
 const NC = 2048;
+/** Rows of C the result region holds; taller products run in row chunks of this size. */
+const R_ROWS = 1024;
 
-// Memory layout (bytes): main tile at 0, worker tile at 512, control words at 768, then packed A,
-// the B block, and the result region the two threads write a block into.
+// Memory layout (bytes): the scalar kernel's tile at 0, control words at 768, then packed A,
+// the B block, and the result region the two threads add a column block of C into.
 const TILE_BYTES = 1024;
-const WORKER_TILE = 512;
 const CTL_BYTE = 768;
 const A_BYTES = MC * KC * 4;
 // room for KC rows of NC columns plus a row pad (see rowStride)
 const B_BYTES = KC * (NC + 16) * 4;
 const LDR = NC + NR;
-const R_BYTES = MC * LDR * 4;
+const R_BYTES = R_ROWS * LDR * 4;
 const R_BASE = TILE_BYTES + A_BYTES + B_BYTES;
-const wasm = createWasmKernel(MR, NR / 4, R_BASE + R_BYTES);
+// then the row table of `rows` and `dots` (byte offsets of B rows), and the staging area where
+// conv.ts lays out images for them (with a zeroed tail the kernels may read past the last row into)
+const T_ENTRIES = 16384;
+const T_BASE = R_BASE + R_BYTES;
+const S_FLOATS = 4 << 20;
+const S_TAIL = 64;
+const S_BASE = T_BASE + T_ENTRIES * 4;
+const wasm = createWasmKernel(MR, NR / 4, S_BASE + (S_FLOATS + S_TAIL) * 4);
 // Without WebAssembly SIMD the same packed layout runs through the scalar kernel below.
 const buffer = wasm ? wasm.memory.buffer : new ArrayBuffer(R_BASE + R_BYTES);
 const memory = new Float32Array(buffer);
@@ -39,7 +50,7 @@ const PARALLEL_MIN = 1 << 20;
 let helper: GemmHelper | null | undefined = wasm?.shared ? undefined : null;
 let threadsOn = true;
 function getHelper(): GemmHelper | null {
-  if (helper === undefined) helper = wasm ? createGemmHelper(wasm, CTL_BYTE / 4, WORKER_TILE, 0) : null;
+  if (helper === undefined) helper = wasm ? createGemmHelper(wasm, CTL_BYTE / 4) : null;
   return helper;
 }
 
@@ -74,17 +85,26 @@ function scalarKernel(aAt: number, bAt: number, kc: number, ldb: number): void {
     }
   }
 }
-const jsKernel = (a: number, b: number, _c: number, kc: number, ldb: number): void => scalarKernel(a, b, kc, ldb);
-let kernel = wasm ? wasm.kernel : jsKernel;
+/** The scalar counterpart of the WebAssembly `block` (same arguments, byte offsets into `memory`). */
+function jsBlock(a: number, b: number, c: number, mc: number, nc: number, kc: number, ldb: number, bstep: number, ldc: number): void {
+  for (let jp = 0; jp < nc; jp += NR) {
+    for (let ip = 0; ip < mc; ip += MR) {
+      scalarKernel(a + ip * kc * 4, b + (jp / NR) * bstep, kc, ldb);
+      let co = (c + ip * ldc + jp * 4) >> 2;
+      for (let r = 0; r < MR; r++, co += ldc >> 2) for (let j = 0; j < NR; j++) memory[co + j] += tile[r * NR + j];
+    }
+  }
+}
+let block = wasm ? wasm.block : jsBlock;
 
 /** Which micro-kernel runs now: 'wasm-simd', or 'js' where WebAssembly SIMD is missing. */
 export function gemmKernel(): 'wasm-simd' | 'js' {
-  return kernel === jsKernel ? 'js' : 'wasm-simd';
+  return block === jsBlock ? 'js' : 'wasm-simd';
 }
 
 /** Selects the scalar JS micro-kernel (false) or WebAssembly SIMD where available (true); tests use it. */
 export function useSimdKernel(on: boolean): void {
-  kernel = on && wasm ? wasm.kernel : jsKernel;
+  block = on && wasm ? wasm.block : jsBlock;
 }
 
 function packA(a: Float32Array, aOff: number, ars: number, acs: number, i0: number, mc: number, m: number, p0: number, kc: number): void {
@@ -151,8 +171,9 @@ export const PANELS = 0;
 export const rowStride = (nc: number): number => Math.ceil(nc / NR) * NR + NR;
 
 /**
- * C[cOff + i·ldc + j] += Σ_p A(i, p)·B(p, j) for i < m, j < n, p < k (float32). `customB` replaces
- * reading B from memory (conv.ts writes im2col blocks with it).
+ * C[cOff + i·ldc + j] += Σ_p A(i, p)·B(p, j) for i < m, j < n, p < k (float32); with `overwrite`,
+ * C = A·B instead (for a fresh output). `customB` replaces reading B from memory (conv.ts writes im2col
+ * blocks with it).
  */
 export function gemmF32(
   m: number, n: number, k: number,
@@ -160,66 +181,144 @@ export function gemmF32(
   b: Float32Array, bOff: number, brs: number, bcs: number,
   c: Float32Array, cOff: number, ldc: number,
   customB?: PackB,
+  overwrite = false,
 ): void {
   const aBase = TILE_BYTES;
   const bBase = TILE_BYTES + A_BYTES;
-  for (let j0 = 0; j0 < n; j0 += NC) {
-    const nc = Math.min(NC, n - j0);
-    for (let p0 = 0; p0 < k; p0 += KC) {
-      const kc = Math.min(KC, k - p0);
-      let ldb = NR;
-      let inPlace = true;
-      if (customB) {
-        ldb = customB(p0, kc, j0, nc, packedB);
-        if (ldb === PANELS) {
-          ldb = NR;
+  const rFloat = R_BASE / 4;
+  for (let r0 = 0; r0 < m; r0 += R_ROWS) {
+    const rows = Math.min(R_ROWS, m - r0);
+    for (let j0 = 0; j0 < n; j0 += NC) {
+      const nc = Math.min(NC, n - j0);
+      memory.fill(0, rFloat, rFloat + Math.ceil(rows / MR) * MR * LDR);
+      for (let p0 = 0; p0 < k; p0 += KC) {
+        const kc = Math.min(KC, k - p0);
+        let ldb = NR;
+        let inPlace = true;
+        if (customB) {
+          ldb = customB(p0, kc, j0, nc, packedB);
+          if (ldb === PANELS) {
+            ldb = NR;
+            inPlace = false;
+          }
+        } else if (bcs === 1) {
+          // row-major B: copy rows (memcpy) and let the kernel read them in place, cheaper than panels
+          ldb = rowStride(nc);
+          for (let p = 0; p < kc; p++) packedB.set(b.subarray(bOff + (p0 + p) * brs + j0, bOff + (p0 + p) * brs + j0 + nc), p * ldb);
+        } else {
+          packB(b, bOff, brs, bcs, p0, kc, j0, nc, n);
           inPlace = false;
         }
-      } else if (bcs === 1) {
-        // row-major B: copy rows (memcpy) and let the kernel read them in place, cheaper than panels
-        ldb = rowStride(nc);
-        for (let p = 0; p < kc; p++) packedB.set(b.subarray(bOff + (p0 + p) * brs + j0, bOff + (p0 + p) * brs + j0 + nc), p * ldb);
-      } else {
-        packB(b, bOff, brs, bcs, p0, kc, j0, nc, n);
-        inPlace = false;
+        for (let i0 = 0; i0 < rows; i0 += MC) {
+          const mc = Math.min(MC, rows - i0);
+          packA(a, aOff, ars, acs, r0 + i0, mc, m, p0, kc);
+          const region = R_BASE + i0 * LDR * 4;
+          const parallel = threadsOn && block !== jsBlock && mc * nc * kc >= PARALLEL_MIN ? getHelper() : null;
+          if (parallel?.wanted()) {
+            parallel.run({ mc, nc, kc, ldbBytes: ldb * 4, inPlace, aByte: aBase, bByte: bBase, regionByte: region, ldr: LDR });
+          } else {
+            block(aBase, bBase, region, mc, nc, kc, ldb * 4, inPlace ? NR * 4 : NR * kc * 4, LDR * 4);
+          }
+        }
       }
-      for (let i0 = 0; i0 < m; i0 += MC) {
-        const mc = Math.min(MC, m - i0);
-        packA(a, aOff, ars, acs, i0, mc, m, p0, kc);
-        const parallel = threadsOn && kernel !== jsKernel && mc * nc * kc >= PARALLEL_MIN ? getHelper() : null;
-        if (parallel?.wanted()) {
-          parallel.run({ mc, nc, kc, ldbBytes: ldb * 4, inPlace, aByte: aBase, bByte: bBase, regionFloat: R_BASE / 4, ldr: LDR });
-          for (let i = 0; i < mc; i++) {
-            const co = cOff + (i0 + i) * ldc + j0;
-            const ro = R_BASE / 4 + i * LDR;
-            for (let j = 0; j < nc; j++) c[co + j] += memory[ro + j];
-          }
-          continue;
-        }
-        for (let jp = 0; jp < nc; jp += NR) {
-          const jn = Math.min(NR, nc - jp);
-          const bAt = bBase + (inPlace ? jp : jp * kc) * 4;
-          for (let ip = 0; ip < mc; ip += MR) {
-            const im = Math.min(MR, mc - ip);
-            kernel(aBase + ip * kc * 4, bAt, 0, kc, ldb * 4);
-            let co = cOff + (i0 + ip) * ldc + j0 + jp;
-            if (im === MR && jn === NR) {
-              for (let r = 0, t = 0; r < MR; r++, co += ldc, t += NR) {
-                c[co] += tile[t];
-                c[co + 1] += tile[t + 1];
-                c[co + 2] += tile[t + 2];
-                c[co + 3] += tile[t + 3];
-                c[co + 4] += tile[t + 4];
-                c[co + 5] += tile[t + 5];
-                c[co + 6] += tile[t + 6];
-                c[co + 7] += tile[t + 7];
-              }
-            } else {
-              for (let r = 0; r < im; r++, co += ldc) for (let j = 0; j < jn; j++) c[co + j] += tile[r * NR + j];
-            }
-          }
-        }
+      for (let i = 0; i < rows; i++) {
+        const co = cOff + (r0 + i) * ldc + j0;
+        const ro = rFloat + i * LDR;
+        if (overwrite) c.set(memory.subarray(ro, ro + nc), co);
+        else for (let j = 0; j < nc; j++) c[co + j] += memory[ro + j];
       }
     }
   }
+}
+
+/**
+ * The staging area for gemmRowsF32 and dotsF32 (floats), or null where the WebAssembly kernels are not
+ * in use (no SIMD, or the scalar kernel selected): callers then take the im2col path.
+ */
+export function stagingArea(): Float32Array | null {
+  return wasm && block !== jsBlock ? new Float32Array(buffer, S_BASE, S_FLOATS) : null;
+}
+
+/** The most rows the row table of gemmRowsF32 and dotsF32 takes. */
+export const MAX_TABLE_ROWS = T_ENTRIES;
+
+/**
+ * C = A·B where row p of B is the staging area from float `rowStart[p]` on: B(p, j) = S[rowStart[p] + j]
+ * (conv.ts: the rows of an im2col matrix as shifted views of one padded image). A is read by strides as
+ * in gemmF32. C is handed over one stretch at a time: `emit(i, j0, nc, src, srcOff)` receives
+ * C[i, j0 … j0+nc) at src[srcOff …]. Needs stagingArea() and k ≤ MAX_TABLE_ROWS; B rows are read up
+ * to 8 floats past column n.
+ */
+export function gemmRowsF32(
+  m: number, n: number, k: number,
+  a: Float32Array, aOff: number, ars: number, acs: number,
+  rowStart: ArrayLike<number>,
+  emit: (i: number, j0: number, nc: number, src: Float32Array, srcOff: number) => void,
+): void {
+  const w = wasm!;
+  const aBase = TILE_BYTES;
+  const rFloat = R_BASE / 4;
+  const table = new Int32Array(buffer, T_BASE, k);
+  for (let p = 0; p < k; p++) table[p] = S_BASE + rowStart[p] * 4;
+  for (let r0 = 0; r0 < m; r0 += R_ROWS) {
+    const rows = Math.min(R_ROWS, m - r0);
+    for (let j0 = 0; j0 < n; j0 += NC) {
+      const nc = Math.min(NC, n - j0);
+      memory.fill(0, rFloat, rFloat + Math.ceil(rows / MR) * MR * LDR);
+      for (let p0 = 0; p0 < k; p0 += KC) {
+        const kc = Math.min(KC, k - p0);
+        for (let i0 = 0; i0 < rows; i0 += MC) {
+          const mc = Math.min(MC, rows - i0);
+          packA(a, aOff, ars, acs, r0 + i0, mc, m, p0, kc);
+          const region = R_BASE + i0 * LDR * 4;
+          const parallel = threadsOn && mc * nc * kc >= PARALLEL_MIN ? getHelper() : null;
+          if (parallel?.wanted()) {
+            parallel.run({ kind: 1, mc, nc, kc, ldbBytes: j0 * 4, inPlace: true, aByte: aBase, bByte: T_BASE + p0 * 4, regionByte: region, ldr: LDR });
+          } else {
+            w.rows(aBase, T_BASE + p0 * 4, region, mc, nc, kc, 0, j0 * 4, LDR * 4);
+          }
+        }
+      }
+      for (let i = 0; i < rows; i++) emit(r0 + i, j0, nc, memory, rFloat + i * LDR);
+    }
+  }
+}
+
+/** Columns of A and B rows dotsF32 multiplies per call (a multiple of 4 that keeps 4 B rows in L1). */
+const DOTS_CHUNK = 1024;
+
+/**
+ * C[i, j] (+)= Σ_{q<len} S[aStart + i·aStride + q] · S[rowStart[j] + q] for i < m, j < n, in the staging
+ * area S: the filter gradient of a convolution, dY·colᵀ, with col's rows as shifted views of one padded
+ * image. C accumulates in the result region across calls (`zero` starts it afresh); `read` copies
+ * it out. Needs stagingArea(), n ≤ MAX_TABLE_ROWS, and ⌈m/2⌉·2 · ⌈n/4⌉·4 ≤ dotsCapacity. The rows of
+ * A (one past m too) and of B are read up to ⌈len/4⌉·4 floats, so the caller zero-pads A rows.
+ */
+export function dotsF32(m: number, n: number, len: number, aStart: number, aStride: number, rowStart: ArrayLike<number>, zero: boolean): void {
+  const w = wasm!;
+  const mp = Math.ceil(m / 2) * 2;
+  const np = Math.ceil(n / 4) * 4;
+  const lp = Math.ceil(len / 4) * 4;
+  if (zero) memory.fill(0, R_BASE / 4, R_BASE / 4 + mp * np);
+  const table = new Int32Array(buffer, T_BASE, np);
+  for (let j = 0; j < np; j++) table[j] = S_BASE + rowStart[j < n ? j : 0] * 4;
+  for (let q0 = 0; q0 < lp; q0 += DOTS_CHUNK) {
+    const ql = Math.min(DOTS_CHUNK, lp - q0);
+    const aByte = S_BASE + (aStart + q0) * 4;
+    const parallel = threadsOn && mp * np * ql >= PARALLEL_MIN ? getHelper() : null;
+    if (parallel?.wanted()) {
+      parallel.run({ kind: 2, mc: mp, nc: np, kc: ql, ldbBytes: q0 * 4, inPlace: true, aByte, aStride: aStride * 4, bByte: T_BASE, regionByte: R_BASE, ldr: np });
+    } else {
+      w.dots(aByte, aStride * 4, T_BASE, q0 * 4, R_BASE, mp, np, ql, np * 4);
+    }
+  }
+}
+
+/** The result-region floats dotsF32 can accumulate into. */
+export const dotsCapacity = R_ROWS * LDR;
+
+/** Copies the m×n result of dotsF32 into out[outOff + i·n + j]. */
+export function dotsRead(m: number, n: number, out: Float32Array, outOff: number): void {
+  const np = Math.ceil(n / 4) * 4;
+  for (let i = 0; i < m; i++) out.set(memory.subarray(R_BASE / 4 + i * np, R_BASE / 4 + i * np + n), outOff + i * n);
 }

@@ -13,7 +13,7 @@ export function matmul(a: TypedArray, b: TypedArray, batchA: number, batchB: num
     for (let bi = 0; bi < batch; bi++) {
       const aOff = (batchA === 1 ? 0 : bi) * m * k;
       const bOff = (batchB === 1 ? 0 : bi) * k * n;
-      gemmF32(m, n, k, a as Float32Array, aOff, transA ? 1 : k, transA ? m : 1, b as Float32Array, bOff, transB ? 1 : n, transB ? k : 1, out as Float32Array, bi * m * n, n);
+      gemmF32(m, n, k, a as Float32Array, aOff, transA ? 1 : k, transA ? m : 1, b as Float32Array, bOff, transB ? 1 : n, transB ? k : 1, out as Float32Array, bi * m * n, n, undefined, true);
     }
     return out;
   }

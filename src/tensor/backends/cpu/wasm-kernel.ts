@@ -17,6 +17,25 @@ export interface WasmKernel {
   /** Whether `memory` is shared (a SharedArrayBuffer), so worker threads can use it too. */
   shared: boolean;
   kernel: (a: number, b: number, c: number, kc: number, ldb: number) => void;
+  /**
+   * The loop over a whole packed block: for each NR-column panel and MR-row panel, the tile of
+   * `kernel` is added into C at `c + ip·ldc + jp·4` (bytes). Panel jp/NR of B starts at `b + (jp/NR)·bstep`
+   * (bstep = 4·NR for a row-major block read in place, 4·NR·kc for packed panels); A panel ip/MR at
+   * `a + ip·kc·4`. mc, nc and kc are at least 1; C gets whole MR×NR tiles (the caller discards the padding).
+   */
+  block: (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldb: number, bstep: number, ldc: number) => void;
+  /**
+   * `block` with B rows found through a table: depth row p of the block starts at byte
+   * `i32[table + 4p] + boff`, so shifted views of one image serve as the rows of its im2col matrix
+   * (conv.ts) with nothing copied. `unused` keeps the signature of `block`.
+   */
+  rows: (a: number, table: number, c: number, mc: number, nc: number, kc: number, unused: number, boff: number, ldc: number) => void;
+  /**
+   * Dot products of rows: C[i, j] += Σ_{q<len} f32[a + i·astride + 4q]·f32[i32[table + 4j] + boff + 4q]
+   * for i < mc, j < nc, in 2×4 tiles (mc a multiple of 2, nc of 4, len of 4; C at c + i·ldc + 4j).
+   * The filter gradient of a convolution, dY·colᵀ, without transposing col.
+   */
+  dots: (a: number, astride: number, table: number, boff: number, c: number, mc: number, nc: number, len: number, ldc: number) => void;
 }
 
 const uleb = (n: number): number[] => {
@@ -43,9 +62,9 @@ const section = (id: number, body: number[]): number[] => [id, ...uleb(body.leng
 const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 
 // opcodes
-const LOCAL_GET = 0x20, LOCAL_SET = 0x21, I32_CONST = 0x41, I32_ADD = 0x6a, I32_SUB = 0x6b, LOOP = 0x03, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
+const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, I32_CONST = 0x41, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_GT_S = 0x4a, I32_LT_S = 0x48, I32_LOAD = 0x28, F32_LOAD = 0x2a, F32_STORE = 0x38, F32_ADD = 0x92, LOOP = 0x03, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
 const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
-const V128_LOAD = 0x00, V128_LOAD32_SPLAT = 0x09, V128_STORE = 0x0b, F32X4_ADD = 0xe4, F32X4_MUL = 0xe6;
+const V128_LOAD = 0x00, V128_LOAD32_SPLAT = 0x09, V128_STORE = 0x0b, V128_CONST = 0x0c, F32X4_EXTRACT_LANE = 0x1f, F32X4_ADD = 0xe4, F32X4_MUL = 0xe6;
 const memarg = (align: number, offset: number): number[] => [...uleb(align), ...uleb(offset)];
 
 /** The module bytes for an MR × (4·NRV) kernel. */
@@ -73,16 +92,130 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number, share
   }
   body.push(END);
   const func = [...vec([[...uleb(nV128), 0x7b]]), ...body];
+  const blockFunc = blockBody(mr, nrv, false);
+  const rowsFunc = blockBody(mr, nrv, true);
+  const dotsFunc = dotsBody();
 
+  const i32s = (n: number): number[][] => Array.from({ length: n }, () => [0x7f]);
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7f], [0x7f]]), 0x00]])),
+    ...section(1, vec([[0x60, ...vec(i32s(5)), 0x00], [0x60, ...vec(i32s(9)), 0x00]])),
     // memory limits: flag 1 = min and max, flag 3 = shared with min and max
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, shared ? 0x03 : 0x01, ...uleb(memoryPages), ...uleb(memoryPages)]])),
-    ...section(3, vec([[0x00]])),
-    ...section(7, vec([[...str('kernel'), 0x00, 0x00]])),
-    ...section(10, vec([[...uleb(func.length), ...func]])),
+    ...section(3, vec([[0x00], [0x01], [0x01], [0x01]])),
+    ...section(7, vec([[...str('kernel'), 0x00, 0x00], [...str('block'), 0x00, 0x01], [...str('rows'), 0x00, 0x02], [...str('dots'), 0x00, 0x03]])),
+    ...section(10, vec([func, blockFunc, rowsFunc, dotsFunc].map((f) => [...uleb(f.length), ...f]))),
   ]);
+}
+
+/**
+ * The body of `block` (see WasmKernel): the panel loops around the micro-kernel, in WebAssembly; with
+ * `viaTable`, the body of `rows`.
+ */
+function blockBody(mr: number, nrv: number, viaTable: boolean): number[] {
+  const nr = 4 * nrv;
+  // parameters
+  const [A, B, C, MC, NC, KC, LDB, BSTEP, LDC] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  // i32 locals
+  const [JN, IN, PA, PB, K, BCOL, CCOL, AROW, CROW, CP, ADDR] = [9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
+  const nI32 = 11;
+  // v128 locals
+  const v0 = 9 + nI32;
+  const acc = (r: number, j: number): number => v0 + r * nrv + j;
+  const bv = (j: number): number => v0 + mr * nrv + j;
+  const av = v0 + mr * nrv + nrv;
+  const nV128 = mr * nrv + nrv + 1;
+  const get = (l: number): number[] => [LOCAL_GET, l];
+  const set = (l: number): number[] => [LOCAL_SET, l];
+  const addTo = (l: number, ...value: number[]): number[] => [...get(l), ...value, I32_ADD, ...set(l)];
+  const zero = simd(V128_CONST, ...new Array<number>(16).fill(0));
+
+  const b: number[] = [];
+  // block: BCOL is the panel's first B row; rows: the byte offset of the panel's columns in every row
+  b.push(...get(viaTable ? BSTEP : B), ...set(BCOL), ...get(C), ...set(CCOL), ...get(NC), ...set(JN));
+  b.push(LOOP, VOID); // over column panels
+  b.push(...get(A), ...set(AROW), ...get(CCOL), ...set(CROW), ...get(MC), ...set(IN));
+  b.push(LOOP, VOID); // over row panels
+  for (let r = 0; r < mr; r++) for (let j = 0; j < nrv; j++) b.push(...zero, ...set(acc(r, j)));
+  b.push(...get(AROW), ...set(PA), ...get(viaTable ? B : BCOL), ...set(PB), ...get(KC), ...set(K));
+  b.push(LOOP, VOID); // over depth
+  if (viaTable) {
+    b.push(...get(PB), I32_LOAD, ...memarg(2, 0), ...get(BCOL), I32_ADD, ...set(ADDR));
+    for (let j = 0; j < nrv; j++) b.push(...get(ADDR), ...simd(V128_LOAD, ...memarg(0, 16 * j)), ...set(bv(j)));
+  } else {
+    for (let j = 0; j < nrv; j++) b.push(...get(PB), ...simd(V128_LOAD, ...memarg(0, 16 * j)), ...set(bv(j)));
+  }
+  for (let r = 0; r < mr; r++) {
+    b.push(...get(PA), ...simd(V128_LOAD32_SPLAT, ...memarg(0, 4 * r)), ...set(av));
+    for (let j = 0; j < nrv; j++) b.push(...get(acc(r, j)), ...get(av), ...get(bv(j)), ...simd(F32X4_MUL), ...simd(F32X4_ADD), ...set(acc(r, j)));
+  }
+  b.push(...addTo(PA, I32_CONST, ...sleb(4 * mr)), ...(viaTable ? addTo(PB, I32_CONST, 4) : addTo(PB, ...get(LDB))));
+  b.push(...get(K), I32_CONST, 1, I32_SUB, LOCAL_TEE, K, BR_IF, 0, END);
+  // C tile += accumulators, row by row
+  b.push(...get(CROW), ...set(CP));
+  for (let r = 0; r < mr; r++) {
+    for (let j = 0; j < nrv; j++) {
+      b.push(...get(CP), ...get(CP), ...simd(V128_LOAD, ...memarg(0, 16 * j)), ...get(acc(r, j)), ...simd(F32X4_ADD), ...simd(V128_STORE, ...memarg(0, 16 * j)));
+    }
+    if (r < mr - 1) b.push(...addTo(CP, ...get(LDC)));
+  }
+  b.push(...addTo(AROW, ...get(KC), I32_CONST, ...sleb(4 * mr), I32_MUL));
+  b.push(...addTo(CROW, ...get(LDC), I32_CONST, ...sleb(mr), I32_MUL));
+  b.push(...get(IN), I32_CONST, ...sleb(mr), I32_SUB, LOCAL_TEE, IN, I32_CONST, 0, I32_GT_S, BR_IF, 0, END);
+  b.push(...(viaTable ? addTo(BCOL, I32_CONST, ...sleb(4 * nr)) : addTo(BCOL, ...get(BSTEP))), ...addTo(CCOL, I32_CONST, ...sleb(4 * nr)));
+  b.push(...get(JN), I32_CONST, ...sleb(nr), I32_SUB, LOCAL_TEE, JN, I32_CONST, 0, I32_GT_S, BR_IF, 0, END);
+  b.push(END);
+  return [...vec([[...uleb(nI32), 0x7f], [...uleb(nV128), 0x7b]]), ...b];
+}
+
+/** The body of `dots` (see WasmKernel): 2×4 tiles of row dot products, 4 lanes at a time. */
+function dotsBody(): number[] {
+  const [A, AST, T, BOFF, C, MC, NC, LEN, LDC] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [JN, IN, TP, CCOL, AROW, CROW, A0, A1, OFF, END_, CP] = [9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
+  const bp = (c: number): number => 20 + c;
+  const nI32 = 15;
+  const v0 = 9 + nI32;
+  const acc = (r: number, c: number): number => v0 + r * 4 + c;
+  const av = (r: number): number => v0 + 8 + r;
+  const bv = (c: number): number => v0 + 10 + c;
+  const nV128 = 14;
+  const get = (l: number): number[] => [LOCAL_GET, l];
+  const set = (l: number): number[] => [LOCAL_SET, l];
+  const addTo = (l: number, ...value: number[]): number[] => [...get(l), ...value, I32_ADD, ...set(l)];
+  const zero = simd(V128_CONST, ...new Array<number>(16).fill(0));
+
+  const b: number[] = [];
+  b.push(...get(T), ...set(TP), ...get(C), ...set(CCOL), ...get(NC), ...set(JN), ...get(LEN), I32_CONST, 4, I32_MUL, ...set(END_));
+  b.push(LOOP, VOID); // over column quads
+  for (let c = 0; c < 4; c++) b.push(...get(TP), I32_LOAD, ...memarg(2, 4 * c), ...get(BOFF), I32_ADD, ...set(bp(c)));
+  b.push(...get(A), ...set(AROW), ...get(CCOL), ...set(CROW), ...get(MC), ...set(IN));
+  b.push(LOOP, VOID); // over row pairs
+  for (let r = 0; r < 2; r++) for (let c = 0; c < 4; c++) b.push(...zero, ...set(acc(r, c)));
+  b.push(...get(AROW), ...set(A0), ...get(AROW), ...get(AST), I32_ADD, ...set(A1), I32_CONST, 0, ...set(OFF));
+  b.push(LOOP, VOID); // over the dot products, 4 lanes at a time
+  b.push(...get(A0), ...get(OFF), I32_ADD, ...simd(V128_LOAD, ...memarg(0, 0)), ...set(av(0)));
+  b.push(...get(A1), ...get(OFF), I32_ADD, ...simd(V128_LOAD, ...memarg(0, 0)), ...set(av(1)));
+  for (let c = 0; c < 4; c++) {
+    b.push(...get(bp(c)), ...get(OFF), I32_ADD, ...simd(V128_LOAD, ...memarg(0, 0)), ...set(bv(c)));
+    for (let r = 0; r < 2; r++) b.push(...get(acc(r, c)), ...get(av(r)), ...get(bv(c)), ...simd(F32X4_MUL), ...simd(F32X4_ADD), ...set(acc(r, c)));
+  }
+  b.push(...get(OFF), I32_CONST, 16, I32_ADD, LOCAL_TEE, OFF, ...get(END_), I32_LT_S, BR_IF, 0, END);
+  // C[r, c] += the four lanes of acc(r, c)
+  b.push(...get(CROW), ...set(CP));
+  for (let r = 0; r < 2; r++) {
+    for (let c = 0; c < 4; c++) {
+      b.push(...get(CP), ...get(CP), F32_LOAD, ...memarg(2, 4 * c));
+      for (let lane = 0; lane < 4; lane++) b.push(...get(acc(r, c)), ...simd(F32X4_EXTRACT_LANE, lane), F32_ADD);
+      b.push(F32_STORE, ...memarg(2, 4 * c));
+    }
+    if (r === 0) b.push(...addTo(CP, ...get(LDC)));
+  }
+  b.push(...addTo(AROW, ...get(AST), I32_CONST, 2, I32_MUL), ...addTo(CROW, ...get(LDC), I32_CONST, 2, I32_MUL));
+  b.push(...get(IN), I32_CONST, 2, I32_SUB, LOCAL_TEE, IN, I32_CONST, 0, I32_GT_S, BR_IF, 0, END);
+  b.push(...addTo(TP, I32_CONST, 16), ...addTo(CCOL, I32_CONST, 16));
+  b.push(...get(JN), I32_CONST, 4, I32_SUB, LOCAL_TEE, JN, I32_CONST, 0, I32_GT_S, BR_IF, 0, END);
+  b.push(END);
+  return [...vec([[...uleb(nI32), 0x7f], [...uleb(nV128), 0x7b]]), ...b];
 }
 
 /**
@@ -97,7 +230,7 @@ export function createWasmKernel(mr: number, nrv: number, bytes: number): WasmKe
       const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
       const module = new WebAssembly.Module(kernelModule(mr, nrv, pages, shared) as Uint8Array<ArrayBuffer>);
       const instance = new WebAssembly.Instance(module, { env: { mem: memory } });
-      return { memory, module, shared, kernel: instance.exports.kernel as WasmKernel['kernel'] };
+      return { memory, module, shared, kernel: instance.exports.kernel as WasmKernel['kernel'], block: instance.exports.block as WasmKernel['block'], rows: instance.exports.rows as WasmKernel['rows'], dots: instance.exports.dots as WasmKernel['dots'] };
     } catch {
       // no SIMD, or no shared memory: try the next option
     }
