@@ -1,5 +1,6 @@
 import type { Conv2dGeometry } from '../../backend.js';
 import type { DType, TypedArray } from '../../dtype.js';
+import { allocate } from './buffers.js';
 import type { Shape } from '../../shape.js';
 import { conv2dBackwardFilterReference, conv2dBackwardInputReference, conv2dReference } from './conv-reference.js';
 import { dotsCapacity, dotsF32, dotsRead, gemmF32, gemmRowsF32, MAX_TABLE_ROWS, NR, PANELS, rowStride, stagingArea, type PackB } from './gemm.js';
@@ -220,7 +221,7 @@ function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: 
   const [, , ho, wo] = outShape;
   const K = cin * kh * kw;
   const { wp, plane } = L;
-  const y = new Float32Array(n * cout * ho * wo);
+  const y = allocate('float32', n * cout * ho * wo) as Float32Array;
   for (let b0 = 0; b0 < n; b0 += L.nb) {
     const count = Math.min(L.nb, n - b0);
     stageImages(L, x, b0, count, cin, h, wd, g);
@@ -262,7 +263,7 @@ function filterGradDirect(x: Float32Array, xShape: Shape, dy: Float32Array, dySh
     }
     dotsF32(cout, K, (count - 1) * plane + (ho - 1) * wp + wo, L.end, aStride, L.rowStart, b0 === 0);
   }
-  const dw = new Float32Array(cout * K);
+  const dw = allocate('float32', cout * K) as Float32Array;
   dotsRead(cout, K, dw, 0);
   return dw;
 }
@@ -279,7 +280,7 @@ function forwardF32(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Sha
     const direct = forwardDirect(x, xShape, w, wShape, outShape, g);
     if (direct) return direct;
   }
-  const y = new Float32Array(n * cout * P);
+  const y = allocate('float32', n * cout * P) as Float32Array;
   for (let b = 0; b < n; b++) {
     for (let grp = 0; grp < g.groups; grp++) {
       const xOff = (b * cin + grp * cpg) * h * wd;
@@ -346,7 +347,7 @@ export function conv2dBackwardInput(dy: TypedArray, dyShape: Shape, w: TypedArra
   }
   const P = ho * wo;
   const K = cpg * kh * kw;
-  const dx = new Float32Array(n * cin * h * wd);
+  const dx = allocate('float32', n * cin * h * wd) as Float32Array;
   const dcol = colScratch(groups * K * P);
   for (let b = 0; b < n; b++) {
     dcol.fill(0, 0, groups * K * P);
@@ -371,7 +372,7 @@ export function conv2dBackwardFilter(x: TypedArray, xShape: Shape, dy: TypedArra
     const direct = filterGradDirect(x as Float32Array, xShape, dy as Float32Array, dyShape, wShape, g);
     if (direct) return direct;
   }
-  const dw = new Float32Array(cout * K);
+  const dw = allocate('float32', cout * K) as Float32Array;
   for (let b = 0; b < n; b++) {
     for (let grp = 0; grp < g.groups; grp++) {
       const xOff = (b * cin + grp * cpg) * h * wd;

@@ -1,5 +1,6 @@
 import type { BinaryOp, UnaryOp } from '../../backend.js';
-import { allocate, type DType, type TypedArray } from '../../dtype.js';
+import type { DType, TypedArray } from '../../dtype.js';
+import { allocateUninitialized as allocate } from './buffers.js';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.js';
 
 /**

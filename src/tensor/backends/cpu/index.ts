@@ -1,5 +1,6 @@
 import type { Backend, BackendInfo } from '../../backend.js';
-import { allocate, type TypedArray } from '../../dtype.js';
+import type { TypedArray } from '../../dtype.js';
+import { allocateUninitialized, recycle } from './buffers.js';
 import { binary, broadcastTo, unary, where } from './elementwise.js';
 import * as image from './image.js';
 import { concat, pad, permute, scatterAdd, slice, take } from './layout.js';
@@ -27,13 +28,14 @@ export function createCpuBackend(): Backend {
     upload: (data, dtype) => own(dtype === 'float64' ? Float64Array.from(data) : Float32Array.from(data)),
     read: async (h) => (h as T).slice(),
     readSync: (h) => (h as T).slice(),
-    dispose: () => {
+    dispose: (h) => {
       live--;
+      recycle(h as T);
     },
     liveBuffers: () => live,
-    fill: (size, value, dtype) => own(allocate(dtype, size).fill(value)),
+    fill: (size, value, dtype) => own(allocateUninitialized(dtype, size).fill(value)),
     cast: (x, size, _from, to) => {
-      const out = allocate(to, size);
+      const out = allocateUninitialized(to, size);
       out.set(x as T);
       return own(out);
     },

@@ -1,4 +1,5 @@
-import { allocate, type DType, type TypedArray } from '../../dtype.js';
+import type { DType, TypedArray } from '../../dtype.js';
+import { allocate } from './buffers.js';
 import { sizeOf, stridesOf, type Shape } from '../../shape.js';
 
 export function permute(x: TypedArray, shape: Shape, perm: readonly number[], dtype: DType): TypedArray {

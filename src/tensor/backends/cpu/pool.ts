@@ -1,5 +1,6 @@
 import type { Pool2dGeometry } from '../../backend.js';
-import { allocate, type DType, type TypedArray } from '../../dtype.js';
+import type { DType, TypedArray } from '../../dtype.js';
+import { allocate } from './buffers.js';
 import type { Shape } from '../../shape.js';
 
 /**

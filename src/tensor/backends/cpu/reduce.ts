@@ -1,5 +1,6 @@
 import type { ReduceOp } from '../../backend.js';
-import { allocate, type DType, type TypedArray } from '../../dtype.js';
+import type { DType, TypedArray } from '../../dtype.js';
+import { allocateUninitialized } from './buffers.js';
 import { reducedShape, sizeOf, stridesOf, type Shape } from '../../shape.js';
 
 /** Merges adjacent axes of a (sizes, strides) walk that are contiguous with each other. */
@@ -26,7 +27,7 @@ function merge(sizes: number[], strides: number[]): { sizes: number[]; strides: 
  */
 export function reduce(op: ReduceOp, x: TypedArray, shape: Shape, axes: readonly number[], dtype: DType): TypedArray {
   const outShape = reducedShape(shape, axes);
-  const out = allocate(dtype, sizeOf(outShape));
+  const out = allocateUninitialized(dtype, sizeOf(outShape));
   const strides = stridesOf(shape);
   const kept = merge(shape.map((d, i) => (axes.includes(i) ? 1 : d)), strides);
   const red = merge(shape.map((d, i) => (axes.includes(i) ? d : 1)), strides);

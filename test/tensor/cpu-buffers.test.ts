@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { pad, randn, tidy, zeros } from '../../src/index.js';
+import { recycle } from '../../src/tensor/backends/cpu/buffers.js';
+import { scatterAdd } from '../../src/tensor/backends/cpu/layout.js';
+
+/** scatterAdd into a recycled array that held non-zeros: every 7th of 7000 cells gets 1. */
+function scatterAddForTest(): Float32Array {
+  const dirty = new Float32Array(7000).fill(5);
+  recycle(dirty);
+  const idx = Float32Array.from({ length: 1000 }, (_, i) => i * 7);
+  const ones = new Float32Array(1000).fill(1);
+  return scatterAdd(idx, ones, 1000, 7000, 'float32') as Float32Array;
+}
+
+describe('cpu backend recycled output arrays (buffers.ts)', () => {
+  it('an array freed by dispose is reused, zeroed where the kernel needs zeros', () => {
+    const a = randn([64, 80], { seed: 1 });
+    const before = Array.from(a.dataSync());
+    const doomed = a.mul(3);
+    doomed.dispose();
+    // pad relies on a zero-filled output; a reused array must not leak the old values into it
+    const p = pad(randn([64, 78], { seed: 2 }), [[0, 0], [1, 1]]);
+    const pv = p.dataSync();
+    for (let r = 0; r < 64; r++) {
+      expect(pv[r * 80]).toBe(0);
+      expect(pv[r * 80 + 79]).toBe(0);
+    }
+    expect(Array.from(a.dataSync())).toEqual(before);
+    expect(Array.from(scatterAddForTest()).every((v, i) => v === (i % 7 === 0 ? 1 : 0))).toBe(true);
+  });
+
+  it('storage shared by a view survives the disposal of the original until the view goes too', () => {
+    const a = randn([100, 50], { seed: 3 });
+    const v = a.reshape([50, 100]);
+    const values = Array.from(v.dataSync());
+    a.dispose();
+    tidy(() => {
+      for (let i = 0; i < 5; i++) randn([100, 50], { seed: 10 + i }).mul(2);
+    });
+    expect(Array.from(v.dataSync())).toEqual(values);
+    v.dispose();
+    expect(Array.from(zeros([100, 50]).add(1).dataSync()).every((x) => x === 1)).toBe(true);
+  });
+});
