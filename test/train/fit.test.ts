@@ -27,7 +27,8 @@ const lines = (dir: string): Record<string, unknown>[] =>
 describe('fit end to end (CPU)', () => {
   it('a small U-Net trained with Dice on synthetic blobs reaches IoU >= 0.6 on the held-out split in 120 steps', async () => {
     // 48 blobs at 32 px, 80:20 split (39 train / 9 test), batch 4 → 10 steps per epoch, 12 epochs.
-    // Picked from seeds 0, 1, 2: final per-image test IoU 0.70–0.77; the untrained model scores about 0.2.
+    // Picked from seeds 0–3 (split and model seed alike): final per-image test IoU 0.69–0.76, Dice 0.81–0.86;
+    // the untrained model scores at most 0.2.
     const { train, test } = split(synthetic({ kind: 'blobs', count: 48, size: 32, seed: 7 }), { seed: 1 });
     const model = createModel({ name: 'unet', options: { inChannels: 1, outChannels: 1, widths: [8, 16, 32, 64], dropout: 0, seed: 1 } });
     const before = await evaluateModel(model, null, test);
