@@ -1,6 +1,7 @@
 import type { BinaryOp, UnaryOp } from '../../backend.js';
 import type { DType, TypedArray } from '../../dtype.js';
 import { allocateUninitialized as allocate } from './buffers.js';
+import { simdBinary, simdUnary } from './elementwise-simd.js';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.js';
 
 /**
@@ -135,6 +136,7 @@ function cachedStrided(key: string, arity: number, expr: string): StridedKernel 
 
 export function unary(op: UnaryOp, x: TypedArray, dtype: DType): TypedArray {
   const out = allocate(dtype, x.length);
+  if (dtype === 'float32' && simdUnary(op, x as Float32Array, out as Float32Array)) return out;
   unaryKernel(op)(x, out);
   return out;
 }
@@ -142,8 +144,10 @@ export function unary(op: UnaryOp, x: TypedArray, dtype: DType): TypedArray {
 export function binary(op: BinaryOp, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, outShape: Shape, dtype: DType): TypedArray {
   const out = allocate(dtype, sizeOf(outShape));
   if (out.length === 0) return out;
+  const plan = makePlan([aShape, bShape], outShape);
+  if (dtype === 'float32' && simdBinary(op, a as Float32Array, b as Float32Array, out as Float32Array, plan.shape, plan.strides)) return out;
   const expr = binaryExpr[op].replace(/\ba\b/g, 'v0').replace(/\bb\b/g, 'v1');
-  cachedStrided(`binary:${op}`, 2, expr)(out, [a, b], makePlan([aShape, bShape], outShape));
+  cachedStrided(`binary:${op}`, 2, expr)(out, [a, b], plan);
   return out;
 }
 

@@ -1,5 +1,5 @@
 import { createGemmHelper, type GemmHelper } from './gemm-threads.js';
-import { createWasmKernel } from './wasm-kernel.js';
+import { createWasmKernel, type WasmKernel } from './wasm-kernel.js';
 
 /**
  * Float32 GEMM, C += A·B, blocked as in GotoBLAS (Goto & van de Geijn, "Anatomy of high-performance
@@ -321,4 +321,13 @@ export const dotsCapacity = R_ROWS * LDR;
 export function dotsRead(m: number, n: number, out: Float32Array, outOff: number): void {
   const np = Math.ceil(n / 4) * 4;
   for (let i = 0; i < m; i++) out.set(memory.subarray(R_BASE / 4 + i * np, R_BASE / 4 + i * np + n), outOff + i * n);
+}
+
+/**
+ * The WebAssembly elementwise loops (wasm-kernel.ts) and the staging area they run in: `at` is the
+ * staging area's byte offset in the module's memory. Null without WebAssembly SIMD, or while the
+ * scalar kernel is selected (tests compare the two paths that way).
+ */
+export function simdElementwise(): { fns: WasmKernel['elementwise']; stage: Float32Array; at: number } | null {
+  return wasm && block !== jsBlock ? { fns: wasm.elementwise, stage: new Float32Array(buffer, S_BASE, S_FLOATS), at: S_BASE } : null;
 }

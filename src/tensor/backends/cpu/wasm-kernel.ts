@@ -36,7 +36,22 @@ export interface WasmKernel {
    * The filter gradient of a convolution, dY·colᵀ, without transposing col.
    */
   dots: (a: number, astride: number, table: number, boff: number, c: number, mc: number, nc: number, len: number, ldc: number) => void;
+  /**
+   * Elementwise float32 loops, 4 lanes at a time, by name (see ELEMENTWISE): out[i] = op(a[i], b[i])
+   * for i < n (rounded up to 4; byte offsets), where a binary op's name ends in two digits that say
+   * whether a and b are a single value read once (1) or a run (0); unary ops read a only.
+   */
+  elementwise: Record<string, (a: number, b: number, out: number, n: number) => void>;
 }
+
+/** The binary and unary elementwise loops of the kernel module, with their SIMD opcodes. */
+const BINARY_SIMD: Record<string, number> = { add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7 };
+const UNARY_SIMD = ['relu', 'step', 'neg', 'square', 'sqrt'] as const;
+/** Names of the elementwise exports: add_00, add_01, add_10, …, relu, step, neg, square, sqrt. */
+export const ELEMENTWISE: readonly string[] = [
+  ...Object.keys(BINARY_SIMD).flatMap((op) => ['00', '01', '10'].map((m) => `${op}_${m}`)),
+  ...UNARY_SIMD,
+];
 
 const uleb = (n: number): number[] => {
   const out: number[] = [];
@@ -64,7 +79,7 @@ const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.fl
 // opcodes
 const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, I32_CONST = 0x41, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_GT_S = 0x4a, I32_LT_S = 0x48, I32_LOAD = 0x28, F32_LOAD = 0x2a, F32_STORE = 0x38, F32_ADD = 0x92, LOOP = 0x03, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
 const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
-const V128_LOAD = 0x00, V128_LOAD32_SPLAT = 0x09, V128_STORE = 0x0b, V128_CONST = 0x0c, F32X4_EXTRACT_LANE = 0x1f, F32X4_ADD = 0xe4, F32X4_MUL = 0xe6;
+const V128_LOAD = 0x00, V128_LOAD32_SPLAT = 0x09, V128_STORE = 0x0b, V128_CONST = 0x0c, F32X4_EXTRACT_LANE = 0x1f, F32X4_LT = 0x43, V128_AND = 0x4e, F32X4_NEG = 0xe1, F32X4_SQRT = 0xe3, F32X4_PMAX = 0xeb, F32X4_ADD = 0xe4, F32X4_MUL = 0xe6;
 const memarg = (align: number, offset: number): number[] => [...uleb(align), ...uleb(offset)];
 
 /** The module bytes for an MR × (4·NRV) kernel. */
@@ -95,16 +110,17 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number, share
   const blockFunc = blockBody(mr, nrv, false);
   const rowsFunc = blockBody(mr, nrv, true);
   const dotsFunc = dotsBody();
+  const ewFuncs = ELEMENTWISE.map((name) => elementwiseBody(name));
 
   const i32s = (n: number): number[][] => Array.from({ length: n }, () => [0x7f]);
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(i32s(5)), 0x00], [0x60, ...vec(i32s(9)), 0x00]])),
+    ...section(1, vec([[0x60, ...vec(i32s(5)), 0x00], [0x60, ...vec(i32s(9)), 0x00], [0x60, ...vec(i32s(4)), 0x00]])),
     // memory limits: flag 1 = min and max, flag 3 = shared with min and max
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, shared ? 0x03 : 0x01, ...uleb(memoryPages), ...uleb(memoryPages)]])),
-    ...section(3, vec([[0x00], [0x01], [0x01], [0x01]])),
-    ...section(7, vec([[...str('kernel'), 0x00, 0x00], [...str('block'), 0x00, 0x01], [...str('rows'), 0x00, 0x02], [...str('dots'), 0x00, 0x03]])),
-    ...section(10, vec([func, blockFunc, rowsFunc, dotsFunc].map((f) => [...uleb(f.length), ...f]))),
+    ...section(3, vec([[0x00], [0x01], [0x01], [0x01], ...ewFuncs.map(() => [0x02])])),
+    ...section(7, vec([...['kernel', 'block', 'rows', 'dots', ...ELEMENTWISE].map((name, i) => [...str(name), 0x00, ...uleb(i)])])),
+    ...section(10, vec([func, blockFunc, rowsFunc, dotsFunc, ...ewFuncs].map((f) => [...uleb(f.length), ...f]))),
   ]);
 }
 
@@ -218,6 +234,33 @@ function dotsBody(): number[] {
   return [...vec([[...uleb(nI32), 0x7f], [...uleb(nV128), 0x7b]]), ...b];
 }
 
+/** The body of one elementwise export (see WasmKernel.elementwise). */
+function elementwiseBody(name: string): number[] {
+  const [A, B, OUT, N] = [0, 1, 2, 3];
+  const [I, END_, VA, VB] = [4, 5, 6, 7];
+  const [op, modes] = name.split('_');
+  const splatA = modes?.[0] === '1';
+  const splatB = modes?.[1] === '1';
+  const get = (l: number): number[] => [LOCAL_GET, l];
+  const set = (l: number): number[] => [LOCAL_SET, l];
+  const zero = simd(V128_CONST, ...new Array<number>(16).fill(0));
+  const load = (base: number, splat: boolean, reg: number): number[] => (splat ? get(reg) : [...get(base), ...get(I), I32_ADD, ...simd(V128_LOAD, ...memarg(0, 0))]);
+  const b: number[] = [...get(N), I32_CONST, 4, I32_MUL, ...set(END_), I32_CONST, 0, ...set(I)];
+  if (splatA) b.push(...get(A), ...simd(V128_LOAD32_SPLAT, ...memarg(2, 0)), ...set(VA));
+  if (splatB) b.push(...get(B), ...simd(V128_LOAD32_SPLAT, ...memarg(2, 0)), ...set(VB));
+  b.push(LOOP, VOID, ...get(OUT), ...get(I), I32_ADD);
+  if (op in BINARY_SIMD) b.push(...load(A, splatA, VA), ...load(B, splatB, VB), ...simd(BINARY_SIMD[op]));
+  else if (op === 'relu') b.push(...zero, ...load(A, false, VA), ...simd(F32X4_PMAX)); // 0 < x ? x : 0
+  else if (op === 'step') b.push(...zero, ...load(A, false, VA), ...simd(F32X4_LT), ...simd(V128_CONST, ...[0, 0, 0x80, 0x3f, 0, 0, 0x80, 0x3f, 0, 0, 0x80, 0x3f, 0, 0, 0x80, 0x3f]), ...simd(V128_AND));
+  else if (op === 'neg') b.push(...load(A, false, VA), ...simd(F32X4_NEG));
+  else if (op === 'square') b.push(...load(A, false, VA), ...load(A, false, VA), ...simd(F32X4_MUL));
+  else if (op === 'sqrt') b.push(...load(A, false, VA), ...simd(F32X4_SQRT));
+  else throw new Error(`wasm-kernel: unknown elementwise op '${name}'`);
+  b.push(...simd(V128_STORE, ...memarg(0, 0)));
+  b.push(...get(I), I32_CONST, 16, I32_ADD, LOCAL_TEE, I, ...get(END_), I32_LT_S, BR_IF, 0, END, END);
+  return [...vec([[2, 0x7f], [2, 0x7b]]), ...b];
+}
+
 /**
  * Compiles the kernel into a fresh memory of `bytes` bytes, shared where SharedArrayBuffer exists
  * (browsers without cross-origin isolation lack it), or returns null without WebAssembly SIMD.
@@ -230,7 +273,7 @@ export function createWasmKernel(mr: number, nrv: number, bytes: number): WasmKe
       const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
       const module = new WebAssembly.Module(kernelModule(mr, nrv, pages, shared) as Uint8Array<ArrayBuffer>);
       const instance = new WebAssembly.Instance(module, { env: { mem: memory } });
-      return { memory, module, shared, kernel: instance.exports.kernel as WasmKernel['kernel'], block: instance.exports.block as WasmKernel['block'], rows: instance.exports.rows as WasmKernel['rows'], dots: instance.exports.dots as WasmKernel['dots'] };
+      return { memory, module, shared, kernel: instance.exports.kernel as WasmKernel['kernel'], block: instance.exports.block as WasmKernel['block'], rows: instance.exports.rows as WasmKernel['rows'], dots: instance.exports.dots as WasmKernel['dots'], elementwise: Object.fromEntries(ELEMENTWISE.map((name) => [name, instance.exports[name]])) as WasmKernel['elementwise'] };
     } catch {
       // no SIMD, or no shared memory: try the next option
     }
