@@ -49,7 +49,7 @@ describe('segrad eval', () => {
     expect(evaluated.split).toBe('test');
     expect(evaluated.seed).toBe(3);
     expect(String(evaluated.checkpoint).endsWith('checkpoint.safetensors')).toBe(true);
-    for (const k of ['iou', 'dice', 'precision', 'recall', 'specificity', 'accuracy', 'auc']) expect(evaluated[k], k).toBeCloseTo(trained[k] as number, 10);
+    for (const k of ['loss', 'iou', 'dice', 'precision', 'recall', 'specificity', 'accuracy', 'auc']) expect(evaluated[k], k).toBeCloseTo(trained[k] as number, 10);
     // The table shows the IoU that eval.json records.
     expect(r.out).toContain((evaluated.iou as number).toFixed(4));
     expect(r.out).toMatch(/test \(3 images\)/);

@@ -1,5 +1,6 @@
 import { datasetFromSpec, type Dataset } from '../../data/index.js';
 import type { Module } from '../../nn/module.js';
+import { lossByName } from '../../losses/index.js';
 import { createModel, evaluateModel, loadCheckpoint, RunFolder, sizeMultiple, type ModelSpec } from '../../train/index.js';
 import { numberOpt, parseArgs, UsageError, type ParsedArgs } from '../args.js';
 import type { Command } from '../command.js';
@@ -36,6 +37,8 @@ export interface RunConfig {
   model: ModelSpec;
   data: string;
   seed: number;
+  /** The training loss by name and options (runs written before it was recorded have none). */
+  lossSpec?: { name: string; options: Record<string, number | string | boolean> };
   [key: string]: unknown;
 }
 
@@ -100,9 +103,10 @@ export const evaluate: Command = {
 
     if (!o.quiet) console.error(`segrad eval: ${config.model.name} from ${file}${epoch !== null ? ` (epoch ${epoch + 1})` : ''} · data ${spec} (${splitName}: ${data.length} images) · ${protocol} · backend ${backend}`);
     const t0 = performance.now();
-    const s = await evaluateModel(model, null, data, { batchSize, protocol, threshold });
+    const loss = config.lossSpec ? lossByName(config.lossSpec.name, config.lossSpec.options) : null;
+    const s = await evaluateModel(model, loss, data, { batchSize, protocol, threshold });
     const seconds = (performance.now() - t0) / 1000;
-    const metrics = { iou: s.iou, dice: s.dice, precision: s.precision, recall: s.recall, specificity: s.specificity, accuracy: s.accuracy, auc: s.auc };
+    const metrics = { ...(loss ? { loss: s.loss } : {}), iou: s.iou, dice: s.dice, precision: s.precision, recall: s.recall, specificity: s.specificity, accuracy: s.accuracy, auc: s.auc };
     await run.writeJson('eval.json', {
       ...metrics,
       checkpoint: file,
@@ -116,7 +120,7 @@ export const evaluate: Command = {
       seconds,
       evaluated: new Date().toISOString(),
     });
-    console.log(textTable(['data', 'IoU', 'Dice', 'precision', 'recall', 'specificity', 'accuracy', 'AUC'], [[`${splitName} (${data.length} images)`, s.iou, s.dice, s.precision, s.recall, s.specificity, s.accuracy, s.auc]]));
+    console.log(textTable(['data', ...(loss ? [`loss (${loss.lossName})`] : []), 'IoU', 'Dice', 'precision', 'recall', 'specificity', 'accuracy', 'AUC'], [[`${splitName} (${data.length} images)`, ...(loss ? [s.loss] : []), s.iou, s.dice, s.precision, s.recall, s.specificity, s.accuracy, s.auc]]));
     if (!o.quiet) console.log(`\nwrote ${run.path('eval.json')}`);
     return 0;
   },

@@ -1,7 +1,7 @@
 import { writeReport, RunFolder, evaluateModel, fit, createModel, MODEL_NAMES, sizeMultiple, NonFiniteError, type ModelSpec, type ModelName } from '../../train/index.js';
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { buildLoss, loadSplit, selectBackend } from '../common.js';
+import { buildLoss, loadSplit, lossOptions, selectBackend } from '../common.js';
 import { duration, textTable, TrainingProgress } from '../progress.js';
 
 /** The built-in quick run: what `segrad train` does with no --data (under two minutes on 2 cores). */
@@ -108,7 +108,7 @@ export const train: Command = {
         outDir: out,
         resume: Boolean(o.resume),
         maxBatchesPerEpoch: o['max-batches'] !== undefined ? numberOpt(o, 'max-batches', 0, 'train') : undefined,
-        config: { command: ['segrad', 'train', ...argv].join(' '), model: spec, data: dataSpec, backend },
+        config: { command: ['segrad', 'train', ...argv].join(' '), model: spec, data: dataSpec, backend, lossSpec: { name: lossName, options: { ...lossOptions(o), ...(lossName === 'all' && typeof o.base === 'string' ? { base: o.base } : {}) } } },
         onEpochStart: (e, batches) => void progress.epochStart_(e, epochs, batches),
         onStep: (s) => progress.step(s),
         onEpoch: (e) => progress.epoch(e),
