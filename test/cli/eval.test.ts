@@ -67,6 +67,18 @@ describe('segrad eval', () => {
     expect(e.iou as number).toBeLessThanOrEqual(1);
   });
 
+  it('--patch with one window covering the whole image gives exactly the whole-image scores', async () => {
+    const whole = await captured(() => evaluate.run(['--run', run, '--checkpoint', 'last', '--protocol', 'pooled', '--quiet']));
+    expect(whole.value).toBe(0);
+    const a = readJson(join(run, 'eval.json'));
+    const side = String(readJson(join(run, 'config.json')).data).match(/size=(\d+)/)![1];
+    const windowed = await captured(() => evaluate.run(['--run', run, '--checkpoint', 'last', '--protocol', 'pooled', '--patch', side, '--stride', side, '--quiet']));
+    expect(windowed.value).toBe(0);
+    const b = readJson(join(run, 'eval.json'));
+    expect(b.patch).toBe(Number(side));
+    for (const k of ['iou', 'dice', 'precision', 'recall', 'specificity', 'accuracy', 'auc']) expect(b[k], k).toBeCloseTo(a[k] as number, 5);
+  });
+
   it('usage errors exit with code 2 and say what is wrong', async () => {
     const cases: [string[], RegExp][] = [
       [['eval'], /--run DIR is required/],

@@ -19,6 +19,9 @@ usage: segrad eval --run DIR [options]
   --protocol P        per-image (default) | pooled metrics
   --threshold X       probability threshold of the thresholded metrics (default 0.5)
   --batch N           images per batch (default 8)
+  --patch N           predict each whole image from overlapping N×N patches (models trained on patches,
+                      e.g. DRIVE); metrics inside the field of view when the data carries one
+  --stride N          step between patches (default N/2)
   --backend B         cpu (default) | gpu[:mode]
   --skip-bad          skip unreadable files with a warning
   --quiet             print only the table
@@ -28,9 +31,10 @@ writes DIR/eval.json (the metrics, the checkpoint, data, split and protocol used
 examples:
   segrad eval --run runs/unet-all
   segrad eval --run runs/unet-all --checkpoint last --protocol pooled
-  segrad eval --run runs/isic-all --data folder:/data/other-clinic --split all`;
+  segrad eval --run runs/isic-all --data folder:/data/other-clinic --split all
+  segrad eval --run runs/drive-all --data "drive:/data/DRIVE?subset=test&mode=full" --patch 64 --stride 32 --protocol pooled`;
 
-const KNOWN = ['run', 'checkpoint', 'data', 'split', 'protocol', 'threshold', 'batch', 'backend', 'skip-bad', 'quiet'];
+const KNOWN = ['run', 'checkpoint', 'data', 'split', 'protocol', 'threshold', 'batch', 'patch', 'stride', 'backend', 'skip-bad', 'quiet'];
 
 /** What `segrad train` records in config.json that eval and predict need. */
 export interface RunConfig {
@@ -98,13 +102,15 @@ export const evaluate: Command = {
     const opts = config.model.options;
     if (opts.inChannels !== undefined && opts.inChannels !== channels) throw new Error(`${spec} has ${channels}-channel images, but the model of ${run.dir} takes ${String(opts.inChannels)} (set ?channels= in --data)`);
     if (opts.outChannels !== undefined && opts.outChannels !== classes) throw new Error(`${spec} has ${classes} mask class(es), but the model of ${run.dir} predicts ${String(opts.outChannels)}`);
+    const window = o.patch !== undefined ? { patch: numberOpt(o, 'patch', 64, 'eval'), stride: o.stride !== undefined ? numberOpt(o, 'stride', 32, 'eval') : undefined, batchSize } : undefined;
     const multiple = sizeMultiple(config.model);
-    if (height % multiple || width % multiple) throw new Error(`${spec} has ${height}x${width} images; ${config.model.name} needs sizes divisible by ${multiple} (set ?size= in --data)`);
+    if (window && window.patch % multiple) throw new UsageError(`eval: --patch ${window.patch} must be divisible by ${multiple} for ${config.model.name}`);
+    if (!window && height % multiple || width % multiple) throw new Error(`${spec} has ${height}x${width} images; ${config.model.name} needs sizes divisible by ${multiple} (set ?size= in --data)`);
 
     if (!o.quiet) console.error(`segrad eval: ${config.model.name} from ${file}${epoch !== null ? ` (epoch ${epoch + 1})` : ''} · data ${spec} (${splitName}: ${data.length} images) · ${protocol} · backend ${backend}`);
     const t0 = performance.now();
-    const loss = config.lossSpec ? lossByName(config.lossSpec.name, config.lossSpec.options) : null;
-    const s = await evaluateModel(model, loss, data, { batchSize, protocol, threshold });
+    const loss = config.lossSpec && !window ? lossByName(config.lossSpec.name, config.lossSpec.options) : null;
+    const s = await evaluateModel(model, loss, data, { batchSize, protocol, threshold, window });
     const seconds = (performance.now() - t0) / 1000;
     const metrics = { ...(loss ? { loss: s.loss } : {}), iou: s.iou, dice: s.dice, precision: s.precision, recall: s.recall, specificity: s.specificity, accuracy: s.accuracy, auc: s.auc };
     await run.writeJson('eval.json', {
@@ -117,6 +123,7 @@ export const evaluate: Command = {
       images: data.length,
       protocol,
       threshold,
+      ...(window ? { patch: window.patch, stride: window.stride ?? Math.floor(window.patch / 2) } : {}),
       seconds,
       evaluated: new Date().toISOString(),
     });
