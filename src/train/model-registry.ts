@@ -1,5 +1,4 @@
-import { UNet, type UNetOptions } from '../nn/models/unet.js';
-import * as modelsModule from '../nn/models/index.js';
+import { AttentionUNet, FocusNet, UNet } from '../nn/models/index.js';
 import type { Module } from '../nn/module.js';
 
 /** The models `segrad train --model` knows. */
@@ -14,17 +13,19 @@ export interface ModelSpec {
 
 type Ctor = new (opts: Record<string, unknown>) => Module;
 
+const CONSTRUCTORS: Record<string, Ctor | undefined> = {
+  unet: UNet as unknown as Ctor,
+  focusnet: FocusNet as unknown as Ctor,
+  'attention-unet': AttentionUNet as unknown as Ctor,
+};
+
 /**
  * Builds a model from its CLI name and constructor options (the same options the classes take).
  * @example createModel({ name: 'unet', options: { inChannels: 1, outChannels: 1, widths: [8, 16, 32] } })
  */
 export function createModel(spec: ModelSpec): Module {
-  const registry = modelsModule as unknown as Record<string, Ctor | undefined>;
-  const className = spec.name === 'unet' ? 'UNet' : spec.name === 'focusnet' ? 'FocusNet' : spec.name === 'attention-unet' ? 'AttentionUNet' : undefined;
-  if (!className) throw new Error(`unknown model '${spec.name}'; expected one of ${MODEL_NAMES.join(', ')}`);
-  if (className === 'UNet') return new UNet(spec.options as UNetOptions);
-  const ctor = registry[className];
-  if (!ctor) throw new Error(`model '${spec.name}' is not available in this build`);
+  const ctor = CONSTRUCTORS[spec.name];
+  if (!ctor) throw new Error(`unknown model '${spec.name}'; expected one of ${MODEL_NAMES.join(', ')}`);
   return new ctor(spec.options);
 }
 
@@ -34,5 +35,5 @@ export function sizeMultiple(spec: ModelSpec): number {
     const widths = (spec.options.widths as number[] | undefined) ?? [32, 64, 128, 256, 512];
     return 2 ** (widths.length - 1);
   }
-  return spec.name === 'focusnet' ? 16 : 16;
+  return 16; // FocusNet's segmentation branch and the Attention U-Net both halve the size four times
 }
