@@ -136,11 +136,14 @@ const isPointwise = (kh: number, kw: number, g: Conv2dGeometry, h: number, w: nu
   kh === 1 && kw === 1 && g.stride[0] === 1 && g.stride[1] === 1 && g.pad.every((p) => p === 0) && ho === h && wo === w;
 
 /**
- * The direct layout of a stride-1 convolution without groups: a run of `nb` images is copied once,
- * zero-padded, into the GEMM's staging area as [channel][image][Hp][Wp], and output pixel (oy, ox) of
- * image b of the run is taken at grid position q = b·Hp·Wp + oy·Wp + ox. Then row (ci, ky, kx) of the
- * im2col matrix of the whole run is the staged data read from ci·nb·Hp·Wp + ky·dh·Wp + kx·dw on,
- * col[row, q] = S[rowStart[row] + q], so no im2col is written: the GEMM reads its rows in place
+ * The direct layout of a stride-1 convolution without groups: a run of `nb` images is copied once into
+ * the GEMM's staging area, channel by channel, as rows of pitch Wp = W + max(pl, pr) stacked with image
+ * pitch Hp = H + max(pt, pb) rows after pt leading zero rows, each image row at column pl. Neighbouring
+ * rows and images share their zero padding: a tap that reads left of column 0 reads the zeros that end
+ * the row above, one below row H − 1 reads the zero rows that end the image. Output pixel (oy, ox) of
+ * image b of the run is taken at grid position q = (b·Hp + oy)·Wp + ox, and row (ci, ky, kx) of the
+ * im2col matrix of the whole run is the staged data read from ci·chan + ky·dh·Wp + kx·dw on:
+ * col[row, q] = S[rowStart[row] + q]. So no im2col is written: the GEMM reads its rows in place
  * (gemmRowsF32, dotsF32), and small images share one GEMM. Grid positions with ox ≥ Wo or oy ≥ Ho
  * are computed and dropped.
  */
@@ -148,7 +151,9 @@ interface DirectLayout {
   stage: Float32Array;
   /** Images per run. */
   nb: number;
-  hp: number; wp: number; plane: number;
+  hp: number; wp: number;
+  /** Image pitch Hp·Wp, and channel pitch (pt + nb·Hp + 1)·Wp (one zero row of slack). */
+  plane: number; chan: number;
   /** Grid positions covering every output pixel of a run: (nb − 1)·Hp·Wp + (Ho − 1)·Wp + Wo. */
   grid: number;
   rowStart: Int32Array;
@@ -156,7 +161,7 @@ interface DirectLayout {
   end: number;
 }
 
-/** The layout for x, or null where it does not apply or fit; `extra` floats per image are reserved after it. */
+/** The layout for x, or null where it does not apply or fit; `extra` floats per run are reserved after it. */
 function directLayout(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeometry, extra: (nb: number, grid: number) => number): DirectLayout | null {
   const [n, cin, h, w] = xShape;
   const [, cpg, kh, kw] = wShape;
@@ -166,28 +171,32 @@ function directLayout(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGe
   const stage = stagingArea();
   const K = cin * kh * kw;
   if (!stage || K > MAX_TABLE_ROWS) return null;
-  const hp = h + pt + pb;
-  const wp = w + pl + pr;
-  if (hp - (kh - 1) * dh !== ho || wp - (kw - 1) * dw !== wo) return null;
+  if (h + pt + pb - (kh - 1) * dh !== ho || w + pl + pr - (kw - 1) * dw !== wo) return null;
+  const hp = h + Math.max(pt, pb);
+  const wp = w + Math.max(pl, pr);
+  // an output row or column past the pitch would overlap the next image or row
+  if (ho > hp || wo > wp) return null;
   const plane = hp * wp;
-  const endOf = (nb: number): number => Math.ceil((cin * nb * plane + wp + 16) / 4) * 4;
+  const chanOf = (nb: number): number => (pt + nb * hp + 1) * wp;
+  const endOf = (nb: number): number => Math.ceil((cin * chanOf(nb) + wp + 16) / 4) * 4;
   const gridOf = (nb: number): number => (nb - 1) * plane + (ho - 1) * wp + wo;
   let nb = n;
   while (nb > 0 && endOf(nb) + extra(nb, gridOf(nb)) > stage.length) nb = Math.floor(nb / 2);
   if (nb === 0) return null;
+  const chan = chanOf(nb);
   const rowStart = new Int32Array(K);
-  for (let ci = 0, r = 0; ci < cin; ci++) for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++, r++) rowStart[r] = ci * nb * plane + ky * dh * wp + kx * dw;
-  return { stage, nb, hp, wp, plane, grid: gridOf(nb), rowStart, end: endOf(nb) };
+  for (let ci = 0, r = 0; ci < cin; ci++) for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++, r++) rowStart[r] = ci * chan + ky * dh * wp + kx * dw;
+  return { stage, nb, hp, wp, plane, chan, grid: gridOf(nb), rowStart, end: endOf(nb) };
 }
 
-/** Copies images b0 … b0+count of x into the staging area, zero-padded (see DirectLayout). */
+/** Copies images b0 … b0+count of x into the staging area with zero padding (see DirectLayout). */
 function stageImages(L: DirectLayout, x: Float32Array, b0: number, count: number, c: number, h: number, w: number, g: Conv2dGeometry): void {
-  const { stage, wp, plane, nb } = L;
+  const { stage, wp, hp, chan } = L;
   const [pt, , pl] = g.pad;
   stage.fill(0, 0, L.end);
   for (let ci = 0; ci < c; ci++) {
     for (let b = 0; b < count; b++) {
-      const at = (ci * nb + b) * plane + pt * wp + pl;
+      const at = ci * chan + (pt + b * hp) * wp + pl;
       for (let iy = 0; iy < h; iy++) {
         const src = (((b0 + b) * c + ci) * h + iy) * w;
         stage.set(x.subarray(src, src + w), at + iy * wp);
@@ -201,10 +210,10 @@ function stageImages(L: DirectLayout, x: Float32Array, b0: number, count: number
  * the row's grid span [q0, q1) (q0 at ox = q0 − (b·plane + oy·wp)).
  */
 function gridRows(L: DirectLayout, ho: number, wo: number, j0: number, n: number, out: (b: number, oy: number, q0: number, q1: number) => void): void {
-  const { wp, plane } = L;
+  const { wp, hp } = L;
   for (let row = Math.floor(j0 / wp); row * wp < j0 + n; row++) {
-    const b = Math.floor((row * wp) / plane);
-    const oy = row - (b * plane) / wp;
+    const b = Math.floor(row / hp);
+    const oy = row - b * hp;
     if (oy >= ho) continue;
     const qs = Math.max(j0, row * wp);
     const qe = Math.min(j0 + n, row * wp + wo);
