@@ -7,7 +7,8 @@ import { gemmThreadChunks, useGemmThreads, useSimdKernel } from '../../src/tenso
  * The float32 convolution fast paths of the cpu backend (conv.ts) against the float64 reference loops:
  * forward values and both gradients, at shapes that reach each branch: the direct layout of stride-1
  * convolutions (gemmRowsF32 and dotsF32 on a padded copy of each image: images narrower than the kernel,
- * K > KC = 256, grids wider than NC = 2048), the im2col path they fall back to (the contiguous rows of
+ * K > KC = 256, grids wider than NC = 2048), non-overlapping patches (stride = kernel: the 2×2 stride-2
+ * transposed convolution and its gradients), the im2col path they fall back to (the contiguous rows of
  * 'same' convolutions, the scalar kernel, images too large to stage), pointwise convolutions and the
  * 2×2 stride-2 transposed convolution; and the worker thread on the direct kernels.
  */
@@ -51,6 +52,12 @@ describe('cpu float32 convolution fast paths against the float64 reference', () 
     agree([2, 3, 9, 8], [4, 3, 3, 3], { padding: 2, dilation: 2 }, 42);
     agree([1, 2, 6, 5], [3, 2, 5, 3], { padding: [1, 3, 1, 1] }, 43);
     agree([2, 4, 6, 6], [6, 2, 3, 3], { padding: 1, groups: 2 }, 44);
+  });
+
+  it('non-overlapping patches (stride = kernel) as one GEMM over the batch, inputs with uncovered edges', () => {
+    agree([2, 3, 7, 9], [4, 3, 2, 2], { stride: 2 }, 45);
+    agree([3, 5, 9, 10], [2, 5, 3, 3], { stride: 3 }, 46);
+    agree([2, 4, 8, 6], [3, 4, 2, 3], { stride: [2, 3] }, 47);
   });
 
   it('pointwise (1×1) convolution, the U-Net head', () => {

@@ -300,8 +300,132 @@ function forwardF32(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Sha
   return y;
 }
 
+/**
+ * Convolutions whose stride equals the kernel, without padding, dilation or groups (the 2×2 stride-2
+ * transposed convolution of U-Net and its gradients): the patches do not overlap, so the im2col matrix
+ * of the whole batch is a rearrangement of x (space-to-depth), X'[(ci, ky, kx), (b, oy, ox)] =
+ * x[b, ci, oy·kh + ky, ox·kw + kx], staged once; then forward Y = W·X', input gradient
+ * dX' = Wᵀ·dY scattered back (each cell of x once), filter gradient dW = dY·X'ᵀ (dots), each one GEMM
+ * over all the images. dY is staged channel-major, [co, (b, oy, ox)].
+ */
+interface PatchLayout {
+  stage: Float32Array;
+  /** Output pixels of the whole batch, N·Ho·Wo, and the staged row pitch (a multiple of 4, plus 4). */
+  np: number; pitch: number;
+}
+
+function patchLayout(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeometry, rows: number): PatchLayout | null {
+  const [n, cin] = xShape;
+  const [, cpg, kh, kw] = wShape;
+  const [, , ho, wo] = outShape;
+  const { stride: [sh, sw], pad, dilation: [dh, dw], groups } = g;
+  if (sh !== kh || sw !== kw || dh !== 1 || dw !== 1 || groups !== 1 || cpg !== cin || pad.some((p) => p !== 0) || (kh === 1 && kw === 1)) return null;
+  const stage = stagingArea();
+  if (!stage || cin * kh * kw > MAX_TABLE_ROWS) return null;
+  const np = n * ho * wo;
+  const pitch = Math.ceil(np / 4) * 4 + 4;
+  // one spare row for the row pairs of dotsF32
+  if ((rows + 1) * pitch + 16 > stage.length) return null;
+  return { stage, np, pitch };
+}
+
+/** Stages X' (space-to-depth of x) at float `at`: row (ci, ky, kx) at at + row·pitch. */
+function stagePatches(L: PatchLayout, at: number, x: Float32Array, xShape: Shape, kh: number, kw: number, ho: number, wo: number): void {
+  const [n, c, h, w] = xShape;
+  const { stage, pitch } = L;
+  for (let ci = 0; ci < c; ci++)
+    for (let ky = 0; ky < kh; ky++)
+      for (let kx = 0; kx < kw; kx++) {
+        let o = at + ((ci * kh + ky) * kw + kx) * pitch;
+        for (let b = 0; b < n; b++)
+          for (let oy = 0; oy < ho; oy++) {
+            let src = ((b * c + ci) * h + oy * kh + ky) * w + kx;
+            for (let ox = 0; ox < wo; ox++, src += kw) stage[o++] = x[src];
+          }
+      }
+}
+
+/** Stages dY channel-major at float `at`: row co at at + co·pitch, (b, oy, ox) along it. */
+function stageChannels(L: PatchLayout, at: number, dy: Float32Array, dyShape: Shape): void {
+  const [n, c, ho, wo] = dyShape;
+  const P = ho * wo;
+  for (let co = 0; co < c; co++) for (let b = 0; b < n; b++) L.stage.set(dy.subarray((b * c + co) * P, (b * c + co + 1) * P), at + co * L.pitch + b * P);
+}
+
+const rowsAt = (count: number, pitch: number, at = 0): Int32Array => Int32Array.from({ length: count }, (_, r) => at + r * pitch);
+
+function forwardPatches(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, outShape: Shape, g: Conv2dGeometry): Float32Array | null {
+  const [cout, cin, kh, kw] = wShape;
+  const K = cin * kh * kw;
+  const L = patchLayout(xShape, wShape, outShape, g, K);
+  if (!L) return null;
+  const [, , ho, wo] = outShape;
+  const P = ho * wo;
+  L.stage.fill(0, 0, (K + 1) * L.pitch);
+  stagePatches(L, 0, x, xShape, kh, kw, ho, wo);
+  const y = allocate('float32', outShape[0] * cout * P) as Float32Array;
+  gemmRowsF32(cout, L.np, K, w, 0, K, 1, rowsAt(K, L.pitch), (co, j0, nc, src, srcOff) => {
+    for (let q = j0; q < j0 + nc; ) {
+      const b = Math.floor(q / P);
+      const end = Math.min(j0 + nc, (b + 1) * P);
+      y.set(src.subarray(srcOff + q - j0, srcOff + end - j0), (b * cout + co) * P + q - b * P);
+      q = end;
+    }
+  });
+  return y;
+}
+
+function inputGradPatches(dy: Float32Array, dyShape: Shape, w: Float32Array, wShape: Shape, xShape: Shape, g: Conv2dGeometry): Float32Array | null {
+  const [cout, cin, kh, kw] = wShape;
+  const K = cin * kh * kw;
+  const L = patchLayout(xShape, wShape, dyShape, g, cout);
+  if (!L) return null;
+  const [n, , ho, wo] = dyShape;
+  const [, , h, wd] = xShape;
+  const P = ho * wo;
+  L.stage.fill(0, 0, (cout + 1) * L.pitch);
+  stageChannels(L, 0, dy, dyShape);
+  const dx = allocate('float32', n * cin * h * wd) as Float32Array;
+  // dX'[(ci, ky, kx), q] = Σ_co W[co, (ci, ky, kx)]·dY[co, q]: A = Wᵀ read through strides
+  gemmRowsF32(K, L.np, cout, w, 0, 1, K, rowsAt(cout, L.pitch), (row, j0, nc, src, srcOff) => {
+    const kx = row % kw;
+    const ky = ((row - kx) / kw) % kh;
+    const ci = (row - kx - ky * kw) / (kw * kh);
+    // one output row of the patch grid at a time: its cells land kw apart in a row of dx
+    for (let q = j0; q < j0 + nc; ) {
+      const b = Math.floor(q / P);
+      const oy = Math.floor((q - b * P) / wo);
+      const ox = q - b * P - oy * wo;
+      const run = Math.min(j0 + nc - q, wo - ox);
+      let d = ((b * cin + ci) * h + oy * kh + ky) * wd + ox * kw + kx;
+      for (let t = srcOff + q - j0, end = t + run; t < end; t++, d += kw) dx[d] = src[t];
+      q += run;
+    }
+  });
+  return dx;
+}
+
+function filterGradPatches(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, wShape: Shape, g: Conv2dGeometry): Float32Array | null {
+  const [cout, cin, kh, kw] = wShape;
+  const K = cin * kh * kw;
+  if (Math.ceil(cout / 2) * 2 * Math.ceil(K / 4) * 4 > dotsCapacity) return null;
+  const L = patchLayout(xShape, wShape, dyShape, g, K + cout + 1);
+  if (!L) return null;
+  const [, , ho, wo] = dyShape;
+  const at = (K + 1) * L.pitch;
+  L.stage.fill(0, 0, (K + cout + 2) * L.pitch);
+  stagePatches(L, 0, x, xShape, kh, kw, ho, wo);
+  stageChannels(L, at, dy, dyShape);
+  dotsF32(cout, K, L.np, at, L.pitch, rowsAt(K, L.pitch), true);
+  const dw = allocate('float32', cout * K) as Float32Array;
+  dotsRead(cout, K, dw, 0);
+  return dw;
+}
+
 export function conv2d(x: TypedArray, xShape: Shape, w: TypedArray, wShape: Shape, outShape: Shape, g: Conv2dGeometry, dtype: DType): TypedArray {
   if (dtype !== 'float32') return conv2dReference(x, xShape, w, wShape, outShape, g, dtype);
+  const patches = forwardPatches(x as Float32Array, xShape, w as Float32Array, wShape, outShape, g);
+  if (patches) return patches;
   return forwardF32(x as Float32Array, xShape, w as Float32Array, wShape, outShape, g);
 }
 
@@ -337,6 +461,8 @@ function col2im(col: Float32Array, c: number, h: number, w: number, kh: number, 
 
 export function conv2dBackwardInput(dy: TypedArray, dyShape: Shape, w: TypedArray, wShape: Shape, xShape: Shape, g: Conv2dGeometry, dtype: DType): TypedArray {
   if (dtype !== 'float32') return conv2dBackwardInputReference(dy, dyShape, w, wShape, xShape, g, dtype);
+  const patches = inputGradPatches(dy as Float32Array, dyShape, w as Float32Array, wShape, xShape, g);
+  if (patches) return patches;
   const [n, cin, h, wd] = xShape;
   const [cout, cpg, kh, kw] = wShape;
   const [, , ho, wo] = dyShape;
@@ -370,6 +496,8 @@ export function conv2dBackwardInput(dy: TypedArray, dyShape: Shape, w: TypedArra
 
 export function conv2dBackwardFilter(x: TypedArray, xShape: Shape, dy: TypedArray, dyShape: Shape, wShape: Shape, g: Conv2dGeometry, dtype: DType): TypedArray {
   if (dtype !== 'float32') return conv2dBackwardFilterReference(x, xShape, dy, dyShape, wShape, g, dtype);
+  const patches = filterGradPatches(x as Float32Array, xShape, dy as Float32Array, dyShape, wShape, g);
+  if (patches) return patches;
   const [n, cin, h, wd] = xShape;
   const [cout, cpg, kh, kw] = wShape;
   const [, , ho, wo] = dyShape;
