@@ -199,7 +199,9 @@ function stageImages(L: DirectLayout, x: Float32Array, b0: number, count: number
       const at = ci * chan + (pt + b * hp) * wp + pl;
       for (let iy = 0; iy < h; iy++) {
         const src = (((b0 + b) * c + ci) * h + iy) * w;
-        stage.set(x.subarray(src, src + w), at + iy * wp);
+        // short rows: a loop is cheaper than a subarray object per row
+        if (w >= 64) stage.set(x.subarray(src, src + w), at + iy * wp);
+        else for (let ix = 0, d = at + iy * wp; ix < w; ix++) stage[d + ix] = x[src + ix];
       }
     }
   }
@@ -236,8 +238,9 @@ function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: 
     stageImages(L, x, b0, count, cin, h, wd, g);
     gemmRowsF32(cout, (count - 1) * plane + (ho - 1) * wp + wo, K, w, 0, K, 1, L.rowStart, (co, j0, nc, src, srcOff) => {
       gridRows(L, ho, wo, j0, nc, (b, oy, qs, qe) => {
-        const ox = qs - b * plane - oy * wp;
-        y.set(src.subarray(srcOff + qs - j0, srcOff + qe - j0), (((b0 + b) * cout + co) * ho + oy) * wo + ox);
+        const d = (((b0 + b) * cout + co) * ho + oy) * wo + qs - b * plane - oy * wp;
+        if (qe - qs >= 64) y.set(src.subarray(srcOff + qs - j0, srcOff + qe - j0), d);
+        else for (let t = srcOff + qs - j0, e = srcOff + qe - j0, o = d; t < e; t++, o++) y[o] = src[t];
       });
     });
   }
@@ -266,7 +269,9 @@ function filterGradDirect(x: Float32Array, xShape: Shape, dy: Float32Array, dySh
       for (let b = 0; b < count; b++) {
         for (let oy = 0; oy < ho; oy++) {
           const src = (((b0 + b) * cout + co) * ho + oy) * wo;
-          stage.set(dy.subarray(src, src + wo), L.end + co * aStride + b * plane + oy * wp);
+          const d = L.end + co * aStride + b * plane + oy * wp;
+          if (wo >= 64) stage.set(dy.subarray(src, src + wo), d);
+          else for (let ox = 0; ox < wo; ox++) stage[d + ox] = dy[src + ox];
         }
       }
     }

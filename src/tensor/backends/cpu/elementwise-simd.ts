@@ -5,10 +5,11 @@ import { simdElementwise } from './gemm.js';
  * float32 elementwise ops through the WebAssembly SIMD loops of wasm-kernel.ts: runs of the inputs are
  * copied (memcpy) into the staging area, computed 4 lanes at a time, and copied out. Bit-identical to
  * the JS loops of elementwise.ts: float32 +, −, ×, ÷ and √ computed in float64 and rounded once give
- * the float32 result, and relu/step/neg/square are exact. Used where a run is long enough
- * (MIN_RUN) to pay for the copies; relu and step gain most (their JS branches mispredict on signs).
+ * the float32 result, and relu/step/neg/square are exact. Used for runs of at least MIN_RUN elements
+ * (below it the subarray objects of each run cost more than the JS loop); relu and step gain most
+ * (their JS branches mispredict on random signs).
  */
-const MIN_RUN = 64;
+const MIN_RUN = 1024;
 const CHUNK = 16384;
 const SIMD_BINARY = new Set<BinaryOp>(['add', 'sub', 'mul', 'div']);
 const SIMD_UNARY = new Set<UnaryOp>(['relu', 'step', 'neg', 'square', 'sqrt']);

@@ -44,7 +44,8 @@ export function reduce(op: ReduceOp, x: TypedArray, shape: Shape, axes: readonly
     let off = base;
     for (let r = 0; r < outerCount; r++) {
       if (op === 'sum') {
-        for (let j = 0, p = off; j < inner; j++, p += innerStride) acc += x[p];
+        if (dtype === 'float32' && innerStride === 1 && inner >= 16) acc += sumRun(x, off, inner);
+        else for (let j = 0, p = off; j < inner; j++, p += innerStride) acc += x[p];
       } else if (op === 'max') {
         for (let j = 0, p = off; j < inner; j++, p += innerStride) {
           const v = x[p];
@@ -74,4 +75,25 @@ export function reduce(op: ReduceOp, x: TypedArray, shape: Shape, axes: readonly
     }
   }
   return out;
+}
+
+/**
+ * Σ x[off … off+len) with four independent accumulators (float32 sums only; the float64 reference keeps
+ * the plain loop): one accumulator waits on the latency of each add, four keep the adder busy.
+ */
+function sumRun(x: TypedArray, off: number, len: number): number {
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  const end4 = off + (len & ~3);
+  let p = off;
+  for (; p < end4; p += 4) {
+    a0 += x[p];
+    a1 += x[p + 1];
+    a2 += x[p + 2];
+    a3 += x[p + 3];
+  }
+  for (; p < off + len; p++) a0 += x[p];
+  return a0 + a1 + (a2 + a3);
 }
