@@ -1,0 +1,35 @@
+/**
+ * One Adam/AdamW update of a float32 parameter in a single loop (the fused fast path of
+ * src/nn/optim/adam.ts, which keeps the composed form for other backends and dtypes and documents the
+ * formula). Reads θ, g, m, v and writes θ', m', v' into the given fresh arrays; computes in float64
+ * and rounds once per output, so it agrees with the composed float32 ops to rounding.
+ */
+export interface AdamScalars {
+  b1: number; b2: number; lr: number; eps: number;
+  /** 1 − β1ᵗ and 1 − β2ᵗ. */
+  bc1: number; bc2: number;
+  /** Weight decay λ, added to the gradient (Adam) or applied to θ (AdamW, `decoupled`). */
+  wd: number; decoupled: boolean;
+}
+
+export function adamUpdateF32(
+  theta: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
+  thetaOut: Float32Array, mOut: Float32Array, vOut: Float32Array, s: AdamScalars,
+): void {
+  const { b1, b2, eps } = s;
+  const decay = s.decoupled ? 1 - s.lr * s.wd : 1;
+  const l2 = s.decoupled ? 0 : s.wd;
+  const c1 = 1 - b1;
+  const c2 = 1 - b2;
+  const rootBc2 = Math.sqrt(s.bc2);
+  const step = s.lr / s.bc1;
+  for (let i = 0; i < theta.length; i++) {
+    const p = theta[i];
+    const g = grad[i] + l2 * p;
+    const m1 = b1 * m[i] + c1 * g;
+    const v1 = b2 * v[i] + c2 * g * g;
+    mOut[i] = m1;
+    vOut[i] = v1;
+    thetaOut[i] = p * decay - (m1 / (Math.sqrt(v1) / rootBc2 + eps)) * step;
+  }
+}
