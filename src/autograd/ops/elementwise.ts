@@ -104,6 +104,13 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   return record('cast', [x], out, { from: x.dtype });
 }
 
+function negSumTo(g: Tensor, shape: readonly number[]): Tensor {
+  const s = sumTo(g, shape);
+  const out = neg(s);
+  if (s !== g) s.dispose();
+  return out;
+}
+
 export const elementwiseGrads = {
   neg: (g) => [neg(g)],
   exp: (g, n) => [mul(g, n.output)], // d eˣ = eˣ
@@ -119,7 +126,8 @@ export const elementwiseGrads = {
   square: (g, n) => [mul(g, mul(n.inputs[0], 2))],
   reciprocal: (g, n) => [neg(mul(g, square(n.output)))], // (1/x)' = −1/x²
   add: (g, n) => [sumTo(g, n.inputs[0].shape), sumTo(g, n.inputs[1].shape)],
-  sub: (g, n) => [sumTo(g, n.inputs[0].shape), sumTo(neg(g), n.inputs[1].shape)],
+  // −Σg rather than Σ(−g): the same values (negation is exact), one full-size pass fewer when b was broadcast
+  sub: (g, n) => [sumTo(g, n.inputs[0].shape), negSumTo(g, n.inputs[1].shape)],
   mul: (g, n) => [sumTo(mul(g, n.inputs[1]), n.inputs[0].shape), sumTo(mul(g, n.inputs[0]), n.inputs[1].shape)],
   div: (g, n) => {
     const [a, b] = n.inputs;
