@@ -161,6 +161,34 @@ export function where(c: TypedArray, cShape: Shape, a: TypedArray, aShape: Shape
 export function broadcastTo(x: TypedArray, shape: Shape, outShape: Shape, dtype: DType): TypedArray {
   const out = allocate(dtype, sizeOf(outShape));
   if (out.length === 0) return out;
-  cachedStrided('copy', 1, 'v0')(out, [x], makePlan([shape], outShape));
+  const plan = makePlan([shape], outShape);
+  if (!copyRuns(x, out, plan)) cachedStrided('copy', 1, 'v0')(out, [x], plan);
   return out;
+}
+
+/**
+ * broadcastTo by whole runs where the innermost axis is long: a native fill where x is constant along
+ * it (e.g. a per-channel value over H·W), a native copy where x is contiguous along it. False otherwise.
+ */
+function copyRuns(x: TypedArray, out: TypedArray, plan: Plan): boolean {
+  const { shape } = plan;
+  const rank = shape.length;
+  const inner = shape[rank - 1];
+  const st = plan.strides[0];
+  const s = st[rank - 1];
+  if (inner < 64 || s > 1) return false;
+  const idx = new Array<number>(rank).fill(0);
+  let src = 0;
+  for (let o = 0; o < out.length; o += inner) {
+    if (s === 0) out.fill(x[src], o, o + inner);
+    else out.set(x.subarray(src, src + inner), o);
+    for (let d = rank - 2; d >= 0; d--) {
+      idx[d]++;
+      src += st[d];
+      if (idx[d] < shape[d]) break;
+      src -= st[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+  return true;
 }
