@@ -509,11 +509,10 @@ export function conv2dBackwardFilter(x: TypedArray, xShape: Shape, dy: TypedArra
   const P = ho * wo;
   const K = cpg * kh * kw;
   const opg = cout / g.groups;
+  // pointwise too: dots reads x's rows in place, where the GEMM would read xᵀ through strides
+  const direct = filterGradDirect(x as Float32Array, xShape, dy as Float32Array, dyShape, wShape, g);
+  if (direct) return direct;
   const pointwise = isPointwise(kh, kw, g, h, wd, ho, wo);
-  if (!pointwise) {
-    const direct = filterGradDirect(x as Float32Array, xShape, dy as Float32Array, dyShape, wShape, g);
-    if (direct) return direct;
-  }
   const dw = allocate('float32', cout * K) as Float32Array;
   for (let b = 0; b < n; b++) {
     for (let grp = 0; grp < g.groups; grp++) {
