@@ -6,9 +6,9 @@ import { duration, textTable, TrainingProgress } from '../progress.js';
 
 /** The built-in quick run: what `segrad train` does with no --data (under two minutes on 2 cores). */
 export const QUICK = {
-  data: 'synthetic:blobs?count=200&size=48&seed=1',
+  data: 'synthetic:blobs?count=240&size=48&seed=1',
   widths: [8, 16, 32, 64],
-  epochs: 8,
+  epochs: 20,
   batch: 8,
   lr: 3e-3,
 };
