@@ -1,3 +1,4 @@
+import { Presets, SingleBar } from 'cli-progress';
 import type { EpochInfo, StepInfo } from '../train/index.js';
 
 /** Formats seconds as m:ss or h:mm:ss. */
@@ -15,19 +16,16 @@ export function duration(s: number): string {
  * one line per epoch otherwise (CI logs, pipes).
  */
 export class TrainingProgress {
-  private bar: import('cli-progress').SingleBar | null = null;
+  private bar: SingleBar | null = null;
   private readonly tty: boolean;
-  private epochStart = 0;
   private rate = 0;
 
   constructor(private readonly quiet = false) {
     this.tty = Boolean(process.stderr.isTTY) && !quiet;
   }
 
-  async epochStart_(epoch: number, epochs: number, batches: number): Promise<void> {
-    this.epochStart = performance.now();
+  startEpoch(epoch: number, epochs: number, batches: number): void {
     if (!this.tty) return;
-    const { SingleBar, Presets } = await import('cli-progress');
     this.bar = new SingleBar(
       { format: `epoch ${epoch + 1}/${epochs} {bar} {value}/{total} steps | {rate} img/s | ETA {eta_formatted} | loss {loss}{extra}`, hideCursor: true, clearOnComplete: false, stream: process.stderr },
       Presets.shades_classic,
@@ -47,7 +45,7 @@ export class TrainingProgress {
     if (this.quiet) return;
     const v = info.val ? ` | val loss ${info.val.loss.toFixed(4)} IoU ${info.val.iou.toFixed(4)} Dice ${info.val.dice.toFixed(4)}` : '';
     const all = info.belowDeltaShare !== undefined ? ` | steps below δ ${(info.belowDeltaShare * 100).toFixed(0)}%` : '';
-    console.error(`epoch ${info.epoch + 1}/${info.epochs}: train loss ${info.trainLoss.toFixed(4)}${v}${all} | ${duration(info.seconds)} (${duration((performance.now() - this.epochStart) / 1000)})`);
+    console.error(`epoch ${info.epoch + 1}/${info.epochs}: train loss ${info.trainLoss.toFixed(4)}${v}${all} | ${duration(info.seconds)}`);
   }
 
   stop(): void {

@@ -109,7 +109,7 @@ export const train: Command = {
         resume: Boolean(o.resume),
         maxBatchesPerEpoch: o['max-batches'] !== undefined ? numberOpt(o, 'max-batches', 0, 'train') : undefined,
         config: { command: ['segrad', 'train', ...argv].join(' '), model: spec, data: dataSpec, backend, lossSpec: { name: lossName, options: { ...lossOptions(o), ...(lossName === 'all' && typeof o.base === 'string' ? { base: o.base } : {}) } } },
-        onEpochStart: (e, batches) => void progress.epochStart_(e, epochs, batches),
+        onEpochStart: (e, batches) => progress.startEpoch(e, epochs, batches),
         onStep: (s) => progress.step(s),
         onEpoch: (e) => progress.epoch(e),
       });
