@@ -5,19 +5,8 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { compareLossesCommand } from '../../src/cli/commands/compare-losses.js';
 import { commands } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
+import { captured } from '../helpers/cli.js';
 
-async function captured<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    return { value: await f(), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 const root = mkdtempSync(join(tmpdir(), 'segrad-compare-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

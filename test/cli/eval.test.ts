@@ -6,20 +6,8 @@ import { evaluate } from '../../src/cli/commands/eval.js';
 import { commands } from '../../src/cli/commands/index.js';
 import { train } from '../../src/cli/commands/train.js';
 import { main } from '../../src/cli/main.js';
+import { captured } from '../helpers/cli.js';
 
-/** Captures console.log / console.error while `f` runs. */
-async function captured<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    return { value: await f(), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 const DATA = 'synthetic:blobs?count=15&size=16&seed=1';
 const root = mkdtempSync(join(tmpdir(), 'segrad-eval-'));

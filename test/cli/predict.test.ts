@@ -9,19 +9,8 @@ import { train } from '../../src/cli/commands/train.js';
 import { main } from '../../src/cli/main.js';
 import { createModel, probabilities, type ModelSpec } from '../../src/train/index.js';
 import { noGrad, tensor } from '../../src/tensor/index.js';
+import { captured } from '../helpers/cli.js';
 
-async function captured<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    return { value: await f(), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 const root = mkdtempSync(join(tmpdir(), 'segrad-predict-'));
 const run = join(root, 'run');
