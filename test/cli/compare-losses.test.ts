@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { compareLossesCommand } from '../../src/cli/commands/compare-losses.js';
 import { commands } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
