@@ -1,5 +1,6 @@
 import type { GradFn } from './graph.js';
 import type { OpName } from './op-names.js';
+import { batchNormGrads } from './ops/batchnorm.js';
 import { elementwiseGrads } from './ops/elementwise.js';
 import { imageGrads } from './ops/image.js';
 import { layoutGrads } from './ops/layout.js';
@@ -13,4 +14,5 @@ export const gradients: { readonly [K in OpName]: GradFn } = {
   ...matmulGrads,
   ...layoutGrads,
   ...imageGrads,
+  ...batchNormGrads,
 };

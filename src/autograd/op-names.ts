@@ -14,6 +14,8 @@ export const OP_NAMES = [
   'reshape', 'permute', 'broadcastTo', 'slice', 'concat', 'pad', 'take',
   // images
   'conv2d', 'convTranspose2d', 'maxPool2d', 'avgPool2d', 'resize',
+  // fused fast paths (tested against their composed versions)
+  'batchNormTrain',
 ] as const;
 
 export type OpName = (typeof OP_NAMES)[number];

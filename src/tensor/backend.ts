@@ -104,4 +104,10 @@ export interface Backend {
   /** Resize H and W; bilinear uses half-pixel centres (align_corners=False), nearest uses floor(dst·in/out). */
   resize(x: Handle, xShape: Shape, outH: number, outW: number, mode: ResizeMode, dtype: DType): Handle;
   resizeBackward(dy: Handle, xShape: Shape, outH: number, outW: number, mode: ResizeMode, dtype: DType): Handle;
+
+  // Optional fused fast paths; ops compose the primitives above where a backend lacks them.
+  /** Batch-norm training forward over x [N, C, H, W]: y, batch mean and biased variance ([C]); γ, β [C] or null. */
+  batchNormForward?(x: Handle, xShape: Shape, gamma: Handle | null, beta: Handle | null, eps: number, dtype: DType): { y: Handle; mean: Handle; variance: Handle };
+  /** Gradients of batchNormForward: dx [N, C, H, W], dγ and dβ [C]. */
+  batchNormBackward?(dy: Handle, x: Handle, xShape: Shape, mean: Handle, variance: Handle, gamma: Handle | null, eps: number, dtype: DType): { dx: Handle; dgamma: Handle; dbeta: Handle };
 }

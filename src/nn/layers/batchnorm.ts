@@ -1,5 +1,5 @@
-import { add, div, mul, sqrt, square, sub } from '../../autograd/ops/elementwise.js';
-import { sum } from '../../autograd/ops/reduce.js';
+import { batchNormTrain } from '../../autograd/ops/batchnorm.js';
+import { add, div, mul, sqrt } from '../../autograd/ops/elementwise.js';
 import { reshape } from '../../autograd/ops/layout.js';
 import { full } from '../../tensor/creation.js';
 import type { DType } from '../../tensor/dtype.js';
@@ -47,10 +47,10 @@ export class BatchNorm2d extends Module {
   forward(x: Tensor): Tensor {
     const c = this.numFeatures;
     if (x.rank !== 4 || x.shape[1] !== c) throw new Error(`BatchNorm2d(${c}): expected input [N, ${c}, H, W], got ${fmt(x.shape)}`);
-    const cshape = [1, c, 1, 1];
-    const gamma = this.weight ? reshape(this.weight, cshape) : null;
-    const beta = this.bias ? reshape(this.bias, cshape) : null;
     if (!this.training) {
+      const cshape = [1, c, 1, 1];
+      const gamma = this.weight ? reshape(this.weight, cshape) : null;
+      const beta = this.bias ? reshape(this.bias, cshape) : null;
       // eval: one scale and one shift per channel, so only two passes over x
       let scale = div(1, sqrt(add(reshape(this.running_var, cshape), this.eps)));
       if (gamma) scale = mul(scale, gamma);
@@ -60,20 +60,15 @@ export class BatchNorm2d extends Module {
     }
     const count = x.shape[0] * x.shape[2] * x.shape[3];
     if (count < 2) throw new Error(`BatchNorm2d(${c}): training needs more than one value per channel, got input ${fmt(x.shape)}`);
-    // the centred input is shared by the variance and the output (fewer full-size passes than mean + variance)
-    const mu = div(sum(x, [0, 2, 3], { keepDims: true }), count);
-    const centered = sub(x, mu);
-    const v = div(sum(square(centered), [0, 2, 3], { keepDims: true }), count);
+    // fused on backends that have the kernels (cpu float32), composed from primitives otherwise
+    const { y, mean, variance } = batchNormTrain(x, this.weight, this.bias, this.eps);
     noGrad(() =>
       tidy(() => {
         const m = this.momentum;
-        this.running_mean.assign(add(mul(this.running_mean, 1 - m), mul(reshape(mu, [c]), m)));
-        this.running_var.assign(add(mul(this.running_var, 1 - m), mul(reshape(v, [c]), (m * count) / (count - 1))));
+        this.running_mean.assign(add(mul(this.running_mean, 1 - m), mul(mean, m)));
+        this.running_var.assign(add(mul(this.running_var, 1 - m), mul(variance, (m * count) / (count - 1))));
       }),
     );
-    let scale = div(1, sqrt(add(v, this.eps)));
-    if (gamma) scale = mul(scale, gamma);
-    const y = mul(centered, scale);
-    return beta ? add(y, beta) : y;
+    return y;
   }
 }

@@ -1,5 +1,6 @@
 import type { Backend, BackendInfo } from '../../backend.js';
 import type { TypedArray } from '../../dtype.js';
+import { batchNormBackward, batchNormForward } from './batchnorm.js';
 import { allocateUninitialized, recycle } from './buffers.js';
 import { binary, broadcastTo, unary, where } from './elementwise.js';
 import * as image from './image.js';
@@ -60,6 +61,14 @@ export function createCpuBackend(): Backend {
     avgPool2dBackward: (dy, xs, os, g, d) => own(image.avgPool2dBackward(dy as T, xs, os, g, d)),
     resize: (x, xs, h, w, m, d) => own(image.resize(x as T, xs, h, w, m, d)),
     resizeBackward: (dy, xs, h, w, m, d) => own(image.resizeBackward(dy as T, xs, h, w, m, d)),
+    batchNormForward: (x, xs, gamma, beta, eps, d) => {
+      const r = batchNormForward(x as T, xs, gamma as T | null, beta as T | null, eps, d);
+      return { y: own(r.y), mean: own(r.mean), variance: own(r.variance) };
+    },
+    batchNormBackward: (dy, x, xs, mean, variance, gamma, eps, d) => {
+      const r = batchNormBackward(dy as T, x as T, xs, mean as T, variance as T, gamma as T | null, eps, d);
+      return { dx: own(r.dx), dgamma: own(r.dgamma), dbeta: own(r.dbeta) };
+    },
   };
 }
 

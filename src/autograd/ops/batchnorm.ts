@@ -1,0 +1,71 @@
+import { fmt } from '../../tensor/shape.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { checkSame, record, wrap, type GradFn } from '../graph.js';
+import { add, div, mul, sqrt, square, sub } from './elementwise.js';
+import { reshape } from './layout.js';
+import { sum } from './reduce.js';
+
+/** The normalised output and the batch statistics (per channel, [C]) that feed the running averages. */
+export interface BatchNormTrainResult {
+  y: Tensor;
+  mean: Tensor;
+  /** Biased variance (divided by N·H·W). */
+  variance: Tensor;
+}
+
+/**
+ * Batch normalisation in training mode (Ioffe & Szegedy 2015), x [N, C, H, W], γ and β [C] or null:
+ * μ, σ² = mean and biased variance over (N, H, W); y = γ·(x − μ)/√(σ² + eps) + β.
+ * Backward: dx = γ/σ̂·(g − mean(g) − x̂·mean(g·x̂)), dγ = Σ g·x̂, dβ = Σ g, with σ̂ = √(σ² + eps).
+ * Runs the backend's fused kernels in float32 where it has them (cpu); float64 and other backends
+ * compose primitives (`batchNormTrainComposed`, the reference). `mean` and `variance` carry no gradient.
+ * @example const { y, mean, variance } = batchNormTrain(randn([2, 3, 4, 4]), null, null, 1e-5);
+ */
+export function batchNormTrain(x: Tensor, gamma: Tensor | null, beta: Tensor | null, eps: number): BatchNormTrainResult {
+  const params = [gamma, beta].filter((t): t is Tensor => t !== null);
+  const { dtype, backend } = checkSame('batchNormTrain', [x, ...params]);
+  if (x.rank !== 4) throw new Error(`batchNormTrain: expected x [N, C, H, W], got ${fmt(x.shape)}`);
+  const c = x.shape[1];
+  for (const p of params) if (p.rank !== 1 || p.shape[0] !== c) throw new Error(`batchNormTrain: γ and β must be [${c}] for x ${fmt(x.shape)}, got ${fmt(p.shape)}`);
+  if (dtype !== 'float32' || !backend.batchNormForward || !backend.batchNormBackward) return batchNormTrainComposed(x, gamma, beta, eps);
+  const r = backend.batchNormForward(x.handle, x.shape, gamma?.handle ?? null, beta?.handle ?? null, eps, dtype);
+  const mean = wrap(backend, r.mean, [c], dtype);
+  const variance = wrap(backend, r.variance, [c], dtype);
+  const y = record('batchNormTrain', [x, ...params], wrap(backend, r.y, x.shape, dtype), { gamma, hasBeta: beta !== null, mean, variance, eps });
+  return { y, mean, variance };
+}
+
+/** batchNormTrain composed from elementwise and reduce primitives: the reference for the fused path. */
+export function batchNormTrainComposed(x: Tensor, gamma: Tensor | null, beta: Tensor | null, eps: number): BatchNormTrainResult {
+  const c = x.shape[1];
+  const cshape = [1, c, 1, 1];
+  const count = x.shape[0] * x.shape[2] * x.shape[3];
+  // the centred input is shared by the variance and the output (fewer full-size passes than mean + variance)
+  const mu = div(sum(x, [0, 2, 3], { keepDims: true }), count);
+  const centered = sub(x, mu);
+  const v = div(sum(square(centered), [0, 2, 3], { keepDims: true }), count);
+  let scale = div(1, sqrt(add(v, eps)));
+  if (gamma) scale = mul(scale, reshape(gamma, cshape));
+  const y = mul(centered, scale);
+  return { y: beta ? add(y, reshape(beta, cshape)) : y, mean: mu.view([c]), variance: v.view([c]) };
+}
+
+export const batchNormGrads = {
+  batchNormTrain: (g, n) => {
+    const [x] = n.inputs;
+    const { gamma, hasBeta, mean, variance, eps } = n.attrs as { gamma: Tensor | null; hasBeta: boolean; mean: Tensor; variance: Tensor; eps: number };
+    const b = g.backend;
+    if (!b.batchNormBackward) throw new Error(`batchNormTrain: the ${b.name} backend has no batchNormBackward`);
+    const r = b.batchNormBackward(g.handle, x.handle, x.shape, mean.handle, variance.handle, gamma?.handle ?? null, eps, g.dtype);
+    const c = [x.shape[1]];
+    const dx = wrap(b, r.dx, x.shape, g.dtype);
+    const dgamma = wrap(b, r.dgamma, c, g.dtype);
+    const dbeta = wrap(b, r.dbeta, c, g.dtype);
+    const grads = [dx];
+    if (gamma) grads.push(dgamma);
+    else dgamma.dispose();
+    if (hasBeta) grads.push(dbeta);
+    else dbeta.dispose();
+    return grads;
+  },
+} satisfies Record<'batchNormTrain', GradFn>;
