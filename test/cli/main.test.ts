@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { commands } from '../../src/cli/commands/index.js';
+import { main } from '../../src/cli/main.js';
+import { VERSION } from '../../src/index.js';
+import { captured } from '../helpers/cli.js';
+
+describe('segrad (the binary)', () => {
+  it('prints the version of package.json', async () => {
+    const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    expect(VERSION).toBe(pkg.version);
+    const r = await captured(() => main(['--version']));
+    expect(r.value).toBe(0);
+    expect(r.out.trim()).toBe(pkg.version);
+  });
+
+  it('lists every command with its summary in --help, and each command has its own --help', async () => {
+    const r = await captured(() => main(['--help']));
+    expect(r.value).toBe(0);
+    for (const c of commands) expect(r.out).toContain(`${c.name}`), expect(r.out).toContain(c.summary);
+    for (const c of commands) {
+      const h = await captured(() => main([c.name, '--help']));
+      expect(h.value).toBe(0);
+      expect(h.out).toBe(c.usage);
+    }
+  });
+
+  it('rejects an unknown command with exit code 2 and the help', async () => {
+    const r = await captured(() => main(['trian']));
+    expect(r.value).toBe(2);
+    expect(r.err).toMatch(/unknown command 'trian'/);
+    expect(r.err).toContain('commands:');
+  });
+});
