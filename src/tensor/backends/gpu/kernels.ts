@@ -322,10 +322,10 @@ export function conv2dBackwardFilterSource(xShape: Shape, dyShape: Shape, wShape
 }
 
 /**
- * Position within the window (ky·KW + kx) of its first maximum, scanning row-major; padding never wins.
- * With `value` the kernel returns the maximum itself instead.
+ * A kernel that visits every in-bounds cell of one pooling window (padding cells are skipped): `prelude`
+ * declares its accumulators, `body` reads `v` (the cell's value) and `ky`, `kx`; `ret` returns the result.
  */
-export function maxPoolSource(xShape: Shape, outShape: Shape, g: Pool2dGeometry, value: boolean): string {
+function poolWindowSource(xShape: Shape, outShape: Shape, g: Pool2dGeometry, prelude: string[], body: string, ret: string): string {
   const [, C, H, W] = xShape;
   const [KH, KW] = g.kernel;
   const [sh, sw] = g.stride;
@@ -334,8 +334,7 @@ export function maxPoolSource(xShape: Shape, outShape: Shape, g: Pool2dGeometry,
     I,
     ...nchw(outShape, ['n', 'c', 'oy', 'ox']),
     `let base = (n * ${C} + c) * ${H * W};`,
-    'let best = 0;',
-    'let at = -1;',
+    ...prelude,
     `for (let ky = 0; ky < ${KH}; ky++) {`,
     `  let iy = oy * ${sh} - ${pt} + ky;`,
     `  if (iy >= 0 && iy < ${H}) {`,
@@ -343,13 +342,21 @@ export function maxPoolSource(xShape: Shape, outShape: Shape, g: Pool2dGeometry,
     `      let ix = ox * ${sw} - ${pl} + kx;`,
     `      if (ix >= 0 && ix < ${W}) {`,
     `        let v = xs[base + iy * ${W} + ix];`,
-    `        if (at < 0 || v > best) { best = v; at = ky * ${KW} + kx; }`,
+    `        ${body}`,
     '      }',
     '    }',
     '  }',
     '}',
-    value ? 'return best;' : 'return at;',
+    ret,
   ]);
+}
+
+/**
+ * Position within the window (ky·KW + kx) of its first maximum, scanning row-major; padding never wins.
+ * With `value` the kernel returns the maximum itself instead.
+ */
+export function maxPoolSource(xShape: Shape, outShape: Shape, g: Pool2dGeometry, value: boolean): string {
+  return poolWindowSource(xShape, outShape, g, ['let best = 0;', 'let at = -1;'], `if (at < 0 || v > best) { best = v; at = ky * ${g.kernel[1]} + kx; }`, value ? 'return best;' : 'return at;');
 }
 
 /** dx[y, x] = Σ over windows whose first maximum is (y, x) of dy[window]; `args` holds the argmax per window. */
@@ -358,26 +365,7 @@ export function maxPoolBackwardSource(xShape: Shape, outShape: Shape, g: Pool2dG
 }
 
 export function avgPoolSource(xShape: Shape, outShape: Shape, g: Pool2dGeometry): string {
-  const [, C, H, W] = xShape;
-  const [KH, KW] = g.kernel;
-  const [sh, sw] = g.stride;
-  const [pt, , pl] = g.pad;
-  return kernel(['xs'], [
-    I,
-    ...nchw(outShape, ['n', 'c', 'oy', 'ox']),
-    `let base = (n * ${C} + c) * ${H * W};`,
-    'let acc = 0;',
-    `for (let ky = 0; ky < ${KH}; ky++) {`,
-    `  let iy = oy * ${sh} - ${pt} + ky;`,
-    `  if (iy >= 0 && iy < ${H}) {`,
-    `    for (let kx = 0; kx < ${KW}; kx++) {`,
-    `      let ix = ox * ${sw} - ${pl} + kx;`,
-    `      if (ix >= 0 && ix < ${W}) { acc = acc + xs[base + iy * ${W} + ix]; }`,
-    '    }',
-    '  }',
-    '}',
-    `return acc / ${KH * KW};`,
-  ]);
+  return poolWindowSource(xShape, outShape, g, ['let acc = 0;'], 'acc = acc + v;', `return acc / ${g.kernel[0] * g.kernel[1]};`);
 }
 
 export function avgPoolBackwardSource(xShape: Shape, outShape: Shape, g: Pool2dGeometry): string {
