@@ -23,7 +23,7 @@ const SEED = 1;
 const SHOWN = 4;
 
 /** Everything the page shows, readable by tests as `window.__segrad.state`. */
-interface PageState {
+export interface PageState {
   ready: boolean;
   backend: string;
   fellBack: boolean;

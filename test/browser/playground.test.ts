@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebServer } from '../../src/cli/commands/web.js';
+import type { PageState } from '../../web/main.js';
 
 /**
  * The teaching playground end to end: builds dist/web with scripts/build-web.mjs, serves it on
@@ -17,23 +18,6 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const WEB = join(ROOT, 'dist', 'web');
 const CHROMIUM = '/usr/bin/chromium';
 
-interface PageState {
-  ready: boolean;
-  backend: string;
-  fellBack: boolean;
-  rejected: string[];
-  running: boolean;
-  steps: number;
-  epoch: number;
-  lossHistory: number[];
-  baseHistory: number[];
-  epochs: { epoch: number; iou: number; dice: number }[];
-  lastStep: { loss: number; base?: number; multiplier?: number } | null;
-  all: { omega: number; epsilon: number; delta: number };
-  gradcheck: { id: string; ok: boolean; maxAbsError: number; checks: number } | null;
-  race: { running: boolean; losses: string[]; steps: number; history: Record<string, number[]>; iou: Record<string, number[]> };
-  error: string | null;
-}
 
 let stopServer: (() => Promise<void>) | undefined;
 let browser: Browser;
