@@ -47,6 +47,11 @@ describe('cpu float32 convolution fast paths against the float64 reference', () 
     agree([2, 32, 48, 48], [8, 32, 3, 3], { padding: 1 }, 31);
   });
 
+  it('few output channels take column blocks as wide as the result region holds; more channels split them', () => {
+    // Cout = 64: blocks of about 2^15 grid positions, so the 2·131² grid of this batch needs two
+    agree([2, 3, 130, 130], [64, 3, 3, 3], { padding: 1 }, 32);
+  });
+
   it("'same' convolutions with even kernels, dilation and asymmetric padding keep the output width", () => {
     agree([2, 3, 7, 6], [4, 3, 2, 2], { padding: 'same' }, 41);
     agree([2, 3, 9, 8], [4, 3, 3, 3], { padding: 2, dilation: 2 }, 42);

@@ -13,7 +13,8 @@ import type { WasmKernel } from './wasm-kernel.js';
  *   10 CLAIM = tag << 24 | chunks << 12 | next chunk, 11 DONE (chunks finished), 12 SEQ (job number),
  *   13 and 14 chunks computed so far by the worker and by the main thread (for tests),
  *   15 the job's kind (0 `block`, 1 `rows`: word 3 is then the column byte offset and word 7 the
- *   table; 2 `dots`: word 2 is the length, 3 the column byte offset, 7 the table, 16 the A row stride).
+ *   table; 2 `dots`: word 2 is the length, 3 the length of one step in floats, 7 the table, 16 the A
+ *   row stride).
  * CLAIM holds the job tag and chunk count in one word, so a compare-and-swap succeeds only for a chunk
  * of the job that is still running; its parameters cannot change until that chunk is done.
  */
@@ -37,7 +38,8 @@ function runChunk(w: Kernels, ctl: Int32Array, c0: number, k: number): void {
   const width = Math.min(nc, (k + 1) * per * unit) - j0;
   if (width <= 0) return;
   if (kind === 2) {
-    w.dots(aBase, ctl[c0 + 16], bBase + j0 * 4, ldbBytes, rBase + j0 * 4, mc, width, kc, ldr * 4);
+    // the whole length in steps of `ldbBytes` floats, so the chunk's 4 B rows stay in L1 across row pairs
+    for (let q0 = 0; q0 < kc; q0 += ldbBytes) w.dots(aBase + q0 * 4, ctl[c0 + 16], bBase + j0 * 4, q0 * 4, rBase + j0 * 4, mc, width, Math.min(ldbBytes, kc - q0), ldr * 4);
   } else if (kind === 1) {
     w.rows(aBase, bBase, rBase + j0 * 4, mc, width, kc, 0, ldbBytes + j0 * 4, ldr * 4);
   } else {

@@ -260,26 +260,31 @@ export function gemmRowsF32(
   const rFloat = R_BASE / 4;
   const table = new Int32Array(buffer, T_BASE, k);
   for (let p = 0; p < k; p++) table[p] = S_BASE + rowStart[p] * 4;
+  // B is read in place, so a column block is bounded only by the result region: few rows of C (a
+  // convolution's Cout) take wide blocks, fewer of them, so both threads get long jobs between waits
+  const mPad = Math.ceil(Math.min(m, R_ROWS) / MR) * MR;
+  const ncMax = Math.min(Math.ceil(n / NR) * NR, Math.max(NC, Math.floor((R_ROWS * LDR) / mPad / NR) * NR - NR));
+  const ldr = ncMax + NR;
   for (let r0 = 0; r0 < m; r0 += R_ROWS) {
     const rows = Math.min(R_ROWS, m - r0);
-    for (let j0 = 0; j0 < n; j0 += NC) {
-      const nc = Math.min(NC, n - j0);
-      memory.fill(0, rFloat, rFloat + Math.ceil(rows / MR) * MR * LDR);
+    for (let j0 = 0; j0 < n; j0 += ncMax) {
+      const nc = Math.min(ncMax, n - j0);
+      memory.fill(0, rFloat, rFloat + Math.ceil(rows / MR) * MR * ldr);
       for (let p0 = 0; p0 < k; p0 += KC) {
         const kc = Math.min(KC, k - p0);
         for (let i0 = 0; i0 < rows; i0 += MC) {
           const mc = Math.min(MC, rows - i0);
           packA(a, aOff, ars, acs, r0 + i0, mc, m, p0, kc);
-          const region = R_BASE + i0 * LDR * 4;
+          const region = R_BASE + i0 * ldr * 4;
           const parallel = threadsOn && mc * nc * kc >= PARALLEL_MIN ? getHelper() : null;
           if (parallel?.wanted()) {
-            parallel.run({ kind: 1, mc, nc, kc, ldbBytes: j0 * 4, inPlace: true, aByte: aBase, bByte: T_BASE + p0 * 4, regionByte: region, ldr: LDR });
+            parallel.run({ kind: 1, mc, nc, kc, ldbBytes: j0 * 4, inPlace: true, aByte: aBase, bByte: T_BASE + p0 * 4, regionByte: region, ldr });
           } else {
-            w.rows(aBase, T_BASE + p0 * 4, region, mc, nc, kc, 0, j0 * 4, LDR * 4);
+            w.rows(aBase, T_BASE + p0 * 4, region, mc, nc, kc, 0, j0 * 4, ldr * 4);
           }
         }
       }
-      for (let i = 0; i < rows; i++) emit(r0 + i, j0, nc, memory, rFloat + i * LDR);
+      for (let i = 0; i < rows; i++) emit(r0 + i, j0, nc, memory, rFloat + i * ldr);
     }
   }
 }
@@ -302,15 +307,13 @@ export function dotsF32(m: number, n: number, len: number, aStart: number, aStri
   if (zero) memory.fill(0, R_BASE / 4, R_BASE / 4 + mp * np);
   const table = new Int32Array(buffer, T_BASE, np);
   for (let j = 0; j < np; j++) table[j] = S_BASE + rowStart[j < n ? j : 0] * 4;
-  for (let q0 = 0; q0 < lp; q0 += DOTS_CHUNK) {
-    const ql = Math.min(DOTS_CHUNK, lp - q0);
-    const aByte = S_BASE + (aStart + q0) * 4;
-    const parallel = threadsOn && mp * np * ql >= PARALLEL_MIN ? getHelper() : null;
-    if (parallel?.wanted()) {
-      parallel.run({ kind: 2, mc: mp, nc: np, kc: ql, ldbBytes: q0 * 4, inPlace: true, aByte, aStride: aStride * 4, bByte: T_BASE, regionByte: R_BASE, ldr: np });
-    } else {
-      w.dots(aByte, aStride * 4, T_BASE, q0 * 4, R_BASE, mp, np, ql, np * 4);
-    }
+  // one job over the whole length: the threads split the columns, each walking the length in steps
+  const aByte = S_BASE + aStart * 4;
+  const parallel = threadsOn && mp * np * lp >= PARALLEL_MIN ? getHelper() : null;
+  if (parallel?.wanted()) {
+    parallel.run({ kind: 2, mc: mp, nc: np, kc: lp, ldbBytes: DOTS_CHUNK, inPlace: true, aByte, aStride: aStride * 4, bByte: T_BASE, regionByte: R_BASE, ldr: np });
+  } else {
+    for (let q0 = 0; q0 < lp; q0 += DOTS_CHUNK) w.dots(aByte + q0 * 4, aStride * 4, T_BASE, q0 * 4, R_BASE, mp, np, Math.min(DOTS_CHUNK, lp - q0), np * 4);
   }
 }
 
