@@ -125,13 +125,17 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number): GemmHelper 
   const c0 = ctlWord;
   let seq = 0;
   // On a busy machine the worker may be descheduled while it holds a chunk, and the main thread then
-  // waits longer than it computes. Track the ratio and stay single-threaded for a while when it is bad.
-  let waitRatio = 0;
+  // waits longer than it computes. Sum both over windows of jobs and stay single-threaded for a while
+  // when the waits won; a window, not one job, so that a single late wake-up does not switch it off.
+  const WINDOW = 32;
+  let waited = 0;
+  let computedMs = 0;
+  let jobs = 0;
   let skip = 0;
   return {
     reset: () => {
       skip = 0;
-      waitRatio = 0;
+      waited = computedMs = jobs = 0;
     },
     wanted: () => {
       if (skip === 0) return true;
@@ -165,11 +169,11 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number): GemmHelper 
           throw new Error(`cpu gemm: the helper thread stopped during a ${job.mc}×${job.nc}×${job.kc} block`);
         }
       }
-      const ratio = (performance.now() - computed) / Math.max(computed - start, 1e-3);
-      waitRatio = 0.8 * waitRatio + 0.2 * ratio;
-      if (waitRatio > 0.5) {
-        skip = 200;
-        waitRatio = 0;
+      waited += performance.now() - computed;
+      computedMs += computed - start;
+      if (++jobs === WINDOW) {
+        if (waited > computedMs) skip = 4 * WINDOW;
+        waited = computedMs = jobs = 0;
       }
     },
   };
