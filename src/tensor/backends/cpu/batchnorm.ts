@@ -20,18 +20,27 @@ export function batchNormForward(x: TypedArray, shape: Shape, gamma: TypedArray 
   const shift = new Float64Array(c);
   for (let ch = 0; ch < c; ch++) {
     const k = x[ch * hw];
-    let s = 0;
-    let s2 = 0;
+    // four partial sums each: one running sum is a chain of dependent adds, 4 cycles an element
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
     for (let b = 0; b < n; b++) {
       const base = (b * c + ch) * hw;
-      for (let i = base, end = base + hw; i < end; i++) {
+      const end = base + hw;
+      let i = base;
+      for (; i + 3 < end; i += 4) {
+        const d0 = x[i] - k, d1 = x[i + 1] - k, d2 = x[i + 2] - k, d3 = x[i + 3] - k;
+        s0 += d0; s1 += d1; s2 += d2; s3 += d3;
+        q0 += d0 * d0; q1 += d1 * d1; q2 += d2 * d2; q3 += d3 * d3;
+      }
+      for (; i < end; i++) {
         const d = x[i] - k;
-        s += d;
-        s2 += d * d;
+        s0 += d;
+        q0 += d * d;
       }
     }
+    const s = s0 + s1 + (s2 + s3);
+    const sq = q0 + q1 + (q2 + q3);
     const m = s / count;
-    const v = Math.max(0, s2 / count - m * m);
+    const v = Math.max(0, sq / count - m * m);
     mean[ch] = k + m;
     variance[ch] = v;
     const sc = (gamma ? gamma[ch] : 1) / Math.sqrt(v + eps);
@@ -66,16 +75,24 @@ export function batchNormBackward(dy: TypedArray, x: TypedArray, shape: Shape, m
   for (let ch = 0; ch < c; ch++) {
     const mu = mean[ch];
     const r = 1 / Math.sqrt(variance[ch] + eps);
-    let sg = 0;
-    let sgx = 0;
+    // four partial sums each, as in batchNormForward
+    let g0 = 0, g1 = 0, g2 = 0, g3 = 0, h0 = 0, h1 = 0, h2 = 0, h3 = 0;
     for (let b = 0; b < n; b++) {
       const base = (b * c + ch) * hw;
-      for (let i = base, end = base + hw; i < end; i++) {
-        const g = dy[i];
-        sg += g;
-        sgx += g * (x[i] - mu);
+      const end = base + hw;
+      let i = base;
+      for (; i + 3 < end; i += 4) {
+        const e0 = dy[i], e1 = dy[i + 1], e2 = dy[i + 2], e3 = dy[i + 3];
+        g0 += e0; g1 += e1; g2 += e2; g3 += e3;
+        h0 += e0 * (x[i] - mu); h1 += e1 * (x[i + 1] - mu); h2 += e2 * (x[i + 2] - mu); h3 += e3 * (x[i + 3] - mu);
+      }
+      for (; i < end; i++) {
+        g0 += dy[i];
+        h0 += dy[i] * (x[i] - mu);
       }
     }
+    const sg = g0 + g1 + (g2 + g3);
+    const sgx = h0 + h1 + (h2 + h3);
     dbeta[ch] = sg;
     dgamma[ch] = sgx * r;
     // dx = a·dy + bcoef·(x − μ) + k0, with a = γr, bcoef = −γr³·mean(dy·(x − μ)), k0 = −γr·mean(dy)
