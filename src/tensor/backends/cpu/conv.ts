@@ -3,7 +3,7 @@ import type { DType, TypedArray } from '../../dtype.js';
 import { allocate } from './buffers.js';
 import type { Shape } from '../../shape.js';
 import { conv2dBackwardFilterReference, conv2dBackwardInputReference, conv2dReference } from './conv-reference.js';
-import { dotsCapacity, dotsF32, dotsRead, gemmF32, gemmRowsF32, MAX_TABLE_ROWS, NR, PANELS, rowStride, stagingArea, type PackB } from './gemm.js';
+import { dotsCapacity, dotsF32, dotsRead, gemmF32, gemmRowsF32, MAX_TABLE_ROWS, NR, PANELS, rowStride, stagingArea, zeroFloats, type PackB } from './gemm.js';
 
 /**
  * Convolution kernels. float64 runs the direct loops of conv-reference.ts; float32 lowers each image
@@ -86,9 +86,9 @@ function contiguousColRow(x: Float32Array, base: number, oyLo: number, h: number
   const qa = Math.min(qEnd, Math.max(q0, oyLo * wo, -base));
   const qb = Math.max(qa, Math.min(qEnd, (oyLo + h) * wo, x.length - base));
   if (step === 1) {
-    if (qa > q0) dst.fill(0, dstOff, dstOff + qa - q0);
+    zeroFloats(dst, dstOff, dstOff + qa - q0);
     if (qb > qa) dst.set(x.subarray(base + qa, base + qb), dstOff + qa - q0);
-    if (qEnd > qb) dst.fill(0, dstOff + qb - q0, dstOff + len);
+    zeroFloats(dst, dstOff + qb - q0, dstOff + len);
   } else {
     let o = dstOff;
     for (let q = q0; q < qa; q++, o += step) dst[o] = 0;
@@ -193,7 +193,7 @@ function directLayout(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGe
 function stageImages(L: DirectLayout, x: Float32Array, b0: number, count: number, c: number, h: number, w: number, g: Conv2dGeometry): void {
   const { stage, wp, hp, chan } = L;
   const [pt, , pl] = g.pad;
-  stage.fill(0, 0, L.end);
+  zeroFloats(stage, 0, L.end);
   for (let ci = 0; ci < c; ci++) {
     for (let b = 0; b < count; b++) {
       const at = ci * chan + (pt + b * hp) * wp + pl;
@@ -264,7 +264,7 @@ function filterGradDirect(x: Float32Array, xShape: Shape, dy: Float32Array, dySh
   for (let b0 = 0; b0 < n; b0 += L.nb) {
     const count = Math.min(L.nb, n - b0);
     stageImages(L, x, b0, count, cin, h, wd, g);
-    stage.fill(0, L.end, aEnd);
+    zeroFloats(stage, L.end, aEnd);
     for (let co = 0; co < cout; co++) {
       for (let b = 0; b < count; b++) {
         for (let oy = 0; oy < ho; oy++) {
@@ -366,7 +366,7 @@ function forwardPatches(x: Float32Array, xShape: Shape, w: Float32Array, wShape:
   if (!L) return null;
   const [, , ho, wo] = outShape;
   const P = ho * wo;
-  L.stage.fill(0, 0, (K + 1) * L.pitch);
+  zeroFloats(L.stage, 0, (K + 1) * L.pitch);
   stagePatches(L, 0, x, xShape, kh, kw, ho, wo);
   const y = allocate('float32', outShape[0] * cout * P) as Float32Array;
   gemmRowsF32(cout, L.np, K, w, 0, K, 1, rowsAt(K, L.pitch), (co, j0, nc, src, srcOff) => {
@@ -388,7 +388,7 @@ function inputGradPatches(dy: Float32Array, dyShape: Shape, w: Float32Array, wSh
   const [n, , ho, wo] = dyShape;
   const [, , h, wd] = xShape;
   const P = ho * wo;
-  L.stage.fill(0, 0, (cout + 1) * L.pitch);
+  zeroFloats(L.stage, 0, (cout + 1) * L.pitch);
   stageChannels(L, 0, dy, dyShape);
   const dx = allocate('float32', n * cin * h * wd) as Float32Array;
   // dX'[(ci, ky, kx), q] = Σ_co W[co, (ci, ky, kx)]·dY[co, q]: A = Wᵀ read through strides
@@ -418,7 +418,7 @@ function filterGradPatches(x: Float32Array, xShape: Shape, dy: Float32Array, dyS
   if (!L) return null;
   const [, , ho, wo] = dyShape;
   const at = (K + 1) * L.pitch;
-  L.stage.fill(0, 0, (K + cout + 2) * L.pitch);
+  zeroFloats(L.stage, 0, (K + cout + 2) * L.pitch);
   stagePatches(L, 0, x, xShape, kh, kw, ho, wo);
   stageChannels(L, at, dy, dyShape);
   dotsF32(cout, K, L.np, at, L.pitch, rowsAt(K, L.pitch), true);

@@ -1,8 +1,9 @@
 import type { WasmKernel } from './wasm-kernel.js';
 
 /**
- * A second thread for the GEMM: a worker that instantiates the same WebAssembly kernel on the same
- * shared memory and computes part of each GEMM block. The cpu backend's API is synchronous, so the
+ * A second thread for the GEMM and for the cpu backend's parallel loops (parallel.ts): a worker that
+ * instantiates the same WebAssembly kernel on the same shared memory and computes part of each GEMM
+ * block, or runs some of the chunks of a JS loop over shared arrays. The cpu backend's API is synchronous, so the
  * main thread publishes a block, computes chunks of it itself, and waits (Atomics.wait) only for the
  * chunks the worker has claimed. A worker that has not booted yet, or is busy, simply claims nothing:
  * the main thread then does every chunk, so the result never depends on the worker.
@@ -14,7 +15,10 @@ import type { WasmKernel } from './wasm-kernel.js';
  *   13 and 14 chunks computed so far by the worker and by the main thread (for tests),
  *   15 the job's kind (0 `block`, 1 `rows`: word 3 is then the column byte offset and word 7 the
  *   table; 2 `dots`: word 2 is the length, 3 the length of one step in floats, 7 the table, 16 the A
- *   row stride).
+ *   row stride; 3 a JS loop, whose function and arguments come as a message on the worker's port).
+ * A JS loop's arrays travel in that message, so they must be views of SharedArrayBuffers (a copy would
+ * be written in vain); the message carries the job number, and the worker drops messages of jobs the
+ * main thread finished alone.
  * CLAIM holds the job tag and chunk count in one word, so a compare-and-swap succeeds only for a chunk
  * of the job that is still running; its parameters cannot change until that chunk is done.
  */
@@ -72,6 +76,12 @@ export interface BlockJob {
   aStride?: number;
 }
 
+/**
+ * One chunk of a parallel loop: `k` of `count`, over shared arrays and numbers. Self-contained (no
+ * free variables), since its source is also the worker's code.
+ */
+export type LoopBody = (arrays: ArrayLike<number>[], nums: number[], k: number, count: number) => void;
+
 export interface GemmHelper {
   /** False while backing off: the main thread recently waited on the worker longer than it computed. */
   wanted(): boolean;
@@ -79,6 +89,8 @@ export interface GemmHelper {
   reset(): void;
   /** Adds the block's product into the result region with both threads; returns when every tile is done. */
   run(job: BlockJob): void;
+  /** Runs chunks 0 … count−1 of loop body `index` (of the bodies the helper was made with) on both threads. */
+  loop(index: number, arrays: ArrayLike<number>[], nums: number[], count: number): void;
   /** Chunks computed so far by each thread. */
   chunks(): { worker: number; main: number };
 }
@@ -87,7 +99,7 @@ export interface GemmHelper {
  * Starts the helper worker where Node's worker_threads and shared wasm memory exist; null elsewhere
  * (browsers, or WebAssembly without shared memory). The worker is unref'd: it never keeps the process alive.
  */
-export function createGemmHelper(wasm: WasmKernel, ctlWord: number): GemmHelper | null {
+export function createGemmHelper(wasm: WasmKernel, ctlWord: number, bodies: readonly LoopBody[]): GemmHelper | null {
   type WorkerThreads = typeof import('node:worker_threads');
   type Os = typeof import('node:os');
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown; env?: Record<string, string | undefined> } }).process;
@@ -97,26 +109,48 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number): GemmHelper 
   if (!wt || !os || os.availableParallelism() < 2) return null;
 
   const code = `
-    const { workerData } = require('node:worker_threads');
-    const { module, memory } = workerData;
+    const { workerData, receiveMessageOnPort } = require('node:worker_threads');
+    const { module, memory, port } = workerData;
     const kernels = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
     const ctl = new Int32Array(memory.buffer);
     const __name = (f) => f;
     const runChunk = (${runChunk.toString()});
     const claimAndRun = (${claimAndRun.toString()});
+    const bodies = [${bodies.map((f) => `(${f.toString()})`).join(', ')}];
+    // the message of JS loop 'seq', or null where the main thread already finished that job alone
+    let early = null;
+    const messageOf = (seq) => {
+      if (early && early.seq === seq) { const m = early; early = null; return m; }
+      for (let r; (r = receiveMessageOnPort(port)); ) {
+        if (r.message.seq === seq) return r.message;
+        if (r.message.seq > seq) { early = r.message; return null; }
+      }
+      return null;
+    };
+    let msg = null;
+    const runBody = (w, c, c0, k) => bodies[msg.body](msg.arrays, msg.nums, k, msg.count);
     let seen = 0;
     for (;;) {
       Atomics.wait(ctl, ${ctlWord + SEQ}, seen);
       seen = Atomics.load(ctl, ${ctlWord + SEQ});
-      claimAndRun(kernels, ctl, ${ctlWord}, seen, runChunk, 13);
+      if (Atomics.load(ctl, ${ctlWord + 15}) === 3) {
+        msg = messageOf(seen);
+        if (msg) claimAndRun(kernels, ctl, ${ctlWord}, seen, runBody, 13);
+        msg = null;
+      } else {
+        claimAndRun(kernels, ctl, ${ctlWord}, seen, runChunk, 13);
+      }
     }`;
   let worker: InstanceType<WorkerThreads['Worker']>;
+  const channel = new wt.MessageChannel();
   try {
-    worker = new wt.Worker(code, { eval: true, workerData: { module: wasm.module, memory: wasm.memory } });
+    worker = new wt.Worker(code, { eval: true, workerData: { module: wasm.module, memory: wasm.memory, port: channel.port2 }, transferList: [channel.port2] });
   } catch {
     return null;
   }
   worker.unref();
+  channel.port1.unref();
+  const port = channel.port1;
   let alive = true;
   worker.on('error', () => (alive = false));
   worker.on('exit', () => (alive = false));
@@ -132,7 +166,7 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number): GemmHelper 
   let computedMs = 0;
   let jobs = 0;
   let skip = 0;
-  return {
+  const helper: GemmHelper = {
     reset: () => {
       skip = 0;
       waited = computedMs = jobs = 0;
@@ -151,30 +185,42 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number): GemmHelper 
       seq = (seq + 1) & 0x7fffffff;
       const params = [job.mc, job.nc, job.kc, job.ldbBytes, job.inPlace ? 1 : 0, per, job.aByte, job.bByte, job.regionByte, job.ldr];
       params.forEach((v, i) => Atomics.store(ctl, c0 + i, v));
-      Atomics.store(ctl, c0 + 15, job.kind ?? 0);
       Atomics.store(ctl, c0 + 16, job.aStride ?? 0);
-      Atomics.store(ctl, c0 + DONE, 0);
-      Atomics.store(ctl, c0 + CLAIM, ((seq & 0xff) << 24) | (count << 12));
-      if (alive) {
-        Atomics.store(ctl, c0 + SEQ, seq);
-        Atomics.notify(ctl, c0 + SEQ);
-      }
-      const start = performance.now();
-      claimAndRun(wasm, ctl, c0, seq, runChunk, 14);
-      const computed = performance.now();
-      const t0 = Date.now();
-      for (let done = Atomics.load(ctl, c0 + DONE); done < count; done = Atomics.load(ctl, c0 + DONE)) {
-        // the worker finishes a claimed chunk in milliseconds; minutes mean it died mid-chunk
-        if (Atomics.wait(ctl, c0 + DONE, done, 1000) === 'timed-out' && Date.now() - t0 > 60_000) {
-          throw new Error(`cpu gemm: the helper thread stopped during a ${job.mc}×${job.nc}×${job.kc} block`);
-        }
-      }
-      waited += performance.now() - computed;
-      computedMs += computed - start;
-      if (++jobs === WINDOW) {
-        if (waited > computedMs) skip = 4 * WINDOW;
-        waited = computedMs = jobs = 0;
-      }
+      share(job.kind ?? 0, count, runChunk, () => `a ${job.mc}×${job.nc}×${job.kc} GEMM block`);
+    },
+    loop(index, arrays, nums, count) {
+      seq = (seq + 1) & 0x7fffffff;
+      if (alive) port.postMessage({ seq, body: index, arrays, nums, count });
+      share(3, count, (_w, _c, _c0, k) => bodies[index](arrays, nums, k, count), () => `chunk of parallel loop ${index}`);
     },
   };
+
+  return helper;
+
+  /** Publishes job `seq` of `count` chunks, runs chunks here until none is left, and waits for the worker's. */
+  function share(kind: number, count: number, run: typeof runChunk, what: () => string): void {
+    Atomics.store(ctl, c0 + 15, kind);
+    Atomics.store(ctl, c0 + DONE, 0);
+    Atomics.store(ctl, c0 + CLAIM, ((seq & 0xff) << 24) | (count << 12));
+    if (alive) {
+      Atomics.store(ctl, c0 + SEQ, seq);
+      Atomics.notify(ctl, c0 + SEQ);
+    }
+    const start = performance.now();
+    claimAndRun(wasm, ctl, c0, seq, run, 14);
+    const computed = performance.now();
+    const t0 = Date.now();
+    for (let done = Atomics.load(ctl, c0 + DONE); done < count; done = Atomics.load(ctl, c0 + DONE)) {
+      // the worker finishes a claimed chunk in milliseconds; minutes mean it died mid-chunk
+      if (Atomics.wait(ctl, c0 + DONE, done, 1000) === 'timed-out' && Date.now() - t0 > 60_000) {
+        throw new Error(`cpu backend: the helper thread stopped during ${what()}`);
+      }
+    }
+    waited += performance.now() - computed;
+    computedMs += computed - start;
+    if (++jobs === WINDOW) {
+      if (waited > computedMs) skip = 4 * WINDOW;
+      waited = computedMs = jobs = 0;
+    }
+  }
 }

@@ -50,7 +50,7 @@ const PARALLEL_MIN = 1 << 20;
 let helper: GemmHelper | null | undefined = wasm?.shared ? undefined : null;
 let threadsOn = true;
 function getHelper(): GemmHelper | null {
-  if (helper === undefined) helper = wasm ? createGemmHelper(wasm, CTL_BYTE / 4) : null;
+  if (helper === undefined) helper = wasm ? createGemmHelper(wasm, CTL_BYTE / 4, []) : null;
   return helper;
 }
 
@@ -69,12 +69,22 @@ export function useGemmThreads(on: boolean): void {
   threadsOn = on;
   if (on) helper?.reset();
 }
+/**
+ * arr.fill(0, from, to), through the kernel's `zero` where arr lies in its memory: fill on a
+ * SharedArrayBuffer, as a shared memory's buffer is, runs many times slower in V8.
+ */
+export function zeroFloats(arr: Float32Array, from: number, to: number): void {
+  if (to <= from) return;
+  if (wasm && arr.buffer === buffer) wasm.zero(arr.byteOffset + from * 4, (to - from) * 4);
+  else arr.fill(0, from, to);
+}
+
 const tile = new Float32Array(buffer, 0, MR * NR);
 const packedA = new Float32Array(buffer, TILE_BYTES, MC * KC);
 const packedB = new Float32Array(buffer, TILE_BYTES + A_BYTES, B_BYTES / 4);
 
 function scalarKernel(aAt: number, bAt: number, kc: number, ldb: number): void {
-  tile.fill(0);
+  zeroFloats(tile, 0, tile.length);
   let a = aAt >> 2;
   let b = bAt >> 2;
   const A = memory;
@@ -190,7 +200,7 @@ export function gemmF32(
     const rows = Math.min(R_ROWS, m - r0);
     for (let j0 = 0; j0 < n; j0 += NC) {
       const nc = Math.min(NC, n - j0);
-      memory.fill(0, rFloat, rFloat + Math.ceil(rows / MR) * MR * LDR);
+      zeroFloats(memory, rFloat, rFloat + Math.ceil(rows / MR) * MR * LDR);
       for (let p0 = 0; p0 < k; p0 += KC) {
         const kc = Math.min(KC, k - p0);
         let ldb = NR;
@@ -269,7 +279,7 @@ export function gemmRowsF32(
     const rows = Math.min(R_ROWS, m - r0);
     for (let j0 = 0; j0 < n; j0 += ncMax) {
       const nc = Math.min(ncMax, n - j0);
-      memory.fill(0, rFloat, rFloat + Math.ceil(rows / MR) * MR * ldr);
+      zeroFloats(memory, rFloat, rFloat + Math.ceil(rows / MR) * MR * ldr);
       for (let p0 = 0; p0 < k; p0 += KC) {
         const kc = Math.min(KC, k - p0);
         for (let i0 = 0; i0 < rows; i0 += MC) {
@@ -304,7 +314,7 @@ export function dotsF32(m: number, n: number, len: number, aStart: number, aStri
   const mp = Math.ceil(m / 2) * 2;
   const np = Math.ceil(n / 4) * 4;
   const lp = Math.ceil(len / 4) * 4;
-  if (zero) memory.fill(0, R_BASE / 4, R_BASE / 4 + mp * np);
+  if (zero) zeroFloats(memory, R_BASE / 4, R_BASE / 4 + mp * np);
   const table = new Int32Array(buffer, T_BASE, np);
   for (let j = 0; j < np; j++) table[j] = S_BASE + rowStart[j < n ? j : 0] * 4;
   // one job over the whole length: the threads split the columns, each walking the length in steps
