@@ -205,6 +205,34 @@ describe('cpu pooling forward', () => {
       });
     }
 
+  it('2×2 stride-2 max pooling (the unrolled U-Net path): first maximum wins, NaN and −∞ as in the window scan', () => {
+    // values from a small set, so most windows hold ties; odd sizes leave a last row and column unread
+    const pick = [0, 1, 1, -Infinity, Number.NaN, 2, -1];
+    fc.assert(
+      fc.property(fc.record({ h: fc.integer({ min: 2, max: 7 }), w: fc.integer({ min: 2, max: 7 }), cells: fc.array(fc.integer({ min: 0, max: pick.length - 1 }), { minLength: 98, maxLength: 98 }) }), ({ h, w, cells }) => {
+        const vals = Array.from({ length: 2 * h * w }, (_, i) => pick[cells[i]]);
+        const x = tensor(vals, [1, 2, h, w], { dtype: 'float64', requiresGrad: true });
+        const y = maxPool2d(x, { kernel: 2, stride: 2 });
+        const [ho, wo] = [Math.floor(h / 2), Math.floor(w / 2)];
+        const want: number[] = [];
+        const grad = new Array<number>(vals.length).fill(0);
+        for (let p = 0; p < 2; p++)
+          for (let oy = 0; oy < ho; oy++)
+            for (let ox = 0; ox < wo; ox++) {
+              // argmaxWindow's rule, written out: the first cell, then any strictly greater one
+              let at = p * h * w + 2 * oy * w + 2 * ox;
+              for (const d of [1, w, w + 1]) if (vals[p * h * w + 2 * oy * w + 2 * ox + d] > vals[at]) at = p * h * w + 2 * oy * w + 2 * ox + d;
+              want.push(vals[at]);
+              grad[at] += want.length;
+            }
+        expect(Array.from(y.dataSync())).toEqual(want);
+        y.mul(tensor(want.map((_, i) => i + 1), y.shape, { dtype: 'float64' })).sum().backward();
+        expect(Array.from(x.grad!.dataSync())).toEqual(grad);
+      }),
+      { numRuns: 60, seed: 32 },
+    );
+  });
+
   it('maxPool2d padding never wins over negative values', () => {
     const y = maxPool2d(tensor([-1, -2, -3, -4], [1, 1, 2, 2]), { kernel: 2, stride: 1, padding: 1 });
     expect(y.toArray()).toEqual([[[[-1, -1, -2], [-1, -1, -2], [-3, -3, -4]]]]);

@@ -32,11 +32,40 @@ function argmaxWindow(x: TypedArray, off: number, h: number, w: number, y0: numb
   return at;
 }
 
+/** True for 2×2 windows at stride 2 without padding (U-Net's down-sampling): every window lies inside. */
+const isHalving = ({ kernel: [kh, kw], stride: [sh, sw], pad }: Pool2dGeometry): boolean => kh === 2 && kw === 2 && sh === 2 && sw === 2 && pad.every((p) => p === 0);
+
+/**
+ * A 2×2 stride-2 max pool without padding, argmaxWindow unrolled (the first cell wins unless a later
+ * one is greater): forward out[o] = x[argmax of window o]; with `dy`, the backward
+ * out[argmax of window o] = dy[o] (the windows do not overlap, so each cell receives at most one).
+ */
+function halvingMaxPool(x: TypedArray, dy: TypedArray | null, out: TypedArray, planes: number, h: number, w: number, ho: number, wo: number): void {
+  for (let p = 0, o = 0; p < planes; p++) {
+    for (let oy = 0; oy < ho; oy++) {
+      let i = p * h * w + 2 * oy * w;
+      for (let ox = 0; ox < wo; ox++, o++, i += 2) {
+        let at = i;
+        let m = x[i];
+        if (x[i + 1] > m) m = x[(at = i + 1)];
+        if (x[i + w] > m) m = x[(at = i + w)];
+        if (x[i + w + 1] > m) at = i + w + 1;
+        if (dy) out[at] = dy[o];
+        else out[o] = x[at];
+      }
+    }
+  }
+}
+
 export function maxPool2d(x: TypedArray, xShape: Shape, outShape: Shape, geo: Pool2dGeometry, dtype: DType): TypedArray {
   const [n, c, h, w] = xShape;
   const [, , ho, wo] = outShape;
   const { kernel: [kh, kw], stride: [sh, sw], pad: [pt, , pl] } = geo;
   const y = allocate(dtype, n * c * ho * wo);
+  if (isHalving(geo) && 2 * ho <= h && 2 * wo <= w) {
+    halvingMaxPool(x, null, y, n * c, h, w, ho, wo);
+    return y;
+  }
   for (let p = 0; p < n * c; p++) {
     const off = p * h * w;
     for (let oy = 0; oy < ho; oy++) {
@@ -52,6 +81,10 @@ export function maxPool2dBackward(dy: TypedArray, x: TypedArray, xShape: Shape, 
   const [, , ho, wo] = outShape;
   const { kernel: [kh, kw], stride: [sh, sw], pad: [pt, , pl] } = geo;
   const dx = allocate(dtype, n * c * h * w);
+  if (isHalving(geo) && 2 * ho <= h && 2 * wo <= w) {
+    halvingMaxPool(x, dy, dx, n * c, h, w, ho, wo);
+    return dx;
+  }
   for (let p = 0; p < n * c; p++) {
     const off = p * h * w;
     for (let oy = 0; oy < ho; oy++) {
