@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pad, randn, tidy, zeros } from '../../src/index.js';
-import { recycle } from '../../src/tensor/backends/cpu/buffers.js';
+import { allocate, allocateUninitialized, clearRecycled, recycle, shareLargeArrays } from '../../src/tensor/backends/cpu/buffers.js';
 import { scatterAdd } from '../../src/tensor/backends/cpu/layout.js';
 
 /** scatterAdd into a recycled array that held non-zeros: every 7th of 7000 cells gets 1. */
@@ -13,6 +13,32 @@ function scatterAddForTest(): Float32Array {
 }
 
 describe('cpu backend recycled output arrays (buffers.ts)', () => {
+  it('with sharing on, large arrays live on SharedArrayBuffers, small ones do not, and shared ones always return to the pool', () => {
+    const isShared = (x: ArrayLike<number> & { buffer: ArrayBufferLike }) => x.buffer instanceof SharedArrayBuffer;
+    shareLargeArrays(true);
+    try {
+      clearRecycled();
+      const big = allocate('float32', 1 << 15);
+      expect(isShared(big)).toBe(true);
+      expect(isShared(allocate('float64', 1 << 15))).toBe(true);
+      expect(isShared(allocate('float32', 5000))).toBe(false);
+      big[7] = 3;
+      recycle(big);
+      // the same array comes back, zeroed by allocate
+      const again = allocate('float32', 1 << 15);
+      expect(again).toBe(big);
+      expect(again[7]).toBe(0);
+      // 300 MB of shared arrays exceed the plain pool's 256 MB bound, yet all of them are kept for reuse
+      const many = Array.from({ length: 10 }, () => allocateUninitialized('float32', 30 << 18));
+      many.forEach((x) => recycle(x));
+      const back = Array.from({ length: 10 }, () => allocateUninitialized('float32', 30 << 18));
+      expect(back.every((x) => many.includes(x))).toBe(true);
+    } finally {
+      shareLargeArrays(false);
+      clearRecycled();
+    }
+  });
+
   it('an array freed by dispose is reused, zeroed where the kernel needs zeros', () => {
     const a = randn([64, 80], { seed: 1 });
     const before = Array.from(a.dataSync());

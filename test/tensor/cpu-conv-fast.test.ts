@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { conv2d, convTranspose2d, matmul, randn, valueAndGrad, type Tensor } from '../../src/index.js';
 import { gemmThreadChunks, useGemmThreads, useSimdKernel } from '../../src/tensor/backends/cpu/gemm.js';
+import { batchNormTrain } from '../../src/autograd/index.js';
 
 /**
  * The float32 convolution fast paths of the cpu backend (conv.ts) against the float64 reference loops:
@@ -131,5 +132,32 @@ describe('cpu GEMM worker thread on the direct convolution kernels', () => {
     }
     expect(gemmThreadChunks().worker).toBeGreaterThan(before);
     expect(both).toEqual(single);
+  });
+
+  it('the JS loops split between the threads (staging, copying out, batch norm) give the same bits as one thread', async () => {
+    if (availableParallelism() < 2 || process.env.SEGRAD_CPU_THREADS === '1') return;
+    // a first conv starts the worker; from then on op outputs live in shared memory the worker can read
+    conv2d(randn([2, 24, 36, 36], { seed: 93 }), randn([32, 24, 3, 3], { seed: 94 }), { padding: 1 }).dataSync();
+    const x = randn([4, 16, 32, 32], { seed: 95 }).mul(1.5).add(0.25);
+    const w = randn([16, 16, 3, 3], { seed: 96 }).mul(0.2);
+    const gamma = randn([16], { seed: 97 });
+    const beta = randn([16], { seed: 98 });
+    const f = (p: Tensor, q: Tensor, gm: Tensor, bt: Tensor) => batchNormTrain(conv2d(p, q, { padding: 1 }), gm, bt, 1e-5).y.square().sum();
+    const run = () => {
+      const { y, mean, variance } = batchNormTrain(x, gamma, beta, 1e-5);
+      return [y, mean, variance, ...valueAndGrad(f)(x, w, gamma, beta).grads].map((t) => Array.from(t.dataSync()));
+    };
+    useGemmThreads(false);
+    const single = run();
+    useGemmThreads(true);
+    // batch norm alone runs no GEMM: the worker's chunks then come from the loops
+    const before = gemmThreadChunks().worker;
+    for (let i = 0; i < 50 && gemmThreadChunks().worker === before; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      useGemmThreads(true);
+      batchNormTrain(x, gamma, beta, 1e-5).y.dataSync();
+    }
+    expect(gemmThreadChunks().worker).toBeGreaterThan(before);
+    expect(run()).toEqual(single);
   });
 });

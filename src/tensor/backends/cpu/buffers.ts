@@ -14,10 +14,42 @@ let pooledBytes = 0;
 
 const keyOf = (dtype: DType, length: number): number => length * 2 + (dtype === 'float64' ? 1 : 0);
 
+// Arrays of at least SHARED_MIN elements are made on SharedArrayBuffers once the GEMM's worker runs
+// (gemm.ts turns this on), so parallel.ts can split loops over them between the two threads. V8 does
+// not count SharedArrayBuffers as memory pressure, so a dropped one waits for a garbage collection
+// that nothing prompts: shared arrays are therefore never dropped from the pool, and at most
+// SHARED_CAP bytes of them exist (a finalizer gives back the bytes of those that were collected);
+// past it, arrays are plain again and their loops run on one thread.
+const SHARED_MIN = 1 << 14;
+const SHARED_CAP = 1536 << 20;
+let shared = false;
+let sharedBytes = 0;
+const finalizer = typeof FinalizationRegistry === 'undefined' ? null : new FinalizationRegistry<number>((bytes) => (sharedBytes -= bytes));
+
+/** Makes later large arrays shared (where SharedArrayBuffer exists) or not. */
+export function shareLargeArrays(on: boolean): void {
+  shared = on && typeof SharedArrayBuffer !== 'undefined' && finalizer !== null;
+}
+
+const isShared = (x: TypedArray): boolean => typeof SharedArrayBuffer !== 'undefined' && x.buffer instanceof SharedArrayBuffer;
+
+function fresh(dtype: DType, size: number): TypedArray {
+  const bytes = size * (dtype === 'float64' ? 8 : 4);
+  let store: ArrayBuffer | SharedArrayBuffer;
+  if (shared && size >= SHARED_MIN && sharedBytes + bytes <= SHARED_CAP) {
+    store = new SharedArrayBuffer(bytes);
+    sharedBytes += bytes;
+    finalizer!.register(store, bytes);
+  } else {
+    store = new ArrayBuffer(bytes);
+  }
+  return dtype === 'float64' ? new Float64Array(store) : new Float32Array(store);
+}
+
 function reuse(dtype: DType, size: number): TypedArray | undefined {
   if (size < MIN_LENGTH) return undefined;
   const x = free.get(keyOf(dtype, size))?.pop();
-  if (x) pooledBytes -= x.byteLength;
+  if (x && !isShared(x)) pooledBytes -= x.byteLength;
   return x;
 }
 
@@ -25,22 +57,24 @@ function reuse(dtype: DType, size: number): TypedArray | undefined {
 export function allocate(dtype: DType, size: number): TypedArray {
   const x = reuse(dtype, size);
   if (x) return x.fill(0);
-  return dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
+  return fresh(dtype, size);
 }
 
 /** An array of `size` elements with unspecified contents, for kernels that write every element. */
 export function allocateUninitialized(dtype: DType, size: number): TypedArray {
-  return reuse(dtype, size) ?? (dtype === 'float64' ? new Float64Array(size) : new Float32Array(size));
+  return reuse(dtype, size) ?? fresh(dtype, size);
 }
 
 /** Takes back an array nothing refers to any more. */
 export function recycle(x: TypedArray): void {
-  if (x.length < MIN_LENGTH || pooledBytes + x.byteLength > MAX_BYTES || x.byteOffset !== 0 || x.length * x.BYTES_PER_ELEMENT !== x.buffer.byteLength) return;
+  if (x.length < MIN_LENGTH || x.byteOffset !== 0 || x.length * x.BYTES_PER_ELEMENT !== x.buffer.byteLength) return;
+  const sharedArray = isShared(x);
+  if (!sharedArray && pooledBytes + x.byteLength > MAX_BYTES) return;
   const key = keyOf(x instanceof Float64Array ? 'float64' : 'float32', x.length);
   let list = free.get(key);
   if (!list) free.set(key, (list = []));
   list.push(x);
-  pooledBytes += x.byteLength;
+  if (!sharedArray) pooledBytes += x.byteLength;
 }
 
 /** Drops every recycled array (tests, and callers that want the memory back). */

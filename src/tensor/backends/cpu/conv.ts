@@ -1,6 +1,7 @@
 import type { Conv2dGeometry } from '../../backend.js';
 import type { DType, TypedArray } from '../../dtype.js';
 import { allocate } from './buffers.js';
+import { parallelLoop } from './parallel.js';
 import type { Shape } from '../../shape.js';
 import { conv2dBackwardFilterReference, conv2dBackwardInputReference, conv2dReference } from './conv-reference.js';
 import { dotsCapacity, dotsF32, dotsRead, gemmF32, gemmRowsF32, MAX_TABLE_ROWS, NR, PANELS, rowStride, stagingArea, zeroFloats, type PackB } from './gemm.js';
@@ -191,36 +192,9 @@ function directLayout(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGe
 
 /** Copies images b0 … b0+count of x into the staging area with zero padding (see DirectLayout). */
 function stageImages(L: DirectLayout, x: Float32Array, b0: number, count: number, c: number, h: number, w: number, g: Conv2dGeometry): void {
-  const { stage, wp, hp, chan } = L;
   const [pt, , pl] = g.pad;
-  zeroFloats(stage, 0, L.end);
-  for (let ci = 0; ci < c; ci++) {
-    for (let b = 0; b < count; b++) {
-      const at = ci * chan + (pt + b * hp) * wp + pl;
-      for (let iy = 0; iy < h; iy++) {
-        const src = (((b0 + b) * c + ci) * h + iy) * w;
-        // short rows: a loop is cheaper than a subarray object per row
-        if (w >= 64) stage.set(x.subarray(src, src + w), at + iy * wp);
-        else for (let ix = 0, d = at + iy * wp; ix < w; ix++) stage[d + ix] = x[src + ix];
-      }
-    }
-  }
-}
-
-/**
- * Calls out(b, oy, q0, q1) for each output row of the run that grid positions [j0, j0 + n) hold, with
- * the row's grid span [q0, q1) (q0 at ox = q0 − (b·plane + oy·wp)).
- */
-function gridRows(L: DirectLayout, ho: number, wo: number, j0: number, n: number, out: (b: number, oy: number, q0: number, q1: number) => void): void {
-  const { wp, hp } = L;
-  for (let row = Math.floor(j0 / wp); row * wp < j0 + n; row++) {
-    const b = Math.floor(row / hp);
-    const oy = row - b * hp;
-    if (oy >= ho) continue;
-    const qs = Math.max(j0, row * wp);
-    const qe = Math.min(j0 + n, row * wp + wo);
-    if (qe > qs) out(b, oy, qs, qe);
-  }
+  const rowsPerChannel = L.chan / L.wp;
+  parallelLoop('stageImages', [L.stage, x], [c, count, h, w, L.chan, L.wp, L.hp, pt, pl, b0, rowsPerChannel, L.end], Math.min(c, 16), L.end);
 }
 
 /** forwardF32 through the direct layout; null where it does not apply or fit. */
@@ -236,12 +210,8 @@ function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: 
   for (let b0 = 0; b0 < n; b0 += L.nb) {
     const count = Math.min(L.nb, n - b0);
     stageImages(L, x, b0, count, cin, h, wd, g);
-    gemmRowsF32(cout, (count - 1) * plane + (ho - 1) * wp + wo, K, w, 0, K, 1, L.rowStart, (co, j0, nc, src, srcOff) => {
-      gridRows(L, ho, wo, j0, nc, (b, oy, qs, qe) => {
-        const d = (((b0 + b) * cout + co) * ho + oy) * wo + qs - b * plane - oy * wp;
-        if (qe - qs >= 64) y.set(src.subarray(srcOff + qs - j0, srcOff + qe - j0), d);
-        else for (let t = srcOff + qs - j0, e = srcOff + qe - j0, o = d; t < e; t++, o++) y[o] = src[t];
-      });
+    gemmRowsF32(cout, (count - 1) * plane + (ho - 1) * wp + wo, K, w, 0, K, 1, L.rowStart, (r0, rows, j0, nc, src, srcOff, ldr) => {
+      parallelLoop('emitGrid', [src, y], [srcOff, ldr, r0, rows, j0, nc, wp, L.hp, ho, wo, cout, b0], Math.min(rows, 16), rows * nc);
     });
   }
   return y;
@@ -264,17 +234,9 @@ function filterGradDirect(x: Float32Array, xShape: Shape, dy: Float32Array, dySh
   for (let b0 = 0; b0 < n; b0 += L.nb) {
     const count = Math.min(L.nb, n - b0);
     stageImages(L, x, b0, count, cin, h, wd, g);
-    zeroFloats(stage, L.end, aEnd);
-    for (let co = 0; co < cout; co++) {
-      for (let b = 0; b < count; b++) {
-        for (let oy = 0; oy < ho; oy++) {
-          const src = (((b0 + b) * cout + co) * ho + oy) * wo;
-          const d = L.end + co * aStride + b * plane + oy * wp;
-          if (wo >= 64) stage.set(dy.subarray(src, src + wo), d);
-          else for (let ox = 0; ox < wo; ox++) stage[d + ox] = dy[src + ox];
-        }
-      }
-    }
+    // dY rows on the grid, and the spare zero row after them
+    parallelLoop('stageGrid', [stage, dy], [L.end, aStride, wp, L.hp, ho, wo, cout, b0, count], Math.min(cout, 16), cout * aStride);
+    zeroFloats(stage, L.end + cout * aStride, aEnd);
     dotsF32(cout, K, (count - 1) * plane + (ho - 1) * wp + wo, L.end, aStride, L.rowStart, b0 === 0);
   }
   const dw = allocate('float32', cout * K) as Float32Array;
@@ -369,12 +331,15 @@ function forwardPatches(x: Float32Array, xShape: Shape, w: Float32Array, wShape:
   zeroFloats(L.stage, 0, (K + 1) * L.pitch);
   stagePatches(L, 0, x, xShape, kh, kw, ho, wo);
   const y = allocate('float32', outShape[0] * cout * P) as Float32Array;
-  gemmRowsF32(cout, L.np, K, w, 0, K, 1, rowsAt(K, L.pitch), (co, j0, nc, src, srcOff) => {
-    for (let q = j0; q < j0 + nc; ) {
-      const b = Math.floor(q / P);
-      const end = Math.min(j0 + nc, (b + 1) * P);
-      y.set(src.subarray(srcOff + q - j0, srcOff + end - j0), (b * cout + co) * P + q - b * P);
-      q = end;
+  gemmRowsF32(cout, L.np, K, w, 0, K, 1, rowsAt(K, L.pitch), (r0, rows, j0, nc, src, srcOff, ldr) => {
+    for (let co = r0; co < r0 + rows; co++) {
+      const at = srcOff + (co - r0) * ldr - j0;
+      for (let q = j0; q < j0 + nc; ) {
+        const b = Math.floor(q / P);
+        const end = Math.min(j0 + nc, (b + 1) * P);
+        y.set(src.subarray(at + q, at + end), (b * cout + co) * P + q - b * P);
+        q = end;
+      }
     }
   });
   return y;
@@ -392,19 +357,22 @@ function inputGradPatches(dy: Float32Array, dyShape: Shape, w: Float32Array, wSh
   stageChannels(L, 0, dy, dyShape);
   const dx = allocate('float32', n * cin * h * wd) as Float32Array;
   // dX'[(ci, ky, kx), q] = Σ_co W[co, (ci, ky, kx)]·dY[co, q]: A = Wᵀ read through strides
-  gemmRowsF32(K, L.np, cout, w, 0, 1, K, rowsAt(cout, L.pitch), (row, j0, nc, src, srcOff) => {
-    const kx = row % kw;
-    const ky = ((row - kx) / kw) % kh;
-    const ci = (row - kx - ky * kw) / (kw * kh);
-    // one output row of the patch grid at a time: its cells land kw apart in a row of dx
-    for (let q = j0; q < j0 + nc; ) {
-      const b = Math.floor(q / P);
-      const oy = Math.floor((q - b * P) / wo);
-      const ox = q - b * P - oy * wo;
-      const run = Math.min(j0 + nc - q, wo - ox);
-      let d = ((b * cin + ci) * h + oy * kh + ky) * wd + ox * kw + kx;
-      for (let t = srcOff + q - j0, end = t + run; t < end; t++, d += kw) dx[d] = src[t];
-      q += run;
+  gemmRowsF32(K, L.np, cout, w, 0, 1, K, rowsAt(cout, L.pitch), (r0, rows, j0, nc, src, srcOff, ldr) => {
+    for (let row = r0; row < r0 + rows; row++) {
+      const kx = row % kw;
+      const ky = ((row - kx) / kw) % kh;
+      const ci = (row - kx - ky * kw) / (kw * kh);
+      const at = srcOff + (row - r0) * ldr - j0;
+      // one output row of the patch grid at a time: its cells land kw apart in a row of dx
+      for (let q = j0; q < j0 + nc; ) {
+        const b = Math.floor(q / P);
+        const oy = Math.floor((q - b * P) / wo);
+        const ox = q - b * P - oy * wo;
+        const run = Math.min(j0 + nc - q, wo - ox);
+        let d = ((b * cin + ci) * h + oy * kh + ky) * wd + ox * kw + kx;
+        for (let t = at + q, end = t + run; t < end; t++, d += kw) dx[d] = src[t];
+        q += run;
+      }
     }
   });
   return dx;

@@ -1,3 +1,4 @@
+import type { LoopBody } from './loops.js';
 import type { WasmKernel } from './wasm-kernel.js';
 
 /**
@@ -76,12 +77,6 @@ export interface BlockJob {
   aStride?: number;
 }
 
-/**
- * One chunk of a parallel loop: `k` of `count`, over shared arrays and numbers. Self-contained (no
- * free variables), since its source is also the worker's code.
- */
-export type LoopBody = (arrays: ArrayLike<number>[], nums: number[], k: number, count: number) => void;
-
 export interface GemmHelper {
   /** False while backing off: the main thread recently waited on the worker longer than it computed. */
   wanted(): boolean;
@@ -144,7 +139,7 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, bodies: read
   let worker: InstanceType<WorkerThreads['Worker']>;
   const channel = new wt.MessageChannel();
   try {
-    worker = new wt.Worker(code, { eval: true, workerData: { module: wasm.module, memory: wasm.memory, port: channel.port2 }, transferList: [channel.port2] });
+    worker = new wt.Worker(code, { eval: true, workerData: { module: wasm.module, memory: wasm.memory, port: channel.port2 }, transferList: [channel.port2], resourceLimits: { maxYoungGenerationSizeMb: 1 } });
   } catch {
     return null;
   }

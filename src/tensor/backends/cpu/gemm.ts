@@ -1,4 +1,6 @@
+import { shareLargeArrays } from './buffers.js';
 import { createGemmHelper, type GemmHelper } from './gemm-threads.js';
+import { LOOP_BODIES } from './loops.js';
 import { createWasmKernel, type WasmKernel } from './wasm-kernel.js';
 
 /**
@@ -50,8 +52,17 @@ const PARALLEL_MIN = 1 << 20;
 let helper: GemmHelper | null | undefined = wasm?.shared ? undefined : null;
 let threadsOn = true;
 function getHelper(): GemmHelper | null {
-  if (helper === undefined) helper = wasm ? createGemmHelper(wasm, CTL_BYTE / 4, []) : null;
+  if (helper === undefined) {
+    helper = wasm ? createGemmHelper(wasm, CTL_BYTE / 4, LOOP_BODIES) : null;
+    // from now on large outputs live in shared memory, so the worker can take part in loops over them
+    if (helper) shareLargeArrays(true);
+  }
   return helper;
+}
+
+/** The worker for parallel.ts's loops, or null (none, or threads turned off). */
+export function loopHelper(): GemmHelper | null {
+  return threadsOn ? getHelper() : null;
 }
 
 /** Threads the GEMM uses for large blocks: 2 where a worker can run (Node, shared wasm memory), else 1. */
@@ -255,15 +266,15 @@ export const MAX_TABLE_ROWS = T_ENTRIES;
 /**
  * C = A·B where row p of B is the staging area from float `rowStart[p]` on: B(p, j) = S[rowStart[p] + j]
  * (conv.ts: the rows of an im2col matrix as shifted views of one padded image). A is read by strides as
- * in gemmF32. C is handed over one stretch at a time: `emit(i, j0, nc, src, srcOff)` receives
- * C[i, j0 … j0+nc) at src[srcOff …]. Needs stagingArea() and k ≤ MAX_TABLE_ROWS; B rows are read up
- * to 8 floats past column n.
+ * in gemmF32. C is handed over one block at a time: `emit(r0, rows, j0, nc, src, srcOff, ldr)`
+ * receives C[r0 + i, j0 + t] at src[srcOff + i·ldr + t] for i < rows, t < nc. Needs stagingArea() and
+ * k ≤ MAX_TABLE_ROWS; B rows are read up to 8 floats past column n.
  */
 export function gemmRowsF32(
   m: number, n: number, k: number,
   a: Float32Array, aOff: number, ars: number, acs: number,
   rowStart: ArrayLike<number>,
-  emit: (i: number, j0: number, nc: number, src: Float32Array, srcOff: number) => void,
+  emit: (r0: number, rows: number, j0: number, nc: number, src: Float32Array, srcOff: number, ldr: number) => void,
 ): void {
   const w = wasm!;
   const aBase = TILE_BYTES;
@@ -294,7 +305,7 @@ export function gemmRowsF32(
           }
         }
       }
-      for (let i = 0; i < rows; i++) emit(r0 + i, j0, nc, memory, rFloat + i * ldr);
+      emit(r0, rows, j0, nc, memory, rFloat, ldr);
     }
   }
 }

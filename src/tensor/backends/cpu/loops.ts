@@ -1,0 +1,206 @@
+/**
+ * Loop bodies the cpu backend splits between the main thread and the GEMM's worker (parallel.ts):
+ * the data movement around the convolution GEMMs and batch norm. Each body computes chunk `k` of
+ * `count` over `arrays` (views of SharedArrayBuffers, or anything when it runs on this thread alone)
+ * and `nums`. They must stay self-contained (no imports, no module constants, no helpers), because the
+ * worker compiles their source text; a whole loop gives the same bits however its chunks are split.
+ * Zeros are written by loops, not TypedArray fill: fill on the shared WebAssembly memory is slow.
+ */
+
+/** Chunk k of count of a loop over shared arrays and numbers (see above). */
+export type LoopBody = (arrays: ArrayLike<number>[], nums: number[], k: number, count: number) => void;
+
+/**
+ * Stages images into the direct layout of conv.ts (see DirectLayout), channels split between chunks:
+ * arrays [stage, x], nums [c, images, h, w, chan, wp, hp, pt, pl, b0, rowsPerChannel, end]. Writes
+ * every float of [0, end): image rows at column pl, zeros around them, zero rows between images and for
+ * the slots of images past `images`, and zeros from c·chan to `end` (the last chunk).
+ */
+function stageImagesLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
+  const stage = arrays[0] as Float32Array;
+  const x = arrays[1] as Float32Array;
+  const [c, images, h, w, chan, wp, hp, pt, pl, b0, rowsPerChannel, end] = nums;
+  const ci0 = Math.floor((k * c) / count);
+  const ci1 = Math.floor(((k + 1) * c) / count);
+  for (let ci = ci0; ci < ci1; ci++) {
+    for (let r = 0; r < rowsPerChannel; r++) {
+      const at = ci * chan + r * wp;
+      const b = Math.floor((r - pt) / hp);
+      const iy = r - pt - b * hp;
+      if (r < pt || b >= images || iy >= h) {
+        for (let t = at; t < at + wp; t++) stage[t] = 0;
+        continue;
+      }
+      for (let t = at; t < at + pl; t++) stage[t] = 0;
+      const src = (((b0 + b) * c + ci) * h + iy) * w;
+      // short rows: a loop is cheaper than a subarray object per row
+      if (w >= 64) stage.set(x.subarray(src, src + w), at + pl);
+      else for (let ix = 0; ix < w; ix++) stage[at + pl + ix] = x[src + ix];
+      for (let t = at + pl + w; t < at + wp; t++) stage[t] = 0;
+    }
+  }
+  if (k === count - 1) for (let t = c * chan; t < end; t++) stage[t] = 0;
+}
+
+/**
+ * Copies rows of a GEMM result laid out on the direct layout's grid into the output [N, Cout, Ho, Wo],
+ * rows split between chunks: arrays [memory, y], nums [rFloat, ldr, r0, rows, j0, nc, wp, hp, ho, wo,
+ * cout, b0]. Row i of the block (channel r0 + i) holds grid positions j0 … j0+nc at rFloat + i·ldr;
+ * grid position q = (b·hp + oy)·wp + ox, and those with ox ≥ Wo or oy ≥ Ho are dropped.
+ */
+function emitGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
+  const mem = arrays[0] as Float32Array;
+  const y = arrays[1] as Float32Array;
+  const [rFloat, ldr, r0, rows, j0, nc, wp, hp, ho, wo, cout, b0] = nums;
+  const i0 = Math.floor((k * rows) / count);
+  const i1 = Math.floor(((k + 1) * rows) / count);
+  for (let i = i0; i < i1; i++) {
+    const src = rFloat + i * ldr - j0;
+    for (let row = Math.floor(j0 / wp); row * wp < j0 + nc; row++) {
+      const b = Math.floor(row / hp);
+      const oy = row - b * hp;
+      if (oy >= ho) continue;
+      const qs = Math.max(j0, row * wp);
+      const qe = Math.min(j0 + nc, row * wp + wo);
+      if (qe <= qs) continue;
+      const d = (((b0 + b) * cout + r0 + i) * ho + oy) * wo + qs - row * wp;
+      if (qe - qs >= 64) y.set(mem.subarray(src + qs, src + qe), d);
+      else for (let q = qs; q < qe; q++) y[d + q - qs] = mem[src + q];
+    }
+  }
+}
+
+/**
+ * Stages dY [N, Cout, Ho, Wo] onto the direct layout's grid for the filter gradient, channels split
+ * between chunks: arrays [stage, dy], nums [aBase, aStride, wp, hp, ho, wo, cout, b0, images]. Row co
+ * at aBase + co·aStride gets dY[b0 + b, co, oy, ox] at grid position (b·hp + oy)·wp + ox and zeros in
+ * every other position up to aStride.
+ */
+function stageGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
+  const stage = arrays[0] as Float32Array;
+  const dy = arrays[1] as Float32Array;
+  const [aBase, aStride, wp, hp, ho, wo, cout, b0, images] = nums;
+  const c0 = Math.floor((k * cout) / count);
+  const c1 = Math.floor(((k + 1) * cout) / count);
+  for (let co = c0; co < c1; co++) {
+    const base = aBase + co * aStride;
+    let q = 0;
+    for (let row = 0; (row + 1) * wp <= aStride; row++, q += wp) {
+      const b = Math.floor(row / hp);
+      const oy = row - b * hp;
+      if (b >= images || oy >= ho) {
+        for (let t = base + q; t < base + q + wp; t++) stage[t] = 0;
+        continue;
+      }
+      const src = (((b0 + b) * cout + co) * ho + oy) * wo;
+      if (wo >= 64) stage.set(dy.subarray(src, src + wo), base + q);
+      else for (let ox = 0; ox < wo; ox++) stage[base + q + ox] = dy[src + ox];
+      for (let t = base + q + wo; t < base + q + wp; t++) stage[t] = 0;
+    }
+    for (let t = base + q; t < base + aStride; t++) stage[t] = 0;
+  }
+}
+
+/**
+ * Batch-norm training forward over x [N, C, H, W], channels split between chunks: arrays [x, y, s]
+ * with s a Float64Array [mean | variance | γ | β] (each C; the first two are written), nums [n, c, hw,
+ * eps]. Statistics in float64 with sums shifted by the channel's first value (large means do not
+ * cancel), four partial sums each (one running sum is a chain of dependent adds).
+ */
+function batchNormForwardLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
+  const x = arrays[0];
+  const y = arrays[1] as Float32Array | Float64Array;
+  const s = arrays[2] as Float64Array;
+  const [n, c, hw, eps] = nums;
+  const count1 = n * hw;
+  const ch0 = Math.floor((k * c) / count);
+  const ch1 = Math.floor(((k + 1) * c) / count);
+  for (let ch = ch0; ch < ch1; ch++) {
+    const x0 = x[ch * hw];
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+    for (let b = 0; b < n; b++) {
+      const base = (b * c + ch) * hw;
+      const end = base + hw;
+      let i = base;
+      for (; i + 3 < end; i += 4) {
+        const d0 = x[i] - x0, d1 = x[i + 1] - x0, d2 = x[i + 2] - x0, d3 = x[i + 3] - x0;
+        s0 += d0; s1 += d1; s2 += d2; s3 += d3;
+        q0 += d0 * d0; q1 += d1 * d1; q2 += d2 * d2; q3 += d3 * d3;
+      }
+      for (; i < end; i++) {
+        const d = x[i] - x0;
+        s0 += d;
+        q0 += d * d;
+      }
+    }
+    const m = (s0 + s1 + (s2 + s3)) / count1;
+    const v = Math.max(0, (q0 + q1 + (q2 + q3)) / count1 - m * m);
+    s[ch] = x0 + m;
+    s[c + ch] = v;
+    const sc = s[2 * c + ch] / Math.sqrt(v + eps);
+    const sh = s[3 * c + ch] - (x0 + m) * sc;
+    for (let b = 0; b < n; b++) {
+      const base = (b * c + ch) * hw;
+      for (let i = base, end = base + hw; i < end; i++) y[i] = x[i] * sc + sh;
+    }
+  }
+}
+
+/**
+ * Batch-norm training backward, channels split between chunks: arrays [dy, x, dx, s] with s a
+ * Float64Array [mean | variance | γ | dγ | dβ] (each C; the last two are written), nums [n, c, hw,
+ * eps]. With x̂ = (x − μ)·r, r = 1/√(σ² + eps) and means over N·H·W:
+ * dx = γ·r·(dy − mean(dy) − x̂·mean(dy·x̂)), dγ = Σ dy·x̂, dβ = Σ dy.
+ */
+function batchNormBackwardLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
+  const dy = arrays[0];
+  const x = arrays[1];
+  const dx = arrays[2] as Float32Array | Float64Array;
+  const s = arrays[3] as Float64Array;
+  const [n, c, hw, eps] = nums;
+  const count1 = n * hw;
+  const ch0 = Math.floor((k * c) / count);
+  const ch1 = Math.floor(((k + 1) * c) / count);
+  for (let ch = ch0; ch < ch1; ch++) {
+    const mu = s[ch];
+    const r = 1 / Math.sqrt(s[c + ch] + eps);
+    let g0 = 0, g1 = 0, g2 = 0, g3 = 0, h0 = 0, h1 = 0, h2 = 0, h3 = 0;
+    for (let b = 0; b < n; b++) {
+      const base = (b * c + ch) * hw;
+      const end = base + hw;
+      let i = base;
+      for (; i + 3 < end; i += 4) {
+        const e0 = dy[i], e1 = dy[i + 1], e2 = dy[i + 2], e3 = dy[i + 3];
+        g0 += e0; g1 += e1; g2 += e2; g3 += e3;
+        h0 += e0 * (x[i] - mu); h1 += e1 * (x[i + 1] - mu); h2 += e2 * (x[i + 2] - mu); h3 += e3 * (x[i + 3] - mu);
+      }
+      for (; i < end; i++) {
+        g0 += dy[i];
+        h0 += dy[i] * (x[i] - mu);
+      }
+    }
+    const sg = g0 + g1 + (g2 + g3);
+    const sgx = h0 + h1 + (h2 + h3);
+    s[3 * c + ch] = sgx * r;
+    s[4 * c + ch] = sg;
+    // dx = a·dy + bc·(x − μ) + k0, with a = γr, bc = −γr³·mean(dy·(x − μ)), k0 = −γr·mean(dy)
+    const a = s[2 * c + ch] * r;
+    const bc = (-a * r * r * sgx) / count1;
+    const k0 = (-a * sg) / count1 - bc * mu;
+    for (let b = 0; b < n; b++) {
+      const base = (b * c + ch) * hw;
+      for (let i = base, end = base + hw; i < end; i++) dx[i] = a * dy[i] + bc * x[i] + k0;
+    }
+  }
+}
+
+/** The bodies, in the order the worker receives them; parallel.ts names them by these keys. */
+export const LOOPS = {
+  stageImages: stageImagesLoop,
+  emitGrid: emitGridLoop,
+  stageGrid: stageGridLoop,
+  batchNormForward: batchNormForwardLoop,
+  batchNormBackward: batchNormBackwardLoop,
+} as const;
+
+export const LOOP_BODIES: readonly LoopBody[] = Object.values(LOOPS);
