@@ -139,6 +139,8 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, bodies: read
   let worker: InstanceType<WorkerThreads['Worker']>;
   const channel = new wt.MessageChannel();
   try {
+    // a small young generation: the worker allocates little, and the SharedArrayBuffer handles each
+    // loop's message brings keep their memory alive until the worker's own collector runs
     worker = new wt.Worker(code, { eval: true, workerData: { module: wasm.module, memory: wasm.memory, port: channel.port2 }, transferList: [channel.port2], resourceLimits: { maxYoungGenerationSizeMb: 1 } });
   } catch {
     return null;
