@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { conv2d, convTranspose2d, matmul, randn, valueAndGrad, type Tensor } from '../../src/index.js';
 import { gemmThreadChunks, useGemmThreads, useSimdKernel } from '../../src/tensor/backends/cpu/gemm.js';
 import { batchNormTrain } from '../../src/autograd/index.js';
+import { recycle } from '../../src/tensor/backends/cpu/buffers.js';
 
 /**
  * The float32 convolution fast paths of the cpu backend (conv.ts) against the float64 reference loops:
@@ -46,6 +47,15 @@ describe('cpu float32 convolution fast paths against the float64 reference', () 
 
   it('3×3 padding 1 with K = 32·9 > KC and P = 48² > NC', () => {
     agree([2, 32, 48, 48], [8, 32, 3, 3], { padding: 1 }, 31);
+  });
+
+  it('outputs are written in full: recycled arrays full of NaN never show through', () => {
+    // the outputs of the convolutions below (forward, and the patch path's), pre-filled with NaN
+    const poison = (...sizes: number[]) => sizes.forEach((n) => recycle(new Float32Array(n).fill(Number.NaN)));
+    poison(2 * 6 * 48 * 48, 2 * 6 * 48 * 48);
+    agree([2, 4, 48, 48], [6, 4, 3, 3], { padding: 1 }, 33);
+    poison(2 * 6 * 32 * 32, 2 * 6 * 32 * 32);
+    agree([2, 4, 64, 64], [6, 4, 2, 2], { stride: 2 }, 34);
   });
 
   it('few output channels take column blocks as wide as the result region holds; more channels split them', () => {

@@ -1,6 +1,6 @@
 import type { Conv2dGeometry } from '../../backend.js';
 import type { DType, TypedArray } from '../../dtype.js';
-import { allocate } from './buffers.js';
+import { allocate, allocateUninitialized } from './buffers.js';
 import { parallelLoop } from './parallel.js';
 import type { Shape } from '../../shape.js';
 import { conv2dBackwardFilterReference, conv2dBackwardInputReference, conv2dReference } from './conv-reference.js';
@@ -206,7 +206,7 @@ function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: 
   const [, , ho, wo] = outShape;
   const K = cin * kh * kw;
   const { wp, plane } = L;
-  const y = allocate('float32', n * cout * ho * wo) as Float32Array;
+  const y = allocateUninitialized('float32', n * cout * ho * wo) as Float32Array;
   for (let b0 = 0; b0 < n; b0 += L.nb) {
     const count = Math.min(L.nb, n - b0);
     stageImages(L, x, b0, count, cin, h, wd, g);
@@ -239,7 +239,7 @@ function filterGradDirect(x: Float32Array, xShape: Shape, dy: Float32Array, dySh
     zeroFloats(stage, L.end + cout * aStride, aEnd);
     dotsF32(cout, K, (count - 1) * plane + (ho - 1) * wp + wo, L.end, aStride, L.rowStart, b0 === 0);
   }
-  const dw = allocate('float32', cout * K) as Float32Array;
+  const dw = allocateUninitialized('float32', cout * K) as Float32Array;
   dotsRead(cout, K, dw, 0);
   return dw;
 }
@@ -256,7 +256,7 @@ function forwardF32(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Sha
     const direct = forwardDirect(x, xShape, w, wShape, outShape, g);
     if (direct) return direct;
   }
-  const y = allocate('float32', n * cout * P) as Float32Array;
+  const y = allocateUninitialized('float32', n * cout * P) as Float32Array;
   for (let b = 0; b < n; b++) {
     for (let grp = 0; grp < g.groups; grp++) {
       const xOff = (b * cin + grp * cpg) * h * wd;
@@ -330,7 +330,7 @@ function forwardPatches(x: Float32Array, xShape: Shape, w: Float32Array, wShape:
   const P = ho * wo;
   zeroFloats(L.stage, 0, (K + 1) * L.pitch);
   stagePatches(L, 0, x, xShape, kh, kw, ho, wo);
-  const y = allocate('float32', outShape[0] * cout * P) as Float32Array;
+  const y = allocateUninitialized('float32', outShape[0] * cout * P) as Float32Array;
   gemmRowsF32(cout, L.np, K, w, 0, K, 1, rowsAt(K, L.pitch), (r0, rows, j0, nc, src, srcOff, ldr) => {
     for (let co = r0; co < r0 + rows; co++) {
       const at = srcOff + (co - r0) * ldr - j0;
@@ -390,7 +390,7 @@ function filterGradPatches(x: Float32Array, xShape: Shape, dy: Float32Array, dyS
   stagePatches(L, 0, x, xShape, kh, kw, ho, wo);
   stageChannels(L, at, dy, dyShape);
   dotsF32(cout, K, L.np, at, L.pitch, rowsAt(K, L.pitch), true);
-  const dw = allocate('float32', cout * K) as Float32Array;
+  const dw = allocateUninitialized('float32', cout * K) as Float32Array;
   dotsRead(cout, K, dw, 0);
   return dw;
 }

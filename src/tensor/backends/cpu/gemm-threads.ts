@@ -10,7 +10,7 @@ import type { WasmKernel } from './wasm-kernel.js';
  * the main thread then does every chunk, so the result never depends on the worker.
  *
  * Control words (Int32, at word index `ctl` in the shared memory):
- *   0 mc, 1 nc, 2 kc, 3 ldb in bytes, 4 B in place (0/1), 5 panels per chunk, 6 A byte offset,
+ *   0 mc, 1 nc, 2 kc, 3 ldb in bytes, 4 B in place (0/1; `rows`: store, not add), 5 panels per chunk, 6 A byte offset,
  *   7 B byte offset, 8 result-region byte offset, 9 region row stride (floats),
  *   10 CLAIM = tag << 24 | chunks << 12 | next chunk, 11 DONE (chunks finished), 12 SEQ (job number),
  *   13 and 14 chunks computed so far by the worker and by the main thread (for tests),
@@ -46,7 +46,7 @@ function runChunk(w: Kernels, ctl: Int32Array, c0: number, k: number): void {
     // the whole length in steps of `ldbBytes` floats, so the chunk's 4 B rows stay in L1 across row pairs
     for (let q0 = 0; q0 < kc; q0 += ldbBytes) w.dots(aBase + q0 * 4, ctl[c0 + 16], bBase + j0 * 4, q0 * 4, rBase + j0 * 4, mc, width, Math.min(ldbBytes, kc - q0), ldr * 4);
   } else if (kind === 1) {
-    w.rows(aBase, bBase, rBase + j0 * 4, mc, width, kc, 0, ldbBytes + j0 * 4, ldr * 4);
+    w.rows(aBase, bBase, rBase + j0 * 4, mc, width, kc, inPlace, ldbBytes + j0 * 4, ldr * 4);
   } else {
     const bstep = inPlace ? 32 : 32 * kc;
     w.block(aBase, bBase + (j0 / 8) * bstep, rBase + j0 * 4, mc, width, kc, ldbBytes, bstep, ldr * 4);

@@ -290,7 +290,7 @@ export function gemmRowsF32(
     const rows = Math.min(R_ROWS, m - r0);
     for (let j0 = 0; j0 < n; j0 += ncMax) {
       const nc = Math.min(ncMax, n - j0);
-      zeroFloats(memory, rFloat, rFloat + Math.ceil(rows / MR) * MR * ldr);
+      // the first depth block stores its tiles, later ones add: the region needs no zeroing
       for (let p0 = 0; p0 < k; p0 += KC) {
         const kc = Math.min(KC, k - p0);
         for (let i0 = 0; i0 < rows; i0 += MC) {
@@ -299,9 +299,9 @@ export function gemmRowsF32(
           const region = R_BASE + i0 * ldr * 4;
           const parallel = threadsOn && mc * nc * kc >= PARALLEL_MIN ? getHelper() : null;
           if (parallel?.wanted()) {
-            parallel.run({ kind: 1, mc, nc, kc, ldbBytes: j0 * 4, inPlace: true, aByte: aBase, bByte: T_BASE + p0 * 4, regionByte: region, ldr });
+            parallel.run({ kind: 1, mc, nc, kc, ldbBytes: j0 * 4, inPlace: p0 === 0, aByte: aBase, bByte: T_BASE + p0 * 4, regionByte: region, ldr });
           } else {
-            w.rows(aBase, T_BASE + p0 * 4, region, mc, nc, kc, 0, j0 * 4, ldr * 4);
+            w.rows(aBase, T_BASE + p0 * 4, region, mc, nc, kc, p0 === 0 ? 1 : 0, j0 * 4, ldr * 4);
           }
         }
       }

@@ -27,9 +27,10 @@ export interface WasmKernel {
   /**
    * `block` with B rows found through a table: depth row p of the block starts at byte
    * `i32[table + 4p] + boff`, so shifted views of one image serve as the rows of its im2col matrix
-   * (conv.ts) with nothing copied. `unused` keeps the signature of `block`.
+   * (conv.ts) with nothing copied. With `store` 1 the tiles overwrite C instead of adding to it (the
+   * first depth block, so C need not be zeroed first).
    */
-  rows: (a: number, table: number, c: number, mc: number, nc: number, kc: number, unused: number, boff: number, ldc: number) => void;
+  rows: (a: number, table: number, c: number, mc: number, nc: number, kc: number, store: number, boff: number, ldc: number) => void;
   /**
    * Dot products of rows: C[i, j] += Σ_{q<len} f32[a + i·astride + 4q]·f32[i32[table + 4j] + boff + 4q]
    * for i < mc, j < nc, in 2×4 tiles (mc a multiple of 2, nc of 4, len of 4; C at c + i·ldc + 4j).
@@ -82,7 +83,7 @@ const section = (id: number, body: number[]): number[] => [id, ...uleb(body.leng
 const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 
 // opcodes
-const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, I32_CONST = 0x41, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_GT_S = 0x4a, I32_LT_S = 0x48, I32_LOAD = 0x28, F32_LOAD = 0x2a, F32_STORE = 0x38, F32_ADD = 0x92, LOOP = 0x03, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
+const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, I32_CONST = 0x41, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_GT_S = 0x4a, I32_LT_S = 0x48, I32_LOAD = 0x28, F32_LOAD = 0x2a, F32_STORE = 0x38, F32_ADD = 0x92, LOOP = 0x03, IF = 0x04, ELSE = 0x05, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
 const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
 const V128_LOAD = 0x00, V128_LOAD32_SPLAT = 0x09, V128_STORE = 0x0b, V128_CONST = 0x0c, F32X4_EXTRACT_LANE = 0x1f, F32X4_LT = 0x43, V128_AND = 0x4e, F32X4_NEG = 0xe1, F32X4_SQRT = 0xe3, F32X4_PMAX = 0xeb, F32X4_ADD = 0xe4, F32X4_MUL = 0xe6;
 const memarg = (align: number, offset: number): number[] => [...uleb(align), ...uleb(offset)];
@@ -174,14 +175,20 @@ function blockBody(mr: number, nrv: number, viaTable: boolean): number[] {
   }
   b.push(...addTo(PA, I32_CONST, ...sleb(4 * mr)), ...(viaTable ? addTo(PB, I32_CONST, 4) : addTo(PB, ...get(LDB))));
   b.push(...get(K), I32_CONST, 1, I32_SUB, LOCAL_TEE, K, BR_IF, 0, END);
-  // C tile += accumulators, row by row
-  b.push(...get(CROW), ...set(CP));
-  for (let r = 0; r < mr; r++) {
-    for (let j = 0; j < nrv; j++) {
-      b.push(...get(CP), ...get(CP), ...simd(V128_LOAD, ...memarg(0, 16 * j)), ...get(acc(r, j)), ...simd(F32X4_ADD), ...simd(V128_STORE, ...memarg(0, 16 * j)));
+  // C tile += accumulators, row by row (`rows` with store = 1: C tile = accumulators)
+  const tileOut = (add: boolean): number[] => {
+    const out = [...get(CROW), ...set(CP)];
+    for (let r = 0; r < mr; r++) {
+      for (let j = 0; j < nrv; j++) {
+        if (add) out.push(...get(CP), ...get(CP), ...simd(V128_LOAD, ...memarg(0, 16 * j)), ...get(acc(r, j)), ...simd(F32X4_ADD), ...simd(V128_STORE, ...memarg(0, 16 * j)));
+        else out.push(...get(CP), ...get(acc(r, j)), ...simd(V128_STORE, ...memarg(0, 16 * j)));
+      }
+      if (r < mr - 1) out.push(...addTo(CP, ...get(LDC)));
     }
-    if (r < mr - 1) b.push(...addTo(CP, ...get(LDC)));
-  }
+    return out;
+  };
+  if (viaTable) b.push(...get(LDB), IF, VOID, ...tileOut(false), ELSE, ...tileOut(true), END);
+  else b.push(...tileOut(true));
   b.push(...addTo(AROW, ...get(KC), I32_CONST, ...sleb(4 * mr), I32_MUL));
   b.push(...addTo(CROW, ...get(LDC), I32_CONST, ...sleb(mr), I32_MUL));
   b.push(...get(IN), I32_CONST, ...sleb(mr), I32_SUB, LOCAL_TEE, IN, I32_CONST, 0, I32_GT_S, BR_IF, 0, END);
