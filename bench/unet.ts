@@ -22,8 +22,9 @@ import { median, peakRssMB, type BenchRow } from './table.js';
  * segrad/PyTorch of images/s and of peak RSS on each segrad row.
  *
  * Options: --size 64|128 (default both), --workload train|inference (default both),
- *   --backend cpu|gpu[:mode] (default cpu), --reps N (default 5), --profile (after the timing, print the
- *   per-op profile of one train step), --no-peer (skip PyTorch), --in-process (no child processes:
+ *   --backend cpu|gpu[:mode] (default cpu), --reps N (default 7), --warmup N (untimed steps after the first,
+ *   default 3; PyTorch gets the same), --profile (after the timing, print the per-op profile of one train
+ *   step and of one inference call), --no-peer (skip PyTorch), --in-process (no child processes:
  *   peak RSS is then cumulative over the rows), --json FILE (bench/run.ts writes the rows).
  */
 const BATCH = 8;
@@ -63,6 +64,7 @@ interface Options {
   workloads: Workload[];
   backendArg: string;
   reps: number;
+  warmup: number;
   profile: boolean;
 }
 
@@ -75,16 +77,19 @@ function parse(args: string[]): Options {
     sizes: size ? [Number(size)] : [64, 128],
     workloads: workload ? [workload] : ['train', 'inference'],
     backendArg: option(args, '--backend') ?? 'cpu',
-    reps: Number(option(args, '--reps') ?? 5),
+    reps: Number(option(args, '--reps') ?? 7),
+    warmup: Number(option(args, '--warmup') ?? 3),
     profile: args.includes('--profile'),
   };
 }
 
-/** Times `fn` once cold, then `reps` times; returns the cold time and the median of the rest, in ms. */
-async function timeFirstAndMedian(fn: () => Promise<unknown>, reps: number): Promise<{ first: number; ms: number }> {
+/** Times `fn` once cold, runs it `warmup` times untimed, then times it `reps` times; returns the cold time and the median, in ms. */
+async function timeFirstAndMedian(fn: () => Promise<unknown>, reps: number, warmup: number): Promise<{ first: number; ms: number }> {
   let t0 = performance.now();
   await fn();
   const first = performance.now() - t0;
+  // the next few steps still run partly unoptimized JS and fill the buffer pool
+  for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
     t0 = performance.now();
@@ -110,6 +115,23 @@ async function runHere(o: Options, profileOut?: string): Promise<BenchRow[]> {
   }
   const info = backendInfo();
   const name = `${info.backend}:${info.mode}`;
+  let profiles = '';
+  /** Runs `fn` once with per-op profiling and prints (or, in a child, writes) the table. */
+  const profileOnce = async (what: string, fn: () => Promise<void>): Promise<void> => {
+    enableProfiling(true);
+    resetProfile();
+    const t0 = performance.now();
+    await fn();
+    const wall = performance.now() - t0;
+    enableProfiling(false);
+    const how = info.synchronous
+      ? 'synchronous backend: each time is the kernel\'s wall time; the rest is JS outside the primitives: autograd, optimizer bookkeeping, GC'
+      : 'asynchronous backend: kernel times are dispatch only; the device time is paid in read';
+    const text = `Profile of ${what}, ${name}, wall time ${wall.toFixed(0)} ms (${how}).\n\n${formatProfile()}\n`;
+    resetProfile();
+    if (profileOut) writeFileSync(profileOut, (profiles += text + '\n'));
+    else console.log(text);
+  };
   for (const size of o.sizes) {
     const model = new UNet({ widths: [16, 32, 64, 128, 256], down: 'maxpool', up: 'transpose', convBias: false, dropout: 0, seed: 1 });
     const opt = new Adam(model.namedParameters(), { lr: 1e-4 });
@@ -127,33 +149,21 @@ async function runHere(o: Options, profileOut?: string): Promise<BenchRow[]> {
       loss.dispose();
     };
     if (o.workloads.includes('train')) {
-      const { first, ms } = await timeFirstAndMedian(trainStep, o.reps);
+      const { first, ms } = await timeFirstAndMedian(trainStep, o.reps, o.warmup);
       const note = `first step ${first.toFixed(0)} ms, loss ${lastLoss.toFixed(4)}`;
       rows.push({ workload: 'unet train', size, backend: name, ms, imagesPerSecond: (BATCH * 1000) / ms, gflops: (FLOPS[size].train * BATCH) / (ms * 1e6), peakRssMB: peakRssMB(), firstStepMs: first, note });
-      if (o.profile) {
-        enableProfiling(true);
-        resetProfile();
-        const t0 = performance.now();
-        await trainStep();
-        const stepMs = performance.now() - t0;
-        enableProfiling(false);
-        const what = info.synchronous
-          ? `Profile of one train step, ${size}², ${name}, step wall time ${stepMs.toFixed(0)} ms (synchronous backend: each time is the kernel's wall time; the rest of the step is JS outside the primitives: autograd, optimizer bookkeeping, GC).`
-          : `Profile of one train step, ${size}², ${name}, step wall time ${stepMs.toFixed(0)} ms (asynchronous backend: kernel times are dispatch only; the device time is paid in read).`;
-        const text = `${what}\n\n${formatProfile()}\n`;
-        if (profileOut) writeFileSync(profileOut, text);
-        else console.log(text);
-        resetProfile();
-      }
+      if (o.profile) await profileOnce(`one train step, ${size}²`, trainStep);
     }
     if (o.workloads.includes('inference')) {
       model.eval();
-      const { first, ms } = await timeFirstAndMedian(async () => {
+      const infer = async (): Promise<void> => {
         const p = noGrad(() => tidy(() => model.forward(x).sigmoid()));
         await p.data();
         p.dispose();
-      }, o.reps);
+      };
+      const { first, ms } = await timeFirstAndMedian(infer, o.reps, o.warmup);
       rows.push({ workload: 'unet inference', size, backend: name, ms, imagesPerSecond: (BATCH * 1000) / ms, gflops: (FLOPS[size].forward * BATCH) / (ms * 1e6), peakRssMB: peakRssMB(), firstStepMs: first, note: `first call ${first.toFixed(0)} ms` });
+      if (o.profile) await profileOnce(`one inference call, ${size}²`, infer);
     }
     for (const v of [x, t, ...model.parameters(), ...model.namedBuffers().map(([, b]) => b)]) v.dispose();
     opt.dispose();
@@ -166,8 +176,8 @@ async function runHere(o: Options, profileOut?: string): Promise<BenchRow[]> {
 function runChild(o: Options, size: number, workload: Workload, dir: string, bundle: string): BenchRow[] {
   const json = join(dir, `${workload}-${size}.json`);
   const profileOut = join(dir, `${workload}-${size}.profile.md`);
-  const args = [bundle, 'unet', '--in-process', '--size', String(size), '--workload', workload, '--backend', o.backendArg, '--reps', String(o.reps), '--json', json];
-  if (o.profile && workload === 'train') args.push('--profile', '--profile-out', profileOut);
+  const args = [bundle, 'unet', '--in-process', '--size', String(size), '--workload', workload, '--backend', o.backendArg, '--reps', String(o.reps), '--warmup', String(o.warmup), '--json', json];
+  if (o.profile) args.push('--profile', '--profile-out', profileOut);
   const r = spawnSync(process.execPath, [...process.execArgv, ...args], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 20 * 60_000 });
   if (existsSync(profileOut)) console.log(readFileSync(profileOut, 'utf8'));
   if (r.status === 0 && existsSync(json)) return JSON.parse(readFileSync(json, 'utf8')) as BenchRow[];
@@ -193,7 +203,7 @@ function runPeer(o: Options): BenchRow[] | string {
   const rows: BenchRow[] = [];
   for (const size of o.sizes)
     for (const workload of o.workloads) {
-      const r = spawnSync(py, [script, '--size', String(size), '--workload', workload, '--reps', String(o.reps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 20 * 60_000 });
+      const r = spawnSync(py, [script, '--size', String(size), '--workload', workload, '--reps', String(o.reps), '--warmup', String(o.warmup)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 20 * 60_000 });
       const line = r.status === 0 ? r.stdout.trim().split('\n').pop() : undefined;
       rows.push(line ? (JSON.parse(line) as BenchRow) : { workload: `unet ${workload}`, size, backend: 'pytorch cpu', ms: NaN, peakRssMB: NaN, note: `failed: exit ${r.status}` });
     }

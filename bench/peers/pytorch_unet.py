@@ -15,7 +15,7 @@ Prints one JSON row per workload, in the format of bench/table.ts's BenchRow:
   {"workload": "unet train", "size": 64, "backend": "pytorch 1.13 cpu", "ms": ..., "imagesPerSecond": ...,
    "peakRssMB": ..., "firstStepMs": ..., "gflops": ...}
 
-Usage:  python3 bench/peers/pytorch_unet.py [--size 64|128] [--workload train|inference] [--reps N]
+Usage:  python3 bench/peers/pytorch_unet.py [--size 64|128] [--workload train|inference] [--reps N] [--warmup N]
 Without --workload it runs every (size, workload) pair, each in a child process, and prints a JSON array.
 """
 import argparse
@@ -111,7 +111,7 @@ def median(xs):
     return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2
 
 
-def one(size, workload, reps):
+def one(size, workload, reps, warmup=3):
     # Busy-waiting OpenMP workers collapse on a machine shared with other jobs (measured here: 64² inference
     # 75 ms passive, 550-980 ms active with 2 threads on 2 loaded cores). Set before torch loads libgomp.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -144,6 +144,8 @@ def one(size, workload, reps):
     t0 = time.perf_counter()
     step()
     first = (time.perf_counter() - t0) * 1000
+    for _ in range(warmup):
+        step()
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
@@ -170,15 +172,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, choices=[64, 128])
     ap.add_argument("--workload", choices=["train", "inference"])
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--warmup", type=int, default=3)
     a = ap.parse_args()
     if a.workload and a.size:
-        print(json.dumps(one(a.size, a.workload, a.reps)))
+        print(json.dumps(one(a.size, a.workload, a.reps, a.warmup)))
         return
     rows = []
     for size in [a.size] if a.size else [64, 128]:
         for workload in [a.workload] if a.workload else ["train", "inference"]:
-            cmd = [sys.executable, __file__, "--size", str(size), "--workload", workload, "--reps", str(a.reps)]
+            cmd = [sys.executable, __file__, "--size", str(size), "--workload", workload, "--reps", str(a.reps), "--warmup", str(a.warmup)]
             out = subprocess.run(cmd, capture_output=True, text=True)
             if out.returncode != 0:
                 sys.stderr.write(out.stderr)
