@@ -144,7 +144,7 @@ describe('cpu GEMM worker thread on the direct convolution kernels', () => {
     expect(both).toEqual(single);
   });
 
-  it('the JS loops split between the threads (staging, copying out, batch norm) give the same bits as one thread', async () => {
+  it('the JS loops split between the threads (staging, copying out, batch norm, elementwise) give the same bits as one thread', async () => {
     if (availableParallelism() < 2 || process.env.SEGRAD_CPU_THREADS === '1') return;
     // a first conv starts the worker; from then on op outputs live in shared memory the worker can read
     conv2d(randn([2, 24, 36, 36], { seed: 93 }), randn([32, 24, 3, 3], { seed: 94 }), { padding: 1 }).dataSync();
@@ -153,9 +153,13 @@ describe('cpu GEMM worker thread on the direct convolution kernels', () => {
     const gamma = randn([16], { seed: 97 });
     const beta = randn([16], { seed: 98 });
     const f = (p: Tensor, q: Tensor, gm: Tensor, bt: Tensor) => batchNormTrain(conv2d(p, q, { padding: 1 }), gm, bt, 1e-5).y.square().sum();
+    // elementwise ops over 8 chunks: same shapes, a channel broadcast, a scalar, a unary op
+    const z = randn([8, 16, 64, 64], { seed: 99 }).mul(1);
+    const z2 = randn([8, 16, 64, 64], { seed: 100 }).mul(1);
     const run = () => {
       const { y, mean, variance } = batchNormTrain(x, gamma, beta, 1e-5);
-      return [y, mean, variance, ...valueAndGrad(f)(x, w, gamma, beta).grads].map((t) => Array.from(t.dataSync()));
+      const ew = [z.mul(z2), z.add(gamma.reshape([1, 16, 1, 1])), z.sub(0.5), z.relu()];
+      return [y, mean, variance, ...ew, ...valueAndGrad(f)(x, w, gamma, beta).grads].map((t) => Array.from(t.dataSync()));
     };
     useGemmThreads(false);
     const single = run();

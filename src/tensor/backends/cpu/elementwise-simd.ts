@@ -1,32 +1,34 @@
 import type { BinaryOp, UnaryOp } from '../../backend.js';
 import { simdElementwise } from './gemm.js';
+import { parallelLoop } from './parallel.js';
+import { ELEMENTWISE } from './wasm-kernel.js';
 
 /**
- * float32 elementwise ops through the WebAssembly SIMD loops of wasm-kernel.ts: runs of the inputs are
- * copied (memcpy) into the staging area, computed 4 lanes at a time, and copied out. Bit-identical to
- * the JS loops of elementwise.ts: float32 +, −, ×, ÷ and √ computed in float64 and rounded once give
- * the float32 result, and relu/step/neg/square are exact. Used for runs of at least MIN_RUN elements
+ * float32 elementwise ops through the WebAssembly SIMD loops of wasm-kernel.ts (loops.ts's
+ * `elementwise` body): runs of the inputs are copied (memcpy) into the staging area, computed 4 lanes
+ * at a time, and copied out, in chunks the two threads share (parallel.ts). Bit-identical to the JS
+ * loops of elementwise.ts: float32 +, −, ×, ÷ and √ computed in float64 and rounded once give the
+ * float32 result, and relu/step/neg/square are exact. Used for runs of at least MIN_RUN elements
  * (below it the subarray objects of each run cost more than the JS loop); relu and step gain most
  * (their JS branches mispredict on random signs).
  */
 const MIN_RUN = 1024;
-const CHUNK = 16384;
+/** Floats per staged array of one chunk; chunk k stages at slot k (three arrays each). */
+const SLOT = 16384;
+const MAX_CHUNKS = 16;
 const SIMD_BINARY = new Set<BinaryOp>(['add', 'sub', 'mul', 'div']);
 const SIMD_UNARY = new Set<UnaryOp>(['relu', 'step', 'neg', 'square', 'sqrt']);
+
+/** Chunks for n elements: about one per 64K, at most MAX_CHUNKS. */
+const chunksFor = (n: number): number => Math.max(1, Math.min(MAX_CHUNKS, Math.floor(n / 65536)));
 
 /** out = op(x) for float32 x; false where the SIMD loops are unavailable or the op has none. */
 export function simdUnary(op: UnaryOp, x: Float32Array, out: Float32Array): boolean {
   if (!SIMD_UNARY.has(op) || x.length < MIN_RUN) return false;
   const simd = simdElementwise();
   if (!simd) return false;
-  const { fns, stage, at } = simd;
-  const f = fns[op];
-  for (let o = 0; o < x.length; o += CHUNK) {
-    const len = Math.min(CHUNK, x.length - o);
-    stage.set(x.subarray(o, o + len), 0);
-    f(at, at, at, len);
-    out.set(stage.subarray(0, len), o);
-  }
+  const n = x.length;
+  parallelLoop('elementwise', [x, x, out, simd.stage], [ELEMENTWISE.indexOf(op), n, n, 1, 0, 2, 0, simd.at, SLOT], chunksFor(n), n);
   return true;
 }
 
@@ -43,30 +45,9 @@ export function simdBinary(op: BinaryOp, a: Float32Array, b: Float32Array, out: 
   if (!SIMD_BINARY.has(op) || inner < MIN_RUN || ia > 1 || ib > 1 || ia + ib === 0) return false;
   const simd = simdElementwise();
   if (!simd) return false;
-  const { fns, stage, at } = simd;
-  const f = fns[`${op}_${ia === 0 ? 1 : 0}${ib === 0 ? 1 : 0}`];
-  const idx = new Array<number>(rank).fill(0);
-  let oa = 0;
-  let ob = 0;
-  for (let o = 0; o < out.length; o += inner) {
-    for (let j = 0; j < inner; j += CHUNK) {
-      const len = Math.min(CHUNK, inner - j);
-      if (ia) stage.set(a.subarray(oa + j, oa + j + len), 0);
-      else stage[0] = a[oa];
-      if (ib) stage.set(b.subarray(ob + j, ob + j + len), CHUNK);
-      else stage[CHUNK] = b[ob];
-      f(at, at + CHUNK * 4, at + 2 * CHUNK * 4, len);
-      out.set(stage.subarray(2 * CHUNK, 2 * CHUNK + len), o + j);
-    }
-    for (let d = rank - 2; d >= 0; d--) {
-      idx[d]++;
-      oa += sa[d];
-      ob += sb[d];
-      if (idx[d] < shape[d]) break;
-      oa -= sa[d] * shape[d];
-      ob -= sb[d] * shape[d];
-      idx[d] = 0;
-    }
-  }
+  const fn = ELEMENTWISE.indexOf(`${op}_${ia === 0 ? 1 : 0}${ib === 0 ? 1 : 0}`);
+  const n = out.length;
+  const outer = shape.slice(0, -1);
+  parallelLoop('elementwise', [a, b, out, simd.stage], [fn, n, inner, rank, 1 - ia, 1 - ib, 0, simd.at, SLOT, ...outer, ...sa.slice(0, -1), ...sb.slice(0, -1)], chunksFor(n), n);
   return true;
 }

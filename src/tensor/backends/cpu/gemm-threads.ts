@@ -1,5 +1,5 @@
 import type { LoopBody } from './loops.js';
-import type { WasmKernel } from './wasm-kernel.js';
+import { ELEMENTWISE, type WasmKernel } from './wasm-kernel.js';
 
 /**
  * A second thread for the GEMM and for the cpu backend's parallel loops (parallel.ts): a worker that
@@ -123,7 +123,8 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, bodies: read
       return null;
     };
     let msg = null;
-    const runBody = (w, c, c0, k) => bodies[msg.body](msg.arrays, msg.nums, k, msg.count);
+    const ew = ${JSON.stringify(ELEMENTWISE)}.map((name) => kernels[name]);
+    const runBody = (w, c, c0, k) => bodies[msg.body](msg.arrays, msg.nums, k, msg.count, ew);
     let seen = 0;
     for (;;) {
       Atomics.wait(ctl, ${ctlWord + SEQ}, seen);
@@ -154,6 +155,7 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, bodies: read
 
   const ctl = new Int32Array(wasm.memory.buffer);
   const c0 = ctlWord;
+  const ew = ELEMENTWISE.map((name) => wasm.elementwise[name]);
   let seq = 0;
   // On a busy machine the worker may be descheduled while it holds a chunk, and the main thread then
   // waits longer than it computes. Sum both over windows of jobs and stay single-threaded for a while
@@ -188,7 +190,7 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, bodies: read
     loop(index, arrays, nums, count) {
       seq = (seq + 1) & 0x7fffffff;
       if (alive) port.postMessage({ seq, body: index, arrays, nums, count });
-      share(3, count, (_w, _c, _c0, k) => bodies[index](arrays, nums, k, count), () => `chunk of parallel loop ${index}`);
+      share(3, count, (_w, _c, _c0, k) => bodies[index](arrays, nums, k, count, ew), () => `chunk of parallel loop ${index}`);
     },
   };
 

@@ -1,7 +1,7 @@
 import { shareLargeArrays } from './buffers.js';
 import { createGemmHelper, type GemmHelper } from './gemm-threads.js';
-import { LOOP_BODIES } from './loops.js';
-import { createWasmKernel, type WasmKernel } from './wasm-kernel.js';
+import { LOOP_BODIES, type ElementwiseFns } from './loops.js';
+import { createWasmKernel, ELEMENTWISE, type WasmKernel } from './wasm-kernel.js';
 
 /**
  * Float32 GEMM, C += A·B, blocked as in GotoBLAS (Goto & van de Geijn, "Anatomy of high-performance
@@ -59,6 +59,9 @@ function getHelper(): GemmHelper | null {
   }
   return helper;
 }
+
+/** This thread's WebAssembly elementwise loops in ELEMENTWISE order, for parallel.ts (empty without them). */
+export const loopKernels: ElementwiseFns = wasm ? ELEMENTWISE.map((name) => wasm.elementwise[name]) : [];
 
 /** The worker for parallel.ts's loops, or null (none, or threads turned off). */
 export function loopHelper(): GemmHelper | null {

@@ -7,8 +7,14 @@
  * Zeros are written by loops, not TypedArray fill: fill on the shared WebAssembly memory is slow.
  */
 
-/** Chunk k of count of a loop over shared arrays and numbers (see above). */
-export type LoopBody = (arrays: ArrayLike<number>[], nums: number[], k: number, count: number) => void;
+/** The WebAssembly elementwise loops, in the order of wasm-kernel.ts's ELEMENTWISE names. */
+export type ElementwiseFns = readonly ((a: number, b: number, out: number, n: number) => void)[];
+
+/**
+ * Chunk k of count of a loop over shared arrays and numbers (see above); `ew` are the elementwise
+ * loops of this thread's instance of the WebAssembly kernel (the same code on both threads).
+ */
+export type LoopBody = (arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: ElementwiseFns) => void;
 
 /**
  * Stages images into the direct layout of conv.ts (see DirectLayout), channels split between chunks:
@@ -194,6 +200,50 @@ function batchNormBackwardLoop(arrays: ArrayLike<number>[], nums: number[], k: n
   }
 }
 
+/**
+ * out = op(a, b) through a WebAssembly elementwise loop (elementwise-simd.ts), the flat output split
+ * between chunks: arrays [a, b, out, stage], nums [fn, n, inner, rank, aScalar, bScalar, stageFloat,
+ * stageByte, slot, ...shape, ...stridesA, ...stridesB] over the broadcast plan's outer axes (shape
+ * and strides of the rank − 1 outer axes; the inner axis has `inner` elements, stride 1 for a run or
+ * 0 for a single value, per input). Chunk k copies its runs through slot k of the staging area
+ * (three arrays of `slot` floats: a, b, result). A unary op passes bScalar 2: no b.
+ */
+function elementwiseLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: ElementwiseFns): void {
+  const a = arrays[0] as Float32Array;
+  const b = arrays[1] as Float32Array;
+  const out = arrays[2] as Float32Array;
+  const stage = arrays[3] as Float32Array;
+  const [fn, n, inner, rank, aScalar, bScalar, stageFloat, stageByte, slot] = nums;
+  const outer = rank - 1;
+  const f = ew[fn];
+  const sa = stageFloat + k * 3 * slot;
+  const ba = stageByte + k * 3 * slot * 4;
+  // chunk bounds on multiples of 4, so every chunk but the last computes whole SIMD lanes
+  const lo = Math.floor((k * n) / count / 4) * 4;
+  const hi = k === count - 1 ? n : Math.floor(((k + 1) * n) / count / 4) * 4;
+  for (let o = lo; o < hi; ) {
+    const row = Math.floor(o / inner);
+    const col = o - row * inner;
+    let oa = 0;
+    let ob = 0;
+    for (let d = outer - 1, r = row; d >= 0; d--) {
+      const size = nums[9 + d];
+      const i = r % size;
+      r = (r - i) / size;
+      oa += i * nums[9 + outer + d];
+      ob += i * nums[9 + 2 * outer + d];
+    }
+    const len = Math.min(slot, inner - col, hi - o);
+    if (aScalar) stage[sa] = a[oa];
+    else stage.set(a.subarray(oa + col, oa + col + len), sa);
+    if (bScalar === 1) stage[sa + slot] = b[ob];
+    else if (bScalar === 0) stage.set(b.subarray(ob + col, ob + col + len), sa + slot);
+    f(ba, ba + slot * 4, ba + 2 * slot * 4, len);
+    out.set(stage.subarray(sa + 2 * slot, sa + 2 * slot + len), o);
+    o += len;
+  }
+}
+
 /** The bodies, in the order the worker receives them; parallel.ts names them by these keys. */
 export const LOOPS = {
   stageImages: stageImagesLoop,
@@ -201,6 +251,7 @@ export const LOOPS = {
   stageGrid: stageGridLoop,
   batchNormForward: batchNormForwardLoop,
   batchNormBackward: batchNormBackwardLoop,
+  elementwise: elementwiseLoop,
 } as const;
 
 export const LOOP_BODIES: readonly LoopBody[] = Object.values(LOOPS);

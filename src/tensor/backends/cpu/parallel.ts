@@ -1,4 +1,4 @@
-import { loopHelper } from './gemm.js';
+import { loopHelper, loopKernels } from './gemm.js';
 import { LOOPS } from './loops.js';
 
 /**
@@ -18,5 +18,5 @@ const isShared = (a: ArrayLike<number>): boolean => typeof SharedArrayBuffer !==
 export function parallelLoop(name: keyof typeof LOOPS, arrays: ArrayLike<number>[], nums: number[], count: number, work: number): void {
   const helper = work >= LOOP_MIN && count > 1 && arrays.every(isShared) ? loopHelper() : null;
   if (helper?.wanted()) helper.loop(INDEX[name], arrays, nums, count);
-  else for (let k = 0; k < count; k++) LOOPS[name](arrays, nums, k, count);
+  else for (let k = 0; k < count; k++) LOOPS[name](arrays, nums, k, count, loopKernels);
 }
