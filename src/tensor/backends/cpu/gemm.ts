@@ -351,10 +351,10 @@ export function dotsRead(m: number, n: number, out: Float32Array, outOff: number
 }
 
 /**
- * The WebAssembly elementwise loops (wasm-kernel.ts) and the staging area they run in: `at` is the
- * staging area's byte offset in the module's memory. Null without WebAssembly SIMD, or while the
- * scalar kernel is selected (tests compare the two paths that way).
+ * The staging area for the WebAssembly elementwise loops (loopKernels): `at` is its byte offset in the
+ * module's memory. Null without WebAssembly SIMD, or while the scalar kernel is selected (tests
+ * compare the two paths that way).
  */
-export function simdElementwise(): { fns: WasmKernel['elementwise']; stage: Float32Array; at: number } | null {
-  return wasm && block !== jsBlock ? { fns: wasm.elementwise, stage: new Float32Array(buffer, S_BASE, S_FLOATS), at: S_BASE } : null;
+export function simdElementwise(): { stage: Float32Array; at: number } | null {
+  return wasm && block !== jsBlock ? { stage: new Float32Array(buffer, S_BASE, S_FLOATS), at: S_BASE } : null;
 }
