@@ -1,7 +1,7 @@
 import type { DType, TypedArray } from '../../dtype.js';
 import type { Shape } from '../../shape.js';
 import { allocateUninitialized } from './buffers.js';
-import { parallelLoop } from './parallel.js';
+import { LOOP_CHUNKS, parallelLoop } from './parallel.js';
 
 /**
  * Fused batch-norm training kernels over x [N, C, H, W] (statistics per channel over N·H·W), the
@@ -24,7 +24,7 @@ export function batchNormForward(x: TypedArray, shape: Shape, gamma: TypedArray 
     s[2 * c + ch] = gamma ? gamma[ch] : 1;
     s[3 * c + ch] = beta ? beta[ch] : 0;
   }
-  parallelLoop('batchNormForward', [x, y, s], [n, c, h * w, eps], Math.min(c, 16), x.length);
+  parallelLoop('batchNormForward', [x, y, s], [n, c, h * w, eps], Math.min(c, LOOP_CHUNKS), x.length);
   const mean = allocateUninitialized(dtype, c);
   const variance = allocateUninitialized(dtype, c);
   mean.set(s.subarray(0, c));
@@ -46,7 +46,7 @@ export function batchNormBackward(dy: TypedArray, x: TypedArray, shape: Shape, m
     s[c + ch] = variance[ch];
     s[2 * c + ch] = gamma ? gamma[ch] : 1;
   }
-  parallelLoop('batchNormBackward', [dy, x, dx, s], [n, c, h * w, eps], Math.min(c, 16), x.length);
+  parallelLoop('batchNormBackward', [dy, x, dx, s], [n, c, h * w, eps], Math.min(c, LOOP_CHUNKS), x.length);
   const dgamma = allocateUninitialized(dtype, c);
   const dbeta = allocateUninitialized(dtype, c);
   dgamma.set(s.subarray(3 * c, 4 * c));

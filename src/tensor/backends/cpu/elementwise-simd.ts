@@ -1,6 +1,6 @@
 import type { BinaryOp, UnaryOp } from '../../backend.js';
 import { simdElementwise } from './gemm.js';
-import { parallelLoop } from './parallel.js';
+import { LOOP_CHUNKS, parallelLoop } from './parallel.js';
 import { ELEMENTWISE } from './wasm-kernel.js';
 
 /**
@@ -15,12 +15,11 @@ import { ELEMENTWISE } from './wasm-kernel.js';
 const MIN_RUN = 1024;
 /** Floats per staged array of one chunk; chunk k stages at slot k (three arrays each). */
 const SLOT = 16384;
-const MAX_CHUNKS = 16;
 const SIMD_BINARY = new Set<BinaryOp>(['add', 'sub', 'mul', 'div']);
 const SIMD_UNARY = new Set<UnaryOp>(['relu', 'step', 'neg', 'square', 'sqrt']);
 
-/** Chunks for n elements: about one per 64K, at most MAX_CHUNKS. */
-const chunksFor = (n: number): number => Math.max(1, Math.min(MAX_CHUNKS, Math.floor(n / 65536)));
+/** Chunks for n elements: about one per 32K, at most LOOP_CHUNKS. */
+const chunksFor = (n: number): number => Math.max(1, Math.min(LOOP_CHUNKS, Math.floor(n / 32768)));
 
 /** out = op(x) for float32 x; false where the SIMD loops are unavailable or the op has none. */
 export function simdUnary(op: UnaryOp, x: Float32Array, out: Float32Array): boolean {

@@ -178,7 +178,7 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, bodies: read
     chunks: () => ({ worker: Atomics.load(ctl, c0 + 13), main: Atomics.load(ctl, c0 + 14) }),
     run(job) {
       const panels = Math.ceil(job.nc / (job.kind === 2 ? 4 : 8));
-      const chunks = Math.min(panels, 32);
+      const chunks = Math.min(panels, 64);
       const per = Math.ceil(panels / chunks);
       const count = Math.ceil(panels / per);
       seq = (seq + 1) & 0x7fffffff;

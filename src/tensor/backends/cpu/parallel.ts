@@ -8,6 +8,12 @@ import { LOOPS } from './loops.js';
  * SharedArrayBuffer), run here, in chunk order; the result is the same bits either way.
  */
 
+/**
+ * Most chunks a loop is cut into: the thread that finishes its last chunk first waits for the other's,
+ * about half a chunk, so more chunks mean less waiting (and a claim, a few atomics, per chunk).
+ */
+export const LOOP_CHUNKS = 32;
+
 /** Loops with fewer elements than this run on this thread: waking the worker costs more. */
 const LOOP_MIN = 1 << 16;
 const INDEX = Object.fromEntries(Object.keys(LOOPS).map((name, i) => [name, i])) as Record<keyof typeof LOOPS, number>;
