@@ -30,7 +30,7 @@ export async function run(args: string[]): Promise<BenchRow[]> {
       const y = conv2d(x, w, { padding: 1 });
       y.dataSync();
       y.dispose();
-    }, 5);
+    }, 9, 3);
     rows.push({ workload: `${label} forward`, backend: name, ms: fwd, gflops: flops / (fwd * 1e6), peakRssMB: peakRssMB(), note });
 
     const fwdBwd = await timeIt(() => {
@@ -45,7 +45,7 @@ export async function run(args: string[]): Promise<BenchRow[]> {
         xl.grad?.dispose();
         wl.grad?.dispose();
       });
-    }, 5);
+    }, 9, 3);
     rows.push({ workload: `${label} fwd+bwd`, backend: name, ms: fwdBwd, gflops: (3 * flops) / (fwdBwd * 1e6), peakRssMB: peakRssMB(), note });
     [x, w, dy].forEach((t) => t.dispose());
   }

@@ -30,7 +30,8 @@ export async function run(args: string[]): Promise<BenchRow[]> {
         const c = tidy(() => matmul(a, b));
         await c.data();
         c.dispose();
-      }, n >= 1024 ? 3 : 5);
+        // the cpu backend is quick: more warm-up (the worker thread starts and its code tiers up) and reps
+      }, t.backend === 'cpu' ? 9 : n >= 1024 ? 3 : 5, t.backend === 'cpu' ? 5 : 1);
       rows.push({ workload: `matmul ${n}³`, backend: name, ms, gflops: (2 * n ** 3) / (ms * 1e6), peakRssMB: peakRssMB() });
       (a as Tensor).dispose();
       b.dispose();
