@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { conv2d, convTranspose2d, matmul, randn, valueAndGrad, type Tensor } from '../../src/index.js';
+import { conv2d, convTranspose2d, matmul, maxPool2d, randn, valueAndGrad, type Tensor } from '../../src/index.js';
 import { gemmThreadChunks, useGemmThreads, useSimdKernel } from '../../src/tensor/backends/cpu/gemm.js';
 import { batchNormTrain } from '../../src/autograd/index.js';
 import { recycle } from '../../src/tensor/backends/cpu/buffers.js';
@@ -144,7 +144,7 @@ describe('cpu GEMM worker thread on the direct convolution kernels', () => {
     expect(both).toEqual(single);
   });
 
-  it('the JS loops split between the threads (staging, copying out, batch norm, elementwise) give the same bits as one thread', async () => {
+  it('the JS loops split between the threads (conv staging and copy-out, batch norm, elementwise, pooling, patches) give the same bits as one thread', async () => {
     if (availableParallelism() < 2 || process.env.SEGRAD_CPU_THREADS === '1') return;
     // a first conv starts the worker; from then on op outputs live in shared memory the worker can read
     conv2d(randn([2, 24, 36, 36], { seed: 93 }), randn([32, 24, 3, 3], { seed: 94 }), { padding: 1 }).dataSync();
@@ -156,10 +156,13 @@ describe('cpu GEMM worker thread on the direct convolution kernels', () => {
     // elementwise ops over 8 chunks: same shapes, a channel broadcast, a scalar, a unary op
     const z = randn([8, 16, 64, 64], { seed: 99 }).mul(1);
     const z2 = randn([8, 16, 64, 64], { seed: 100 }).mul(1);
+    const wt = randn([16, 8, 2, 2], { seed: 101 }).mul(1);
     const run = () => {
       const { y, mean, variance } = batchNormTrain(x, gamma, beta, 1e-5);
       const ew = [z.mul(z2), z.add(gamma.reshape([1, 16, 1, 1])), z.sub(0.5), z.relu()];
-      return [y, mean, variance, ...ew, ...valueAndGrad(f)(x, w, gamma, beta).grads].map((t) => Array.from(t.dataSync()));
+      // 2×2 max pooling and the 2×2 stride-2 transposed convolution (patch staging and scattering)
+      const g = (p: Tensor, q: Tensor) => convTranspose2d(maxPool2d(p, { kernel: 2, stride: 2 }), q, { stride: 2 }).square().sum();
+      return [y, mean, variance, ...ew, ...valueAndGrad(f)(x, w, gamma, beta).grads, ...valueAndGrad(g)(z, wt).grads].map((t) => Array.from(t.dataSync()));
     };
     useGemmThreads(false);
     const single = run();

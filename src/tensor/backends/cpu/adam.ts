@@ -1,3 +1,5 @@
+import { LOOP_CHUNKS, parallelLoop } from './parallel.js';
+
 /**
  * One Adam/AdamW update of a float32 parameter in a single loop (the fused fast path of
  * src/nn/optim/adam.ts, which keeps the composed form for other backends and dtypes and documents the
@@ -16,20 +18,9 @@ export function adamUpdateF32(
   theta: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
   thetaOut: Float32Array, mOut: Float32Array, vOut: Float32Array, s: AdamScalars,
 ): void {
-  const { b1, b2, eps } = s;
   const decay = s.decoupled ? 1 - s.lr * s.wd : 1;
   const l2 = s.decoupled ? 0 : s.wd;
-  const c1 = 1 - b1;
-  const c2 = 1 - b2;
-  const rootBc2 = Math.sqrt(s.bc2);
-  const step = s.lr / s.bc1;
-  for (let i = 0; i < theta.length; i++) {
-    const p = theta[i];
-    const g = grad[i] + l2 * p;
-    const m1 = b1 * m[i] + c1 * g;
-    const v1 = b2 * v[i] + c2 * g * g;
-    mOut[i] = m1;
-    vOut[i] = v1;
-    thetaOut[i] = p * decay - (m1 / (Math.sqrt(v1) / rootBc2 + eps)) * step;
-  }
+  const nums = [s.b1, s.b2, s.eps, decay, l2, 1 - s.b1, 1 - s.b2, Math.sqrt(s.bc2), s.lr / s.bc1];
+  // the loop itself is loops.ts's `adam`, split between the threads for large parameters
+  parallelLoop('adam', [theta, grad, m, v, thetaOut, mOut, vOut], nums, Math.max(1, Math.min(LOOP_CHUNKS, Math.floor(theta.length / 32768))), theta.length);
 }

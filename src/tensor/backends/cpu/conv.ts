@@ -296,20 +296,10 @@ function patchLayout(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeo
   return { stage, np, pitch };
 }
 
-/** Stages X' (space-to-depth of x) at float `at`: row (ci, ky, kx) at at + row·pitch. */
+/** Stages X' (space-to-depth of x) at float `at`: row (ci, ky, kx) at at + row·pitch (loops.ts). */
 function stagePatches(L: PatchLayout, at: number, x: Float32Array, xShape: Shape, kh: number, kw: number, ho: number, wo: number): void {
   const [n, c, h, w] = xShape;
-  const { stage, pitch } = L;
-  for (let ci = 0; ci < c; ci++)
-    for (let ky = 0; ky < kh; ky++)
-      for (let kx = 0; kx < kw; kx++) {
-        let o = at + ((ci * kh + ky) * kw + kx) * pitch;
-        for (let b = 0; b < n; b++)
-          for (let oy = 0; oy < ho; oy++) {
-            let src = ((b * c + ci) * h + oy * kh + ky) * w + kx;
-            for (let ox = 0; ox < wo; ox++, src += kw) stage[o++] = x[src];
-          }
-      }
+  parallelLoop('stagePatches', [L.stage, x], [at, L.pitch, n, c, h, w, kh, kw, ho, wo], Math.min(c, LOOP_CHUNKS), x.length);
 }
 
 /** Stages dY channel-major at float `at`: row co at at + co·pitch, (b, oy, ox) along it. */
@@ -352,28 +342,12 @@ function inputGradPatches(dy: Float32Array, dyShape: Shape, w: Float32Array, wSh
   if (!L) return null;
   const [n, , ho, wo] = dyShape;
   const [, , h, wd] = xShape;
-  const P = ho * wo;
   zeroFloats(L.stage, 0, (cout + 1) * L.pitch);
   stageChannels(L, 0, dy, dyShape);
   const dx = allocate('float32', n * cin * h * wd) as Float32Array;
   // dX'[(ci, ky, kx), q] = Σ_co W[co, (ci, ky, kx)]·dY[co, q]: A = Wᵀ read through strides
   gemmRowsF32(K, L.np, cout, w, 0, 1, K, rowsAt(cout, L.pitch), (r0, rows, j0, nc, src, srcOff, ldr) => {
-    for (let row = r0; row < r0 + rows; row++) {
-      const kx = row % kw;
-      const ky = ((row - kx) / kw) % kh;
-      const ci = (row - kx - ky * kw) / (kw * kh);
-      const at = srcOff + (row - r0) * ldr - j0;
-      // one output row of the patch grid at a time: its cells land kw apart in a row of dx
-      for (let q = j0; q < j0 + nc; ) {
-        const b = Math.floor(q / P);
-        const oy = Math.floor((q - b * P) / wo);
-        const ox = q - b * P - oy * wo;
-        const run = Math.min(j0 + nc - q, wo - ox);
-        let d = ((b * cin + ci) * h + oy * kh + ky) * wd + ox * kw + kx;
-        for (let t = at + q, end = t + run; t < end; t++, d += kw) dx[d] = src[t];
-        q += run;
-      }
-    }
+    parallelLoop('scatterPatches', [src, dx], [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, cin, h, wd], Math.min(rows, LOOP_CHUNKS), rows * nc);
   });
   return dx;
 }

@@ -244,6 +244,113 @@ function elementwiseLoop(arrays: ArrayLike<number>[], nums: number[], k: number,
   }
 }
 
+/**
+ * 2×2 stride-2 max pooling without padding (pool.ts), channel planes split between chunks: arrays
+ * [x, dy, out], nums [planes, h, w, ho, wo, backward]. The first cell of a window wins unless a later
+ * one is greater (pool.ts's window scan, unrolled). Forward out[o] = x[argmax]; backward
+ * out[argmax] = dy[o] into a zeroed out (the windows do not overlap).
+ */
+function halvingMaxPoolLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
+  const x = arrays[0];
+  const dy = arrays[1];
+  const out = arrays[2] as Float32Array | Float64Array;
+  const [planes, h, w, ho, wo, backward] = nums;
+  const p0 = Math.floor((k * planes) / count);
+  const p1 = Math.floor(((k + 1) * planes) / count);
+  for (let p = p0, o = p0 * ho * wo; p < p1; p++) {
+    for (let oy = 0; oy < ho; oy++) {
+      let i = p * h * w + 2 * oy * w;
+      for (let ox = 0; ox < wo; ox++, o++, i += 2) {
+        let at = i;
+        let m = x[i];
+        if (x[i + 1] > m) m = x[(at = i + 1)];
+        if (x[i + w] > m) m = x[(at = i + w)];
+        if (x[i + w + 1] > m) at = i + w + 1;
+        if (backward) out[at] = dy[o];
+        else out[o] = x[at];
+      }
+    }
+  }
+}
+
+/**
+ * Stages X', the space-to-depth rearrangement of x [N, C, H, W] for non-overlapping kh×kw patches
+ * (conv.ts), channels split between chunks: arrays [stage, x], nums [at, pitch, n, c, h, w, kh, kw,
+ * ho, wo]. Row (ci, ky, kx) at at + row·pitch holds x[b, ci, oy·kh + ky, ox·kw + kx] along (b, oy, ox).
+ */
+function stagePatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
+  const stage = arrays[0] as Float32Array;
+  const x = arrays[1];
+  const [at, pitch, n, c, h, w, kh, kw, ho, wo] = nums;
+  const c0 = Math.floor((k * c) / count);
+  const c1 = Math.floor(((k + 1) * c) / count);
+  for (let ci = c0; ci < c1; ci++)
+    for (let ky = 0; ky < kh; ky++)
+      for (let kx = 0; kx < kw; kx++) {
+        let o = at + ((ci * kh + ky) * kw + kx) * pitch;
+        for (let b = 0; b < n; b++)
+          for (let oy = 0; oy < ho; oy++) {
+            let src = ((b * c + ci) * h + oy * kh + ky) * w + kx;
+            for (let ox = 0; ox < wo; ox++, src += kw) stage[o++] = x[src];
+          }
+      }
+}
+
+/**
+ * Scatters rows of dX' (the GEMM result of the patch path's input gradient) back onto dx [N, C, H, W],
+ * rows split between chunks: arrays [mem, dx], nums [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, c,
+ * h, w]. Row r0 + i = (ci, ky, kx) of the block holds patch positions j0 … j0+nc (q = (b·Ho + oy)·Wo + ox)
+ * at srcOff + i·ldr; each lands on dx[b, ci, oy·kh + ky, ox·kw + kx], one cell each.
+ */
+function scatterPatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
+  const mem = arrays[0];
+  const dx = arrays[1] as Float32Array;
+  const [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, c, h, w] = nums;
+  const P = ho * wo;
+  const i0 = Math.floor((k * rows) / count);
+  const i1 = Math.floor(((k + 1) * rows) / count);
+  for (let row = r0 + i0; row < r0 + i1; row++) {
+    const kx = row % kw;
+    const ky = ((row - kx) / kw) % kh;
+    const ci = (row - kx - ky * kw) / (kw * kh);
+    const at = srcOff + (row - r0) * ldr - j0;
+    // one output row of the patch grid at a time: its cells land kw apart in a row of dx
+    for (let q = j0; q < j0 + nc; ) {
+      const b = Math.floor(q / P);
+      const oy = Math.floor((q - b * P) / wo);
+      const ox = q - b * P - oy * wo;
+      const run = Math.min(j0 + nc - q, wo - ox);
+      let d = ((b * c + ci) * h + oy * kh + ky) * w + ox * kw + kx;
+      for (let t = at + q, end = t + run; t < end; t++, d += kw) dx[d] = mem[t];
+      q += run;
+    }
+  }
+}
+
+/**
+ * One fused Adam/AdamW update of a float32 parameter (adam.ts), elements split between chunks:
+ * arrays [θ, g, m, v, θ', m', v'], nums [β1, β2, eps, decay, l2, 1 − β1, 1 − β2, √(1 − β2ᵗ),
+ * lr/(1 − β1ᵗ)]. Computes in float64 and rounds once per output.
+ */
+function adamLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
+  const [theta, grad, m, v] = arrays;
+  const thetaOut = arrays[4] as Float32Array;
+  const mOut = arrays[5] as Float32Array;
+  const vOut = arrays[6] as Float32Array;
+  const [b1, b2, eps, decay, l2, c1, c2, rootBc2, step] = nums;
+  const n = theta.length;
+  const i1 = Math.floor(((k + 1) * n) / count);
+  for (let i = Math.floor((k * n) / count); i < i1; i++) {
+    const p = theta[i];
+    const g = grad[i] + l2 * p;
+    const m1 = b1 * m[i] + c1 * g;
+    const v1 = b2 * v[i] + c2 * g * g;
+    mOut[i] = m1;
+    vOut[i] = v1;
+    thetaOut[i] = p * decay - (m1 / (Math.sqrt(v1) / rootBc2 + eps)) * step;
+  }
+}
+
 /** The bodies, in the order the worker receives them; parallel.ts names them by these keys. */
 export const LOOPS = {
   stageImages: stageImagesLoop,
@@ -252,6 +359,10 @@ export const LOOPS = {
   batchNormForward: batchNormForwardLoop,
   batchNormBackward: batchNormBackwardLoop,
   elementwise: elementwiseLoop,
+  halvingMaxPool: halvingMaxPoolLoop,
+  stagePatches: stagePatchesLoop,
+  scatterPatches: scatterPatchesLoop,
+  adam: adamLoop,
 } as const;
 
 export const LOOP_BODIES: readonly LoopBody[] = Object.values(LOOPS);

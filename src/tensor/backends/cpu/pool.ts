@@ -1,6 +1,7 @@
 import type { Pool2dGeometry } from '../../backend.js';
 import type { DType, TypedArray } from '../../dtype.js';
 import { allocate, allocateUninitialized } from './buffers.js';
+import { LOOP_CHUNKS, parallelLoop } from './parallel.js';
 import type { Shape } from '../../shape.js';
 
 /**
@@ -32,30 +33,11 @@ function argmaxWindow(x: TypedArray, off: number, h: number, w: number, y0: numb
   return at;
 }
 
-/** True for 2×2 windows at stride 2 without padding (U-Net's down-sampling): every window lies inside. */
-const isHalving = ({ kernel: [kh, kw], stride: [sh, sw], pad }: Pool2dGeometry): boolean => kh === 2 && kw === 2 && sh === 2 && sw === 2 && pad.every((p) => p === 0);
-
 /**
- * A 2×2 stride-2 max pool without padding, argmaxWindow unrolled (the first cell wins unless a later
- * one is greater): forward out[o] = x[argmax of window o]; with `dy`, the backward
- * out[argmax of window o] = dy[o] (the windows do not overlap, so each cell receives at most one).
+ * True for 2×2 windows at stride 2 without padding (U-Net's down-sampling): every window lies inside,
+ * and loops.ts's halvingMaxPool runs the window scan unrolled.
  */
-function halvingMaxPool(x: TypedArray, dy: TypedArray | null, out: TypedArray, planes: number, h: number, w: number, ho: number, wo: number): void {
-  for (let p = 0, o = 0; p < planes; p++) {
-    for (let oy = 0; oy < ho; oy++) {
-      let i = p * h * w + 2 * oy * w;
-      for (let ox = 0; ox < wo; ox++, o++, i += 2) {
-        let at = i;
-        let m = x[i];
-        if (x[i + 1] > m) m = x[(at = i + 1)];
-        if (x[i + w] > m) m = x[(at = i + w)];
-        if (x[i + w + 1] > m) at = i + w + 1;
-        if (dy) out[at] = dy[o];
-        else out[o] = x[at];
-      }
-    }
-  }
-}
+const isHalving = ({ kernel: [kh, kw], stride: [sh, sw], pad }: Pool2dGeometry): boolean => kh === 2 && kw === 2 && sh === 2 && sw === 2 && pad.every((p) => p === 0);
 
 export function maxPool2d(x: TypedArray, xShape: Shape, outShape: Shape, geo: Pool2dGeometry, dtype: DType): TypedArray {
   const [n, c, h, w] = xShape;
@@ -64,7 +46,7 @@ export function maxPool2d(x: TypedArray, xShape: Shape, outShape: Shape, geo: Po
   // every output is written
   const y = allocateUninitialized(dtype, n * c * ho * wo);
   if (isHalving(geo) && 2 * ho <= h && 2 * wo <= w) {
-    halvingMaxPool(x, null, y, n * c, h, w, ho, wo);
+    parallelLoop('halvingMaxPool', [x, x, y], [n * c, h, w, ho, wo, 0], Math.min(n * c, LOOP_CHUNKS), x.length);
     return y;
   }
   for (let p = 0; p < n * c; p++) {
@@ -83,7 +65,7 @@ export function maxPool2dBackward(dy: TypedArray, x: TypedArray, xShape: Shape, 
   const { kernel: [kh, kw], stride: [sh, sw], pad: [pt, , pl] } = geo;
   const dx = allocate(dtype, n * c * h * w);
   if (isHalving(geo) && 2 * ho <= h && 2 * wo <= w) {
-    halvingMaxPool(x, dy, dx, n * c, h, w, ho, wo);
+    parallelLoop('halvingMaxPool', [x, dy, dx], [n * c, h, w, ho, wo, 1], Math.min(n * c, LOOP_CHUNKS), x.length);
     return dx;
   }
   for (let p = 0; p < n * c; p++) {
