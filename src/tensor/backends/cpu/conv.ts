@@ -4,7 +4,7 @@ import { allocate, allocateUninitialized } from './buffers.js';
 import { LOOP_CHUNKS, parallelLoop } from './parallel.js';
 import type { Shape } from '../../shape.js';
 import { conv2dBackwardFilterReference, conv2dBackwardInputReference, conv2dReference } from './conv-reference.js';
-import { dotsCapacity, dotsF32, dotsRead, gemmF32, gemmRowsF32, MAX_TABLE_ROWS, NR, PANELS, rowStride, stagingArea, zeroFloats, type PackB } from './gemm.js';
+import { dotsF32, dotsFit, dotsRead, DOTS_SPARE_ROWS, gemmF32, gemmRowsF32, MAX_TABLE_ROWS, NR, PANELS, rowStride, stagingArea, zeroFloats, type PackB } from './gemm.js';
 
 /**
  * Convolution kernels. float64 runs the direct loops of conv-reference.ts; float32 lowers each image
@@ -223,14 +223,14 @@ function filterGradDirect(x: Float32Array, xShape: Shape, dy: Float32Array, dySh
   const [cout, , kh, kw] = wShape;
   const [, , ho, wo] = dyShape;
   const K = cin * kh * kw;
-  if (Math.ceil(cout / 2) * 2 * Math.ceil(K / 4) * 4 > dotsCapacity) return null;
-  // dY rows on the grid (zeros elsewhere), plus one zero row for the row pairs of dotsF32
+  if (!dotsFit(cout, K)) return null;
+  // dY rows on the grid (zeros elsewhere), plus the zero rows dotsF32's last row group reads
   const strideOf = (grid: number): number => Math.ceil(grid / 4) * 4 + 4;
-  const L = directLayout(xShape, wShape, dyShape, g, (_, grid) => (cout + 1) * strideOf(grid));
+  const L = directLayout(xShape, wShape, dyShape, g, (_, grid) => (cout + DOTS_SPARE_ROWS) * strideOf(grid));
   if (!L) return null;
   const { stage, wp, plane } = L;
   const aStride = strideOf(L.grid);
-  const aEnd = L.end + (cout + 1) * aStride;
+  const aEnd = L.end + (cout + DOTS_SPARE_ROWS) * aStride;
   for (let b0 = 0; b0 < n; b0 += L.nb) {
     const count = Math.min(L.nb, n - b0);
     stageImages(L, x, b0, count, cin, h, wd, g);
@@ -291,8 +291,8 @@ function patchLayout(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeo
   if (!stage || cin * kh * kw > MAX_TABLE_ROWS) return null;
   const np = n * ho * wo;
   const pitch = Math.ceil(np / 4) * 4 + 4;
-  // one spare row for the row pairs of dotsF32
-  if ((rows + 1) * pitch + 16 > stage.length) return null;
+  // spare zero rows for dotsF32's last row group
+  if ((rows + DOTS_SPARE_ROWS) * pitch + 16 > stage.length) return null;
   return { stage, np, pitch };
 }
 
@@ -355,12 +355,12 @@ function inputGradPatches(dy: Float32Array, dyShape: Shape, w: Float32Array, wSh
 function filterGradPatches(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, wShape: Shape, g: Conv2dGeometry): Float32Array | null {
   const [cout, cin, kh, kw] = wShape;
   const K = cin * kh * kw;
-  if (Math.ceil(cout / 2) * 2 * Math.ceil(K / 4) * 4 > dotsCapacity) return null;
+  if (!dotsFit(cout, K)) return null;
   const L = patchLayout(xShape, wShape, dyShape, g, K + cout + 1);
   if (!L) return null;
   const [, , ho, wo] = dyShape;
   const at = (K + 1) * L.pitch;
-  zeroFloats(L.stage, 0, (K + cout + 2) * L.pitch);
+  zeroFloats(L.stage, 0, (K + cout + 1 + DOTS_SPARE_ROWS) * L.pitch);
   stagePatches(L, 0, x, xShape, kh, kw, ho, wo);
   stageChannels(L, at, dy, dyShape);
   dotsF32(cout, K, L.np, at, L.pitch, rowsAt(K, L.pitch), true);

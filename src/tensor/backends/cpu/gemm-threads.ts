@@ -1,5 +1,5 @@
 import type { LoopBody } from './loops.js';
-import { ELEMENTWISE, type WasmKernel } from './wasm-kernel.js';
+import { DOT_COLS, ELEMENTWISE, type WasmKernel } from './wasm-kernel.js';
 
 /**
  * A second thread for the GEMM and for the cpu backend's parallel loops (parallel.ts): a worker that
@@ -16,7 +16,7 @@ import { ELEMENTWISE, type WasmKernel } from './wasm-kernel.js';
  *   13 and 14 chunks computed so far by the worker and by the main thread (for tests),
  *   15 the job's kind (0 `block`, 1 `rows`: word 3 is then the column byte offset and word 7 the
  *   table; 2 `dots`: word 2 is the length, 3 the length of one step in floats, 7 the table, 16 the A
- *   row stride; 3 a JS loop, whose function and arguments come as a message on the worker's port).
+ *   row stride; 17 the columns of a chunk's unit (a B panel, or a `dots` tile); 3 a JS loop, whose function and arguments come as a message on the worker's port).
  * A JS loop's arrays travel in that message, so they must be views of SharedArrayBuffers (a copy would
  * be written in vain); the message carries the job number, and the worker drops messages of jobs the
  * main thread finished alone.
@@ -32,18 +32,18 @@ type Kernels = Pick<WasmKernel, 'block' | 'rows' | 'dots'>;
 
 /**
  * Adds the tiles of column panels [k·per, (k+1)·per) of the published job into the result region with
- * the WebAssembly loops (NR = 8 columns a panel; 4 for `dots`). Self-contained: its source is also the
+ * the WebAssembly loops (NR = 8 columns a panel; DOT_COLS for `dots`). Self-contained: its source is also the
  * worker's code.
  */
 function runChunk(w: Kernels, ctl: Int32Array, c0: number, k: number): void {
   const mc = ctl[c0], nc = ctl[c0 + 1], kc = ctl[c0 + 2], ldbBytes = ctl[c0 + 3], inPlace = ctl[c0 + 4], per = ctl[c0 + 5];
   const aBase = ctl[c0 + 6], bBase = ctl[c0 + 7], rBase = ctl[c0 + 8], ldr = ctl[c0 + 9], kind = ctl[c0 + 15];
-  const unit = kind === 2 ? 4 : 8;
+  const unit = ctl[c0 + 17];
   const j0 = k * per * unit;
   const width = Math.min(nc, (k + 1) * per * unit) - j0;
   if (width <= 0) return;
   if (kind === 2) {
-    // the whole length in steps of `ldbBytes` floats, so the chunk's 4 B rows stay in L1 across row pairs
+    // the whole length in steps of `ldbBytes` floats, so a tile's B rows stay in L1 across the row groups
     for (let q0 = 0; q0 < kc; q0 += ldbBytes) w.dots(aBase + q0 * 4, ctl[c0 + 16], bBase + j0 * 4, q0 * 4, rBase + j0 * 4, mc, width, Math.min(ldbBytes, kc - q0), ldr * 4);
   } else if (kind === 1) {
     w.rows(aBase, bBase, rBase + j0 * 4, mc, width, kc, inPlace, ldbBytes + j0 * 4, ldr * 4);
@@ -177,7 +177,8 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, bodies: read
     },
     chunks: () => ({ worker: Atomics.load(ctl, c0 + 13), main: Atomics.load(ctl, c0 + 14) }),
     run(job) {
-      const panels = Math.ceil(job.nc / (job.kind === 2 ? 4 : 8));
+      const unit = job.kind === 2 ? DOT_COLS : 8;
+      const panels = Math.ceil(job.nc / unit);
       const chunks = Math.min(panels, 64);
       const per = Math.ceil(panels / chunks);
       const count = Math.ceil(panels / per);
@@ -185,6 +186,7 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, bodies: read
       const params = [job.mc, job.nc, job.kc, job.ldbBytes, job.inPlace ? 1 : 0, per, job.aByte, job.bByte, job.regionByte, job.ldr];
       params.forEach((v, i) => Atomics.store(ctl, c0 + i, v));
       Atomics.store(ctl, c0 + 16, job.aStride ?? 0);
+      Atomics.store(ctl, c0 + 17, unit);
       share(job.kind ?? 0, count, runChunk, () => `a ${job.mc}×${job.nc}×${job.kc} GEMM block`);
     },
     loop(index, arrays, nums, count) {

@@ -1,7 +1,7 @@
 import { shareLargeArrays } from './buffers.js';
 import { createGemmHelper, type GemmHelper } from './gemm-threads.js';
 import { LOOP_BODIES, type ElementwiseFns } from './loops.js';
-import { createWasmKernel, ELEMENTWISE, type WasmKernel } from './wasm-kernel.js';
+import { createWasmKernel, DOT_COLS, DOT_ROWS, ELEMENTWISE, type WasmKernel } from './wasm-kernel.js';
 
 /**
  * Float32 GEMM, C += A·B, blocked as in GotoBLAS (Goto & van de Geijn, "Anatomy of high-performance
@@ -313,20 +313,20 @@ export function gemmRowsF32(
   }
 }
 
-/** Columns of A and B rows dotsF32 multiplies per call (a multiple of 4 that keeps 4 B rows in L1). */
+/** Columns of A and B rows dotsF32 multiplies per call (a multiple of 4 that keeps a tile's B rows in L1). */
 const DOTS_CHUNK = 1024;
 
 /**
  * C[i, j] (+)= Σ_{q<len} S[aStart + i·aStride + q] · S[rowStart[j] + q] for i < m, j < n, in the staging
  * area S: the filter gradient of a convolution, dY·colᵀ, with col's rows as shifted views of one padded
  * image. C accumulates in the result region across calls (`zero` starts it afresh); `read` copies
- * it out. Needs stagingArea(), n ≤ MAX_TABLE_ROWS, and ⌈m/2⌉·2 · ⌈n/4⌉·4 ≤ dotsCapacity. The rows of
- * A (one past m too) and of B are read up to ⌈len/4⌉·4 floats, so the caller zero-pads A rows.
+ * it out. Needs stagingArea(), n ≤ MAX_TABLE_ROWS, and dotsFit(m, n). The rows of A (DOTS_SPARE_ROWS
+ * past m too) and of B are read up to ⌈len/4⌉·4 floats, so the caller zero-pads A rows.
  */
 export function dotsF32(m: number, n: number, len: number, aStart: number, aStride: number, rowStart: ArrayLike<number>, zero: boolean): void {
   const w = wasm!;
-  const mp = Math.ceil(m / 2) * 2;
-  const np = Math.ceil(n / 4) * 4;
+  const mp = Math.ceil(m / DOT_ROWS) * DOT_ROWS;
+  const np = Math.ceil(n / DOT_COLS) * DOT_COLS;
   const lp = Math.ceil(len / 4) * 4;
   if (zero) zeroFloats(memory, R_BASE / 4, R_BASE / 4 + mp * np);
   const table = new Int32Array(buffer, T_BASE, np);
@@ -341,12 +341,15 @@ export function dotsF32(m: number, n: number, len: number, aStart: number, aStri
   }
 }
 
-/** The result-region floats dotsF32 can accumulate into. */
-export const dotsCapacity = R_ROWS * LDR;
+/** Whether dotsF32 can take an m×n result (its tiles padded) in the result region. */
+export const dotsFit = (m: number, n: number): boolean => Math.ceil(m / DOT_ROWS) * DOT_ROWS * Math.ceil(n / DOT_COLS) * DOT_COLS <= R_ROWS * LDR;
+
+/** Zero A rows dotsF32 reads past the last one (the last tile's rows beyond m). */
+export const DOTS_SPARE_ROWS = DOT_ROWS - 1;
 
 /** Copies the m×n result of dotsF32 into out[outOff + i·n + j]. */
 export function dotsRead(m: number, n: number, out: Float32Array, outOff: number): void {
-  const np = Math.ceil(n / 4) * 4;
+  const np = Math.ceil(n / DOT_COLS) * DOT_COLS;
   for (let i = 0; i < m; i++) out.set(memory.subarray(R_BASE / 4 + i * np, R_BASE / 4 + i * np + n), outOff + i * n);
 }
 

@@ -33,7 +33,7 @@ export interface WasmKernel {
   rows: (a: number, table: number, c: number, mc: number, nc: number, kc: number, store: number, boff: number, ldc: number) => void;
   /**
    * Dot products of rows: C[i, j] += Σ_{q<len} f32[a + i·astride + 4q]·f32[i32[table + 4j] + boff + 4q]
-   * for i < mc, j < nc, in 2×4 tiles (mc a multiple of 2, nc of 4, len of 4; C at c + i·ldc + 4j).
+   * for i < mc, j < nc, in DOT_ROWS × DOT_COLS tiles (mc and nc multiples of those, len of 4; C at c + i·ldc + 4j).
    * The filter gradient of a convolution, dY·colᵀ, without transposing col.
    */
   dots: (a: number, astride: number, table: number, boff: number, c: number, mc: number, nc: number, len: number, ldc: number) => void;
@@ -198,17 +198,25 @@ function blockBody(mr: number, nrv: number, viaTable: boolean): number[] {
   return [...vec([[...uleb(nI32), 0x7f], [...uleb(nV128), 0x7b]]), ...b];
 }
 
-/** The body of `dots` (see WasmKernel): 2×4 tiles of row dot products, 4 lanes at a time. */
+/** Rows and columns of a `dots` tile: DOT_ROWS A rows against DOT_COLS B rows, 4 lanes at a time. */
+export const DOT_ROWS = 2;
+export const DOT_COLS = 4;
+
+/** The body of `dots` (see WasmKernel): DOT_ROWS × DOT_COLS tiles of row dot products, 4 lanes at a time. */
 function dotsBody(): number[] {
+  const dr = DOT_ROWS;
+  const dc = DOT_COLS;
   const [A, AST, T, BOFF, C, MC, NC, LEN, LDC] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [JN, IN, TP, CCOL, AROW, CROW, A0, A1, OFF, END_, CP] = [9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
-  const bp = (c: number): number => 20 + c;
-  const nI32 = 15;
+  // i32 locals: loop state, then the A row pointers, then the B row pointers
+  const [JN, IN, TP, CCOL, AROW, CROW, OFF, END_, CP] = [9, 10, 11, 12, 13, 14, 15, 16, 17];
+  const ap = (r: number): number => 18 + r;
+  const bp = (c: number): number => 18 + dr + c;
+  const nI32 = 9 + dr + dc;
   const v0 = 9 + nI32;
-  const acc = (r: number, c: number): number => v0 + r * 4 + c;
-  const av = (r: number): number => v0 + 8 + r;
-  const bv = (c: number): number => v0 + 10 + c;
-  const nV128 = 14;
+  const acc = (r: number, c: number): number => v0 + r * dc + c;
+  const av = (r: number): number => v0 + dr * dc + r;
+  const bv = v0 + dr * dc + dr;
+  const nV128 = dr * dc + dr + 1;
   const get = (l: number): number[] => [LOCAL_GET, l];
   const set = (l: number): number[] => [LOCAL_SET, l];
   const addTo = (l: number, ...value: number[]): number[] => [...get(l), ...value, I32_ADD, ...set(l)];
@@ -216,34 +224,34 @@ function dotsBody(): number[] {
 
   const b: number[] = [];
   b.push(...get(T), ...set(TP), ...get(C), ...set(CCOL), ...get(NC), ...set(JN), ...get(LEN), I32_CONST, 4, I32_MUL, ...set(END_));
-  b.push(LOOP, VOID); // over column quads
-  for (let c = 0; c < 4; c++) b.push(...get(TP), I32_LOAD, ...memarg(2, 4 * c), ...get(BOFF), I32_ADD, ...set(bp(c)));
+  b.push(LOOP, VOID); // over column groups
+  for (let c = 0; c < dc; c++) b.push(...get(TP), I32_LOAD, ...memarg(2, 4 * c), ...get(BOFF), I32_ADD, ...set(bp(c)));
   b.push(...get(A), ...set(AROW), ...get(CCOL), ...set(CROW), ...get(MC), ...set(IN));
-  b.push(LOOP, VOID); // over row pairs
-  for (let r = 0; r < 2; r++) for (let c = 0; c < 4; c++) b.push(...zero, ...set(acc(r, c)));
-  b.push(...get(AROW), ...set(A0), ...get(AROW), ...get(AST), I32_ADD, ...set(A1), I32_CONST, 0, ...set(OFF));
+  b.push(LOOP, VOID); // over row groups
+  for (let r = 0; r < dr; r++) for (let c = 0; c < dc; c++) b.push(...zero, ...set(acc(r, c)));
+  for (let r = 0; r < dr; r++) b.push(...get(AROW), ...(r ? [...get(AST), I32_CONST, ...sleb(r), I32_MUL, I32_ADD] : []), ...set(ap(r)));
+  b.push(I32_CONST, 0, ...set(OFF));
   b.push(LOOP, VOID); // over the dot products, 4 lanes at a time
-  b.push(...get(A0), ...get(OFF), I32_ADD, ...simd(V128_LOAD, ...memarg(0, 0)), ...set(av(0)));
-  b.push(...get(A1), ...get(OFF), I32_ADD, ...simd(V128_LOAD, ...memarg(0, 0)), ...set(av(1)));
-  for (let c = 0; c < 4; c++) {
-    b.push(...get(bp(c)), ...get(OFF), I32_ADD, ...simd(V128_LOAD, ...memarg(0, 0)), ...set(bv(c)));
-    for (let r = 0; r < 2; r++) b.push(...get(acc(r, c)), ...get(av(r)), ...get(bv(c)), ...simd(F32X4_MUL), ...simd(F32X4_ADD), ...set(acc(r, c)));
+  for (let r = 0; r < dr; r++) b.push(...get(ap(r)), ...get(OFF), I32_ADD, ...simd(V128_LOAD, ...memarg(0, 0)), ...set(av(r)));
+  for (let c = 0; c < dc; c++) {
+    b.push(...get(bp(c)), ...get(OFF), I32_ADD, ...simd(V128_LOAD, ...memarg(0, 0)), ...set(bv));
+    for (let r = 0; r < dr; r++) b.push(...get(acc(r, c)), ...get(av(r)), ...get(bv), ...simd(F32X4_MUL), ...simd(F32X4_ADD), ...set(acc(r, c)));
   }
   b.push(...get(OFF), I32_CONST, 16, I32_ADD, LOCAL_TEE, OFF, ...get(END_), I32_LT_S, BR_IF, 0, END);
   // C[r, c] += the four lanes of acc(r, c)
   b.push(...get(CROW), ...set(CP));
-  for (let r = 0; r < 2; r++) {
-    for (let c = 0; c < 4; c++) {
+  for (let r = 0; r < dr; r++) {
+    for (let c = 0; c < dc; c++) {
       b.push(...get(CP), ...get(CP), F32_LOAD, ...memarg(2, 4 * c));
       for (let lane = 0; lane < 4; lane++) b.push(...get(acc(r, c)), ...simd(F32X4_EXTRACT_LANE, lane), F32_ADD);
       b.push(F32_STORE, ...memarg(2, 4 * c));
     }
-    if (r === 0) b.push(...addTo(CP, ...get(LDC)));
+    if (r < dr - 1) b.push(...addTo(CP, ...get(LDC)));
   }
-  b.push(...addTo(AROW, ...get(AST), I32_CONST, 2, I32_MUL), ...addTo(CROW, ...get(LDC), I32_CONST, 2, I32_MUL));
-  b.push(...get(IN), I32_CONST, 2, I32_SUB, LOCAL_TEE, IN, I32_CONST, 0, I32_GT_S, BR_IF, 0, END);
-  b.push(...addTo(TP, I32_CONST, 16), ...addTo(CCOL, I32_CONST, 16));
-  b.push(...get(JN), I32_CONST, 4, I32_SUB, LOCAL_TEE, JN, I32_CONST, 0, I32_GT_S, BR_IF, 0, END);
+  b.push(...addTo(AROW, ...get(AST), I32_CONST, ...sleb(dr), I32_MUL), ...addTo(CROW, ...get(LDC), I32_CONST, ...sleb(dr), I32_MUL));
+  b.push(...get(IN), I32_CONST, ...sleb(dr), I32_SUB, LOCAL_TEE, IN, I32_CONST, 0, I32_GT_S, BR_IF, 0, END);
+  b.push(...addTo(TP, I32_CONST, ...sleb(4 * dc)), ...addTo(CCOL, I32_CONST, ...sleb(4 * dc)));
+  b.push(...get(JN), I32_CONST, ...sleb(dc), I32_SUB, LOCAL_TEE, JN, I32_CONST, 0, I32_GT_S, BR_IF, 0, END);
   b.push(END);
   return [...vec([[...uleb(nI32), 0x7f], [...uleb(nV128), 0x7b]]), ...b];
 }
