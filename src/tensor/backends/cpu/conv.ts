@@ -2,6 +2,7 @@ import type { Conv2dGeometry } from '../../backend.js';
 import type { DType, TypedArray } from '../../dtype.js';
 import { allocate, allocateUninitialized } from './buffers.js';
 import { LOOP_CHUNKS, parallelLoop } from './parallel.js';
+import { ROW_COPY } from './wasm-kernel.js';
 import type { Shape } from '../../shape.js';
 import { conv2dBackwardFilterReference, conv2dBackwardInputReference, conv2dReference } from './conv-reference.js';
 import { dotsF32, dotsFit, dotsRead, DOTS_SPARE_ROWS, gemmF32, gemmRowsF32, MAX_TABLE_ROWS, NR, PANELS, rowStride, stagingArea, zeroFloats, type PackB } from './gemm.js';
@@ -193,8 +194,7 @@ function directLayout(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGe
 /** Copies images b0 … b0+count of x into the staging area with zero padding (see DirectLayout). */
 function stageImages(L: DirectLayout, x: Float32Array, b0: number, count: number, c: number, h: number, w: number, g: Conv2dGeometry): void {
   const [pt, , pl] = g.pad;
-  const rowsPerChannel = L.chan / L.wp;
-  parallelLoop('stageImages', [L.stage, x], [c, count, h, w, L.chan, L.wp, L.hp, pt, pl, b0, rowsPerChannel, L.end], Math.min(c, LOOP_CHUNKS), L.end);
+  parallelLoop('stageImages', [L.stage, x], [c, count, h, w, L.chan, L.wp, L.hp, pt, pl, b0, L.nb, L.end, L.stage.byteOffset, ROW_COPY], Math.min(c, LOOP_CHUNKS), L.end);
 }
 
 /** forwardF32 through the direct layout; null where it does not apply or fit. */
@@ -211,7 +211,7 @@ function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: 
     const count = Math.min(L.nb, n - b0);
     stageImages(L, x, b0, count, cin, h, wd, g);
     gemmRowsF32(cout, (count - 1) * plane + (ho - 1) * wp + wo, K, w, 0, K, 1, L.rowStart, (r0, rows, j0, nc, src, srcOff, ldr) => {
-      parallelLoop('emitGrid', [src, y], [srcOff, ldr, r0, rows, j0, nc, wp, L.hp, ho, wo, cout, b0], Math.min(rows, LOOP_CHUNKS), rows * nc);
+      parallelLoop('emitGrid', [src, y], [srcOff, ldr, r0, rows, j0, nc, wp, L.hp, ho, wo, cout, b0, ROW_COPY], Math.min(rows, LOOP_CHUNKS), rows * nc);
     });
   }
   return y;

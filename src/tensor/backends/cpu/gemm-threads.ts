@@ -1,5 +1,5 @@
-import type { LoopBody } from './loops.js';
-import { DOT_COLS, ELEMENTWISE, type WasmKernel } from './wasm-kernel.js';
+import type { LoopBody, LoopKernels } from './loops.js';
+import { DOT_COLS, LOOP_EXPORTS, type WasmKernel } from './wasm-kernel.js';
 
 /**
  * A second thread for the GEMM and for the cpu backend's parallel loops (parallel.ts): a worker that
@@ -29,6 +29,9 @@ const DONE = 11;
 const SEQ = 12;
 
 type Kernels = Pick<WasmKernel, 'block' | 'rows' | 'dots'>;
+
+/** This thread's functions for LOOP_EXPORTS, in order. */
+export const loopExports = (w: WasmKernel): LoopKernels => LOOP_EXPORTS.map((name) => (name === 'rowCopy' ? w.rowCopy : w.elementwise[name])) as LoopKernels;
 
 /**
  * Adds the tiles of column panels [k·per, (k+1)·per) of the published job into the result region with
@@ -123,7 +126,7 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, bodies: read
       return null;
     };
     let msg = null;
-    const ew = ${JSON.stringify(ELEMENTWISE)}.map((name) => kernels[name]);
+    const ew = ${JSON.stringify(LOOP_EXPORTS)}.map((name) => kernels[name]);
     const runBody = (w, c, c0, k) => bodies[msg.body](msg.arrays, msg.nums, k, msg.count, ew);
     let seen = 0;
     for (;;) {
@@ -155,7 +158,7 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, bodies: read
 
   const ctl = new Int32Array(wasm.memory.buffer);
   const c0 = ctlWord;
-  const ew = ELEMENTWISE.map((name) => wasm.elementwise[name]);
+  const ew = loopExports(wasm);
   let seq = 0;
   // On a busy machine the worker may be descheduled while it holds a chunk, and the main thread then
   // waits longer than it computes. Sum both over windows of jobs and stay single-threaded for a while

@@ -1,7 +1,7 @@
 import { shareLargeArrays } from './buffers.js';
-import { createGemmHelper, type GemmHelper } from './gemm-threads.js';
-import { LOOP_BODIES, type ElementwiseFns } from './loops.js';
-import { createWasmKernel, DOT_COLS, DOT_ROWS, ELEMENTWISE, type WasmKernel } from './wasm-kernel.js';
+import { createGemmHelper, loopExports, type GemmHelper } from './gemm-threads.js';
+import { LOOP_BODIES, type LoopKernels } from './loops.js';
+import { createWasmKernel, DOT_COLS, DOT_ROWS, type WasmKernel } from './wasm-kernel.js';
 
 /**
  * Float32 GEMM, C += A·B, blocked as in GotoBLAS (Goto & van de Geijn, "Anatomy of high-performance
@@ -60,8 +60,8 @@ function getHelper(): GemmHelper | null {
   return helper;
 }
 
-/** This thread's WebAssembly elementwise loops in ELEMENTWISE order, for parallel.ts (empty without them). */
-export const loopKernels: ElementwiseFns = wasm ? ELEMENTWISE.map((name) => wasm.elementwise[name]) : [];
+/** This thread's WebAssembly functions for loops.ts (LOOP_EXPORTS order), for parallel.ts (empty without them). */
+export const loopKernels: LoopKernels = wasm ? loopExports(wasm) : [];
 
 /** The worker for parallel.ts's loops, or null (none, or threads turned off). */
 export function loopHelper(): GemmHelper | null {

@@ -7,43 +7,48 @@
  * Zeros are written by loops, not TypedArray fill: fill on the shared WebAssembly memory is slow.
  */
 
-/** The WebAssembly elementwise loops, in the order of wasm-kernel.ts's ELEMENTWISE names. */
-export type ElementwiseFns = readonly ((a: number, b: number, out: number, n: number) => void)[];
-
 /**
- * Chunk k of count of a loop over shared arrays and numbers (see above); `ew` are the elementwise
- * loops of this thread's instance of the WebAssembly kernel (the same code on both threads).
+ * This thread's instance of the WebAssembly functions loops may call, in wasm-kernel.ts's LOOP_EXPORTS
+ * order: the elementwise loops (a, b, out, n) and then rowCopy (src, dst, rows, bytes, srcStride,
+ * dstStride). Both threads have the same code on the same memory.
  */
-export type LoopBody = (arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: ElementwiseFns) => void;
+export type LoopKernels = readonly ((...args: number[]) => void)[];
+
+/** Chunk k of count of a loop over shared arrays and numbers (see above), with this thread's kernels. */
+export type LoopBody = (arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels) => void;
 
 /**
  * Stages images into the direct layout of conv.ts (see DirectLayout), channels split between chunks:
- * arrays [stage, x], nums [c, images, h, w, chan, wp, hp, pt, pl, b0, rowsPerChannel, end]. Writes
- * every float of [0, end): image rows at column pl, zeros around them, zero rows between images and for
- * the slots of images past `images`, and zeros from c·chan to `end` (the last chunk).
+ * arrays [stage, x], nums [c, images, h, w, chan, wp, hp, pt, pl, b0, slots, end, stageByte, rowCopy].
+ * Writes every float of [0, end): image rows at column pl, zeros around them, zero rows between
+ * images and for the slots past `images`, and zeros from c·chan to `end` (the last chunk). Each
+ * image plane is one contiguous copy, spread to its row pitch in place by the kernel's rowCopy (last
+ * row first, so no row is overwritten before it moves): one copy a plane rather than one a row.
  */
-function stageImagesLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
+function stageImagesLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels): void {
   const stage = arrays[0] as Float32Array;
   const x = arrays[1] as Float32Array;
-  const [c, images, h, w, chan, wp, hp, pt, pl, b0, rowsPerChannel, end] = nums;
+  const [c, images, h, w, chan, wp, hp, pt, pl, b0, slots, end, stageByte, rowCopy] = nums;
   const ci0 = Math.floor((k * c) / count);
   const ci1 = Math.floor(((k + 1) * c) / count);
   for (let ci = ci0; ci < ci1; ci++) {
-    for (let r = 0; r < rowsPerChannel; r++) {
-      const at = ci * chan + r * wp;
-      const b = Math.floor((r - pt) / hp);
-      const iy = r - pt - b * hp;
-      if (r < pt || b >= images || iy >= h) {
-        for (let t = at; t < at + wp; t++) stage[t] = 0;
+    const base = ci * chan;
+    for (let t = base; t < base + pt * wp; t++) stage[t] = 0;
+    for (let b = 0; b < slots; b++) {
+      const top = base + (pt + b * hp) * wp;
+      if (b >= images) {
+        for (let t = top; t < top + hp * wp; t++) stage[t] = 0;
         continue;
       }
-      for (let t = at; t < at + pl; t++) stage[t] = 0;
-      const src = (((b0 + b) * c + ci) * h + iy) * w;
-      // short rows: a loop is cheaper than a subarray object per row
-      if (w >= 64) stage.set(x.subarray(src, src + w), at + pl);
-      else for (let ix = 0; ix < w; ix++) stage[at + pl + ix] = x[src + ix];
-      for (let t = at + pl + w; t < at + wp; t++) stage[t] = 0;
+      const d0 = top + pl;
+      const src = ((b0 + b) * c + ci) * h * w;
+      stage.set(x.subarray(src, src + h * w), d0);
+      if (h > 1 && wp !== w) ew[rowCopy](stageByte + (d0 + (h - 1) * w) * 4, stageByte + (d0 + (h - 1) * wp) * 4, h - 1, w * 4, -w * 4, -wp * 4);
+      for (let t = top; t < d0; t++) stage[t] = 0;
+      for (let r = 0; r < h; r++) for (let t = d0 + r * wp + w; t < d0 + (r + 1) * wp; t++) stage[t] = 0;
+      for (let t = d0 + h * wp; t < top + hp * wp; t++) stage[t] = 0;
     }
+    for (let t = base + (pt + slots * hp) * wp; t < base + chan; t++) stage[t] = 0;
   }
   if (k === count - 1) for (let t = c * chan; t < end; t++) stage[t] = 0;
 }
@@ -51,27 +56,41 @@ function stageImagesLoop(arrays: ArrayLike<number>[], nums: number[], k: number,
 /**
  * Copies rows of a GEMM result laid out on the direct layout's grid into the output [N, Cout, Ho, Wo],
  * rows split between chunks: arrays [memory, y], nums [rFloat, ldr, r0, rows, j0, nc, wp, hp, ho, wo,
- * cout, b0]. Row i of the block (channel r0 + i) holds grid positions j0 … j0+nc at rFloat + i·ldr;
- * grid position q = (b·hp + oy)·wp + ox, and those with ox ≥ Wo or oy ≥ Ho are dropped.
+ * cout, b0, rowCopy]. Row i of the block (channel r0 + i) holds grid positions j0 … j0+nc at rFloat +
+ * i·ldr (memory is the whole WebAssembly memory); grid position q = (b·hp + oy)·wp + ox, and those with
+ * ox ≥ Wo or oy ≥ Ho are dropped. The image rows wholly inside the block are first packed to pitch Wo
+ * in place by rowCopy (first row first), then copied out at once; rows cut by the block's ends, one
+ * by one.
  */
-function emitGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
+function emitGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels): void {
   const mem = arrays[0] as Float32Array;
   const y = arrays[1] as Float32Array;
-  const [rFloat, ldr, r0, rows, j0, nc, wp, hp, ho, wo, cout, b0] = nums;
+  const [rFloat, ldr, r0, rows, j0, nc, wp, hp, ho, wo, cout, b0, rowCopy] = nums;
   const i0 = Math.floor((k * rows) / count);
   const i1 = Math.floor(((k + 1) * rows) / count);
+  const copyRow = (src: number, row: number, b: number, oy: number, co: number): void => {
+    const qs = Math.max(j0, row * wp);
+    const qe = Math.min(j0 + nc, row * wp + wo);
+    if (qe <= qs) return;
+    const d = (((b0 + b) * cout + co) * ho + oy) * wo + qs - row * wp;
+    y.set(mem.subarray(src + qs, src + qe), d);
+  };
   for (let i = i0; i < i1; i++) {
+    const co = r0 + i;
     const src = rFloat + i * ldr - j0;
-    for (let row = Math.floor(j0 / wp); row * wp < j0 + nc; row++) {
-      const b = Math.floor(row / hp);
-      const oy = row - b * hp;
-      if (oy >= ho) continue;
-      const qs = Math.max(j0, row * wp);
-      const qe = Math.min(j0 + nc, row * wp + wo);
-      if (qe <= qs) continue;
-      const d = (((b0 + b) * cout + r0 + i) * ho + oy) * wo + qs - row * wp;
-      if (qe - qs >= 64) y.set(mem.subarray(src + qs, src + qe), d);
-      else for (let q = qs; q < qe; q++) y[d + q - qs] = mem[src + q];
+    const bFirst = Math.floor(Math.floor(j0 / wp) / hp);
+    const bLast = Math.floor(Math.floor((j0 + nc - 1) / wp) / hp);
+    for (let b = bFirst; b <= bLast; b++) {
+      // rows of image b whose whole span [row·wp, row·wp + wo) lies in [j0, j0 + nc)
+      let oyA = Math.max(0, Math.ceil(j0 / wp) - b * hp);
+      let oyB = Math.min(ho, Math.floor((j0 + nc - wo) / wp) - b * hp + 1);
+      if (oyB < oyA) oyB = oyA;
+      for (let oy = 0; oy < Math.min(oyA, ho); oy++) copyRow(src, b * hp + oy, b, oy, co);
+      for (let oy = Math.max(oyB, 0); oy < ho; oy++) copyRow(src, b * hp + oy, b, oy, co);
+      if (oyB <= oyA) continue;
+      const at = src + (b * hp + oyA) * wp;
+      if (oyB - oyA > 1 && wp !== wo) ew[rowCopy]((at + wp) * 4 + mem.byteOffset, (at + wo) * 4 + mem.byteOffset, oyB - oyA - 1, wo * 4, wp * 4, wo * 4);
+      y.set(mem.subarray(at, at + (oyB - oyA) * wo), (((b0 + b) * cout + co) * ho + oyA) * wo);
     }
   }
 }
@@ -208,7 +227,7 @@ function batchNormBackwardLoop(arrays: ArrayLike<number>[], nums: number[], k: n
  * 0 for a single value, per input). Chunk k copies its runs through slot k of the staging area
  * (three arrays of `slot` floats: a, b, result). A unary op passes bScalar 2: no b.
  */
-function elementwiseLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: ElementwiseFns): void {
+function elementwiseLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels): void {
   const a = arrays[0] as Float32Array;
   const b = arrays[1] as Float32Array;
   const out = arrays[2] as Float32Array;

@@ -43,6 +43,11 @@ export interface WasmKernel {
    */
   zero: (at: number, bytes: number) => void;
   /**
+   * Copies `rows` runs of `bytes` bytes from src to dst, stepping srcStride and dstStride bytes between
+   * runs (memory.copy each; rows ≥ 1): rows of images to and from padded layouts.
+   */
+  rowCopy: (src: number, dst: number, rows: number, bytes: number, srcStride: number, dstStride: number) => void;
+  /**
    * Elementwise float32 loops, 4 lanes at a time, by name (see ELEMENTWISE): out[i] = op(a[i], b[i])
    * for i < n (rounded up to 4; byte offsets), where a binary op's name ends in two digits that say
    * whether a and b are a single value read once (1) or a run (0); unary ops read a only.
@@ -58,6 +63,13 @@ export const ELEMENTWISE: readonly string[] = [
   ...Object.keys(BINARY_SIMD).flatMap((op) => ['00', '01', '10'].map((m) => `${op}_${m}`)),
   ...UNARY_SIMD,
 ];
+
+/**
+ * The exports loops.ts's bodies may call, in the order they receive them: the elementwise loops (at
+ * their ELEMENTWISE index), then rowCopy at ROW_COPY.
+ */
+export const LOOP_EXPORTS: readonly string[] = [...ELEMENTWISE, 'rowCopy'];
+export const ROW_COPY = ELEMENTWISE.length;
 
 const uleb = (n: number): number[] => {
   const out: number[] = [];
@@ -119,16 +131,20 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number, share
   const ewFuncs = ELEMENTWISE.map((name) => elementwiseBody(name));
   // zero(at, bytes): memory.fill(at, 0, bytes)
   const zeroFunc = [0, LOCAL_GET, 0, I32_CONST, 0, LOCAL_GET, 1, 0xfc, ...uleb(11), 0x00, END];
+  // rowCopy(src, dst, rows, bytes, srcStride, dstStride): rows × memory.copy(dst, src, bytes), both stepping
+  const rowCopyFunc = [0, LOOP, VOID, LOCAL_GET, 1, LOCAL_GET, 0, LOCAL_GET, 3, 0xfc, ...uleb(10), 0x00, 0x00,
+    LOCAL_GET, 0, LOCAL_GET, 4, I32_ADD, LOCAL_SET, 0, LOCAL_GET, 1, LOCAL_GET, 5, I32_ADD, LOCAL_SET, 1,
+    LOCAL_GET, 2, I32_CONST, 1, I32_SUB, LOCAL_TEE, 2, BR_IF, 0, END, END];
 
   const i32s = (n: number): number[][] => Array.from({ length: n }, () => [0x7f]);
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(i32s(5)), 0x00], [0x60, ...vec(i32s(9)), 0x00], [0x60, ...vec(i32s(4)), 0x00], [0x60, ...vec(i32s(2)), 0x00]])),
+    ...section(1, vec([[0x60, ...vec(i32s(5)), 0x00], [0x60, ...vec(i32s(9)), 0x00], [0x60, ...vec(i32s(4)), 0x00], [0x60, ...vec(i32s(2)), 0x00], [0x60, ...vec(i32s(6)), 0x00]])),
     // memory limits: flag 1 = min and max, flag 3 = shared with min and max
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, shared ? 0x03 : 0x01, ...uleb(memoryPages), ...uleb(memoryPages)]])),
-    ...section(3, vec([[0x00], [0x01], [0x01], [0x01], ...ewFuncs.map(() => [0x02]), [0x03]])),
-    ...section(7, vec([...['kernel', 'block', 'rows', 'dots', ...ELEMENTWISE, 'zero'].map((name, i) => [...str(name), 0x00, ...uleb(i)])])),
-    ...section(10, vec([func, blockFunc, rowsFunc, dotsFunc, ...ewFuncs, zeroFunc].map((f) => [...uleb(f.length), ...f]))),
+    ...section(3, vec([[0x00], [0x01], [0x01], [0x01], ...ewFuncs.map(() => [0x02]), [0x03], [0x04]])),
+    ...section(7, vec([...['kernel', 'block', 'rows', 'dots', ...ELEMENTWISE, 'zero', 'rowCopy'].map((name, i) => [...str(name), 0x00, ...uleb(i)])])),
+    ...section(10, vec([func, blockFunc, rowsFunc, dotsFunc, ...ewFuncs, zeroFunc, rowCopyFunc].map((f) => [...uleb(f.length), ...f]))),
   ]);
 }
 
@@ -295,7 +311,7 @@ export function createWasmKernel(mr: number, nrv: number, bytes: number): WasmKe
       const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
       const module = new WebAssembly.Module(kernelModule(mr, nrv, pages, shared) as Uint8Array<ArrayBuffer>);
       const instance = new WebAssembly.Instance(module, { env: { mem: memory } });
-      return { memory, module, shared, kernel: instance.exports.kernel as WasmKernel['kernel'], block: instance.exports.block as WasmKernel['block'], rows: instance.exports.rows as WasmKernel['rows'], dots: instance.exports.dots as WasmKernel['dots'], zero: instance.exports.zero as WasmKernel['zero'], elementwise: Object.fromEntries(ELEMENTWISE.map((name) => [name, instance.exports[name]])) as WasmKernel['elementwise'] };
+      return { memory, module, shared, kernel: instance.exports.kernel as WasmKernel['kernel'], block: instance.exports.block as WasmKernel['block'], rows: instance.exports.rows as WasmKernel['rows'], dots: instance.exports.dots as WasmKernel['dots'], zero: instance.exports.zero as WasmKernel['zero'], rowCopy: instance.exports.rowCopy as WasmKernel['rowCopy'], elementwise: Object.fromEntries(ELEMENTWISE.map((name) => [name, instance.exports[name]])) as WasmKernel['elementwise'] };
     } catch {
       // no SIMD, or no shared memory: try the next option
     }
