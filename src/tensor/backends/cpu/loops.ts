@@ -97,32 +97,31 @@ function emitGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, co
 
 /**
  * Stages dY [N, Cout, Ho, Wo] onto the direct layout's grid for the filter gradient, channels split
- * between chunks: arrays [stage, dy], nums [aBase, aStride, wp, hp, ho, wo, cout, b0, images]. Row co
- * at aBase + co·aStride gets dY[b0 + b, co, oy, ox] at grid position (b·hp + oy)·wp + ox and zeros in
- * every other position up to aStride.
+ * between chunks: arrays [stage, dy], nums [aBase, aStride, wp, hp, ho, wo, cout, b0, images,
+ * stageByte, rowCopy]. Row co at aBase + co·aStride gets dY[b0 + b, co, oy, ox] at grid position
+ * (b·hp + oy)·wp + ox and zeros in every other position up to aStride; each plane is one copy, spread
+ * to pitch wp in place by rowCopy as in stageImages.
  */
-function stageGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
+function stageGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels): void {
   const stage = arrays[0] as Float32Array;
   const dy = arrays[1] as Float32Array;
-  const [aBase, aStride, wp, hp, ho, wo, cout, b0, images] = nums;
+  const [aBase, aStride, wp, hp, ho, wo, cout, b0, images, stageByte, rowCopy] = nums;
   const c0 = Math.floor((k * cout) / count);
   const c1 = Math.floor(((k + 1) * cout) / count);
   for (let co = c0; co < c1; co++) {
     const base = aBase + co * aStride;
-    let q = 0;
-    for (let row = 0; (row + 1) * wp <= aStride; row++, q += wp) {
-      const b = Math.floor(row / hp);
-      const oy = row - b * hp;
-      if (b >= images || oy >= ho) {
-        for (let t = base + q; t < base + q + wp; t++) stage[t] = 0;
-        continue;
-      }
-      const src = (((b0 + b) * cout + co) * ho + oy) * wo;
-      if (wo >= 64) stage.set(dy.subarray(src, src + wo), base + q);
-      else for (let ox = 0; ox < wo; ox++) stage[base + q + ox] = dy[src + ox];
-      for (let t = base + q + wo; t < base + q + wp; t++) stage[t] = 0;
+    // everything before t is written
+    let t = base;
+    for (let b = 0; b < images; b++) {
+      const top = base + b * hp * wp;
+      for (; t < top; t++) stage[t] = 0;
+      const src = ((b0 + b) * cout + co) * ho * wo;
+      stage.set(dy.subarray(src, src + ho * wo), top);
+      if (ho > 1 && wp !== wo) ew[rowCopy](stageByte + (top + (ho - 1) * wo) * 4, stageByte + (top + (ho - 1) * wp) * 4, ho - 1, wo * 4, -wo * 4, -wp * 4);
+      for (let r = 0; r < ho - 1; r++) for (let z = top + r * wp + wo; z < top + (r + 1) * wp; z++) stage[z] = 0;
+      t = top + (ho - 1) * wp + wo;
     }
-    for (let t = base + q; t < base + aStride; t++) stage[t] = 0;
+    for (; t < base + aStride; t++) stage[t] = 0;
   }
 }
 
