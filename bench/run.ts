@@ -15,7 +15,7 @@ const suites: Record<string, () => Promise<{ run(args: string[]): Promise<BenchR
 const [suite, ...args] = process.argv.slice(2);
 if (!suite || !(suite in suites)) {
   console.error(`usage: npm run bench -- <${Object.keys(suites).join('|')}> [--json FILE] [suite options]
-  unet: --size 64|128  --workload train|inference  --backend cpu|gpu[:mode]  --reps N  --profile  --no-peer
+  unet: --size 64|128  --workload train|inference  --backend cpu|gpu[:mode]  --reps N  --warmup N  --profile  --no-peer
         (SEGRAD_PROFILE=1 in the environment profiles any run; the per-op table goes to stderr at exit)`);
   process.exit(2);
 }
