@@ -10,8 +10,14 @@ import { LOOP_CHUNKS, parallelLoop } from './parallel.js';
  * by channels between the threads. Per-channel values travel in one small shared float64 array.
  */
 
-function channelScratch(c: number, slots: number): Float64Array {
-  return new Float64Array(typeof SharedArrayBuffer === 'undefined' ? new ArrayBuffer(slots * c * 8) : new SharedArrayBuffer(slots * c * 8));
+// One scratch for every call (the backend runs one kernel at a time), so no shared buffer is made per call.
+let scratch: Float64Array<ArrayBufferLike> = new Float64Array(0);
+function channelScratch(c: number, slots: number): Float64Array<ArrayBufferLike> {
+  if (scratch.length < slots * c) {
+    const bytes = Math.max(slots * c, 4096) * 8;
+    scratch = new Float64Array(typeof SharedArrayBuffer === 'undefined' ? new ArrayBuffer(bytes) : new SharedArrayBuffer(bytes));
+  }
+  return scratch;
 }
 
 /** Returns y = γ·(x − μ)/√(σ² + eps) + β with the batch mean μ and biased variance σ² (each [C]). */

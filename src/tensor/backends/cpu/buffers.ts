@@ -31,7 +31,8 @@ export function shareLargeArrays(on: boolean): void {
   shared = on && typeof SharedArrayBuffer !== 'undefined' && finalizer !== null;
 }
 
-const isShared = (x: TypedArray): boolean => typeof SharedArrayBuffer !== 'undefined' && x.buffer instanceof SharedArrayBuffer;
+/** Whether x is a typed array on a SharedArrayBuffer (one the worker thread can be handed). */
+export const isShared = (x: ArrayLike<number>): boolean => typeof SharedArrayBuffer !== 'undefined' && ArrayBuffer.isView(x) && x.buffer instanceof SharedArrayBuffer;
 
 function fresh(dtype: DType, size: number): TypedArray {
   const bytes = size * (dtype === 'float64' ? 8 : 4);

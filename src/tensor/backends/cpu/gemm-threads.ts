@@ -4,19 +4,21 @@ import { DOT_COLS, LOOP_EXPORTS, type WasmKernel } from './wasm-kernel.js';
 /**
  * A second thread for the GEMM and for the cpu backend's parallel loops (parallel.ts): a worker that
  * instantiates the same WebAssembly kernel on the same shared memory and computes part of each GEMM
- * block, or runs some of the chunks of a JS loop over shared arrays. The cpu backend's API is synchronous, so the
- * main thread publishes a block, computes chunks of it itself, and waits (Atomics.wait) only for the
- * chunks the worker has claimed. A worker that has not booted yet, or is busy, simply claims nothing:
- * the main thread then does every chunk, so the result never depends on the worker.
+ * block, or runs some of the chunks of a JS loop over shared arrays. The cpu backend's API is
+ * synchronous, so the main thread publishes a job, computes chunks of it itself, and waits
+ * (Atomics.wait) only for the chunks the worker has claimed. A worker that has not booted yet, or is
+ * busy, simply claims nothing: the main thread then does every chunk, so the result never depends on
+ * the worker.
  *
  * Control words (Int32, at word index `ctl` in the shared memory):
- *   0 mc, 1 nc, 2 kc, 3 ldb in bytes, 4 B in place (0/1; `rows`: store, not add), 5 panels per chunk, 6 A byte offset,
- *   7 B byte offset, 8 result-region byte offset, 9 region row stride (floats),
+ *   0 mc, 1 nc, 2 kc, 3 ldb in bytes, 4 B in place (0/1; `rows`: store, not add), 5 panels per chunk,
+ *   6 A byte offset, 7 B byte offset, 8 result-region byte offset, 9 region row stride (floats),
  *   10 CLAIM = tag << 24 | chunks << 12 | next chunk, 11 DONE (chunks finished), 12 SEQ (job number),
  *   13 and 14 chunks computed so far by the worker and by the main thread (for tests),
  *   15 the job's kind (0 `block`, 1 `rows`: word 3 is then the column byte offset and word 7 the
  *   table; 2 `dots`: word 2 is the length, 3 the length of one step in floats, 7 the table, 16 the A
- *   row stride; 17 the columns of a chunk's unit (a B panel, or a `dots` tile); 3 a JS loop, whose function and arguments come as a message on the worker's port).
+ *   row stride; 3 a JS loop, whose body and arguments come as a message on the worker's port),
+ *   17 the columns of a chunk's unit (NR for a B panel, DOT_COLS for a `dots` tile).
  * A JS loop's arrays travel in that message, so they must be views of SharedArrayBuffers (a copy would
  * be written in vain); the message carries the job number, and the worker drops messages of jobs the
  * main thread finished alone.
@@ -34,9 +36,9 @@ type Kernels = Pick<WasmKernel, 'block' | 'rows' | 'dots'>;
 export const loopExports = (w: WasmKernel): LoopKernels => LOOP_EXPORTS.map((name) => (name === 'rowCopy' ? w.rowCopy : w.elementwise[name])) as LoopKernels;
 
 /**
- * Adds the tiles of column panels [k·per, (k+1)·per) of the published job into the result region with
- * the WebAssembly loops (NR = 8 columns a panel; DOT_COLS for `dots`). Self-contained: its source is also the
- * worker's code.
+ * Adds the tiles of column units [k·per, (k+1)·per) of the published job into the result region with
+ * the WebAssembly loops (word 17 says how many columns a unit has). Self-contained: its source is also
+ * the worker's code.
  */
 function runChunk(w: Kernels, ctl: Int32Array, c0: number, k: number): void {
   const mc = ctl[c0], nc = ctl[c0 + 1], kc = ctl[c0 + 2], ldbBytes = ctl[c0 + 3], inPlace = ctl[c0 + 4], per = ctl[c0 + 5];

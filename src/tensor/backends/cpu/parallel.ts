@@ -1,3 +1,4 @@
+import { isShared } from './buffers.js';
 import { loopHelper, loopKernels } from './gemm.js';
 import { LOOPS } from './loops.js';
 
@@ -17,8 +18,6 @@ export const LOOP_CHUNKS = 32;
 /** Loops with fewer elements than this run on this thread: waking the worker costs more. */
 const LOOP_MIN = 1 << 16;
 const INDEX = Object.fromEntries(Object.keys(LOOPS).map((name, i) => [name, i])) as Record<keyof typeof LOOPS, number>;
-
-const isShared = (a: ArrayLike<number>): boolean => typeof SharedArrayBuffer !== 'undefined' && ArrayBuffer.isView(a) && a.buffer instanceof SharedArrayBuffer;
 
 /** Runs `count` chunks of loop `name` that touch about `work` elements in all. */
 export function parallelLoop(name: keyof typeof LOOPS, arrays: ArrayLike<number>[], nums: number[], count: number, work: number): void {
