@@ -234,7 +234,7 @@ function filterGradDirect(x: Float32Array, xShape: Shape, dy: Float32Array, dySh
   for (let b0 = 0; b0 < n; b0 += L.nb) {
     const count = Math.min(L.nb, n - b0);
     stageImages(L, x, b0, count, cin, h, wd, g);
-    // dY rows on the grid, and the spare zero row after them
+    // dY rows on the grid, and the spare zero rows after them
     parallelLoop('stageGrid', [stage, dy], [L.end, aStride, wp, L.hp, ho, wo, cout, b0, count, stage.byteOffset, ROW_COPY], Math.min(cout, LOOP_CHUNKS), cout * aStride);
     zeroFloats(stage, L.end + cout * aStride, aEnd);
     dotsF32(cout, K, (count - 1) * plane + (ho - 1) * wp + wo, L.end, aStride, L.rowStart, b0 === 0);
