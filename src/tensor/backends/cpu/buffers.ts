@@ -18,10 +18,12 @@ const keyOf = (dtype: DType, length: number): number => length * 2 + (dtype === 
 // (gemm.ts turns this on), so parallel.ts can split loops over them between the two threads. V8 does
 // not count SharedArrayBuffers as memory pressure, so a dropped one waits for a garbage collection
 // that nothing prompts: shared arrays are therefore never dropped from the pool, and at most
-// SHARED_CAP bytes of them exist (a finalizer gives back the bytes of those that were collected);
-// past it, arrays are plain again and their loops run on one thread.
+// SHARED_CAP bytes of them exist (1.5 GiB, or an eighth of the machine's memory where that is less; a
+// finalizer gives back the bytes of those that were collected); past it, arrays are plain again and
+// their loops run on one thread.
 const SHARED_MIN = 1 << 14;
-const SHARED_CAP = 1536 << 20;
+const totalMemory = (globalThis as { process?: { getBuiltinModule?: (id: string) => { totalmem?: () => number } | undefined } }).process?.getBuiltinModule?.('node:os')?.totalmem?.() ?? Infinity;
+const SHARED_CAP = Math.min(1536 << 20, totalMemory / 8);
 let shared = false;
 let sharedBytes = 0;
 const finalizer = typeof FinalizationRegistry === 'undefined' ? null : new FinalizationRegistry<number>((bytes) => (sharedBytes -= bytes));
