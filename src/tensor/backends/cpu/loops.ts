@@ -1,10 +1,11 @@
 /**
- * Loop bodies the cpu backend splits between the main thread and the GEMM's worker (parallel.ts):
- * the data movement around the convolution GEMMs and batch norm. Each body computes chunk `k` of
- * `count` over `arrays` (views of SharedArrayBuffers, or anything when it runs on this thread alone)
- * and `nums`. They must stay self-contained (no imports, no module constants, no helpers), because the
- * worker compiles their source text; a whole loop gives the same bits however its chunks are split.
- * Zeros are written by loops, not TypedArray fill: fill on the shared WebAssembly memory is slow.
+ * Loop bodies the cpu backend splits between the main thread and the GEMM's worker (parallel.ts): the
+ * data movement around the convolution GEMMs, batch norm, the elementwise SIMD ops, 2×2 max pooling and
+ * Adam. Each body computes chunk `k` of `count` over `arrays` (views of SharedArrayBuffers, or anything
+ * when it runs on this thread alone) and `nums`. They must stay self-contained (no imports, no module
+ * constants or helpers outside the body), because the worker compiles their source text; a whole loop
+ * gives the same bits however its chunks are split. Zeros are written by loops, not TypedArray fill:
+ * fill on the shared WebAssembly memory is slow.
  */
 
 /**
