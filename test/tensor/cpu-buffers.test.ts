@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pad, randn, tidy, zeros } from '../../src/index.js';
+import { concat, pad, randn, slice, tidy, zeros } from '../../src/index.js';
 import { allocate, allocateUninitialized, clearRecycled, recycle, shareLargeArrays } from '../../src/tensor/backends/cpu/buffers.js';
 import { scatterAdd } from '../../src/tensor/backends/cpu/layout.js';
 
@@ -13,6 +13,24 @@ function scatterAddForTest(): Float32Array {
 }
 
 describe('cpu backend recycled output arrays (buffers.ts)', () => {
+  it('slice (whole trailing axes copied as one run), concat and permute write every element of a recycled array', () => {
+    const x = randn([2, 6, 40, 40], { seed: 5 });
+    const xv = x.dataSync();
+    const poison = (n: number) => recycle(new Float32Array(n).fill(Number.NaN));
+    // channels 1..4 of each image: runs of 3·40·40 elements
+    poison(2 * 3 * 40 * 40);
+    const s = slice(x, [0, 1, 0, 0], [2, 3, 40, 40]).dataSync();
+    for (let b = 0; b < 2; b++) for (let i = 0; i < 3 * 1600; i++) expect(s[b * 4800 + i]).toBe(xv[(b * 6 + 1) * 1600 + i]);
+    // rows 3..36 of every channel: runs of 34·40
+    poison(2 * 6 * 34 * 40);
+    const r = slice(x, [0, 0, 3, 0], [2, 6, 34, 40]).dataSync();
+    for (let p = 0; p < 12; p++) for (let i = 0; i < 34 * 40; i++) expect(r[p * 1360 + i]).toBe(xv[p * 1600 + 120 + i]);
+    poison(2 * 12 * 40 * 40);
+    expect(concat([x, x], 1).dataSync().some(Number.isNaN)).toBe(false);
+    poison(2 * 6 * 40 * 40);
+    expect(x.permute([0, 2, 3, 1]).dataSync().some(Number.isNaN)).toBe(false);
+  });
+
   it('with sharing on, large arrays live on SharedArrayBuffers, small ones do not, and shared ones always return to the pool', () => {
     const isShared = (x: ArrayLike<number> & { buffer: ArrayBufferLike }) => x.buffer instanceof SharedArrayBuffer;
     shareLargeArrays(true);

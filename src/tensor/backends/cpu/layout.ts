@@ -1,5 +1,5 @@
 import type { DType, TypedArray } from '../../dtype.js';
-import { allocate } from './buffers.js';
+import { allocate, allocateUninitialized } from './buffers.js';
 import { sizeOf, stridesOf, type Shape } from '../../shape.js';
 
 export function permute(x: TypedArray, shape: Shape, perm: readonly number[], dtype: DType): TypedArray {
@@ -7,7 +7,7 @@ export function permute(x: TypedArray, shape: Shape, perm: readonly number[], dt
   const outShape = perm.map((p) => shape[p]);
   const inStrides = stridesOf(shape);
   const srcStride = perm.map((p) => inStrides[p]);
-  const out = allocate(dtype, x.length);
+  const out = allocateUninitialized(dtype, x.length);
   const idx = new Array<number>(rank).fill(0);
   let src = 0;
   for (let o = 0; o < out.length; o++) {
@@ -25,21 +25,25 @@ export function permute(x: TypedArray, shape: Shape, perm: readonly number[], dt
 
 /** Copies the box [begin, begin+size) of x (shape) into a contiguous array. */
 export function slice(x: TypedArray, shape: Shape, begin: readonly number[], size: readonly number[], dtype: DType): TypedArray {
-  const out = allocate(dtype, sizeOf(size));
+  const out = allocateUninitialized(dtype, sizeOf(size));
   const strides = stridesOf(shape);
   const rank = shape.length;
   if (rank === 0) {
     out[0] = x[0];
     return out;
   }
-  const inner = size[rank - 1];
-  const idx = new Array<number>(rank - 1).fill(0);
-  const rows = sizeOf(size.slice(0, -1));
+  // trailing axes the box covers whole merge into the copied runs: a channel slice of [N, C, H, W] is
+  // N copies of c·H·W elements, not N·c·H copies of W
+  let j = rank - 1;
+  while (j > 0 && begin[j] === 0 && size[j] === shape[j]) j--;
+  const inner = size[j] * strides[j];
+  const idx = new Array<number>(j).fill(0);
+  const rows = sizeOf(size.slice(0, j));
   for (let r = 0; r < rows; r++) {
-    let src = begin[rank - 1];
-    for (let d = 0; d < rank - 1; d++) src += (begin[d] + idx[d]) * strides[d];
+    let src = begin[j] * strides[j];
+    for (let d = 0; d < j; d++) src += (begin[d] + idx[d]) * strides[d];
     out.set(x.subarray(src, src + inner), r * inner);
-    for (let d = rank - 2; d >= 0; d--) {
+    for (let d = j - 1; d >= 0; d--) {
       if (++idx[d] < size[d]) break;
       idx[d] = 0;
     }
@@ -51,7 +55,7 @@ export function concat(xs: readonly TypedArray[], shapes: readonly Shape[], axis
   const outer = sizeOf(shapes[0].slice(0, axis));
   const chunk = shapes.map((s) => sizeOf(s.slice(axis)));
   const total = chunk.reduce((a, b) => a + b, 0);
-  const out = allocate(dtype, outer * total);
+  const out = allocateUninitialized(dtype, outer * total);
   for (let o = 0; o < outer; o++) {
     let dst = o * total;
     for (let i = 0; i < xs.length; i++) {
