@@ -357,6 +357,9 @@ function adamLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count:
   const mOut = arrays[5] as Float32Array;
   const vOut = arrays[6] as Float32Array;
   const [b1, b2, eps, decay, l2, c1, c2, rootBc2, step] = nums;
+  // m̂/(√v̂ + eps)·lr = m1/(√v1 + eps·√bc2)·(lr·√bc2/bc1): one division an element, not two
+  const epsScaled = eps * rootBc2;
+  const stepScaled = step * rootBc2;
   const n = theta.length;
   const i1 = Math.floor(((k + 1) * n) / count);
   for (let i = Math.floor((k * n) / count); i < i1; i++) {
@@ -366,7 +369,7 @@ function adamLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count:
     const v1 = b2 * v[i] + c2 * g * g;
     mOut[i] = m1;
     vOut[i] = v1;
-    thetaOut[i] = p * decay - (m1 / (Math.sqrt(v1) / rootBc2 + eps)) * step;
+    thetaOut[i] = p * decay - (m1 / (Math.sqrt(v1) + epsScaled)) * stepScaled;
   }
 }
 
