@@ -1,4 +1,4 @@
-import { LOOP_CHUNKS, parallelLoop } from './parallel.js';
+import { chunksFor, parallelLoop } from './parallel.js';
 
 /**
  * One Adam/AdamW update of a float32 parameter in a single loop (the fused fast path of
@@ -22,5 +22,5 @@ export function adamUpdateF32(
   const l2 = s.decoupled ? 0 : s.wd;
   const nums = [s.b1, s.b2, s.eps, decay, l2, 1 - s.b1, 1 - s.b2, Math.sqrt(s.bc2), s.lr / s.bc1];
   // the loop itself is loops.ts's `adam`, split between the threads for large parameters
-  parallelLoop('adam', [theta, grad, m, v, thetaOut, mOut, vOut], nums, Math.max(1, Math.min(LOOP_CHUNKS, Math.floor(theta.length / 32768))), theta.length);
+  parallelLoop('adam', [theta, grad, m, v, thetaOut, mOut, vOut], nums, chunksFor(theta.length), theta.length);
 }

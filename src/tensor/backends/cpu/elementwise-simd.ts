@@ -1,6 +1,6 @@
 import type { BinaryOp, UnaryOp } from '../../backend.js';
-import { simdElementwise } from './gemm.js';
-import { LOOP_CHUNKS, parallelLoop } from './parallel.js';
+import { stagingArea } from './gemm.js';
+import { chunksFor, parallelLoop } from './parallel.js';
 import { ELEMENTWISE } from './wasm-kernel.js';
 
 /**
@@ -18,16 +18,14 @@ const SLOT = 16384;
 const SIMD_BINARY = new Set<BinaryOp>(['add', 'sub', 'mul', 'div']);
 const SIMD_UNARY = new Set<UnaryOp>(['relu', 'step', 'neg', 'square', 'sqrt']);
 
-/** Chunks for n elements: about one per 32K, at most LOOP_CHUNKS. */
-const chunksFor = (n: number): number => Math.max(1, Math.min(LOOP_CHUNKS, Math.floor(n / 32768)));
 
 /** out = op(x) for float32 x; false where the SIMD loops are unavailable or the op has none. */
 export function simdUnary(op: UnaryOp, x: Float32Array, out: Float32Array): boolean {
   if (!SIMD_UNARY.has(op) || x.length < MIN_RUN) return false;
-  const simd = simdElementwise();
-  if (!simd) return false;
+  const stage = stagingArea();
+  if (!stage) return false;
   const n = x.length;
-  parallelLoop('elementwise', [x, x, out, simd.stage], [ELEMENTWISE.indexOf(op), n, n, 1, 0, 2, 0, simd.at, SLOT], chunksFor(n), n);
+  parallelLoop('elementwise', [x, x, out, stage], [ELEMENTWISE.indexOf(op), n, n, 1, 0, 2, 0, stage.byteOffset, SLOT], chunksFor(n), n);
   return true;
 }
 
@@ -42,11 +40,11 @@ export function simdBinary(op: BinaryOp, a: Float32Array, b: Float32Array, out: 
   const ia = sa[rank - 1];
   const ib = sb[rank - 1];
   if (!SIMD_BINARY.has(op) || inner < MIN_RUN || ia > 1 || ib > 1 || ia + ib === 0) return false;
-  const simd = simdElementwise();
-  if (!simd) return false;
+  const stage = stagingArea();
+  if (!stage) return false;
   const fn = ELEMENTWISE.indexOf(`${op}_${ia === 0 ? 1 : 0}${ib === 0 ? 1 : 0}`);
   const n = out.length;
   const outer = shape.slice(0, -1);
-  parallelLoop('elementwise', [a, b, out, simd.stage], [fn, n, inner, rank, 1 - ia, 1 - ib, 0, simd.at, SLOT, ...outer, ...sa.slice(0, -1), ...sb.slice(0, -1)], chunksFor(n), n);
+  parallelLoop('elementwise', [a, b, out, stage], [fn, n, inner, rank, 1 - ia, 1 - ib, 0, stage.byteOffset, SLOT, ...outer, ...sa.slice(0, -1), ...sb.slice(0, -1)], chunksFor(n), n);
   return true;
 }

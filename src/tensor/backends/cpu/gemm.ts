@@ -256,8 +256,9 @@ export function gemmF32(
 }
 
 /**
- * The staging area for gemmRowsF32 and dotsF32 (floats), or null where the WebAssembly kernels are not
- * in use (no SIMD, or the scalar kernel selected): callers then take the im2col path.
+ * The staging area for gemmRowsF32, dotsF32 and the elementwise loops (floats; its byteOffset is its
+ * place in the kernel's memory), or null where the WebAssembly kernels are not in use (no SIMD, or the
+ * scalar kernel selected): callers then take the im2col path or the JS loops.
  */
 export function stagingArea(): Float32Array | null {
   return wasm && block !== jsBlock ? new Float32Array(buffer, S_BASE, S_FLOATS) : null;
@@ -351,13 +352,4 @@ export const DOTS_SPARE_ROWS = DOT_ROWS - 1;
 export function dotsRead(m: number, n: number, out: Float32Array, outOff: number): void {
   const np = Math.ceil(n / DOT_COLS) * DOT_COLS;
   for (let i = 0; i < m; i++) out.set(memory.subarray(R_BASE / 4 + i * np, R_BASE / 4 + i * np + n), outOff + i * n);
-}
-
-/**
- * The staging area for the WebAssembly elementwise loops (loopKernels): `at` is its byte offset in the
- * module's memory. Null without WebAssembly SIMD, or while the scalar kernel is selected (tests
- * compare the two paths that way).
- */
-export function simdElementwise(): { stage: Float32Array; at: number } | null {
-  return wasm && block !== jsBlock ? { stage: new Float32Array(buffer, S_BASE, S_FLOATS), at: S_BASE } : null;
 }

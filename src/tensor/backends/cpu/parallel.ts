@@ -17,6 +17,9 @@ export const LOOP_CHUNKS = 32;
 
 /** Loops with fewer elements than this run on this thread: waking the worker costs more. */
 const LOOP_MIN = 1 << 16;
+
+/** Chunks for a loop over n elements that splits anywhere (elementwise, Adam): one per 32K, at most LOOP_CHUNKS. */
+export const chunksFor = (n: number): number => Math.max(1, Math.min(LOOP_CHUNKS, Math.floor(n / 32768)));
 const INDEX = Object.fromEntries(Object.keys(LOOPS).map((name, i) => [name, i])) as Record<keyof typeof LOOPS, number>;
 
 /** Runs `count` chunks of loop `name` that touch about `work` elements in all. */

@@ -34,10 +34,11 @@ function argmaxWindow(x: TypedArray, off: number, h: number, w: number, y0: numb
 }
 
 /**
- * True for 2×2 windows at stride 2 without padding (U-Net's down-sampling): every window lies inside,
- * and loops.ts's halvingMaxPool runs the window scan unrolled.
+ * True for 2×2 windows at stride 2 without padding (U-Net's down-sampling) whose windows all lie inside
+ * the h×w input: loops.ts's halvingMaxPool then runs the window scan unrolled.
  */
-const isHalving = ({ kernel: [kh, kw], stride: [sh, sw], pad }: Pool2dGeometry): boolean => kh === 2 && kw === 2 && sh === 2 && sw === 2 && pad.every((p) => p === 0);
+const isHalving = ({ kernel: [kh, kw], stride: [sh, sw], pad }: Pool2dGeometry, h: number, w: number, ho: number, wo: number): boolean =>
+  kh === 2 && kw === 2 && sh === 2 && sw === 2 && pad.every((p) => p === 0) && 2 * ho <= h && 2 * wo <= w;
 
 export function maxPool2d(x: TypedArray, xShape: Shape, outShape: Shape, geo: Pool2dGeometry, dtype: DType): TypedArray {
   const [n, c, h, w] = xShape;
@@ -45,7 +46,7 @@ export function maxPool2d(x: TypedArray, xShape: Shape, outShape: Shape, geo: Po
   const { kernel: [kh, kw], stride: [sh, sw], pad: [pt, , pl] } = geo;
   // every output is written
   const y = allocateUninitialized(dtype, n * c * ho * wo);
-  if (isHalving(geo) && 2 * ho <= h && 2 * wo <= w) {
+  if (isHalving(geo, h, w, ho, wo)) {
     parallelLoop('halvingMaxPool', [x, x, y], [n * c, h, w, ho, wo, 0], Math.min(n * c, LOOP_CHUNKS), x.length);
     return y;
   }
@@ -64,7 +65,7 @@ export function maxPool2dBackward(dy: TypedArray, x: TypedArray, xShape: Shape, 
   const [, , ho, wo] = outShape;
   const { kernel: [kh, kw], stride: [sh, sw], pad: [pt, , pl] } = geo;
   const dx = allocate(dtype, n * c * h * w);
-  if (isHalving(geo) && 2 * ho <= h && 2 * wo <= w) {
+  if (isHalving(geo, h, w, ho, wo)) {
     parallelLoop('halvingMaxPool', [x, dy, dx], [n * c, h, w, ho, wo, 1], Math.min(n * c, LOOP_CHUNKS), x.length);
     return dx;
   }
