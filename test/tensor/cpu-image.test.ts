@@ -397,8 +397,8 @@ describe('cpu float32 fast path (packed SIMD GEMM) against the float64 reference
 });
 
 describe('cpu GEMM micro-kernels', () => {
-  it('runs the WebAssembly SIMD kernel on Node 20', () => {
-    expect(gemmKernel()).toBe('wasm-simd');
+  it('runs the WebAssembly SIMD kernel, with fused multiply-adds, on Node 20', () => {
+    expect(gemmKernel()).toBe('wasm-simd+fma');
   });
 
   it('the scalar fallback kernel (no WebAssembly SIMD) gives the same matmul and conv results', () => {

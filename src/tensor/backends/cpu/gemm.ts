@@ -121,9 +121,13 @@ function jsBlock(a: number, b: number, c: number, mc: number, nc: number, kc: nu
 }
 let block = wasm ? wasm.block : jsBlock;
 
-/** Which micro-kernel runs now: 'wasm-simd', or 'js' where WebAssembly SIMD is missing. */
-export function gemmKernel(): 'wasm-simd' | 'js' {
-  return block === jsBlock ? 'js' : 'wasm-simd';
+/**
+ * Which micro-kernel runs now: 'wasm-simd+fma' (relaxed SIMD's fused multiply-add), 'wasm-simd', or 'js'
+ * where WebAssembly SIMD is missing.
+ */
+export function gemmKernel(): 'wasm-simd+fma' | 'wasm-simd' | 'js' {
+  if (block === jsBlock) return 'js';
+  return wasm?.fma ? 'wasm-simd+fma' : 'wasm-simd';
 }
 
 /** Selects the scalar JS micro-kernel (false) or WebAssembly SIMD where available (true); tests use it. */
