@@ -110,4 +110,9 @@ export interface Backend {
   batchNormForward?(x: Handle, xShape: Shape, gamma: Handle | null, beta: Handle | null, eps: number, dtype: DType): { y: Handle; mean: Handle; variance: Handle };
   /** Gradients of batchNormForward: dx [N, C, H, W], dγ and dβ [C]. */
   batchNormBackward?(dy: Handle, x: Handle, xShape: Shape, mean: Handle, variance: Handle, gamma: Handle | null, eps: number, dtype: DType): { dx: Handle; dgamma: Handle; dbeta: Handle };
+  /**
+   * conv2d, then y·scale[c] + shift[c] per output channel (scale, shift [Cout]) and, with `relu`,
+   * max(·, 0), written in one pass: the inference form of Conv → BatchNorm → ReLU. Not differentiated.
+   */
+  conv2dAffine?(x: Handle, xShape: Shape, w: Handle, wShape: Shape, outShape: Shape, g: Conv2dGeometry, scale: Handle, shift: Handle, relu: boolean, dtype: DType): Handle;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { noGrad, tensor } from '../../src/index.js';
+import { noGrad, randn, relu, tensor, type Tensor } from '../../src/index.js';
 import { AttentionGate, ConvBNReLU, DoubleConv, GatingSignal, ResidualDown, ResidualFirst, SqueezeExcitation, Up } from '../../src/nn/index.js';
 import { FocusGate } from '../../src/nn/models/index.js';
 import { checkModule, rnd } from './helpers.js';
@@ -85,5 +85,51 @@ describe('blocks: float64 gradient checks (weights and inputs) and shapes', () =
     expect(noGrad(() => up.forward(x, skip)).shape).toEqual([2, 2, 4, 4]);
     checkModule(up, [x, skip]);
     expect(() => up.forward(x, rnd([2, 2, 3, 4], 3))).toThrow(/Up: expected x \[N, 3, H, W\] and skip \[N, 2, 2H, 2W\], got \[2,3,2,2\] and \[2,2,3,4\]/);
+  });
+});
+
+describe('blocks in eval mode: Conv → BatchNorm → ReLU as one conv2dAffine', () => {
+  // the fused op (noGrad, cpu) against the layers one by one: conv (+ bias), the eval batch norm, relu
+  const stats = (bn: ConvBNReLU['bn'], seed: number): void => {
+    const c = bn.numFeatures;
+    bn.running_mean.assign(randn([c], { seed, dtype: bn.running_mean.dtype }));
+    bn.running_var.assign(randn([c], { seed: seed + 1, dtype: bn.running_var.dtype }).square().add(0.5));
+    bn.weight!.assign(randn([c], { seed: seed + 2, dtype: bn.running_var.dtype }));
+    bn.bias!.assign(randn([c], { seed: seed + 3, dtype: bn.running_var.dtype }));
+  };
+  const layered = (conv: ConvBNReLU['conv'], bn: ConvBNReLU['bn'], x: Tensor): Tensor => relu(bn.forward(conv.forward(x)));
+  const maxDiff = (a: Tensor, b: Tensor): number => {
+    const [p, q] = [Array.from(a.dataSync()), Array.from(b.dataSync())];
+    return p.reduce((m, v, i) => Math.max(m, Math.abs(v - q[i])), 0);
+  };
+
+  it('DoubleConv without conv bias (the U-Net block): the same bits; with bias, within float32 rounding', () => {
+    for (const bias of [false, true]) {
+      const b = new DoubleConv(3, 8, { bias, seed: 5 });
+      stats(b.bn1, 10);
+      stats(b.bn2, 20);
+      if (bias) for (const conv of [b.conv1, b.conv2]) conv.bias!.assign(randn([8], { seed: 30 }));
+      b.eval();
+      const x = randn([2, 3, 12, 12], { seed: 6 });
+      const fused = noGrad(() => b.forward(x));
+      const want = noGrad(() => layered(b.conv2, b.bn2, layered(b.conv1, b.bn1, x)));
+      if (bias) expect(maxDiff(fused, want)).toBeLessThan(1e-5 * Math.max(...want.dataSync()));
+      else expect(Array.from(fused.dataSync())).toEqual(Array.from(want.dataSync()));
+      expect(fused.dataSync().some((v) => v === 0) && fused.dataSync().some((v) => v > 0)).toBe(true);
+      // with gradients on, the composed path runs and agrees
+      expect(maxDiff(b.forward(x), want)).toBeLessThan(1e-5 * Math.max(...want.dataSync()));
+    }
+  });
+
+  it('ConvBNReLU (strided) and GatingSignal (1×1) match their layers within float32 rounding', () => {
+    const blocks = [new ConvBNReLU(3, 4, { stride: 2, seed: 7 }), new GatingSignal(3, 4, { seed: 8 })];
+    for (const [i, b] of blocks.entries()) {
+      stats(b.bn, 40 + 10 * i);
+      b.conv.bias?.assign(randn([4], { seed: 60 + i }));
+      b.eval();
+      const x = randn([2, 3, 9, 9], { seed: 9 });
+      const want = noGrad(() => layered(b.conv, b.bn, x));
+      expect(maxDiff(noGrad(() => b.forward(x)), want)).toBeLessThan(1e-5 * Math.max(...want.dataSync()));
+    }
   });
 });

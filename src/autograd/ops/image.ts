@@ -1,7 +1,10 @@
 import type { Conv2dGeometry, Pool2dGeometry, ResizeMode } from '../../tensor/backend.js';
 import { fmt } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { isGradEnabled } from '../../tensor/engine.js';
 import { checkSame, record, wrap, type GradFn } from '../graph.js';
+import { add, mul, relu } from './elementwise.js';
+import { reshape } from './layout.js';
 
 /** Image ops on NCHW tensors: convolution, transposed convolution, pooling and resizing. */
 
@@ -39,22 +42,53 @@ function checkNCHW(op: string, x: Tensor): void {
  */
 export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   const { dtype, backend } = checkSame('conv2d', [x, w]);
-  checkNCHW('conv2d', x);
-  if (w.rank !== 4) throw new Error(`conv2d: weight must be [Cout, Cin/groups, kh, kw], got ${fmt(w.shape)}`);
+  const { geo, outShape } = convGeometry('conv2d', x, w, opts);
+  const out = wrap(backend, backend.conv2d(x.handle, x.shape, w.handle, w.shape, outShape, geo, dtype), outShape, dtype);
+  return record('conv2d', [x, w], out, { geo });
+}
+
+/** The geometry and output shape of conv2d(x, w, opts), or an error naming `op` and the shapes. */
+function convGeometry(op: string, x: Tensor, w: Tensor, opts: Conv2dOptions): { geo: Conv2dGeometry; outShape: number[] } {
+  checkNCHW(op, x);
+  if (w.rank !== 4) throw new Error(`${op}: weight must be [Cout, Cin/groups, kh, kw], got ${fmt(w.shape)}`);
   const groups = opts.groups ?? 1;
   const [n, cin, h, wd] = x.shape;
   const [cout, cpg, kh, kw] = w.shape;
-  if (cin !== cpg * groups || cout % groups !== 0) throw new Error(`conv2d: input ${fmt(x.shape)} does not match weight ${fmt(w.shape)} with groups ${groups}`);
+  if (cin !== cpg * groups || cout % groups !== 0) throw new Error(`${op}: input ${fmt(x.shape)} does not match weight ${fmt(w.shape)} with groups ${groups}`);
   const stride = pair(opts.stride ?? 1);
   const dilation = pair(opts.dilation ?? 1);
-  const pad = padOf(opts.padding, [kh, kw], dilation, stride, 'conv2d');
+  const pad = padOf(opts.padding, [kh, kw], dilation, stride, op);
   const ho = Math.floor((h + pad[0] + pad[1] - dilation[0] * (kh - 1) - 1) / stride[0]) + 1;
   const wo = Math.floor((wd + pad[2] + pad[3] - dilation[1] * (kw - 1) - 1) / stride[1]) + 1;
-  if (ho <= 0 || wo <= 0) throw new Error(`conv2d: input ${fmt(x.shape)} is too small for kernel ${fmt([kh, kw])} with padding ${fmt(pad)}`);
-  const geo: Conv2dGeometry = { stride, pad, dilation, groups };
-  const outShape = [n, cout, ho, wo];
-  const out = wrap(backend, backend.conv2d(x.handle, x.shape, w.handle, w.shape, outShape, geo, dtype), outShape, dtype);
-  return record('conv2d', [x, w], out, { geo });
+  if (ho <= 0 || wo <= 0) throw new Error(`${op}: input ${fmt(x.shape)} is too small for kernel ${fmt([kh, kw])} with padding ${fmt(pad)}`);
+  return { geo: { stride, pad, dilation, groups }, outShape: [n, cout, ho, wo] };
+}
+
+export interface Conv2dAffineOptions extends Conv2dOptions {
+  /** Apply max(·, 0) last (default false). */
+  relu?: boolean;
+}
+
+/**
+ * relu?(conv2d(x, w)·scale + shift), scale and shift [Cout] per output channel: Conv → BatchNorm in
+ * eval mode (folded into scale and shift, as is a conv bias) → ReLU as one op. Where no gradient is
+ * needed (noGrad, or no input requires one) and the backend has the fused kernel (cpu), the output is
+ * written in one pass, with the same bits as the composed ops; otherwise it is composed of conv2d, mul,
+ * add and relu, and gradients flow through those.
+ * @example noGrad(() => conv2dAffine(x, w, scale, shift, { padding: 1, relu: true }));
+ */
+export function conv2dAffine(x: Tensor, w: Tensor, scale: Tensor, shift: Tensor, opts: Conv2dAffineOptions = {}): Tensor {
+  const { dtype, backend } = checkSame('conv2dAffine', [x, w, scale, shift]);
+  const { geo, outShape } = convGeometry('conv2dAffine', x, w, opts);
+  const cout = outShape[1];
+  for (const t of [scale, shift]) if (t.rank !== 1 || t.shape[0] !== cout) throw new Error(`conv2dAffine: scale and shift must be [${cout}] for weight ${fmt(w.shape)}, got ${fmt(t.shape)}`);
+  const needsGrad = isGradEnabled() && [x, w, scale, shift].some((t) => t.requiresGrad);
+  if (!needsGrad && backend.conv2dAffine) {
+    return wrap(backend, backend.conv2dAffine(x.handle, x.shape, w.handle, w.shape, outShape, geo, scale.handle, shift.handle, opts.relu ?? false, dtype), outShape, dtype);
+  }
+  const cshape = [1, cout, 1, 1];
+  const y = add(mul(conv2d(x, w, opts), reshape(scale, cshape)), reshape(shift, cshape));
+  return opts.relu ? relu(y) : y;
 }
 
 export interface ConvTranspose2dOptions {

@@ -6,6 +6,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { BatchNorm2d } from '../layers/batchnorm.js';
 import { Conv2d, ConvTranspose2d } from '../layers/conv.js';
 import { Module } from '../module.js';
+import { convBNReLUEval } from './conv-bn-relu.js';
 
 export interface AttentionGateOptions {
   /** Ratio of θx's size to the gating signal's (1: same size, no transposed conv; default 1). */
@@ -69,6 +70,7 @@ export class GatingSignal extends Module {
     this.bn = new BatchNorm2d(outChannels, { dtype: opts.dtype });
   }
   forward(x: Tensor): Tensor {
+    if (!this.bn.training) return convBNReLUEval(this.conv, this.bn, x);
     return relu(this.bn.forward(this.conv.forward(x)));
   }
 }

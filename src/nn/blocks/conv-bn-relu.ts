@@ -1,4 +1,5 @@
-import { relu } from '../../autograd/ops/elementwise.js';
+import { add, mul, relu } from '../../autograd/ops/elementwise.js';
+import { conv2dAffine } from '../../autograd/ops/image.js';
 import type { DType } from '../../tensor/dtype.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { BatchNorm2d } from '../layers/batchnorm.js';
@@ -26,8 +27,19 @@ export class ConvBNReLU extends Module {
     this.bn = new BatchNorm2d(outChannels, { dtype: opts.dtype });
   }
   forward(x: Tensor): Tensor {
+    if (!this.bn.training) return convBNReLUEval(this.conv, this.bn, x);
     return relu(this.bn.forward(this.conv.forward(x)));
   }
+}
+
+/**
+ * relu(bn(conv(x))) in eval mode as one conv2dAffine: the batch norm's scale and shift, with the conv
+ * bias folded in ((y + b)·s + t = y·s + (b·s + t)), applied as the conv's output is written.
+ */
+export function convBNReLUEval(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor {
+  const { scale, shift } = bn.evalAffine();
+  const t = conv.bias ? add(mul(conv.bias, scale), shift) : shift;
+  return conv2dAffine(x, conv.weight, scale, t, { ...conv.geometry(x), relu: true });
 }
 
 /**
@@ -50,6 +62,7 @@ export class DoubleConv extends Module {
     this.bn2 = new BatchNorm2d(outChannels, { dtype: opts.dtype });
   }
   forward(x: Tensor): Tensor {
+    if (!this.bn1.training) return convBNReLUEval(this.conv2, this.bn2, convBNReLUEval(this.conv1, this.bn1, x));
     const h = relu(this.bn1.forward(this.conv1.forward(x)));
     return relu(this.bn2.forward(this.conv2.forward(h)));
   }

@@ -48,15 +48,10 @@ export class BatchNorm2d extends Module {
     const c = this.numFeatures;
     if (x.rank !== 4 || x.shape[1] !== c) throw new Error(`BatchNorm2d(${c}): expected input [N, ${c}, H, W], got ${fmt(x.shape)}`);
     if (!this.training) {
-      const cshape = [1, c, 1, 1];
-      const gamma = this.weight ? reshape(this.weight, cshape) : null;
-      const beta = this.bias ? reshape(this.bias, cshape) : null;
       // eval: one scale and one shift per channel, so only two passes over x
-      let scale = div(1, sqrt(add(reshape(this.running_var, cshape), this.eps)));
-      if (gamma) scale = mul(scale, gamma);
-      let shift = mul(reshape(this.running_mean, cshape), scale).neg();
-      if (beta) shift = add(shift, beta);
-      return add(mul(x, scale), shift);
+      const { scale, shift } = this.evalAffine();
+      const cshape = [1, c, 1, 1];
+      return add(mul(x, reshape(scale, cshape)), reshape(shift, cshape));
     }
     const count = x.shape[0] * x.shape[2] * x.shape[3];
     if (count < 2) throw new Error(`BatchNorm2d(${c}): training needs more than one value per channel, got input ${fmt(x.shape)}`);
@@ -70,5 +65,17 @@ export class BatchNorm2d extends Module {
       }),
     );
     return y;
+  }
+
+  /**
+   * Eval mode as one scale and shift per channel ([C] each): y = x·scale + shift with
+   * scale = γ/√(running_var + eps), shift = β − running_mean·scale (conv2dAffine folds them into a conv).
+   */
+  evalAffine(): { scale: Tensor; shift: Tensor } {
+    let scale = div(1, sqrt(add(this.running_var, this.eps)));
+    if (this.weight) scale = mul(scale, this.weight);
+    let shift = mul(this.running_mean, scale).neg();
+    if (this.bias) shift = add(shift, this.bias);
+    return { scale, shift };
   }
 }

@@ -1,5 +1,5 @@
 import { add } from '../../autograd/ops/elementwise.js';
-import { conv2d, convTranspose2d } from '../../autograd/ops/image.js';
+import { conv2d, convTranspose2d, type Conv2dOptions as ConvOpOptions } from '../../autograd/ops/image.js';
 import { reshape } from '../../autograd/ops/layout.js';
 import type { DType } from '../../tensor/dtype.js';
 import { fmt } from '../../tensor/shape.js';
@@ -65,13 +65,18 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    const y = conv2d(x, this.weight, this.geometry(x));
+    return this.bias ? add(y, reshape(this.bias, [1, this.outChannels, 1, 1])) : y;
+  }
+
+  /** The conv2d options for input x (checked): 'same' with a stride becomes explicit padding for x's size. */
+  geometry(x: Tensor): ConvOpOptions {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels) throw new Error(`Conv2d(${this.inChannels}→${this.outChannels}): expected input [N, ${this.inChannels}, H, W], got ${fmt(x.shape)}`);
     let padding = this.padding;
     if (padding === 'same' && (this.stride[0] > 1 || this.stride[1] > 1)) {
       padding = [...samePad(x.shape[2], this.kernel[0], this.stride[0], this.dilation[0]), ...samePad(x.shape[3], this.kernel[1], this.stride[1], this.dilation[1])];
     }
-    const y = conv2d(x, this.weight, { stride: this.stride, padding, dilation: this.dilation, groups: this.groups });
-    return this.bias ? add(y, reshape(this.bias, [1, this.outChannels, 1, 1])) : y;
+    return { stride: this.stride, padding, dilation: this.dilation, groups: this.groups };
   }
 }
 

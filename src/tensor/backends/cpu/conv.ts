@@ -2,7 +2,7 @@ import type { Conv2dGeometry } from '../../backend.js';
 import type { DType, TypedArray } from '../../dtype.js';
 import { allocate, allocateUninitialized } from './buffers.js';
 import { LOOP_CHUNKS, parallelLoop } from './parallel.js';
-import { ROW_COPY } from './wasm-kernel.js';
+import { AFFINE, ROW_COPY } from './wasm-kernel.js';
 import type { Shape } from '../../shape.js';
 import { conv2dBackwardFilterReference, conv2dBackwardInputReference, conv2dReference } from './conv-reference.js';
 import { dotsF32, dotsFit, dotsRead, DOTS_SPARE_ROWS, gemmF32, gemmRowsF32, MAX_TABLE_ROWS, NR, PANELS, rowStride, stagingArea, zeroFloats, type PackB } from './gemm.js';
@@ -197,8 +197,15 @@ function stageImages(L: DirectLayout, x: Float32Array, b0: number, count: number
   parallelLoop('stageImages', [L.stage, x], [c, count, h, w, L.chan, L.wp, L.hp, pt, pl, b0, L.nb, L.end, L.stage.byteOffset, ROW_COPY], Math.min(c, LOOP_CHUNKS), L.end);
 }
 
-/** forwardF32 through the direct layout; null where it does not apply or fit. */
-function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, outShape: Shape, g: Conv2dGeometry): Float32Array | null {
+/** y ← max?(y·scale[c] + shift[c], 0) per output channel c, applied as a convolution's output is written. */
+export interface ConvEpilogue {
+  scale: ArrayLike<number>;
+  shift: ArrayLike<number>;
+  relu: boolean;
+}
+
+/** forwardF32 through the direct layout, with `epi` applied in the copy-out; null where it does not apply or fit. */
+function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, outShape: Shape, g: Conv2dGeometry, epi?: ConvEpilogue): Float32Array | null {
   const L = directLayout(xShape, wShape, outShape, g, () => 0);
   if (!L) return null;
   const [n, cin, h, wd] = xShape;
@@ -207,11 +214,12 @@ function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: 
   const K = cin * kh * kw;
   const { wp, plane } = L;
   const y = allocateUninitialized('float32', n * cout * ho * wo) as Float32Array;
+  const epiNums = epi ? [AFFINE, epi.relu ? 1 : 0, ...Array.from(epi.scale), ...Array.from(epi.shift)] : [-1, 0];
   for (let b0 = 0; b0 < n; b0 += L.nb) {
     const count = Math.min(L.nb, n - b0);
     stageImages(L, x, b0, count, cin, h, wd, g);
     gemmRowsF32(cout, (count - 1) * plane + (ho - 1) * wp + wo, K, w, 0, K, 1, L.rowStart, (r0, rows, j0, nc, src, srcOff, ldr) => {
-      parallelLoop('emitGrid', [src, y], [srcOff, ldr, r0, rows, j0, nc, wp, L.hp, ho, wo, cout, b0, ROW_COPY], Math.min(rows, LOOP_CHUNKS), rows * nc);
+      parallelLoop('emitGrid', [src, y], [srcOff, ldr, r0, rows, j0, nc, wp, L.hp, ho, wo, cout, b0, ROW_COPY, ...epiNums], Math.min(rows, LOOP_CHUNKS), rows * nc);
     });
   }
   return y;
@@ -367,6 +375,32 @@ function filterGradPatches(x: Float32Array, xShape: Shape, dy: Float32Array, dyS
   const dw = allocateUninitialized('float32', cout * K) as Float32Array;
   dotsRead(cout, K, dw, 0);
   return dw;
+}
+
+/**
+ * conv2d with `epi` applied per output channel (a folded batch norm or bias, and a ReLU): inside the
+ * copy-out of the direct layout where it applies, else as one loop over the output. The same bits as
+ * conv2d followed by the separate multiply, add and relu.
+ */
+export function conv2dAffine(x: TypedArray, xShape: Shape, w: TypedArray, wShape: Shape, outShape: Shape, g: Conv2dGeometry, epi: ConvEpilogue, dtype: DType): TypedArray {
+  if (dtype === 'float32' && !isPointwise(wShape[2], wShape[3], g, xShape[2], xShape[3], outShape[2], outShape[3])) {
+    const direct = forwardDirect(x as Float32Array, xShape, w as Float32Array, wShape, outShape, g, epi);
+    if (direct) return direct;
+  }
+  const y = conv2d(x, xShape, w, wShape, outShape, g, dtype);
+  const [n, c, ho, wo] = outShape;
+  const P = ho * wo;
+  const round = dtype === 'float32' ? Math.fround : (v: number) => v;
+  for (let b = 0; b < n; b++) {
+    for (let ch = 0; ch < c; ch++) {
+      const [s, t] = [epi.scale[ch], epi.shift[ch]];
+      for (let i = (b * c + ch) * P, end = i + P; i < end; i++) {
+        const v = round(round(y[i] * s) + t);
+        y[i] = epi.relu && !(v > 0) ? 0 : v;
+      }
+    }
+  }
+  return y;
 }
 
 export function conv2d(x: TypedArray, xShape: Shape, w: TypedArray, wShape: Shape, outShape: Shape, g: Conv2dGeometry, dtype: DType): TypedArray {

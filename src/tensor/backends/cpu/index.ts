@@ -53,6 +53,7 @@ export function createCpuBackend(): Backend {
     take: (x, idx, count, dtype) => own(take(x as T, idx as T, count, dtype)),
     scatterAdd: (idx, values, count, size, dtype) => own(scatterAdd(idx as T, values as T, count, size, dtype)),
     conv2d: (x, xs, w, ws, os, g, d) => own(image.conv2d(x as T, xs, w as T, ws, os, g, d)),
+    conv2dAffine: (x, xs, w, ws, os, g, scale, shift, relu, d) => own(image.conv2dAffine(x as T, xs, w as T, ws, os, g, { scale: scale as T, shift: shift as T, relu }, d)),
     conv2dBackwardInput: (dy, dys, w, ws, xs, g, d) => own(image.conv2dBackwardInput(dy as T, dys, w as T, ws, xs, g, d)),
     conv2dBackwardFilter: (x, xs, dy, dys, ws, g, d) => own(image.conv2dBackwardFilter(x as T, xs, dy as T, dys, ws, g, d)),
     maxPool2d: (x, xs, os, g, d) => own(image.maxPool2d(x as T, xs, os, g, d)),

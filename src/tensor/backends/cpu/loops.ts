@@ -10,8 +10,8 @@
 
 /**
  * This thread's instance of the WebAssembly functions loops may call, in wasm-kernel.ts's LOOP_EXPORTS
- * order: the elementwise loops (a, b, out, n) and then rowCopy (src, dst, rows, bytes, srcStride,
- * dstStride). Both threads have the same code on the same memory.
+ * order: the elementwise loops (a, b, out, n), then rowCopy (src, dst, rows, bytes, srcStride,
+ * dstStride) and affine (at, n, scale, shift, relu). Both threads have the same code on the same memory.
  */
 export type LoopKernels = readonly ((...args: number[]) => void)[];
 
@@ -57,16 +57,17 @@ function stageImagesLoop(arrays: ArrayLike<number>[], nums: number[], k: number,
 /**
  * Copies rows of a GEMM result laid out on the direct layout's grid into the output [N, Cout, Ho, Wo],
  * rows split between chunks: arrays [memory, y], nums [rFloat, ldr, r0, rows, j0, nc, wp, hp, ho, wo,
- * cout, b0, rowCopy]. Row i of the block (channel r0 + i) holds grid positions j0 … j0+nc at rFloat +
- * i·ldr (memory is the whole WebAssembly memory); grid position q = (b·hp + oy)·wp + ox, and those with
- * ox ≥ Wo or oy ≥ Ho are dropped. The image rows wholly inside the block are first packed to pitch Wo
- * in place by rowCopy (first row first), then copied out at once; rows cut by the block's ends, one
- * by one.
+ * cout, b0, rowCopy, affine, relu, scale[0…cout), shift[0…cout)]. Row i of the block (channel r0 + i)
+ * holds grid positions j0 … j0+nc at rFloat + i·ldr (memory is the whole WebAssembly memory); grid
+ * position q = (b·hp + oy)·wp + ox, and those with ox ≥ Wo or oy ≥ Ho are dropped. Where `affine` (the
+ * export's index) is not −1, a row first becomes row·scale[co] + shift[co], then max(·, 0) with relu 1.
+ * The image rows wholly inside the block are then packed to pitch Wo in place by rowCopy (first row
+ * first) and copied out at once; rows cut by the block's ends, one by one.
  */
 function emitGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels): void {
   const mem = arrays[0] as Float32Array;
   const y = arrays[1] as Float32Array;
-  const [rFloat, ldr, r0, rows, j0, nc, wp, hp, ho, wo, cout, b0, rowCopy] = nums;
+  const [rFloat, ldr, r0, rows, j0, nc, wp, hp, ho, wo, cout, b0, rowCopy, affine, relu] = nums;
   const i0 = Math.floor((k * rows) / count);
   const i1 = Math.floor(((k + 1) * rows) / count);
   const copyRow = (src: number, row: number, b: number, oy: number, co: number): void => {
@@ -79,6 +80,7 @@ function emitGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, co
   for (let i = i0; i < i1; i++) {
     const co = r0 + i;
     const src = rFloat + i * ldr - j0;
+    if (affine >= 0) ew[affine]((rFloat + i * ldr) * 4 + mem.byteOffset, nc, nums[15 + co], nums[15 + cout + co], relu);
     const bFirst = Math.floor(Math.floor(j0 / wp) / hp);
     const bLast = Math.floor(Math.floor((j0 + nc - 1) / wp) / hp);
     for (let b = bFirst; b <= bLast; b++) {

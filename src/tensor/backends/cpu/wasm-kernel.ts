@@ -50,6 +50,12 @@ export interface WasmKernel {
    */
   rowCopy: (src: number, dst: number, rows: number, bytes: number, srcStride: number, dstStride: number) => void;
   /**
+   * x ← x·scale + shift for the n floats from byte `at` (n rounded up to 4), then x ← max(x, 0) where
+   * `relu` is 1: a folded batch norm and ReLU on a convolution's output rows (a multiply and an add,
+   * so the bits match the separate elementwise ops).
+   */
+  affine: (at: number, n: number, scale: number, shift: number, relu: number) => void;
+  /**
    * Elementwise float32 loops, 4 lanes at a time, by name (see ELEMENTWISE): out[i] = op(a[i], b[i])
    * for i < n (rounded up to 4; byte offsets), where a binary op's name ends in two digits that say
    * whether a and b are a single value read once (1) or a run (0); unary ops read a only.
@@ -68,10 +74,11 @@ export const ELEMENTWISE: readonly string[] = [
 
 /**
  * The exports loops.ts's bodies may call, in the order they receive them: the elementwise loops (at
- * their ELEMENTWISE index), then rowCopy at ROW_COPY.
+ * their ELEMENTWISE index), then rowCopy at ROW_COPY and affine at AFFINE.
  */
-export const LOOP_EXPORTS: readonly string[] = [...ELEMENTWISE, 'rowCopy'];
+export const LOOP_EXPORTS: readonly string[] = [...ELEMENTWISE, 'rowCopy', 'affine'];
 export const ROW_COPY = ELEMENTWISE.length;
+export const AFFINE = ROW_COPY + 1;
 
 const uleb = (n: number): number[] => {
   const out: number[] = [];
@@ -99,7 +106,7 @@ const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.fl
 // opcodes
 const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, I32_CONST = 0x41, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_GT_S = 0x4a, I32_LT_S = 0x48, I32_LOAD = 0x28, F32_LOAD = 0x2a, F32_STORE = 0x38, F32_ADD = 0x92, LOOP = 0x03, IF = 0x04, ELSE = 0x05, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
 const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
-const V128_LOAD = 0x00, V128_LOAD32_SPLAT = 0x09, V128_STORE = 0x0b, V128_CONST = 0x0c, F32X4_EXTRACT_LANE = 0x1f, F32X4_LT = 0x43, V128_AND = 0x4e, F32X4_NEG = 0xe1, F32X4_SQRT = 0xe3, F32X4_PMAX = 0xeb, F32X4_ADD = 0xe4, F32X4_MUL = 0xe6;
+const V128_LOAD = 0x00, V128_LOAD32_SPLAT = 0x09, F32X4_SPLAT = 0x13, V128_STORE = 0x0b, V128_CONST = 0x0c, F32X4_EXTRACT_LANE = 0x1f, F32X4_LT = 0x43, V128_AND = 0x4e, F32X4_NEG = 0xe1, F32X4_SQRT = 0xe3, F32X4_PMAX = 0xeb, F32X4_ADD = 0xe4, F32X4_MUL = 0xe6;
 const memarg = (align: number, offset: number): number[] => [...uleb(align), ...uleb(offset)];
 /** f32x4.relaxed_madd (relaxed SIMD): a·b + c, one fused multiply-add where the hardware has it. */
 const F32X4_RELAXED_MADD = 0x105;
@@ -147,16 +154,17 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number, share
   const rowCopyFunc = [0, LOOP, VOID, LOCAL_GET, 1, LOCAL_GET, 0, LOCAL_GET, 3, 0xfc, ...uleb(10), 0x00, 0x00,
     LOCAL_GET, 0, LOCAL_GET, 4, I32_ADD, LOCAL_SET, 0, LOCAL_GET, 1, LOCAL_GET, 5, I32_ADD, LOCAL_SET, 1,
     LOCAL_GET, 2, I32_CONST, 1, I32_SUB, LOCAL_TEE, 2, BR_IF, 0, END, END];
+  const affineFunc = affineBody();
 
   const i32s = (n: number): number[][] => Array.from({ length: n }, () => [0x7f]);
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(i32s(5)), 0x00], [0x60, ...vec(i32s(9)), 0x00], [0x60, ...vec(i32s(4)), 0x00], [0x60, ...vec(i32s(2)), 0x00], [0x60, ...vec(i32s(6)), 0x00]])),
+    ...section(1, vec([[0x60, ...vec(i32s(5)), 0x00], [0x60, ...vec(i32s(9)), 0x00], [0x60, ...vec(i32s(4)), 0x00], [0x60, ...vec(i32s(2)), 0x00], [0x60, ...vec(i32s(6)), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7d], [0x7d], [0x7f]]), 0x00]])),
     // memory limits: flag 1 = min and max, flag 3 = shared with min and max
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, shared ? 0x03 : 0x01, ...uleb(memoryPages), ...uleb(memoryPages)]])),
-    ...section(3, vec([[0x00], [0x01], [0x01], [0x01], ...ewFuncs.map(() => [0x02]), [0x03], [0x04]])),
-    ...section(7, vec([...['kernel', 'block', 'rows', 'dots', ...ELEMENTWISE, 'zero', 'rowCopy'].map((name, i) => [...str(name), 0x00, ...uleb(i)])])),
-    ...section(10, vec([func, blockFunc, rowsFunc, dotsFunc, ...ewFuncs, zeroFunc, rowCopyFunc].map((f) => [...uleb(f.length), ...f]))),
+    ...section(3, vec([[0x00], [0x01], [0x01], [0x01], ...ewFuncs.map(() => [0x02]), [0x03], [0x04], [0x05]])),
+    ...section(7, vec([...['kernel', 'block', 'rows', 'dots', ...ELEMENTWISE, 'zero', 'rowCopy', 'affine'].map((name, i) => [...str(name), 0x00, ...uleb(i)])])),
+    ...section(10, vec([func, blockFunc, rowsFunc, dotsFunc, ...ewFuncs, zeroFunc, rowCopyFunc, affineFunc].map((f) => [...uleb(f.length), ...f]))),
   ]);
 }
 
@@ -284,6 +292,23 @@ function dotsBody(fma: boolean): number[] {
   return [...vec([[...uleb(nI32), 0x7f], [...uleb(nV128), 0x7b]]), ...b];
 }
 
+/** The body of `affine` (see WasmKernel): one loop with the ReLU, one without. */
+function affineBody(): number[] {
+  const [AT, N, S, T, RELU] = [0, 1, 2, 3, 4];
+  const [END_, VS, VT] = [5, 6, 7];
+  const get = (l: number): number[] => [LOCAL_GET, l];
+  const zero = simd(V128_CONST, ...new Array<number>(16).fill(0));
+  const loop = (relu: boolean): number[] => [
+    LOOP, VOID, ...get(AT), ...(relu ? zero : []), ...get(AT), ...simd(V128_LOAD, ...memarg(0, 0)), ...get(VS), ...simd(F32X4_MUL), ...get(VT), ...simd(F32X4_ADD),
+    ...(relu ? simd(F32X4_PMAX) : []), ...simd(V128_STORE, ...memarg(0, 0)),
+    ...get(AT), I32_CONST, 16, I32_ADD, LOCAL_TEE, AT, ...get(END_), I32_LT_S, BR_IF, 0, END,
+  ];
+  const b = [...get(N), I32_CONST, 4, I32_MUL, ...get(AT), I32_ADD, LOCAL_SET, END_];
+  b.push(...get(S), ...simd(F32X4_SPLAT), LOCAL_SET, VS, ...get(T), ...simd(F32X4_SPLAT), LOCAL_SET, VT);
+  b.push(...get(RELU), IF, VOID, ...loop(true), ELSE, ...loop(false), END, END);
+  return [...vec([[1, 0x7f], [2, 0x7b]]), ...b];
+}
+
 /** The body of one elementwise export (see WasmKernel.elementwise). */
 function elementwiseBody(name: string): number[] {
   const [A, B, OUT, N] = [0, 1, 2, 3];
@@ -342,7 +367,7 @@ export function createWasmKernel(mr: number, nrv: number, bytes: number): WasmKe
       const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
       const module = new WebAssembly.Module(kernelModule(mr, nrv, pages, shared, fma) as Uint8Array<ArrayBuffer>);
       const instance = new WebAssembly.Instance(module, { env: { mem: memory } });
-      return { memory, module, shared, fma, kernel: instance.exports.kernel as WasmKernel['kernel'], block: instance.exports.block as WasmKernel['block'], rows: instance.exports.rows as WasmKernel['rows'], dots: instance.exports.dots as WasmKernel['dots'], zero: instance.exports.zero as WasmKernel['zero'], rowCopy: instance.exports.rowCopy as WasmKernel['rowCopy'], elementwise: Object.fromEntries(ELEMENTWISE.map((name) => [name, instance.exports[name]])) as WasmKernel['elementwise'] };
+      return { memory, module, shared, fma, kernel: instance.exports.kernel as WasmKernel['kernel'], block: instance.exports.block as WasmKernel['block'], rows: instance.exports.rows as WasmKernel['rows'], dots: instance.exports.dots as WasmKernel['dots'], zero: instance.exports.zero as WasmKernel['zero'], rowCopy: instance.exports.rowCopy as WasmKernel['rowCopy'], affine: instance.exports.affine as WasmKernel['affine'], elementwise: Object.fromEntries(ELEMENTWISE.map((name) => [name, instance.exports[name]])) as WasmKernel['elementwise'] };
     } catch {
       // no SIMD, relaxed SIMD or shared memory: try the next option
     }
