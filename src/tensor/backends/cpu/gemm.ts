@@ -21,6 +21,11 @@ export const NR = 8;
 const KC = 256;
 const MC = 128;
 const NC = 2048;
+/**
+ * Depth of the blocks k is cut into: at most KC, and all about equal (k = 288 as 144 + 144, not
+ * 256 + 32: a thin last block pays the tile loads and stores of a full one for little work).
+ */
+const depthStep = (k: number): number => Math.ceil(k / Math.ceil(k / KC));
 /** Rows of C the result region holds; taller products run in row chunks of this size. */
 const R_ROWS = 1024;
 
@@ -214,13 +219,14 @@ export function gemmF32(
   const aBase = TILE_BYTES;
   const bBase = TILE_BYTES + A_BYTES;
   const rFloat = R_BASE / 4;
+  const kStep = depthStep(k);
   for (let r0 = 0; r0 < m; r0 += R_ROWS) {
     const rows = Math.min(R_ROWS, m - r0);
     for (let j0 = 0; j0 < n; j0 += NC) {
       const nc = Math.min(NC, n - j0);
       zeroFloats(memory, rFloat, rFloat + Math.ceil(rows / MR) * MR * LDR);
-      for (let p0 = 0; p0 < k; p0 += KC) {
-        const kc = Math.min(KC, k - p0);
+      for (let p0 = 0; p0 < k; p0 += kStep) {
+        const kc = Math.min(kStep, k - p0);
         let ldb = NR;
         let inPlace = true;
         if (customB) {
@@ -294,13 +300,14 @@ export function gemmRowsF32(
   const mPad = Math.ceil(Math.min(m, R_ROWS) / MR) * MR;
   const ncMax = Math.min(Math.ceil(n / NR) * NR, Math.max(NC, Math.floor((R_ROWS * LDR) / mPad / NR) * NR - NR));
   const ldr = ncMax + NR;
+  const kStep = depthStep(k);
   for (let r0 = 0; r0 < m; r0 += R_ROWS) {
     const rows = Math.min(R_ROWS, m - r0);
     for (let j0 = 0; j0 < n; j0 += ncMax) {
       const nc = Math.min(ncMax, n - j0);
       // the first depth block stores its tiles, later ones add: the region needs no zeroing
-      for (let p0 = 0; p0 < k; p0 += KC) {
-        const kc = Math.min(KC, k - p0);
+      for (let p0 = 0; p0 < k; p0 += kStep) {
+        const kc = Math.min(kStep, k - p0);
         for (let i0 = 0; i0 < rows; i0 += MC) {
           const mc = Math.min(MC, rows - i0);
           packA(a, aOff, ars, acs, r0 + i0, mc, m, p0, kc);
