@@ -50,12 +50,15 @@ describe('cpu float32 convolution fast paths against the float64 reference', () 
   });
 
   it('outputs are written in full: recycled arrays full of NaN never show through', () => {
-    // the outputs of the convolutions below (forward, and the patch path's), pre-filled with NaN
+    // the outputs of the convolutions below (forward, and the patch path's forward and input gradient), pre-filled with NaN
     const poison = (...sizes: number[]) => sizes.forEach((n) => recycle(new Float32Array(n).fill(Number.NaN)));
     poison(2 * 6 * 48 * 48, 2 * 6 * 48 * 48);
     agree([2, 4, 48, 48], [6, 4, 3, 3], { padding: 1 }, 33);
-    poison(2 * 6 * 32 * 32, 2 * 6 * 32 * 32);
+    poison(2 * 6 * 32 * 32, 2 * 6 * 32 * 32, 2 * 4 * 64 * 64, 2 * 4 * 64 * 64);
     agree([2, 4, 64, 64], [6, 4, 2, 2], { stride: 2 }, 34);
+    // an odd last row and column the patches miss: their input gradient must still be 0
+    poison(2 * 4 * 65 * 63, 2 * 4 * 65 * 63);
+    agree([2, 4, 65, 63], [6, 4, 2, 2], { stride: 2 }, 35);
   });
 
   it('few output channels take column blocks as wide as the result region holds; more channels split them', () => {

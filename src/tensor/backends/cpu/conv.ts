@@ -352,7 +352,9 @@ function inputGradPatches(dy: Float32Array, dyShape: Shape, w: Float32Array, wSh
   const [, , h, wd] = xShape;
   zeroFloats(L.stage, 0, (cout + 1) * L.pitch);
   stageChannels(L, 0, dy, dyShape);
-  const dx = allocate('float32', n * cin * h * wd) as Float32Array;
+  // the patches cover every cell of dx unless h or w leave a remainder
+  const covered = h === ho * kh && wd === wo * kw;
+  const dx = (covered ? allocateUninitialized : allocate)('float32', n * cin * h * wd) as Float32Array;
   // dX'[(ci, ky, kx), q] = Σ_co W[co, (ci, ky, kx)]·dY[co, q]: A = Wᵀ read through strides
   gemmRowsF32(K, L.np, cout, w, 0, 1, K, rowsAt(cout, L.pitch), (r0, rows, j0, nc, src, srcOff, ldr) => {
     parallelLoop('scatterPatches', [src, dx], [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, cin, h, wd], Math.min(rows, LOOP_CHUNKS), rows * nc);
