@@ -35,6 +35,21 @@ const maxErr = (got: ArrayLike<number>, want: ArrayLike<number>): number => {
   return e;
 };
 
+/** Writes A [mc, kc] (row-major) at float A as the kernel's panels: panel ip holds kc steps of MR rows. */
+function packPanels(f32: Float32Array, at: number, a: Float32Array, mc: number, kc: number): void {
+  for (let ip = 0; ip < mc; ip += MR) for (let p = 0; p < kc; p++) for (let r = 0; r < MR; r++) f32[at + ip * kc + p * MR + r] = a[(ip + r) * kc + p];
+}
+
+/** (store ? 0 : c0) + A·B in float64, A [mc, kc], B [kc, nc]. */
+function gemmReference(c0: Float32Array, a: Float32Array, b: Float32Array, mc: number, nc: number, kc: number, store = false): number[] {
+  return Array.from(c0, (v, idx) => {
+    const [i, j] = [Math.floor(idx / nc), idx % nc];
+    let s = store ? 0 : v;
+    for (let p = 0; p < kc; p++) s += a[i * kc + p] * b[p * nc + j];
+    return s;
+  });
+}
+
 const dims = fc.record({ mp: fc.integer({ min: 1, max: 5 }), np: fc.integer({ min: 1, max: 4 }), kc: fc.integer({ min: 1, max: 70 }), seed: fc.integer() });
 
 describe.each([false, true])('wasm GEMM micro-kernel, fma %s', (fma) => {
@@ -48,18 +63,11 @@ describe.each([false, true])('wasm GEMM micro-kernel, fma %s', (fma) => {
         const b = values(kc * nc, seed + 1); // B[p, j]
         const c0 = values(mc * nc, seed + 2);
         const [A, B, C] = [0, 4096, 8192]; // float offsets
-        // pack A: panel ip holds kc steps of MR rows
-        for (let ip = 0; ip < mc; ip += MR) for (let p = 0; p < kc; p++) for (let r = 0; r < MR; r++) k.f32[A + ip * kc + p * MR + r] = a[(ip + r) * kc + p];
+        packPanels(k.f32, A, a, mc, kc);
         k.f32.set(b, B);
         k.f32.set(c0, C);
         k.block(A * 4, B * 4, C * 4, mc, nc, kc, nc * 4, NR * 4, nc * 4);
-        const want = Array.from(c0, (v, idx) => {
-          const [i, j] = [Math.floor(idx / nc), idx % nc];
-          let s = v;
-          for (let p = 0; p < kc; p++) s += a[i * kc + p] * b[p * nc + j];
-          return s;
-        });
-        expect(maxErr(k.f32.subarray(C, C + mc * nc), want)).toBeLessThan(1e-5 * (kc + 1));
+        expect(maxErr(k.f32.subarray(C, C + mc * nc), gemmReference(c0, a, b, mc, nc, kc))).toBeLessThan(1e-5 * (kc + 1));
       }),
       { numRuns: 40 },
     );
@@ -73,7 +81,7 @@ describe.each([false, true])('wasm GEMM micro-kernel, fma %s', (fma) => {
         const b = values(kc * nc, seed + 1);
         const c0 = values(mc * nc, seed + 2);
         const [A, T, B, C] = [0, 2048, 4096, 12288];
-        for (let ip = 0; ip < mc; ip += MR) for (let p = 0; p < kc; p++) for (let r = 0; r < MR; r++) k.f32[A + ip * kc + p * MR + r] = a[(ip + r) * kc + p];
+        packPanels(k.f32, A, a, mc, kc);
         // the rows lie in reverse order and 3 floats apart, so only the table can find them
         const pitch = nc + 3;
         for (let p = 0; p < kc; p++) {
@@ -83,13 +91,7 @@ describe.each([false, true])('wasm GEMM micro-kernel, fma %s', (fma) => {
         }
         k.f32.set(c0, C);
         k.rows(A * 4, T * 4, C * 4, mc, nc, kc, store ? 1 : 0, 16, nc * 4);
-        const want = Array.from(c0, (v, idx) => {
-          const [i, j] = [Math.floor(idx / nc), idx % nc];
-          let s = store ? 0 : v;
-          for (let p = 0; p < kc; p++) s += a[i * kc + p] * b[p * nc + j];
-          return s;
-        });
-        expect(maxErr(k.f32.subarray(C, C + mc * nc), want)).toBeLessThan(1e-5 * (kc + 1));
+        expect(maxErr(k.f32.subarray(C, C + mc * nc), gemmReference(c0, a, b, mc, nc, kc, store))).toBeLessThan(1e-5 * (kc + 1));
       }),
       { numRuns: 40 },
     );
