@@ -1,4 +1,5 @@
 import type { DType, TypedArray } from '../../dtype.js';
+import { nodeProcess } from './node-process.js';
 
 /**
  * Recycled output arrays for the cpu backend. A fresh large typed array costs a page fault on first
@@ -22,7 +23,7 @@ const keyOf = (dtype: DType, length: number): number => length * 2 + (dtype === 
 // finalizer gives back the bytes of those that were collected); past it, arrays are plain again and
 // their loops run on one thread.
 const SHARED_MIN = 1 << 14;
-const totalMemory = (globalThis as { process?: { getBuiltinModule?: (id: string) => { totalmem?: () => number } | undefined } }).process?.getBuiltinModule?.('node:os')?.totalmem?.() ?? Infinity;
+const totalMemory = (nodeProcess?.getBuiltinModule?.('node:os') as { totalmem?: () => number } | undefined)?.totalmem?.() ?? Infinity;
 const SHARED_CAP = Math.min(1536 << 20, totalMemory / 8);
 let shared = false;
 let sharedBytes = 0;

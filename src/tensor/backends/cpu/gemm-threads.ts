@@ -1,4 +1,5 @@
 import type { LoopBody, LoopKernels } from './loops.js';
+import { nodeProcess } from './node-process.js';
 import { DOT_COLS, LOOP_EXPORTS, type WasmKernel } from './wasm-kernel.js';
 
 /**
@@ -102,7 +103,7 @@ export interface GemmHelper {
 export function createGemmHelper(wasm: WasmKernel, ctlWord: number, bodies: readonly LoopBody[]): GemmHelper | null {
   type WorkerThreads = typeof import('node:worker_threads');
   type Os = typeof import('node:os');
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown; env?: Record<string, string | undefined> } }).process;
+  const proc = nodeProcess;
   if (!wasm.shared || typeof proc?.getBuiltinModule !== 'function' || proc.env?.SEGRAD_CPU_THREADS === '1') return null;
   const wt = proc.getBuiltinModule('node:worker_threads') as WorkerThreads | undefined;
   const os = proc.getBuiltinModule('node:os') as Os | undefined;

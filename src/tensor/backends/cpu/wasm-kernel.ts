@@ -10,6 +10,8 @@
  * Returns null where WebAssembly SIMD is unavailable; callers then use the scalar kernel.
  */
 
+import { nodeProcess } from './node-process.js';
+
 export interface WasmKernel {
   memory: WebAssembly.Memory;
   /** The compiled module, for instantiating the same kernel on the same (shared) memory in a worker. */
@@ -343,10 +345,9 @@ function elementwiseBody(name: string): number[] {
  */
 export function relaxedSimdAllowed(): boolean {
   type V8 = typeof import('node:v8');
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown; env?: Record<string, string | undefined> } }).process;
-  if (proc?.env?.SEGRAD_WASM_FMA === '0') return false;
+  if (nodeProcess?.env?.SEGRAD_WASM_FMA === '0') return false;
   try {
-    (proc?.getBuiltinModule?.('node:v8') as V8 | undefined)?.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    (nodeProcess?.getBuiltinModule?.('node:v8') as V8 | undefined)?.setFlagsFromString('--experimental-wasm-relaxed-simd');
   } catch {
     // not Node, or a V8 without the flag: the compile below tells
   }
