@@ -46,7 +46,12 @@ describe('cpu float32 convolution fast paths against the float64 reference', () 
   });
 
   it('3×3 padding 1 with K = 32·9 > KC and P = 48² > NC', () => {
+    // 8 rows: one depth block of 288 (few rows take up to 2·KC at once); the input gradient has 32
+    // rows and K = 72
     agree([2, 32, 48, 48], [8, 32, 3, 3], { padding: 1 }, 31);
+    // 24 rows, and 8 rows with K = 64·9 > 2·KC: depth blocks added into the result region
+    agree([2, 32, 20, 20], [24, 32, 3, 3], { padding: 1 }, 32);
+    agree([2, 64, 12, 12], [8, 64, 3, 3], { padding: 1 }, 35);
   });
 
   it('outputs are written in full: recycled arrays full of NaN never show through', () => {

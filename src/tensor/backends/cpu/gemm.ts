@@ -26,6 +26,12 @@ const NC = 2048;
  * 256 + 32: a thin last block pays the tile loads and stores of a full one for little work).
  */
 const depthStep = (k: number): number => Math.ceil(k / Math.ceil(k / KC));
+/**
+ * gemmRowsF32 takes a product of at most 16 rows (a 16-channel convolution) in one depth block up to
+ * 2·KC: its packed A stays small, and one pass over the result region instead of two saves more than
+ * the longer B panels cost (3×3 conv 32 → 16 channels at 128², 8 images, 2 threads: 22–25 → 18–21 ms).
+ */
+const FEW_ROWS = 16;
 /** Rows of C the result region holds; taller products run in row chunks of this size. */
 const R_ROWS = 1024;
 
@@ -300,7 +306,7 @@ export function gemmRowsF32(
   const mPad = Math.ceil(Math.min(m, R_ROWS) / MR) * MR;
   const ncMax = Math.min(Math.ceil(n / NR) * NR, Math.max(NC, Math.floor((R_ROWS * LDR) / mPad / NR) * NR - NR));
   const ldr = ncMax + NR;
-  const kStep = depthStep(k);
+  const kStep = m <= FEW_ROWS && k <= 2 * KC ? k : depthStep(k);
   for (let r0 = 0; r0 < m; r0 += R_ROWS) {
     const rows = Math.min(R_ROWS, m - r0);
     for (let j0 = 0; j0 < n; j0 += ncMax) {
