@@ -115,4 +115,9 @@ export interface Backend {
    * max(·, 0), written in one pass: the inference form of Conv → BatchNorm → ReLU. Not differentiated.
    */
   conv2dAffine?(x: Handle, xShape: Shape, w: Handle, wShape: Shape, outShape: Shape, g: Conv2dGeometry, scale: Handle, shift: Handle, relu: boolean, dtype: DType): Handle;
+  /**
+   * A transposed convolution (conv2dBackwardInput with x [N, Cin, H, W] in the place of dy, output
+   * outShape) plus bias[c] per output channel (bias [C]), written in one pass. Not differentiated.
+   */
+  convTranspose2dBias?(x: Handle, xShape: Shape, w: Handle, wShape: Shape, outShape: Shape, g: Conv2dGeometry, bias: Handle, dtype: DType): Handle;
 }

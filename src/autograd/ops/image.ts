@@ -105,24 +105,47 @@ export interface ConvTranspose2dOptions {
  */
 export function convTranspose2d(x: Tensor, w: Tensor, opts: ConvTranspose2dOptions = {}): Tensor {
   const { dtype, backend } = checkSame('convTranspose2d', [x, w]);
-  checkNCHW('convTranspose2d', x);
-  if (w.rank !== 4) throw new Error(`convTranspose2d: weight must be [Cin, Cout/groups, kh, kw], got ${fmt(w.shape)}`);
+  const { geo, outShape } = convTransposeGeometry('convTranspose2d', x, w, opts);
+  const out = wrap(backend, backend.conv2dBackwardInput(x.handle, x.shape, w.handle, w.shape, outShape, geo, dtype), outShape, dtype);
+  return record('convTranspose2d', [x, w], out, { geo });
+}
+
+/**
+ * convTranspose2d(x, w, opts) + bias[c] per output channel (bias [Cout]), as ConvTranspose2d computes
+ * it. Where no gradient is needed (noGrad, or no input requires one) and the backend has the fused
+ * kernel (cpu), the bias is added as the output is written, with the same bits as the composed ops;
+ * otherwise it is convTranspose2d then add, and gradients flow through those.
+ * @example noGrad(() => convTranspose2dBias(x, w, bias, { stride: 2 }));
+ */
+export function convTranspose2dBias(x: Tensor, w: Tensor, bias: Tensor, opts: ConvTranspose2dOptions = {}): Tensor {
+  const { dtype, backend } = checkSame('convTranspose2dBias', [x, w, bias]);
+  const { geo, outShape } = convTransposeGeometry('convTranspose2dBias', x, w, opts);
+  const cout = outShape[1];
+  if (bias.rank !== 1 || bias.shape[0] !== cout) throw new Error(`convTranspose2dBias: bias must be [${cout}] for weight ${fmt(w.shape)}, got ${fmt(bias.shape)}`);
+  const needsGrad = isGradEnabled() && [x, w, bias].some((t) => t.requiresGrad);
+  if (!needsGrad && backend.convTranspose2dBias) {
+    return wrap(backend, backend.convTranspose2dBias(x.handle, x.shape, w.handle, w.shape, outShape, geo, bias.handle, dtype), outShape, dtype);
+  }
+  return add(convTranspose2d(x, w, opts), reshape(bias, [1, cout, 1, 1]));
+}
+
+/** The geometry and output shape of convTranspose2d(x, w, opts), or an error naming `op` and the shapes. */
+function convTransposeGeometry(op: string, x: Tensor, w: Tensor, opts: ConvTranspose2dOptions): { geo: Conv2dGeometry; outShape: number[] } {
+  checkNCHW(op, x);
+  if (w.rank !== 4) throw new Error(`${op}: weight must be [Cin, Cout/groups, kh, kw], got ${fmt(w.shape)}`);
   const groups = opts.groups ?? 1;
   const [n, cin, h, wd] = x.shape;
   const [wcin, cpg, kh, kw] = w.shape;
-  if (cin !== wcin || cin % groups !== 0) throw new Error(`convTranspose2d: input ${fmt(x.shape)} does not match weight ${fmt(w.shape)} with groups ${groups}`);
+  if (cin !== wcin || cin % groups !== 0) throw new Error(`${op}: input ${fmt(x.shape)} does not match weight ${fmt(w.shape)} with groups ${groups}`);
   const stride = pair(opts.stride ?? 1);
   const dilation = pair(opts.dilation ?? 1);
   const [ph, pw] = pair(opts.padding ?? 0);
   const [oph, opw] = pair(opts.outputPadding ?? 0);
-  if (oph >= Math.max(stride[0], dilation[0]) || opw >= Math.max(stride[1], dilation[1])) throw new Error(`convTranspose2d: outputPadding ${fmt([oph, opw])} must be smaller than stride or dilation`);
+  if (oph >= Math.max(stride[0], dilation[0]) || opw >= Math.max(stride[1], dilation[1])) throw new Error(`${op}: outputPadding ${fmt([oph, opw])} must be smaller than stride or dilation`);
   const ho = (h - 1) * stride[0] - 2 * ph + dilation[0] * (kh - 1) + oph + 1;
   const wo = (wd - 1) * stride[1] - 2 * pw + dilation[1] * (kw - 1) + opw + 1;
-  if (ho <= 0 || wo <= 0) throw new Error(`convTranspose2d: output would be empty for input ${fmt(x.shape)}`);
-  const geo: Conv2dGeometry = { stride, pad: [ph, ph + oph, pw, pw + opw], dilation, groups };
-  const outShape = [n, cpg * groups, ho, wo];
-  const out = wrap(backend, backend.conv2dBackwardInput(x.handle, x.shape, w.handle, w.shape, outShape, geo, dtype), outShape, dtype);
-  return record('convTranspose2d', [x, w], out, { geo });
+  if (ho <= 0 || wo <= 0) throw new Error(`${op}: output would be empty for input ${fmt(x.shape)}`);
+  return { geo: { stride, pad: [ph, ph + oph, pw, pw + opw], dilation, groups }, outShape: [n, cpg * groups, ho, wo] };
 }
 
 export interface Pool2dOptions {

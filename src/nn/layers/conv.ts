@@ -1,5 +1,5 @@
 import { add } from '../../autograd/ops/elementwise.js';
-import { conv2d, convTranspose2d, type Conv2dOptions as ConvOpOptions } from '../../autograd/ops/image.js';
+import { conv2d, convTranspose2d, convTranspose2dBias, type Conv2dOptions as ConvOpOptions } from '../../autograd/ops/image.js';
 import { reshape } from '../../autograd/ops/layout.js';
 import type { DType } from '../../tensor/dtype.js';
 import { fmt } from '../../tensor/shape.js';
@@ -142,7 +142,7 @@ export class ConvTranspose2d extends Module {
 
   forward(x: Tensor): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels) throw new Error(`ConvTranspose2d(${this.inChannels}→${this.outChannels}): expected input [N, ${this.inChannels}, H, W], got ${fmt(x.shape)}`);
-    const y = convTranspose2d(x, this.weight, { stride: this.stride, padding: this.pad, outputPadding: this.outputPadding, dilation: this.dilation, groups: this.groups });
-    return this.bias ? add(y, reshape(this.bias, [1, this.outChannels, 1, 1])) : y;
+    const opts = { stride: this.stride, padding: this.pad, outputPadding: this.outputPadding, dilation: this.dilation, groups: this.groups };
+    return this.bias ? convTranspose2dBias(x, this.weight, this.bias, opts) : convTranspose2d(x, this.weight, opts);
   }
 }

@@ -343,21 +343,24 @@ function forwardPatches(x: Float32Array, xShape: Shape, w: Float32Array, wShape:
   return y;
 }
 
-function inputGradPatches(dy: Float32Array, dyShape: Shape, w: Float32Array, wShape: Shape, xShape: Shape, g: Conv2dGeometry): Float32Array | null {
+/** The input gradient through the patch layout, plus bias[ci] on every cell where `bias` is given (null then unless the patches cover dx). */
+function inputGradPatches(dy: Float32Array, dyShape: Shape, w: Float32Array, wShape: Shape, xShape: Shape, g: Conv2dGeometry, bias?: ArrayLike<number>): Float32Array | null {
   const [cout, cin, kh, kw] = wShape;
   const K = cin * kh * kw;
-  const L = patchLayout(xShape, wShape, dyShape, g, cout);
-  if (!L) return null;
   const [n, , ho, wo] = dyShape;
   const [, , h, wd] = xShape;
-  zeroFloats(L.stage, 0, (cout + 1) * L.pitch);
-  stageChannels(L, 0, dy, dyShape);
   // the patches cover every cell of dx unless h or w leave a remainder
   const covered = h === ho * kh && wd === wo * kw;
+  if (bias && !covered) return null;
+  const L = patchLayout(xShape, wShape, dyShape, g, cout);
+  if (!L) return null;
+  zeroFloats(L.stage, 0, (cout + 1) * L.pitch);
+  stageChannels(L, 0, dy, dyShape);
+  const biasNums = bias ? [1, ...Array.from(bias)] : [0];
   const dx = (covered ? allocateUninitialized : allocate)('float32', n * cin * h * wd) as Float32Array;
   // dX'[(ci, ky, kx), q] = Σ_co W[co, (ci, ky, kx)]·dY[co, q]: A = Wᵀ read through strides
   gemmRowsF32(K, L.np, cout, w, 0, 1, K, rowsAt(cout, L.pitch), (r0, rows, j0, nc, src, srcOff, ldr) => {
-    parallelLoop('scatterPatches', [src, dx], [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, cin, h, wd], Math.min(rows, LOOP_CHUNKS), rows * nc);
+    parallelLoop('scatterPatches', [src, dx], [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, cin, h, wd, ...biasNums], Math.min(rows, LOOP_CHUNKS), rows * nc);
   });
   return dx;
 }
@@ -389,8 +392,12 @@ export function conv2dAffine(x: TypedArray, xShape: Shape, w: TypedArray, wShape
     const direct = forwardDirect(x as Float32Array, xShape, w as Float32Array, wShape, outShape, g, epi);
     if (direct) return direct;
   }
-  const y = conv2d(x, xShape, w, wShape, outShape, g, dtype);
-  const [n, c, ho, wo] = outShape;
+  return applyEpilogue(conv2d(x, xShape, w, wShape, outShape, g, dtype), outShape, epi, dtype);
+}
+
+/** y ← relu?(y·scale[c] + shift[c]) per channel c of y [N, C, H, W], rounded as the separate ops round. */
+function applyEpilogue(y: TypedArray, shape: Shape, epi: ConvEpilogue, dtype: DType): TypedArray {
+  const [n, c, ho, wo] = shape;
   const P = ho * wo;
   const round = dtype === 'float32' ? Math.fround : (v: number) => v;
   for (let b = 0; b < n; b++) {
@@ -403,6 +410,19 @@ export function conv2dAffine(x: TypedArray, xShape: Shape, w: TypedArray, wShape
     }
   }
   return y;
+}
+
+/**
+ * A transposed convolution of x with w (conv2dBackwardInput, x in the place of dy) plus bias[c] per
+ * output channel: added in the scatter of the patch path where it applies, else in one loop after. The
+ * same bits as the two apart.
+ */
+export function convTranspose2dBias(x: TypedArray, xShape: Shape, w: TypedArray, wShape: Shape, outShape: Shape, g: Conv2dGeometry, bias: TypedArray, dtype: DType): TypedArray {
+  const fused = dtype === 'float32' ? inputGradPatches(x as Float32Array, xShape, w as Float32Array, wShape, outShape, g, bias) : null;
+  if (fused) return fused;
+  // y·1 is y exactly, so the epilogue with scale 1 is the bias add alone
+  const ones = new Array<number>(bias.length).fill(1);
+  return applyEpilogue(conv2dBackwardInput(x, xShape, w, wShape, outShape, g, dtype), outShape, { scale: ones, shift: bias, relu: false }, dtype);
 }
 
 export function conv2d(x: TypedArray, xShape: Shape, w: TypedArray, wShape: Shape, outShape: Shape, g: Conv2dGeometry, dtype: DType): TypedArray {

@@ -55,6 +55,7 @@ export function createCpuBackend(): Backend {
     conv2d: (x, xs, w, ws, os, g, d) => own(image.conv2d(x as T, xs, w as T, ws, os, g, d)),
     conv2dAffine: (x, xs, w, ws, os, g, scale, shift, relu, d) => own(image.conv2dAffine(x as T, xs, w as T, ws, os, g, { scale: scale as T, shift: shift as T, relu }, d)),
     conv2dBackwardInput: (dy, dys, w, ws, xs, g, d) => own(image.conv2dBackwardInput(dy as T, dys, w as T, ws, xs, g, d)),
+    convTranspose2dBias: (x, xs, w, ws, os, g, bias, d) => own(image.convTranspose2dBias(x as T, xs, w as T, ws, os, g, bias as T, d)),
     conv2dBackwardFilter: (x, xs, dy, dys, ws, g, d) => own(image.conv2dBackwardFilter(x as T, xs, dy as T, dys, ws, g, d)),
     maxPool2d: (x, xs, os, g, d) => own(image.maxPool2d(x as T, xs, os, g, d)),
     maxPool2dBackward: (dy, x, xs, os, g, d) => own(image.maxPool2dBackward(dy as T, x as T, xs, os, g, d)),

@@ -320,13 +320,14 @@ function stagePatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: number
 /**
  * Scatters rows of dX' (the GEMM result of the patch path's input gradient) back onto dx [N, C, H, W],
  * rows split between chunks: arrays [mem, dx], nums [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, c,
- * h, w]. Row r0 + i = (ci, ky, kx) of the block holds patch positions j0 … j0+nc (q = (b·Ho + oy)·Wo + ox)
- * at srcOff + i·ldr; each lands on dx[b, ci, oy·kh + ky, ox·kw + kx], one cell each.
+ * h, w, hasBias, bias[0…c) where hasBias is 1]. Row r0 + i = (ci, ky, kx) of the block holds patch
+ * positions j0 … j0+nc (q = (b·Ho + oy)·Wo + ox) at srcOff + i·ldr; each lands on
+ * dx[b, ci, oy·kh + ky, ox·kw + kx], one cell each, plus bias[ci] (a transposed convolution's bias).
  */
 function scatterPatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
   const mem = arrays[0];
   const dx = arrays[1] as Float32Array;
-  const [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, c, h, w] = nums;
+  const [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, c, h, w, hasBias] = nums;
   const P = ho * wo;
   const i0 = Math.floor((k * rows) / count);
   const i1 = Math.floor(((k + 1) * rows) / count);
@@ -335,6 +336,7 @@ function scatterPatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: numb
     const ky = ((row - kx) / kw) % kh;
     const ci = (row - kx - ky * kw) / (kw * kh);
     const at = srcOff + (row - r0) * ldr - j0;
+    const bias = hasBias ? nums[14 + ci] : 0;
     // one output row of the patch grid at a time: its cells land kw apart in a row of dx
     for (let q = j0; q < j0 + nc; ) {
       const b = Math.floor(q / P);
@@ -342,7 +344,8 @@ function scatterPatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: numb
       const ox = q - b * P - oy * wo;
       const run = Math.min(j0 + nc - q, wo - ox);
       let d = ((b * c + ci) * h + oy * kh + ky) * w + ox * kw + kx;
-      for (let t = at + q, end = t + run; t < end; t++, d += kw) dx[d] = mem[t];
+      if (hasBias) for (let t = at + q, end = t + run; t < end; t++, d += kw) dx[d] = mem[t] + bias;
+      else for (let t = at + q, end = t + run; t < end; t++, d += kw) dx[d] = mem[t];
       q += run;
     }
   }
