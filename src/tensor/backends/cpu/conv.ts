@@ -1,6 +1,6 @@
 import type { Conv2dGeometry } from '../../backend.js';
 import type { DType, TypedArray } from '../../dtype.js';
-import { allocate, allocateUninitialized } from './buffers.js';
+import { allocate, allocateUninitialized, recycle } from './buffers.js';
 import { LOOP_CHUNKS, parallelLoop } from './parallel.js';
 import { AFFINE, ROW_COPY } from './wasm-kernel.js';
 import type { Shape } from '../../shape.js';
@@ -204,8 +204,20 @@ export interface ConvEpilogue {
   relu: boolean;
 }
 
-/** forwardF32 through the direct layout, with `epi` applied in the copy-out; null where it does not apply or fit. */
-function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, outShape: Shape, g: Conv2dGeometry, epi?: ConvEpilogue): Float32Array | null {
+/**
+ * Weights read in place of a flipped copy: filter row i, column p at w[i·ars + cols[p]] (see
+ * conv2dBackwardInput).
+ */
+interface FlippedWeights {
+  ars: number;
+  cols: Int32Array;
+}
+
+/**
+ * forwardF32 through the direct layout, with `epi` applied in the copy-out, and `w` read through
+ * `flipped` where given (wShape is then the flipped filter's); null where the layout does not apply or fit.
+ */
+function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, outShape: Shape, g: Conv2dGeometry, epi?: ConvEpilogue, flipped?: FlippedWeights): Float32Array | null {
   const L = directLayout(xShape, wShape, outShape, g, () => 0);
   if (!L) return null;
   const [n, cin, h, wd] = xShape;
@@ -218,9 +230,9 @@ function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: 
   for (let b0 = 0; b0 < n; b0 += L.nb) {
     const count = Math.min(L.nb, n - b0);
     stageImages(L, x, b0, count, cin, h, wd, g);
-    gemmRowsF32(cout, (count - 1) * plane + (ho - 1) * wp + wo, K, w, 0, K, 1, L.rowStart, (r0, rows, j0, nc, src, srcOff, ldr) => {
+    gemmRowsF32(cout, (count - 1) * plane + (ho - 1) * wp + wo, K, w, 0, flipped?.ars ?? K, 1, L.rowStart, (r0, rows, j0, nc, src, srcOff, ldr) => {
       parallelLoop('emitGrid', [src, y], [srcOff, ldr, r0, rows, j0, nc, wp, L.hp, ho, wo, cout, b0, ROW_COPY, ...epiNums], Math.min(rows, LOOP_CHUNKS), rows * nc);
-    });
+    }, flipped?.cols);
   }
   return y;
 }
@@ -473,15 +485,31 @@ export function conv2dBackwardInput(dy: TypedArray, dyShape: Shape, w: TypedArra
   const opg = cout / groups;
   if (sh === 1 && sw === 1) {
     // dx[ci, iy, ix] = Σ dy[co, iy + pt − ky·dh, …]·w[co, ci, ky, kx]: with ky' = kh−1−ky this is a
-    // forward conv of dy with w' [Cin, Cout/G, kh, kw] = w flipped in space and swapped in channels
-    const flipped = new Float32Array(w.length);
-    const kk = kh * kw;
-    for (let grp = 0; grp < groups; grp++)
-      for (let co = 0; co < opg; co++)
-        for (let ci = 0; ci < cpg; ci++)
-          for (let k = 0; k < kk; k++) flipped[((grp * cpg + ci) * opg + co) * kk + kk - 1 - k] = w[((grp * opg + co) * cpg + ci) * kk + k];
+    // forward conv of dy with w' [Cin, Cout/G, kh, kw] = w flipped in space and swapped in channels,
+    // w'[ci, co, k'] = w[co, ci, kk−1−k']: read so in place by the direct layout (no groups), else copied
     const pad: Conv2dGeometry['pad'] = [(kh - 1) * dh - pt, (kh - 1) * dh - pb, (kw - 1) * dw - pl, (kw - 1) * dw - pr];
-    return forwardF32(dy as Float32Array, dyShape, flipped, [cin, opg, kh, kw], xShape, { stride: [1, 1], pad, dilation: [dh, dw], groups });
+    const flippedShape: Shape = [cin, opg, kh, kw];
+    const geo: Conv2dGeometry = { stride: [1, 1], pad, dilation: [dh, dw], groups };
+    const kk = kh * kw;
+    if (groups === 1 && !isPointwise(kh, kw, geo, ho, wo, h, wd)) {
+      const cols = Int32Array.from({ length: cout * kk }, (_, p) => Math.floor(p / kk) * cin * kk + kk - 1 - (p % kk));
+      const direct = forwardDirect(dy as Float32Array, dyShape, w as Float32Array, flippedShape, xShape, geo, undefined, { ars: kk, cols });
+      if (direct) return direct;
+    }
+    // (a recycled scratch: a fresh array of a large layer's weights costs more in page faults than the flip)
+    const flipped = allocateUninitialized('float32', w.length) as Float32Array;
+    for (let grp = 0; grp < groups; grp++) {
+      for (let co = 0; co < opg; co++) {
+        for (let ci = 0; ci < cpg; ci++) {
+          const s = ((grp * opg + co) * cpg + ci) * kk;
+          const d = ((grp * cpg + ci) * opg + co) * kk + kk - 1;
+          for (let k = 0; k < kk; k++) flipped[d - k] = w[s + k];
+        }
+      }
+    }
+    const dx = forwardF32(dy as Float32Array, dyShape, flipped, flippedShape, xShape, geo);
+    recycle(flipped);
+    return dx;
   }
   const P = ho * wo;
   const K = cpg * kh * kw;

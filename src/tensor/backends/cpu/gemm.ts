@@ -146,29 +146,43 @@ export function useSimdKernel(on: boolean): void {
   block = on && wasm ? wasm.block : jsBlock;
 }
 
-function packA(a: Float32Array, aOff: number, ars: number, acs: number, i0: number, mc: number, m: number, p0: number, kc: number): void {
+/**
+ * Packs rows i0 … i0+mc, depth p0 … p0+kc of A into MR-row panels, A(i, p) = a[aOff + i·ars + cols[p]]:
+ * cols[p] = p·acs for a strided A (columnOffsets), or any table (conv.ts reads a convolution's weights
+ * flipped and transposed for its input gradient so, with nothing copied).
+ */
+function packA(a: Float32Array, aOff: number, ars: number, cols: Int32Array, i0: number, mc: number, m: number, p0: number, kc: number): void {
   for (let ip = 0, o = 0; ip < mc; ip += MR, o += kc * MR) {
     const i = i0 + ip;
     if (i + MR <= m) {
       // a whole panel (MR = 4): its rows read side by side and written in order, 2–3× the row-by-row loop
-      let s0 = aOff + i * ars + p0 * acs;
-      let s1 = s0 + ars;
-      let s2 = s1 + ars;
-      let s3 = s2 + ars;
-      for (let t = o, end = o + kc * MR; t < end; t += MR, s0 += acs, s1 += acs, s2 += acs, s3 += acs) {
-        packedA[t] = a[s0];
-        packedA[t + 1] = a[s1];
-        packedA[t + 2] = a[s2];
-        packedA[t + 3] = a[s3];
+      const s0 = aOff + i * ars;
+      const [s1, s2, s3] = [s0 + ars, s0 + 2 * ars, s0 + 3 * ars];
+      for (let p = p0, t = o; p < p0 + kc; p++, t += MR) {
+        const c = cols[p];
+        packedA[t] = a[s0 + c];
+        packedA[t + 1] = a[s1 + c];
+        packedA[t + 2] = a[s2 + c];
+        packedA[t + 3] = a[s3 + c];
       }
       continue;
     }
     for (let r = 0; r < MR; r++) {
-      let src = aOff + (i + r) * ars + p0 * acs;
-      if (i + r >= m) for (let p = 0; p < kc; p++) packedA[o + p * MR + r] = 0;
-      else for (let p = 0; p < kc; p++, src += acs) packedA[o + p * MR + r] = a[src];
+      const src = aOff + (i + r) * ars;
+      for (let p = 0; p < kc; p++) packedA[o + p * MR + r] = i + r < m ? a[src + cols[p0 + p]] : 0;
     }
   }
+}
+
+/** cols[p] = p·acs for p < k: the column offsets of a strided A, for packA (the last table is kept: calls repeat). */
+let strided = { acs: 0, cols: new Int32Array(0) };
+function columnOffsets(k: number, acs: number): Int32Array {
+  if (strided.acs !== acs || strided.cols.length < k) {
+    const cols = new Int32Array(Math.max(k, strided.acs === acs ? 2 * strided.cols.length : 0));
+    for (let p = 0; p < cols.length; p++) cols[p] = p * acs;
+    strided = { acs, cols };
+  }
+  return strided.cols;
 }
 
 function packB(b: Float32Array, bOff: number, brs: number, bcs: number, p0: number, kc: number, j0: number, nc: number, n: number): void {
@@ -235,6 +249,7 @@ export function gemmF32(
   const bBase = TILE_BYTES + A_BYTES;
   const rFloat = R_BASE / 4;
   const kStep = depthStep(k);
+  const cols = columnOffsets(k, acs);
   for (let r0 = 0; r0 < m; r0 += R_ROWS) {
     const rows = Math.min(R_ROWS, m - r0);
     for (let j0 = 0; j0 < n; j0 += NC) {
@@ -260,7 +275,7 @@ export function gemmF32(
         }
         for (let i0 = 0; i0 < rows; i0 += MC) {
           const mc = Math.min(MC, rows - i0);
-          packA(a, aOff, ars, acs, r0 + i0, mc, m, p0, kc);
+          packA(a, aOff, ars, cols, r0 + i0, mc, m, p0, kc);
           const region = R_BASE + i0 * LDR * 4;
           const parallel = threadsOn && block !== jsBlock && mc * nc * kc >= PARALLEL_MIN ? getHelper() : null;
           if (parallel?.wanted()) {
@@ -295,15 +310,17 @@ export const MAX_TABLE_ROWS = T_ENTRIES;
 /**
  * C = A·B where row p of B is the staging area from float `rowStart[p]` on: B(p, j) = S[rowStart[p] + j]
  * (conv.ts: the rows of an im2col matrix as shifted views of one padded image). A is read by strides as
- * in gemmF32. C is handed over one block at a time: `emit(r0, rows, j0, nc, src, srcOff, ldr)`
- * receives C[r0 + i, j0 + t] at src[srcOff + i·ldr + t] for i < rows, t < nc. Needs stagingArea() and
- * k ≤ MAX_TABLE_ROWS; B rows are read up to 8 floats past column n.
+ * in gemmF32, or with column p at offset aCols[p] in place of p·acs. C is handed over one block at a
+ * time: `emit(r0, rows, j0, nc, src, srcOff, ldr)` receives C[r0 + i, j0 + t] at src[srcOff + i·ldr + t]
+ * for i < rows, t < nc. Needs stagingArea() and k ≤ MAX_TABLE_ROWS; B rows are read up to 8 floats past
+ * column n.
  */
 export function gemmRowsF32(
   m: number, n: number, k: number,
   a: Float32Array, aOff: number, ars: number, acs: number,
   rowStart: ArrayLike<number>,
   emit: (r0: number, rows: number, j0: number, nc: number, src: Float32Array, srcOff: number, ldr: number) => void,
+  aCols?: Int32Array,
 ): void {
   const w = wasm!;
   const aBase = TILE_BYTES;
@@ -316,6 +333,7 @@ export function gemmRowsF32(
   const ncMax = Math.min(Math.ceil(n / NR) * NR, Math.max(NC, Math.floor((R_ROWS * LDR) / mPad / NR) * NR - NR));
   const ldr = ncMax + NR;
   const kStep = m <= FEW_ROWS && k <= 2 * KC ? k : depthStep(k);
+  const cols = aCols ?? columnOffsets(k, acs);
   for (let r0 = 0; r0 < m; r0 += R_ROWS) {
     const rows = Math.min(R_ROWS, m - r0);
     for (let j0 = 0; j0 < n; j0 += ncMax) {
@@ -325,7 +343,7 @@ export function gemmRowsF32(
         const kc = Math.min(kStep, k - p0);
         for (let i0 = 0; i0 < rows; i0 += MC) {
           const mc = Math.min(MC, rows - i0);
-          packA(a, aOff, ars, acs, r0 + i0, mc, m, p0, kc);
+          packA(a, aOff, ars, cols, r0 + i0, mc, m, p0, kc);
           const region = R_BASE + i0 * ldr * 4;
           const parallel = threadsOn && mc * nc * kc >= PARALLEL_MIN ? getHelper() : null;
           if (parallel?.wanted()) {
