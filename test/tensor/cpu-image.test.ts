@@ -205,13 +205,16 @@ describe('cpu pooling forward', () => {
       });
     }
 
-  it('2×2 stride-2 max pooling (the unrolled U-Net path): first maximum wins, NaN and −∞ as in the window scan', () => {
-    // values from a small set, so most windows hold ties; odd sizes leave a last row and column unread
-    const pick = [0, 1, 1, -Infinity, Number.NaN, 2, -1];
+  // float64: the JS window scan; float32: WebAssembly's four windows at a time (f32x4.pmax)
+  for (const dtype of ['float64', 'float32'] as const)
+  it(`2×2 stride-2 max pooling (the unrolled U-Net path, ${dtype}): first maximum wins, NaN, −∞ and −0 as in the window scan`, () => {
+    // values from a small set, so most windows hold ties; odd sizes leave a last row and column unread,
+    // widths past 8 take several groups of four windows and a partial one
+    const pick = [0, 1, 1, -Infinity, Number.NaN, 2, -1, -0];
     fc.assert(
-      fc.property(fc.record({ h: fc.integer({ min: 2, max: 7 }), w: fc.integer({ min: 2, max: 7 }), cells: fc.array(fc.integer({ min: 0, max: pick.length - 1 }), { minLength: 98, maxLength: 98 }) }), ({ h, w, cells }) => {
+      fc.property(fc.record({ h: fc.integer({ min: 2, max: 7 }), w: fc.integer({ min: 2, max: 21 }), cells: fc.array(fc.integer({ min: 0, max: pick.length - 1 }), { minLength: 294, maxLength: 294 }) }), ({ h, w, cells }) => {
         const vals = Array.from({ length: 2 * h * w }, (_, i) => pick[cells[i]]);
-        const x = tensor(vals, [1, 2, h, w], { dtype: 'float64', requiresGrad: true });
+        const x = tensor(vals, [1, 2, h, w], { dtype, requiresGrad: true });
         const y = maxPool2d(x, { kernel: 2, stride: 2 });
         const [ho, wo] = [Math.floor(h / 2), Math.floor(w / 2)];
         const want: number[] = [];
@@ -225,12 +228,25 @@ describe('cpu pooling forward', () => {
               want.push(vals[at]);
               grad[at] += want.length;
             }
-        expect(Array.from(y.dataSync())).toEqual(want);
-        y.mul(tensor(want.map((_, i) => i + 1), y.shape, { dtype: 'float64' })).sum().backward();
+        const got = Array.from(y.dataSync());
+        expect(got.length).toBe(want.length);
+        // Object.is: −0 must stay −0 where it is the first maximum
+        expect(got.filter((v, i) => !Object.is(v, want[i]))).toEqual([]);
+        y.mul(tensor(want.map((_, i) => i + 1), y.shape, { dtype })).sum().backward();
         expect(Array.from(x.grad!.dataSync())).toEqual(grad);
       }),
       { numRuns: 60, seed: 32 },
     );
+  });
+
+  it('2×2 stride-2 max pooling in float32 agrees with float64 on a U-Net-sized batch (both threads)', () => {
+    const x = randn([8, 16, 64, 62], { seed: 33 });
+    const y32 = maxPool2d(x, { kernel: 2, stride: 2 }).dataSync();
+    const y64 = maxPool2d(x.cast('float64'), { kernel: 2, stride: 2 }).dataSync();
+    let bad = 0;
+    for (let i = 0; i < y64.length; i++) if (y32[i] !== y64[i]) bad++;
+    expect(y32.length).toBe(8 * 16 * 32 * 31);
+    expect(bad).toBe(0);
   });
 
   it('maxPool2d padding never wins over negative values', () => {

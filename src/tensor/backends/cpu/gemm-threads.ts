@@ -34,7 +34,7 @@ const SEQ = 12;
 type Kernels = Pick<WasmKernel, 'block' | 'rows' | 'dots'>;
 
 /** This thread's functions for LOOP_EXPORTS, in order. */
-export const loopExports = (w: WasmKernel): LoopKernels => LOOP_EXPORTS.map((name) => (name === 'rowCopy' || name === 'affine' ? w[name] : w.elementwise[name])) as LoopKernels;
+export const loopExports = (w: WasmKernel): LoopKernels => LOOP_EXPORTS.map((name) => (name === 'rowCopy' || name === 'affine' || name === 'maxPool2' ? w[name] : w.elementwise[name])) as LoopKernels;
 
 /**
  * Adds the tiles of column units [k·per, (k+1)·per) of the published job into the result region with

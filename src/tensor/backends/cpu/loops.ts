@@ -295,6 +295,36 @@ function halvingMaxPoolLoop(arrays: ArrayLike<number>[], nums: number[], k: numb
 }
 
 /**
+ * The forward of halvingMaxPoolLoop for float32 through the kernel's maxPool2 (4 windows at a time),
+ * planes split between chunks: arrays [x, out, stage], nums [planes, h, w, ho, wo, stageFloat,
+ * stageByte, slot, maxPool2]. Chunk k copies bands of input rows into its slot of the staging area
+ * (`slot` floats from stageFloat + k·slot, room for at least one output row's band), pools them there
+ * and copies the outputs out; the same bits as the JS loop.
+ */
+function halvingMaxPoolSimdLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels): void {
+  const x = arrays[0] as Float32Array;
+  const out = arrays[1] as Float32Array;
+  const stage = arrays[2] as Float32Array;
+  const [planes, h, w, ho, wo, stageFloat, stageByte, slot, maxPool2] = nums;
+  const at = stageFloat + k * slot;
+  // a band of `band` output rows: 2·band input rows, 8 floats the last groups read past them, the
+  // outputs (on a multiple of 4) and 4 floats the last group writes past them
+  const band = Math.max(1, Math.min(ho, Math.floor((slot - 16) / (2 * w + wo))));
+  const outAt = at + Math.ceil((2 * band * w + 8) / 4) * 4;
+  const p0 = Math.floor((k * planes) / count);
+  const p1 = Math.floor(((k + 1) * planes) / count);
+  for (let p = p0; p < p1; p++) {
+    for (let oy = 0; oy < ho; oy += band) {
+      const rows = Math.min(band, ho - oy);
+      const src = p * h * w + 2 * oy * w;
+      stage.set(x.subarray(src, src + 2 * rows * w), at);
+      ew[maxPool2](stageByte + at * 4, stageByte + outAt * 4, rows, w, wo);
+      out.set(stage.subarray(outAt, outAt + rows * wo), (p * ho + oy) * wo);
+    }
+  }
+}
+
+/**
  * Stages X', the space-to-depth rearrangement of x [N, C, H, W] for non-overlapping kh×kw patches
  * (conv.ts), channels split between chunks: arrays [stage, x], nums [at, pitch, n, c, h, w, kh, kw,
  * ho, wo]. Row (ci, ky, kx) at at + row·pitch holds x[b, ci, oy·kh + ky, ox·kw + kx] along (b, oy, ox).
@@ -387,6 +417,7 @@ export const LOOPS = {
   batchNormBackward: batchNormBackwardLoop,
   elementwise: elementwiseLoop,
   halvingMaxPool: halvingMaxPoolLoop,
+  halvingMaxPoolSimd: halvingMaxPoolSimdLoop,
   stagePatches: stagePatchesLoop,
   scatterPatches: scatterPatchesLoop,
   adam: adamLoop,

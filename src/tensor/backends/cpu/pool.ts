@@ -1,7 +1,9 @@
 import type { Pool2dGeometry } from '../../backend.js';
 import type { DType, TypedArray } from '../../dtype.js';
 import { allocate, allocateUninitialized } from './buffers.js';
+import { stagingArea } from './gemm.js';
 import { LOOP_CHUNKS, parallelLoop } from './parallel.js';
+import { MAX_POOL2 } from './wasm-kernel.js';
 import type { Shape } from '../../shape.js';
 
 /**
@@ -47,7 +49,12 @@ export function maxPool2d(x: TypedArray, xShape: Shape, outShape: Shape, geo: Po
   // every output is written
   const y = allocateUninitialized(dtype, n * c * ho * wo);
   if (isHalving(geo, h, w, ho, wo)) {
-    parallelLoop('halvingMaxPool', [x, x, y], [n * c, h, w, ho, wo, 0], Math.min(n * c, LOOP_CHUNKS), x.length);
+    // float32 four windows at a time in WebAssembly, through a slot of the staging area per chunk
+    const stage = dtype === 'float32' ? stagingArea() : null;
+    const count = Math.min(n * c, LOOP_CHUNKS);
+    const slot = stage ? Math.floor(stage.length / LOOP_CHUNKS / 4) * 4 : 0;
+    if (stage && 2 * w + wo + 16 <= slot) parallelLoop('halvingMaxPoolSimd', [x, y, stage], [n * c, h, w, ho, wo, 0, stage.byteOffset, slot, MAX_POOL2], count, x.length);
+    else parallelLoop('halvingMaxPool', [x, x, y], [n * c, h, w, ho, wo, 0], count, x.length);
     return y;
   }
   for (let p = 0; p < n * c; p++) {

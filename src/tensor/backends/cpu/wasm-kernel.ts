@@ -58,6 +58,13 @@ export interface WasmKernel {
    */
   affine: (at: number, n: number, scale: number, shift: number, relu: number) => void;
   /**
+   * 2×2 stride-2 max pooling of `rows` output rows: output row r (at dst + 4·wo·r) from input rows 2r
+   * and 2r + 1 (at src + 8·w·r, w floats each), 4 outputs at a time (so up to 3 past wo, and inputs up to
+   * 7 floats past a row's 2·wo are read). Each window keeps its first maximum in window order, as the JS
+   * scan does: f32x4.pmax(m, x) is x only where m < x (NaN and −0 included).
+   */
+  maxPool2: (src: number, dst: number, rows: number, w: number, wo: number) => void;
+  /**
    * Elementwise float32 loops, 4 lanes at a time, by name (see ELEMENTWISE): out[i] = op(a[i], b[i])
    * for i < n (rounded up to 4; byte offsets), where a binary op's name ends in two digits that say
    * whether a and b are a single value read once (1) or a run (0); unary ops read a only.
@@ -76,11 +83,12 @@ export const ELEMENTWISE: readonly string[] = [
 
 /**
  * The exports loops.ts's bodies may call, in the order they receive them: the elementwise loops (at
- * their ELEMENTWISE index), then rowCopy at ROW_COPY and affine at AFFINE.
+ * their ELEMENTWISE index), then rowCopy at ROW_COPY, affine at AFFINE and maxPool2 at MAX_POOL2.
  */
-export const LOOP_EXPORTS: readonly string[] = [...ELEMENTWISE, 'rowCopy', 'affine'];
+export const LOOP_EXPORTS: readonly string[] = [...ELEMENTWISE, 'rowCopy', 'affine', 'maxPool2'];
 export const ROW_COPY = ELEMENTWISE.length;
 export const AFFINE = ROW_COPY + 1;
+export const MAX_POOL2 = AFFINE + 1;
 
 const uleb = (n: number): number[] => {
   const out: number[] = [];
@@ -108,7 +116,7 @@ const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.fl
 // opcodes
 const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, I32_CONST = 0x41, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_GT_S = 0x4a, I32_LT_S = 0x48, I32_LOAD = 0x28, F32_LOAD = 0x2a, F32_STORE = 0x38, F32_ADD = 0x92, LOOP = 0x03, IF = 0x04, ELSE = 0x05, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
 const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
-const V128_LOAD = 0x00, V128_LOAD32_SPLAT = 0x09, F32X4_SPLAT = 0x13, V128_STORE = 0x0b, V128_CONST = 0x0c, F32X4_EXTRACT_LANE = 0x1f, F32X4_LT = 0x43, V128_AND = 0x4e, F32X4_NEG = 0xe1, F32X4_SQRT = 0xe3, F32X4_PMAX = 0xeb, F32X4_ADD = 0xe4, F32X4_MUL = 0xe6;
+const V128_LOAD = 0x00, I8X16_SHUFFLE = 0x0d, V128_LOAD32_SPLAT = 0x09, F32X4_SPLAT = 0x13, V128_STORE = 0x0b, V128_CONST = 0x0c, F32X4_EXTRACT_LANE = 0x1f, F32X4_LT = 0x43, V128_AND = 0x4e, F32X4_NEG = 0xe1, F32X4_SQRT = 0xe3, F32X4_PMAX = 0xeb, F32X4_ADD = 0xe4, F32X4_MUL = 0xe6;
 const memarg = (align: number, offset: number): number[] => [...uleb(align), ...uleb(offset)];
 /** f32x4.relaxed_madd (relaxed SIMD): a·b + c, one fused multiply-add where the hardware has it. */
 const F32X4_RELAXED_MADD = 0x105;
@@ -157,6 +165,7 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number, share
     LOCAL_GET, 0, LOCAL_GET, 4, I32_ADD, LOCAL_SET, 0, LOCAL_GET, 1, LOCAL_GET, 5, I32_ADD, LOCAL_SET, 1,
     LOCAL_GET, 2, I32_CONST, 1, I32_SUB, LOCAL_TEE, 2, BR_IF, 0, END, END];
   const affineFunc = affineBody();
+  const maxPoolFunc = maxPool2Body();
 
   const i32s = (n: number): number[][] => Array.from({ length: n }, () => [0x7f]);
   return new Uint8Array([
@@ -164,9 +173,9 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number, share
     ...section(1, vec([[0x60, ...vec(i32s(5)), 0x00], [0x60, ...vec(i32s(9)), 0x00], [0x60, ...vec(i32s(4)), 0x00], [0x60, ...vec(i32s(2)), 0x00], [0x60, ...vec(i32s(6)), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7d], [0x7d], [0x7f]]), 0x00]])),
     // memory limits: flag 1 = min and max, flag 3 = shared with min and max
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, shared ? 0x03 : 0x01, ...uleb(memoryPages), ...uleb(memoryPages)]])),
-    ...section(3, vec([[0x00], [0x01], [0x01], [0x01], ...ewFuncs.map(() => [0x02]), [0x03], [0x04], [0x05]])),
-    ...section(7, vec([...['kernel', 'block', 'rows', 'dots', ...ELEMENTWISE, 'zero', 'rowCopy', 'affine'].map((name, i) => [...str(name), 0x00, ...uleb(i)])])),
-    ...section(10, vec([func, blockFunc, rowsFunc, dotsFunc, ...ewFuncs, zeroFunc, rowCopyFunc, affineFunc].map((f) => [...uleb(f.length), ...f]))),
+    ...section(3, vec([[0x00], [0x01], [0x01], [0x01], ...ewFuncs.map(() => [0x02]), [0x03], [0x04], [0x05], [0x00]])),
+    ...section(7, vec([...['kernel', 'block', 'rows', 'dots', ...ELEMENTWISE, 'zero', 'rowCopy', 'affine', 'maxPool2'].map((name, i) => [...str(name), 0x00, ...uleb(i)])])),
+    ...section(10, vec([func, blockFunc, rowsFunc, dotsFunc, ...ewFuncs, zeroFunc, rowCopyFunc, affineFunc, maxPoolFunc].map((f) => [...uleb(f.length), ...f]))),
   ]);
 }
 
@@ -311,6 +320,39 @@ function affineBody(): number[] {
   return [...vec([[1, 0x7f], [2, 0x7b]]), ...b];
 }
 
+/** The body of `maxPool2` (see WasmKernel). */
+function maxPool2Body(): number[] {
+  const [SRC, DST, ROWS, W, WO] = [0, 1, 2, 3, 4];
+  const [J, END_, D] = [5, 6, 7];
+  const [A0, A1, B0, B1] = [8, 9, 10, 11];
+  const get = (l: number): number[] => [LOCAL_GET, l];
+  const set = (l: number): number[] => [LOCAL_SET, l];
+  const load = (row: number[], offset: number, reg: number): number[] => [...row, ...get(J), I32_ADD, ...simd(V128_LOAD, ...memarg(0, offset)), ...set(reg)];
+  // lanes 0 and 2 (even columns) or 1 and 3 (odd) of two vectors, as one
+  const lanes = (first: number): number[] => [0, 2, 4, 6].flatMap((l) => [0, 1, 2, 3].map((b) => 4 * (l + first) + b));
+  const pick = (x: number, y: number, first: number): number[] => [...get(x), ...get(y), ...simd(I8X16_SHUFFLE, ...lanes(first))];
+  const row1 = [...get(SRC), ...get(W), I32_CONST, 4, I32_MUL, I32_ADD];
+  const b: number[] = [
+    // END_: input bytes of a row's 4-output groups, ⌈wo/4⌉·32
+    ...get(WO), I32_CONST, 3, I32_ADD, I32_CONST, 2, 0x76 /* i32.shr_u */, I32_CONST, 32, I32_MUL, ...set(END_),
+    LOOP, VOID, // over output rows
+    I32_CONST, 0, ...set(J), ...get(DST), ...set(D),
+    LOOP, VOID, // over groups of 4 outputs
+    ...load(get(SRC), 0, A0), ...load(get(SRC), 16, A1), ...load(row1, 0, B0), ...load(row1, 16, B1),
+    ...get(D),
+    // the window in scan order: (0, 0), (0, 1), (1, 0), (1, 1)
+    ...pick(A0, A1, 0), ...pick(A0, A1, 1), ...simd(F32X4_PMAX), ...pick(B0, B1, 0), ...simd(F32X4_PMAX), ...pick(B0, B1, 1), ...simd(F32X4_PMAX),
+    ...simd(V128_STORE, ...memarg(0, 0)),
+    ...get(D), I32_CONST, 16, I32_ADD, ...set(D),
+    ...get(J), I32_CONST, 32, I32_ADD, LOCAL_TEE, J, ...get(END_), I32_LT_S, BR_IF, 0, END,
+    ...get(SRC), ...get(W), I32_CONST, 8, I32_MUL, I32_ADD, ...set(SRC),
+    ...get(DST), ...get(WO), I32_CONST, 4, I32_MUL, I32_ADD, ...set(DST),
+    ...get(ROWS), I32_CONST, 1, I32_SUB, LOCAL_TEE, ROWS, I32_CONST, 0, I32_GT_S, BR_IF, 0, END,
+    END,
+  ];
+  return [...vec([[3, 0x7f], [4, 0x7b]]), ...b];
+}
+
 /** The body of one elementwise export (see WasmKernel.elementwise). */
 function elementwiseBody(name: string): number[] {
   const [A, B, OUT, N] = [0, 1, 2, 3];
@@ -368,7 +410,7 @@ export function createWasmKernel(mr: number, nrv: number, bytes: number): WasmKe
       const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
       const module = new WebAssembly.Module(kernelModule(mr, nrv, pages, shared, fma) as Uint8Array<ArrayBuffer>);
       const instance = new WebAssembly.Instance(module, { env: { mem: memory } });
-      return { memory, module, shared, fma, kernel: instance.exports.kernel as WasmKernel['kernel'], block: instance.exports.block as WasmKernel['block'], rows: instance.exports.rows as WasmKernel['rows'], dots: instance.exports.dots as WasmKernel['dots'], zero: instance.exports.zero as WasmKernel['zero'], rowCopy: instance.exports.rowCopy as WasmKernel['rowCopy'], affine: instance.exports.affine as WasmKernel['affine'], elementwise: Object.fromEntries(ELEMENTWISE.map((name) => [name, instance.exports[name]])) as WasmKernel['elementwise'] };
+      return { memory, module, shared, fma, kernel: instance.exports.kernel as WasmKernel['kernel'], block: instance.exports.block as WasmKernel['block'], rows: instance.exports.rows as WasmKernel['rows'], dots: instance.exports.dots as WasmKernel['dots'], zero: instance.exports.zero as WasmKernel['zero'], rowCopy: instance.exports.rowCopy as WasmKernel['rowCopy'], affine: instance.exports.affine as WasmKernel['affine'], maxPool2: instance.exports.maxPool2 as WasmKernel['maxPool2'], elementwise: Object.fromEntries(ELEMENTWISE.map((name) => [name, instance.exports[name]])) as WasmKernel['elementwise'] };
     } catch {
       // no SIMD, relaxed SIMD or shared memory: try the next option
     }
