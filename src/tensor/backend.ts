@@ -120,4 +120,6 @@ export interface Backend {
    * outShape) plus bias[c] per output channel (bias [C]), written in one pass. Not differentiated.
    */
   convTranspose2dBias?(x: Handle, xShape: Shape, w: Handle, wShape: Shape, outShape: Shape, g: Conv2dGeometry, bias: Handle, dtype: DType): Handle;
+  /** dy·step(x) elementwise (dy and x of `size` elements): the gradient of relu in one pass. Not differentiated. */
+  reluGrad?(dy: Handle, x: Handle, size: number, dtype: DType): Handle;
 }

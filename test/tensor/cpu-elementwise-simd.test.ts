@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { add, div, mul, neg, randn, relu, sqrt, square, step, sub, tensor, type Tensor } from '../../src/index.js';
+import { add, div, grad, mul, neg, noGrad, randn, relu, sqrt, square, step, sub, tensor, type Tensor } from '../../src/index.js';
 import { useSimdKernel } from '../../src/tensor/backends/cpu/gemm.js';
 
 /**
@@ -54,6 +54,22 @@ describe('cpu float32 elementwise SIMD loops', () => {
       const a = withSpecials(sa.length ? sa : [1], 2).reshape(sa);
       const b = withSpecials(sb.length ? sb : [1], 3).reshape(sb);
       for (const op of [add, sub, mul, div]) same(() => op(a, b));
+    }
+  });
+
+  it("relu's gradient (dy·step(x) in one pass) has the bits of mul(dy, step(x)), −0 from negative dy included", () => {
+    for (const shape of [[3, 5, 7], [8, 16, 64, 64], [16387]]) {
+      const x = withSpecials(shape, 4);
+      // dy's specials one place on, so they meet ordinary x and x's zeros meet ordinary dy
+      const d = withSpecials(shape, 5).dataSync();
+      const dy = tensor(d.map((_, i) => d[(i + d.length - 1) % d.length]), shape);
+      // grad of Σ relu(x)·dy is dy·step(x); the backward runs without recording, so the fused pass
+      const fused = Array.from(grad((t: Tensor) => relu(t).mul(dy).sum())(x)[0].dataSync());
+      const composed = Array.from(noGrad(() => mul(dy, step(x))).dataSync());
+      expect(fused.length).toBe(composed.length);
+      expect(fused.filter((v, i) => !Object.is(v, composed[i])).length).toBe(0);
+      // and the JS loop of the fused op agrees too
+      same(() => grad((t: Tensor) => relu(t).mul(dy).sum())(x)[0]);
     }
   });
 });

@@ -1,5 +1,6 @@
 import type { BinaryOp, UnaryOp } from '../../tensor/backend.js';
 import type { DType } from '../../tensor/dtype.js';
+import { isGradEnabled } from '../../tensor/engine.js';
 import { broadcastShapes } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { checkSame, record, sumTo, toTensors, wrap, type GradFn, type TensorLike } from '../graph.js';
@@ -50,6 +51,16 @@ export const reciprocal = (x: Tensor): Tensor => unaryOp('reciprocal', x);
 export const sign = (x: Tensor): Tensor => unaryNoGrad('sign', x);
 /** 1 where x > 0 else 0; no gradient flows. */
 export const step = (x: Tensor): Tensor => unaryNoGrad('step', x);
+
+/**
+ * dy·step(x), relu's gradient: one pass where no gradient of it is needed and the backend has the
+ * fused kernel (cpu), with the same bits as mul(dy, step(x)), which it composes otherwise.
+ */
+function reluGrad(dy: Tensor, x: Tensor): Tensor {
+  const { dtype, backend } = checkSame('relu', [dy, x]);
+  if (backend.reluGrad && !(isGradEnabled() && dy.requiresGrad)) return wrap(backend, backend.reluGrad(dy.handle, x.handle, x.size, dtype), x.shape, dtype);
+  return mul(dy, step(x));
+}
 
 function binaryOp(op: BinaryOp, a: TensorLike, b: TensorLike, differentiable: boolean): Tensor {
   const [ta, tb] = toTensors(op, [a, b]);
@@ -120,7 +131,7 @@ export const elementwiseGrads = {
   abs: (g, n) => [mul(g, sign(n.inputs[0]))],
   sigmoid: (g, n) => [mul(g, mul(n.output, sub(1, n.output)))], // σ' = σ(1−σ)
   tanh: (g, n) => [mul(g, sub(1, square(n.output)))], // tanh' = 1 − tanh²
-  relu: (g, n) => [mul(g, step(n.inputs[0]))],
+  relu: (g, n) => [reluGrad(g, n.inputs[0])],
   softplus: (g, n) => [mul(g, sigmoid(n.inputs[0]))], // softplus' = σ
   logSigmoid: (g, n) => [mul(g, sigmoid(neg(n.inputs[0])))], // (ln σ)' = 1 − σ = σ(−x)
   square: (g, n) => [mul(g, mul(n.inputs[0], 2))],

@@ -29,6 +29,15 @@ export function simdUnary(op: UnaryOp, x: Float32Array, out: Float32Array): bool
   return true;
 }
 
+/** out = dy·step(x) for float32 runs of equal length (relu's gradient); false where the SIMD loops are unavailable. */
+export function simdReluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): boolean {
+  const n = x.length;
+  const stage = n >= MIN_RUN ? stagingArea() : null;
+  if (!stage) return false;
+  parallelLoop('elementwise', [dy, x, out, stage], [ELEMENTWISE.indexOf('relugrad'), n, n, 1, 0, 0, 0, stage.byteOffset, SLOT], chunksFor(n), n);
+  return true;
+}
+
 /**
  * out = a op b over a broadcast plan (elementwise.ts) whose innermost axis each input walks with
  * stride 1 or 0; false where that does not hold, the runs are short, or the SIMD loops are unavailable.

@@ -1,7 +1,7 @@
 import type { BinaryOp, UnaryOp } from '../../backend.js';
 import type { DType, TypedArray } from '../../dtype.js';
 import { allocateUninitialized as allocate } from './buffers.js';
-import { simdBinary, simdUnary } from './elementwise-simd.js';
+import { simdBinary, simdReluGrad, simdUnary } from './elementwise-simd.js';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.js';
 
 /**
@@ -191,4 +191,12 @@ function copyRuns(x: TypedArray, out: TypedArray, plan: Plan): boolean {
     }
   }
   return true;
+}
+
+/** dy·step(x), relu's gradient in one pass: the same bits as binary('mul', dy, unary('step', x)). */
+export function reluGrad(dy: TypedArray, x: TypedArray, dtype: DType): TypedArray {
+  const out = allocate(dtype, x.length);
+  if (dtype === 'float32' && simdReluGrad(dy as Float32Array, x as Float32Array, out as Float32Array)) return out;
+  for (let i = 0; i < out.length; i++) out[i] = dy[i] * (x[i] > 0 ? 1 : 0);
+  return out;
 }

@@ -2,7 +2,7 @@ import type { Backend, BackendInfo } from '../../backend.js';
 import type { TypedArray } from '../../dtype.js';
 import { batchNormBackward, batchNormForward } from './batchnorm.js';
 import { allocateUninitialized, recycle } from './buffers.js';
-import { binary, broadcastTo, unary, where } from './elementwise.js';
+import { binary, broadcastTo, reluGrad, unary, where } from './elementwise.js';
 import * as image from './image.js';
 import { concat, pad, permute, scatterAdd, slice, take } from './layout.js';
 import { gemmKernel, gemmThreads } from './gemm.js';
@@ -42,6 +42,7 @@ export function createCpuBackend(): Backend {
     },
     unary: (op, x, _size, dtype) => own(unary(op, x as T, dtype)),
     binary: (op, a, aShape, b, bShape, outShape, dtype) => own(binary(op, a as T, aShape, b as T, bShape, outShape, dtype)),
+    reluGrad: (dy, x, _size, dtype) => own(reluGrad(dy as T, x as T, dtype)),
     where: (c, cs, a, as, b, bs, os, dtype) => own(where(c as T, cs, a as T, as, b as T, bs, os, dtype)),
     reduce: (op, x, shape, axes, dtype) => own(reduce(op, x as T, shape, axes, dtype)),
     matmul: (a, b, ba, bb, m, k, n, ta, tb, dtype) => own(matmul(a as T, b as T, ba, bb, m, k, n, ta, tb, dtype)),

@@ -75,10 +75,14 @@ export interface WasmKernel {
 /** The binary and unary elementwise loops of the kernel module, with their SIMD opcodes. */
 const BINARY_SIMD: Record<string, number> = { add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7 };
 const UNARY_SIMD = ['relu', 'step', 'neg', 'square', 'sqrt'] as const;
-/** Names of the elementwise exports: add_00, add_01, add_10, …, relu, step, neg, square, sqrt. */
+/**
+ * Names of the elementwise exports: add_00, add_01, add_10, …, relu, step, neg, square, sqrt, and
+ * relugrad (a·step(b): relu's gradient, the bits of the separate step and multiply).
+ */
 export const ELEMENTWISE: readonly string[] = [
   ...Object.keys(BINARY_SIMD).flatMap((op) => ['00', '01', '10'].map((m) => `${op}_${m}`)),
   ...UNARY_SIMD,
+  'relugrad',
 ];
 
 /**
@@ -364,13 +368,16 @@ function elementwiseBody(name: string): number[] {
   const set = (l: number): number[] => [LOCAL_SET, l];
   const zero = simd(V128_CONST, ...new Array<number>(16).fill(0));
   const load = (base: number, splat: boolean, reg: number): number[] => (splat ? get(reg) : [...get(base), ...get(I), I32_ADD, ...simd(V128_LOAD, ...memarg(0, 0))]);
+  // 0 < x ? 1 : 0 from [0, x] on the stack: the comparison's all-ones lanes masked to the bits of 1.0
+  const stepOf = [...simd(F32X4_LT), ...simd(V128_CONST, ...[0, 0, 0x80, 0x3f, 0, 0, 0x80, 0x3f, 0, 0, 0x80, 0x3f, 0, 0, 0x80, 0x3f]), ...simd(V128_AND)];
   const b: number[] = [...get(N), I32_CONST, 4, I32_MUL, ...set(END_), I32_CONST, 0, ...set(I)];
   if (splatA) b.push(...get(A), ...simd(V128_LOAD32_SPLAT, ...memarg(2, 0)), ...set(VA));
   if (splatB) b.push(...get(B), ...simd(V128_LOAD32_SPLAT, ...memarg(2, 0)), ...set(VB));
   b.push(LOOP, VOID, ...get(OUT), ...get(I), I32_ADD);
   if (op in BINARY_SIMD) b.push(...load(A, splatA, VA), ...load(B, splatB, VB), ...simd(BINARY_SIMD[op]));
   else if (op === 'relu') b.push(...zero, ...load(A, false, VA), ...simd(F32X4_PMAX)); // 0 < x ? x : 0
-  else if (op === 'step') b.push(...zero, ...load(A, false, VA), ...simd(F32X4_LT), ...simd(V128_CONST, ...[0, 0, 0x80, 0x3f, 0, 0, 0x80, 0x3f, 0, 0, 0x80, 0x3f, 0, 0, 0x80, 0x3f]), ...simd(V128_AND));
+  else if (op === 'step') b.push(...zero, ...load(A, false, VA), ...stepOf);
+  else if (op === 'relugrad') b.push(...load(A, false, VA), ...zero, ...load(B, false, VB), ...stepOf, ...simd(F32X4_MUL));
   else if (op === 'neg') b.push(...load(A, false, VA), ...simd(F32X4_NEG));
   else if (op === 'square') b.push(...load(A, false, VA), ...load(A, false, VA), ...simd(F32X4_MUL));
   else if (op === 'sqrt') b.push(...load(A, false, VA), ...simd(F32X4_SQRT));
