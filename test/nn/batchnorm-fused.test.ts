@@ -4,6 +4,7 @@ import { batchNormTrain, batchNormTrainComposed, gradcheck, grad } from '../../s
 import { BatchNorm2d } from '../../src/nn/index.js';
 import { getBackend, memory, randn, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
 import { weightValues, weightedSum } from '../helpers/tensors.js';
+import { useSimdKernel } from '../../src/tensor/backends/cpu/gemm.js';
 
 // The fused batch-norm kernels (cpu, float32) are an optional fast path: every test holds them to the
 // composed version, and their backward formula to float64 finite differences of the composed forward.
@@ -138,4 +139,42 @@ describe('BatchNorm2d uses the fused op in float32 training', () => {
     close(bn32.running_var.dataSync(), bn64.running_var.dataSync(), 1e-6);
     expect(() => bn32.forward(randn([1, 3, 1, 1], { seed: 1 }))).toThrow(/training needs more than one value per channel/);
   });
+});
+
+describe('the fused batch-norm kernels in WebAssembly (float32) against their JS loops', () => {
+  // the WebAssembly loops sum in float64 by lane in the JS loop's order and round once, so every output
+  // has the JS loop's bits; useSimdKernel(false) selects the JS loops
+  const bitsOf = (shape: number[], seed: number): number[][] => {
+    const b = getBackend();
+    const c = shape[1];
+    const x = randn(shape, { seed, std: 2 }).add(3);
+    const gamma = randn([c], { seed: seed + 1 });
+    const beta = randn([c], { seed: seed + 2 });
+    const dy = randn(shape, { seed: seed + 3 });
+    const fwd = b.batchNormForward!(x.handle, shape, gamma.handle, beta.handle, EPS, 'float32');
+    const r = b.batchNormBackward!(dy.handle, x.handle, shape, fwd.mean, fwd.variance, gamma.handle, EPS, 'float32');
+    const size = x.size;
+    const out = [[fwd.y, size], [fwd.mean, c], [fwd.variance, c], [r.dx, size], [r.dgamma, c], [r.dbeta, c]].map(([h, n]) => Array.from(b.readSync!(h, n as number, 'float32')));
+    for (const h of [fwd.y, fwd.mean, fwd.variance, r.dx, r.dgamma, r.dbeta]) b.dispose(h);
+    return out;
+  };
+  // planes (of at least SIMD_PLANE = 256 values, below which both are the JS loops) whose length is a
+  // multiple of 4 or leaves 2 or 3 over, a batch large enough for both threads, and planes longer than
+  // a chunk's slot of the staging area
+  for (const shape of [[2, 3, 16, 16], [2, 2, 15, 18], [3, 4, 17, 19], [8, 16, 64, 66], [1, 32, 400, 400]]) {
+    it(`[${shape.join(', ')}]: y, mean, variance, dx, dγ, dβ bit for bit`, () => {
+      const simd = bitsOf(shape, 41);
+      useSimdKernel(false);
+      let js: number[][];
+      try {
+        js = bitsOf(shape, 41);
+      } finally {
+        useSimdKernel(true);
+      }
+      simd.forEach((got, i) => {
+        expect(got.length).toBe(js[i].length);
+        expect(got.filter((v, j) => !Object.is(v, js[i][j])).length).toBe(0);
+      });
+    });
+  }
 });

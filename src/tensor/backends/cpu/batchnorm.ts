@@ -1,14 +1,27 @@
 import type { DType, TypedArray } from '../../dtype.js';
 import type { Shape } from '../../shape.js';
 import { allocateUninitialized } from './buffers.js';
+import { stagingArea } from './gemm.js';
 import { LOOP_CHUNKS, parallelLoop } from './parallel.js';
+import { BN_SUMS } from './wasm-kernel.js';
 
 /**
  * Fused batch-norm training kernels over x [N, C, H, W] (statistics per channel over N·H·W), the
  * optional fast path of the `batchNormTrain` op. The arithmetic is in loops.ts (float64 accumulators,
  * sums shifted by the channel's first value so large means do not cancel; two passes each way), split
- * by channels between the threads. Per-channel values travel in one small shared float64 array.
+ * by channels between the threads, in float32 through WebAssembly with the JS loops' bits. Per-channel
+ * values travel in one small shared float64 array.
  */
+
+/** Floats of the staging area each of `count` chunks gets (a multiple of 4). */
+const slotOf = (stage: Float32Array, count: number): number => Math.floor(stage.length / count / 4) * 4;
+/**
+ * The staging area of the WebAssembly loops (same bits as the JS loops), for float32 planes of at least
+ * SIMD_PLANE values: below that the copy and call per plane cost more than they save (8×256×8²: 0.28 ms
+ * forward in JS, 0.36 in WebAssembly; 8×16×128²: 3.28 against 1.88, backward 5.11 against 2.99).
+ */
+const SIMD_PLANE = 256;
+const simdStage = (dtype: DType, hw: number): Float32Array | null => (dtype === 'float32' && hw >= SIMD_PLANE ? stagingArea() : null);
 
 // One scratch for every call (the backend runs one kernel at a time), so no shared buffer is made per call.
 let scratch: Float64Array<ArrayBufferLike> = new Float64Array(0);
@@ -30,7 +43,10 @@ export function batchNormForward(x: TypedArray, shape: Shape, gamma: TypedArray 
     s[2 * c + ch] = gamma ? gamma[ch] : 1;
     s[3 * c + ch] = beta ? beta[ch] : 0;
   }
-  parallelLoop('batchNormForward', [x, y, s], [n, c, h * w, eps], Math.min(c, LOOP_CHUNKS), x.length);
+  const count = Math.min(c, LOOP_CHUNKS);
+  const stage = simdStage(dtype, h * w);
+  if (stage) parallelLoop('batchNormForwardSimd', [x, y, s, stage], [n, c, h * w, eps, stage.byteOffset, slotOf(stage, count), BN_SUMS], count, x.length);
+  else parallelLoop('batchNormForward', [x, y, s], [n, c, h * w, eps], count, x.length);
   const mean = allocateUninitialized(dtype, c);
   const variance = allocateUninitialized(dtype, c);
   mean.set(s.subarray(0, c));
@@ -52,7 +68,10 @@ export function batchNormBackward(dy: TypedArray, x: TypedArray, shape: Shape, m
     s[c + ch] = variance[ch];
     s[2 * c + ch] = gamma ? gamma[ch] : 1;
   }
-  parallelLoop('batchNormBackward', [dy, x, dx, s], [n, c, h * w, eps], Math.min(c, LOOP_CHUNKS), x.length);
+  const count = Math.min(c, LOOP_CHUNKS);
+  const stage = simdStage(dtype, h * w);
+  if (stage) parallelLoop('batchNormBackwardSimd', [dy, x, dx, s, stage], [n, c, h * w, eps, stage.byteOffset, slotOf(stage, count), BN_SUMS], count, x.length);
+  else parallelLoop('batchNormBackward', [dy, x, dx, s], [n, c, h * w, eps], count, x.length);
   const dgamma = allocateUninitialized(dtype, c);
   const dbeta = allocateUninitialized(dtype, c);
   dgamma.set(s.subarray(3 * c, 4 * c));

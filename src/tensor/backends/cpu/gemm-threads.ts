@@ -1,6 +1,6 @@
 import type { LoopBody, LoopKernels } from './loops.js';
 import { nodeProcess } from './node-process.js';
-import { DOT_COLS, LOOP_EXPORTS, type WasmKernel } from './wasm-kernel.js';
+import { DOT_COLS, LOOP_EXPORTS, LOOP_FUNCTIONS, type WasmKernel } from './wasm-kernel.js';
 
 /**
  * A second thread for the GEMM and for the cpu backend's parallel loops (parallel.ts): a worker that
@@ -34,7 +34,7 @@ const SEQ = 12;
 type Kernels = Pick<WasmKernel, 'block' | 'rows' | 'dots'>;
 
 /** This thread's functions for LOOP_EXPORTS, in order. */
-export const loopExports = (w: WasmKernel): LoopKernels => LOOP_EXPORTS.map((name) => (name === 'rowCopy' || name === 'affine' || name === 'maxPool2' ? w[name] : w.elementwise[name])) as LoopKernels;
+export const loopExports = (w: WasmKernel): LoopKernels => LOOP_EXPORTS.map((name) => ((LOOP_FUNCTIONS as readonly string[]).includes(name) ? w[name as (typeof LOOP_FUNCTIONS)[number]] : w.elementwise[name])) as LoopKernels;
 
 /**
  * Adds the tiles of column units [k·per, (k+1)·per) of the published job into the result region with

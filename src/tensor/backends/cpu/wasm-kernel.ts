@@ -65,6 +65,18 @@ export interface WasmKernel {
    */
   maxPool2: (src: number, dst: number, rows: number, w: number, wo: number) => void;
   /**
+   * Batch-norm statistics of n floats from byte `at` (n a multiple of 4), in float64 as the JS loop
+   * sums them: the partial sums of d = x − x0 and d² by lane (element i to partial i mod 4) are read
+   * from `acc` (8 float64: Σd by lane, then Σd² by lane), added to and written back.
+   */
+  bnSums: (at: number, n: number, x0: number, acc: number) => void;
+  /** The backward's sums, likewise: Σdy and Σdy·(x − mean) by lane at `acc` (8 float64), n a multiple of 4. */
+  bnDotSums: (dy: number, x: number, n: number, mean: number, acc: number) => void;
+  /** x ← x·scale + shift for n floats from byte `at` (rounded up to 4), in float64 rounded once: the JS loop's bits. */
+  bnApply: (at: number, n: number, scale: number, shift: number) => void;
+  /** dy ← a·dy + b·x + k for n floats (rounded up to 4), in float64 rounded once: the JS loop's bits. */
+  bnGradApply: (dy: number, x: number, n: number, a: number, b: number, k: number) => void;
+  /**
    * Elementwise float32 loops, 4 lanes at a time, by name (see ELEMENTWISE): out[i] = op(a[i], b[i])
    * for i < n (rounded up to 4; byte offsets), where a binary op's name ends in two digits that say
    * whether a and b are a single value read once (1) or a run (0); unary ops read a only.
@@ -87,12 +99,16 @@ export const ELEMENTWISE: readonly string[] = [
 
 /**
  * The exports loops.ts's bodies may call, in the order they receive them: the elementwise loops (at
- * their ELEMENTWISE index), then rowCopy at ROW_COPY, affine at AFFINE and maxPool2 at MAX_POOL2.
+ * their ELEMENTWISE index), then rowCopy at ROW_COPY, affine at AFFINE, maxPool2 at MAX_POOL2 and the
+ * four batch-norm loops from BN_SUMS on.
  */
-export const LOOP_EXPORTS: readonly string[] = [...ELEMENTWISE, 'rowCopy', 'affine', 'maxPool2'];
+export const LOOP_FUNCTIONS = ['rowCopy', 'affine', 'maxPool2', 'bnSums', 'bnDotSums', 'bnApply', 'bnGradApply'] as const;
+export const LOOP_EXPORTS: readonly string[] = [...ELEMENTWISE, ...LOOP_FUNCTIONS];
 export const ROW_COPY = ELEMENTWISE.length;
 export const AFFINE = ROW_COPY + 1;
 export const MAX_POOL2 = AFFINE + 1;
+/** bnSums, bnDotSums, bnApply and bnGradApply follow in this order. */
+export const BN_SUMS = MAX_POOL2 + 1;
 
 const uleb = (n: number): number[] => {
   const out: number[] = [];
@@ -122,6 +138,8 @@ const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, I32_CONST = 0x41, I3
 const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
 const V128_LOAD = 0x00, I8X16_SHUFFLE = 0x0d, V128_LOAD32_SPLAT = 0x09, F32X4_SPLAT = 0x13, V128_STORE = 0x0b, V128_CONST = 0x0c, F32X4_EXTRACT_LANE = 0x1f, F32X4_LT = 0x43, V128_AND = 0x4e, F32X4_NEG = 0xe1, F32X4_SQRT = 0xe3, F32X4_PMAX = 0xeb, F32X4_ADD = 0xe4, F32X4_MUL = 0xe6;
 const memarg = (align: number, offset: number): number[] => [...uleb(align), ...uleb(offset)];
+// float64 lanes: widening, narrowing, and the arithmetic the batch-norm loops need
+const F64X2_PROMOTE_LOW = 0x5f, F32X4_DEMOTE_F64X2 = 0x5e, F64X2_SPLAT = 0x14, F64X2_ADD = 0xf0, F64X2_SUB = 0xf1, F64X2_MUL = 0xf2, F64_PROMOTE_F32 = 0xbb;
 /** f32x4.relaxed_madd (relaxed SIMD): a·b + c, one fused multiply-add where the hardware has it. */
 const F32X4_RELAXED_MADD = 0x105;
 /**
@@ -170,16 +188,20 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number, share
     LOCAL_GET, 2, I32_CONST, 1, I32_SUB, LOCAL_TEE, 2, BR_IF, 0, END, END];
   const affineFunc = affineBody();
   const maxPoolFunc = maxPool2Body();
+  const bnFuncs = batchNormBodies();
 
   const i32s = (n: number): number[][] => Array.from({ length: n }, () => [0x7f]);
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(i32s(5)), 0x00], [0x60, ...vec(i32s(9)), 0x00], [0x60, ...vec(i32s(4)), 0x00], [0x60, ...vec(i32s(2)), 0x00], [0x60, ...vec(i32s(6)), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7d], [0x7d], [0x7f]]), 0x00]])),
+    ...section(1, vec([[0x60, ...vec(i32s(5)), 0x00], [0x60, ...vec(i32s(9)), 0x00], [0x60, ...vec(i32s(4)), 0x00], [0x60, ...vec(i32s(2)), 0x00], [0x60, ...vec(i32s(6)), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7d], [0x7d], [0x7f]]), 0x00],
+      // 6 bnSums, 7 bnDotSums, 8 bnApply, 9 bnGradApply
+      [0x60, ...vec([[0x7f], [0x7f], [0x7d], [0x7f]]), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7d], [0x7f]]), 0x00],
+      [0x60, ...vec([[0x7f], [0x7f], [0x7c], [0x7c]]), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7c], [0x7c], [0x7c]]), 0x00]])),
     // memory limits: flag 1 = min and max, flag 3 = shared with min and max
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, shared ? 0x03 : 0x01, ...uleb(memoryPages), ...uleb(memoryPages)]])),
-    ...section(3, vec([[0x00], [0x01], [0x01], [0x01], ...ewFuncs.map(() => [0x02]), [0x03], [0x04], [0x05], [0x00]])),
-    ...section(7, vec([...['kernel', 'block', 'rows', 'dots', ...ELEMENTWISE, 'zero', 'rowCopy', 'affine', 'maxPool2'].map((name, i) => [...str(name), 0x00, ...uleb(i)])])),
-    ...section(10, vec([func, blockFunc, rowsFunc, dotsFunc, ...ewFuncs, zeroFunc, rowCopyFunc, affineFunc, maxPoolFunc].map((f) => [...uleb(f.length), ...f]))),
+    ...section(3, vec([[0x00], [0x01], [0x01], [0x01], ...ewFuncs.map(() => [0x02]), [0x03], [0x04], [0x05], [0x00], [0x06], [0x07], [0x08], [0x09]])),
+    ...section(7, vec([...['kernel', 'block', 'rows', 'dots', ...ELEMENTWISE, 'zero', 'rowCopy', 'affine', 'maxPool2', 'bnSums', 'bnDotSums', 'bnApply', 'bnGradApply'].map((name, i) => [...str(name), 0x00, ...uleb(i)])])),
+    ...section(10, vec([func, blockFunc, rowsFunc, dotsFunc, ...ewFuncs, zeroFunc, rowCopyFunc, affineFunc, maxPoolFunc, ...bnFuncs].map((f) => [...uleb(f.length), ...f]))),
   ]);
 }
 
@@ -357,6 +379,97 @@ function maxPool2Body(): number[] {
   return [...vec([[3, 0x7f], [4, 0x7b]]), ...b];
 }
 
+/**
+ * The bodies of bnSums, bnDotSums, bnApply and bnGradApply (see WasmKernel): float32 lanes widened to
+ * float64 two at a time (lanes 0, 1, then 2, 3), every operation in the JS loop's order, so the sums
+ * by lane and the rounded results are the bits of loops.ts's batch-norm loops.
+ */
+function batchNormBodies(): number[][] {
+  const get = (l: number): number[] => [LOCAL_GET, l];
+  const set = (l: number): number[] => [LOCAL_SET, l];
+  const tee = (l: number): number[] => [LOCAL_TEE, l];
+  const v128At = (addr: number[], offset: number): number[] => [...addr, ...simd(V128_LOAD, ...memarg(0, offset))];
+  const storeAt = (addr: number[], offset: number, value: number[]): number[] => [...addr, ...value, ...simd(V128_STORE, ...memarg(0, offset))];
+  // lanes 2 and 3 of a float32 vector moved to 0 and 1
+  const high = simd(I8X16_SHUFFLE, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+  const lo = (v: number[]): number[] => [...v, ...simd(F64X2_PROMOTE_LOW)];
+  const hi = (v: number[]): number[] => [...v, ...v, ...high, ...simd(F64X2_PROMOTE_LOW)];
+  // two float64 pairs rounded to float32 and joined into one vector
+  const join = simd(I8X16_SHUFFLE, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+  const f64 = (op: number): number[] => simd(op);
+  // loop `body` over 16-byte steps of local `at` until local `end`
+  const loop = (at: number, end: number, step: number[], body: number[]): number[] => [LOOP, VOID, ...body, ...step, ...get(at), I32_CONST, 16, I32_ADD, ...tee(at), ...get(end), I32_LT_S, BR_IF, 0, END];
+
+  // bnSums(at, n, x0, acc): locals end, x0 (f64x2), s01, s23, q01, q23, d
+  const sums = (() => {
+    const [AT, N, X0, ACC, END_, VX0, S01, S23, Q01, Q23, D] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    const acc = (reg: number, offset: number): number[] => [...v128At(get(ACC), offset), ...set(reg)];
+    const add = (reg: number, value: number[]): number[] => [...get(reg), ...value, ...f64(F64X2_ADD), ...set(reg)];
+    const half = (widen: number[], s: number, q: number): number[] => [...widen, ...get(VX0), ...f64(F64X2_SUB), ...set(D), ...add(s, get(D)), ...add(q, [...get(D), ...get(D), ...f64(F64X2_MUL)])];
+    const x = v128At(get(AT), 0);
+    const b = [
+      ...get(N), I32_CONST, 4, I32_MUL, ...get(AT), I32_ADD, ...set(END_),
+      ...get(X0), F64_PROMOTE_F32, ...simd(F64X2_SPLAT), ...set(VX0),
+      ...acc(S01, 0), ...acc(S23, 16), ...acc(Q01, 32), ...acc(Q23, 48),
+      ...loop(AT, END_, [], [...half(lo(x), S01, Q01), ...half(hi(x), S23, Q23)]),
+      ...storeAt(get(ACC), 0, get(S01)), ...storeAt(get(ACC), 16, get(S23)), ...storeAt(get(ACC), 32, get(Q01)), ...storeAt(get(ACC), 48, get(Q23)),
+      END,
+    ];
+    return [...vec([[1, 0x7f], [6, 0x7b]]), ...b];
+  })();
+
+  // bnDotSums(dy, x, n, mean, acc): locals end, mean (f64x2), g01, g23, h01, h23, e, xv
+  const dotSums = (() => {
+    const [DY, X, N, MEAN, ACC, END_, VM, G01, G23, H01, H23, E, XV, DYV] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+    const acc = (reg: number, offset: number): number[] => [...v128At(get(ACC), offset), ...set(reg)];
+    const add = (reg: number, value: number[]): number[] => [...get(reg), ...value, ...f64(F64X2_ADD), ...set(reg)];
+    // e = dy, g += e, h += e·(x − mean)
+    const half = (widenDy: number[], widenX: number[], g: number, h: number): number[] => [...widenDy, ...set(E), ...add(g, get(E)), ...add(h, [...get(E), ...widenX, ...get(VM), ...f64(F64X2_SUB), ...f64(F64X2_MUL)])];
+    const b = [
+      ...get(N), I32_CONST, 4, I32_MUL, ...get(DY), I32_ADD, ...set(END_),
+      ...get(MEAN), F64_PROMOTE_F32, ...simd(F64X2_SPLAT), ...set(VM),
+      ...acc(G01, 0), ...acc(G23, 16), ...acc(H01, 32), ...acc(H23, 48),
+      ...loop(DY, END_, [...get(X), I32_CONST, 16, I32_ADD, ...set(X)], [
+        ...v128At(get(DY), 0), ...set(DYV), ...v128At(get(X), 0), ...set(XV),
+        ...half(lo(get(DYV)), lo(get(XV)), G01, H01), ...half(hi(get(DYV)), hi(get(XV)), G23, H23),
+      ]),
+      ...storeAt(get(ACC), 0, get(G01)), ...storeAt(get(ACC), 16, get(G23)), ...storeAt(get(ACC), 32, get(H01)), ...storeAt(get(ACC), 48, get(H23)),
+      END,
+    ];
+    return [...vec([[1, 0x7f], [8, 0x7b]]), ...b];
+  })();
+
+  // bnApply(at, n, scale, shift): x·scale + shift
+  const apply = (() => {
+    const [AT, N, SC, SH, END_, VSC, VSH, XV] = [0, 1, 2, 3, 4, 5, 6, 7];
+    const one = (widen: number[]): number[] => [...widen, ...get(VSC), ...f64(F64X2_MUL), ...get(VSH), ...f64(F64X2_ADD), ...simd(F32X4_DEMOTE_F64X2)];
+    const b = [
+      ...get(N), I32_CONST, 3, I32_ADD, I32_CONST, 4, 0x6d /* i32.div_s */, I32_CONST, 16, I32_MUL, ...get(AT), I32_ADD, ...set(END_),
+      ...get(SC), ...simd(F64X2_SPLAT), ...set(VSC), ...get(SH), ...simd(F64X2_SPLAT), ...set(VSH),
+      ...loop(AT, END_, [], [...v128At(get(AT), 0), ...set(XV), ...storeAt(get(AT), 0, [...one(lo(get(XV))), ...one(hi(get(XV))), ...join])]),
+      END,
+    ];
+    return [...vec([[1, 0x7f], [3, 0x7b]]), ...b];
+  })();
+
+  // bnGradApply(dy, x, n, a, b, k): a·dy + b·x + k
+  const gradApply = (() => {
+    const [DY, X, N, A, B, K, END_, VA, VB, VK, DYV, XV] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+    const one = (widenDy: number[], widenX: number[]): number[] => [...get(VA), ...widenDy, ...f64(F64X2_MUL), ...get(VB), ...widenX, ...f64(F64X2_MUL), ...f64(F64X2_ADD), ...get(VK), ...f64(F64X2_ADD), ...simd(F32X4_DEMOTE_F64X2)];
+    const b = [
+      ...get(N), I32_CONST, 3, I32_ADD, I32_CONST, 4, 0x6d /* i32.div_s */, I32_CONST, 16, I32_MUL, ...get(DY), I32_ADD, ...set(END_),
+      ...get(A), ...simd(F64X2_SPLAT), ...set(VA), ...get(B), ...simd(F64X2_SPLAT), ...set(VB), ...get(K), ...simd(F64X2_SPLAT), ...set(VK),
+      ...loop(DY, END_, [...get(X), I32_CONST, 16, I32_ADD, ...set(X)], [
+        ...v128At(get(DY), 0), ...set(DYV), ...v128At(get(X), 0), ...set(XV),
+        ...storeAt(get(DY), 0, [...one(lo(get(DYV)), lo(get(XV))), ...one(hi(get(DYV)), hi(get(XV))), ...join]),
+      ]),
+      END,
+    ];
+    return [...vec([[1, 0x7f], [5, 0x7b]]), ...b];
+  })();
+  return [sums, dotSums, apply, gradApply];
+}
+
 /** The body of one elementwise export (see WasmKernel.elementwise). */
 function elementwiseBody(name: string): number[] {
   const [A, B, OUT, N] = [0, 1, 2, 3];
@@ -417,7 +530,7 @@ export function createWasmKernel(mr: number, nrv: number, bytes: number): WasmKe
       const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
       const module = new WebAssembly.Module(kernelModule(mr, nrv, pages, shared, fma) as Uint8Array<ArrayBuffer>);
       const instance = new WebAssembly.Instance(module, { env: { mem: memory } });
-      return { memory, module, shared, fma, kernel: instance.exports.kernel as WasmKernel['kernel'], block: instance.exports.block as WasmKernel['block'], rows: instance.exports.rows as WasmKernel['rows'], dots: instance.exports.dots as WasmKernel['dots'], zero: instance.exports.zero as WasmKernel['zero'], rowCopy: instance.exports.rowCopy as WasmKernel['rowCopy'], affine: instance.exports.affine as WasmKernel['affine'], maxPool2: instance.exports.maxPool2 as WasmKernel['maxPool2'], elementwise: Object.fromEntries(ELEMENTWISE.map((name) => [name, instance.exports[name]])) as WasmKernel['elementwise'] };
+      return { memory, module, shared, fma, kernel: instance.exports.kernel as WasmKernel['kernel'], block: instance.exports.block as WasmKernel['block'], rows: instance.exports.rows as WasmKernel['rows'], dots: instance.exports.dots as WasmKernel['dots'], zero: instance.exports.zero as WasmKernel['zero'], rowCopy: instance.exports.rowCopy as WasmKernel['rowCopy'], affine: instance.exports.affine as WasmKernel['affine'], maxPool2: instance.exports.maxPool2 as WasmKernel['maxPool2'], bnSums: instance.exports.bnSums as WasmKernel['bnSums'], bnDotSums: instance.exports.bnDotSums as WasmKernel['bnDotSums'], bnApply: instance.exports.bnApply as WasmKernel['bnApply'], bnGradApply: instance.exports.bnGradApply as WasmKernel['bnGradApply'], elementwise: Object.fromEntries(ELEMENTWISE.map((name) => [name, instance.exports[name]])) as WasmKernel['elementwise'] };
     } catch {
       // no SIMD, relaxed SIMD or shared memory: try the next option
     }
