@@ -45,7 +45,7 @@ export function batchNormForward(x: TypedArray, shape: Shape, gamma: TypedArray 
   }
   const count = Math.min(c, LOOP_CHUNKS);
   const stage = simdStage(dtype, h * w);
-  if (stage) parallelLoop('batchNormForwardSimd', [x, y, s, stage], [n, c, h * w, eps, stage.byteOffset, slotOf(stage, count), BN_SUMS], count, x.length);
+  if (stage) parallelLoop('batchNormSimd', [x, x, y, s, stage], [n, c, h * w, eps, stage.byteOffset, slotOf(stage, count), BN_SUMS, 0], count, x.length);
   else parallelLoop('batchNormForward', [x, y, s], [n, c, h * w, eps], count, x.length);
   const mean = allocateUninitialized(dtype, c);
   const variance = allocateUninitialized(dtype, c);
@@ -70,7 +70,7 @@ export function batchNormBackward(dy: TypedArray, x: TypedArray, shape: Shape, m
   }
   const count = Math.min(c, LOOP_CHUNKS);
   const stage = simdStage(dtype, h * w);
-  if (stage) parallelLoop('batchNormBackwardSimd', [dy, x, dx, s, stage], [n, c, h * w, eps, stage.byteOffset, slotOf(stage, count), BN_SUMS], count, x.length);
+  if (stage) parallelLoop('batchNormSimd', [dy, x, dx, s, stage], [n, c, h * w, eps, stage.byteOffset, slotOf(stage, count), BN_SUMS, 1], count, x.length);
   else parallelLoop('batchNormBackward', [dy, x, dx, s], [n, c, h * w, eps], count, x.length);
   const dgamma = allocateUninitialized(dtype, c);
   const dbeta = allocateUninitialized(dtype, c);

@@ -222,116 +222,81 @@ function batchNormBackwardLoop(arrays: ArrayLike<number>[], nums: number[], k: n
 }
 
 /**
- * batchNormForwardLoop for float32 through the kernel's bnSums and bnApply, the same bits: arrays [x, y,
- * s, stage], nums [n, c, hw, eps, stageByte, slot, bnSums]. Chunk k copies runs of each plane into its
- * slot of the staging area (`slot` floats from k·slot: 16 for the float64 partial sums, then the run)
- * and sums them there, four lanes at a time, adding a plane's last hw mod 4 values here as the JS loop
- * does; then copies runs in again, normalizes them there and copies them out.
+ * batchNormForwardLoop and batchNormBackwardLoop for float32 through the kernel's batch-norm loops, the
+ * same bits: arrays [x, x, y, s, stage] forward, [dy, x, dx, s, stage] backward; nums [n, c, hw, eps,
+ * stageByte, slot, bnSums, backward]. Chunk k copies runs of each plane (of x forward; of dy and x side
+ * by side backward) into its slot of the staging area (`slot` floats from k·slot: 16 for the float64
+ * partial sums, then the runs) and sums them there four lanes at a time (bnSums, bnDotSums), adding a
+ * plane's last hw mod 4 values here as the JS loops do; then copies the runs in again, computes the
+ * output there (bnApply, bnGradApply) and copies it out.
  */
-function batchNormForwardSimdLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels): void {
-  const x = arrays[0] as Float32Array;
-  const y = arrays[1] as Float32Array;
-  const s = arrays[2] as Float64Array;
-  const stage = arrays[3] as Float32Array;
-  const [n, c, hw, eps, stageByte, slot, bnSums] = nums;
-  const acc = k * slot;
-  const data = acc + 16;
-  const piece = slot - 24;
-  const partial = new Float64Array(stage.buffer, stage.byteOffset + acc * 4, 8);
-  const count1 = n * hw;
-  const main = hw - (hw % 4);
-  const ch0 = Math.floor((k * c) / count);
-  const ch1 = Math.floor(((k + 1) * c) / count);
-  for (let ch = ch0; ch < ch1; ch++) {
-    const x0 = x[ch * hw];
-    partial.fill(0);
-    for (let b = 0; b < n; b++) {
-      const base = (b * c + ch) * hw;
-      for (let off = 0; off < main; off += piece) {
-        const len = Math.min(piece, main - off);
-        stage.set(x.subarray(base + off, base + off + len), data);
-        ew[bnSums](stageByte + data * 4, len, x0, stageByte + acc * 4);
-      }
-      for (let i = base + main; i < base + hw; i++) {
-        const d = x[i] - x0;
-        partial[0] += d;
-        partial[4] += d * d;
-      }
-    }
-    const m = (partial[0] + partial[1] + (partial[2] + partial[3])) / count1;
-    const v = Math.max(0, (partial[4] + partial[5] + (partial[6] + partial[7])) / count1 - m * m);
-    s[ch] = x0 + m;
-    s[c + ch] = v;
-    const sc = s[2 * c + ch] / Math.sqrt(v + eps);
-    const sh = s[3 * c + ch] - (x0 + m) * sc;
-    for (let b = 0; b < n; b++) {
-      const base = (b * c + ch) * hw;
-      for (let off = 0; off < hw; off += piece) {
-        const len = Math.min(piece, hw - off);
-        stage.set(x.subarray(base + off, base + off + len), data);
-        ew[bnSums + 2](stageByte + data * 4, len, sc, sh);
-        y.set(stage.subarray(data, data + len), base + off);
-      }
-    }
-  }
-}
-
-/**
- * batchNormBackwardLoop for float32 through the kernel's bnDotSums and bnGradApply, the same bits:
- * arrays [dy, x, dx, s, stage], nums [n, c, hw, eps, stageByte, slot, bnSums]; runs of dy and x go into
- * the chunk's slot side by side (see batchNormForwardSimdLoop).
- */
-function batchNormBackwardSimdLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels): void {
-  const dy = arrays[0] as Float32Array;
+function batchNormSimdLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels): void {
+  const a = arrays[0] as Float32Array;
   const x = arrays[1] as Float32Array;
-  const dx = arrays[2] as Float32Array;
+  const out = arrays[2] as Float32Array;
   const s = arrays[3] as Float64Array;
   const stage = arrays[4] as Float32Array;
-  const [n, c, hw, eps, stageByte, slot, bnSums] = nums;
+  const [n, c, hw, eps, stageByte, slot, bnSums, backward] = nums;
   const acc = k * slot;
-  const piece = Math.floor((slot - 24) / 8) * 4;
-  const dyAt = acc + 16;
-  const xAt = dyAt + piece + 4;
+  const piece = backward ? Math.floor((slot - 24) / 8) * 4 : slot - 24;
+  const aAt = acc + 16;
+  const xAt = aAt + piece + 4;
+  const [aByte, xByte, accByte] = [stageByte + aAt * 4, stageByte + xAt * 4, stageByte + acc * 4];
   const partial = new Float64Array(stage.buffer, stage.byteOffset + acc * 4, 8);
   const count1 = n * hw;
   const main = hw - (hw % 4);
   const ch0 = Math.floor((k * c) / count);
   const ch1 = Math.floor(((k + 1) * c) / count);
-  const stageRuns = (base: number, off: number, len: number): void => {
-    stage.set(dy.subarray(base + off, base + off + len), dyAt);
-    stage.set(x.subarray(base + off, base + off + len), xAt);
+  // stages the runs of the plane at `base` over [0, end), calling f(len, at) after each (at: its start)
+  const eachRun = (base: number, end: number, f: (len: number, at: number) => void): void => {
+    for (let at = base; at < base + end; at += piece) {
+      const len = Math.min(piece, base + end - at);
+      stage.set(a.subarray(at, at + len), aAt);
+      if (backward) stage.set(x.subarray(at, at + len), xAt);
+      f(len, at);
+    }
+  };
+  const planes = (ch: number, f: (base: number) => void): void => {
+    for (let b = 0; b < n; b++) f((b * c + ch) * hw);
   };
   for (let ch = ch0; ch < ch1; ch++) {
-    const mu = s[ch];
-    const r = 1 / Math.sqrt(s[c + ch] + eps);
+    // the value the sums are shifted by: the channel's first x forward, its mean backward
+    const x0 = backward ? s[ch] : a[ch * hw];
     partial.fill(0);
-    for (let b = 0; b < n; b++) {
-      const base = (b * c + ch) * hw;
-      for (let off = 0; off < main; off += piece) {
-        const len = Math.min(piece, main - off);
-        stageRuns(base, off, len);
-        ew[bnSums + 1](stageByte + dyAt * 4, stageByte + xAt * 4, len, mu, stageByte + acc * 4);
-      }
+    planes(ch, (base) => {
+      if (backward) eachRun(base, main, (len) => ew[bnSums + 1](aByte, xByte, len, x0, accByte));
+      else eachRun(base, main, (len) => ew[bnSums](aByte, len, x0, accByte));
       for (let i = base + main; i < base + hw; i++) {
-        partial[0] += dy[i];
-        partial[4] += dy[i] * (x[i] - mu);
+        const d = backward ? a[i] : a[i] - x0;
+        partial[0] += d;
+        partial[4] += backward ? a[i] * (x[i] - x0) : d * d;
       }
-    }
-    const sg = partial[0] + partial[1] + (partial[2] + partial[3]);
-    const sgx = partial[4] + partial[5] + (partial[6] + partial[7]);
-    s[3 * c + ch] = sgx * r;
-    s[4 * c + ch] = sg;
-    const a = s[2 * c + ch] * r;
-    const bc = (-a * r * r * sgx) / count1;
-    const k0 = (-a * sg) / count1 - bc * mu;
-    for (let b = 0; b < n; b++) {
-      const base = (b * c + ch) * hw;
-      for (let off = 0; off < hw; off += piece) {
-        const len = Math.min(piece, hw - off);
-        stageRuns(base, off, len);
-        ew[bnSums + 3](stageByte + dyAt * 4, stageByte + xAt * 4, len, a, bc, k0);
-        dx.set(stage.subarray(dyAt, dyAt + len), base + off);
-      }
+    });
+    const s1 = partial[0] + partial[1] + (partial[2] + partial[3]);
+    const s2 = partial[4] + partial[5] + (partial[6] + partial[7]);
+    if (backward) {
+      const r = 1 / Math.sqrt(s[c + ch] + eps);
+      s[3 * c + ch] = s2 * r;
+      s[4 * c + ch] = s1;
+      // dx = g·dy + bc·x + k0 (batchNormBackwardLoop)
+      const g = s[2 * c + ch] * r;
+      const bc = (-g * r * r * s2) / count1;
+      const k0 = (-g * s1) / count1 - bc * x0;
+      planes(ch, (base) => eachRun(base, hw, (len, at) => {
+        ew[bnSums + 3](aByte, xByte, len, g, bc, k0);
+        out.set(stage.subarray(aAt, aAt + len), at);
+      }));
+    } else {
+      const m = s1 / count1;
+      const v = Math.max(0, s2 / count1 - m * m);
+      s[ch] = x0 + m;
+      s[c + ch] = v;
+      const sc = s[2 * c + ch] / Math.sqrt(v + eps);
+      const sh = s[3 * c + ch] - (x0 + m) * sc;
+      planes(ch, (base) => eachRun(base, hw, (len, at) => {
+        ew[bnSums + 2](aByte, len, sc, sh);
+        out.set(stage.subarray(aAt, aAt + len), at);
+      }));
     }
   }
 }
@@ -530,8 +495,7 @@ export const LOOPS = {
   stageGrid: stageGridLoop,
   batchNormForward: batchNormForwardLoop,
   batchNormBackward: batchNormBackwardLoop,
-  batchNormForwardSimd: batchNormForwardSimdLoop,
-  batchNormBackwardSimd: batchNormBackwardSimdLoop,
+  batchNormSimd: batchNormSimdLoop,
   elementwise: elementwiseLoop,
   halvingMaxPool: halvingMaxPoolLoop,
   halvingMaxPoolSimd: halvingMaxPoolSimdLoop,
