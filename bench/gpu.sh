@@ -10,9 +10,11 @@
 # On the GPU machine (x86-64 Linux, NVIDIA driver installed; nothing else needed):
 #   mkdir segrad-gpu && cd segrad-gpu && tar xzf ../gpu-bundle.tar.gz && ./bench/gpu.sh
 # It unpacks libglvnd and the Vulkan loader with `dpkg -x` (or ar + tar) where the system lacks them,
-# runs `unet` on gpu:webgpu (64² and 128², train step and inference, profile of one step) and `matmul`,
-# prints the tables and leaves the rows in gpu-results/*.json. Under 5 minutes: every step is under
-# `timeout`. Options after the script name go to the unet suite, e.g. `./bench/gpu.sh --backend
+# checks every gpu primitive against the cpu backend on the card (bench/gpu-conformance.ts), runs `unet` on
+# gpu:webgpu (64² and 128², train step and inference, profile of one step) beside eager PyTorch on the same
+# card (where python3 imports a CUDA torch), then `dispatch` and `matmul`, prints the tables and leaves the
+# rows in gpu-results/*.json. Under 5 minutes: every step is under
+# `timeout`. Options after the script name go to the unet suite (before its defaults, so they win), e.g. `./bench/gpu.sh --backend
 # gpu:webasm --size 64` (that is how it is checked on a machine without a GPU). GPU_SH_CHECK_ONLY=1
 # stops after the library setup and the WebGPU adapter probe.
 set -euo pipefail
@@ -32,10 +34,13 @@ pack() {
   cp bench/gpu.sh "$stage/bench/gpu.sh"
   cp bench/peers/pytorch_unet.py "$stage/bench/peers/" 2>/dev/null || true
   # the bench suites and segrad's sources in one ESM file; packages stay external (node_modules beside it)
+  # and the gpu conformance cases (fast-check bundled in: only gpu.js and webgpu stay external)
   node --input-type=module -e "
     import { build } from 'esbuild';
     await build({ entryPoints: ['bench/run.ts'], outfile: '$stage/bench-dist/run.mjs', bundle: true, platform: 'node',
-      format: 'esm', target: 'es2022', packages: 'external', keepNames: true, logLevel: 'warning' });"
+      format: 'esm', target: 'es2022', packages: 'external', keepNames: true, logLevel: 'warning' });
+    await build({ entryPoints: ['bench/gpu-conformance.ts'], outfile: '$stage/bench-dist/conformance.mjs', bundle: true, platform: 'node',
+      format: 'esm', target: 'es2022', external: ['gpu.js', 'webgpu'], keepNames: true, logLevel: 'warning' });"
   # gpu.js, webgpu and everything they depend on (dependencies + installed optional ones)
   node --input-type=module -e "
     import { readFileSync, existsSync } from 'node:fs';
@@ -95,7 +100,10 @@ bench() {
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "no nvidia-smi"
   setup_libs
   if [ -z "${VK_ICD_FILENAMES:-}" ]; then
-    for f in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do [ -f "$f" ] && export VK_ICD_FILENAMES=$f && break; done
+    # the last is where containers that mount the driver (NVIDIA's container toolkit) put its ICD file
+    for f in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json; do
+      [ -f "$f" ] && export VK_ICD_FILENAMES=$f && break
+    done
   fi
   echo "VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-(loader default)}"
   # the adapter Dawn finds (or why none): the one check worth seeing before the benches
@@ -111,13 +119,22 @@ bench() {
   local has_backend=0
   for a in "${args[@]}"; do [ "$a" = --backend ] && has_backend=1; done
   [ $has_backend = 1 ] || args=(--backend "$backend" "${args[@]}")
-  echo "== unet on $backend"
-  timeout -k 5 190 "$node" bench-dist/run.mjs unet --reps 3 --profile --no-peer "${args[@]}" --json gpu-results/unet.json \
-    || echo "unet: stopped (exit $?; 124 = past its 190 s)"
+  echo "== conformance: every gpu primitive against the cpu backend, on ${backend#gpu:}"
+  timeout -k 5 60 "$node" bench-dist/conformance.mjs "${backend#gpu:}" 2>&1 | grep -v XDG_RUNTIME_DIR | tail -n 12 \
+    || echo "conformance: stopped (exit $?; 124 = past its 60 s)"
+  # PyTorch eager on the same card, where the machine's python3 has a CUDA torch (the GPU target's yardstick)
+  local peer=(--no-peer)
+  if python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' >/dev/null 2>&1; then peer=(--peer-device cuda); fi
+  echo "== unet on $backend (peer: ${peer[*]})"
+  timeout -k 5 200 "$node" bench-dist/run.mjs unet "${args[@]}" --reps 5 --warmup 2 --profile "${peer[@]}" --json gpu-results/unet.json \
+    || echo "unet: stopped (exit $?; 124 = past its 200 s)"
+  echo "== dispatch: kernel-call cost, bandwidth, conv and matmul chained on the device"
+  timeout -k 5 60 "$node" bench-dist/run.mjs dispatch --backend "$backend" --json gpu-results/dispatch.json \
+    || echo "dispatch: stopped (exit $?; 124 = past its 60 s)"
   echo "== matmul"
-  timeout -k 5 80 "$node" bench-dist/run.mjs matmul --backend "$backend" --json gpu-results/matmul.json \
-    || echo "matmul: stopped (exit $?; 124 = past its 80 s)"
-  echo "rows: gpu-results/unet.json gpu-results/matmul.json"
+  timeout -k 5 40 "$node" bench-dist/run.mjs matmul --backend "$backend" --json gpu-results/matmul.json \
+    || echo "matmul: stopped (exit $?; 124 = past its 40 s)"
+  echo "rows: gpu-results/unet.json gpu-results/dispatch.json gpu-results/matmul.json"
 }
 
 if [ "${1:-}" = --pack ]; then

@@ -10,13 +10,15 @@ const suites: Record<string, () => Promise<{ run(args: string[]): Promise<BenchR
   matmul: () => import('./matmul.js'),
   conv: () => import('./conv.js'),
   unet: () => import('./unet.js'),
+  dispatch: () => import('./dispatch.js'),
 };
 
 const [suite, ...args] = process.argv.slice(2);
 if (!suite || !(suite in suites)) {
   console.error(`usage: npm run bench -- <${Object.keys(suites).join('|')}> [--json FILE] [suite options]
   unet: --size 64|128  --workload train|inference  --backend cpu|gpu[:mode]  --reps N  --warmup N  --profile  --no-peer
-        (SEGRAD_PROFILE=1 in the environment profiles any run; the per-op table goes to stderr at exit)`);
+        (SEGRAD_PROFILE=1 in the environment profiles any run; the per-op table goes to stderr at exit)
+  dispatch: --backend cpu|gpu:MODE (default gpu:webgpu): kernel-call cost, bandwidth, conv and matmul on resident data`);
   process.exit(2);
 }
 const rows = await (await suites[suite]()).run(args);

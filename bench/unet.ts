@@ -24,7 +24,8 @@ import { median, peakRssMB, type BenchRow } from './table.js';
  * Options: --size 64|128 (default both), --workload train|inference (default both),
  *   --backend cpu|gpu[:mode] (default cpu), --reps N (default 7), --warmup N (untimed steps after the first,
  *   default 3; PyTorch gets the same), --profile (after the timing, print the per-op profile of one train
- *   step and of one inference call), --no-peer (skip PyTorch), --in-process (no child processes:
+ *   step and of one inference call), --no-peer (skip PyTorch), --peer-device cpu|cuda (where PyTorch runs;
+ *   bench/gpu.sh passes cuda: eager PyTorch on the same card), --in-process (no child processes:
  *   peak RSS is then cumulative over the rows), --json FILE (bench/run.ts writes the rows).
  */
 const BATCH = 8;
@@ -66,6 +67,8 @@ interface Options {
   reps: number;
   warmup: number;
   profile: boolean;
+  /** Where the PyTorch peer runs: `cpu` (2 threads) or a torch device such as `cuda` (bench/gpu.sh). */
+  peerDevice: string;
 }
 
 function parse(args: string[]): Options {
@@ -80,6 +83,7 @@ function parse(args: string[]): Options {
     reps: Number(option(args, '--reps') ?? 7),
     warmup: Number(option(args, '--warmup') ?? 3),
     profile: args.includes('--profile'),
+    peerDevice: option(args, '--peer-device') ?? 'cpu',
   };
 }
 
@@ -203,9 +207,9 @@ function runPeer(o: Options): BenchRow[] | string {
   const rows: BenchRow[] = [];
   for (const size of o.sizes)
     for (const workload of o.workloads) {
-      const r = spawnSync(py, [script, '--size', String(size), '--workload', workload, '--reps', String(o.reps), '--warmup', String(o.warmup)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 20 * 60_000 });
+      const r = spawnSync(py, [script, '--size', String(size), '--workload', workload, '--reps', String(o.reps), '--warmup', String(o.warmup), '--device', o.peerDevice], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 20 * 60_000 });
       const line = r.status === 0 ? r.stdout.trim().split('\n').pop() : undefined;
-      rows.push(line ? (JSON.parse(line) as BenchRow) : { workload: `unet ${workload}`, size, backend: 'pytorch cpu', ms: NaN, peakRssMB: NaN, note: `failed: exit ${r.status}` });
+      rows.push(line ? (JSON.parse(line) as BenchRow) : { workload: `unet ${workload}`, size, backend: `pytorch ${o.peerDevice}`, ms: NaN, peakRssMB: NaN, note: `failed: exit ${r.status}` });
     }
   return rows;
 }
@@ -244,6 +248,6 @@ export async function run(args: string[]): Promise<BenchRow[]> {
     r.rssVsPeer = r.peakRssMB / p.peakRssMB;
   }
   const train128 = rows.find((r) => r.workload === 'unet train' && r.size === 128 && r.speedVsPeer !== undefined);
-  if (train128) console.log(`segrad / PyTorch, 128² train step: ${train128.speedVsPeer!.toFixed(2)}× the images/s, ${train128.rssVsPeer!.toFixed(2)}× the peak RSS`);
+  if (train128) console.log(`segrad / PyTorch (${o.peerDevice}), 128² train step: ${train128.speedVsPeer!.toFixed(2)}× the images/s, ${train128.rssVsPeer!.toFixed(2)}× the peak RSS`);
   return [...rows, ...peer];
 }

@@ -15,7 +15,12 @@ Prints one JSON row per workload, in the format of bench/table.ts's BenchRow:
   {"workload": "unet train", "size": 64, "backend": "pytorch 1.13 cpu", "ms": ..., "imagesPerSecond": ...,
    "peakRssMB": ..., "firstStepMs": ..., "gflops": ...}
 
+On a GPU (`--device cuda`, what bench/gpu.sh uses): the same model and step in eager mode with PyTorch's
+defaults (cuDNN may use TF32 for convolutions unless `--strict-fp32`); every timed step ends in `.item()`,
+which waits for the device. Peak RSS is then the host process's, not the GPU's memory.
+
 Usage:  python3 bench/peers/pytorch_unet.py [--size 64|128] [--workload train|inference] [--reps N] [--warmup N]
+                                            [--device cpu|cuda] [--strict-fp32]
 Without --workload it runs every (size, workload) pair, each in a child process, and prints a JSON array.
 """
 import argparse
@@ -111,7 +116,7 @@ def median(xs):
     return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2
 
 
-def one(size, workload, reps, warmup=3):
+def one(size, workload, reps, warmup=3, device="cpu", strict_fp32=False):
     # Busy-waiting OpenMP workers collapse on a machine shared with other jobs (measured here: 64² inference
     # 75 ms passive, 550-980 ms active with 2 threads on 2 loaded cores). Set before torch loads libgomp.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -119,9 +124,13 @@ def one(size, workload, reps, warmup=3):
 
     torch.set_num_threads(2)
     torch.manual_seed(1)
-    model = build(torch)
-    x, t = anchor_batch(torch, size)
+    if strict_fp32:
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    model = build(torch).to(device)
+    x, t = (v.to(device) for v in anchor_batch(torch, size))
     version = ".".join(torch.__version__.split(".")[:2])
+    where = "cpu" if device == "cpu" else f"{device} ({torch.cuda.get_device_name()})"
     if workload == "train":
         model.train()
         opt = torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)
@@ -156,12 +165,13 @@ def one(size, workload, reps, warmup=3):
     row = {
         "workload": f"unet {workload}",
         "size": size,
-        "backend": f"pytorch {version} cpu",
+        "backend": f"pytorch {version} {device}" + (" fp32" if strict_fp32 else ""),
         "ms": ms,
         "imagesPerSecond": BATCH * 1000 / ms,
         "peakRssMB": peak_rss_mb(),
         "firstStepMs": first,
-        "note": f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, {blas_library()}, first step {first:.0f} ms" + (f", loss {last[0]:.4f}" if workload == "train" else ""),
+        "note": (f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, {blas_library()}" if device == "cpu"
+                 else f"{where}, eager, cuDNN TF32 {'off' if strict_fp32 else 'allowed (default)'}") + f", first step {first:.0f} ms" + (f", loss {last[0]:.4f}" if workload == "train" else ""),
     }
     if flops:
         row["gflops"] = flops * BATCH / (ms * 1e6)
@@ -174,18 +184,22 @@ def main():
     ap.add_argument("--workload", choices=["train", "inference"])
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--strict-fp32", action="store_true")
     a = ap.parse_args()
     if a.workload and a.size:
-        print(json.dumps(one(a.size, a.workload, a.reps, a.warmup)))
+        print(json.dumps(one(a.size, a.workload, a.reps, a.warmup, a.device, a.strict_fp32)))
         return
     rows = []
     for size in [a.size] if a.size else [64, 128]:
         for workload in [a.workload] if a.workload else ["train", "inference"]:
-            cmd = [sys.executable, __file__, "--size", str(size), "--workload", workload, "--reps", str(a.reps), "--warmup", str(a.warmup)]
+            cmd = [sys.executable, __file__, "--size", str(size), "--workload", workload, "--reps", str(a.reps), "--warmup", str(a.warmup), "--device", a.device]
+            if a.strict_fp32:
+                cmd.append("--strict-fp32")
             out = subprocess.run(cmd, capture_output=True, text=True)
             if out.returncode != 0:
                 sys.stderr.write(out.stderr)
-                rows.append({"workload": f"unet {workload}", "size": size, "backend": "pytorch cpu", "ms": None, "peakRssMB": None, "note": f"failed: exit {out.returncode}"})
+                rows.append({"workload": f"unet {workload}", "size": size, "backend": f"pytorch {a.device}", "ms": None, "peakRssMB": None, "note": f"failed: exit {out.returncode}"})
             else:
                 rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(json.dumps(rows, indent=1))
