@@ -122,4 +122,36 @@ export interface Backend {
   convTranspose2dBias?(x: Handle, xShape: Shape, w: Handle, wShape: Shape, outShape: Shape, g: Conv2dGeometry, bias: Handle, dtype: DType): Handle;
   /** dy·step(x) elementwise (dy and x of `size` elements): the gradient of relu in one pass. Not differentiated. */
   reluGrad?(dy: Handle, x: Handle, size: number, dtype: DType): Handle;
+  /** α·a + β·b elementwise over `size` elements of same-shape a and b (running averages). Not differentiated. */
+  axpby?(a: Handle, alpha: number, b: Handle, beta: number, size: number, dtype: DType): Handle;
+  /**
+   * One Adam/AdamW update of a float32 parameter θ with gradient g and moments m, v (each `size`
+   * elements; the formula is src/nn/optim/adam.ts's): new θ', m', v' in fresh buffers. Not differentiated.
+   */
+  adamUpdate?(theta: Handle, grad: Handle, m: Handle, v: Handle, size: number, s: AdamScalars): { theta: Handle; m: Handle; v: Handle };
+}
+
+/** The numbers of one Adam/AdamW step (`Backend.adamUpdate`). */
+export interface AdamScalars {
+  b1: number; b2: number; lr: number; eps: number;
+  /** 1 − β1ᵗ and 1 − β2ᵗ. */
+  bc1: number; bc2: number;
+  /** Weight decay λ, added to the gradient (Adam) or applied to θ (AdamW, `decoupled`). */
+  wd: number; decoupled: boolean;
+}
+
+/**
+ * The Adam update in the form the fused kernels compute it (m̂/(√v̂ + eps)·lr = m'/(√v' + eps·√bc2)·
+ * (lr·√bc2/bc1): one division an element, not two): g ← g + l2·θ; m' = β1·m + c1·g; v' = β2·v + c2·g²;
+ * θ' = θ·decay − m'/(√v' + epsScaled)·stepScaled.
+ */
+export function adamCoefficients(s: AdamScalars): { b1: number; b2: number; c1: number; c2: number; l2: number; decay: number; epsScaled: number; stepScaled: number } {
+  const rootBc2 = Math.sqrt(s.bc2);
+  return {
+    b1: s.b1, b2: s.b2, c1: 1 - s.b1, c2: 1 - s.b2,
+    l2: s.decoupled ? 0 : s.wd,
+    decay: s.decoupled ? 1 - s.lr * s.wd : 1,
+    epsScaled: s.eps * rootBc2,
+    stepScaled: (s.lr / s.bc1) * rootBc2,
+  };
 }

@@ -40,13 +40,24 @@ const UNTIMED = new Set(['name', 'info', 'supports', 'liveBuffers']);
 const KEYED_BY_OP = new Set(['unary', 'binary', 'reduce']);
 
 const stats = new Map<string, { calls: number; ms: number }>();
+/** Asynchronous gpu modes: JS-thread time of each queued kernel's encoding and submission, by kernel. */
+const queued = new Map<string, { calls: number; ms: number }>();
 
-function record(key: string, ms: number): void {
-  const s = stats.get(key);
+function record(key: string, ms: number, into = stats): void {
+  const s = into.get(key);
   if (s) {
     s.calls++;
     s.ms += ms;
-  } else stats.set(key, { calls: 1, ms });
+  } else into.set(key, { calls: 1, ms });
+}
+
+/**
+ * For asynchronous devices (gpu.js `webgpu`): records the JS-thread time one queued kernel took to encode
+ * and submit when its turn came. That time falls inside some later primitive or `read`, so it is kept
+ * apart and `formatProfile` prints it as a second table. A no-op while profiling is off.
+ */
+export function recordQueuedKernel(kernel: string, ms: number): void {
+  if (enabled) record(kernel, ms, queued);
 }
 
 type AnyFn = (...args: unknown[]) => unknown;
@@ -146,13 +157,18 @@ export function isProfiling(): boolean {
 /** Forgets every recorded call. */
 export function resetProfile(): void {
   stats.clear();
+  queued.clear();
 }
 
-/** The recorded calls per op kind, by total time, longest first. Their `totalMs` sum to the profile's total. */
-export function profileReport(): ProfileRow[] {
+/**
+ * The recorded calls per op kind, by total time, longest first. Their `totalMs` sum to the profile's total.
+ * `'queued'` gives the queued kernels of an asynchronous device instead (see `recordQueuedKernel`).
+ */
+export function profileReport(which: 'calls' | 'queued' = 'calls'): ProfileRow[] {
+  const from = which === 'queued' ? queued : stats;
   let total = 0;
-  for (const s of stats.values()) total += s.ms;
-  return [...stats.entries()]
+  for (const s of from.values()) total += s.ms;
+  return [...from.entries()]
     .map(([op, s]) => ({ op, calls: s.calls, totalMs: s.ms, percent: total > 0 ? (100 * s.ms) / total : 0, meanMs: s.ms / s.calls }))
     .sort((a, b) => b.totalMs - a.totalMs || a.op.localeCompare(b.op));
 }
@@ -162,12 +178,20 @@ export function profileReport(): ProfileRow[] {
  * `note` is printed under it; say there whether the backend is asynchronous (dispatch time only).
  */
 export function formatProfile(note?: string): string {
-  const rows = profileReport();
-  const total = rows.reduce((s, r) => s + r.totalMs, 0);
-  const calls = rows.reduce((s, r) => s + r.calls, 0);
-  const lines = ['| op | calls | total ms | % of total | mean ms |', '|---|---:|---:|---:|---:|'];
-  for (const r of rows) lines.push(`| ${r.op} | ${r.calls} | ${r.totalMs.toFixed(2)} | ${r.percent.toFixed(1)} | ${r.meanMs.toFixed(3)} |`);
-  lines.push(`| **total** | ${calls} | ${total.toFixed(2)} | 100.0 | – |`);
+  const table = (rows: ProfileRow[], head: string): string[] => {
+    const total = rows.reduce((s, r) => s + r.totalMs, 0);
+    const calls = rows.reduce((s, r) => s + r.calls, 0);
+    const lines = [`| ${head} | calls | total ms | % of total | mean ms |`, '|---|---:|---:|---:|---:|'];
+    for (const r of rows) lines.push(`| ${r.op} | ${r.calls} | ${r.totalMs.toFixed(2)} | ${r.percent.toFixed(1)} | ${r.meanMs.toFixed(3)} |`);
+    lines.push(`| **total** | ${calls} | ${total.toFixed(2)} | 100.0 | – |`);
+    return lines;
+  };
+  const lines = table(profileReport(), 'op');
   if (note) lines.push('', note);
+  const q = profileReport('queued');
+  if (q.length) {
+    lines.push('', 'Queued kernels of the asynchronous device: JS-thread time to encode and submit each when its turn came (spent inside the times above, mostly in read):', '');
+    lines.push(...table(q, 'kernel'));
+  }
   return lines.join('\n');
 }

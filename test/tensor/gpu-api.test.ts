@@ -99,6 +99,41 @@ describe.each(modes.map((mode) => ({ mode })))('gpu backend through the API, mod
     expect(memory().numTensors).toBe(before.numTensors);
   });
 
+  it('reused output buffers (webgpu pools them) never clobber a result still alive or being read', async () => {
+    setBackend('gpu', { mode });
+    const x = tensor([1, 2, 3, 4]);
+    const reads: Promise<Float32Array>[] = [];
+    let prev = x.mul(1);
+    for (let k = 0; k < 30; k++) {
+      // same size every time: each kernel after the first writes the buffer the last dispose released
+      const next = prev.add(1).mul(prev.sub(prev).add(1));
+      reads.push(prev.data() as Promise<Float32Array>);
+      prev.dispose();
+      prev = next;
+    }
+    const got = await Promise.all(reads);
+    got.forEach((g, k) => expect(Array.from(g), `step ${k}`).toEqual([1, 2, 3, 4].map((v) => v + k)));
+    expect(Array.from(await prev.data())).toEqual([31, 32, 33, 34]);
+    for (const t of [x, prev]) t.dispose();
+  });
+
+  it('calls queued together keep their own arguments (webgpu records them into shared submissions)', async () => {
+    setBackend('gpu', { mode });
+    const x = tensor([1, -2, 3]);
+    // the same kernel 150 times with a different constant each: more than one submission's worth
+    const ys = Array.from({ length: 150 }, (_, k) => x.mul(k).add(x));
+    const got = await Promise.all(ys.map((y) => y.data()));
+    got.forEach((g, k) => expect(Array.from(g), `k = ${k}`).toEqual([1, -2, 3].map((v) => v * k + v)));
+    for (const t of [x, ...ys]) t.dispose();
+    // numbers passed as kernel parameters (uniforms), not as one-value tensors
+    const b = createGpuBackend({ mode });
+    const h = b.upload(Float32Array.from([1, -2, 3]), 'float32');
+    const zs = Array.from({ length: 150 }, (_, k) => b.axpby!(h, k, h, 0.5, 3, 'float32'));
+    const zv = await Promise.all(zs.map((z) => b.read(z, 3, 'float32')));
+    zv.forEach((z, k) => expect(Array.from(z), `α = ${k}`).toEqual([1, -2, 3].map((v) => v * k + v * 0.5)));
+    for (const z of [h, ...zs]) b.dispose(z);
+  });
+
   it('float64 tensors are a clear error', () => {
     setBackend('gpu', { mode });
     expect(() => tensor([1, 2], undefined, { dtype: 'float64' })).toThrow(/float64/);

@@ -3,6 +3,7 @@ import type { Backend, Conv2dGeometry, Handle, Pool2dGeometry } from '../../src/
 import { BINARY_OPS, UNARY_OPS } from '../../src/tensor/backend.js';
 import { createCpuBackend } from '../../src/tensor/backends/cpu/index.js';
 import { sizeOf, type Shape } from '../../src/tensor/shape.js';
+import { CHUNK, SPLIT_FROM, splitPlan } from '../../src/tensor/backends/gpu/split.js';
 
 /**
  * The conformance properties of the gpu backend: every primitive against the cpu backend (the
@@ -59,6 +60,20 @@ async function both(p: Pair, inputs: Float32Array[], op: (b: Backend, hs: Handle
     return v;
   };
   return [await run(p.gpu), await run(cpu)];
+}
+
+/** `both` for primitives with several outputs: each output read with its size, [gpu, cpu] per output. */
+async function bothOutputs(p: Pair, inputs: Float32Array[], op: (b: Backend, hs: Handle[]) => Handle[], sizes: number[]): Promise<[Float32Array, Float32Array][]> {
+  const run = async (b: Backend): Promise<Float32Array[]> => {
+    const hs = inputs.map((x) => b.upload(x, 'float32'));
+    const outs = op(b, hs);
+    const vs = await Promise.all(outs.map(async (o, k) => (await b.read(o, sizes[k], 'float32')) as Float32Array));
+    for (const x of [...hs, ...outs]) b.dispose(x);
+    return vs;
+  };
+  const g = await run(p.gpu);
+  const c = await run(cpu);
+  return g.map((v, k) => [v, c[k]]);
 }
 
 /** Throws unless |got − want| ≤ tol·(1 + |want|) elementwise, tol = 1e-5·√n (exact when n = 0). */
@@ -147,6 +162,14 @@ export const cases: Case[] = [
         close(g, x, 0, 'upload/read');
         close(...(await both(p, [x], (b, [h]) => b.cast(h, n, 'float32', 'float32'), n)), 0, 'cast');
         close(...(await both(p, [], (b) => b.fill(n, v, 'float32'), n)), 0, 'fill');
+        // a one-value fill is a host constant on the gpu backend: kernels must read it as they read buffers
+        const plusConstant = (b: Backend, [h]: Handle[]): Handle => {
+          const c = b.fill(1, v, 'float32');
+          const out = b.binary('sub', h, [n], c, [1], [n], 'float32');
+          b.dispose(c);
+          return out;
+        };
+        close(...(await both(p, [x], plusConstant, n)), 0, 'x − fill(1, v)');
       });
   } },
   ...UNARY_OPS.map((op): Case => ({ name: `unary ${op}`, runs: RUNS, make: (p) => {
@@ -281,6 +304,99 @@ export const cases: Case[] = [
         const what = JSON.stringify({ xShape, outShape, g });
         close(...(await both(p, [values(sizeOf(xShape), s)], (b, [hx]) => b.avgPool2d(hx, xShape, outShape, g, 'float32'), sizeOf(outShape))), n, `avgPool2d ${what}`);
         close(...(await both(p, [values(sizeOf(outShape), s + 1)], (b, [hd]) => b.avgPool2dBackward(hd, xShape, outShape, g, 'float32'), sizeOf(xShape))), n, `avgPool2dBackward ${what}`);
+      });
+  } },
+  { name: 'axpby (α·a + β·b; the cpu reference composes it)', runs: RUNS, make: (p) => {
+    const coef = fc.double({ min: -2, max: 2, noNaN: true });
+    return fc.asyncProperty(fc.integer({ min: 1, max: 40 }), seed, coef, coef, async (n, s, alpha, beta) => {
+        const op = (b: Backend, [ha, hb]: Handle[]): Handle => {
+          if (b.axpby) return b.axpby(ha, alpha, hb, beta, n, 'float32');
+          const [ca, cb] = [alpha, beta].map((v) => b.fill(1, v, 'float32'));
+          const [ta, tb] = [b.binary('mul', ha, [n], ca, [1], [n], 'float32'), b.binary('mul', hb, [n], cb, [1], [n], 'float32')];
+          const out = b.binary('add', ta, [n], tb, [n], [n], 'float32');
+          for (const t of [ca, cb, ta, tb]) b.dispose(t);
+          return out;
+        };
+        close(...(await both(p, [values(n, s), values(n, s + 1)], op, n)), 2, `axpby α=${alpha} β=${beta}`);
+      });
+  } },
+  { name: 'reluGrad (dy·step(x), x = 0 included)', runs: RUNS, make: (p) => {
+    return fc.asyncProperty(fc.integer({ min: 1, max: 40 }), seed, async (n, s) => {
+        const dy = values(n, s);
+        const x = values(n, s + 1, -2, 2, true);
+        close(...(await both(p, [dy, x], (b, [hd, hx]) => b.reluGrad!(hd, hx, n, 'float32'), n)), 0, 'reluGrad');
+      });
+  } },
+  { name: 'adamUpdate (Adam and AdamW, with and without decay)', runs: RUNS * 2, make: (p) => {
+    const scalars = fc.record({
+      b1: fc.double({ min: 0, max: 0.99, noNaN: true }),
+      b2: fc.double({ min: 0.9, max: 0.9999, noNaN: true }),
+      lr: fc.double({ min: 1e-4, max: 0.1, noNaN: true }),
+      eps: fc.constantFrom(1e-8, 1e-3),
+      t: fc.integer({ min: 1, max: 100 }),
+      wd: fc.constantFrom(0, 0.01, 0.1),
+      decoupled: fc.boolean(),
+    });
+    return fc.asyncProperty(fc.integer({ min: 1, max: 40 }), seed, scalars, async (n, s, r) => {
+        const sc = { b1: r.b1, b2: r.b2, lr: r.lr, eps: r.eps, bc1: 1 - r.b1 ** r.t, bc2: 1 - r.b2 ** r.t, wd: r.wd, decoupled: r.decoupled };
+        // v ≥ 0 as Adam keeps it; θ' divides by √v', so a few roundings of slack
+        const inputs = [values(n, s), values(n, s + 1), values(n, s + 2, -1, 1), values(n, s + 3, 0, 2)];
+        const outs = await bothOutputs(p, inputs, (b, [th, g, m, v]) => Object.values(b.adamUpdate!(th, g, m, v, n, sc)), [n, n, n]);
+        for (const [k, [got, want]] of outs.entries()) close(got, want, 4, `adamUpdate ${['θ', 'm', 'v'][k]} ${JSON.stringify(sc)}`);
+      });
+  } },
+  { name: 'batchNormForward and batchNormBackward (γ, β present or not)', runs: RUNS * 2, make: (p) => {
+    const d = fc.integer({ min: 1, max: 5 });
+    return fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), d, d, fc.boolean(), fc.boolean(), seed, async (n, c, h, w, hasGamma, hasBeta, s) => {
+        const shape = [n, c, h, w];
+        const size = sizeOf(shape);
+        const count = n * h * w;
+        const x = values(size, s);
+        const what = JSON.stringify({ shape, hasGamma, hasBeta });
+        const params = [...(hasGamma ? [values(c, s + 1, 0.5, 2)] : []), ...(hasBeta ? [values(c, s + 2)] : [])];
+        const fwd = await bothOutputs(p, [x, ...params], (b, [hx, ...ps]) => {
+          const r = b.batchNormForward!(hx, shape, hasGamma ? ps[0] : null, hasBeta ? ps[hasGamma ? 1 : 0] : null, 1e-5, 'float32');
+          return [r.y, r.mean, r.variance];
+        }, [size, c, c]);
+        for (const [k, [got, want]] of fwd.entries()) close(got, want, count, `batchNormForward ${['y', 'mean', 'variance'][k]} ${what}`);
+        // the backward from the reference statistics, so both backends see the same inputs
+        const [, [, mean], [, variance]] = fwd;
+        const dy = values(size, s + 3);
+        const bwd = await bothOutputs(p, [dy, x, mean, variance, ...(hasGamma ? [params[0]] : [])], (b, [hd, hx, hm, hv, hg]) => {
+          const r = b.batchNormBackward!(hd, hx, shape, hm, hv, hasGamma ? hg : null, 1e-5, 'float32');
+          return [r.dx, r.dgamma, r.dbeta];
+        }, [size, c, c]);
+        for (const [k, [got, want]] of bwd.entries()) close(got, want, count, `batchNormBackward ${['dx', 'dγ', 'dβ'][k]} ${what}`);
+      });
+  } },
+  { name: 'split reductions: long sum, max and min, batch-norm statistics, filter gradients', runs: 3, make: (p) => {
+    // N·H·W just past SPLIT_FROM with a short last chunk, so every reduction here runs as two kernels
+    const side = Math.ceil(Math.sqrt((SPLIT_FROM + CHUNK / 2) / 2));
+    const shape = [2, 3, side, side];
+    const terms = 2 * side * side;
+    if (splitPlan(terms, 3).P < 2 || terms % CHUNK === 0) throw new Error(`the split case does not split: ${terms} terms`);
+    return fc.asyncProperty(seed, async (s) => {
+        const x = values(sizeOf(shape), s);
+        for (const op of ['sum', 'max', 'min'] as const) {
+          close(...(await both(p, [x], (b, [h]) => b.reduce(op, h, shape, [0, 2, 3], 'float32'), 3)), op === 'sum' ? terms : 0, `reduce ${op} over [0, 2, 3] of ${JSON.stringify(shape)}`);
+          close(...(await both(p, [x], (b, [h]) => b.reduce(op, h, shape, [0, 1, 2, 3], 'float32'), 1)), op === 'sum' ? 3 * terms : 0, `reduce ${op} over everything`);
+        }
+        const fwd = await bothOutputs(p, [x], (b, [hx]) => {
+          const r = b.batchNormForward!(hx, shape, null, null, 1e-5, 'float32');
+          return [r.y, r.mean, r.variance];
+        }, [sizeOf(shape), 3, 3]);
+        for (const [k, [got, want]] of fwd.entries()) close(got, want, terms, `batchNormForward ${['y', 'mean', 'variance'][k]}`);
+        const dy = values(sizeOf(shape), s + 1);
+        const bwd = await bothOutputs(p, [dy, x, fwd[1][1], fwd[2][1]], (b, [hd, hx, hm, hv]) => {
+          const r = b.batchNormBackward!(hd, hx, shape, hm, hv, null, 1e-5, 'float32');
+          return [r.dx, r.dgamma, r.dbeta];
+        }, [sizeOf(shape), 3, 3]);
+        for (const [k, [got, want]] of bwd.entries()) close(got, want, terms, `batchNormBackward ${['dx', 'dγ', 'dβ'][k]}`);
+        const g: Conv2dGeometry = { stride: [1, 1], pad: [1, 1, 1, 1], dilation: [1, 1], groups: 1 };
+        const wShape = [2, 3, 3, 3];
+        const outShape = [2, 2, side, side];
+        const dyc = values(sizeOf(outShape), s + 2);
+        close(...(await both(p, [x, dyc], (b, [hx, hd]) => b.conv2dBackwardFilter(hx, shape, hd, outShape, wShape, g, 'float32'), sizeOf(wShape))), terms, 'conv2dBackwardFilter (split)');
       });
   } },
   ...(['nearest', 'bilinear'] as const).map((m): Case => ({ name: `resize ${m} and its backward, up and down`, runs: RUNS * 2, make: (p) => {

@@ -1,7 +1,7 @@
 import type { BinaryOp, UnaryOp } from '../../tensor/backend.js';
 import type { DType } from '../../tensor/dtype.js';
 import { isGradEnabled } from '../../tensor/engine.js';
-import { broadcastShapes } from '../../tensor/shape.js';
+import { broadcastShapes, sameShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { checkSame, record, sumTo, toTensors, wrap, type GradFn, type TensorLike } from '../graph.js';
 
@@ -60,6 +60,20 @@ function reluGrad(dy: Tensor, x: Tensor): Tensor {
   const { dtype, backend } = checkSame('relu', [dy, x]);
   if (backend.reluGrad && !(isGradEnabled() && dy.requiresGrad)) return wrap(backend, backend.reluGrad(dy.handle, x.handle, x.size, dtype), x.shape, dtype);
   return mul(dy, step(x));
+}
+
+/**
+ * α·a + β·b for same-shape a and b, as `add(mul(a, α), mul(b, β))` and with its bits, except where no
+ * gradient is needed and the backend has one kernel for it (gpu: a running average in one kernel call,
+ * not three).
+ * @example noGrad(() => axpby(runningMean, 0.9, batchMean, 0.1));
+ */
+export function axpby(a: Tensor, alpha: number, b: Tensor, beta: number): Tensor {
+  const { dtype, backend } = checkSame('axpby', [a, b]);
+  if (backend.axpby && sameShape(a.shape, b.shape) && !(isGradEnabled() && (a.requiresGrad || b.requiresGrad))) {
+    return wrap(backend, backend.axpby(a.handle, alpha, b.handle, beta, a.size, dtype), a.shape, dtype);
+  }
+  return add(mul(a, alpha), mul(b, beta));
 }
 
 function binaryOp(op: BinaryOp, a: TensorLike, b: TensorLike, differentiable: boolean): Tensor {

@@ -1,5 +1,5 @@
 import { batchNormTrain } from '../../autograd/ops/batchnorm.js';
-import { add, div, mul, sqrt } from '../../autograd/ops/elementwise.js';
+import { add, axpby, div, mul, sqrt } from '../../autograd/ops/elementwise.js';
 import { reshape } from '../../autograd/ops/layout.js';
 import { full } from '../../tensor/creation.js';
 import type { DType } from '../../tensor/dtype.js';
@@ -60,8 +60,8 @@ export class BatchNorm2d extends Module {
     noGrad(() =>
       tidy(() => {
         const m = this.momentum;
-        this.running_mean.assign(add(mul(this.running_mean, 1 - m), mul(mean, m)));
-        this.running_var.assign(add(mul(this.running_var, 1 - m), mul(variance, (m * count) / (count - 1))));
+        this.running_mean.assign(axpby(this.running_mean, 1 - m, mean, m));
+        this.running_var.assign(axpby(this.running_var, 1 - m, variance, (m * count) / (count - 1)));
       }),
     );
     return y;

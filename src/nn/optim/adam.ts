@@ -1,6 +1,6 @@
 import { add, div, mul, sqrt, square, sub } from '../../autograd/ops/elementwise.js';
 import { zerosLike } from '../../tensor/creation.js';
-import { adamUpdateF32, type AdamScalars } from '../../tensor/backends/cpu/adam.js';
+import type { AdamScalars } from '../../tensor/backend.js';
 import { keep, noGrad, tidy } from '../../tensor/engine.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Optimizer, type ParamsInput } from './optimizer.js';
@@ -81,21 +81,20 @@ export class Adam extends Optimizer {
   }
 
   /**
-   * The fast path for float32 parameters on the cpu backend: the update above in one loop
-   * (backends/cpu/adam.ts) instead of a dozen elementwise passes. False where it does not apply.
+   * The fast path for float32 parameters on backends with a fused update (`Backend.adamUpdate`: one
+   * loop on cpu, three kernels on gpu) instead of a dozen elementwise passes. False where it does not apply.
    */
   private fusedStep(name: string, p: Tensor, g: Tensor, s: AdamScalars): boolean {
     const b = p.backend;
-    if (b.name !== 'cpu' || p.dtype !== 'float32' || g.dtype !== 'float32' || g.backend !== b || g.size !== p.size) return false;
+    if (!b.adamUpdate || p.dtype !== 'float32' || g.dtype !== 'float32' || g.backend !== b || g.size !== p.size) return false;
     const m = this.m.get(name) ?? this.init(this.m, name, p);
     const v = this.v.get(name) ?? this.init(this.v, name, p);
-    const outs = [p, m, v].map(() => Tensor.fromHandle(b, b.fill(p.size, 0, 'float32'), p.shape, 'float32'));
-    const [pOut, mOut, vOut] = outs.map((t) => t.handle as Float32Array);
-    adamUpdateF32(p.handle as Float32Array, g.handle as Float32Array, m.handle as Float32Array, v.handle as Float32Array, pOut, mOut, vOut, s);
-    m.assign(outs[1]);
-    v.assign(outs[2]);
-    p.assign(outs[0]);
-    for (const t of outs) t.dispose();
+    const r = b.adamUpdate(p.handle, g.handle, m.handle, v.handle, p.size, s);
+    const [pOut, mOut, vOut] = [r.theta, r.m, r.v].map((h) => Tensor.fromHandle(b, h, p.shape, 'float32'));
+    m.assign(mOut);
+    v.assign(vOut);
+    p.assign(pOut);
+    for (const t of [pOut, mOut, vOut]) t.dispose();
     return true;
   }
 

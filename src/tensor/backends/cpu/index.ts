@@ -1,5 +1,6 @@
 import type { Backend, BackendInfo } from '../../backend.js';
 import type { TypedArray } from '../../dtype.js';
+import { adamUpdateF32 } from './adam.js';
 import { batchNormBackward, batchNormForward } from './batchnorm.js';
 import { allocateUninitialized, recycle } from './buffers.js';
 import { binary, broadcastTo, reluGrad, unary, where } from './elementwise.js';
@@ -43,6 +44,11 @@ export function createCpuBackend(): Backend {
     unary: (op, x, _size, dtype) => own(unary(op, x as T, dtype)),
     binary: (op, a, aShape, b, bShape, outShape, dtype) => own(binary(op, a as T, aShape, b as T, bShape, outShape, dtype)),
     reluGrad: (dy, x, _size, dtype) => own(reluGrad(dy as T, x as T, dtype)),
+    adamUpdate: (theta, grad, m, v, size, s) => {
+      const [t1, m1, v1] = [0, 1, 2].map(() => own(allocateUninitialized('float32', size))) as Float32Array[];
+      adamUpdateF32(theta as Float32Array, grad as Float32Array, m as Float32Array, v as Float32Array, t1, m1, v1, s);
+      return { theta: t1, m: m1, v: v1 };
+    },
     where: (c, cs, a, as, b, bs, os, dtype) => own(where(c as T, cs, a as T, as, b as T, bs, os, dtype)),
     reduce: (op, x, shape, axes, dtype) => own(reduce(op, x as T, shape, axes, dtype)),
     matmul: (a, b, ba, bb, m, k, n, ta, tb, dtype) => own(matmul(a as T, b as T, ba, bb, m, k, n, ta, tb, dtype)),

@@ -463,18 +463,15 @@ function scatterPatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: numb
 
 /**
  * One fused Adam/AdamW update of a float32 parameter (adam.ts), elements split between chunks:
- * arrays [θ, g, m, v, θ', m', v'], nums [β1, β2, eps, decay, l2, 1 − β1, 1 − β2, √(1 − β2ᵗ),
- * lr/(1 − β1ᵗ)]. Computes in float64 and rounds once per output.
+ * arrays [θ, g, m, v, θ', m', v'], nums [β1, β2, epsScaled, decay, l2, 1 − β1, 1 − β2, stepScaled]
+ * (backend.ts's adamCoefficients). Computes in float64 and rounds once per output.
  */
 function adamLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
   const [theta, grad, m, v] = arrays;
   const thetaOut = arrays[4] as Float32Array;
   const mOut = arrays[5] as Float32Array;
   const vOut = arrays[6] as Float32Array;
-  const [b1, b2, eps, decay, l2, c1, c2, rootBc2, step] = nums;
-  // m̂/(√v̂ + eps)·lr = m1/(√v1 + eps·√bc2)·(lr·√bc2/bc1): one division an element, not two
-  const epsScaled = eps * rootBc2;
-  const stepScaled = step * rootBc2;
+  const [b1, b2, epsScaled, decay, l2, c1, c2, stepScaled] = nums;
   const n = theta.length;
   const i1 = Math.floor(((k + 1) * n) / count);
   for (let i = Math.floor((k * n) / count); i < i1; i++) {

@@ -1,5 +1,8 @@
 import gpujs from 'gpu.js';
 import type { GPU as GPUInstance, IKernelRunShortcut } from 'gpu.js';
+import { isProfiling, recordQueuedKernel } from '../../profile.js';
+import { OutputPool, type BufferResult } from './output-pool.js';
+import { BatchEncoder } from './webgpu-batch.js';
 
 /**
  * One gpu.js mode as a device: the shared GPU instance, the kernel cache, the live-output count and, in
@@ -22,6 +25,8 @@ export class GpuHandle {
   error: Error | null = null;
   ready: Promise<void> | null = null;
   released = false;
+  /** Host data passed to kernels as a plain array (gpu.js copies it in with the call): uploads, constants. */
+  host = false;
   constructor(readonly device: Device, readonly size: number) {}
 }
 
@@ -194,10 +199,16 @@ export class Device {
   live = 0;
   private readonly kernels = new Map<string, IKernelRunShortcut>();
   private queue: Promise<void> = Promise.resolve();
+  /** webgpu: released output buffers for reuse (output-pool.ts). */
+  private readonly pool: OutputPool | null;
+  /** webgpu: kernel calls recorded for one submission (webgpu-batch.ts). */
+  private readonly batch: BatchEncoder | null;
 
   constructor(readonly mode: GpuMode, readonly adapter: string | undefined) {
     this.gpu = new GPU({ mode });
     this.synchronous = mode !== 'webgpu';
+    this.pool = mode === 'webgpu' ? new OutputPool() : null;
+    this.batch = this.pool ? new BatchEncoder(this.pool) : null;
   }
 
   /** Number of distinct kernels compiled so far (each (primitive, shape signature) compiles once). */
@@ -226,7 +237,8 @@ export class Device {
       out.value = new Float32Array(0);
       return out;
     }
-    const key = `${source}|${size}|${args.map((a) => (typeof a === 'number' ? 'n' : a.size)).join(',')}`;
+    // gpu.js compiles a kernel for its arguments' kinds: host arrays and device buffers get kernels of their own
+    const key = `${source}|${size}|${args.map((a) => (typeof a === 'number' ? 'n' : a.host ? `h${a.size}` : a.size)).join(',')}`;
     const call = (): Promise<void> | void => {
       const vals = args.map((a) => {
         if (typeof a === 'number') return a;
@@ -236,7 +248,15 @@ export class Device {
         return a.value;
       });
       const kernel = this.kernel(key, source, size);
-      const r = (kernel as unknown as (...v: unknown[]) => unknown)(...vals);
+      const fn = kernel as unknown as (...v: unknown[]) => unknown;
+      const batched = this.batch?.encode(kernel, vals, size);
+      if (batched) {
+        out.value = batched;
+        return;
+      }
+      // gpu.js submits on its own: what the batch holds goes first
+      this.batch?.flush();
+      const r = this.pool?.run(fn, vals, size * 4) ?? fn(...vals);
       const ran = runningMode(kernel);
       if (ran !== this.mode) throw new Error(`gpu.js ran the kernel in mode '${ran}' instead of '${this.mode}'`);
       if (this.synchronous) out.value = r as DeviceValue;
@@ -251,7 +271,14 @@ export class Device {
       }
       return out;
     }
-    out.ready = this.queue.then(call).then(
+    const timedCall = (): Promise<void> | void => {
+      if (!isProfiling()) return call();
+      const t0 = performance.now();
+      const r = call();
+      recordQueuedKernel(op, performance.now() - t0);
+      return r;
+    };
+    out.ready = this.queue.then(timedCall).then(
       () => undefined,
       (e: unknown) => {
         out.error = wrapError(op, this.mode, e);
@@ -269,10 +296,21 @@ export class Device {
     return this.run('upload', 'function(a) { return a[this.thread.x]; }', data.length, [this.hostArray(data)]);
   }
 
+  /**
+   * A one-value tensor held on the host: kernels that read it take it as an argument, so making it runs
+   * no kernel (scalars in `x.mul(0.9)` are such tensors; a fill kernel each cost as much as the op).
+   */
+  constant(value: number): GpuHandle {
+    const h = this.hostArray(Float32Array.of(value));
+    this.live++;
+    return h;
+  }
+
   /** Wraps host data as a kernel argument without counting it as a live output. */
   private hostArray(data: Float32Array): GpuHandle {
     const h = new GpuHandle(this, data.length);
     h.value = data;
+    h.host = true;
     return h;
   }
 
@@ -281,6 +319,7 @@ export class Device {
       if (h.error) throw h.error;
       const v = h.value;
       if (!v) throw new Error(`read (gpu ${this.mode}): the buffer was released`);
+      this.batch?.flush();
       const arr = v instanceof Float32Array ? v : ((await v.toArray()) as Float32Array);
       return Float32Array.from(arr.subarray(0, size));
     };
@@ -309,7 +348,9 @@ export class Device {
     const free = (): void => {
       const v = h.value;
       h.value = null;
-      if (v && !(v instanceof Float32Array)) v.delete();
+      if (!v || v instanceof Float32Array) return;
+      if (this.pool && 'buffer' in v) this.pool.recycle(v as unknown as BufferResult);
+      else v.delete();
     };
     if (this.synchronous) free();
     else this.queue = this.queue.then(free, free);
@@ -325,7 +366,13 @@ export class Device {
   }
 }
 
+/** Errors already named with their op (a failed input, passed on down the queue) are not wrapped again. */
+const wrapped = new WeakSet<Error>();
+
 function wrapError(op: string, mode: string, e: unknown): Error {
+  if (e instanceof Error && wrapped.has(e)) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  return new Error(`${op} (gpu backend, mode '${mode}'): ${msg}`, { cause: e });
+  const err = new Error(`${op} (gpu backend, mode '${mode}'): ${msg}`, { cause: e });
+  wrapped.add(err);
+  return err;
 }

@@ -1,8 +1,10 @@
-import type { Backend, BackendInfo, Handle } from '../../backend.js';
+import { adamCoefficients, type Backend, type BackendInfo, type Handle } from '../../backend.js';
 import type { DType } from '../../dtype.js';
 import { fmt, sizeOf, type Shape } from '../../shape.js';
+import { gpuBatchNorm } from './batchnorm.js';
 import { availableGpuModes, deviceFor, GPU_MODES, GpuHandle, prepareGpu, type Device, type GpuMode } from './device.js';
 import * as K from './kernels.js';
+import { runReduction, splitPlan } from './split.js';
 
 export { availableGpuModes, GPU_MODES, prepareGpu, type GpuMode } from './device.js';
 
@@ -38,7 +40,7 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
     liveBuffers: () => dev.live,
     fill: (size, value, dtype) => {
       f32('fill', dtype);
-      return dev.run('fill', K.fillSource, size, [value]);
+      return size === 1 ? dev.constant(value) : dev.run('fill', K.fillSource, size, [value]);
     },
     cast: (x, size, from, to) => {
       f32('cast', from);
@@ -53,6 +55,21 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
       f32(op, dtype);
       return dev.run(op, K.binarySource(op, aShape, bShape, outShape), sizeOf(outShape), [h(a), h(b)]);
     },
+    axpby: (a, alpha, b, beta, size, dtype) => {
+      f32('axpby', dtype);
+      return dev.run('axpby', K.axpbySource, size, [h(a), alpha, h(b), beta]);
+    },
+    reluGrad: (dy, x, size, dtype) => {
+      f32('reluGrad', dtype);
+      return dev.run('reluGrad', K.reluGradSource, size, [h(dy), h(x)]);
+    },
+    adamUpdate: (theta, grad, m, v, size, s) => {
+      const c = adamCoefficients(s);
+      const m1 = dev.run('adamUpdate', K.adamMomentSource, size, [h(grad), h(theta), h(m), c.b1, c.c1, c.l2]);
+      const v1 = dev.run('adamUpdate', K.adamVelocitySource, size, [h(grad), h(theta), h(v), c.b2, c.c2, c.l2]);
+      const t1 = dev.run('adamUpdate', K.adamThetaSource, size, [h(theta), m1, v1, c.decay, c.epsScaled, c.stepScaled]);
+      return { theta: t1, m: m1, v: v1 };
+    },
     where: (c, cShape, a, aShape, b, bShape, outShape, dtype) => {
       f32('where', dtype);
       return dev.run('where', K.whereSource(cShape, aShape, bShape, outShape), sizeOf(outShape), [h(c), h(a), h(b)]);
@@ -62,6 +79,8 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
       const outSize = sizeOf(shape.map((d, k) => (axes.includes(k) ? 1 : d)));
       // an empty reduction has no first element to start max/min from: it is the identity
       if (sizeOf(shape) === 0) return dev.run(op, K.fillSource, outSize, [op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity]);
+      const r = K.reduceTerms(shape, axes);
+      if (splitPlan(r.terms, outSize).P > 1) return runReduction(dev, { op, params: ['xs'], args: [h(x)], outputs: outSize, fold: op, ...r });
       return dev.run(op, K.reduceSource(op, shape, axes), outSize, [h(x)]);
     },
     matmul: (a, b, batchA, batchB, m, k, n, transA, transB, dtype) => {
@@ -126,6 +145,10 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
     },
     conv2dBackwardFilter: (x, xShape, dy, dyShape, wShape, g, dtype) => {
       f32('conv2dBackwardFilter', dtype);
+      const r = K.conv2dBackwardFilterTerms(xShape, dyShape, wShape, g);
+      if (splitPlan(r.terms, sizeOf(wShape)).P > 1) {
+        return runReduction(dev, { op: 'conv2dBackwardFilter', params: ['xs', 'dys'], args: [h(x), h(dy)], outputs: sizeOf(wShape), fold: 'sum', ...r });
+      }
       return dev.run('conv2dBackwardFilter', K.conv2dBackwardFilterSource(xShape, dyShape, wShape, g), sizeOf(wShape), [h(x), h(dy)]);
     },
     maxPool2d: (x, xShape, outShape, g, dtype) => {
@@ -159,6 +182,7 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
       return dev.run(`resizeBackward(${m})`, K.resizeBackwardSource(xShape, outH, outW, m), sizeOf(xShape), [h(dy)]);
     },
   };
+  Object.assign(backend, gpuBatchNorm(dev, (x) => h(x as Handle)));
   if (dev.synchronous) backend.readSync = (x) => dev.readSync(h(x), h(x).size);
   return backend;
 }

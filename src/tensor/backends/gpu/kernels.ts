@@ -105,6 +105,20 @@ export function broadcastSource(shape: Shape, outShape: Shape): string {
 }
 
 export const copySource = kernel(['xs'], ['return xs[this.thread.x];']);
+
+/** α·a + β·b (the scalars as uniforms: one kernel serves every momentum). */
+export const axpbySource = kernel(['as', 'alpha', 'bs', 'beta'], [I, 'return as[i] * alpha + bs[i] * beta;']);
+
+/** dy·step(x): relu's gradient in one kernel (the product keeps mul's signed zeros and NaN). */
+export const reluGradSource = kernel(['dy', 'xs'], [I, 'let s = 0;', 'if (xs[i] > 0) { s = 1; }', 'return dy[i] * s;']);
+
+/**
+ * Adam in three kernels (gpu.js kernels have one output each): m' and v' first, then θ' from them, in
+ * the form of backend.ts's adamCoefficients. The numbers are uniforms, so one kernel serves every step.
+ */
+export const adamMomentSource = kernel(['gs', 'ps', 'ms', 'b1', 'c1', 'l2'], [I, 'let g = gs[i] + l2 * ps[i];', 'return b1 * ms[i] + c1 * g;']);
+export const adamVelocitySource = kernel(['gs', 'ps', 'vs', 'b2', 'c2', 'l2'], [I, 'let g = gs[i] + l2 * ps[i];', 'return b2 * vs[i] + c2 * g * g;']);
+export const adamThetaSource = kernel(['ps', 'ms', 'vs', 'decay', 'epsScaled', 'stepScaled'], [I, 'return ps[i] * decay - ms[i] / (Math.sqrt(vs[i]) + epsScaled) * stepScaled;']);
 export const fillSource = kernel(['v'], ['return v;']);
 
 /** Loop nest over `dims` with counters `${p}0…`; returns opening lines, closing lines and the counters. */
@@ -141,6 +155,16 @@ export function reduceSource(op: ReduceOp, shape: Shape, axes: readonly number[]
   // max/min start from the first element: GL has no infinity literal
   const init = op === 'sum' ? 'let acc = 0;' : `let acc = xs[${base}];`;
   return kernel(['xs'], [I, ...lines, init, ...l.open, `let v = xs[${at}];`, fold, ...l.close, 'return acc;']);
+}
+
+/** A reduce as a split reduction (split.ts): output `o` at its coordinates, term `r` over the reduced axes. */
+export function reduceTerms(shape: Shape, axes: readonly number[]): { terms: number; prelude: string[]; term: string[] } {
+  const strides = stridesOf(shape);
+  const outShape = shape.map((d, k) => (axes.includes(k) ? 1 : d));
+  const out = coords(outShape, 'c', 'o');
+  const red = coords(axes.map((a) => shape[a]), 'e', 'r');
+  const at = [offset(out.c, strides), offset(red.c, axes.map((a) => strides[a]))].filter((t) => t !== '0').join(' + ') || '0';
+  return { terms: sizeOf(axes.map((a) => shape[a])), prelude: out.lines, term: [...red.lines, `let v = xs[${at}];`] };
 }
 
 export function matmulSource(batchA: number, batchB: number, m: number, k: number, n: number, transA: boolean, transB: boolean): string {
@@ -210,10 +234,10 @@ export function scatterAddSource(count: number): string {
 // ---- image primitives (NCHW) ----
 
 /** Lines naming n, c, y, x of an NCHW flat index `i` over [N, C, H, W]. */
-function nchw(shape: Shape, names: [string, string, string, string]): string[] {
+function nchw(shape: Shape, names: [string, string, string, string], flat = 'i'): string[] {
   const [, C, H, W] = shape;
   const [n, c, y, x] = names;
-  return [`let q1 = ${idiv('i', W)};`, `let ${x} = i - q1 * ${W};`, `let q2 = ${idiv('q1', H)};`, `let ${y} = q1 - q2 * ${H};`, `let ${n} = ${idiv('q2', C)};`, `let ${c} = q2 - ${n} * ${C};`];
+  return [`let q1 = ${idiv(flat, W)};`, `let ${x} = ${flat} - q1 * ${W};`, `let q2 = ${idiv('q1', H)};`, `let ${y} = q1 - q2 * ${H};`, `let ${n} = ${idiv('q2', C)};`, `let ${c} = q2 - ${n} * ${C};`];
 }
 
 export function conv2dSource(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeometry): string {
@@ -291,6 +315,33 @@ export function conv2dBackwardInputSource(dyShape: Shape, wShape: Shape, xShape:
 }
 
 /** dw[oc, ci, ky, kx] = Σ_{n, oy, ox} dy[n, oc, oy, ox]·x[n, g·Cg + ci, oy·sh − pt + ky·dh, ox·sw − pl + kx·dw]. */
+/**
+ * conv2dBackwardFilter as a split reduction (split.ts) over its N·OH·OW terms per weight: the prelude
+ * places output `o` in the weight, the term reads dy·x at output pixel `r` (0 where padding).
+ */
+export function conv2dBackwardFilterTerms(xShape: Shape, dyShape: Shape, wShape: Shape, g: Conv2dGeometry): { terms: number; prelude: string[]; term: string[] } {
+  const [, C, H, W] = xShape;
+  const [N, O, OH, OW] = dyShape;
+  const Cg = wShape[1];
+  const [sh, sw] = g.stride;
+  const [pt, , pl] = g.pad;
+  const [dh, dw] = g.dilation;
+  return {
+    terms: N * OH * OW,
+    prelude: [...nchw(wShape, ['oc', 'ci', 'ky', 'kx'], 'o'), `let ic = ${idiv('oc', O / g.groups)} * ${Cg} + ci;`],
+    term: [
+      `let t1 = ${idiv('r', OW)};`,
+      `let ox = r - t1 * ${OW};`,
+      `let n = ${idiv('t1', OH)};`,
+      `let oy = t1 - n * ${OH};`,
+      `let iy = oy * ${sh} - ${pt} + ky * ${dh};`,
+      `let ix = ox * ${sw} - ${pl} + kx * ${dw};`,
+      'let v = 0;',
+      `if (iy >= 0 && iy < ${H} && ix >= 0 && ix < ${W}) { v = dys[((n * ${O} + oc) * ${OH} + oy) * ${OW} + ox] * xs[((n * ${C} + ic) * ${H} + iy) * ${W} + ix]; }`,
+    ],
+  };
+}
+
 export function conv2dBackwardFilterSource(xShape: Shape, dyShape: Shape, wShape: Shape, g: Conv2dGeometry): string {
   const [N, C, H, W] = xShape;
   const [, O, OH, OW] = dyShape;

@@ -1,0 +1,83 @@
+import type { Backend } from '../../backend.js';
+import { idiv, kernel } from './codegen.js';
+import type { Device, GpuHandle } from './device.js';
+import { runReduction, type Reduction } from './split.js';
+
+/**
+ * Batch-norm training forward and backward as gpu.js kernels: a few kernels each way instead of the two
+ * dozen elementwise and reduce kernels of the composed form (src/autograd/ops/batchnorm.ts), which on an
+ * asynchronous GPU cost more to submit than to run. x is [N, C, H, W], statistics are [C]; the sums over
+ * (N, H, W) are split reductions (split.ts).
+ */
+
+const I = 'let i = this.thread.x;';
+
+/** The channel of flat index i in [N, C, H, W]. */
+const channelOf = (c: number, hw: number): string[] => [`let q = ${idiv('i', hw)};`, `let c = q - ${idiv('q', c)} * ${c};`];
+
+/** The backend's `batchNormForward` and `batchNormBackward` on `dev` (float32; the caller checks dtypes). */
+export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Required<Backend>, 'batchNormForward' | 'batchNormBackward'> {
+  /** A sum over (N, H, W) per channel of `term` (reading `at`, the flat index of the term's element). */
+  const channelSum = (shape: readonly number[], op: string, part: Omit<Reduction, 'op' | 'outputs' | 'terms' | 'fold' | 'term'> & { term: string }): GpuHandle => {
+    const [n, c, height, w] = shape;
+    const hw = height * w;
+    return runReduction(dev, {
+      ...part,
+      op,
+      outputs: c,
+      terms: n * hw,
+      fold: 'sum',
+      term: [`let nn = ${idiv('r', hw)};`, `let at = (nn * ${c} + o) * ${hw} + r - nn * ${hw};`, `let v = ${part.term};`],
+    });
+  };
+  return {
+    batchNormForward: (x, shape, gamma, beta, eps) => {
+      const [n, c, height, w] = shape;
+      const count = n * height * w;
+      const mean = channelSum(shape, 'batchNormForward', { params: ['xs'], args: [h(x)], term: 'xs[at]', result: { expr: `acc / ${count}` } });
+      const variance = channelSum(shape, 'batchNormForward', {
+        params: ['xs', 'mu'],
+        args: [h(x), mean],
+        prelude: ['let m = mu[o];'],
+        term: '(xs[at] - m) * (xs[at] - m)',
+        result: { expr: `acc / ${count}` },
+      });
+      const g = gamma === null ? '1' : 'gs[c]';
+      const apply = kernel(
+        ['xs', 'mu', 'va', ...(gamma ? ['gs'] : []), ...(beta ? ['bs'] : []), 'eps'],
+        [I, ...channelOf(c, height * w), `let y = (xs[i] - mu[c]) * (${g} / Math.sqrt(va[c] + eps));`, beta ? 'return y + bs[c];' : 'return y;'],
+      );
+      const params = [gamma, beta].filter((p) => p !== null).map(h);
+      const y = dev.run('batchNormForward', apply, n * c * height * w, [h(x), mean, variance, ...params, eps]);
+      return { y, mean, variance };
+    },
+    batchNormBackward: (dy, x, shape, mean, variance, gamma, eps) => {
+      const [n, c, height, w] = shape;
+      const count = n * height * w;
+      const dbeta = channelSum(shape, 'batchNormBackward', { params: ['dy'], args: [h(dy)], term: 'dy[at]' });
+      // Σ dy·x̂ = Σ dy·(x − μ) / √(σ² + eps)
+      const dgamma = channelSum(shape, 'batchNormBackward', {
+        params: ['dy', 'xs', 'mu'],
+        args: [h(dy), h(x), h(mean)],
+        prelude: ['let m = mu[o];'],
+        term: 'dy[at] * (xs[at] - m)',
+        result: { expr: 'acc / Math.sqrt(va[o] + eps)', params: ['va', 'eps'], args: [h(variance), eps] },
+      });
+      const g = gamma === null ? '1' : 'gs[c]';
+      // dx = γ/σ̂·(dy − Σdy/count − x̂·Σ(dy·x̂)/count)
+      const dxSource = kernel(
+        ['dy', 'xs', 'mu', 'va', 'db', 'dg', ...(gamma ? ['gs'] : []), 'eps'],
+        [
+          I,
+          ...channelOf(c, height * w),
+          'let r = 1 / Math.sqrt(va[c] + eps);',
+          'let xh = (xs[i] - mu[c]) * r;',
+          `return ${g} * r * (dy[i] - db[c] / ${count} - xh * dg[c] / ${count});`,
+        ],
+      );
+      const gs = gamma === null ? [] : [h(gamma)];
+      const dx = dev.run('batchNormBackward', dxSource, n * c * height * w, [h(dy), h(x), h(mean), h(variance), dbeta, dgamma, ...gs, eps]);
+      return { dx, dgamma, dbeta };
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { idiv, kernel } from './codegen.js';
+import type { Device, GpuHandle, KernelArg } from './device.js';
+
+/**
+ * Long reductions in two kernels. A kernel computes one output per thread, so a reduction of many
+ * terms into few outputs (a loss summed over a batch, batch-norm statistics over N·H·W, a filter
+ * gradient over every output pixel) leaves most of a GPU idle while a few threads loop over 10⁵ terms
+ * each. Split, each thread folds a chunk of CHUNK terms into a partial ([P, outputs]) and a second
+ * kernel folds the P partials of each output. Shorter reductions keep one kernel.
+ */
+
+/** Terms folded per thread of a split reduction. */
+export const CHUNK = 1024;
+/** Reductions of fewer terms per output run as one kernel. */
+export const SPLIT_FROM = 4 * CHUNK;
+/** Most partials (P · outputs) one split may write: its buffer stays far under float32 index limits. */
+const MAX_PARTIALS = 2 ** 22;
+
+export interface Reduction {
+  /** The primitive's name, for errors and the profile. */
+  op: string;
+  /** Parameter names of the term kernel and the arguments bound to them. */
+  params: string[];
+  args: KernelArg[];
+  outputs: number;
+  /** Terms per output. */
+  terms: number;
+  /** Lines run once per thread with `o`, the output index, defined. */
+  prelude?: string[];
+  /** Lines that set `v`, the term at reduced index `r` (0 ≤ r < terms) of output `o`. */
+  term: string[];
+  fold: 'sum' | 'max' | 'min';
+  /** The result from the folded `acc` of output `o` (default `acc`), with its own parameters. */
+  result?: { expr: string; params?: string[]; args?: KernelArg[] };
+}
+
+/** How a reduction of `terms` terms into `outputs` outputs splits: P chunks of L terms (P = 1: one kernel). */
+export function splitPlan(terms: number, outputs: number): { P: number; L: number } {
+  if (terms < SPLIT_FROM) return { P: 1, L: terms };
+  let L = CHUNK;
+  while (Math.ceil(terms / L) * outputs > MAX_PARTIALS) L *= 2;
+  return { P: Math.ceil(terms / L), L };
+}
+
+const foldLine = (fold: Reduction['fold']): string =>
+  fold === 'sum' ? 'acc = acc + v;' : fold === 'max' ? 'if (v > acc) { acc = v; }' : 'if (v < acc) { acc = v; }';
+
+/** Runs the reduction (one or two kernels) and returns the [outputs] result. */
+export function runReduction(dev: Device, red: Reduction): GpuHandle {
+  const { P, L } = splitPlan(red.terms, red.outputs);
+  const res = red.result ?? { expr: 'acc' };
+  const single = P === 1;
+  // max/min start from the chunk's first term: GL has no infinity literal
+  const first = red.fold === 'sum' ? [] : ['if (k == 0) { acc = v; }'];
+  const body = [
+    ...(single ? ['let o = this.thread.x;'] : ['let i = this.thread.x;', `let p = ${idiv('i', red.outputs)};`, `let o = i - p * ${red.outputs};`]),
+    ...(red.prelude ?? []),
+    'let acc = 0;',
+    `for (let k = 0; k < ${L}; k++) {`,
+    `  let r = ${single ? 'k' : `p * ${L} + k`};`,
+    `  if (r < ${red.terms}) {`,
+    ...red.term.map((l) => `    ${l}`),
+    ...first.map((l) => `    ${l}`),
+    `    ${foldLine(red.fold)}`,
+    '  }',
+    '}',
+  ];
+  if (single) {
+    return dev.run(red.op, kernel([...red.params, ...(res.params ?? [])], [...body, `return ${res.expr};`]), red.outputs, [...red.args, ...(res.args ?? [])]);
+  }
+  const part = dev.run(red.op, kernel(red.params, [...body, 'return acc;']), P * red.outputs, red.args);
+  try {
+    const combine = kernel(
+      ['part', ...(res.params ?? [])],
+      [
+        'let o = this.thread.x;',
+        'let acc = part[o];',
+        `for (let k = 1; k < ${P}; k++) {`,
+        `  let v = part[k * ${red.outputs} + o];`,
+        `  ${foldLine(red.fold)}`,
+        '}',
+        `return ${res.expr};`,
+      ],
+    );
+    return dev.run(red.op, combine, red.outputs, [part, ...(res.args ?? [])]);
+  } finally {
+    dev.release(part);
+  }
+}

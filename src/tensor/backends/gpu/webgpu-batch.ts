@@ -1,0 +1,210 @@
+import type { OutputPool, BufferResult, GpuBuffer } from './output-pool.js';
+
+/**
+ * Kernel calls of the webgpu mode recorded into one command encoder and submitted together. gpu.js runs
+ * each call as its own command encoder, compute pass and queue submission, with its parameters written
+ * to the kernel's one uniform buffer (so two calls of a kernel cannot share a submission); on a real GPU
+ * those host-side steps, not the kernels, were most of a training step. Here a call of a built kernel
+ * writes its parameters (and any host-array arguments) into a per-batch arena, binds them at its own
+ * offset, and adds one dispatch to the open compute pass. The batch is submitted before any read, before
+ * any call that goes through gpu.js itself, when the arena is full, every FLUSH_EVERY dispatches (so the
+ * GPU starts early), and otherwise once the JS that queued the calls has run (a macrotask later). WebGPU orders the dispatches of a pass and the submissions of a
+ * queue, so results are those of one submission per call.
+ *
+ * It reads gpu.js 2.24.1's WebGPU kernel state after its build (src/backend/web-gpu/kernel.js:
+ * `computePipeline`, `bindGroupLayout`, `paramsLayout`, `paramsMirror`, `_computeDispatch`, `_device`)
+ * and handles 1-D float kernels with buffer, host-array and float arguments; anything else (a kernel not
+ * yet built, random numbers, other argument types) returns `undefined` and runs through gpu.js.
+ */
+
+interface ArgRecord {
+  index: number;
+  dimsOffset: number;
+}
+interface ScalarRecord {
+  index: number;
+  offset: number;
+  type: string;
+}
+interface WebGpuDevice {
+  limits: { minUniformBufferOffsetAlignment: number; minStorageBufferOffsetAlignment: number };
+  queue: { writeBuffer(b: GpuBuffer, offset: number, data: ArrayBufferView, dataOffset?: number, size?: number): void; submit(c: unknown[]): void };
+  createBuffer(d: { size: number; usage: number }): GpuBuffer;
+  createBindGroup(d: { layout: unknown; entries: { binding: number; resource: { buffer: GpuBuffer; offset?: number; size?: number } }[] }): unknown;
+  createCommandEncoder(): { beginComputePass(): ComputePass; finish(): unknown };
+}
+interface ComputePass {
+  setPipeline(p: unknown): void;
+  setBindGroup(i: number, g: unknown): void;
+  dispatchWorkgroups(x: number, y: number, z: number): void;
+  end(): void;
+}
+interface BuiltKernel {
+  built?: boolean;
+  graphical?: boolean;
+  output: number[];
+  componentCount: number;
+  computePipeline?: unknown;
+  bindGroupLayout?: unknown;
+  paramsMirror?: ArrayBuffer | null;
+  paramsLayout?: { arrayArgs: ArgRecord[]; scalarArgs: ScalarRecord[]; bufferConstants: { buffer: GpuBuffer }[]; randomSeedOffset: number | null };
+  context?: { isLost?: boolean };
+  _device: WebGpuDevice;
+  _computeDispatch(threadDim: number[]): { groups: number[]; dispatchWidth: number };
+  readBufferResult(h: unknown): Promise<unknown>;
+}
+
+// GPUBufferUsage: UNIFORM | STORAGE | COPY_DST (values fixed by the spec)
+const ARENA_USAGE = 0x0040 | 0x0080 | 0x0008;
+/** Dispatches per submission at most. */
+const FLUSH_EVERY = 64;
+const later: (f: () => void) => void = typeof setImmediate === 'function' ? (f) => void setImmediate(f) : (f) => void setTimeout(f, 0);
+
+export class BatchEncoder {
+  private device: WebGpuDevice | null = null;
+  private encoder: { beginComputePass(): ComputePass; finish(): unknown } | null = null;
+  private pass: ComputePass | null = null;
+  private arena: GpuBuffer | null = null;
+  private host = new Uint8Array(1 << 16);
+  private used = 0;
+  private scheduled = false;
+  private dispatches = 0;
+
+  constructor(private readonly pool: OutputPool) {}
+
+  /**
+   * Records a call of `kernel` (a gpu.js kernel shortcut) on `args` with `size` outputs into the open
+   * batch and returns its result, or `undefined` where it must run through gpu.js.
+   */
+  encode(kernel: unknown, args: unknown[], size: number): BufferResult | undefined {
+    const k = (kernel as { kernel?: BuiltKernel }).kernel;
+    const layout = k?.paramsLayout;
+    if (!k?.built || !layout || !k.paramsMirror || !k.computePipeline || k.graphical || k.output.length !== 1 || k.componentCount !== 1) return undefined;
+    if (layout.randomSeedOffset !== null || k.context?.isLost) return undefined;
+    if (!layout.scalarArgs.every((r) => r.type === 'Float' && typeof args[r.index] === 'number')) return undefined;
+    const arrays = layout.arrayArgs.map((r) => args[r.index]);
+    if (!arrays.every((a) => a instanceof Float32Array ? a.length > 0 : isBufferResult(a))) return undefined;
+
+    const dev = k._device;
+    if (this.device && this.device !== dev) this.flush();
+    this.device = dev;
+    const uniformAlign = dev.limits.minUniformBufferOffsetAlignment;
+    const storageAlign = dev.limits.minStorageBufferOffsetAlignment;
+    const paramBytes = k.paramsMirror.byteLength;
+    const hostArrays = arrays.filter((a): a is Float32Array => a instanceof Float32Array);
+    const need = align(paramBytes, uniformAlign) + hostArrays.reduce((s, a) => s + align(a.byteLength, storageAlign), 0) + storageAlign;
+    if (this.arena && this.used + need > this.arena.size) this.flush();
+    if (!this.arena || need > this.arena.size) this.growArena(dev, need);
+
+    // parameters: gpu.js's layout, filled as its _runInternal fills them
+    const pOffset = this.reserve(paramBytes, uniformAlign);
+    this.host.set(new Uint8Array(k.paramsMirror), pOffset);
+    const u32 = new Uint32Array(this.host.buffer, pOffset, paramBytes / 4);
+    const f32 = new Float32Array(this.host.buffer, pOffset, paramBytes / 4);
+    const { groups, dispatchWidth } = k._computeDispatch([size, 1, 1]);
+    u32.set([size, 1, 1, dispatchWidth]);
+    const entries: { binding: number; resource: { buffer: GpuBuffer; offset?: number; size?: number } }[] = [
+      { binding: 0, resource: { buffer: this.arena!, offset: pOffset, size: paramBytes } },
+    ];
+    layout.arrayArgs.forEach((r, j) => {
+      const a = arrays[j];
+      let resource: { buffer: GpuBuffer; offset?: number; size?: number };
+      let n: number;
+      if (a instanceof Float32Array) {
+        const at = this.reserve(a.byteLength, storageAlign);
+        this.host.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
+        resource = { buffer: this.arena!, offset: at, size: a.byteLength };
+        n = a.length;
+      } else {
+        const b = a as BufferResult & { output: number[] };
+        resource = { buffer: b.buffer };
+        n = b.output.reduce((p, d) => p * d, 1);
+      }
+      u32.set([n, 1, 1, n], r.dimsOffset / 4);
+      entries.push({ binding: 1 + j, resource });
+    });
+    for (const r of layout.scalarArgs) f32[r.offset / 4] = args[r.index] as number;
+
+    const out = this.pool.take(dev, size * 4);
+    entries.push({ binding: 1 + arrays.length, resource: { buffer: out } });
+    layout.bufferConstants.forEach((c, j) => entries.push({ binding: 2 + arrays.length + j, resource: { buffer: c.buffer } }));
+    const group = dev.createBindGroup({ layout: k.bindGroupLayout, entries });
+
+    if (!this.pass) {
+      this.encoder = dev.createCommandEncoder();
+      this.pass = this.encoder.beginComputePass();
+    }
+    this.pass.setPipeline(k.computePipeline);
+    this.pass.setBindGroup(0, group);
+    this.pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
+    // a long burst goes out in parts, so the GPU starts while the rest is still being encoded
+    if (++this.dispatches >= FLUSH_EVERY) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      later(() => this.flush());
+    }
+    return result(k, out, size);
+  }
+
+  /** Submits the open batch (its parameters first). */
+  flush(): void {
+    this.scheduled = false;
+    if (!this.pass || !this.encoder || !this.device || !this.arena) return;
+    this.pass.end();
+    const q = this.device.queue;
+    q.writeBuffer(this.arena, 0, this.host, 0, align(this.used, 4));
+    q.submit([this.encoder.finish()]);
+    this.pass = null;
+    this.encoder = null;
+    this.used = 0;
+    this.dispatches = 0;
+  }
+
+  private reserve(bytes: number, alignment: number): number {
+    const at = align(this.used, alignment);
+    this.used = at + bytes;
+    return at;
+  }
+
+  private growArena(dev: WebGpuDevice, need: number): void {
+    // a buffer still read by submitted work is freed once that work is done (WebGPU's destroy())
+    this.arena?.destroy();
+    const size = align(Math.max(need, 2 * (this.arena?.size ?? 1 << 17)), 256);
+    this.arena = dev.createBuffer({ size, usage: ARENA_USAGE });
+    if (this.host.byteLength < size) {
+      const bigger = new Uint8Array(size);
+      bigger.set(this.host.subarray(0, this.used));
+      this.host = bigger;
+    }
+  }
+}
+
+function align(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+function isBufferResult(a: unknown): boolean {
+  const b = a as { buffer?: unknown; output?: unknown; componentCount?: number; _deleted?: boolean } | null;
+  return !!b && typeof b === 'object' && !!b.buffer && Array.isArray(b.output) && (b.componentCount ?? 1) === 1 && !b._deleted;
+}
+
+/** A result shaped like gpu.js's WebGPUBufferResult (what Device.read and the pool expect). */
+function result(k: BuiltKernel, buffer: GpuBuffer, size: number): BufferResult {
+  buffer._refs = 1;
+  const r = {
+    type: 'WebGPUBuffer',
+    kernel: k,
+    buffer,
+    output: [size],
+    componentCount: 1,
+    context: k.context,
+    _deleted: false,
+    toArray: () => k.readBufferResult(r),
+    delete(): void {
+      if (r._deleted) return;
+      r._deleted = true;
+      if (--buffer._refs! === 0) buffer.destroy();
+    },
+  };
+  return r;
+}
