@@ -1,6 +1,6 @@
 import { datasetFromSpec, split, type Dataset } from '../data/index.js';
 import { lossByName, LOSS_NAMES, type Loss } from '../losses/index.js';
-import { setBackend, backendInfo } from '../tensor/index.js';
+import { setBackend, backendInfo, prepareGpu } from '../tensor/index.js';
 import { UsageError, type ParsedArgs } from './args.js';
 
 /** `--loss-opt k=v` pairs as loss options (numbers and booleans parsed). */
@@ -26,10 +26,17 @@ export function buildLoss(name: string, opts: ParsedArgs['options']): Loss {
   return lossByName(name, o);
 }
 
-/** Selects the backend from `--backend cpu|gpu[:mode]` and says what runs. */
-export function selectBackend(spec: string | undefined): string {
+/**
+ * Selects the backend from `--backend cpu|gpu[:mode]` and says what runs. For `gpu:webgpu` it first
+ * requests the WebGPU adapter (in Node, through the `webgpu` package).
+ */
+export async function selectBackend(spec: string | undefined): Promise<string> {
   const [name, mode] = (spec ?? 'cpu').split(':');
   if (name !== 'cpu' && name !== 'gpu') throw new UsageError(`--backend must be cpu or gpu[:mode], got '${spec}'`);
+  if (name === 'gpu' && mode === 'webgpu') {
+    const probe = await prepareGpu('webgpu');
+    if (!probe.ok) throw new UsageError(`--backend gpu:webgpu: no WebGPU adapter here: ${probe.reason}`);
+  }
   setBackend(name, mode ? { mode } : {});
   const info = backendInfo();
   return `${info.backend} (${info.mode}${info.adapter ? `, ${info.adapter}` : ''})`;

@@ -37,7 +37,7 @@ function lovaszWeights(fgSorted: ArrayLike<number>, out: Float64Array, offset: n
  */
 function sortedDot(errors: Tensor, fg: ArrayLike<number>, scale: readonly number[]): Tensor {
   const [rows, len] = errors.shape;
-  const values = noGrad(() => errors.dataSync());
+  const values = hostValues(errors);
   const flatIdx = new Float64Array(rows * len);
   const weights = new Float64Array(rows * len);
   const order = new Array<number>(len);
@@ -56,7 +56,19 @@ function sortedDot(errors: Tensor, fg: ArrayLike<number>, scale: readonly number
   return sum(reshape(sorted.mul(tensor(weights, [rows * len], { dtype: errors.dtype })), [rows, len]), 1);
 }
 
-const binarize = (g: Tensor): Float64Array => noGrad(() => Float64Array.from(g.dataSync(), (v) => (v > 0.5 ? 1 : 0)));
+const binarize = (g: Tensor): Float64Array => Float64Array.from(hostValues(g), (v) => (v > 0.5 ? 1 : 0));
+
+/** The values on the host, read synchronously; an asynchronous backend (gpu webgpu) is a clear error. */
+function hostValues(t: Tensor): ArrayLike<number> {
+  if (!t.backend.readSync) {
+    const info = t.backend.info();
+    throw new Error(
+      `lovasz: the errors are sorted on the host, which needs a backend that reads synchronously; ${info.backend}:${info.mode} is asynchronous ` +
+        `(use the cpu backend or a synchronous gpu mode for Lovász losses)`,
+    );
+  }
+  return noGrad(() => t.dataSync());
+}
 
 /**
  * Lovász hinge loss (Berman et al. 2018) on logits z [N, 1, H, W] of a binary problem: with signs

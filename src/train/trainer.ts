@@ -183,16 +183,20 @@ function cat(xs: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-/** Runs the model on a batch in eval mode: probabilities and the loss value. */
-export function predictBatch(model: Module, loss: Loss | null, batch: Batch): { probs: Tensor; loss: number } {
-  return tidy(() =>
+/** Runs the model on a batch in eval mode: probabilities and the loss value (read asynchronously, so any backend serves). */
+export async function predictBatch(model: Module, loss: Loss | null, batch: Batch): Promise<{ probs: Tensor; loss: number }> {
+  const { probs, l } = tidy(() =>
     noGrad(() => {
       const logits = model.forward(batch.images);
-      const probs = keep(probabilities(logits));
-      const l = loss ? loss(toLossInput(logits, loss.takes), batch.masks).item() : NaN;
-      return { probs, loss: l };
+      return { probs: keep(probabilities(logits)), l: loss ? keep(loss(toLossInput(logits, loss.takes), batch.masks)) : null };
     }),
   );
+  if (!l) return { probs, loss: NaN };
+  try {
+    return { probs, loss: (await l.data())[0] };
+  } finally {
+    l.dispose();
+  }
 }
 
 /**
@@ -225,7 +229,7 @@ export async function evaluateModel(
   let shape: number[] = [];
   try {
     for await (const batch of loader.epoch(0)) {
-      const { probs: p, loss: l } = predictBatch(model, loss, batch);
+      const { probs: p, loss: l } = await predictBatch(model, loss, batch);
       const fg = tidy(() => foreground(p));
       const fgMask = tidy(() => foreground(batch.masks));
       probs.push((await fg.data()) as Float32Array);

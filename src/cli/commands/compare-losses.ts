@@ -89,7 +89,7 @@ export const compareLossesCommand: Command = {
     const log = (s: string): void => {
       if (!quiet) console.error(s);
     };
-    const backend = selectBackend(o.backend as string | undefined);
+    const backend = await selectBackend(o.backend as string | undefined);
     const total = models.length * losses.length * seeds.length * Math.max(1, imbalance.length);
     log(`segrad compare-losses: ${total} runs = ${models.join(',')} × ${losses.join(',')} × seeds ${seeds.join(',')}${imbalance.length ? ` × foreground ${imbalance.join(',')}` : ''} · data ${data} · ${epochs} epochs, batch ${batchSize}, lr ${lr}${widths ? `, widths ${widths.join(',')}` : ''} · backend ${backend}`);
     log(`comparison folder: ${out}`);

@@ -89,7 +89,7 @@ export const evaluate: Command = {
     if (splitName !== 'test' && splitName !== 'all') throw new UsageError(`eval: --split must be test or all, got '${splitName}'`);
     const threshold = numberOpt(o, 'threshold', 0.5, 'eval');
     const batchSize = numberOpt(o, 'batch', 8, 'eval');
-    const backend = selectBackend(o.backend as string | undefined);
+    const backend = await selectBackend(o.backend as string | undefined);
     const { model, file, epoch } = await loadRunModel(run, config, String(o.checkpoint ?? 'best'), 'eval');
 
     const spec = own ? config.data : String(o.data);

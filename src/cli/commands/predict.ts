@@ -43,7 +43,7 @@ export const predict: Command = {
     const { run, config } = await openRun(o, 'predict');
     if (files.length === 0) throw new UsageError(`predict: no images given (usage: segrad predict IMAGE... --run DIR)`);
     const threshold = numberOpt(o, 'threshold', 0.5, 'predict');
-    const backend = selectBackend(o.backend as string | undefined);
+    const backend = await selectBackend(o.backend as string | undefined);
     const { model, file: weights } = await loadRunModel(run, config, String(o.checkpoint ?? 'best'), 'predict');
     model.eval();
 

@@ -1,0 +1,56 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { train } from '../../src/cli/commands/train.js';
+import { prepareGpu, setBackend, tensor } from '../../src/index.js';
+import { lossByName } from '../../src/losses/index.js';
+import { captured } from '../helpers/cli.js';
+
+/**
+ * `segrad train --backend gpu:webgpu`: the CLI requests the WebGPU adapter itself, and the whole run
+ * (training steps, validation, checkpoints, test metrics) works on an asynchronous backend, with the
+ * same losses as the cpu backend to float32 rounding. Without a GPU, Dawn runs on Chromium's SwiftShader.
+ */
+
+// Like gpu-modes.ts, point Dawn at SwiftShader where no driver is set, but do not request the adapter
+// here: the CLI must do that itself (this file runs in a fresh module graph).
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+const vulkan = !!process.env.VK_ICD_FILENAMES;
+if (!vulkan) console.log('segrad train on gpu:webgpu: not run (no Vulkan driver: install chromium for SwiftShader or set VK_ICD_FILENAMES)');
+const root = mkdtempSync(join(tmpdir(), 'segrad-train-webgpu-'));
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+  setBackend('cpu');
+});
+const TINY = ['--data', 'synthetic:blobs?count=15&size=16&seed=1', '--widths', '4,8', '--batch', '4', '--lr', '0.01', '--seed', '4', '--epochs', '1', '--max-batches', '2', '--loss', 'dice', '--quiet'];
+const records = (dir: string): Record<string, unknown>[] =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe.skipIf(!vulkan)('segrad train on gpu:webgpu', () => {
+  it('trains, validates and checkpoints with the losses of the cpu backend', async () => {
+    const gpu = join(root, 'gpu');
+    const cpu = join(root, 'cpu');
+    const g = await captured(() => train.run([...TINY, '--backend', 'gpu:webgpu', '--out', gpu]));
+    expect(g.value, g.err).toBe(0);
+    expect((await captured(() => train.run([...TINY, '--backend', 'cpu', '--out', cpu]))).value).toBe(0);
+    const steps = (dir: string) => records(dir).filter((r) => r.type === 'step').map((r) => r.loss as number);
+    const epoch = (dir: string) => records(dir).find((r) => r.type === 'epoch') as { val: { loss: number; iou: number } };
+    expect(steps(gpu)).toHaveLength(2);
+    steps(gpu).forEach((l, k) => expect(Math.abs(l - steps(cpu)[k]), `step ${k + 1}`).toBeLessThan(1e-4));
+    expect(Math.abs(epoch(gpu).val.loss - epoch(cpu).val.loss)).toBeLessThan(1e-4);
+    const iou = (dir: string) => JSON.parse(readFileSync(join(dir, 'test-metrics.json'), 'utf8')).iou as number;
+    expect(Math.abs(iou(gpu) - iou(cpu))).toBeLessThan(1e-3);
+  }, 300_000);
+
+  it('a Lovász loss (sorted on the host) is a clear error there, not a bare dataSync failure', async () => {
+    expect((await prepareGpu('webgpu')).ok).toBe(true);
+    setBackend('gpu', { mode: 'webgpu' });
+    const logits = tensor([0.5, -1, 2, 0.1], [1, 1, 2, 2]);
+    const target = tensor([1, 0, 1, 0], [1, 1, 2, 2]);
+    expect(() => lossByName('lovasz-hinge')(logits, target)).toThrow(/lovasz: .*gpu:webgpu is asynchronous/);
+    for (const t of [logits, target]) t.dispose();
+    setBackend('cpu');
+  });
+});
