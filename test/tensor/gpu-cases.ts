@@ -288,6 +288,22 @@ export const cases: Case[] = [
         close(...(await both(p, [x, dy], (b, [hx, hd]) => b.conv2dBackwardFilter(hx, xShape, hd, outShape, wShape, g, 'float32'), sizeOf(wShape))), outShape[0] * outShape[2] * outShape[3], `conv2dBackwardFilter ${what}`);
       });
   } },
+  { name: 'conv2dAffine (scale, shift, with and without relu) and convTranspose2dBias', runs: RUNS * 2, make: (p) => {
+    return fc.asyncProperty(convArb, seed, fc.boolean(), async ({ g, xShape, wShape, outShape }, s, relu) => {
+        const cout = outShape[1];
+        const x = values(sizeOf(xShape), s);
+        const w = values(sizeOf(wShape), s + 1);
+        const [scale, shift] = [values(cout, s + 2), values(cout, s + 3)];
+        const what = JSON.stringify({ xShape, wShape, outShape, g, relu });
+        const affine = (b: Backend, [hx, hw, hs, hf]: Handle[]): Handle => b.conv2dAffine!(hx, xShape, hw, wShape, outShape, g, hs, hf, relu, 'float32');
+        close(...(await both(p, [x, w, scale, shift], affine, sizeOf(outShape))), wShape[1] * wShape[2] * wShape[3] + 1, `conv2dAffine ${what}`);
+        // the transposed conv maps outShape-sized input back to xShape, its bias per xShape channel
+        const y = values(sizeOf(outShape), s + 4);
+        const bias = values(xShape[1], s + 5);
+        const transposed = (b: Backend, [hy, hw, hb]: Handle[]): Handle => b.convTranspose2dBias!(hy, outShape, hw, wShape, xShape, g, hb, 'float32');
+        close(...(await both(p, [y, w, bias], transposed, sizeOf(xShape))), (wShape[0] / g.groups) * wShape[2] * wShape[3] + 1, `convTranspose2dBias ${what}`);
+      });
+  } },
   { name: 'maxPool2d and its backward (first maximum wins ties) ', runs: RUNS * 2, make: (p) => {
     return fc.asyncProperty(poolArb, seed, async ({ g, xShape, outShape }, s) => {
         // small integers: ties in most windows

@@ -139,6 +139,14 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
       f32('conv2d', dtype);
       return dev.run('conv2d', K.conv2dSource(xShape, wShape, outShape, g), sizeOf(outShape), [h(x), h(w)]);
     },
+    conv2dAffine: (x, xShape, w, wShape, outShape, g, scale, shift, relu, dtype) => {
+      f32('conv2dAffine', dtype);
+      return dev.run('conv2dAffine', K.conv2dSource(xShape, wShape, outShape, g, K.affineEpilogue(relu)), sizeOf(outShape), [h(x), h(w), h(scale), h(shift)]);
+    },
+    convTranspose2dBias: (x, xShape, w, wShape, outShape, g, bias, dtype) => {
+      f32('convTranspose2dBias', dtype);
+      return dev.run('convTranspose2dBias', K.conv2dBackwardInputSource(xShape, wShape, outShape, g, K.biasEpilogue), sizeOf(outShape), [h(x), h(w), h(bias)]);
+    },
     conv2dBackwardInput: (dy, dyShape, w, wShape, xShape, g, dtype) => {
       f32('conv2dBackwardInput', dtype);
       return dev.run('conv2dBackwardInput', K.conv2dBackwardInputSource(dyShape, wShape, xShape, g), sizeOf(xShape), [h(dy), h(w)]);

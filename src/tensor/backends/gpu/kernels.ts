@@ -240,14 +240,33 @@ function nchw(shape: Shape, names: [string, string, string, string], flat = 'i')
   return [`let q1 = ${idiv(flat, W)};`, `let ${x} = ${flat} - q1 * ${W};`, `let q2 = ${idiv('q1', H)};`, `let ${y} = q1 - q2 * ${H};`, `let ${n} = ${idiv('q2', C)};`, `let ${c} = q2 - ${n} * ${C};`];
 }
 
-export function conv2dSource(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeometry): string {
+/**
+ * What a conv kernel returns from its sum `acc`: `acc` itself, or an epilogue with parameters of its own
+ * reading the output channel (`oc` in conv2d, `ic` in conv2dBackwardInput).
+ */
+export interface Epilogue {
+  params: string[];
+  lines: string[];
+}
+const plain: Epilogue = { params: [], lines: ['return acc;'] };
+
+/** conv2dAffine's epilogue: acc·scale[c] + shift[c], then max(·, 0) with `relu`. */
+export const affineEpilogue = (relu: boolean): Epilogue => ({
+  params: ['sc', 'sf'],
+  lines: ['let y = acc * sc[oc] + sf[oc];', ...(relu ? ['if (y > 0) { return y; }', 'return 0;'] : ['return y;'])],
+});
+
+/** convTranspose2dBias's epilogue (on conv2dBackwardInput, whose output channel is `ic`): acc + bias[c]. */
+export const biasEpilogue: Epilogue = { params: ['bs'], lines: ['return acc + bs[ic];'] };
+
+export function conv2dSource(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeometry, epilogue: Epilogue = plain): string {
   const [, C, H, W] = xShape;
   const [O, Cg, KH, KW] = wShape;
   const Og = O / g.groups;
   const [sh, sw] = g.stride;
   const [pt, , pl] = g.pad;
   const [dh, dw] = g.dilation;
-  return kernel(['xs', 'ws'], [
+  return kernel(['xs', 'ws', ...epilogue.params], [
     I,
     ...nchw(outShape, ['n', 'oc', 'oy', 'ox']),
     `let ic0 = ${idiv('oc', Og)} * ${Cg};`,
@@ -265,7 +284,7 @@ export function conv2dSource(xShape: Shape, wShape: Shape, outShape: Shape, g: C
     '    }',
     '  }',
     '}',
-    'return acc;',
+    ...epilogue.lines,
   ]);
 }
 
@@ -283,14 +302,14 @@ function exactDiv(t: string, s: number, limit: number, v: string, ok: string): s
 }
 
 /** dx[n, ic, y, x] = Σ_{oc in ic's group, ky, kx : y = oy·sh − pt + ky·dh, …} dy[n, oc, oy, ox]·w[oc, ic − g·Cg, ky, kx]. */
-export function conv2dBackwardInputSource(dyShape: Shape, wShape: Shape, xShape: Shape, g: Conv2dGeometry): string {
+export function conv2dBackwardInputSource(dyShape: Shape, wShape: Shape, xShape: Shape, g: Conv2dGeometry, epilogue: Epilogue = plain): string {
   const [, O, OH, OW] = dyShape;
   const [, Cg, KH, KW] = wShape;
   const Og = O / g.groups;
   const [sh, sw] = g.stride;
   const [pt, , pl] = g.pad;
   const [dh, dw] = g.dilation;
-  return kernel(['dys', 'ws'], [
+  return kernel(['dys', 'ws', ...epilogue.params], [
     I,
     ...nchw(xShape, ['n', 'ic', 'y', 'x']),
     `let grp = ${idiv('ic', Cg)};`,
@@ -310,11 +329,10 @@ export function conv2dBackwardInputSource(dyShape: Shape, wShape: Shape, xShape:
     '    }',
     '  }',
     '}',
-    'return acc;',
+    ...epilogue.lines,
   ]);
 }
 
-/** dw[oc, ci, ky, kx] = Σ_{n, oy, ox} dy[n, oc, oy, ox]·x[n, g·Cg + ci, oy·sh − pt + ky·dh, ox·sw − pl + kx·dw]. */
 /**
  * conv2dBackwardFilter as a split reduction (split.ts) over its N·OH·OW terms per weight: the prelude
  * places output `o` in the weight, the term reads dy·x at output pixel `r` (0 where padding).
@@ -342,6 +360,7 @@ export function conv2dBackwardFilterTerms(xShape: Shape, dyShape: Shape, wShape:
   };
 }
 
+/** dw[oc, ci, ky, kx] = Σ_{n, oy, ox} dy[n, oc, oy, ox]·x[n, g·Cg + ci, oy·sh − pt + ky·dh, ox·sw − pl + kx·dw]. */
 export function conv2dBackwardFilterSource(xShape: Shape, dyShape: Shape, wShape: Shape, g: Conv2dGeometry): string {
   const [N, C, H, W] = xShape;
   const [, O, OH, OW] = dyShape;
