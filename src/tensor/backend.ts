@@ -122,6 +122,11 @@ export interface Backend {
   convTranspose2dBias?(x: Handle, xShape: Shape, w: Handle, wShape: Shape, outShape: Shape, g: Conv2dGeometry, bias: Handle, dtype: DType): Handle;
   /** dy·step(x) elementwise (dy and x of `size` elements): the gradient of relu in one pass. Not differentiated. */
   reluGrad?(dy: Handle, x: Handle, size: number, dtype: DType): Handle;
+  /**
+   * Eval batch norm as one scale and shift per channel ([C] each): scale = γ/√(variance + eps),
+   * shift = β − mean·scale (γ = 1, β = 0 where null). Not differentiated.
+   */
+  batchNormEvalAffine?(mean: Handle, variance: Handle, gamma: Handle | null, beta: Handle | null, eps: number, c: number, dtype: DType): { scale: Handle; shift: Handle };
   /** α·a + β·b elementwise over `size` elements of same-shape a and b (running averages). Not differentiated. */
   axpby?(a: Handle, alpha: number, b: Handle, beta: number, size: number, dtype: DType): Handle;
   /**

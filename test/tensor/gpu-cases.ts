@@ -385,6 +385,20 @@ export const cases: Case[] = [
         for (const [k, [got, want]] of bwd.entries()) close(got, want, count, `batchNormBackward ${['dx', 'dγ', 'dβ'][k]} ${what}`);
       });
   } },
+  { name: 'batchNormEvalAffine (γ, β present or not) against float64 on the host', runs: RUNS, make: (p) => {
+    return fc.asyncProperty(fc.integer({ min: 1, max: 20 }), fc.boolean(), fc.boolean(), seed, async (c, hasGamma, hasBeta, s) => {
+        const [mean, variance, gamma, beta] = [values(c, s), values(c, s + 1, 0, 3), values(c, s + 2), values(c, s + 3)];
+        const hs = [mean, variance, gamma, beta].map((v) => p.gpu.upload(v, 'float32'));
+        const r = p.gpu.batchNormEvalAffine!(hs[0], hs[1], hasGamma ? hs[2] : null, hasBeta ? hs[3] : null, 1e-5, c, 'float32');
+        const [scale, shift] = [(await p.gpu.read(r.scale, c, 'float32')) as Float32Array, (await p.gpu.read(r.shift, c, 'float32')) as Float32Array];
+        for (const x of [...hs, r.scale, r.shift]) p.gpu.dispose(x);
+        const wantScale = Float32Array.from(variance, (v, i) => (hasGamma ? gamma[i] : 1) / Math.sqrt(v + 1e-5));
+        const wantShift = Float32Array.from(mean, (m, i) => (hasBeta ? beta[i] : 0) - m * wantScale[i]);
+        const what = JSON.stringify({ c, hasGamma, hasBeta });
+        close(scale, wantScale, 2, `batchNormEvalAffine scale ${what}`);
+        close(shift, wantShift, 2, `batchNormEvalAffine shift ${what}`);
+      });
+  } },
   { name: 'split reductions: long sum, max and min, batch-norm statistics, filter gradients', runs: 3, make: (p) => {
     // N·H·W just past SPLIT_FROM with a short last chunk, so every reduction here runs as two kernels
     const side = Math.ceil(Math.sqrt((SPLIT_FROM + CHUNK / 2) / 2));

@@ -1,3 +1,4 @@
+import { isGradEnabled } from '../../tensor/engine.js';
 import { fmt } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { checkSame, record, wrap, type GradFn } from '../graph.js';
@@ -48,6 +49,29 @@ export function batchNormTrainComposed(x: Tensor, gamma: Tensor | null, beta: Te
   if (gamma) scale = mul(scale, reshape(gamma, cshape));
   const y = mul(centered, scale);
   return { y: beta ? add(y, reshape(beta, cshape)) : y, mean: mu.view([c]), variance: v.view([c]) };
+}
+
+/**
+ * Eval-mode batch norm as y = x·scale + shift per channel: scale = γ/√(running_var + eps) and
+ * shift = β − running_mean·scale, [C] each (γ = 1, β = 0 where null). Composed from primitives (the
+ * reference, and wherever γ or β needs a gradient); without gradients, one backend call where the
+ * backend has it (gpu: two kernels, not seven).
+ * @example const { scale, shift } = noGrad(() => batchNormEvalAffine(runningMean, runningVar, gamma, beta, 1e-5));
+ */
+export function batchNormEvalAffine(mean: Tensor, variance: Tensor, gamma: Tensor | null, beta: Tensor | null, eps: number): { scale: Tensor; shift: Tensor } {
+  const params = [gamma, beta].filter((t): t is Tensor => t !== null);
+  const { dtype, backend } = checkSame('batchNormEvalAffine', [mean, variance, ...params]);
+  const c = mean.size;
+  const needsGrad = isGradEnabled() && [mean, variance, ...params].some((t) => t.requiresGrad);
+  if (backend.batchNormEvalAffine && !needsGrad) {
+    const r = backend.batchNormEvalAffine(mean.handle, variance.handle, gamma?.handle ?? null, beta?.handle ?? null, eps, c, dtype);
+    return { scale: wrap(backend, r.scale, mean.shape, dtype), shift: wrap(backend, r.shift, mean.shape, dtype) };
+  }
+  let scale = div(1, sqrt(add(variance, eps)));
+  if (gamma) scale = mul(scale, gamma);
+  let shift = mul(mean, scale).neg();
+  if (beta) shift = add(shift, beta);
+  return { scale, shift };
 }
 
 export const batchNormGrads = {

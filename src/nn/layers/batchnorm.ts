@@ -1,5 +1,5 @@
-import { batchNormTrain } from '../../autograd/ops/batchnorm.js';
-import { add, axpby, div, mul, sqrt } from '../../autograd/ops/elementwise.js';
+import { batchNormEvalAffine, batchNormTrain } from '../../autograd/ops/batchnorm.js';
+import { add, axpby, mul } from '../../autograd/ops/elementwise.js';
 import { reshape } from '../../autograd/ops/layout.js';
 import { full } from '../../tensor/creation.js';
 import type { DType } from '../../tensor/dtype.js';
@@ -72,10 +72,6 @@ export class BatchNorm2d extends Module {
    * scale = γ/√(running_var + eps), shift = β − running_mean·scale (conv2dAffine folds them into a conv).
    */
   evalAffine(): { scale: Tensor; shift: Tensor } {
-    let scale = div(1, sqrt(add(this.running_var, this.eps)));
-    if (this.weight) scale = mul(scale, this.weight);
-    let shift = mul(this.running_mean, scale).neg();
-    if (this.bias) shift = add(shift, this.bias);
-    return { scale, shift };
+    return batchNormEvalAffine(this.running_mean, this.running_var, this.weight, this.bias, this.eps);
   }
 }

@@ -15,8 +15,8 @@ const I = 'let i = this.thread.x;';
 /** The channel of flat index i in [N, C, H, W]. */
 const channelOf = (c: number, hw: number): string[] => [`let q = ${idiv('i', hw)};`, `let c = q - ${idiv('q', c)} * ${c};`];
 
-/** The backend's `batchNormForward` and `batchNormBackward` on `dev` (float32; the caller checks dtypes). */
-export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Required<Backend>, 'batchNormForward' | 'batchNormBackward'> {
+/** The backend's `batchNormForward`, `batchNormBackward` and `batchNormEvalAffine` on `dev` (float32; the caller checks dtypes). */
+export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Required<Backend>, 'batchNormForward' | 'batchNormBackward' | 'batchNormEvalAffine'> {
   /** A sum over (N, H, W) per channel of `term` (reading `at`, the flat index of the term's element). */
   const channelSum = (shape: readonly number[], op: string, part: Omit<Reduction, 'op' | 'outputs' | 'terms' | 'fold' | 'term'> & { term: string }): GpuHandle => {
     const [n, c, height, w] = shape;
@@ -31,6 +31,13 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     });
   };
   return {
+    batchNormEvalAffine: (mean, variance, gamma, beta, eps, c) => {
+      const scaleSource = kernel(['va', ...(gamma ? ['gs'] : []), 'eps'], [I, `return ${gamma ? 'gs[i]' : '1'} / Math.sqrt(va[i] + eps);`]);
+      const scale = dev.run('batchNormEvalAffine', scaleSource, c, [h(variance), ...(gamma ? [h(gamma)] : []), eps]);
+      const shiftSource = kernel(['mu', 'sc', ...(beta ? ['bs'] : [])], [I, `return ${beta ? 'bs[i] - ' : '-'}mu[i] * sc[i];`]);
+      const shift = dev.run('batchNormEvalAffine', shiftSource, c, [h(mean), scale, ...(beta ? [h(beta)] : [])]);
+      return { scale, shift };
+    },
     batchNormForward: (x, shape, gamma, beta, eps) => {
       const [n, c, height, w] = shape;
       const count = n * height * w;
