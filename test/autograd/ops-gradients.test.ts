@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   abs, clamp, concat, exp, gradcheck, leakyRelu, log, log1p, logSigmoid, logSoftmax, matmul, max, mean, min, neg,
   pad, permute, reciprocal, relu, reshape, sigmoid, slice, softmax, softplus, sqrt, square, squeeze, stack, sum,
-  take, tanh, transpose, unsqueeze, variance, where, add, sub, mul, div, pow, maximum, minimum, broadcastTo, expand,
+  take, tanh, transpose, unsqueeze, variance, where, add, sub, mul, div, pow, maximum, minimum, broadcastTo, expand, axpby,
 } from '../../src/autograd/index.js';
 import { tensor, type Tensor } from '../../src/tensor/index.js';
 import {
@@ -126,6 +126,17 @@ describe('binary op gradients with broadcasting (both operands)', () => {
         check((t) => weightedSum(div(c, t)), [x]);
         check((t) => weightedSum(t.pow(c)), [x]);
         check((t) => weightedSum(pow(c, t)), [x]);
+      }),
+      RUNS,
+    );
+  });
+
+  it('axpby (α·a + β·b, same shapes): gradients α and β', () => {
+    fc.assert(
+      fc.property(shapedValuesArb(small), fc.double({ min: -2, max: 2, noNaN: true }), fc.double({ min: -2, max: 2, noNaN: true }), ({ shape, values }, alpha, beta) => {
+        const a = f64(values, shape);
+        const b = f64(values.map((v, i) => Math.cos(v + i)), shape);
+        check((x, y) => weightedSum(axpby(x, alpha, y, beta)), [a, b]);
       }),
       RUNS,
     );
