@@ -134,6 +134,23 @@ describe.each(modes.map((mode) => ({ mode })))('gpu backend through the API, mod
     for (const z of [h, ...zs]) b.dispose(z);
   });
 
+  it('host data larger than a submission holds (uploads of 2^18 and 2^20 values) arrives intact', async () => {
+    setBackend('gpu', { mode });
+    for (const n of [2 ** 18, 2 ** 20]) {
+      const host = Float32Array.from({ length: n }, (_, i) => (i % 1000) - 500);
+      // twice: the first call of a kernel is gpu.js's own, later ones are recorded into submissions
+      for (let r = 0; r < 2; r++) {
+        const x = tensor(host, [n]);
+        const y = x.mul(2);
+        const got = (await y.data()) as Float32Array;
+        let bad = 0;
+        for (let i = 0; i < n; i++) if (got[i] !== host[i] * 2) bad++;
+        expect(bad, `n = ${n}, round ${r}`).toBe(0);
+        for (const t of [x, y]) t.dispose();
+      }
+    }
+  });
+
   it('float64 tensors are a clear error', () => {
     setBackend('gpu', { mode });
     expect(() => tensor([1, 2], undefined, { dtype: 'float64' })).toThrow(/float64/);
