@@ -248,7 +248,6 @@ export class Device {
         return a.value;
       });
       const kernel = this.kernel(key, source, size);
-      const fn = kernel as unknown as (...v: unknown[]) => unknown;
       const batched = this.batch?.encode(kernel, vals, size);
       if (batched) {
         out.value = batched;
@@ -256,7 +255,7 @@ export class Device {
       }
       // gpu.js submits on its own: what the batch holds goes first
       this.batch?.flush();
-      const r = this.pool?.run(fn, vals, size * 4) ?? fn(...vals);
+      const r = (kernel as unknown as (...v: unknown[]) => unknown)(...vals);
       const ran = runningMode(kernel);
       if (ran !== this.mode) throw new Error(`gpu.js ran the kernel in mode '${ran}' instead of '${this.mode}'`);
       if (this.synchronous) out.value = r as DeviceValue;

@@ -2,28 +2,16 @@
  * Output buffers of webgpu kernels, kept for reuse. gpu.js gives every result of an `immutable`
  * pipeline kernel a new GPU buffer and destroys it on release; creating a buffer (and Dawn clearing it
  * before first use) was most of the cost of a kernel call on a real GPU. The pool hands a released
- * buffer of the same byte size to the next kernel instead. Reuse is safe because every kernel call and
- * release goes through the device's one queue: a buffer is released after the calls that read it were
- * submitted, and WebGPU runs submissions in order.
- *
- * It drives gpu.js 2.24.1's WebGPU kernel through fields of its own (src/backend/web-gpu/kernel.js:
- * `built`, `outputBuffer` with its `_refs` count, `immutable`, `bindGroupDirty`); a kernel without them
- * runs unpooled.
+ * buffer of the same byte size to the next kernel (webgpu-batch.ts) instead. Reuse is safe because every
+ * kernel call and release goes through the device's one queue: a buffer is released after the calls
+ * that read it were recorded, and WebGPU runs dispatches and submissions in order. Buffers count
+ * references as gpu.js's own results do (`_refs`), so a buffer a gpu.js kernel still holds is not taken.
  */
 
 export interface GpuBuffer {
   size: number;
   _refs?: number;
   destroy(): void;
-}
-
-interface WebGpuKernel {
-  built?: boolean;
-  immutable: boolean;
-  bindGroupDirty: boolean;
-  outputBuffer: GpuBuffer | null;
-  _ensureOutputBuffer?: unknown;
-  _device: { createBuffer(d: { size: number; usage: number }): GpuBuffer };
 }
 
 /** What a pipeline kernel returns in webgpu mode (gpu.js's WebGPUBufferResult). */
@@ -43,30 +31,6 @@ export class OutputPool {
 
   /** @param capBytes most bytes kept idle; released buffers past it are destroyed. */
   constructor(private readonly capBytes = 2 ** 30) {}
-
-  /**
-   * Calls `kernel` (a gpu.js kernel shortcut) with `args`, its output in a pooled buffer of `bytes`.
-   * Returns `undefined` without calling it where the kernel is not built yet (its first call builds it
-   * and makes its own buffer) or is not gpu.js's WebGPU kernel.
-   */
-  run(kernel: (...args: unknown[]) => unknown, args: unknown[], bytes: number): unknown {
-    const k = (kernel as unknown as { kernel?: WebGpuKernel }).kernel;
-    if (!k?.built || typeof k._ensureOutputBuffer !== 'function' || !('outputBuffer' in k)) return undefined;
-    const buf = this.take(k._device, bytes);
-    const old = k.outputBuffer;
-    if (old && old !== buf && --old._refs! === 0) old.destroy();
-    buf._refs = 1;
-    k.outputBuffer = buf;
-    k.immutable = false;
-    k.bindGroupDirty = true;
-    try {
-      return kernel(...args);
-    } finally {
-      // the result holds its own reference; the kernel keeps none, so the next call binds a fresh buffer
-      k.outputBuffer = null;
-      if (--buf._refs === 0) buf.destroy();
-    }
-  }
 
   /** A free buffer of `bytes`, or a new one from `device`. */
   take(device: { createBuffer(d: { size: number; usage: number }): GpuBuffer }, bytes: number): GpuBuffer {

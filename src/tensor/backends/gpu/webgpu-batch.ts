@@ -12,7 +12,8 @@ import type { OutputPool, BufferResult, GpuBuffer } from './output-pool.js';
  * queue, so results are those of one submission per call.
  *
  * It reads gpu.js 2.24.1's WebGPU kernel state after its build (src/backend/web-gpu/kernel.js:
- * `computePipeline`, `bindGroupLayout`, `paramsLayout`, `paramsMirror`, `_computeDispatch`, `_device`)
+ * `computePipeline`, `bindGroupLayout`, `paramsLayout`, `paramsMirror`, `_computeDispatch`, `_device`;
+ * it drops the kernel's own `outputBuffer` reference, which only gpu.js's run would reuse)
  * and handles 1-D float kernels with buffer, host-array and float arguments; anything else (a kernel not
  * yet built, random numbers, other argument types) returns `undefined` and runs through gpu.js.
  */
@@ -47,6 +48,7 @@ interface BuiltKernel {
   computePipeline?: unknown;
   bindGroupLayout?: unknown;
   paramsMirror?: ArrayBuffer | null;
+  outputBuffer?: GpuBuffer | null;
   paramsLayout?: { arrayArgs: ArgRecord[]; scalarArgs: ScalarRecord[]; bufferConstants: { buffer: GpuBuffer }[]; randomSeedOffset: number | null };
   context?: { isLost?: boolean };
   _device: WebGpuDevice;
@@ -85,6 +87,12 @@ export class BatchEncoder {
     const arrays = layout.arrayArgs.map((r) => args[r.index]);
     if (!arrays.every((a) => a instanceof Float32Array ? a.length > 0 : isBufferResult(a))) return undefined;
 
+    // the buffer of the kernel's first (gpu.js) call: its result holds its own reference, the kernel needs none
+    const own = k.outputBuffer;
+    if (own) {
+      k.outputBuffer = null;
+      if (--own._refs! === 0) own.destroy();
+    }
     const dev = k._device;
     if (this.device && this.device !== dev) this.flush();
     this.device = dev;
