@@ -100,9 +100,10 @@ export class BatchEncoder {
     const storageAlign = dev.limits.minStorageBufferOffsetAlignment;
     const paramBytes = k.paramsMirror.byteLength;
     const hostArrays = arrays.filter((a): a is Float32Array => a instanceof Float32Array);
-    const need = align(paramBytes, uniformAlign) + hostArrays.reduce((s, a) => s + align(a.byteLength, storageAlign), 0) + storageAlign;
-    if (this.arena && this.used + need > this.arena.size) this.flush();
-    if (!this.arena || need > this.arena.size) this.growArena(dev, need);
+    // where this call's parameters and host arrays would end in the arena, reserved from `from` on
+    const end = (from: number): number => hostArrays.reduce((at, a) => align(at, storageAlign) + a.byteLength, align(from, uniformAlign) + paramBytes);
+    if (this.arena && end(this.used) > this.arena.size) this.flush();
+    if (!this.arena || end(0) > this.arena.size) this.growArena(dev, end(0));
 
     // parameters: gpu.js's layout, filled as its _runInternal fills them
     const pOffset = this.reserve(paramBytes, uniformAlign);
