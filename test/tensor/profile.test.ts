@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Backend, Conv2dGeometry } from '../../src/tensor/backend.js';
 import { createCpuBackend } from '../../src/tensor/backends/cpu/index.js';
 import { getBackend, tensor } from '../../src/index.js';
-import { enableProfiling, formatProfile, isProfiling, profileBackend, profileReport, resetProfile } from '../../src/tensor/profile.js';
+import { enableProfiling, formatProfile, isProfiling, profileBackend, profileReport, recordQueuedKernel, resetProfile } from '../../src/tensor/profile.js';
 
 // Profile mode: counts and keys per primitive, results unchanged, the report adds up.
 
@@ -118,5 +118,31 @@ describe('enableProfiling (the engine hook)', () => {
     expect(backend.binary).not.toBe(original);
     enableProfiling(false);
     expect(backend.binary).toBe(original);
+  });
+});
+
+describe('queued kernels of an asynchronous device (webgpu)', () => {
+  it('are kept apart from the primitive calls, summed per kernel, printed as a second table, and reset', () => {
+    enableProfiling(true);
+    resetProfile();
+    recordQueuedKernel('conv2d', 1.5);
+    recordQueuedKernel('conv2d', 0.5);
+    recordQueuedKernel('mul', 1);
+    expect(profileReport()).toEqual([]);
+    const q = profileReport('queued');
+    expect(q.map((r) => [r.op, r.calls, r.totalMs, r.meanMs])).toEqual([
+      ['conv2d', 2, 2, 1],
+      ['mul', 1, 1, 1],
+    ]);
+    expect(q.reduce((s, r) => s + r.percent, 0)).toBeCloseTo(100, 10);
+    const text = formatProfile('note');
+    expect(text).toMatch(/Queued kernels[^\n]*\n\n\| kernel \| calls \| total ms \| % of total \| mean ms \|/);
+    expect(text).toContain('| conv2d | 2 | 2.00 | 66.7 | 1.000 |');
+    resetProfile();
+    expect(profileReport('queued')).toEqual([]);
+    expect(formatProfile()).not.toMatch(/Queued kernels/);
+    enableProfiling(false);
+    recordQueuedKernel('conv2d', 1);
+    expect(profileReport('queued')).toEqual([]);
   });
 });
