@@ -105,6 +105,7 @@ export function broadcastSource(shape: Shape, outShape: Shape): string {
 }
 
 export const copySource = kernel(['xs'], ['return xs[this.thread.x];']);
+export const fillSource = kernel(['v'], ['return v;']);
 
 /** α·a + β·b (the scalars as uniforms: one kernel serves every momentum). */
 export const axpbySource = kernel(['as', 'alpha', 'bs', 'beta'], [I, 'return as[i] * alpha + bs[i] * beta;']);
@@ -119,7 +120,6 @@ export const reluGradSource = kernel(['dy', 'xs'], [I, 'let s = 0;', 'if (xs[i] 
 export const adamMomentSource = kernel(['gs', 'ps', 'ms', 'b1', 'c1', 'l2'], [I, 'let g = gs[i] + l2 * ps[i];', 'return b1 * ms[i] + c1 * g;']);
 export const adamVelocitySource = kernel(['gs', 'ps', 'vs', 'b2', 'c2', 'l2'], [I, 'let g = gs[i] + l2 * ps[i];', 'return b2 * vs[i] + c2 * g * g;']);
 export const adamThetaSource = kernel(['ps', 'ms', 'vs', 'decay', 'epsScaled', 'stepScaled'], [I, 'return ps[i] * decay - ms[i] / (Math.sqrt(vs[i]) + epsScaled) * stepScaled;']);
-export const fillSource = kernel(['v'], ['return v;']);
 
 /** Loop nest over `dims` with counters `${p}0…`; returns opening lines, closing lines and the counters. */
 function loops(dims: readonly number[], p: string): { open: string[]; close: string[]; vars: string[] } {
