@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { backendInfo, conv2d, matmul, prepareGpu, randn, setBackend, type GpuMode, type Tensor } from '../src/index.js';
+import { backendInfo, conv2d, matmul, randn, setBackend, type Tensor } from '../src/index.js';
+import { useBackend } from './backend.js';
 import { peakRssMB, timeIt, type BenchRow } from './table.js';
 
 /**
@@ -15,17 +15,8 @@ import { peakRssMB, timeIt, type BenchRow } from './table.js';
 export async function run(args: string[]): Promise<BenchRow[]> {
   const i = args.indexOf('--backend');
   const arg = i >= 0 ? args[i + 1] : 'gpu:webgpu';
-  const [backend, mode] = arg.split(':') as ['cpu' | 'gpu', string | undefined];
   try {
-    if (mode === 'webgpu') {
-      const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
-      if (!process.env.VK_ICD_FILENAMES && existsSync(swiftshader)) process.env.VK_ICD_FILENAMES = swiftshader;
-    }
-    if (backend === 'gpu' && mode) {
-      const probe = await prepareGpu(mode as GpuMode);
-      if (!probe.ok) throw new Error(probe.reason);
-    }
-    setBackend(backend, mode ? { mode } : {});
+    await useBackend(arg, { softwareVulkan: true });
   } catch (e) {
     return [{ workload: 'dispatch', backend: arg, ms: NaN, peakRssMB: peakRssMB(), note: `unavailable: ${(e as Error).message}` }];
   }

@@ -2,10 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { backendInfo, noGrad, prepareGpu, setBackend, tensor, tidy, type GpuMode, type Tensor } from '../src/index.js';
+import { backendInfo, noGrad, setBackend, tensor, tidy, type Tensor } from '../src/index.js';
 import { Adam } from '../src/nn/index.js';
 import { UNet } from '../src/nn/models/index.js';
 import { enableProfiling, formatProfile, resetProfile } from '../src/tensor/profile.js';
+import { useBackend } from './backend.js';
 import { median, peakRssMB, type BenchRow } from './table.js';
 
 /**
@@ -105,15 +106,9 @@ async function timeFirstAndMedian(fn: () => Promise<unknown>, reps: number, warm
 
 /** Runs the workloads here, in this process (peak RSS accumulates over the rows). */
 async function runHere(o: Options, profileOut?: string): Promise<BenchRow[]> {
-  const [backend, mode] = o.backendArg.split(':') as ['cpu' | 'gpu', string | undefined];
   const rows: BenchRow[] = [];
   try {
-    if (backend === 'gpu' && mode) {
-      // webgpu adapters are requested asynchronously (in Node this loads the 'webgpu' package)
-      const probe = await prepareGpu(mode as GpuMode);
-      if (!probe.ok) throw new Error(probe.reason);
-    }
-    setBackend(backend, mode ? { mode } : {});
+    await useBackend(o.backendArg);
   } catch (e) {
     return [{ workload: 'unet train', backend: o.backendArg, ms: NaN, peakRssMB: peakRssMB(), note: `unavailable: ${(e as Error).message}` }];
   }
