@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { train } from '../../src/cli/commands/train.js';
 import { prepareGpu, setBackend, tensor } from '../../src/index.js';
 import { lossByName } from '../../src/losses/index.js';
 import { captured } from '../helpers/cli.js';
+import { useSwiftShaderIfNoDriver } from '../tensor/gpu-modes.js';
 
 /**
  * `segrad train --backend gpu:webgpu`: the CLI requests the WebGPU adapter itself, and the whole run
@@ -13,11 +14,8 @@ import { captured } from '../helpers/cli.js';
  * same losses as the cpu backend to float32 rounding. Without a GPU, Dawn runs on Chromium's SwiftShader.
  */
 
-// Like gpu-modes.ts, point Dawn at SwiftShader where no driver is set, but do not request the adapter
-// here: the CLI must do that itself (this file runs in a fresh module graph).
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-const vulkan = !!process.env.VK_ICD_FILENAMES;
+// No adapter is requested here: the CLI must do that itself (this file runs in a fresh module graph).
+const vulkan = await useSwiftShaderIfNoDriver();
 if (!vulkan) console.log('segrad train on gpu:webgpu: not run (no Vulkan driver: install chromium for SwiftShader or set VK_ICD_FILENAMES)');
 const root = mkdtempSync(join(tmpdir(), 'segrad-train-webgpu-'));
 afterAll(() => {

@@ -7,12 +7,19 @@ import { availableGpuModes, prepareGpu, type GpuMode } from '../../src/tensor/ba
  */
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
-export async function gpuModesHere(): Promise<{ modes: GpuMode[]; skipped: string[] }> {
-  const skipped: string[] = [];
-  if (typeof process !== 'undefined' && !process.env.VK_ICD_FILENAMES) {
+/** Points Dawn at SwiftShader where no Vulkan driver is set; true when one is set now. Requests no adapter. */
+export async function useSwiftShaderIfNoDriver(): Promise<boolean> {
+  if (typeof process === 'undefined') return false;
+  if (!process.env.VK_ICD_FILENAMES) {
     const { existsSync } = await import('node:fs');
     if (existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   }
+  return !!process.env.VK_ICD_FILENAMES;
+}
+
+export async function gpuModesHere(): Promise<{ modes: GpuMode[]; skipped: string[] }> {
+  const skipped: string[] = [];
+  await useSwiftShaderIfNoDriver();
   const webgpu = await prepareGpu('webgpu');
   if (!webgpu.ok) skipped.push(`webgpu (${webgpu.reason})`);
   const modes = availableGpuModes();
