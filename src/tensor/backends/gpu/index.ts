@@ -79,8 +79,7 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
       const outSize = sizeOf(shape.map((d, k) => (axes.includes(k) ? 1 : d)));
       // an empty reduction has no first element to start max/min from: it is the identity
       if (sizeOf(shape) === 0) return dev.run(op, K.fillSource, outSize, [op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity]);
-      const r = K.reduceTerms(shape, axes);
-      if (splitPlan(r.terms, outSize).P > 1) return runReduction(dev, { op, params: ['xs'], args: [h(x)], outputs: outSize, fold: op, ...r });
+      if (splitPlan(sizeOf(shape) / outSize, outSize).P > 1) return runReduction(dev, { op, params: ['xs'], args: [h(x)], outputs: outSize, fold: op, ...K.reduceTerms(shape, axes) });
       return dev.run(op, K.reduceSource(op, shape, axes), outSize, [h(x)]);
     },
     matmul: (a, b, batchA, batchB, m, k, n, transA, transB, dtype) => {
@@ -153,8 +152,8 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
     },
     conv2dBackwardFilter: (x, xShape, dy, dyShape, wShape, g, dtype) => {
       f32('conv2dBackwardFilter', dtype);
-      const r = K.conv2dBackwardFilterTerms(xShape, dyShape, wShape, g);
-      if (splitPlan(r.terms, sizeOf(wShape)).P > 1) {
+      if (splitPlan(dyShape[0] * dyShape[2] * dyShape[3], sizeOf(wShape)).P > 1) {
+        const r = K.conv2dBackwardFilterTerms(xShape, dyShape, wShape, g);
         return runReduction(dev, { op: 'conv2dBackwardFilter', params: ['xs', 'dys'], args: [h(x), h(dy)], outputs: sizeOf(wShape), fold: 'sum', ...r });
       }
       return dev.run('conv2dBackwardFilter', K.conv2dBackwardFilterSource(xShape, dyShape, wShape, g), sizeOf(wShape), [h(x), h(dy)]);
