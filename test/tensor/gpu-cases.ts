@@ -52,14 +52,7 @@ export interface Pair {
 
 /** Uploads `inputs` to both backends, runs `op` on each, reads both and disposes everything. */
 async function both(p: Pair, inputs: Float32Array[], op: (b: Backend, hs: Handle[]) => Handle, size: number): Promise<[Float32Array, Float32Array]> {
-  const run = async (b: Backend): Promise<Float32Array> => {
-    const hs = inputs.map((x) => b.upload(x, 'float32'));
-    const out = op(b, hs);
-    const v = (await b.read(out, size, 'float32')) as Float32Array;
-    for (const x of [...hs, out]) b.dispose(x);
-    return v;
-  };
-  return [await run(p.gpu), await run(cpu)];
+  return (await bothOutputs(p, inputs, (b, hs) => [op(b, hs)], [size]))[0];
 }
 
 /** `both` for primitives with several outputs: each output read with its size, [gpu, cpu] per output. */
