@@ -18,7 +18,8 @@ type DeviceValue = Float32Array | { toArray(): unknown; delete(): void };
 
 /**
  * A tensor's storage on the gpu backend. In asynchronous modes `value` is filled in when the kernel that
- * produces it has run on the queue; `ready` settles then.
+ * produces it has been encoded (at once where the queue is empty, else when its turn comes; `ready`
+ * settles then); the GPU runs it later, and a read waits for that.
  */
 export class GpuHandle {
   value: DeviceValue | null = null;
@@ -199,6 +200,8 @@ export class Device {
   live = 0;
   private readonly kernels = new Map<string, IKernelRunShortcut>();
   private queue: Promise<void> = Promise.resolve();
+  /** Calls, reads and releases on the queue that have not finished; at 0 a call is encoded at once. */
+  private pending = 0;
   /** webgpu: released output buffers for reuse (output-pool.ts). */
   private readonly pool: OutputPool | null;
   /** webgpu: kernel calls recorded for one submission (webgpu-batch.ts). */
@@ -219,7 +222,10 @@ export class Device {
   /**
    * Runs the kernel with `source` over a 1-D output of `size` elements. The source is plain text so
    * neither TypeScript nor a bundler can rewrite what gpu.js parses. In async modes the call is queued
-   * behind every earlier one, so inputs are ready and releases never overtake their readers.
+   * behind every earlier one, so inputs are ready and releases never overtake their readers; where
+   * nothing is queued (every earlier call has been encoded, no read is in flight) it is encoded at once
+   * (webgpu-batch.ts): no promise per call, and the GPU starts on the first submissions while the rest
+   * of the step is still being built. Either way a failure is kept for read(), not thrown by the op.
    */
   run(op: string, source: string, size: number, args: readonly KernelArg[]): GpuHandle {
     if (this.mode !== 'cpu') {
@@ -277,17 +283,31 @@ export class Device {
       recordQueuedKernel(op, performance.now() - t0);
       return r;
     };
-    out.ready = this.queue.then(timedCall).then(
-      () => undefined,
-      (e: unknown) => {
+    const failed = (e: unknown): never => {
+      out.error = wrapError(op, this.mode, e);
+      throw out.error;
+    };
+    if (this.pending === 0) {
+      try {
+        const r = timedCall();
+        // a gpu.js call (a kernel's first): its result arrives later, so what comes next waits for it
+        if (r) this.enqueue((out.ready = r.then(() => undefined, failed)));
+      } catch (e) {
         out.error = wrapError(op, this.mode, e);
-        throw out.error;
-      },
-    );
-    // the handle keeps the failure for read(); the queue itself must go on
-    out.ready.catch(() => undefined);
-    this.queue = out.ready.catch(() => undefined);
+      }
+      return out;
+    }
+    this.enqueue((out.ready = this.queue.then(timedCall).then(() => undefined, failed)));
     return out;
+  }
+
+  /** Makes `step` the queue's tail, counted in `pending` until it settles (its failure stays with its handle). */
+  private enqueue(step: Promise<unknown>): void {
+    this.pending++;
+    this.queue = step.then(
+      () => void this.pending--,
+      () => void this.pending--,
+    );
   }
 
   /** A handle holding `data` (already float32) as a device output. */
@@ -325,10 +345,7 @@ export class Device {
     if (this.synchronous) return readNow();
     // on the queue, so a dispose right after `data()` cannot free the buffer mid-readback
     const r = this.queue.then(readNow);
-    this.queue = r.then(
-      () => undefined,
-      () => undefined,
-    );
+    this.enqueue(r);
     return r;
   }
 
@@ -351,8 +368,8 @@ export class Device {
       if (this.pool && 'buffer' in v) this.pool.recycle(v as unknown as BufferResult);
       else v.delete();
     };
-    if (this.synchronous) free();
-    else this.queue = this.queue.then(free, free);
+    if (this.synchronous || this.pending === 0) free();
+    else this.enqueue(this.queue.then(free, free));
   }
 
   private kernel(key: string, source: string, size: number): IKernelRunShortcut {
