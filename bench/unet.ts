@@ -2,20 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { backendInfo, noGrad, setBackend, tensor, tidy, type Tensor } from '../src/index.js';
-import { Adam } from '../src/nn/index.js';
-import { UNet } from '../src/nn/models/index.js';
-import { enableProfiling, formatProfile, resetProfile } from '../src/tensor/profile.js';
+import { runUnetBench, type UnetWorkload } from '../src/cli/unet-bench.js';
+import { setBackend } from '../src/index.js';
 import { useBackend } from './backend.js';
-import { median, peakRssMB, type BenchRow } from './table.js';
+import { peakRssMB, type BenchRow } from './table.js';
 
 /**
- * The anchor workload of unet-anchor.json: the benchmark U-Net (widths 16…256, max-pool, transposed
- * conv with bias, BN, no conv bias), batch 8, float32, the JSON's deterministic data, soft Dice loss on
- * sigmoid(logits), Adam lr 1e-4.
- *   train step: forward + loss + backward + Adam update (+ BN running statistics), images/s = 8 / median.
- *   inference:  eval mode (running statistics), forward + sigmoid under noGrad, images/s = 8 / median.
- * The first iteration (kernels compiled, caches cold) is timed apart: `firstStepMs`, and in the note.
+ * The anchor workload of unet-anchor.json (src/cli/unet-bench.ts, which `segrad bench` runs too), batch 8.
  *
  * Each (size, workload) runs in a fresh child process, so each row's peak RSS is that workload's own
  * (as for the PyTorch rows). Then, when `/usr/bin/python3` (or `python3`) imports torch, the same model
@@ -29,33 +22,6 @@ import { median, peakRssMB, type BenchRow } from './table.js';
  *   bench/gpu.sh passes cuda: eager PyTorch on the same card), --in-process (no child processes:
  *   peak RSS is then cumulative over the rows), --json FILE (bench/run.ts writes the rows).
  */
-const BATCH = 8;
-/** Convolution FLOPs per image, from unet-anchor.json (train = forward, input grad, weight grad). */
-const FLOPS: Record<number, { forward: number; train: number }> = {
-  64: { forward: 376700928, train: 1128923136 },
-  128: { forward: 1506803712, train: 4515692544 },
-};
-type Workload = 'train' | 'inference';
-
-function anchorBatch(size: number): { x: Tensor; t: Tensor } {
-  const x = new Float32Array(BATCH * size * size);
-  const t = new Float32Array(x.length);
-  for (let n = 0; n < BATCH; n++)
-    for (let i = 0; i < size; i++)
-      for (let j = 0; j < size; j++) {
-        const k = (n * size + i) * size + j;
-        x[k] = 0.5 + 0.5 * Math.sin(0.3 * i + 0.7 * n) * Math.cos(0.2 * j - 0.5 * n);
-        t[k] = x[k] > 0.5 ? 1 : 0;
-      }
-  return { x: tensor(x, [BATCH, 1, size, size]), t: tensor(t, [BATCH, 1, size, size]) };
-}
-
-/** Soft Dice over the whole batch, smooth 1: 1 − (2Σpt + 1)/(Σp + Σt + 1), p = σ(logits). */
-function diceLoss(logits: Tensor, t: Tensor): Tensor {
-  const p = logits.sigmoid();
-  return p.mul(t).sum().mul(2).add(1).div(p.sum().add(t.sum()).add(1)).neg().add(1);
-}
-
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
@@ -63,7 +29,7 @@ function option(args: string[], name: string): string | undefined {
 
 interface Options {
   sizes: number[];
-  workloads: Workload[];
+  workloads: UnetWorkload[];
   backendArg: string;
   reps: number;
   warmup: number;
@@ -75,7 +41,7 @@ interface Options {
 function parse(args: string[]): Options {
   const size = option(args, '--size');
   const workload = option(args, '--workload');
-  if (size !== undefined && !(Number(size) in FLOPS)) throw new Error(`bench unet: --size must be 64 or 128, got '${size}'`);
+  if (size !== undefined && size !== '64' && size !== '128') throw new Error(`bench unet: --size must be 64 or 128, got '${size}'`);
   if (workload !== undefined && workload !== 'train' && workload !== 'inference') throw new Error(`bench unet: --workload must be train or inference, got '${workload}'`);
   return {
     sizes: size ? [Number(size)] : [64, 128],
@@ -88,91 +54,23 @@ function parse(args: string[]): Options {
   };
 }
 
-/** Times `fn` once cold, runs it `warmup` times untimed, then times it `reps` times; returns the cold time and the median, in ms. */
-async function timeFirstAndMedian(fn: () => Promise<unknown>, reps: number, warmup: number): Promise<{ first: number; ms: number }> {
-  let t0 = performance.now();
-  await fn();
-  const first = performance.now() - t0;
-  // the next few steps still run partly unoptimized JS and fill the buffer pool
-  for (let i = 0; i < warmup; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  return { first, ms: median(times) };
-}
-
 /** Runs the workloads here, in this process (peak RSS accumulates over the rows). */
 async function runHere(o: Options, profileOut?: string): Promise<BenchRow[]> {
-  const rows: BenchRow[] = [];
   try {
     await useBackend(o.backendArg);
   } catch (e) {
     return [{ workload: 'unet train', backend: o.backendArg, ms: NaN, peakRssMB: peakRssMB(), note: `unavailable: ${(e as Error).message}` }];
   }
-  const info = backendInfo();
-  const name = `${info.backend}:${info.mode}`;
   let profiles = '';
-  /** Runs `fn` once with per-op profiling and prints (or, in a child, writes) the table. */
-  const profileOnce = async (what: string, fn: () => Promise<void>): Promise<void> => {
-    enableProfiling(true);
-    resetProfile();
-    const t0 = performance.now();
-    await fn();
-    const wall = performance.now() - t0;
-    enableProfiling(false);
-    const how = info.synchronous
-      ? 'synchronous backend: each time is the kernel\'s wall time; the rest is JS outside the primitives: autograd, optimizer bookkeeping, GC'
-      : 'asynchronous backend: kernel times are dispatch only; the device time is paid in read';
-    const text = `Profile of ${what}, ${name}, wall time ${wall.toFixed(0)} ms (${how}).\n\n${formatProfile()}\n`;
-    resetProfile();
-    if (profileOut) writeFileSync(profileOut, (profiles += text + '\n'));
-    else console.log(text);
-  };
-  for (const size of o.sizes) {
-    const model = new UNet({ widths: [16, 32, 64, 128, 256], down: 'maxpool', up: 'transpose', convBias: false, dropout: 0, seed: 1 });
-    const opt = new Adam(model.namedParameters(), { lr: 1e-4 });
-    const { x, t } = anchorBatch(size);
-    let lastLoss = NaN;
-    const trainStep = async (): Promise<void> => {
-      const loss = tidy(() => {
-        const l = diceLoss(model.forward(x), t);
-        l.backward();
-        return l;
-      });
-      opt.step();
-      opt.zeroGrad();
-      lastLoss = (await loss.data())[0];
-      loss.dispose();
-    };
-    if (o.workloads.includes('train')) {
-      const { first, ms } = await timeFirstAndMedian(trainStep, o.reps, o.warmup);
-      const note = `first step ${first.toFixed(0)} ms, loss ${lastLoss.toFixed(4)}`;
-      rows.push({ workload: 'unet train', size, backend: name, ms, imagesPerSecond: (BATCH * 1000) / ms, gflops: (FLOPS[size].train * BATCH) / (ms * 1e6), peakRssMB: peakRssMB(), firstStepMs: first, note });
-      if (o.profile) await profileOnce(`one train step, ${size}²`, trainStep);
-    }
-    if (o.workloads.includes('inference')) {
-      model.eval();
-      const infer = async (): Promise<void> => {
-        const p = noGrad(() => tidy(() => model.forward(x).sigmoid()));
-        await p.data();
-        p.dispose();
-      };
-      const { first, ms } = await timeFirstAndMedian(infer, o.reps, o.warmup);
-      rows.push({ workload: 'unet inference', size, backend: name, ms, imagesPerSecond: (BATCH * 1000) / ms, gflops: (FLOPS[size].forward * BATCH) / (ms * 1e6), peakRssMB: peakRssMB(), firstStepMs: first, note: `first call ${first.toFixed(0)} ms` });
-      if (o.profile) await profileOnce(`one inference call, ${size}²`, infer);
-    }
-    for (const v of [x, t, ...model.parameters(), ...model.namedBuffers().map(([, b]) => b)]) v.dispose();
-    opt.dispose();
-  }
+  // a child writes its profiles to a file the parent prints
+  const onProfile = (text: string): void => (profileOut ? writeFileSync(profileOut, (profiles += text + '\n')) : console.log(text));
+  const rows = await runUnetBench({ sizes: o.sizes, workloads: o.workloads, reps: o.reps, warmup: o.warmup, onProfile: o.profile ? onProfile : undefined });
   setBackend('cpu');
   return rows;
 }
 
 /** Runs one (size, workload) in a fresh Node process (this same bench bundle) and returns its rows. */
-function runChild(o: Options, size: number, workload: Workload, dir: string, bundle: string): BenchRow[] {
+function runChild(o: Options, size: number, workload: UnetWorkload, dir: string, bundle: string): BenchRow[] {
   const json = join(dir, `${workload}-${size}.json`);
   const profileOut = join(dir, `${workload}-${size}.profile.md`);
   const args = [bundle, 'unet', '--in-process', '--size', String(size), '--workload', workload, '--backend', o.backendArg, '--reps', String(o.reps), '--warmup', String(o.warmup), '--json', json];

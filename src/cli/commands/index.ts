@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { bench } from './bench.js';
 import { compareLossesCommand } from './compare-losses.js';
 import { evaluate } from './eval.js';
 import { plotLoss } from './plot-loss.js';
@@ -7,4 +8,4 @@ import { train } from './train.js';
 import { web } from './web.js';
 
 /** Every command `segrad` knows, in the order `segrad --help` lists them. */
-export const commands: Command[] = [train, evaluate, predict, compareLossesCommand, plotLoss, web];
+export const commands: Command[] = [train, evaluate, predict, compareLossesCommand, plotLoss, bench, web];

@@ -1,0 +1,85 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
+import { markdownTable } from '../bench-table.js';
+import type { Command } from '../command.js';
+import { selectBackend } from '../common.js';
+import { ANCHOR_BATCH, runUnetBench, type UnetWorkload } from '../unet-bench.js';
+
+const NAME = 'bench';
+
+const usage = `segrad bench: time the benchmark U-Net's train step and inference on this machine
+
+usage: segrad bench [options]
+
+Runs the anchor workload every speed figure of segrad is quoted on (bench/unet-anchor.json: the U-Net of
+widths 16…256, 1,942,289 parameters, soft Dice loss, Adam; deterministic data, so nothing to download):
+the first step timed apart (kernels compiled, caches cold), --warmup untimed steps, then the median of
+--reps. Prints one line per step on stderr and a Markdown table (time, GFLOP/s of the convolutions,
+images/s, peak RSS) on stdout. PyTorch side by side and the kernel suites: 'npm run bench' in the
+repository.
+
+options:
+  --backend B       cpu (default) | gpu[:mode], e.g. gpu:webgpu on a machine with a GPU
+  --size LIST       image sizes, multiples of 16 (default 64,128)
+  --workload LIST   train and/or inference (default both)
+  --batch N         images per step (default ${ANCHOR_BATCH}, the anchor's)
+  --reps N          timed steps, the median is reported (default 7)
+  --warmup N        untimed steps after the first (default 3)
+  --profile         after the timing, one more step with the time per op kind (see SEGRAD_PROFILE)
+  --json FILE       also write the rows as JSON: workload, size, backend, ms, imagesPerSecond, gflops,
+                    peakRssMB, firstStepMs
+
+examples:
+  segrad bench
+  segrad bench --backend gpu:webgpu --size 128 --profile
+  segrad bench --size 256 --batch 2 --workload inference --json speed.json`;
+
+const WORKLOADS: readonly UnetWorkload[] = ['train', 'inference'];
+
+function count(options: Parameters<typeof numberOpt>[0], key: string, fallback: number, min: number): number {
+  const v = numberOpt(options, key, fallback, NAME);
+  if (!Number.isInteger(v) || v < min) throw new UsageError(`${NAME}: --${key} must be an integer ≥ ${min}, got ${v}`);
+  return v;
+}
+
+export const bench: Command = {
+  name: NAME,
+  summary: 'time the benchmark U-Net (train step and inference) on this machine and backend',
+  usage,
+  async run(argv: string[]): Promise<number> {
+    const { options, positional } = parseArgs(argv, { flags: ['profile'], known: ['backend', 'size', 'workload', 'batch', 'reps', 'warmup', 'profile', 'json'] }, NAME);
+    if (positional.length) throw new UsageError(`${NAME}: unexpected argument '${positional[0]}' (see 'segrad ${NAME} --help')`);
+    const sizes = listOpt(options, 'size', ['64', '128']).map((s) => {
+      const v = Number(s);
+      // four 2×2 poolings halve the image four times
+      if (!Number.isInteger(v) || v < 16 || v % 16 !== 0) throw new UsageError(`${NAME}: --size values must be multiples of 16 (the U-Net pools four times), got '${s}'`);
+      return v;
+    });
+    const workloads = listOpt(options, 'workload', WORKLOADS).map((w) => {
+      if (!(WORKLOADS as readonly string[]).includes(w)) throw new UsageError(`${NAME}: --workload takes train and/or inference, got '${w}'`);
+      return w as UnetWorkload;
+    });
+    const batch = count(options, 'batch', ANCHOR_BATCH, 1);
+    const reps = count(options, 'reps', 7, 1);
+    const warmup = count(options, 'warmup', 3, 0);
+    const json = typeof options.json === 'string' ? resolve(options.json) : undefined;
+    const backend = await selectBackend(typeof options.backend === 'string' ? options.backend : undefined);
+    console.error(`segrad bench: the anchor U-Net, batch ${batch}, on ${backend}`);
+    const rows = await runUnetBench({
+      sizes,
+      batch,
+      workloads,
+      reps,
+      warmup,
+      onStep: (what, step, steps, ms) => console.error(`  ${what}: step ${step}/${steps} ${ms.toFixed(1)} ms${step === 1 ? ' (first: kernels compiled)' : step <= 1 + warmup ? ' (warm-up)' : ''}`),
+      onProfile: options.profile ? (text) => console.log(text) : undefined,
+    });
+    console.log(markdownTable(rows));
+    if (json) {
+      await mkdir(dirname(json), { recursive: true });
+      await writeFile(json, JSON.stringify(rows, null, 2) + '\n');
+    }
+    return 0;
+  },
+};

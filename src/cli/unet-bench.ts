@@ -1,0 +1,142 @@
+import { backendInfo, enableProfiling, formatProfile, noGrad, resetProfile, tensor, tidy, type Tensor } from '../index.js';
+import { Adam } from '../nn/index.js';
+import { UNet } from '../nn/models/index.js';
+import { median, peakRssMB, type BenchRow } from './bench-table.js';
+
+/**
+ * The anchor workload of bench/unet-anchor.json, timed by `segrad bench` and `npm run bench -- unet`:
+ * the benchmark U-Net (widths 16…256, max-pool, transposed conv with bias, BN, no conv bias), float32,
+ * the JSON's deterministic data, soft Dice loss on sigmoid(logits), Adam lr 1e-4.
+ *   train step: forward + loss + backward + Adam update (+ BN running statistics), images/s = batch / median.
+ *   inference:  eval mode (running statistics), forward + sigmoid under noGrad, images/s = batch / median.
+ * The first iteration (kernels compiled, caches cold) is timed apart (`firstStepMs`).
+ */
+
+/** The anchor's batch. */
+export const ANCHOR_BATCH = 8;
+
+/**
+ * Convolution FLOPs per image at `size`² (a multiple of 16): forward, and a train step's (forward, input
+ * and weight gradients, less the first layer's unneeded input gradient). unet-anchor.json gives them at
+ * 64²; every layer's count grows with its pixels, so they scale with size².
+ */
+export function anchorFlops(size: number): { forward: number; train: number } {
+  const scale = (size / 64) ** 2;
+  return { forward: 376700928 * scale, train: 1128923136 * scale };
+}
+
+export type UnetWorkload = 'train' | 'inference';
+
+export interface UnetBenchOptions {
+  sizes: readonly number[];
+  batch?: number;
+  workloads: readonly UnetWorkload[];
+  /** Timed iterations (the median is reported). */
+  reps: number;
+  /** Untimed iterations after the first. */
+  warmup: number;
+  /** Called with each iteration's time: progress for long runs. */
+  onStep?: (what: string, step: number, steps: number, ms: number) => void;
+  /** Where given, one more iteration of each workload runs with per-op profiling, and its table goes here. */
+  onProfile?: (text: string) => void;
+}
+
+/** The anchor's input and target for `batch` images of `size`²: x = ½ + ½·sin(0.3i + 0.7n)·cos(0.2j − 0.5n), t = [x > ½]. */
+export function anchorBatch(size: number, batch = ANCHOR_BATCH): { x: Tensor; t: Tensor } {
+  const x = new Float32Array(batch * size * size);
+  const t = new Float32Array(x.length);
+  for (let n = 0; n < batch; n++)
+    for (let i = 0; i < size; i++)
+      for (let j = 0; j < size; j++) {
+        const k = (n * size + i) * size + j;
+        x[k] = 0.5 + 0.5 * Math.sin(0.3 * i + 0.7 * n) * Math.cos(0.2 * j - 0.5 * n);
+        t[k] = x[k] > 0.5 ? 1 : 0;
+      }
+  return { x: tensor(x, [batch, 1, size, size]), t: tensor(t, [batch, 1, size, size]) };
+}
+
+/** The anchor's loss, soft Dice over the whole batch with smooth 1: 1 − (2Σpt + 1)/(Σp + Σt + 1), p = σ(logits). */
+export function anchorDiceLoss(logits: Tensor, t: Tensor): Tensor {
+  const p = logits.sigmoid();
+  return p.mul(t).sum().mul(2).add(1).div(p.sum().add(t.sum()).add(1)).neg().add(1);
+}
+
+/** Times the anchor U-Net's workloads on the current backend; one row per (size, workload). */
+export async function runUnetBench(o: UnetBenchOptions): Promise<BenchRow[]> {
+  const batch = o.batch ?? ANCHOR_BATCH;
+  const info = backendInfo();
+  const name = `${info.backend}:${info.mode}`;
+  const rows: BenchRow[] = [];
+  /** Times `fn` once cold, runs it `warmup` times untimed, then times it `reps` times; the cold time and the median, in ms. */
+  const timeFirstAndMedian = async (what: string, fn: () => Promise<unknown>): Promise<{ first: number; ms: number }> => {
+    const steps = 1 + o.warmup + o.reps;
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      await fn();
+      const ms = performance.now() - t0;
+      o.onStep?.(what, i + 1, steps, ms);
+      times.push(ms);
+    }
+    // the steps after the first still run partly unoptimized JS and fill the buffer pool: untimed
+    return { first: times[0], ms: median(times.slice(1 + o.warmup)) };
+  };
+  const profileOnce = async (what: string, fn: () => Promise<void>): Promise<void> => {
+    if (!o.onProfile) return;
+    enableProfiling(true);
+    resetProfile();
+    const t0 = performance.now();
+    try {
+      await fn();
+    } finally {
+      enableProfiling(false);
+    }
+    const wall = performance.now() - t0;
+    const how = info.synchronous
+      ? "synchronous backend: each time is the kernel's wall time; the rest is JS outside the primitives: autograd, optimizer bookkeeping, GC"
+      : 'asynchronous backend: kernel times are dispatch only; the device time is paid in read';
+    o.onProfile(`Profile of ${what}, ${name}, wall time ${wall.toFixed(0)} ms (${how}).\n\n${formatProfile()}\n`);
+    resetProfile();
+  };
+  for (const size of o.sizes) {
+    const flops = anchorFlops(size);
+    const model = new UNet({ widths: [16, 32, 64, 128, 256], down: 'maxpool', up: 'transpose', convBias: false, dropout: 0, seed: 1 });
+    const opt = new Adam(model.namedParameters(), { lr: 1e-4 });
+    const { x, t } = anchorBatch(size, batch);
+    try {
+      let lastLoss = NaN;
+      const trainStep = async (): Promise<void> => {
+        const loss = tidy(() => {
+          const l = anchorDiceLoss(model.forward(x), t);
+          l.backward();
+          return l;
+        });
+        opt.step();
+        opt.zeroGrad();
+        lastLoss = (await loss.data())[0];
+        loss.dispose();
+      };
+      if (o.workloads.includes('train')) {
+        const { first, ms } = await timeFirstAndMedian(`train ${size}²`, trainStep);
+        const note = `first step ${first.toFixed(0)} ms, loss ${lastLoss.toFixed(4)}`;
+        rows.push({ workload: 'unet train', size, backend: name, ms, imagesPerSecond: (batch * 1000) / ms, gflops: (flops.train * batch) / (ms * 1e6), peakRssMB: peakRssMB(), firstStepMs: first, note });
+        await profileOnce(`one train step, ${size}²`, trainStep);
+      }
+      if (o.workloads.includes('inference')) {
+        model.eval();
+        const infer = async (): Promise<void> => {
+          const p = noGrad(() => tidy(() => model.forward(x).sigmoid()));
+          await p.data();
+          p.dispose();
+        };
+        const { first, ms } = await timeFirstAndMedian(`inference ${size}²`, infer);
+        rows.push({ workload: 'unet inference', size, backend: name, ms, imagesPerSecond: (batch * 1000) / ms, gflops: (flops.forward * batch) / (ms * 1e6), peakRssMB: peakRssMB(), firstStepMs: first, note: `first call ${first.toFixed(0)} ms` });
+        await profileOnce(`one inference call, ${size}²`, infer);
+      }
+    } finally {
+      for (const v of [x, t, ...model.parameters(), ...model.namedBuffers().map(([, b]) => b)]) v.dispose();
+      opt.dispose();
+    }
+  }
+  return rows;
+}

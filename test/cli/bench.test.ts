@@ -1,0 +1,104 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { UsageError } from '../../src/cli/args.js';
+import type { BenchRow } from '../../src/cli/bench-table.js';
+import { bench } from '../../src/cli/commands/bench.js';
+import { commands } from '../../src/cli/commands/index.js';
+import { anchorBatch, anchorDiceLoss, anchorFlops } from '../../src/cli/unet-bench.js';
+import { setBackend, tensor } from '../../src/index.js';
+
+let dir: string;
+let out: string[];
+let err: string[];
+beforeEach(() => {
+  setBackend('cpu');
+  dir = mkdtempSync(join(tmpdir(), 'segrad-bench-'));
+  out = [];
+  err = [];
+  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const anchor = JSON.parse(readFileSync(new URL('../fixtures/unet-anchor.json', import.meta.url), 'utf8')) as {
+  flops: Record<string, { forward_per_image: number; train_per_image: number }>;
+};
+
+describe('segrad bench', () => {
+  it('is registered', () => {
+    expect(commands).toContain(bench);
+  });
+
+  it("counts the anchor's convolution FLOPs as unet-anchor.json does, at both of its sizes", () => {
+    for (const size of [64, 128]) {
+      expect(anchorFlops(size)).toEqual({ forward: anchor.flops[size].forward_per_image, train: anchor.flops[size].train_per_image });
+    }
+  });
+
+  it("builds the anchor's data and loss by the JSON's formulas", () => {
+    const { x, t } = anchorBatch(16, 2);
+    const xs = x.dataSync();
+    const ts = t.dataSync();
+    // (n, i, j) = (1, 5, 7)
+    const want = 0.5 + 0.5 * Math.sin(0.3 * 5 + 0.7) * Math.cos(0.2 * 7 - 0.5);
+    expect(xs[(16 + 5) * 16 + 7]).toBeCloseTo(want, 6);
+    expect(ts[(16 + 5) * 16 + 7]).toBe(want > 0.5 ? 1 : 0);
+    // soft Dice with smooth 1: logits 0 → p = ½; 1 − (2·Σpt + 1)/(Σp + Σt + 1)
+    const loss = anchorDiceLoss(tensor([0, 0, 0, 0], [1, 1, 2, 2]), tensor([1, 0, 1, 1], [1, 1, 2, 2])).dataSync()[0];
+    expect(loss).toBeCloseTo(1 - (2 * 1.5 + 1) / (2 + 3 + 1), 6);
+  });
+
+  it('times train and inference, reports each step on stderr, and writes consistent rows as a table and JSON', async () => {
+    const json = join(dir, 'sub', 'speed.json');
+    expect(await bench.run(['--size', '16', '--batch', '2', '--reps', '2', '--warmup', '1', '--json', json])).toBe(0);
+    const rows = JSON.parse(readFileSync(json, 'utf8')) as BenchRow[];
+    expect(rows.map((r) => [r.workload, r.size])).toEqual([['unet train', 16], ['unet inference', 16]]);
+    const flops = anchorFlops(16);
+    for (const r of rows) {
+      expect(r.backend).toMatch(/^cpu:/);
+      expect(r.ms).toBeGreaterThan(0);
+      expect(r.firstStepMs).toBeGreaterThan(0);
+      expect(r.imagesPerSecond).toBeCloseTo(2000 / r.ms, 6);
+      const perImage = r.workload === 'unet train' ? flops.train : flops.forward;
+      expect(r.gflops).toBeCloseTo((perImage * 2) / (r.ms * 1e6), 6);
+      expect(r.peakRssMB).toBeGreaterThan(0);
+    }
+    // the train step really trains: its loss is Dice's, in (0, 1)
+    const loss = Number(/loss ([\d.]+)/.exec(rows[0].note ?? '')?.[1]);
+    expect(loss).toBeGreaterThan(0);
+    expect(loss).toBeLessThan(1);
+    // 1 first + 1 warm-up + 2 timed steps per workload
+    expect(err.filter((l) => /train 16²: step \d\/4/.test(l))).toHaveLength(4);
+    expect(err.filter((l) => /inference 16²: step \d\/4/.test(l))).toHaveLength(4);
+    expect(err.some((l) => /step 1\/4 .*first: kernels compiled/.test(l))).toBe(true);
+    const table = out.join('\n');
+    expect(table).toContain('| workload | backend | time (ms) | GFLOP/s | images/s | peak RSS (MB) |');
+    expect(table).toMatch(/\| unet inference 16² \(first call \d+ ms\) \| cpu:/);
+  });
+
+  it('--workload inference --profile: only the inference row, and its per-op profile', async () => {
+    const json = join(dir, 'speed.json');
+    expect(await bench.run(['--size', '16', '--batch', '1', '--reps', '1', '--warmup', '0', '--workload', 'inference', '--profile', '--json', json])).toBe(0);
+    const rows = JSON.parse(readFileSync(json, 'utf8')) as BenchRow[];
+    expect(rows.map((r) => r.workload)).toEqual(['unet inference']);
+    const text = out.join('\n');
+    expect(text).toContain('Profile of one inference call, 16²');
+    // eval mode: each Conv → BN → ReLU is one fused call, 18 of them
+    expect(text).toMatch(/\| conv2dAffine \| 18 \|/);
+    expect(text).not.toContain('Profile of one train step');
+  });
+
+  it('bad options are usage errors that say what is accepted', async () => {
+    await expect(bench.run(['--size', '20'])).rejects.toThrow(UsageError);
+    await expect(bench.run(['--size', '20'])).rejects.toThrow(/multiples of 16.*got '20'/);
+    await expect(bench.run(['--workload', 'eval'])).rejects.toThrow(/train and\/or inference, got 'eval'/);
+    await expect(bench.run(['--reps', '0'])).rejects.toThrow(/--reps must be an integer ≥ 1, got 0/);
+    await expect(bench.run(['--backend', 'tpu'])).rejects.toThrow(/--backend must be cpu or gpu/);
+    await expect(bench.run(['extra'])).rejects.toThrow(/unexpected argument 'extra'/);
+  });
+});
