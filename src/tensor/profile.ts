@@ -52,9 +52,10 @@ function record(key: string, ms: number, into = stats): void {
 }
 
 /**
- * For asynchronous devices (gpu.js `webgpu`): records the JS-thread time one queued kernel took to encode
- * and submit when its turn came. That time falls inside some later primitive or `read`, so it is kept
- * apart and `formatProfile` prints it as a second table. A no-op while profiling is off.
+ * For asynchronous devices (gpu.js `webgpu`): records the JS-thread time one kernel call took to encode
+ * and submit. That time falls inside the primitive that made the call (where nothing was queued ahead of
+ * it) or inside some later primitive or `read`, so it is kept apart and `formatProfile` prints it as a
+ * second table. A no-op while profiling is off.
  */
 export function recordQueuedKernel(kernel: string, ms: number): void {
   if (enabled) record(kernel, ms, queued);
@@ -190,7 +191,7 @@ export function formatProfile(note?: string): string {
   if (note) lines.push('', note);
   const q = profileReport('queued');
   if (q.length) {
-    lines.push('', 'Queued kernels of the asynchronous device: JS-thread time to encode and submit each when its turn came (spent inside the times above, mostly in read):', '');
+    lines.push('', 'Kernel calls of the asynchronous device: JS-thread time to encode and submit each (spent inside the times above: in the op itself where nothing was queued ahead of it, else later, mostly in read):', '');
     lines.push(...table(q, 'kernel'));
   }
   return lines.join('\n');

@@ -136,11 +136,11 @@ describe('queued kernels of an asynchronous device (webgpu)', () => {
     ]);
     expect(q.reduce((s, r) => s + r.percent, 0)).toBeCloseTo(100, 10);
     const text = formatProfile('note');
-    expect(text).toMatch(/Queued kernels[^\n]*\n\n\| kernel \| calls \| total ms \| % of total \| mean ms \|/);
+    expect(text).toMatch(/Kernel calls of the asynchronous device[^\n]*\n\n\| kernel \| calls \| total ms \| % of total \| mean ms \|/);
     expect(text).toContain('| conv2d | 2 | 2.00 | 66.7 | 1.000 |');
     resetProfile();
     expect(profileReport('queued')).toEqual([]);
-    expect(formatProfile()).not.toMatch(/Queued kernels/);
+    expect(formatProfile()).not.toMatch(/Kernel calls of the asynchronous device/);
     enableProfiling(false);
     recordQueuedKernel('conv2d', 1);
     expect(profileReport('queued')).toEqual([]);
