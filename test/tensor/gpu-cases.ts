@@ -354,6 +354,21 @@ export const cases: Case[] = [
         for (const [k, [got, want]] of outs.entries()) close(got, want, 4, `adamUpdate ${['θ', 'm', 'v'][k]} ${JSON.stringify(sc)}`);
       });
   } },
+  { name: 'adamUpdate twice, the second on the moments of the first (webgpu: views of one buffer), and a moment into another kernel', runs: RUNS, make: (p) => {
+    return fc.asyncProperty(fc.integer({ min: 1, max: 150 }), seed, fc.boolean(), async (n, s, decoupled) => {
+        const sc = (t: number) => ({ b1: 0.9, b2: 0.999, lr: 0.01, eps: 1e-8, bc1: 1 - 0.9 ** t, bc2: 1 - 0.999 ** t, wd: 0.01, decoupled });
+        const inputs = [values(n, s), values(n, s + 1), values(n, s + 2, -1, 1), values(n, s + 3, 0, 2), values(n, s + 4)];
+        const outs = await bothOutputs(p, inputs, (b, [th, g, m, v, g2]) => {
+          const r1 = b.adamUpdate!(th, g, m, v, n, sc(1));
+          const r2 = b.adamUpdate!(r1.theta, g2, r1.m, r1.v, n, sc(2));
+          // a moment as the argument of a kernel built for it now or earlier
+          const e = b.binary('sub', r2.m, [n], r2.v, [n], [n], 'float32');
+          for (const x of Object.values(r1)) b.dispose(x);
+          return [r2.theta, r2.m, r2.v, e];
+        }, [n, n, n, n]);
+        for (const [k, [got, want]] of outs.entries()) close(got, want, 8, `adamUpdate twice: ${['θ', 'm', 'v', 'm − v'][k]}`);
+      });
+  } },
   { name: 'batchNormForward and batchNormBackward (γ, β present or not)', runs: RUNS * 2, make: (p) => {
     const d = fc.integer({ min: 1, max: 5 });
     return fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), d, d, fc.boolean(), fc.boolean(), seed, async (n, c, h, w, hasGamma, hasBeta, s) => {

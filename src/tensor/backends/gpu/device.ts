@@ -2,7 +2,7 @@ import gpujs from 'gpu.js';
 import type { GPU as GPUInstance, IKernelRunShortcut } from 'gpu.js';
 import { isProfiling, recordQueuedKernel } from '../../profile.js';
 import { OutputPool, type BufferResult } from './output-pool.js';
-import { BatchEncoder } from './webgpu-batch.js';
+import { BatchEncoder, bufferView, isView } from './webgpu-batch.js';
 
 /**
  * One gpu.js mode as a device: the shared GPU instance, the kernel cache, the live-output count and, in
@@ -261,6 +261,7 @@ export class Device {
       }
       // gpu.js submits on its own: what the batch holds goes first
       this.batch?.flush();
+      if (vals.some(isView)) return this.buildThenEncode(op, kernel, vals, size, out);
       const r = (kernel as unknown as (...v: unknown[]) => unknown)(...vals);
       const ran = runningMode(kernel);
       if (ran !== this.mode) throw new Error(`gpu.js ran the kernel in mode '${ran}' instead of '${this.mode}'`);
@@ -276,8 +277,50 @@ export class Device {
       }
       return out;
     }
+    this.schedule(op, out, call);
+    return out;
+  }
+
+  /**
+   * webgpu: `size` floats of h's output from float `offset` on (a multiple of VIEW_ALIGN) as a handle of
+   * its own, sharing h's buffer (no copy; the buffer lives until h and its views are released).
+   */
+  view(h: GpuHandle, offset: number, size: number): GpuHandle {
+    if (!this.batch) throw new Error(`view (gpu ${this.mode}): buffer views exist in webgpu mode only`);
+    const out = new GpuHandle(this, size);
+    this.live++;
+    this.schedule(null, out, () => {
+      if (h.error) throw h.error;
+      if (!h.value) throw new Error(`view (gpu ${this.mode}): the buffer was released before use`);
+      out.value = bufferView(h.value as unknown as BufferResult, offset, size);
+    });
+    return out;
+  }
+
+  /**
+   * A view among the arguments of a kernel gpu.js has not built yet: gpu.js would read the view from its
+   * buffer's start, so the kernel is built on a call with the views' buffers read from their start (a
+   * result thrown away), and the real call is then recorded by the batch, which binds views at their offset.
+   */
+  private buildThenEncode(op: string, kernel: IKernelRunShortcut, vals: unknown[], size: number, out: GpuHandle): Promise<void> {
+    const plain = vals.map((v) => (isView(v) ? { ...(v as object), byteOffset: undefined } : v));
+    const r = (kernel as unknown as (...v: unknown[]) => Promise<DeviceValue>)(...plain);
+    return r.then((built) => {
+      (built as { delete(): void }).delete();
+      const batched = this.batch?.encode(kernel, vals, size);
+      if (!batched) throw new Error(`${op}: this kernel cannot take a buffer view (an optimizer's state) as an argument; copy the tensor first`);
+      out.value = batched;
+    });
+  }
+
+  /**
+   * Runs `call` now where nothing is queued (async modes), else queues it; a failure is kept in out.error.
+   * `kernel` names the kernel call for the profile (null: no kernel runs, as for a view).
+   */
+  private schedule(kernel: string | null, out: GpuHandle, call: () => Promise<void> | void): void {
+    const op = kernel ?? 'view';
     const timedCall = (): Promise<void> | void => {
-      if (!isProfiling()) return call();
+      if (!isProfiling() || kernel === null) return call();
       const t0 = performance.now();
       const r = call();
       recordQueuedKernel(op, performance.now() - t0);
@@ -295,10 +338,9 @@ export class Device {
       } catch (e) {
         out.error = wrapError(op, this.mode, e);
       }
-      return out;
+      return;
     }
     this.enqueue((out.ready = this.queue.then(timedCall).then(() => undefined, failed)));
-    return out;
   }
 
   /** Makes `step` the queue's tail, counted in `pending` until it settles (its failure stays with its handle). */

@@ -116,10 +116,30 @@ export const reluGradSource = kernel(['dy', 'xs'], [I, 'let s = 0;', 'if (xs[i] 
 /**
  * Adam in three kernels (gpu.js kernels have one output each): m' and v' first, then θ' from them, in
  * the form of backend.ts's adamCoefficients. The numbers are uniforms, so one kernel serves every step.
+ * (webgpu runs the two below instead.)
  */
 export const adamMomentSource = kernel(['gs', 'ps', 'ms', 'b1', 'c1', 'l2'], [I, 'let g = gs[i] + l2 * ps[i];', 'return b1 * ms[i] + c1 * g;']);
 export const adamVelocitySource = kernel(['gs', 'ps', 'vs', 'b2', 'c2', 'l2'], [I, 'let g = gs[i] + l2 * ps[i];', 'return b2 * vs[i] + c2 * g * g;']);
 export const adamThetaSource = kernel(['ps', 'ms', 'vs', 'decay', 'epsScaled', 'stepScaled'], [I, 'return ps[i] * decay - ms[i] / (Math.sqrt(vs[i]) + epsScaled) * stepScaled;']);
+
+/**
+ * webgpu: both moments of one parameter of n values in one kernel, m′ at [0, n) and v′ at [stride,
+ * stride + n) of one output (the gap is zeros), read back as two views of it; m and v may be such views.
+ */
+export const adamMomentsSource = (n: number, stride: number): string =>
+  kernel(['gs', 'ps', 'ms', 'vs', 'b1', 'c1', 'b2', 'c2', 'l2'], [
+    I,
+    `let j = i;`,
+    `if (i >= ${stride}) { j = i - ${stride}; }`,
+    `if (j >= ${n}) { return 0; }`,
+    'let g = gs[j] + l2 * ps[j];',
+    `if (i < ${stride}) { return b1 * ms[j] + c1 * g; }`,
+    'return b2 * vs[j] + c2 * g * g;',
+  ]);
+
+/** θ′ from θ and adamMomentsSource's output (m′ at i, v′ at i + stride). */
+export const adamThetaPackedSource = (stride: number): string =>
+  kernel(['ps', 'mvs', 'decay', 'epsScaled', 'stepScaled'], [I, `return ps[i] * decay - mvs[i] / (Math.sqrt(mvs[i + ${stride}]) + epsScaled) * stepScaled;`]);
 
 /** Loop nest over `dims` with counters `${p}0…`; returns opening lines, closing lines and the counters. */
 function loops(dims: readonly number[], p: string): { open: string[]; close: string[]; vars: string[] } {

@@ -17,6 +17,8 @@ export interface GpuBuffer {
 /** What a pipeline kernel returns in webgpu mode (gpu.js's WebGPUBufferResult). */
 export interface BufferResult {
   buffer: GpuBuffer;
+  /** A view (webgpu-batch.ts `bufferView`): where its values start in `buffer`, in bytes. */
+  byteOffset?: number;
   _deleted: boolean;
   toArray(): unknown;
   delete(): void;

@@ -126,8 +126,8 @@ export class BatchEncoder {
         n = a.length;
       } else {
         const b = a as BufferResult & { output: number[] };
-        resource = { buffer: b.buffer };
         n = b.output.reduce((p, d) => p * d, 1);
+        resource = b.byteOffset === undefined ? { buffer: b.buffer } : { buffer: b.buffer, offset: b.byteOffset, size: n * 4 };
       }
       u32.set([n, 1, 1, n], r.dimsOffset / 4);
       entries.push({ binding: 1 + j, resource });
@@ -196,6 +196,42 @@ function isBufferResult(a: unknown): boolean {
   const b = a as { buffer?: unknown; output?: unknown; componentCount?: number; _deleted?: boolean } | null;
   return !!b && typeof b === 'object' && !!b.buffer && Array.isArray(b.output) && (b.componentCount ?? 1) === 1 && !b._deleted;
 }
+
+/** Floats a view starts at a multiple of: WebGPU binds storage at offsets of 256 bytes (its default minStorageBufferOffsetAlignment). */
+export const VIEW_ALIGN = 64;
+
+/**
+ * `size` floats of `base`'s buffer from float `offset` on (a multiple of VIEW_ALIGN), as a result of its
+ * own: bound at that offset by the batch (no copy), read back from it, and holding a reference to the
+ * buffer, so the buffer lives until base and every view are released.
+ */
+export function bufferView(base: BufferResult, offset: number, size: number): BufferResult {
+  if (offset % VIEW_ALIGN !== 0) throw new Error(`bufferView: offset ${offset} is not a multiple of ${VIEW_ALIGN} floats`);
+  const from = base as BufferResult & { kernel: BuiltKernel; context?: unknown };
+  const buffer = from.buffer;
+  buffer._refs = (buffer._refs ?? 0) + 1;
+  const r = {
+    type: 'WebGPUBuffer',
+    kernel: from.kernel,
+    buffer,
+    byteOffset: offset * 4,
+    output: [size],
+    componentCount: 1,
+    context: from.context,
+    _deleted: false,
+    // gpu.js reads a buffer from its start: read through the view's end, keep the view's part
+    toArray: async () => ((await from.kernel.readBufferResult({ ...r, output: [offset + size] })) as Float32Array).subarray(offset),
+    delete(): void {
+      if (r._deleted) return;
+      r._deleted = true;
+      if (--buffer._refs! === 0) buffer.destroy();
+    },
+  };
+  return r;
+}
+
+/** Whether a kernel argument is a view (bufferView): gpu.js itself would read it from its buffer's start. */
+export const isView = (a: unknown): boolean => isBufferResult(a) && (a as BufferResult).byteOffset !== undefined;
 
 /** A result shaped like gpu.js's WebGPUBufferResult (what Device.read and the pool expect). */
 function result(k: BuiltKernel, buffer: GpuBuffer, size: number): BufferResult {
