@@ -4,8 +4,8 @@ import { UNet } from '../nn/models/index.js';
 import { median, peakRssMB, type BenchRow } from './bench-table.js';
 
 /**
- * The anchor workload of bench/unet-anchor.json, timed by `segrad bench` and `npm run bench -- unet`:
- * the benchmark U-Net (widths 16…256, max-pool, transposed conv with bias, BN, no conv bias), float32,
+ * The anchor workload of unet-anchor.json (test/fixtures/ in the repository), timed by `segrad bench`
+ * and `npm run bench -- unet`: the benchmark U-Net (widths 16…256, max-pool, transposed conv with bias, BN, no conv bias), float32,
  * the JSON's deterministic data, soft Dice loss on sigmoid(logits), Adam lr 1e-4.
  *   train step: forward + loss + backward + Adam update (+ BN running statistics), images/s = batch / median.
  *   inference:  eval mode (running statistics), forward + sigmoid under noGrad, images/s = batch / median.

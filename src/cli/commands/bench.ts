@@ -12,7 +12,7 @@ const usage = `segrad bench: time the benchmark U-Net's train step and inference
 
 usage: segrad bench [options]
 
-Runs the anchor workload every speed figure of segrad is quoted on (bench/unet-anchor.json: the U-Net of
+Runs the anchor workload every speed figure of segrad is quoted on (unet-anchor.json: the U-Net of
 widths 16…256, 1,942,289 parameters, soft Dice loss, Adam; deterministic data, so nothing to download):
 the first step timed apart (kernels compiled, caches cold), --warmup untimed steps, then the median of
 --reps. Prints one line per step on stderr and a Markdown table (time, GFLOP/s of the convolutions,

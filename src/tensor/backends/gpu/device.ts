@@ -326,9 +326,9 @@ export class Device {
       recordQueuedKernel(op, performance.now() - t0);
       return r;
     };
+    const keep = (e: unknown): Error => (out.error = wrapError(op, this.mode, e));
     const failed = (e: unknown): never => {
-      out.error = wrapError(op, this.mode, e);
-      throw out.error;
+      throw keep(e);
     };
     if (this.pending === 0) {
       try {
@@ -336,7 +336,7 @@ export class Device {
         // a gpu.js call (a kernel's first): its result arrives later, so what comes next waits for it
         if (r) this.enqueue((out.ready = r.then(() => undefined, failed)));
       } catch (e) {
-        out.error = wrapError(op, this.mode, e);
+        keep(e);
       }
       return;
     }
