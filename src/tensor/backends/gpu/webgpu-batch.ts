@@ -207,44 +207,33 @@ export const VIEW_ALIGN = 64;
  */
 export function bufferView(base: BufferResult, offset: number, size: number): BufferResult {
   if (offset % VIEW_ALIGN !== 0) throw new Error(`bufferView: offset ${offset} is not a multiple of ${VIEW_ALIGN} floats`);
-  const from = base as BufferResult & { kernel: BuiltKernel; context?: unknown };
-  const buffer = from.buffer;
-  buffer._refs = (buffer._refs ?? 0) + 1;
-  const r = {
-    type: 'WebGPUBuffer',
-    kernel: from.kernel,
-    buffer,
-    byteOffset: offset * 4,
-    output: [size],
-    componentCount: 1,
-    context: from.context,
-    _deleted: false,
-    // gpu.js reads a buffer from its start: read through the view's end, keep the view's part
-    toArray: async () => ((await from.kernel.readBufferResult({ ...r, output: [offset + size] })) as Float32Array).subarray(offset),
-    delete(): void {
-      if (r._deleted) return;
-      r._deleted = true;
-      if (--buffer._refs! === 0) buffer.destroy();
-    },
-  };
-  return r;
+  const from = base as BufferResult & { kernel: BuiltKernel; context?: { isLost?: boolean } };
+  from.buffer._refs = (from.buffer._refs ?? 0) + 1;
+  return resultOver(from.kernel, from.context, from.buffer, size, offset);
 }
 
 /** Whether a kernel argument is a view (bufferView): gpu.js itself would read it from its buffer's start. */
 export const isView = (a: unknown): boolean => isBufferResult(a) && (a as BufferResult).byteOffset !== undefined;
 
-/** A result shaped like gpu.js's WebGPUBufferResult (what Device.read and the pool expect). */
+/** A result shaped like gpu.js's WebGPUBufferResult (what Device.read and the pool expect), on a fresh buffer. */
 function result(k: BuiltKernel, buffer: GpuBuffer, size: number): BufferResult {
   buffer._refs = 1;
+  return resultOver(k, k.context, buffer, size);
+}
+
+/** A result over `size` floats of `buffer`, from float `offset` where given (a view); the caller counts its reference. */
+function resultOver(k: BuiltKernel, context: BuiltKernel['context'], buffer: GpuBuffer, size: number, offset?: number): BufferResult {
   const r = {
     type: 'WebGPUBuffer',
     kernel: k,
     buffer,
+    byteOffset: offset === undefined ? undefined : offset * 4,
     output: [size],
     componentCount: 1,
-    context: k.context,
+    context,
     _deleted: false,
-    toArray: () => k.readBufferResult(r),
+    // gpu.js reads a buffer from its start: a view reads through its end and keeps its part
+    toArray: async () => (offset === undefined ? k.readBufferResult(r) : ((await k.readBufferResult({ ...r, output: [offset + size] })) as Float32Array).subarray(offset)),
     delete(): void {
       if (r._deleted) return;
       r._deleted = true;
