@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { randn, type Tensor } from '../../src/index.js';
 import { Adam, AdamW } from '../../src/nn/index.js';
+import { adamUpdateF32, useAdamSimd } from '../../src/tensor/backends/cpu/adam.js';
 
 /**
  * The fused float32 Adam/AdamW update of the cpu backend (backends/cpu/adam.ts) against the composed
@@ -37,4 +38,28 @@ describe('fused float32 Adam update (cpu) against the composed update', () => {
       }
     });
   }
+});
+
+describe('the WebAssembly Adam loop (cpu) against the JS loop', () => {
+  it('the same bits: tails of 1–3 values, several staged runs per chunk, Adam and AdamW', () => {
+    // 1.5M values: more than a chunk's slot of the staging area holds, so each chunk stages several runs
+    for (const n of [1024, 1027, 4099, 1_500_001]) {
+      const rand = (seed: number, scale: number) => randn([n], { seed }).mul(scale).dataSync() as Float32Array;
+      const [theta, grad, m] = [rand(1, 1), rand(2, 0.1), rand(3, 0.01)];
+      const v = rand(4, 0.01).map(Math.abs);
+      for (const decoupled of [false, true]) {
+        const s = { b1: 0.9, b2: 0.999, lr: 1e-3, eps: 1e-8, bc1: 1 - 0.9 ** 3, bc2: 1 - 0.999 ** 3, wd: 0.01, decoupled };
+        const outs = [true, false].map((on) => {
+          useAdamSimd(on);
+          const o = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+          adamUpdateF32(theta, grad, m, v, o[0], o[1], o[2], s);
+          return o;
+        });
+        useAdamSimd(true);
+        for (let k = 0; k < 3; k++) expect(Buffer.from(outs[0][k].buffer).equals(Buffer.from(outs[1][k].buffer)), `n ${n}, output ${k}`).toBe(true);
+        // and the update did something
+        expect(outs[0][0].some((x, i) => x !== theta[i])).toBe(true);
+      }
+    }
+  });
 });

@@ -485,6 +485,29 @@ function adamLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count:
   }
 }
 
+/**
+ * adamLoop through WebAssembly (the same bits): arrays [θ, g, m, v, θ', m', v', stage], nums as adamLoop's
+ * then [stageByte, slot, adamStep]. Chunk k stages runs of its elements in its slot of the staging area
+ * (θ, g, m, v side by side), updates them in place (adamStep) and copies θ', m', v' out.
+ */
+function adamSimdLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels): void {
+  const [theta, grad, m, v] = arrays as Float32Array[];
+  const [thetaOut, mOut, vOut, stage] = arrays.slice(4) as Float32Array[];
+  const [b1, b2, epsScaled, decay, l2, c1, c2, stepScaled, stageByte, slot, adamStep] = nums;
+  const piece = Math.floor(slot / 16) * 4;
+  const base = k * slot;
+  const n = theta.length;
+  const i1 = Math.floor(((k + 1) * n) / count);
+  for (let at = Math.floor((k * n) / count); at < i1; at += piece) {
+    const len = Math.min(piece, i1 - at);
+    [theta, grad, m, v].forEach((src, j) => stage.set(src.subarray(at, at + len), base + j * piece));
+    ew[adamStep](stageByte + base * 4, stageByte + (base + piece) * 4, stageByte + (base + 2 * piece) * 4, stageByte + (base + 3 * piece) * 4, len, b1, b2, epsScaled, decay, l2, c1, c2, stepScaled);
+    thetaOut.set(stage.subarray(base, base + len), at);
+    mOut.set(stage.subarray(base + 2 * piece, base + 2 * piece + len), at);
+    vOut.set(stage.subarray(base + 3 * piece, base + 3 * piece + len), at);
+  }
+}
+
 /** The bodies, in the order the worker receives them; parallel.ts names them by these keys. */
 export const LOOPS = {
   stageImages: stageImagesLoop,
@@ -499,6 +522,7 @@ export const LOOPS = {
   stagePatches: stagePatchesLoop,
   scatterPatches: scatterPatchesLoop,
   adam: adamLoop,
+  adamSimd: adamSimdLoop,
 } as const;
 
 export const LOOP_BODIES: readonly LoopBody[] = Object.values(LOOPS);

@@ -77,6 +77,12 @@ export interface WasmKernel {
   /** dy ← a·dy + b·x + k for n floats (rounded up to 4), in float64 rounded once: the JS loop's bits. */
   bnGradApply: (dy: number, x: number, n: number, a: number, b: number, k: number) => void;
   /**
+   * One Adam/AdamW step of n floats (rounded up to 4) in place: θ, m, v at their byte offsets become θ′,
+   * m′, v′ (g is read), every operation in float64 in the order of loops.ts's `adam`, rounded once per
+   * output: the JS loop's bits.
+   */
+  adamStep: (theta: number, g: number, m: number, v: number, n: number, b1: number, b2: number, epsScaled: number, decay: number, l2: number, c1: number, c2: number, stepScaled: number) => void;
+  /**
    * Elementwise float32 loops, 4 lanes at a time, by name (see ELEMENTWISE): out[i] = op(a[i], b[i])
    * for i < n (rounded up to 4; byte offsets), where a binary op's name ends in two digits that say
    * whether a and b are a single value read once (1) or a run (0); unary ops read a only.
@@ -102,13 +108,14 @@ export const ELEMENTWISE: readonly string[] = [
  * their ELEMENTWISE index), then rowCopy at ROW_COPY, affine at AFFINE, maxPool2 at MAX_POOL2 and the
  * four batch-norm loops from BN_SUMS on.
  */
-export const LOOP_FUNCTIONS = ['rowCopy', 'affine', 'maxPool2', 'bnSums', 'bnDotSums', 'bnApply', 'bnGradApply'] as const;
+export const LOOP_FUNCTIONS = ['rowCopy', 'affine', 'maxPool2', 'bnSums', 'bnDotSums', 'bnApply', 'bnGradApply', 'adamStep'] as const;
 export const LOOP_EXPORTS: readonly string[] = [...ELEMENTWISE, ...LOOP_FUNCTIONS];
 export const ROW_COPY = ELEMENTWISE.length;
 export const AFFINE = ROW_COPY + 1;
 export const MAX_POOL2 = AFFINE + 1;
 /** bnSums, bnDotSums, bnApply and bnGradApply follow in this order. */
 export const BN_SUMS = MAX_POOL2 + 1;
+export const ADAM_STEP = BN_SUMS + 4;
 
 const uleb = (n: number): number[] => {
   const out: number[] = [];
@@ -139,7 +146,7 @@ const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...
 const V128_LOAD = 0x00, I8X16_SHUFFLE = 0x0d, V128_LOAD32_SPLAT = 0x09, F32X4_SPLAT = 0x13, V128_STORE = 0x0b, V128_CONST = 0x0c, F32X4_EXTRACT_LANE = 0x1f, F32X4_LT = 0x43, V128_AND = 0x4e, F32X4_NEG = 0xe1, F32X4_SQRT = 0xe3, F32X4_PMAX = 0xeb, F32X4_ADD = 0xe4, F32X4_MUL = 0xe6;
 const memarg = (align: number, offset: number): number[] => [...uleb(align), ...uleb(offset)];
 // float64 lanes: widening, narrowing, and the arithmetic the batch-norm loops need
-const F64X2_PROMOTE_LOW = 0x5f, F32X4_DEMOTE_F64X2 = 0x5e, F64X2_SPLAT = 0x14, F64X2_ADD = 0xf0, F64X2_SUB = 0xf1, F64X2_MUL = 0xf2, F64_PROMOTE_F32 = 0xbb;
+const F64X2_PROMOTE_LOW = 0x5f, F32X4_DEMOTE_F64X2 = 0x5e, F64X2_SPLAT = 0x14, F64X2_SQRT = 0xef, F64X2_ADD = 0xf0, F64X2_SUB = 0xf1, F64X2_MUL = 0xf2, F64X2_DIV = 0xf3, F64_PROMOTE_F32 = 0xbb;
 /** f32x4.relaxed_madd (relaxed SIMD): a·b + c, one fused multiply-add where the hardware has it. */
 const F32X4_RELAXED_MADD = 0x105;
 /**
@@ -196,11 +203,13 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number, share
     ...section(1, vec([[0x60, ...vec(i32s(5)), 0x00], [0x60, ...vec(i32s(9)), 0x00], [0x60, ...vec(i32s(4)), 0x00], [0x60, ...vec(i32s(2)), 0x00], [0x60, ...vec(i32s(6)), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7d], [0x7d], [0x7f]]), 0x00],
       // 6 bnSums, 7 bnDotSums, 8 bnApply, 9 bnGradApply
       [0x60, ...vec([[0x7f], [0x7f], [0x7d], [0x7f]]), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7d], [0x7f]]), 0x00],
-      [0x60, ...vec([[0x7f], [0x7f], [0x7c], [0x7c]]), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7c], [0x7c], [0x7c]]), 0x00]])),
+      [0x60, ...vec([[0x7f], [0x7f], [0x7c], [0x7c]]), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7c], [0x7c], [0x7c]]), 0x00],
+      // 10 adamStep
+      [0x60, ...vec([...i32s(5), ...Array.from({ length: 8 }, () => [0x7c])]), 0x00]])),
     // memory limits: flag 1 = min and max, flag 3 = shared with min and max
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, shared ? 0x03 : 0x01, ...uleb(memoryPages), ...uleb(memoryPages)]])),
-    ...section(3, vec([[0x00], [0x01], [0x01], [0x01], ...ewFuncs.map(() => [0x02]), [0x03], [0x04], [0x05], [0x00], [0x06], [0x07], [0x08], [0x09]])),
-    ...section(7, vec([...['kernel', 'block', 'rows', 'dots', ...ELEMENTWISE, 'zero', 'rowCopy', 'affine', 'maxPool2', 'bnSums', 'bnDotSums', 'bnApply', 'bnGradApply'].map((name, i) => [...str(name), 0x00, ...uleb(i)])])),
+    ...section(3, vec([[0x00], [0x01], [0x01], [0x01], ...ewFuncs.map(() => [0x02]), [0x03], [0x04], [0x05], [0x00], [0x06], [0x07], [0x08], [0x09], [0x0a]])),
+    ...section(7, vec([...['kernel', 'block', 'rows', 'dots', ...ELEMENTWISE, 'zero', 'rowCopy', 'affine', 'maxPool2', 'bnSums', 'bnDotSums', 'bnApply', 'bnGradApply', 'adamStep'].map((name, i) => [...str(name), 0x00, ...uleb(i)])])),
     ...section(10, vec([func, blockFunc, rowsFunc, dotsFunc, ...ewFuncs, zeroFunc, rowCopyFunc, affineFunc, maxPoolFunc, ...bnFuncs].map((f) => [...uleb(f.length), ...f]))),
   ]);
 }
@@ -467,7 +476,36 @@ function batchNormBodies(): number[][] {
     ];
     return [...vec([[1, 0x7f], [5, 0x7b]]), ...b];
   })();
-  return [sums, dotSums, apply, gradApply];
+  // adamStep(θ, g, m, v, n, b1, b2, eps, decay, l2, c1, c2, step): in place, as loops.ts's adam
+  const adam = (() => {
+    const [TH, G, M, V, N, B1, B2, EPS, DECAY, L2, C1, C2, STEP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+    const [END_, VB1, VB2, VEPS, VDECAY, VL2, VC1, VC2, VSTEP, TV, GV, MV, VV, GG, M1, V1] = [13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 29];
+    const op = (code: number, ...xs: number[][]): number[] => [...xs.flat(), ...simd(code)];
+    // the two lanes of one half: g′ = g + l2·p, m′ = b1·m + c1·g′, v′ = b2·v + c2·g′·g′, θ′ = p·decay − m′/(√v′ + eps)·step
+    const half = (widen: (v: number[]) => number[], at: number): number[] => [
+      ...op(F64X2_ADD, widen(get(GV)), op(F64X2_MUL, get(VL2), widen(get(TV)))), ...set(GG),
+      ...op(F64X2_ADD, op(F64X2_MUL, get(VB1), widen(get(MV))), op(F64X2_MUL, get(VC1), get(GG))), ...set(M1 + at),
+      ...op(F64X2_ADD, op(F64X2_MUL, get(VB2), widen(get(VV))), op(F64X2_MUL, op(F64X2_MUL, get(VC2), get(GG)), get(GG))), ...set(V1 + at),
+    ];
+    const theta = (widen: (v: number[]) => number[], at: number): number[] =>
+      op(F64X2_SUB, op(F64X2_MUL, widen(get(TV)), get(VDECAY)), op(F64X2_MUL, op(F64X2_DIV, get(M1 + at), op(F64X2_ADD, op(F64X2_SQRT, get(V1 + at)), get(VEPS))), get(VSTEP)));
+    const demote = (x: number[]): number[] => [...x, ...simd(F32X4_DEMOTE_F64X2)];
+    const b = [
+      ...get(N), I32_CONST, 3, I32_ADD, I32_CONST, 4, 0x6d /* i32.div_s */, I32_CONST, 16, I32_MUL, ...get(TH), I32_ADD, ...set(END_),
+      ...[[B1, VB1], [B2, VB2], [EPS, VEPS], [DECAY, VDECAY], [L2, VL2], [C1, VC1], [C2, VC2], [STEP, VSTEP]].flatMap(([p, l]) => [...get(p), ...simd(F64X2_SPLAT), ...set(l)]),
+      ...loop(TH, END_, [G, M, V].flatMap((p) => [...get(p), I32_CONST, 16, I32_ADD, ...set(p)]), [
+        ...v128At(get(TH), 0), ...set(TV), ...v128At(get(G), 0), ...set(GV), ...v128At(get(M), 0), ...set(MV), ...v128At(get(V), 0), ...set(VV),
+        // M1, V1 hold the low half's m′, v′; M1 + 1, V1 + 1 the high half's
+        ...half(lo, 0), ...half(hi, 1),
+        ...storeAt(get(M), 0, [...demote(get(M1)), ...demote(get(M1 + 1)), ...join]),
+        ...storeAt(get(V), 0, [...demote(get(V1)), ...demote(get(V1 + 1)), ...join]),
+        ...storeAt(get(TH), 0, [...demote(theta(lo, 0)), ...demote(theta(hi, 1)), ...join]),
+      ]),
+      END,
+    ];
+    return [...vec([[1, 0x7f], [17, 0x7b]]), ...b];
+  })();
+  return [sums, dotSums, apply, gradApply, adam];
 }
 
 /** The body of one elementwise export (see WasmKernel.elementwise). */
@@ -530,7 +568,7 @@ export function createWasmKernel(mr: number, nrv: number, bytes: number): WasmKe
       const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
       const module = new WebAssembly.Module(kernelModule(mr, nrv, pages, shared, fma) as Uint8Array<ArrayBuffer>);
       const instance = new WebAssembly.Instance(module, { env: { mem: memory } });
-      return { memory, module, shared, fma, kernel: instance.exports.kernel as WasmKernel['kernel'], block: instance.exports.block as WasmKernel['block'], rows: instance.exports.rows as WasmKernel['rows'], dots: instance.exports.dots as WasmKernel['dots'], zero: instance.exports.zero as WasmKernel['zero'], rowCopy: instance.exports.rowCopy as WasmKernel['rowCopy'], affine: instance.exports.affine as WasmKernel['affine'], maxPool2: instance.exports.maxPool2 as WasmKernel['maxPool2'], bnSums: instance.exports.bnSums as WasmKernel['bnSums'], bnDotSums: instance.exports.bnDotSums as WasmKernel['bnDotSums'], bnApply: instance.exports.bnApply as WasmKernel['bnApply'], bnGradApply: instance.exports.bnGradApply as WasmKernel['bnGradApply'], elementwise: Object.fromEntries(ELEMENTWISE.map((name) => [name, instance.exports[name]])) as WasmKernel['elementwise'] };
+      return { memory, module, shared, fma, kernel: instance.exports.kernel as WasmKernel['kernel'], block: instance.exports.block as WasmKernel['block'], rows: instance.exports.rows as WasmKernel['rows'], dots: instance.exports.dots as WasmKernel['dots'], zero: instance.exports.zero as WasmKernel['zero'], rowCopy: instance.exports.rowCopy as WasmKernel['rowCopy'], affine: instance.exports.affine as WasmKernel['affine'], maxPool2: instance.exports.maxPool2 as WasmKernel['maxPool2'], bnSums: instance.exports.bnSums as WasmKernel['bnSums'], bnDotSums: instance.exports.bnDotSums as WasmKernel['bnDotSums'], bnApply: instance.exports.bnApply as WasmKernel['bnApply'], bnGradApply: instance.exports.bnGradApply as WasmKernel['bnGradApply'], adamStep: instance.exports.adamStep as WasmKernel['adamStep'], elementwise: Object.fromEntries(ELEMENTWISE.map((name) => [name, instance.exports[name]])) as WasmKernel['elementwise'] };
     } catch {
       // no SIMD, relaxed SIMD or shared memory: try the next option
     }
