@@ -106,10 +106,16 @@ export interface Backend {
   resizeBackward(dy: Handle, xShape: Shape, outH: number, outW: number, mode: ResizeMode, dtype: DType): Handle;
 
   // Optional fused fast paths; ops compose the primitives above where a backend lacks them.
-  /** Batch-norm training forward over x [N, C, H, W]: y, batch mean and biased variance ([C]); γ, β [C] or null. */
-  batchNormForward?(x: Handle, xShape: Shape, gamma: Handle | null, beta: Handle | null, eps: number, dtype: DType): { y: Handle; mean: Handle; variance: Handle };
-  /** Gradients of batchNormForward: dx [N, C, H, W], dγ and dβ [C]. */
-  batchNormBackward?(dy: Handle, x: Handle, xShape: Shape, mean: Handle, variance: Handle, gamma: Handle | null, eps: number, dtype: DType): { dx: Handle; dgamma: Handle; dbeta: Handle };
+  /**
+   * Batch-norm training forward over x [N, C, H, W]: y, batch mean and biased variance ([C]); γ, β [C] or
+   * null. With `relu`, y = max(·, 0) (the bits of a separate relu).
+   */
+  batchNormForward?(x: Handle, xShape: Shape, gamma: Handle | null, beta: Handle | null, eps: number, dtype: DType, relu?: boolean): { y: Handle; mean: Handle; variance: Handle };
+  /**
+   * Gradients of batchNormForward: dx [N, C, H, W], dγ and dβ [C]. `reluOut`: the forward's output where
+   * it ended in a ReLU; dy then counts only where it is > 0 (the bits of reluGrad first).
+   */
+  batchNormBackward?(dy: Handle, x: Handle, xShape: Shape, mean: Handle, variance: Handle, gamma: Handle | null, eps: number, dtype: DType, reluOut?: Handle | null): { dx: Handle; dgamma: Handle; dbeta: Handle };
   /**
    * conv2d, then y·scale[c] + shift[c] per output channel (scale, shift [Cout]) and, with `relu`,
    * max(·, 0), written in one pass: the inference form of Conv → BatchNorm → ReLU. Not differentiated.

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batchNormTrain, batchNormTrainComposed, gradcheck, grad } from '../../src/autograd/index.js';
-import { BatchNorm2d } from '../../src/nn/index.js';
-import { getBackend, memory, randn, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
+import { BatchNorm2d, DoubleConv } from '../../src/nn/index.js';
+import { enableProfiling, getBackend, memory, profileReport, randn, resetProfile, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
 import { weightValues, weightedSum } from '../helpers/tensors.js';
 import { useSimdKernel } from '../../src/tensor/backends/cpu/gemm.js';
 
@@ -177,4 +177,65 @@ describe('the fused batch-norm kernels in WebAssembly (float32) against their JS
       });
     });
   }
+});
+
+describe('batchNormTrain with relu (Conv → BatchNorm → ReLU in one op)', () => {
+  // relu(y) where y ≤ 0 is 0, so a case where no value is near 0 has no kink for finite differences
+  it('float64 (composed): values of relu(batchNormTrain) and gradients against finite differences', () => {
+    const x = randn([2, 3, 3, 2], { seed: 51, dtype: 'float64', std: 1.5 }).add(0.7);
+    const gamma = randn([3], { seed: 52, dtype: 'float64' });
+    const beta = randn([3], { seed: 53, dtype: 'float64' });
+    const y = batchNormTrain(x, gamma, beta, EPS, { relu: true }).y.dataSync();
+    const ref = batchNormTrain(x, gamma, beta, EPS).y.dataSync();
+    expect(Array.from(y)).toEqual(Array.from(ref, (v) => (v > 0 ? v : 0)));
+    expect(Math.min(...Array.from(ref, Math.abs))).toBeGreaterThan(1e-3);
+    expect(Array.from(ref).some((v) => v < 0) && Array.from(ref).some((v) => v > 0)).toBe(true);
+    gradcheck((a, g, b) => weightedSum(batchNormTrain(a, g, b, EPS, { relu: true }).y), [x, gamma, beta]);
+  });
+
+  it('float32 fused (cpu, JS and WebAssembly loops): the bits of relu after batchNormTrain, forward and backward', () => {
+    fc.assert(
+      fc.property(fc.constantFrom([2, 3, 4, 5], [2, 2, 16, 17], [1, 3, 20, 20]), fc.integer({ min: 0, max: 1 << 20 }), fc.boolean(), fc.boolean(), (shape, seed, hasGamma, simd) => {
+        const c = shape[1];
+        const x = randn(shape, { seed, std: 2 }).add(0.3);
+        const gamma = hasGamma ? randn([c], { seed: seed + 1 }) : null;
+        const beta = randn([c], { seed: seed + 2 });
+        useSimdKernel(simd);
+        try {
+          const fusedY = batchNormTrain(x, gamma, beta, EPS, { relu: true }).y;
+          expect((fusedY._node as { op: string } | null)?.op ?? 'batchNormTrain').toBe('batchNormTrain');
+          const apart = batchNormTrain(x, gamma, beta, EPS).y.relu();
+          expect(Array.from(fusedY.dataSync())).toEqual(Array.from(apart.dataSync()));
+          const params = [gamma, beta].filter((t): t is Tensor => t !== null);
+          const loss = (relu: boolean) => (...xs: Tensor[]) => {
+            const [g, b] = hasGamma ? [xs[1], xs[2]] : [null, xs[1]];
+            return weightedSum(relu ? batchNormTrain(xs[0], g, b, EPS, { relu: true }).y : batchNormTrain(xs[0], g, b, EPS).y.relu());
+          };
+          const gf = grad(loss(true))(x, ...params);
+          const ga = grad(loss(false))(x, ...params);
+          ga.forEach((g, i) => expect(Array.from(gf[i].dataSync())).toEqual(Array.from(g.dataSync())));
+        } finally {
+          useSimdKernel(true);
+        }
+      }),
+      { numRuns: 24 },
+    );
+  });
+
+  it('a training DoubleConv runs no separate relu or reluGrad', () => {
+    const block = new DoubleConv(2, 4, { seed: 3 });
+    const x = randn([2, 2, 6, 6], { seed: 4 });
+    enableProfiling(true);
+    resetProfile();
+    try {
+      tidy(() => weightedSum(block.forward(x)).backward());
+      const ops = profileReport().map((r) => r.op);
+      expect(ops).toContain('batchNormForward');
+      expect(ops).toContain('batchNormBackward');
+      expect(ops.filter((op) => op === 'unary:relu' || op === 'reluGrad')).toEqual([]);
+    } finally {
+      enableProfiling(false);
+      resetProfile();
+    }
+  });
 });

@@ -369,25 +369,27 @@ export const cases: Case[] = [
         for (const [k, [got, want]] of outs.entries()) close(got, want, 8, `adamUpdate twice: ${['θ', 'm', 'v', 'm − v'][k]}`);
       });
   } },
-  { name: 'batchNormForward and batchNormBackward (γ, β present or not)', runs: RUNS * 2, make: (p) => {
+  { name: 'batchNormForward and batchNormBackward (γ, β present or not; with and without relu)', runs: RUNS * 2, make: (p) => {
     const d = fc.integer({ min: 1, max: 5 });
-    return fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), d, d, fc.boolean(), fc.boolean(), seed, async (n, c, h, w, hasGamma, hasBeta, s) => {
+    return fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), d, d, fc.boolean(), fc.boolean(), fc.boolean(), seed, async (n, c, h, w, hasGamma, hasBeta, relu, s) => {
         const shape = [n, c, h, w];
         const size = sizeOf(shape);
         const count = n * h * w;
         const x = values(size, s);
-        const what = JSON.stringify({ shape, hasGamma, hasBeta });
+        const what = JSON.stringify({ shape, hasGamma, hasBeta, relu });
         const params = [...(hasGamma ? [values(c, s + 1, 0.5, 2)] : []), ...(hasBeta ? [values(c, s + 2)] : [])];
         const fwd = await bothOutputs(p, [x, ...params], (b, [hx, ...ps]) => {
-          const r = b.batchNormForward!(hx, shape, hasGamma ? ps[0] : null, hasBeta ? ps[hasGamma ? 1 : 0] : null, 1e-5, 'float32');
+          const r = b.batchNormForward!(hx, shape, hasGamma ? ps[0] : null, hasBeta ? ps[hasGamma ? 1 : 0] : null, 1e-5, 'float32', relu);
           return [r.y, r.mean, r.variance];
         }, [size, c, c]);
         for (const [k, [got, want]] of fwd.entries()) close(got, want, count, `batchNormForward ${['y', 'mean', 'variance'][k]} ${what}`);
-        // the backward from the reference statistics, so both backends see the same inputs
-        const [, [, mean], [, variance]] = fwd;
+        if (relu && fwd[0][1].some((v) => v < 0)) throw new Error(`batchNormForward with relu gave negative values ${what}`);
+        // the backward from the reference statistics (and, with relu, the reference output as the mask),
+        // so both backends see the same inputs
+        const [[, y], [, mean], [, variance]] = fwd;
         const dy = values(size, s + 3);
-        const bwd = await bothOutputs(p, [dy, x, mean, variance, ...(hasGamma ? [params[0]] : [])], (b, [hd, hx, hm, hv, hg]) => {
-          const r = b.batchNormBackward!(hd, hx, shape, hm, hv, hasGamma ? hg : null, 1e-5, 'float32');
+        const bwd = await bothOutputs(p, [dy, x, mean, variance, y, ...(hasGamma ? [params[0]] : [])], (b, [hd, hx, hm, hv, hy, hg]) => {
+          const r = b.batchNormBackward!(hd, hx, shape, hm, hv, hasGamma ? hg : null, 1e-5, 'float32', relu ? hy : null);
           return [r.dx, r.dgamma, r.dbeta];
         }, [size, c, c]);
         for (const [k, [got, want]] of bwd.entries()) close(got, want, count, `batchNormBackward ${['dx', 'dγ', 'dβ'][k]} ${what}`);

@@ -2,7 +2,7 @@ import { isGradEnabled } from '../../tensor/engine.js';
 import { fmt } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { checkSame, record, wrap, type GradFn } from '../graph.js';
-import { add, div, mul, sqrt, square, sub } from './elementwise.js';
+import { add, div, mul, relu as reluOp, sqrt, square, sub } from './elementwise.js';
 import { reshape } from './layout.js';
 import { sum } from './reduce.js';
 
@@ -16,23 +16,29 @@ export interface BatchNormTrainResult {
 
 /**
  * Batch normalisation in training mode (Ioffe & Szegedy 2015), x [N, C, H, W], γ and β [C] or null:
- * μ, σ² = mean and biased variance over (N, H, W); y = γ·(x − μ)/√(σ² + eps) + β.
- * Backward: dx = γ/σ̂·(g − mean(g) − x̂·mean(g·x̂)), dγ = Σ g·x̂, dβ = Σ g, with σ̂ = √(σ² + eps).
- * Runs the backend's fused kernels in float32 where it has them (cpu); float64 and other backends
+ * μ, σ² = mean and biased variance over (N, H, W); y = γ·(x − μ)/√(σ² + eps) + β, and with `relu`
+ * max(y, 0) (Conv → BatchNorm → ReLU: the same values as relu(y), one pass less).
+ * Backward: dx = γ/σ̂·(g − mean(g) − x̂·mean(g·x̂)), dγ = Σ g·x̂, dβ = Σ g, with σ̂ = √(σ² + eps) (with
+ * `relu`, g·step(y) in g's place).
+ * Runs the backend's fused kernels in float32 where it has them (cpu, gpu); float64 and other backends
  * compose primitives (`batchNormTrainComposed`, the reference). `mean` and `variance` carry no gradient.
- * @example const { y, mean, variance } = batchNormTrain(randn([2, 3, 4, 4]), null, null, 1e-5);
+ * @example const { y, mean, variance } = batchNormTrain(randn([2, 3, 4, 4]), null, null, 1e-5, { relu: true });
  */
-export function batchNormTrain(x: Tensor, gamma: Tensor | null, beta: Tensor | null, eps: number): BatchNormTrainResult {
+export function batchNormTrain(x: Tensor, gamma: Tensor | null, beta: Tensor | null, eps: number, opts: { relu?: boolean } = {}): BatchNormTrainResult {
+  const relu = opts.relu ?? false;
   const params = [gamma, beta].filter((t): t is Tensor => t !== null);
   const { dtype, backend } = checkSame('batchNormTrain', [x, ...params]);
   if (x.rank !== 4) throw new Error(`batchNormTrain: expected x [N, C, H, W], got ${fmt(x.shape)}`);
   const c = x.shape[1];
   for (const p of params) if (p.rank !== 1 || p.shape[0] !== c) throw new Error(`batchNormTrain: γ and β must be [${c}] for x ${fmt(x.shape)}, got ${fmt(p.shape)}`);
-  if (dtype !== 'float32' || !backend.batchNormForward || !backend.batchNormBackward) return batchNormTrainComposed(x, gamma, beta, eps);
-  const r = backend.batchNormForward(x.handle, x.shape, gamma?.handle ?? null, beta?.handle ?? null, eps, dtype);
+  if (dtype !== 'float32' || !backend.batchNormForward || !backend.batchNormBackward) {
+    const r = batchNormTrainComposed(x, gamma, beta, eps);
+    return relu ? { ...r, y: reluOp(r.y) } : r;
+  }
+  const r = backend.batchNormForward(x.handle, x.shape, gamma?.handle ?? null, beta?.handle ?? null, eps, dtype, relu);
   const mean = wrap(backend, r.mean, [c], dtype);
   const variance = wrap(backend, r.variance, [c], dtype);
-  const y = record('batchNormTrain', [x, ...params], wrap(backend, r.y, x.shape, dtype), { gamma, hasBeta: beta !== null, mean, variance, eps });
+  const y = record('batchNormTrain', [x, ...params], wrap(backend, r.y, x.shape, dtype), { gamma, hasBeta: beta !== null, mean, variance, eps, relu });
   return { y, mean, variance };
 }
 
@@ -77,10 +83,10 @@ export function batchNormEvalAffine(mean: Tensor, variance: Tensor, gamma: Tenso
 export const batchNormGrads = {
   batchNormTrain: (g, n) => {
     const [x] = n.inputs;
-    const { gamma, hasBeta, mean, variance, eps } = n.attrs as { gamma: Tensor | null; hasBeta: boolean; mean: Tensor; variance: Tensor; eps: number };
+    const { gamma, hasBeta, mean, variance, eps, relu } = n.attrs as { gamma: Tensor | null; hasBeta: boolean; mean: Tensor; variance: Tensor; eps: number; relu: boolean };
     const b = g.backend;
     if (!b.batchNormBackward) throw new Error(`batchNormTrain: the ${b.name} backend has no batchNormBackward`);
-    const r = b.batchNormBackward(g.handle, x.handle, x.shape, mean.handle, variance.handle, gamma?.handle ?? null, eps, g.dtype);
+    const r = b.batchNormBackward(g.handle, x.handle, x.shape, mean.handle, variance.handle, gamma?.handle ?? null, eps, g.dtype, relu ? n.output.handle : null);
     const c = [x.shape[1]];
     const dx = wrap(b, r.dx, x.shape, g.dtype);
     const dgamma = wrap(b, r.dgamma, c, g.dtype);

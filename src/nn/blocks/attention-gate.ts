@@ -71,6 +71,6 @@ export class GatingSignal extends Module {
   }
   forward(x: Tensor): Tensor {
     if (!this.bn.training) return convBNReLUEval(this.conv, this.bn, x);
-    return relu(this.bn.forward(this.conv.forward(x)));
+    return this.bn.forwardRelu(this.conv.forward(x));
   }
 }

@@ -1,4 +1,4 @@
-import { add, mul, relu } from '../../autograd/ops/elementwise.js';
+import { add, mul } from '../../autograd/ops/elementwise.js';
 import { conv2dAffine } from '../../autograd/ops/image.js';
 import type { DType } from '../../tensor/dtype.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -28,7 +28,7 @@ export class ConvBNReLU extends Module {
   }
   forward(x: Tensor): Tensor {
     if (!this.bn.training) return convBNReLUEval(this.conv, this.bn, x);
-    return relu(this.bn.forward(this.conv.forward(x)));
+    return this.bn.forwardRelu(this.conv.forward(x));
   }
 }
 
@@ -63,7 +63,7 @@ export class DoubleConv extends Module {
   }
   forward(x: Tensor): Tensor {
     if (!this.bn1.training) return convBNReLUEval(this.conv2, this.bn2, convBNReLUEval(this.conv1, this.bn1, x));
-    const h = relu(this.bn1.forward(this.conv1.forward(x)));
-    return relu(this.bn2.forward(this.conv2.forward(h)));
+    const h = this.bn1.forwardRelu(this.conv1.forward(x));
+    return this.bn2.forwardRelu(this.conv2.forward(h));
   }
 }

@@ -1,4 +1,4 @@
-import { add, relu } from '../../autograd/ops/elementwise.js';
+import { add } from '../../autograd/ops/elementwise.js';
 import { fmt } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { BatchNorm2d } from '../layers/batchnorm.js';
@@ -28,7 +28,7 @@ export class ResidualFirst extends Module {
   }
   forward(x: Tensor): Tensor {
     const c1 = this.conv1.forward(x);
-    const r = this.conv2.forward(relu(this.bn.forward(c1)));
+    const r = this.conv2.forward(this.bn.forwardRelu(c1));
     return add(this.shortcut ? this.shortcut.forward(x) : x, r);
   }
 }
@@ -57,8 +57,8 @@ export class ResidualDown extends Module {
   }
   forward(x: Tensor): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels) throw new Error(`ResidualDown(${this.inChannels}→${this.outChannels}): expected input [N, ${this.inChannels}, H, W], got ${fmt(x.shape)}`);
-    const c1 = this.conv1.forward(relu(this.bn1.forward(x)));
-    const r = this.conv2.forward(relu(this.bn2.forward(c1)));
+    const c1 = this.conv1.forward(this.bn1.forwardRelu(x));
+    const r = this.conv2.forward(this.bn2.forwardRelu(c1));
     return add(this.shortcut.forward(x), r);
   }
 }

@@ -1,5 +1,5 @@
 import { batchNormEvalAffine, batchNormTrain } from '../../autograd/ops/batchnorm.js';
-import { add, axpby, mul } from '../../autograd/ops/elementwise.js';
+import { add, axpby, mul, relu } from '../../autograd/ops/elementwise.js';
 import { reshape } from '../../autograd/ops/layout.js';
 import { full } from '../../tensor/creation.js';
 import type { DType } from '../../tensor/dtype.js';
@@ -45,18 +45,31 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.normalise(x, false);
+  }
+
+  /**
+   * relu(forward(x)), the Conv → BatchNorm → ReLU of most blocks: in training one fused op where the
+   * backend has the kernels (one pass over x and one kernel call fewer each way), the same values.
+   */
+  forwardRelu(x: Tensor): Tensor {
+    return this.normalise(x, true);
+  }
+
+  private normalise(x: Tensor, withRelu: boolean): Tensor {
     const c = this.numFeatures;
     if (x.rank !== 4 || x.shape[1] !== c) throw new Error(`BatchNorm2d(${c}): expected input [N, ${c}, H, W], got ${fmt(x.shape)}`);
     if (!this.training) {
       // eval: one scale and one shift per channel, so only two passes over x
       const { scale, shift } = this.evalAffine();
       const cshape = [1, c, 1, 1];
-      return add(mul(x, reshape(scale, cshape)), reshape(shift, cshape));
+      const y = add(mul(x, reshape(scale, cshape)), reshape(shift, cshape));
+      return withRelu ? relu(y) : y;
     }
     const count = x.shape[0] * x.shape[2] * x.shape[3];
     if (count < 2) throw new Error(`BatchNorm2d(${c}): training needs more than one value per channel, got input ${fmt(x.shape)}`);
     // fused on backends that have the kernels (cpu float32), composed from primitives otherwise
-    const { y, mean, variance } = batchNormTrain(x, this.weight, this.bias, this.eps);
+    const { y, mean, variance } = batchNormTrain(x, this.weight, this.bias, this.eps, { relu: withRelu });
     noGrad(() =>
       tidy(() => {
         const m = this.momentum;

@@ -1,9 +1,10 @@
 import type { DType, TypedArray } from '../../dtype.js';
 import type { Shape } from '../../shape.js';
-import { allocateUninitialized } from './buffers.js';
+import { allocateUninitialized, recycle } from './buffers.js';
+import { reluGrad } from './elementwise.js';
 import { stagingArea } from './gemm.js';
 import { LOOP_CHUNKS, parallelLoop } from './parallel.js';
-import { BN_SUMS } from './wasm-kernel.js';
+import { BN_SUMS, ELEMENTWISE } from './wasm-kernel.js';
 
 /**
  * Fused batch-norm training kernels over x [N, C, H, W] (statistics per channel over N·H·W), the
@@ -33,8 +34,8 @@ function channelScratch(c: number, slots: number): Float64Array<ArrayBufferLike>
   return scratch;
 }
 
-/** Returns y = γ·(x − μ)/√(σ² + eps) + β with the batch mean μ and biased variance σ² (each [C]). */
-export function batchNormForward(x: TypedArray, shape: Shape, gamma: TypedArray | null, beta: TypedArray | null, eps: number, dtype: DType): { y: TypedArray; mean: TypedArray; variance: TypedArray } {
+/** Returns y = γ·(x − μ)/√(σ² + eps) + β with the batch mean μ and biased variance σ² (each [C]); with `relu`, max(y, 0). */
+export function batchNormForward(x: TypedArray, shape: Shape, gamma: TypedArray | null, beta: TypedArray | null, eps: number, dtype: DType, relu = false): { y: TypedArray; mean: TypedArray; variance: TypedArray } {
   const [n, c, h, w] = shape;
   const y = allocateUninitialized(dtype, x.length);
   // [mean | variance | γ | β]
@@ -45,8 +46,8 @@ export function batchNormForward(x: TypedArray, shape: Shape, gamma: TypedArray 
   }
   const count = Math.min(c, LOOP_CHUNKS);
   const stage = simdStage(dtype, h * w);
-  if (stage) parallelLoop('batchNormSimd', [x, x, y, s, stage], [n, c, h * w, eps, stage.byteOffset, slotOf(stage, count), BN_SUMS, 0], count, x.length);
-  else parallelLoop('batchNormForward', [x, y, s], [n, c, h * w, eps], count, x.length);
+  if (stage) parallelLoop('batchNormSimd', [x, x, y, s, stage], [n, c, h * w, eps, stage.byteOffset, slotOf(stage, count), BN_SUMS, 0, relu ? ELEMENTWISE.indexOf('relu') : -1], count, x.length);
+  else parallelLoop('batchNormForward', [x, y, s], [n, c, h * w, eps, relu ? 1 : 0], count, x.length);
   const mean = allocateUninitialized(dtype, c);
   const variance = allocateUninitialized(dtype, c);
   mean.set(s.subarray(0, c));
@@ -56,9 +57,16 @@ export function batchNormForward(x: TypedArray, shape: Shape, gamma: TypedArray 
 
 /**
  * Gradients of batchNormForward given dy: with x̂ = (x − μ)·r, r = 1/√(σ² + eps) and means over N·H·W,
- * dx = γ·r·(dy − mean(dy) − x̂·mean(dy·x̂)), dγ = Σ dy·x̂, dβ = Σ dy.
+ * dx = γ·r·(dy − mean(dy) − x̂·mean(dy·x̂)), dγ = Σ dy·x̂, dβ = Σ dy. With `reluOut` (the output of a
+ * forward with relu), dy·step(reluOut) takes dy's place, as reluGrad would have made it.
  */
-export function batchNormBackward(dy: TypedArray, x: TypedArray, shape: Shape, mean: TypedArray, variance: TypedArray, gamma: TypedArray | null, eps: number, dtype: DType): { dx: TypedArray; dgamma: TypedArray; dbeta: TypedArray } {
+export function batchNormBackward(dy: TypedArray, x: TypedArray, shape: Shape, mean: TypedArray, variance: TypedArray, gamma: TypedArray | null, eps: number, dtype: DType, reluOut?: TypedArray | null): { dx: TypedArray; dgamma: TypedArray; dbeta: TypedArray } {
+  if (reluOut) {
+    const masked = reluGrad(dy, reluOut, dtype);
+    const r = batchNormBackward(masked, x, shape, mean, variance, gamma, eps, dtype);
+    recycle(masked);
+    return r;
+  }
   const [n, c, h, w] = shape;
   const dx = allocateUninitialized(dtype, x.length);
   // [mean | variance | γ | dγ | dβ]

@@ -70,12 +70,12 @@ export function createCpuBackend(): Backend {
     avgPool2dBackward: (dy, xs, os, g, d) => own(image.avgPool2dBackward(dy as T, xs, os, g, d)),
     resize: (x, xs, h, w, m, d) => own(image.resize(x as T, xs, h, w, m, d)),
     resizeBackward: (dy, xs, h, w, m, d) => own(image.resizeBackward(dy as T, xs, h, w, m, d)),
-    batchNormForward: (x, xs, gamma, beta, eps, d) => {
-      const r = batchNormForward(x as T, xs, gamma as T | null, beta as T | null, eps, d);
+    batchNormForward: (x, xs, gamma, beta, eps, d, relu) => {
+      const r = batchNormForward(x as T, xs, gamma as T | null, beta as T | null, eps, d, relu);
       return { y: own(r.y), mean: own(r.mean), variance: own(r.variance) };
     },
-    batchNormBackward: (dy, x, xs, mean, variance, gamma, eps, d) => {
-      const r = batchNormBackward(dy as T, x as T, xs, mean as T, variance as T, gamma as T | null, eps, d);
+    batchNormBackward: (dy, x, xs, mean, variance, gamma, eps, d, reluOut) => {
+      const r = batchNormBackward(dy as T, x as T, xs, mean as T, variance as T, gamma as T | null, eps, d, reluOut as T | null | undefined);
       return { dx: own(r.dx), dgamma: own(r.dgamma), dbeta: own(r.dbeta) };
     },
   };

@@ -131,14 +131,14 @@ function stageGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, c
 /**
  * Batch-norm training forward over x [N, C, H, W], channels split between chunks: arrays [x, y, s]
  * with s a Float64Array [mean | variance | γ | β] (each C; the first two are written), nums [n, c, hw,
- * eps]. Statistics in float64 with sums shifted by the channel's first value (large means do not
+ * eps, relu] (relu 1: y = max(·, 0), the bits of a separate relu). Statistics in float64 with sums shifted by the channel's first value (large means do not
  * cancel), four partial sums each (one running sum is a chain of dependent adds).
  */
 function batchNormForwardLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
   const x = arrays[0];
   const y = arrays[1] as Float32Array | Float64Array;
   const s = arrays[2] as Float64Array;
-  const [n, c, hw, eps] = nums;
+  const [n, c, hw, eps, relu] = nums;
   const count1 = n * hw;
   const ch0 = Math.floor((k * c) / count);
   const ch1 = Math.floor(((k + 1) * c) / count);
@@ -168,7 +168,12 @@ function batchNormForwardLoop(arrays: ArrayLike<number>[], nums: number[], k: nu
     const sh = s[3 * c + ch] - (x0 + m) * sc;
     for (let b = 0; b < n; b++) {
       const base = (b * c + ch) * hw;
-      for (let i = base, end = base + hw; i < end; i++) y[i] = x[i] * sc + sh;
+      if (relu) {
+        for (let i = base, end = base + hw; i < end; i++) {
+          const v = x[i] * sc + sh;
+          y[i] = v > 0 ? v : 0;
+        }
+      } else for (let i = base, end = base + hw; i < end; i++) y[i] = x[i] * sc + sh;
     }
   }
 }
@@ -224,7 +229,7 @@ function batchNormBackwardLoop(arrays: ArrayLike<number>[], nums: number[], k: n
 /**
  * batchNormForwardLoop and batchNormBackwardLoop for float32 through the kernel's batch-norm loops, the
  * same bits: arrays [x, x, y, s, stage] forward, [dy, x, dx, s, stage] backward; nums [n, c, hw, eps,
- * stageByte, slot, bnSums, backward]. Chunk k copies runs of each plane (of x forward; of dy and x side
+ * stageByte, slot, bnSums, backward, relu] (relu: the elementwise relu export applied to y, or −1). Chunk k copies runs of each plane (of x forward; of dy and x side
  * by side backward) into its slot of the staging area (`slot` floats from k·slot: 16 for the float64
  * partial sums, then the runs) and sums them there four lanes at a time (bnSums, bnDotSums), adding a
  * plane's last hw mod 4 values here as the JS loops do; then copies the runs in again, computes the
@@ -236,7 +241,7 @@ function batchNormSimdLoop(arrays: ArrayLike<number>[], nums: number[], k: numbe
   const out = arrays[2] as Float32Array;
   const s = arrays[3] as Float64Array;
   const stage = arrays[4] as Float32Array;
-  const [n, c, hw, eps, stageByte, slot, bnSums, backward] = nums;
+  const [n, c, hw, eps, stageByte, slot, bnSums, backward, relu] = nums;
   const acc = k * slot;
   const piece = backward ? Math.floor((slot - 24) / 8) * 4 : slot - 24;
   const aAt = acc + 16;
@@ -295,6 +300,7 @@ function batchNormSimdLoop(arrays: ArrayLike<number>[], nums: number[], k: numbe
       const sh = s[3 * c + ch] - (x0 + m) * sc;
       planes(ch, (base) => eachRun(base, hw, (len, at) => {
         ew[bnSums + 2](aByte, len, sc, sh);
+        if (relu >= 0) ew[relu](aByte, 0, aByte, len);
         out.set(stage.subarray(aAt, aAt + len), at);
       }));
     }

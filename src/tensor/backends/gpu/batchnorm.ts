@@ -1,6 +1,7 @@
 import type { Backend } from '../../backend.js';
 import { idiv, kernel } from './codegen.js';
 import type { Device, GpuHandle } from './device.js';
+import { reluGradSource } from './kernels.js';
 import { runReduction, type Reduction } from './split.js';
 
 /**
@@ -38,7 +39,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       const shift = dev.run('batchNormEvalAffine', shiftSource, c, [h(mean), scale, ...(beta ? [h(beta)] : [])]);
       return { scale, shift };
     },
-    batchNormForward: (x, shape, gamma, beta, eps) => {
+    batchNormForward: (x, shape, gamma, beta, eps, _dtype, relu) => {
       const [n, c, height, w] = shape;
       const count = n * height * w;
       const mean = channelSum(shape, 'batchNormForward', { params: ['xs'], args: [h(x)], term: 'xs[at]', result: { expr: `acc / ${count}` } });
@@ -52,20 +53,31 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       const g = gamma === null ? '1' : 'gs[c]';
       const apply = kernel(
         ['xs', 'mu', 'va', ...(gamma ? ['gs'] : []), ...(beta ? ['bs'] : []), 'eps'],
-        [I, ...channelOf(c, height * w), `let y = (xs[i] - mu[c]) * (${g} / Math.sqrt(va[c] + eps));`, beta ? 'return y + bs[c];' : 'return y;'],
+        [
+          I,
+          ...channelOf(c, height * w),
+          `let y = (xs[i] - mu[c]) * (${g} / Math.sqrt(va[c] + eps));`,
+          ...(beta ? ['y = y + bs[c];'] : []),
+          // relu as the relu kernel has it
+          ...(relu ? ['if (y > 0) { return y; }', 'return 0;'] : ['return y;']),
+        ],
       );
       const params = [gamma, beta].filter((p) => p !== null).map(h);
       const y = dev.run('batchNormForward', apply, n * c * height * w, [h(x), mean, variance, ...params, eps]);
       return { y, mean, variance };
     },
-    batchNormBackward: (dy, x, shape, mean, variance, gamma, eps) => {
+    batchNormBackward: (dyIn, x, shape, mean, variance, gamma, eps, _dtype, reluOut) => {
       const [n, c, height, w] = shape;
       const count = n * height * w;
-      const dbeta = channelSum(shape, 'batchNormBackward', { params: ['dy'], args: [h(dy)], term: 'dy[at]' });
+      // after a ReLU, reluGrad's dy·step(y) in dy's place: a kernel of its own, as the dx kernel has no
+      // storage binding to spare for y (WebGPU allows 8 a stage by default)
+      const masked = reluOut ? dev.run('batchNormBackward', reluGradSource, n * c * height * w, [h(dyIn), h(reluOut)]) : null;
+      const dy = masked ?? h(dyIn);
+      const dbeta = channelSum(shape, 'batchNormBackward', { params: ['dy'], args: [dy], term: 'dy[at]' });
       // Σ dy·x̂ = Σ dy·(x − μ) / √(σ² + eps)
       const dgamma = channelSum(shape, 'batchNormBackward', {
         params: ['dy', 'xs', 'mu'],
-        args: [h(dy), h(x), h(mean)],
+        args: [dy, h(x), h(mean)],
         prelude: ['let m = mu[o];'],
         term: 'dy[at] * (xs[at] - m)',
         result: { expr: 'acc / Math.sqrt(va[o] + eps)', params: ['va', 'eps'], args: [h(variance), eps] },
@@ -83,7 +95,8 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
         ],
       );
       const gs = gamma === null ? [] : [h(gamma)];
-      const dx = dev.run('batchNormBackward', dxSource, n * c * height * w, [h(dy), h(x), h(mean), h(variance), dbeta, dgamma, ...gs, eps]);
+      const dx = dev.run('batchNormBackward', dxSource, n * c * height * w, [dy, h(x), h(mean), h(variance), dbeta, dgamma, ...gs, eps]);
+      if (masked) dev.release(masked);
       return { dx, dgamma, dbeta };
     },
   };
