@@ -432,6 +432,20 @@ export const cases: Case[] = [
           return [r.dx, r.dgamma, r.dbeta];
         }, [sizeOf(shape), 3, 3]);
         for (const [k, [got, want]] of bwd.entries()) close(got, want, terms, `batchNormBackward ${['dx', 'dγ', 'dβ'][k]}`);
+        // with γ and after a ReLU (the mask from the reference output)
+        const gamma = values(3, s + 3, 0.5, 2);
+        const yRelu = (await bothOutputs(p, [x, gamma], (b, [hx, hg]) => {
+          const r = b.batchNormForward!(hx, shape, hg, null, 1e-5, 'float32', true);
+          b.dispose(r.mean);
+          b.dispose(r.variance);
+          return [r.y];
+        }, [sizeOf(shape)]))[0];
+        close(...yRelu, terms, 'batchNormForward with relu');
+        const bwdRelu = await bothOutputs(p, [dy, x, fwd[1][1], fwd[2][1], gamma, yRelu[1]], (b, [hd, hx, hm, hv, hg, hy]) => {
+          const r = b.batchNormBackward!(hd, hx, shape, hm, hv, hg, 1e-5, 'float32', hy);
+          return [r.dx, r.dgamma, r.dbeta];
+        }, [sizeOf(shape), 3, 3]);
+        for (const [k, [got, want]] of bwdRelu.entries()) close(got, want, terms, `batchNormBackward after relu ${['dx', 'dγ', 'dβ'][k]}`);
         const g: Conv2dGeometry = { stride: [1, 1], pad: [1, 1, 1, 1], dilation: [1, 1], groups: 1 };
         const wShape = [2, 3, 3, 3];
         const outShape = [2, 2, side, side];

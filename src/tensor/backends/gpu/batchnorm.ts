@@ -2,6 +2,7 @@ import type { Backend } from '../../backend.js';
 import { idiv, kernel } from './codegen.js';
 import type { Device, GpuHandle } from './device.js';
 import { reluGradSource } from './kernels.js';
+import { VIEW_ALIGN } from './webgpu-batch.js';
 import { runReduction, type Reduction } from './split.js';
 
 /**
@@ -67,6 +68,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       return { y, mean, variance };
     },
     batchNormBackward: (dyIn, x, shape, mean, variance, gamma, eps, _dtype, reluOut) => {
+      if (dev.mode === 'webgpu') return packedBackward(dyIn, x, shape, mean, variance, gamma, eps, reluOut);
       const [n, c, height, w] = shape;
       const count = n * height * w;
       // after a ReLU, reluGrad's dy·step(y) in dy's place: a kernel of its own, as the dx kernel has no
@@ -100,4 +102,51 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       return { dx, dgamma, dbeta };
     },
   };
+
+  /**
+   * webgpu: the backward in two kernel calls (three where the sums split): both sums in one reduction,
+   * Σdy at [0, C) and Σdy·x̂ at [S, S + C) of one output (S = C rounded up to VIEW_ALIGN), handed on as
+   * two views of it (dβ, dγ) and read by the dx kernel through one binding, which leaves one for y: after
+   * a ReLU each kernel masks dy itself (dy·step(y) as reluGrad computes it, y > 0 giving 1).
+   */
+  function packedBackward(dy: unknown, x: unknown, shape: readonly number[], mean: unknown, variance: unknown, gamma: unknown, eps: number, reluOut: unknown): { dx: GpuHandle; dgamma: GpuHandle; dbeta: GpuHandle } {
+    const [n, c, height, w] = shape;
+    const hw = height * w;
+    const count = n * hw;
+    const S = Math.ceil(c / VIEW_ALIGN) * VIEW_ALIGN;
+    const ys = reluOut ? ['ys'] : [];
+    const ysArgs = reluOut ? [h(reluOut)] : [];
+    const dyAt = (at: string): string => (reluOut ? `dy[${at}] * Math.min(Math.ceil(Math.max(ys[${at}], 0)), 1)` : `dy[${at}]`);
+    // output o: which sum (second: Σdy·(x − μ)) of which channel; the padding outputs repeat channel C − 1
+    const half = `Math.min(Math.floor((o + 0.5) / ${S}), 1)`;
+    const sums = runReduction(dev, {
+      op: 'batchNormBackward',
+      params: ['dy', 'xs', 'mu', ...ys],
+      args: [h(dy), h(x), h(mean), ...ysArgs],
+      outputs: 2 * S,
+      terms: count,
+      fold: 'sum',
+      prelude: [`let second = ${half};`, `let ch = Math.min(o - second * ${S}, ${c - 1});`, 'let m = mu[ch];'],
+      term: [`let nn = ${idiv('r', hw)};`, `let at = (nn * ${c} + ch) * ${hw} + r - nn * ${hw};`, `let v = ${dyAt('at')};`, 'if (second > 0) { v = v * (xs[at] - m); }'],
+      // Σdy as it is; Σdy·(x − μ)·r for dγ (the factor is exactly 1 for the first half)
+      result: { expr: `acc * (1 - ${half} + ${half} / Math.sqrt(va[Math.min(o - ${half} * ${S}, ${c - 1})] + eps))`, params: ['va', 'eps'], args: [h(variance), eps] },
+    });
+    const g = gamma === null ? '1' : 'gs[c]';
+    // dx = γ/σ̂·(dy − Σdy/count − x̂·Σ(dy·x̂)/count)
+    const dxSource = kernel(
+      ['dy', 'xs', 'mu', 'va', 'pk', ...(gamma ? ['gs'] : []), ...ys, 'eps'],
+      [
+        I,
+        ...channelOf(c, hw),
+        'let r = 1 / Math.sqrt(va[c] + eps);',
+        'let xh = (xs[i] - mu[c]) * r;',
+        `return ${g} * r * (${dyAt('i')} - pk[c] / ${count} - xh * pk[c + ${S}] / ${count});`,
+      ],
+    );
+    const gs = gamma === null ? [] : [h(gamma)];
+    const dx = dev.run('batchNormBackward', dxSource, n * c * hw, [h(dy), h(x), h(mean), h(variance), sums, ...gs, ...ysArgs, eps]);
+    const grads = { dx, dbeta: dev.view(sums, 0, c), dgamma: dev.view(sums, S, c) };
+    dev.release(sums);
+    return grads;
+  }
 }
