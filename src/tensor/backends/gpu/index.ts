@@ -67,13 +67,12 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
     adamUpdate: (theta, grad, m, v, size, s) => {
       const c = adamCoefficients(s);
       if (mode === 'webgpu') {
-        // both moments in one kernel, one output holding m′ then v′, handed on as two views of it: two
-        // kernel calls a parameter instead of three (on a real GPU a step's time was mostly the calls')
+        // the whole step in one kernel, one output holding m′, v′ and θ′, handed on as three views of it:
+        // one kernel call a parameter instead of three (on a real GPU a step's time was mostly the calls')
         const stride = Math.ceil(size / VIEW_ALIGN) * VIEW_ALIGN;
-        const mv = dev.run('adamUpdate', K.adamMomentsSource(size, stride), 2 * stride, [h(grad), h(theta), h(m), h(v), c.b1, c.c1, c.b2, c.c2, c.l2]);
-        const t1 = dev.run('adamUpdate', K.adamThetaPackedSource(stride), size, [h(theta), mv, c.decay, c.epsScaled, c.stepScaled]);
-        const views = { theta: t1, m: dev.view(mv, 0, size), v: dev.view(mv, stride, size) };
-        dev.release(mv);
+        const all = dev.run('adamUpdate', K.adamStepSource(size, stride), 3 * stride, [h(grad), h(theta), h(m), h(v), c.b1, c.c1, c.b2, c.c2, c.l2, c.decay, c.epsScaled, c.stepScaled]);
+        const views = { theta: dev.view(all, 2 * stride, size), m: dev.view(all, 0, size), v: dev.view(all, stride, size) };
+        dev.release(all);
         return views;
       }
       const m1 = dev.run('adamUpdate', K.adamMomentSource, size, [h(grad), h(theta), h(m), c.b1, c.c1, c.l2]);

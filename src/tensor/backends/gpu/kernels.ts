@@ -116,30 +116,30 @@ export const reluGradSource = kernel(['dy', 'xs'], [I, 'let s = 0;', 'if (xs[i] 
 /**
  * Adam in three kernels (gpu.js kernels have one output each): m' and v' first, then θ' from them, in
  * the form of backend.ts's adamCoefficients. The numbers are uniforms, so one kernel serves every step.
- * (webgpu runs the two below instead.)
+ * (webgpu runs adamStepSource instead.)
  */
 export const adamMomentSource = kernel(['gs', 'ps', 'ms', 'b1', 'c1', 'l2'], [I, 'let g = gs[i] + l2 * ps[i];', 'return b1 * ms[i] + c1 * g;']);
 export const adamVelocitySource = kernel(['gs', 'ps', 'vs', 'b2', 'c2', 'l2'], [I, 'let g = gs[i] + l2 * ps[i];', 'return b2 * vs[i] + c2 * g * g;']);
 export const adamThetaSource = kernel(['ps', 'ms', 'vs', 'decay', 'epsScaled', 'stepScaled'], [I, 'return ps[i] * decay - ms[i] / (Math.sqrt(vs[i]) + epsScaled) * stepScaled;']);
 
 /**
- * webgpu: both moments of one parameter of n values in one kernel, m′ at [0, n) and v′ at [stride,
- * stride + n) of one output (the gap is zeros), read back as two views of it; m and v may be such views.
+ * webgpu: a whole Adam step of one parameter of n values in one kernel, m′ at [0, n), v′ at [S, S + n)
+ * and θ′ at [2S, 2S + n) of one output (the gaps are zeros), handed on as three views of it; θ, m and v
+ * may be such views. m′ and v′ are computed in each part again (a few flops, not a kernel call more).
  */
-export const adamMomentsSource = (n: number, stride: number): string =>
-  kernel(['gs', 'ps', 'ms', 'vs', 'b1', 'c1', 'b2', 'c2', 'l2'], [
+export const adamStepSource = (n: number, stride: number): string =>
+  kernel(['gs', 'ps', 'ms', 'vs', 'b1', 'c1', 'b2', 'c2', 'l2', 'decay', 'epsScaled', 'stepScaled'], [
     I,
-    `let j = i;`,
-    `if (i >= ${stride}) { j = i - ${stride}; }`,
+    `let part = Math.min(Math.floor((i + 0.5) / ${stride}), 2);`,
+    `let j = i - part * ${stride};`,
     `if (j >= ${n}) { return 0; }`,
     'let g = gs[j] + l2 * ps[j];',
-    `if (i < ${stride}) { return b1 * ms[j] + c1 * g; }`,
-    'return b2 * vs[j] + c2 * g * g;',
+    'let m1 = b1 * ms[j] + c1 * g;',
+    'if (part < 0.5) { return m1; }',
+    'let v1 = b2 * vs[j] + c2 * g * g;',
+    'if (part < 1.5) { return v1; }',
+    'return ps[j] * decay - m1 / (Math.sqrt(v1) + epsScaled) * stepScaled;',
   ]);
-
-/** θ′ from θ and adamMomentsSource's output (m′ at i, v′ at i + stride). */
-export const adamThetaPackedSource = (stride: number): string =>
-  kernel(['ps', 'mvs', 'decay', 'epsScaled', 'stepScaled'], [I, `return ps[i] * decay - mvs[i] / (Math.sqrt(mvs[i + ${stride}]) + epsScaled) * stepScaled;`]);
 
 /** Loop nest over `dims` with counters `${p}0…`; returns opening lines, closing lines and the counters. */
 function loops(dims: readonly number[], p: string): { open: string[]; close: string[]; vars: string[] } {
