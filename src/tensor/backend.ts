@@ -136,6 +136,11 @@ export interface Backend {
   /** α·a + β·b elementwise over `size` elements of same-shape a and b (running averages). Not differentiated. */
   axpby?(a: Handle, alpha: number, b: Handle, beta: number, size: number, dtype: DType): Handle;
   /**
+   * Batch norm's running statistics ([C] each) in one call: mean′ = (1 − m)·runMean + m·mean and
+   * var′ = (1 − m)·runVar + varFactor·variance, the values of two axpby calls. Not differentiated.
+   */
+  batchNormRunningUpdate?(runMean: Handle, runVar: Handle, mean: Handle, variance: Handle, momentum: number, varFactor: number, c: number, dtype: DType): { mean: Handle; variance: Handle };
+  /**
    * One Adam/AdamW update of a float32 parameter θ with gradient g and moments m, v (each `size`
    * elements; the formula is src/nn/optim/adam.ts's): new θ', m', v' in fresh buffers. Not differentiated.
    */

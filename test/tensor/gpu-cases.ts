@@ -315,6 +315,29 @@ export const cases: Case[] = [
         close(...(await both(p, [values(sizeOf(outShape), s + 1)], (b, [hd]) => b.avgPool2dBackward(hd, xShape, outShape, g, 'float32'), sizeOf(xShape))), n, `avgPool2dBackward ${what}`);
       });
   } },
+  { name: 'batchNormRunningUpdate (webgpu: one kernel, two views) against two running averages on the cpu', runs: RUNS, make: (p) => {
+    if (p.gpu.info().mode === 'webgpu' && !p.gpu.batchNormRunningUpdate) throw new Error('the webgpu backend should have batchNormRunningUpdate');
+    return fc.asyncProperty(fc.integer({ min: 1, max: 150 }), seed, fc.double({ min: 0.01, max: 0.9, noNaN: true }), async (c, s, m) => {
+        const varFactor = m * 1.1;
+        const inputs = [values(c, s), values(c, s + 1, 0, 2), values(c, s + 2), values(c, s + 3, 0, 2)];
+        const outs = await bothOutputs(p, inputs, (b, [rm, rv, mu, va]) => {
+          if (b.batchNormRunningUpdate) {
+            const r = b.batchNormRunningUpdate(rm, rv, mu, va, m, varFactor, c, 'float32');
+            return [r.mean, r.variance];
+          }
+          // what BatchNorm2d does without it: (1 − m)·a + w·b, composed from primitives
+          const average = (a: Handle, x: Handle, w: Handle): Handle => {
+            const [ka, kw] = [b.fill(1, 1 - m, 'float32'), w];
+            const [ta, tb] = [b.binary('mul', a, [c], ka, [1], [c], 'float32'), b.binary('mul', x, [c], kw, [1], [c], 'float32')];
+            const out = b.binary('add', ta, [c], tb, [c], [c], 'float32');
+            for (const t of [ka, kw, ta, tb]) b.dispose(t);
+            return out;
+          };
+          return [average(rm, mu, b.fill(1, m, 'float32')), average(rv, va, b.fill(1, varFactor, 'float32'))];
+        }, [c, c]);
+        for (const [k, [got, want]] of outs.entries()) close(got, want, 2, `batchNormRunningUpdate ${['mean', 'variance'][k]} (c ${c})`);
+      });
+  } },
   { name: 'axpby (α·a + β·b; the cpu reference composes it)', runs: RUNS, make: (p) => {
     const coef = fc.double({ min: -2, max: 2, noNaN: true });
     return fc.asyncProperty(fc.integer({ min: 1, max: 40 }), seed, coef, coef, async (n, s, alpha, beta) => {

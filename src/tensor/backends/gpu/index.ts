@@ -60,6 +60,19 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
       f32('axpby', dtype);
       return dev.run('axpby', K.axpbySource, size, [h(a), alpha, h(b), beta]);
     },
+    ...(mode === 'webgpu'
+      ? {
+          // one kernel for both running averages, handed on as two views of its output
+          batchNormRunningUpdate: (runMean: Handle, runVar: Handle, mean: Handle, variance: Handle, momentum: number, varFactor: number, c: number, dtype: DType) => {
+            f32('batchNormRunningUpdate', dtype);
+            const stride = Math.ceil(c / VIEW_ALIGN) * VIEW_ALIGN;
+            const both = dev.run('batchNormRunningUpdate', K.runningUpdateSource(c, stride), stride + c, [h(runMean), h(runVar), h(mean), h(variance), 1 - momentum, momentum, varFactor]);
+            const r = { mean: dev.view(both, 0, c), variance: dev.view(both, stride, c) };
+            dev.release(both);
+            return r;
+          },
+        }
+      : {}),
     reluGrad: (dy, x, size, dtype) => {
       f32('reluGrad', dtype);
       return dev.run('reluGrad', K.reluGradSource, size, [h(dy), h(x)]);

@@ -110,6 +110,18 @@ export const fillSource = kernel(['v'], ['return v;']);
 /** α·a + β·b (the scalars as uniforms: one kernel serves every momentum). */
 export const axpbySource = kernel(['as', 'alpha', 'bs', 'beta'], [I, 'return as[i] * alpha + bs[i] * beta;']);
 
+/**
+ * webgpu: batch norm's two running averages of c channels in one kernel, axpbySource's arithmetic, the
+ * mean's at [0, c) and the variance's at [S, S + c) of one output, handed on as two views of it.
+ */
+export const runningUpdateSource = (c: number, stride: number): string =>
+  kernel(['rm', 'rv', 'mu', 'va', 'keep', 'wm', 'wv'], [
+    I,
+    `if (i < ${stride}) { return rm[Math.min(i, ${c - 1})] * keep + mu[Math.min(i, ${c - 1})] * wm; }`,
+    `let j = Math.min(i - ${stride}, ${c - 1});`,
+    'return rv[j] * keep + va[j] * wv;',
+  ]);
+
 /** dy·step(x): relu's gradient in one kernel (the product keeps mul's signed zeros and NaN). */
 export const reluGradSource = kernel(['dy', 'xs'], [I, 'let s = 0;', 'if (xs[i] > 0) { s = 1; }', 'return dy[i] * s;']);
 
