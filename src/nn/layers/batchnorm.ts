@@ -68,7 +68,7 @@ export class BatchNorm2d extends Module {
     }
     const count = x.shape[0] * x.shape[2] * x.shape[3];
     if (count < 2) throw new Error(`BatchNorm2d(${c}): training needs more than one value per channel, got input ${fmt(x.shape)}`);
-    // fused on backends that have the kernels (cpu float32), composed from primitives otherwise
+    // fused on backends that have the kernels (cpu and gpu, float32), composed from primitives otherwise
     const { y, mean, variance } = batchNormTrain(x, this.weight, this.bias, this.eps, { relu: withRelu });
     noGrad(() =>
       tidy(() => {

@@ -82,7 +82,8 @@ export class Adam extends Optimizer {
 
   /**
    * The fast path for float32 parameters on backends with a fused update (`Backend.adamUpdate`: one
-   * loop on cpu, one kernel on gpu webgpu, three in the other gpu modes) instead of a dozen elementwise passes. False where it does not apply.
+   * loop on cpu, one kernel on gpu webgpu, three in the other gpu modes) instead of a dozen elementwise
+   * passes. False where it does not apply.
    */
   private fusedStep(name: string, p: Tensor, g: Tensor, s: AdamScalars): boolean {
     const b = p.backend;

@@ -71,8 +71,8 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       if (dev.mode === 'webgpu') return packedBackward(dyIn, x, shape, mean, variance, gamma, eps, reluOut);
       const [n, c, height, w] = shape;
       const count = n * height * w;
-      // after a ReLU, reluGrad's dy·step(y) in dy's place: a kernel of its own, as the dx kernel has no
-      // storage binding to spare for y (WebGPU allows 8 a stage by default)
+      // after a ReLU, reluGrad's dy·step(y) in dy's place, as a kernel of its own (webgpu masks inside
+      // its kernels instead: packedBackward)
       const masked = reluOut ? dev.run('batchNormBackward', reluGradSource, n * c * height * w, [h(dyIn), h(reluOut)]) : null;
       const dy = masked ?? h(dyIn);
       const dbeta = channelSum(shape, 'batchNormBackward', { params: ['dy'], args: [dy], term: 'dy[at]' });
