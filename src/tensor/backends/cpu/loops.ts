@@ -131,8 +131,9 @@ function stageGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, c
 /**
  * Batch-norm training forward over x [N, C, H, W], channels split between chunks: arrays [x, y, s]
  * with s a Float64Array [mean | variance | γ | β] (each C; the first two are written), nums [n, c, hw,
- * eps, relu] (relu 1: y = max(·, 0), the bits of a separate relu). Statistics in float64 with sums shifted by the channel's first value (large means do not
- * cancel), four partial sums each (one running sum is a chain of dependent adds).
+ * eps, relu] (relu 1: y = max(·, 0), the bits of a separate relu). Statistics in float64 with sums
+ * shifted by the channel's first value (large means do not cancel), four partial sums each (one running
+ * sum is a chain of dependent adds).
  */
 function batchNormForwardLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
   const x = arrays[0];
