@@ -42,6 +42,20 @@ describe.skipIf(!vulkan)('segrad train on gpu:webgpu', () => {
     expect(Math.abs(iou(gpu) - iou(cpu))).toBeLessThan(1e-3);
   }, 300_000);
 
+  it('--resume continues from the checkpoint (parameters and Adam moments saved from, and loaded into, the device) with the losses of an uninterrupted run', async () => {
+    // on webgpu the parameters and moments are views of one buffer each step; a checkpoint reads them
+    // back and a resume uploads them again as plain buffers
+    const whole = join(root, 'whole');
+    const resumed = join(root, 'resumed');
+    const run = (epochs: string, out: string, ...more: string[]) => captured(() => train.run([...TINY, '--backend', 'gpu:webgpu', '--epochs', epochs, '--out', out, ...more]));
+    expect((await run('2', whole)).value).toBe(0);
+    expect((await run('1', resumed)).value).toBe(0);
+    expect((await run('2', resumed, '--resume')).value).toBe(0);
+    const steps = (dir: string) => records(dir).filter((r) => r.type === 'step').map((r) => r.loss as number);
+    expect(steps(resumed)).toHaveLength(4);
+    steps(resumed).forEach((l, k) => expect(Math.abs(l - steps(whole)[k]), `step ${k + 1}`).toBeLessThan(1e-6));
+  }, 300_000);
+
   it('a Lovász loss (sorted on the host) is a clear error there, not a bare dataSync failure', async () => {
     expect((await prepareGpu('webgpu')).ok).toBe(true);
     setBackend('gpu', { mode: 'webgpu' });
