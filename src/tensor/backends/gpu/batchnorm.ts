@@ -2,7 +2,7 @@ import type { Backend } from '../../backend.js';
 import { idiv, kernel } from './codegen.js';
 import type { Device, GpuHandle } from './device.js';
 import { reluGradSource } from './kernels.js';
-import { VIEW_ALIGN } from './webgpu-batch.js';
+import { partStride } from './webgpu-batch.js';
 import { runReduction, type Reduction } from './split.js';
 
 /**
@@ -105,7 +105,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
 
   /**
    * webgpu: the backward in two kernel calls (three where the sums split): both sums in one reduction,
-   * Σdy at [0, C) and Σdy·x̂ at [S, S + C) of one output (S = C rounded up to VIEW_ALIGN), handed on as
+   * Σdy at [0, C) and Σdy·x̂ at [S, S + C) of one output (S = partStride(C)), handed on as
    * two views of it (dβ, dγ) and read by the dx kernel through one binding, which leaves one for y: after
    * a ReLU each kernel masks dy itself (dy·step(y) as reluGrad computes it, y > 0 giving 1).
    */
@@ -113,7 +113,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     const [n, c, height, w] = shape;
     const hw = height * w;
     const count = n * hw;
-    const S = Math.ceil(c / VIEW_ALIGN) * VIEW_ALIGN;
+    const S = partStride(c);
     const ys = reluOut ? ['ys'] : [];
     const ysArgs = reluOut ? [h(reluOut)] : [];
     const dyAt = (at: string): string => (reluOut ? `dy[${at}] * Math.min(Math.ceil(Math.max(ys[${at}], 0)), 1)` : `dy[${at}]`);
@@ -145,8 +145,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     );
     const gs = gamma === null ? [] : [h(gamma)];
     const dx = dev.run('batchNormBackward', dxSource, n * c * hw, [h(dy), h(x), h(mean), h(variance), sums, ...gs, ...ysArgs, eps]);
-    const grads = { dx, dbeta: dev.view(sums, 0, c), dgamma: dev.view(sums, S, c) };
-    dev.release(sums);
-    return grads;
+    const [dbeta, dgamma] = dev.parts(sums, 2, c);
+    return { dx, dgamma, dbeta };
   }
 }

@@ -2,7 +2,7 @@ import gpujs from 'gpu.js';
 import type { GPU as GPUInstance, IKernelRunShortcut } from 'gpu.js';
 import { isProfiling, recordQueuedKernel } from '../../profile.js';
 import { OutputPool, type BufferResult } from './output-pool.js';
-import { BatchEncoder, bufferView, isView } from './webgpu-batch.js';
+import { BatchEncoder, bufferView, isView, partStride } from './webgpu-batch.js';
 
 /**
  * One gpu.js mode as a device: the shared GPU instance, the kernel cache, the live-output count and, in
@@ -282,19 +282,24 @@ export class Device {
   }
 
   /**
-   * webgpu: `size` floats of h's output from float `offset` on (a multiple of VIEW_ALIGN) as a handle of
-   * its own, sharing h's buffer (no copy; the buffer lives until h and its views are released).
+   * webgpu: the `count` parts of a packed output h, `size` floats each and partStride(size) apart, as
+   * handles of their own that share h's buffer (no copy; the buffer lives until every part is released);
+   * h itself is released.
    */
-  view(h: GpuHandle, offset: number, size: number): GpuHandle {
-    if (!this.batch) throw new Error(`view (gpu ${this.mode}): buffer views exist in webgpu mode only`);
-    const out = new GpuHandle(this, size);
-    this.live++;
-    this.schedule(null, out, () => {
-      if (h.error) throw h.error;
-      if (!h.value) throw new Error(`view (gpu ${this.mode}): the buffer was released before use`);
-      out.value = bufferView(h.value as unknown as BufferResult, offset, size);
+  parts(h: GpuHandle, count: number, size: number): GpuHandle[] {
+    if (!this.batch) throw new Error(`parts (gpu ${this.mode}): buffer views exist in webgpu mode only`);
+    const views = Array.from({ length: count }, (_, k) => {
+      const out = new GpuHandle(this, size);
+      this.live++;
+      this.schedule(null, out, () => {
+        if (h.error) throw h.error;
+        if (!h.value) throw new Error(`parts (gpu ${this.mode}): the buffer was released before use`);
+        out.value = bufferView(h.value as unknown as BufferResult, k * partStride(size), size);
+      });
+      return out;
     });
-    return out;
+    this.release(h);
+    return views;
   }
 
   /**

@@ -4,7 +4,7 @@ import { fmt, sizeOf, type Shape } from '../../shape.js';
 import { gpuBatchNorm } from './batchnorm.js';
 import { availableGpuModes, deviceFor, GPU_MODES, GpuHandle, prepareGpu, type Device, type GpuMode } from './device.js';
 import * as K from './kernels.js';
-import { VIEW_ALIGN } from './webgpu-batch.js';
+import { partStride } from './webgpu-batch.js';
 import { runReduction, splitPlan } from './split.js';
 
 export { availableGpuModes, GPU_MODES, prepareGpu, type GpuMode } from './device.js';
@@ -65,11 +65,10 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
           // one kernel for both running averages, handed on as two views of its output
           batchNormRunningUpdate: (runMean: Handle, runVar: Handle, mean: Handle, variance: Handle, momentum: number, varFactor: number, c: number, dtype: DType) => {
             f32('batchNormRunningUpdate', dtype);
-            const stride = Math.ceil(c / VIEW_ALIGN) * VIEW_ALIGN;
+            const stride = partStride(c);
             const both = dev.run('batchNormRunningUpdate', K.runningUpdateSource(c, stride), stride + c, [h(runMean), h(runVar), h(mean), h(variance), 1 - momentum, momentum, varFactor]);
-            const r = { mean: dev.view(both, 0, c), variance: dev.view(both, stride, c) };
-            dev.release(both);
-            return r;
+            const [m, v] = dev.parts(both, 2, c);
+            return { mean: m, variance: v };
           },
         }
       : {}),
@@ -82,11 +81,10 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
       if (mode === 'webgpu') {
         // the whole step in one kernel, one output holding m′, v′ and θ′, handed on as three views of it:
         // one kernel call a parameter instead of three (on a real GPU a step's time was mostly the calls')
-        const stride = Math.ceil(size / VIEW_ALIGN) * VIEW_ALIGN;
+        const stride = partStride(size);
         const all = dev.run('adamUpdate', K.adamStepSource(size, stride), 3 * stride, [h(grad), h(theta), h(m), h(v), c.b1, c.c1, c.b2, c.c2, c.l2, c.decay, c.epsScaled, c.stepScaled]);
-        const views = { theta: dev.view(all, 2 * stride, size), m: dev.view(all, 0, size), v: dev.view(all, stride, size) };
-        dev.release(all);
-        return views;
+        const [m1, v1, t1] = dev.parts(all, 3, size);
+        return { theta: t1, m: m1, v: v1 };
       }
       const m1 = dev.run('adamUpdate', K.adamMomentSource, size, [h(grad), h(theta), h(m), c.b1, c.c1, c.l2]);
       const v1 = dev.run('adamUpdate', K.adamVelocitySource, size, [h(grad), h(theta), h(v), c.b2, c.c2, c.l2]);

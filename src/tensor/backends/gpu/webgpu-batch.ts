@@ -200,6 +200,9 @@ function isBufferResult(a: unknown): boolean {
 /** Floats a view starts at a multiple of: WebGPU binds storage at offsets of 256 bytes (its default minStorageBufferOffsetAlignment). */
 export const VIEW_ALIGN = 64;
 
+/** Floats between the parts of a packed output whose parts hold `size` floats each (Device.parts). */
+export const partStride = (size: number): number => Math.ceil(size / VIEW_ALIGN) * VIEW_ALIGN;
+
 /**
  * `size` floats of `base`'s buffer from float `offset` on (a multiple of VIEW_ALIGN), as a result of its
  * own: bound at that offset by the batch (no copy), read back from it, and holding a reference to the
