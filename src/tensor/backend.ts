@@ -142,7 +142,8 @@ export interface Backend {
   batchNormRunningUpdate?(runMean: Handle, runVar: Handle, mean: Handle, variance: Handle, momentum: number, varFactor: number, c: number, dtype: DType): { mean: Handle; variance: Handle };
   /**
    * One Adam/AdamW update of a float32 parameter θ with gradient g and moments m, v (each `size`
-   * elements; the formula is src/nn/optim/adam.ts's): new θ', m', v' in fresh buffers. Not differentiated.
+   * elements; the formula is src/nn/optim/adam.ts's): new θ', m', v' in fresh storage (gpu webgpu: three
+   * views of one buffer). Not differentiated.
    */
   adamUpdate?(theta: Handle, grad: Handle, m: Handle, v: Handle, size: number, s: AdamScalars): { theta: Handle; m: Handle; v: Handle };
 }

@@ -2,7 +2,7 @@ import { isGradEnabled } from '../../tensor/engine.js';
 import { fmt } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { checkSame, record, wrap, type GradFn } from '../graph.js';
-import { add, div, mul, relu as reluOp, sqrt, square, sub } from './elementwise.js';
+import { add, axpby, div, mul, relu as reluOp, sqrt, square, sub } from './elementwise.js';
 import { reshape } from './layout.js';
 import { sum } from './reduce.js';
 
@@ -78,6 +78,19 @@ export function batchNormEvalAffine(mean: Tensor, variance: Tensor, gamma: Tenso
   let shift = mul(mean, scale).neg();
   if (beta) shift = add(shift, beta);
   return { scale, shift };
+}
+
+/**
+ * Batch norm's new running statistics: (1 − m)·runMean + m·mean and (1 − m)·runVar + varFactor·variance,
+ * as two axpby, or in one backend call where the backend has it (gpu webgpu: one kernel). No gradient.
+ */
+export function batchNormRunningAverages(runMean: Tensor, runVar: Tensor, mean: Tensor, variance: Tensor, momentum: number, varFactor: number): { mean: Tensor; variance: Tensor } {
+  const { dtype, backend } = checkSame('batchNormRunningAverages', [runMean, runVar, mean, variance]);
+  if (backend.batchNormRunningUpdate && dtype === 'float32') {
+    const r = backend.batchNormRunningUpdate(runMean.handle, runVar.handle, mean.handle, variance.handle, momentum, varFactor, runMean.size, dtype);
+    return { mean: wrap(backend, r.mean, runMean.shape, dtype), variance: wrap(backend, r.variance, runVar.shape, dtype) };
+  }
+  return { mean: axpby(runMean, 1 - momentum, mean, momentum), variance: axpby(runVar, 1 - momentum, variance, varFactor) };
 }
 
 export const batchNormGrads = {

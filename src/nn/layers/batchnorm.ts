@@ -1,11 +1,11 @@
-import { batchNormEvalAffine, batchNormTrain } from '../../autograd/ops/batchnorm.js';
-import { add, axpby, mul, relu } from '../../autograd/ops/elementwise.js';
+import { batchNormEvalAffine, batchNormRunningAverages, batchNormTrain } from '../../autograd/ops/batchnorm.js';
+import { add, mul, relu } from '../../autograd/ops/elementwise.js';
 import { reshape } from '../../autograd/ops/layout.js';
 import { full } from '../../tensor/creation.js';
 import type { DType } from '../../tensor/dtype.js';
 import { noGrad, tidy } from '../../tensor/engine.js';
 import { fmt } from '../../tensor/shape.js';
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../module.js';
 
 export interface BatchNorm2dOptions {
@@ -73,17 +73,9 @@ export class BatchNorm2d extends Module {
     noGrad(() =>
       tidy(() => {
         const m = this.momentum;
-        const varFactor = (m * count) / (count - 1);
-        const b = x.backend;
-        if (b.batchNormRunningUpdate && x.dtype === 'float32') {
-          // one backend call for both (gpu webgpu: one kernel), the values of the two axpby below
-          const r = b.batchNormRunningUpdate(this.running_mean.handle, this.running_var.handle, mean.handle, variance.handle, m, varFactor, c, x.dtype);
-          this.running_mean.assign(Tensor.fromHandle(b, r.mean, [c], x.dtype));
-          this.running_var.assign(Tensor.fromHandle(b, r.variance, [c], x.dtype));
-          return;
-        }
-        this.running_mean.assign(axpby(this.running_mean, 1 - m, mean, m));
-        this.running_var.assign(axpby(this.running_var, 1 - m, variance, varFactor));
+        const r = batchNormRunningAverages(this.running_mean, this.running_var, mean, variance, m, (m * count) / (count - 1));
+        this.running_mean.assign(r.mean);
+        this.running_var.assign(r.variance);
       }),
     );
     return y;
