@@ -81,9 +81,9 @@ export async function runUnetBench(o: UnetBenchOptions): Promise<BenchRow[]> {
     // the steps after the first still run partly unoptimized JS and fill the buffer pool: untimed
     return { first: times[0], ms: median(times.slice(1 + o.warmup)) };
   };
-  const profileOnce = async (what: string, fn: () => Promise<void>): Promise<void> => {
-    if (!o.onProfile) return;
-    enableProfiling(true);
+  /** Runs `fn` once profiled; resolves with its wall time (ms). */
+  const profiled = async (fn: () => Promise<void>, deviceTime: boolean): Promise<number> => {
+    enableProfiling(true, { deviceTime });
     resetProfile();
     const t0 = performance.now();
     try {
@@ -91,11 +91,20 @@ export async function runUnetBench(o: UnetBenchOptions): Promise<BenchRow[]> {
     } finally {
       enableProfiling(false);
     }
-    const wall = performance.now() - t0;
+    return performance.now() - t0;
+  };
+  const profileOnce = async (what: string, fn: () => Promise<void>): Promise<void> => {
+    if (!o.onProfile) return;
+    const wall = await profiled(fn, false);
     const how = info.synchronous
       ? "synchronous backend: each time is the kernel's wall time; the rest is JS outside the primitives: autograd, optimizer bookkeeping, GC"
       : 'asynchronous backend: kernel times are dispatch only; the device time is paid in read';
     o.onProfile(`Profile of ${what}, ${name}, wall time ${wall.toFixed(0)} ms (${how}).\n\n${formatProfile()}\n`);
+    if (!info.synchronous) {
+      // once more with each kernel call alone on the device: where the device's time goes
+      const slow = await profiled(fn, true);
+      o.onProfile(`Device time of ${what}, ${name} (wall time ${slow.toFixed(0)} ms with every call waited for).\n\n${formatProfile(undefined, ['device'])}\n`);
+    }
     resetProfile();
   };
   for (const size of o.sizes) {

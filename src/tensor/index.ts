@@ -13,4 +13,4 @@ export { backendInfo, getBackend, keep, memory, noGrad, registerBackend, setBack
 export { Rng } from './random.js';
 export { broadcastShapes, fmt as formatShape, sizeOf, type Shape } from './shape.js';
 export { Tensor, type NestedArray } from './tensor.js';
-export { enableProfiling, formatProfile, isProfiling, profileBackend, profileReport, resetProfile, type ProfileRow } from './profile.js';
+export { enableProfiling, formatProfile, isDeviceTiming, isProfiling, profileBackend, profileReport, resetProfile, type ProfileRow, type ProfileTable } from './profile.js';

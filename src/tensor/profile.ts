@@ -42,6 +42,10 @@ const KEYED_BY_OP = new Set(['unary', 'binary', 'reduce']);
 const stats = new Map<string, { calls: number; ms: number }>();
 /** Asynchronous gpu modes: JS-thread time of each queued kernel's encoding and submission, by kernel. */
 const queued = new Map<string, { calls: number; ms: number }>();
+/** Asynchronous gpu modes with device timing: the device's time for each kernel call, by kernel. */
+const onDevice = new Map<string, { calls: number; ms: number }>();
+/** The round trip of an empty submission that device times are net of (ms), once measured. */
+let roundTripMs: number | null = null;
 
 function record(key: string, ms: number, into = stats): void {
   const s = into.get(key);
@@ -59,6 +63,17 @@ function record(key: string, ms: number, into = stats): void {
  */
 export function recordQueuedKernel(kernel: string, ms: number): void {
   if (enabled) record(kernel, ms, queued);
+}
+
+/**
+ * For asynchronous devices under device timing (`isDeviceTiming`): records the device's time for one
+ * kernel call, run alone (submitted by itself and waited for) and net of `roundTrip`, the measured
+ * round trip of an empty submission. A no-op while device timing is off.
+ */
+export function recordDeviceKernel(kernel: string, ms: number, roundTrip: number): void {
+  if (!isDeviceTiming()) return;
+  record(kernel, ms, onDevice);
+  roundTripMs = roundTrip;
 }
 
 type AnyFn = (...args: unknown[]) => unknown;
@@ -106,6 +121,7 @@ export function profileBackend(backend: Backend): Backend {
 /** Backends the engine has handed out, with the own properties that instrumenting replaced. */
 const observed = new Map<Backend, Map<string, PropertyDescriptor | undefined> | null>();
 let enabled = typeof process !== 'undefined' && !!process.env?.SEGRAD_PROFILE && process.env.SEGRAD_PROFILE !== '0';
+let deviceTiming = enabled && process.env.SEGRAD_PROFILE === 'device';
 if (enabled && typeof process.once === 'function') {
   // SEGRAD_PROFILE=1 on any command (train, bench…): the profile of the whole run goes to stderr at exit
   process.once('exit', () => {
@@ -144,9 +160,15 @@ export function observeBackend(b: Backend): Backend {
   return b;
 }
 
-/** Turns profiling on or off for every backend the engine has handed out and will hand out. */
-export function enableProfiling(on: boolean): void {
+/**
+ * Turns profiling on or off for every backend the engine has handed out and will hand out. With
+ * `deviceTime` (or `SEGRAD_PROFILE=device`), an asynchronous device (gpu.js `webgpu`) also runs every
+ * kernel call alone and waits for it, to time it on the device: the step then takes far longer, but
+ * the third table says where the device's time goes.
+ */
+export function enableProfiling(on: boolean, options: { deviceTime?: boolean } = {}): void {
   enabled = on;
+  deviceTiming = on && !!options.deviceTime;
   for (const b of observed.keys()) (on ? instrument : restore)(b);
 }
 
@@ -155,18 +177,29 @@ export function isProfiling(): boolean {
   return enabled;
 }
 
+/** Whether asynchronous devices time each kernel call on the device (`enableProfiling(true, { deviceTime: true })`). */
+export function isDeviceTiming(): boolean {
+  return enabled && deviceTiming;
+}
+
 /** Forgets every recorded call. */
 export function resetProfile(): void {
   stats.clear();
   queued.clear();
+  onDevice.clear();
+  roundTripMs = null;
 }
+
+/** The tables of a profile: calls per op kind, and an asynchronous device's kernel calls by host and by device time. */
+export type ProfileTable = 'calls' | 'queued' | 'device';
 
 /**
  * The recorded calls per op kind, by total time, longest first. Their `totalMs` sum to the profile's total.
- * `'queued'` gives the queued kernels of an asynchronous device instead (see `recordQueuedKernel`).
+ * `'queued'` gives the queued kernels of an asynchronous device instead (see `recordQueuedKernel`),
+ * `'device'` their device times (see `recordDeviceKernel`).
  */
-export function profileReport(which: 'calls' | 'queued' = 'calls'): ProfileRow[] {
-  const from = which === 'queued' ? queued : stats;
+export function profileReport(which: ProfileTable = 'calls'): ProfileRow[] {
+  const from = which === 'queued' ? queued : which === 'device' ? onDevice : stats;
   let total = 0;
   for (const s of from.values()) total += s.ms;
   return [...from.entries()]
@@ -175,10 +208,11 @@ export function profileReport(which: 'calls' | 'queued' = 'calls'): ProfileRow[]
 }
 
 /**
- * The profile as a Markdown table (op, calls, total ms, % of total, mean ms) with a total row.
- * `note` is printed under it; say there whether the backend is asynchronous (dispatch time only).
+ * The profile as Markdown tables (op, calls, total ms, % of total, mean ms) with a total row each:
+ * those of `tables` that hold calls. `note` is printed under the first; say there whether the backend
+ * is asynchronous (dispatch time only).
  */
-export function formatProfile(note?: string): string {
+export function formatProfile(note?: string, tables: readonly ProfileTable[] = ['calls', 'queued', 'device']): string {
   const table = (rows: ProfileRow[], head: string): string[] => {
     const total = rows.reduce((s, r) => s + r.totalMs, 0);
     const calls = rows.reduce((s, r) => s + r.calls, 0);
@@ -187,12 +221,19 @@ export function formatProfile(note?: string): string {
     lines.push(`| **total** | ${calls} | ${total.toFixed(2)} | 100.0 | – |`);
     return lines;
   };
-  const lines = table(profileReport(), 'op');
-  if (note) lines.push('', note);
-  const q = profileReport('queued');
-  if (q.length) {
-    lines.push('', 'Kernel calls of the asynchronous device: JS-thread time to encode and submit each (spent inside the times above: in the op itself where nothing was queued ahead of it, else later, mostly in read):', '');
-    lines.push(...table(q, 'kernel'));
+  const heads: Record<ProfileTable, string> = {
+    calls: '',
+    queued: 'Kernel calls of the asynchronous device: JS-thread time to encode and submit each (spent inside the times of the op table: in the op itself where nothing was queued ahead of it, else later, mostly in read):',
+    device: `Kernel calls of the asynchronous device: device time of each, run alone (submitted by itself and waited for), less the round trip of an empty submission (${(roundTripMs ?? 0).toFixed(3)} ms):`,
+  };
+  const lines: string[] = [];
+  for (const which of tables) {
+    const rows = profileReport(which);
+    if (which !== 'calls' && !rows.length) continue;
+    if (lines.length) lines.push('');
+    if (heads[which]) lines.push(heads[which], '');
+    lines.push(...table(rows, which === 'calls' ? 'op' : 'kernel'));
+    if (note && which === tables[0]) lines.push('', note);
   }
   return lines.join('\n');
 }

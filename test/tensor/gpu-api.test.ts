@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { avgPool2d, backendInfo, conv2d, convTranspose2d, maxPool2d, memory, randn, resize, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
+import { avgPool2d, backendInfo, conv2d, convTranspose2d, enableProfiling, formatProfile, maxPool2d, memory, profileReport, randn, resetProfile, resize, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
 import { availableGpuModes, createGpuBackend } from '../../src/tensor/backends/gpu/index.js';
 import type { GpuHandle } from '../../src/tensor/backends/gpu/device.js';
 import { gpuModesHere } from './gpu-modes.js';
@@ -173,6 +173,41 @@ describe.each(modes.map((mode) => ({ mode })))('gpu backend through the API, mod
     if (mode === 'webgpu') expect(() => z.dataSync()).toThrow(/asynchronous/);
     expect(Array.from(await z.data())).toEqual([2, 5, 10, 17, 26, 37, 50]);
     [x, y, z].forEach((t) => t.dispose());
+  });
+});
+
+describe.each(modes.filter((m) => m === 'webgpu').map((mode) => ({ mode })))('device timing, mode $mode', ({ mode }) => {
+  it('times each kernel call alone on the device (a long kernel longer than a short one) and keeps the results', async () => {
+    setBackend('gpu', { mode });
+    const a = randn([256, 256], { seed: 1 });
+    const b = randn([256, 256], { seed: 2 });
+    const small = tensor([1, 2, 3]);
+    const step = async (): Promise<Float32Array[]> => {
+      const [c, d] = [a.matmul(b), small.add(1)];
+      const out = [(await c.data()) as Float32Array, (await d.data()) as Float32Array];
+      c.dispose();
+      d.dispose();
+      return out;
+    };
+    await step(); // the kernels' first calls are gpu.js's own (built there, not timed)
+    const expected = await step();
+    enableProfiling(true, { deviceTime: true });
+    resetProfile();
+    let got: Float32Array[];
+    try {
+      got = await step();
+    } finally {
+      enableProfiling(false);
+    }
+    expect(got).toEqual(expected);
+    const device = Object.fromEntries(profileReport('device').map((r) => [r.op, r]));
+    const queued = Object.fromEntries(profileReport('queued').map((r) => [r.op, r.calls]));
+    expect(Object.fromEntries(Object.entries(device).map(([k, r]) => [k, r.calls]))).toEqual(queued);
+    expect(Object.keys(device).sort()).toEqual(['add', 'matmul']);
+    expect(device.matmul.meanMs).toBeGreaterThan(device.add.meanMs);
+    expect(formatProfile(undefined, ['device'])).toMatch(/device time of each, run alone .*empty submission \(\d+\.\d{3} ms\):\n\n\| kernel \|/);
+    resetProfile();
+    for (const t of [a, b, small]) t.dispose();
   });
 });
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Backend, Conv2dGeometry } from '../../src/tensor/backend.js';
 import { createCpuBackend } from '../../src/tensor/backends/cpu/index.js';
 import { getBackend, tensor } from '../../src/index.js';
-import { enableProfiling, formatProfile, isProfiling, profileBackend, profileReport, recordQueuedKernel, resetProfile } from '../../src/tensor/profile.js';
+import { enableProfiling, formatProfile, isDeviceTiming, isProfiling, profileBackend, profileReport, recordDeviceKernel, recordQueuedKernel, resetProfile } from '../../src/tensor/profile.js';
 
 // Profile mode: counts and keys per primitive, results unchanged, the report adds up.
 
@@ -144,5 +144,34 @@ describe('queued kernels of an asynchronous device (webgpu)', () => {
     enableProfiling(false);
     recordQueuedKernel('conv2d', 1);
     expect(profileReport('queued')).toEqual([]);
+  });
+});
+
+describe('device times of an asynchronous device (webgpu, device timing)', () => {
+  it('are recorded only under device timing, printed as their own table with the round trip, and reset', () => {
+    enableProfiling(true);
+    expect(isDeviceTiming()).toBe(false);
+    recordDeviceKernel('conv2d', 3, 0.05);
+    expect(profileReport('device')).toEqual([]);
+    enableProfiling(true, { deviceTime: true });
+    expect(isDeviceTiming()).toBe(true);
+    resetProfile();
+    recordQueuedKernel('conv2d', 0.1);
+    recordDeviceKernel('conv2d', 3, 0.05);
+    recordDeviceKernel('conv2d', 1, 0.05);
+    recordDeviceKernel('add', 4, 0.05);
+    expect(profileReport('device').map((r) => [r.op, r.calls, r.totalMs])).toEqual([
+      ['add', 1, 4],
+      ['conv2d', 2, 4],
+    ]);
+    const text = formatProfile(undefined, ['device']);
+    expect(text).toMatch(/^Kernel calls of the asynchronous device: device time of each, run alone \(submitted by itself and waited for\), less the round trip of an empty submission \(0\.050 ms\):\n\n\| kernel \|/);
+    expect(text).toContain('| conv2d | 2 | 4.00 | 50.0 | 2.000 |');
+    expect(text).not.toContain('| op |');
+    expect(formatProfile()).toMatch(/\| op \|[\s\S]*encode and submit[\s\S]*device time of each/);
+    resetProfile();
+    expect(profileReport('device')).toEqual([]);
+    enableProfiling(false);
+    expect(isDeviceTiming()).toBe(false);
   });
 });

@@ -26,7 +26,8 @@ options:
   --batch N         images per step (default ${ANCHOR_BATCH}, the anchor's)
   --reps N          timed steps, the median is reported (default 7)
   --warmup N        untimed steps after the first (default 3)
-  --profile         after the timing, one more step with the time per op kind (see SEGRAD_PROFILE)
+  --profile         after the timing, one more step with the time per op kind (see SEGRAD_PROFILE);
+                    on gpu:webgpu a third step runs each kernel call alone for its device time
   --json FILE       also write the rows as JSON: workload, size, backend, ms, imagesPerSecond, gflops,
                     peakRssMB, firstStepMs
 

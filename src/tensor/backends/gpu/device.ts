@@ -1,6 +1,6 @@
 import gpujs from 'gpu.js';
 import type { GPU as GPUInstance, IKernelRunShortcut } from 'gpu.js';
-import { isProfiling, recordQueuedKernel } from '../../profile.js';
+import { isDeviceTiming, isProfiling, recordDeviceKernel, recordQueuedKernel } from '../../profile.js';
 import { OutputPool, type BufferResult } from './output-pool.js';
 import { BatchEncoder, bufferView, isView, partStride } from './webgpu-batch.js';
 
@@ -257,6 +257,8 @@ export class Device {
       const batched = this.batch?.encode(kernel, vals, size);
       if (batched) {
         out.value = batched;
+        // device timing: this call alone on the device, and what comes next waits for it
+        if (isDeviceTiming()) return this.batch!.timeToDone().then(({ ms, roundTrip }) => recordDeviceKernel(op, ms, roundTrip));
         return;
       }
       // gpu.js submits on its own: what the batch holds goes first

@@ -29,7 +29,11 @@ interface ScalarRecord {
 }
 interface WebGpuDevice {
   limits: { minUniformBufferOffsetAlignment: number; minStorageBufferOffsetAlignment: number };
-  queue: { writeBuffer(b: GpuBuffer, offset: number, data: ArrayBufferView, dataOffset?: number, size?: number): void; submit(c: unknown[]): void };
+  queue: {
+    writeBuffer(b: GpuBuffer, offset: number, data: ArrayBufferView, dataOffset?: number, size?: number): void;
+    submit(c: unknown[]): void;
+    onSubmittedWorkDone(): Promise<void>;
+  };
   createBuffer(d: { size: number; usage: number }): GpuBuffer;
   createBindGroup(d: { layout: unknown; entries: { binding: number; resource: { buffer: GpuBuffer; offset?: number; size?: number } }[] }): unknown;
   createCommandEncoder(): { beginComputePass(): ComputePass; finish(): unknown };
@@ -71,6 +75,8 @@ export class BatchEncoder {
   private used = 0;
   private scheduled = false;
   private dispatches = 0;
+  /** Round trip of an empty submission on `device` (ms), measured on the first timed call. */
+  private roundTrip: number | null = null;
 
   constructor(private readonly pool: OutputPool) {}
 
@@ -167,6 +173,32 @@ export class BatchEncoder {
     this.encoder = null;
     this.used = 0;
     this.dispatches = 0;
+  }
+
+  /**
+   * Submits the open batch and resolves, once the device has run it, with the time that took (ms) less
+   * the round trip of an empty submission (median of 9, measured once, after the first batch: a
+   * submission scheduled meanwhile must not fall into it): the device time of the batch where it holds
+   * one call and nothing else runs (profile.ts, device timing).
+   */
+  async timeToDone(): Promise<{ ms: number; roundTrip: number }> {
+    const dev = this.device;
+    if (!dev) return { ms: 0, roundTrip: 0 };
+    const t0 = performance.now();
+    this.flush();
+    await dev.queue.onSubmittedWorkDone();
+    const ms = performance.now() - t0;
+    if (this.roundTrip === null) {
+      const trips: number[] = [];
+      for (let i = 0; i < 9; i++) {
+        const t = performance.now();
+        dev.queue.submit([]);
+        await dev.queue.onSubmittedWorkDone();
+        trips.push(performance.now() - t);
+      }
+      this.roundTrip = trips.sort((a, b) => a - b)[4];
+    }
+    return { ms: Math.max(0, ms - this.roundTrip), roundTrip: this.roundTrip };
   }
 
   private reserve(bytes: number, alignment: number): number {
