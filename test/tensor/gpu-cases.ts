@@ -146,6 +146,15 @@ const poolArb = fc
   })
   .filter((c) => c.ok);
 
+/** Pools whose windows tile the input: stride = kernel, no padding (U-Net's 2×2 max pool); sizes not always multiples. */
+const tiledPoolArb = fc
+  .record({ n: fc.integer({ min: 1, max: 2 }), c: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }), kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }) })
+  .filter((r) => r.h >= r.kh && r.w >= r.kw)
+  .map((r) => {
+    const g: Pool2dGeometry = { kernel: [r.kh, r.kw], stride: [r.kh, r.kw], pad: [0, 0, 0, 0] };
+    return { g, xShape: [r.n, r.c, r.h, r.w], outShape: [r.n, r.c, Math.floor(r.h / r.kh), Math.floor(r.w / r.kw)] };
+  });
+
 /** Every conformance case, in primitive order. */
 export const cases: Case[] = [
   { name: 'upload/read round-trips, fill and cast', runs: RUNS, make: (p) => {
@@ -305,6 +314,13 @@ export const cases: Case[] = [
         const what = JSON.stringify({ xShape, outShape, g });
         close(...(await both(p, [x], (b, [hx]) => b.maxPool2d(hx, xShape, outShape, g, 'float32'), sizeOf(outShape))), 0, `maxPool2d ${what}`);
         close(...(await both(p, [dy, x], (b, [hd, hx]) => b.maxPool2dBackward(hd, hx, xShape, outShape, g, 'float32'), sizeOf(xShape))), g.kernel[0] * g.kernel[1], `maxPool2dBackward ${what}`);
+      });
+  } },
+  { name: 'maxPool2d backward where windows tile the input (stride = kernel, no padding; one kernel)', runs: RUNS, make: (p) => {
+    return fc.asyncProperty(tiledPoolArb, seed, async ({ g, xShape, outShape }, s) => {
+        const x = values(sizeOf(xShape), s, -2, 2, true);
+        const dy = values(sizeOf(outShape), s + 1);
+        close(...(await both(p, [dy, x], (b, [hd, hx]) => b.maxPool2dBackward(hd, hx, xShape, outShape, g, 'float32'), sizeOf(xShape))), 1, `maxPool2dBackward ${JSON.stringify({ xShape, outShape, g })}`);
       });
   } },
   { name: 'avgPool2d and its backward (count_include_pad)', runs: RUNS * 2, make: (p) => {

@@ -185,6 +185,7 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
     },
     maxPool2dBackward: (dy, x, xShape, outShape, g, dtype) => {
       f32('maxPool2dBackward', dtype);
+      if (K.poolTiles(xShape, outShape, g)) return dev.run('maxPool2dBackward', K.maxPoolBackwardTiledSource(xShape, outShape, g), sizeOf(xShape), [h(dy), h(x)]);
       // the argmax per window first, so each input cell can check which windows it won
       const arg = dev.run('maxPool2dBackward', K.maxPoolSource(xShape, outShape, g, false), sizeOf(outShape), [h(x)]);
       try {

@@ -466,6 +466,39 @@ export function maxPoolBackwardSource(xShape: Shape, outShape: Shape, g: Pool2dG
   return poolGather(xShape, outShape, g, ['dys', 'args'], (at) => `if (args[${at}] == ky * ${g.kernel[1]} + kx) { acc = acc + dys[${at}]; }`, 'return acc;');
 }
 
+/**
+ * maxPoolBackwardSource in one kernel where windows tile the input without overlap or padding (stride =
+ * kernel, pad 0: U-Net's 2×2 pool): each input cell lies in at most one window, finds that window's first
+ * maximum itself, and takes its dy if that is the cell.
+ */
+export function maxPoolBackwardTiledSource(xShape: Shape, outShape: Shape, g: Pool2dGeometry): string {
+  const [, C, H, W] = xShape;
+  const [, , OH, OW] = outShape;
+  const [KH, KW] = g.kernel;
+  return kernel(['dys', 'xs'], [
+    I,
+    ...nchw(xShape, ['n', 'c', 'y', 'x']),
+    `let oy = ${idiv('y', KH)};`,
+    `let ox = ${idiv('x', KW)};`,
+    `if (oy >= ${OH} || ox >= ${OW}) { return 0; }`,
+    `let base = (n * ${C} + c) * ${H * W} + oy * ${KH * W} + ox * ${KW};`,
+    'let best = 0;',
+    'let at = -1;',
+    `for (let ky = 0; ky < ${KH}; ky++) {`,
+    `  for (let kx = 0; kx < ${KW}; kx++) {`,
+    `    let v = xs[base + ky * ${W} + kx];`,
+    `    if (at < 0 || v > best) { best = v; at = ky * ${KW} + kx; }`,
+    '  }',
+    '}',
+    `if (at == (y - oy * ${KH}) * ${KW} + x - ox * ${KW}) { return dys[((n * ${C} + c) * ${OH} + oy) * ${OW} + ox]; }`,
+    'return 0;',
+  ]);
+}
+
+/** Whether the windows of a pool tile its input without overlap or padding (maxPoolBackwardTiledSource applies). */
+export const poolTiles = (xShape: Shape, outShape: Shape, g: Pool2dGeometry): boolean =>
+  g.stride[0] === g.kernel[0] && g.stride[1] === g.kernel[1] && g.pad.every((p) => p === 0) && outShape[2] * g.kernel[0] <= xShape[2] && outShape[3] * g.kernel[1] <= xShape[3];
+
 export function avgPoolSource(xShape: Shape, outShape: Shape, g: Pool2dGeometry): string {
   return poolWindowSource(xShape, outShape, g, ['let acc = 0;'], 'acc = acc + v;', `return acc / ${g.kernel[0] * g.kernel[1]};`);
 }
