@@ -97,16 +97,17 @@ const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
 const unaryDomain: Record<string, [number, number]> = { log: [0.05, 4], sqrt: [0, 4], log1p: [-0.9, 4], reciprocal: [0.2, 3], exp: [-10, 10] };
 const exactBinary = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'maximum', 'minimum']);
 
-const convArb = fc
+/** Convolutions with kernels of kMin…kMax taps a side and images up to `side` (convArb: the usual small ones). */
+const convArbOf = (kMin: number, kMax: number, side: number) => fc
   .record({
     n: fc.integer({ min: 1, max: 2 }),
     groups: fc.integer({ min: 1, max: 2 }),
     cg: fc.integer({ min: 1, max: 2 }),
     og: fc.integer({ min: 1, max: 2 }),
-    h: fc.integer({ min: 1, max: 6 }),
-    w: fc.integer({ min: 1, max: 6 }),
-    kh: fc.integer({ min: 1, max: 3 }),
-    kw: fc.integer({ min: 1, max: 3 }),
+    h: fc.integer({ min: 1, max: side }),
+    w: fc.integer({ min: 1, max: side }),
+    kh: fc.integer({ min: kMin, max: kMax }),
+    kw: fc.integer({ min: kMin, max: kMax }),
     sh: fc.integer({ min: 1, max: 2 }),
     sw: fc.integer({ min: 1, max: 2 }),
     pad: fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 })),
@@ -123,6 +124,9 @@ const convArb = fc
     return { g, xShape, wShape, outShape, ok: oh >= 1 && ow >= 1 };
   })
   .filter((c) => c.ok);
+const convArb = convArbOf(1, 3, 6);
+/** Kernels of more taps than the gpu conv kernels write out (25), which loop over them instead. */
+const bigConvArb = convArbOf(5, 7, 10).filter((c) => c.wShape[2] * c.wShape[3] > 25);
 
 const poolArb = fc
   .record({
@@ -154,6 +158,17 @@ const tiledPoolArb = fc
     const g: Pool2dGeometry = { kernel: [r.kh, r.kw], stride: [r.kh, r.kw], pad: [0, 0, 0, 0] };
     return { g, xShape: [r.n, r.c, r.h, r.w], outShape: [r.n, r.c, Math.floor(r.h / r.kh), Math.floor(r.w / r.kw)] };
   });
+
+/** A convolution and both its gradients, each against the cpu backend. */
+const convAndGradients = (p: Pair) => async ({ g, xShape, wShape, outShape }: { g: Conv2dGeometry; xShape: Shape; wShape: Shape; outShape: Shape }, s: number): Promise<void> => {
+  const x = values(sizeOf(xShape), s);
+  const w = values(sizeOf(wShape), s + 1);
+  const dy = values(sizeOf(outShape), s + 2);
+  const what = JSON.stringify({ xShape, wShape, outShape, g });
+  close(...(await both(p, [x, w], (b, [hx, hw]) => b.conv2d(hx, xShape, hw, wShape, outShape, g, 'float32'), sizeOf(outShape))), wShape[1] * wShape[2] * wShape[3], `conv2d ${what}`);
+  close(...(await both(p, [dy, w], (b, [hd, hw]) => b.conv2dBackwardInput(hd, outShape, hw, wShape, xShape, g, 'float32'), sizeOf(xShape))), (wShape[0] / g.groups) * wShape[2] * wShape[3], `conv2dBackwardInput ${what}`);
+  close(...(await both(p, [x, dy], (b, [hx, hd]) => b.conv2dBackwardFilter(hx, xShape, hd, outShape, wShape, g, 'float32'), sizeOf(wShape))), outShape[0] * outShape[2] * outShape[3], `conv2dBackwardFilter ${what}`);
+};
 
 /** Every conformance case, in primitive order. */
 export const cases: Case[] = [
@@ -279,17 +294,8 @@ export const cases: Case[] = [
         close(g, c, count, 'scatterAdd');
       });
   } },
-  { name: 'conv2d, conv2dBackwardInput, conv2dBackwardFilter (groups, stride, padding, dilation)', runs: RUNS * 2, make: (p) => {
-    return fc.asyncProperty(convArb, seed, async ({ g, xShape, wShape, outShape }, s) => {
-        const x = values(sizeOf(xShape), s);
-        const w = values(sizeOf(wShape), s + 1);
-        const dy = values(sizeOf(outShape), s + 2);
-        const what = JSON.stringify({ xShape, wShape, outShape, g });
-        close(...(await both(p, [x, w], (b, [hx, hw]) => b.conv2d(hx, xShape, hw, wShape, outShape, g, 'float32'), sizeOf(outShape))), wShape[1] * wShape[2] * wShape[3], `conv2d ${what}`);
-        close(...(await both(p, [dy, w], (b, [hd, hw]) => b.conv2dBackwardInput(hd, outShape, hw, wShape, xShape, g, 'float32'), sizeOf(xShape))), (wShape[0] / g.groups) * wShape[2] * wShape[3], `conv2dBackwardInput ${what}`);
-        close(...(await both(p, [x, dy], (b, [hx, hd]) => b.conv2dBackwardFilter(hx, xShape, hd, outShape, wShape, g, 'float32'), sizeOf(wShape))), outShape[0] * outShape[2] * outShape[3], `conv2dBackwardFilter ${what}`);
-      });
-  } },
+  { name: 'conv2d, conv2dBackwardInput, conv2dBackwardFilter (groups, stride, padding, dilation)', runs: RUNS * 2, make: (p) => fc.asyncProperty(convArb, seed, convAndGradients(p)) },
+  { name: 'conv2d, conv2dBackwardInput, conv2dBackwardFilter with kernels past the written-out taps (5×6 to 7×7)', runs: RUNS, make: (p) => fc.asyncProperty(bigConvArb, seed, convAndGradients(p)) },
   { name: 'conv2dAffine (scale, shift, with and without relu) and convTranspose2dBias', runs: RUNS * 2, make: (p) => {
     return fc.asyncProperty(convArb, seed, fc.boolean(), async ({ g, xShape, wShape, outShape }, s, relu) => {
         const cout = outShape[1];
