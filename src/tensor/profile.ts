@@ -164,7 +164,8 @@ export function observeBackend(b: Backend): Backend {
  * Turns profiling on or off for every backend the engine has handed out and will hand out. With
  * `deviceTime` (or `SEGRAD_PROFILE=device`), an asynchronous device (gpu.js `webgpu`) also runs every
  * kernel call alone and waits for it, to time it on the device: the step then takes far longer, but
- * the third table says where the device's time goes.
+ * the third table says where the device's time goes (a kernel's first call, which gpu.js builds and
+ * runs itself, is not timed: profile a step after a warm-up one).
  */
 export function enableProfiling(on: boolean, options: { deviceTime?: boolean } = {}): void {
   enabled = on;
