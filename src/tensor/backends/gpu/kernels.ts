@@ -294,16 +294,13 @@ export const biasEpilogue: Epilogue = { params: ['bs'], lines: ['return acc + bs
 /** `expr + c` written without a `+ -` (and without `+ 0`). */
 const plus = (expr: string, c: number): string => (c === 0 ? expr : c > 0 ? `${expr} + ${c}` : `${expr} - ${-c}`);
 
-/** Kernels of at most this many taps have their tap loops written out (conv2dSource). */
-const UNROLL_TAPS = 25;
-
 /**
  * y[n, oc, oy, ox] = Σ_{ci, ky, kx} x[n, ic0 + ci, oy·sh − pt + ky·dh, ox·sw − pl + kx·dw]·w[oc, ci, ky, kx].
  * gpu.js writes index arithmetic in floats, which shader compilers may not simplify, so the kernel
- * does it by hand: which tap rows and columns lie inside the image is settled once per thread, the tap
- * loops are written out (small kernels) with each tap's offset a literal, and per input channel only
- * two base offsets move: a few operations per multiply-add instead of a dozen (3×3 convolutions on
- * SwiftShader: 20–35 % less device time).
+ * does it by hand: which tap rows and columns lie inside the image is settled once per thread, the taps
+ * are written out one line each with their offsets as literals, and per input channel only two base
+ * offsets move: a few operations per multiply-add instead of a dozen (3×3 convolutions on SwiftShader:
+ * 20–35 % less device time).
  */
 export function conv2dSource(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeometry, epilogue: Epilogue = plain): string {
   const [, C, H, W] = xShape;
@@ -312,31 +309,6 @@ export function conv2dSource(xShape: Shape, wShape: Shape, outShape: Shape, g: C
   const [sh, sw] = g.stride;
   const [pt, , pl] = g.pad;
   const [dh, dw] = g.dilation;
-  const head = [
-    I,
-    ...nchw(outShape, ['n', 'oc', 'oy', 'ox']),
-    `let ic0 = ${idiv('oc', Og)} * ${Cg};`,
-    'let acc = 0;',
-  ];
-  if (KH * KW > UNROLL_TAPS) {
-    return kernel(['xs', 'ws', ...epilogue.params], [
-      ...head,
-      `for (let ci = 0; ci < ${Cg}; ci++) {`,
-      `  for (let ky = 0; ky < ${KH}; ky++) {`,
-      `    let iy = oy * ${sh} - ${pt} + ky * ${dh};`,
-      `    if (iy >= 0 && iy < ${H}) {`,
-      `      for (let kx = 0; kx < ${KW}; kx++) {`,
-      `        let ix = ox * ${sw} - ${pl} + kx * ${dw};`,
-      `        if (ix >= 0 && ix < ${W}) {`,
-      `          acc = acc + xs[((n * ${C} + ic0 + ci) * ${H} + iy) * ${W} + ix] * ws[((oc * ${Cg} + ci) * ${KH} + ky) * ${KW} + kx];`,
-      '        }',
-      '      }',
-      '    }',
-      '  }',
-      '}',
-      ...epilogue.lines,
-    ]);
-  }
   const inside: string[] = [];
   const taps: string[] = [];
   for (let ky = 0; ky < KH; ky++) {
@@ -347,7 +319,10 @@ export function conv2dSource(xShape: Shape, wShape: Shape, outShape: Shape, g: C
   }
   for (let kx = 0; kx < KW; kx++) inside.push(`let ix${kx} = ${plus(`ox * ${sw}`, kx * dw - pl)};`, `let vx${kx} = 0;`, `if (ix${kx} >= 0 && ix${kx} < ${W}) { vx${kx} = 1; }`);
   return kernel(['xs', 'ws', ...epilogue.params], [
-    ...head,
+    I,
+    ...nchw(outShape, ['n', 'oc', 'oy', 'ox']),
+    `let ic0 = ${idiv('oc', Og)} * ${Cg};`,
+    'let acc = 0;',
     ...inside,
     // x at tap (0, 0) of channel ic0 (an offset outside x where that tap is padding: never read then)
     `let xc = ((n * ${C} + ic0) * ${H} + oy * ${sh} - ${pt}) * ${W} + ox * ${sw} - ${pl};`,
