@@ -1,5 +1,5 @@
 import type { Backend, BackendInfo } from '../../backend.js';
-import type { TypedArray } from '../../dtype.js';
+import { allocate, toTyped, type DType, type TypedArray } from '../../dtype.js';
 import { adamUpdateF32 } from './adam.js';
 import { batchNormBackward, batchNormForward } from './batchnorm.js';
 import { allocateUninitialized, recycle } from './buffers.js';
@@ -20,8 +20,8 @@ export function createCpuBackend(): Backend {
   let live = 0;
   // a plain copy: slice() of an array on a SharedArrayBuffer (large outputs, buffers.ts) takes twice as
   // long as set() (2M floats: 3.2 vs 1.4 ms), and what the caller gets is then never shared memory
-  const copyOut = (h: T): T => {
-    const out = h instanceof Float64Array ? new Float64Array(h.length) : new Float32Array(h.length);
+  const copyOut = (h: T, dtype: DType): T => {
+    const out = allocate(dtype, h.length);
     out.set(h);
     return out;
   };
@@ -34,9 +34,9 @@ export function createCpuBackend(): Backend {
     // float32 matmul/conv run on the packed GEMM: report its kernel and thread count
     info: (): BackendInfo => ({ backend: 'cpu', mode: `typed-arrays+${gemmKernel()}`, dtypes: ['float32', 'float64'], synchronous: true, threads: gemmThreads() }),
     supports: () => true,
-    upload: (data, dtype) => own(dtype === 'float64' ? Float64Array.from(data) : Float32Array.from(data)),
-    read: async (h) => copyOut(h as T),
-    readSync: (h) => copyOut(h as T),
+    upload: (data, dtype) => own(toTyped(data, dtype)),
+    read: async (h, _size, dtype) => copyOut(h as T, dtype),
+    readSync: (h, _size, dtype) => copyOut(h as T, dtype),
     dispose: (h) => {
       live--;
       recycle(h as T);
