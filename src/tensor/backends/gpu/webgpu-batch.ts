@@ -182,8 +182,8 @@ export class BatchEncoder {
    * one call and nothing else runs (profile.ts, device timing).
    */
   async timeToDone(): Promise<{ ms: number; roundTrip: number }> {
-    const dev = this.device;
-    if (!dev) return { ms: 0, roundTrip: 0 };
+    // called right after encode() recorded a call, so the batch has its device
+    const dev = this.device!;
     const t0 = performance.now();
     this.flush();
     await dev.queue.onSubmittedWorkDone();
