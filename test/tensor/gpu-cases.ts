@@ -498,6 +498,28 @@ export const cases: Case[] = [
         close(...(await both(p, [x, dyc], (b, [hx, hd]) => b.conv2dBackwardFilter(hx, shape, hd, outShape, wShape, g, 'float32'), sizeOf(wShape))), terms, 'conv2dBackwardFilter (split)');
       });
   } },
+  { name: 'batchNormForward statistics: channels offset far from zero and constant channels, one kernel and split', runs: 3, make: (p) => {
+    // webgpu takes the mean and variance in one pass, from sums of x − x₀: an offset of 1000 must cancel
+    // before squaring (Σx² − (Σx)²/n in float32 would lose the variance), a constant channel gives 0
+    const side = Math.ceil(Math.sqrt((SPLIT_FROM + CHUNK / 2) / 2));
+    return fc.asyncProperty(fc.constantFrom(3, side), seed, async (hw, s) => {
+        const shape = [2, 3, hw, hw];
+        const plane = hw * hw;
+        const terms = 2 * plane;
+        const x = values(sizeOf(shape), s);
+        for (let i = 0; i < x.length; i++) {
+          const ch = Math.floor(i / plane) % 3;
+          if (ch === 0) x[i] += 1000;
+          if (ch === 2) x[i] = -7.25;
+        }
+        const fwd = await bothOutputs(p, [x], (b, [hx]) => {
+          const r = b.batchNormForward!(hx, shape, null, null, 1e-5, 'float32');
+          return [r.y, r.mean, r.variance];
+        }, [sizeOf(shape), 3, 3]);
+        for (const [k, [got, want]] of fwd.entries()) close(got, want, terms, `batchNormForward ${['y', 'mean', 'variance'][k]} of ${JSON.stringify(shape)}`);
+        if (fwd[2][0][2] !== 0) throw new Error(`batchNormForward: a constant channel's variance is ${fwd[2][0][2]}, not 0`);
+      });
+  } },
   ...(['nearest', 'bilinear'] as const).map((m): Case => ({ name: `resize ${m} and its backward, up and down`, runs: RUNS * 2, make: (p) => {
     const d = fc.integer({ min: 1, max: 6 });
     const o = fc.integer({ min: 1, max: 13 });

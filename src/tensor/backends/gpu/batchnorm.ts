@@ -3,7 +3,7 @@ import { idiv, kernel } from './codegen.js';
 import type { Device, GpuHandle } from './device.js';
 import { reluGradSource } from './kernels.js';
 import { partStride } from './webgpu-batch.js';
-import { runReduction, type Reduction } from './split.js';
+import { runReduction, splitPlan, type Reduction } from './split.js';
 
 /**
  * Batch-norm training forward and backward as gpu.js kernels: a few kernels each way instead of the two
@@ -16,6 +16,20 @@ const I = 'let i = this.thread.x;';
 
 /** The channel of flat index i in [N, C, H, W]. */
 const channelOf = (c: number, hw: number): string[] => [`let q = ${idiv('i', hw)};`, `let c = q - ${idiv('q', c)} * ${c};`];
+
+/** The normalising kernel of the forward: y = γ·(x − μ)/√(σ² + eps) + β per channel, then the ReLU as the relu kernel has it. */
+function applySource(stats: string[], mean: string, variance: string, c: number, hw: number, gamma: boolean, beta: boolean, relu: boolean): string {
+  return kernel(
+    ['xs', ...stats, ...(gamma ? ['gs'] : []), ...(beta ? ['bs'] : []), 'eps'],
+    [
+      I,
+      ...channelOf(c, hw),
+      `let y = (xs[i] - ${mean}) * (${gamma ? 'gs[c]' : '1'} / Math.sqrt(${variance} + eps));`,
+      ...(beta ? ['y = y + bs[c];'] : []),
+      ...(relu ? ['if (y > 0) { return y; }', 'return 0;'] : ['return y;']),
+    ],
+  );
+}
 
 /** The backend's `batchNormForward`, `batchNormBackward` and `batchNormEvalAffine` on `dev` (float32; the caller checks dtypes). */
 export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Required<Backend>, 'batchNormForward' | 'batchNormBackward' | 'batchNormEvalAffine'> {
@@ -41,6 +55,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       return { scale, shift };
     },
     batchNormForward: (x, shape, gamma, beta, eps, _dtype, relu) => {
+      if (dev.mode === 'webgpu') return packedForward(x, shape, gamma, beta, eps, relu ?? false);
       const [n, c, height, w] = shape;
       const count = n * height * w;
       const mean = channelSum(shape, 'batchNormForward', { params: ['xs'], args: [h(x)], term: 'xs[at]', result: { expr: `acc / ${count}` } });
@@ -51,18 +66,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
         term: '(xs[at] - m) * (xs[at] - m)',
         result: { expr: `acc / ${count}` },
       });
-      const g = gamma === null ? '1' : 'gs[c]';
-      const apply = kernel(
-        ['xs', 'mu', 'va', ...(gamma ? ['gs'] : []), ...(beta ? ['bs'] : []), 'eps'],
-        [
-          I,
-          ...channelOf(c, height * w),
-          `let y = (xs[i] - mu[c]) * (${g} / Math.sqrt(va[c] + eps));`,
-          ...(beta ? ['y = y + bs[c];'] : []),
-          // relu as the relu kernel has it
-          ...(relu ? ['if (y > 0) { return y; }', 'return 0;'] : ['return y;']),
-        ],
-      );
+      const apply = applySource(['mu', 'va'], 'mu[c]', 'va[c]', c, height * w, gamma !== null, beta !== null, relu ?? false);
       const params = [gamma, beta].filter((p) => p !== null).map(h);
       const y = dev.run('batchNormForward', apply, n * c * height * w, [h(x), mean, variance, ...params, eps]);
       return { y, mean, variance };
@@ -102,6 +106,56 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       return { dx, dgamma, dbeta };
     },
   };
+
+  /**
+   * webgpu: the forward in two kernel calls (three where the sums split) instead of three (five): the mean
+   * and the variance from one pass, as Σd and Σd² of d = x − x₀ (x₀ the channel's first value, so a large
+   * mean cancels before it is squared), at [0, C) and [S, S + C) of one output (S = partStride(C)),
+   * read by the normalising kernel through one binding and handed on as two views of it.
+   */
+  function packedForward(x: unknown, shape: readonly number[], gamma: unknown, beta: unknown, eps: number, relu: boolean): { y: GpuHandle; mean: GpuHandle; variance: GpuHandle } {
+    const [n, c, height, w] = shape;
+    const hw = height * w;
+    const count = n * hw;
+    const S = partStride(c);
+    const { P, L } = splitPlan(count, 2 * S);
+    // output o: which sum (second: Σd²) of which channel; the padding outputs repeat channel C − 1
+    const which = (o: string): string[] => [`let second = Math.min(Math.floor((${o} + 0.5) / ${S}), 1);`, `let ch = Math.min(${o} - second * ${S}, ${c - 1});`];
+    const term = (r: string): string[] => [`let nn = ${idiv(r, hw)};`, `let d = xs[(nn * ${c} + ch) * ${hw} + ${r} - nn * ${hw}] - x0;`];
+    // mean = x₀ + Σd/count, variance = Σd²/count − (Σd/count)² (not below 0, which rounding could give)
+    const result = [`let md = s1 / ${count};`, `if (second > 0) { return Math.max(s2 / ${count} - md * md, 0); }`, `return xs[ch * ${hw}] + md;`];
+    let stats: GpuHandle;
+    if (P === 1) {
+      const source = kernel(['xs'], [
+        'let o = this.thread.x;', ...which('o'), `let x0 = xs[ch * ${hw}];`, 'let s1 = 0;', 'let s2 = 0;',
+        `for (let r = 0; r < ${count}; r++) {`, ...term('r'), '  s1 = s1 + d;', '  s2 = s2 + d * d;', '}',
+        ...result,
+      ]);
+      stats = dev.run('batchNormForward', source, 2 * S, [h(x)]);
+    } else {
+      const partSource = kernel(['xs'], [
+        'let i = this.thread.x;', `let p = ${idiv('i', 2 * S)};`, `let o = i - p * ${2 * S};`, ...which('o'), `let x0 = xs[ch * ${hw}];`, 'let acc = 0;',
+        `for (let k = 0; k < ${L}; k++) {`, `  let r = p * ${L} + k;`, `  if (r < ${count}) {`, ...term('r'), '    if (second > 0) { d = d * d; }', '    acc = acc + d;', '  }', '}',
+        'return acc;',
+      ]);
+      const part = dev.run('batchNormForward', partSource, P * 2 * S, [h(x)]);
+      const combineSource = kernel(['part', 'xs'], [
+        'let o = this.thread.x;', ...which('o'), 'let s1 = 0;', 'let s2 = 0;',
+        `for (let k = 0; k < ${P}; k++) {`, `  s1 = s1 + part[k * ${2 * S} + ch];`, `  s2 = s2 + part[k * ${2 * S} + ${S} + ch];`, '}',
+        ...result,
+      ]);
+      try {
+        stats = dev.run('batchNormForward', combineSource, 2 * S, [part, h(x)]);
+      } finally {
+        dev.release(part);
+      }
+    }
+    const apply = applySource(['st'], 'st[c]', `st[c + ${S}]`, c, hw, gamma !== null, beta !== null, relu);
+    const params = [gamma, beta].filter((p) => p !== null).map(h);
+    const y = dev.run('batchNormForward', apply, n * c * hw, [h(x), stats, ...params, eps]);
+    const [mean, variance] = dev.parts(stats, 2, c);
+    return { y, mean, variance };
+  }
 
   /**
    * webgpu: the backward in two kernel calls (three where the sums split): both sums in one reduction,
