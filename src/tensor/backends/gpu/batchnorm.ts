@@ -58,7 +58,14 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       if (dev.mode === 'webgpu') return packedForward(x, shape, gamma, beta, eps, relu ?? false);
       const [n, c, height, w] = shape;
       const count = n * height * w;
-      const mean = channelSum(shape, 'batchNormForward', { params: ['xs'], args: [h(x)], term: 'xs[at]', result: { expr: `acc / ${count}` } });
+      // Σ(x − x₀) with x₀ the channel's first value, so a large mean does not swamp the sum's precision
+      const mean = channelSum(shape, 'batchNormForward', {
+        params: ['xs'],
+        args: [h(x)],
+        prelude: [`let x0 = xs[o * ${height * w}];`],
+        term: 'xs[at] - x0',
+        result: { expr: `x0s[o * ${height * w}] + acc / ${count}`, params: ['x0s'], args: [h(x)] },
+      });
       const variance = channelSum(shape, 'batchNormForward', {
         params: ['xs', 'mu'],
         args: [h(x), mean],
