@@ -2,14 +2,36 @@ import { broadcastStrides, stridesOf, type Shape } from '../../shape.js';
 
 /**
  * Helpers that write gpu.js kernel sources. Shapes are baked into the text as literals, so each
- * (primitive, shape signature) is its own kernel, compiled once. Index math runs in floats on GL, so
- * every integer division is written `Math.floor((a + 0.5) / d)`: exact whatever rounding the division has,
- * for flat indices below 2^22.
+ * (primitive, shape signature) is its own kernel, compiled once. gpu.js declares variables floats (only
+ * loop counters and intVar's variables are integers), so every integer division is written
+ * `Math.floor((a + 0.5) / d)`: exact whatever rounding the division has, for flat indices below 2^22.
  */
 
 /** A kernel source from its parameter names and body lines. */
 export function kernel(params: readonly string[], body: readonly string[]): string {
   return `function(${params.join(', ')}) {\n  ${body.join('\n  ')}\n}`;
+}
+
+/**
+ * Lines declaring `name` a 32-bit integer, set to `expr` (a whole number). gpu.js declares every other
+ * `let` a float, and a float index costs a float-to-integer conversion at each array read: NVIDIA GPUs
+ * convert 16 values a clock per multiprocessor against 64–128 float multiply-adds (the CUDA programming
+ * guide's throughput table). gpu.js makes a variable an integer only where it starts at an integer
+ * literal and is incremented with `++` somewhere, hence the `++`. An integer offset plus a literal folds
+ * into the load's address. Use it for the offsets a hot loop reads at; gpu.js's GL modes get floatVars.
+ */
+export function intVar(name: string, expr: string): string[] {
+  return [`let ${name} = 0;`, `${name}++;`, `${name} = ${expr};`];
+}
+
+const INT_VAR = /let (\w+) = 0;\s*\1\+\+;\s*\1 = ([^;]*);/g;
+
+/**
+ * The source with intVar's integers declared as floats again (`let name = expr;`), for gpu.js's GL
+ * modes: their code generator does not convert a float assigned to an integer, which GLSL rejects.
+ */
+export function floatVars(source: string): string {
+  return source.replace(INT_VAR, 'let $1 = $2;');
 }
 
 /** Integer division that survives inexact float division (both operands non-negative integers). */

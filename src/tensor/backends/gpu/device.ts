@@ -1,6 +1,7 @@
 import gpujs from 'gpu.js';
 import type { GPU as GPUInstance, IKernelRunShortcut } from 'gpu.js';
 import { isDeviceTiming, isProfiling, recordDeviceKernel, recordQueuedKernel } from '../../profile.js';
+import { floatVars } from './codegen.js';
 import { OutputPool, type BufferResult } from './output-pool.js';
 import { BatchEncoder, bufferView, isView, partStride } from './webgpu-batch.js';
 
@@ -12,6 +13,7 @@ import { BatchEncoder, bufferView, isView, partStride } from './webgpu-batch.js'
 /** gpu.js modes the gpu backend can run, best first for automatic selection. */
 export const GPU_MODES = ['webgpu', 'webgl2', 'webgl', 'headlessgl', 'webasm', 'cpu'] as const;
 export type GpuMode = (typeof GPU_MODES)[number];
+const GL_MODES: ReadonlySet<GpuMode> = new Set(['webgl2', 'webgl', 'headlessgl']);
 
 /** What a kernel hands back with `pipeline: true`: a typed array (cpu, webasm) or a device object. */
 type DeviceValue = Float32Array | { toArray(): unknown; delete(): void };
@@ -424,7 +426,7 @@ export class Device {
   private kernel(key: string, source: string, size: number): IKernelRunShortcut {
     let k = this.kernels.get(key);
     if (!k) {
-      k = this.gpu.createKernel(source, { output: [size], pipeline: true, immutable: true, precision: 'single', tactic: 'precision' });
+      k = this.gpu.createKernel(GL_MODES.has(this.mode) ? floatVars(source) : source, { output: [size], pipeline: true, immutable: true, precision: 'single', tactic: 'precision' });
       this.kernels.set(key, k);
     }
     return k;

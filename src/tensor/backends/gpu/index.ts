@@ -5,7 +5,7 @@ import { gpuBatchNorm } from './batchnorm.js';
 import { availableGpuModes, deviceFor, GPU_MODES, GpuHandle, prepareGpu, type Device, type GpuMode } from './device.js';
 import * as K from './kernels.js';
 import { partStride } from './webgpu-batch.js';
-import { runReduction, splitPlan } from './split.js';
+import { combinePartials, rowSplitPlan, runReduction, splitPlan } from './split.js';
 
 export { availableGpuModes, GPU_MODES, prepareGpu, type GpuMode } from './device.js';
 
@@ -173,11 +173,10 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
     },
     conv2dBackwardFilter: (x, xShape, dy, dyShape, wShape, g, dtype) => {
       f32('conv2dBackwardFilter', dtype);
-      if (splitPlan(dyShape[0] * dyShape[2] * dyShape[3], sizeOf(wShape)).P > 1) {
-        const r = K.conv2dBackwardFilterTerms(xShape, dyShape, wShape, g);
-        return runReduction(dev, { op: 'conv2dBackwardFilter', params: ['xs', 'dys'], args: [h(x), h(dy)], outputs: sizeOf(wShape), fold: 'sum', ...r });
-      }
-      return dev.run('conv2dBackwardFilter', K.conv2dBackwardFilterSource(xShape, dyShape, wShape, g), sizeOf(wShape), [h(x), h(dy)]);
+      const weights = sizeOf(wShape);
+      const plan = rowSplitPlan(dyShape[0] * dyShape[2], dyShape[3], weights);
+      const out = dev.run('conv2dBackwardFilter', K.conv2dBackwardFilterSource(xShape, dyShape, wShape, g, plan), plan.P * weights, [h(x), h(dy)]);
+      return plan.P === 1 ? out : combinePartials(dev, 'conv2dBackwardFilter', out, plan.P, weights, 'sum');
     },
     maxPool2d: (x, xShape, outShape, g, dtype) => {
       f32('maxPool2d', dtype);

@@ -42,6 +42,17 @@ export function splitPlan(terms: number, outputs: number): { P: number; L: numbe
   return { P: Math.ceil(terms / L), L };
 }
 
+/**
+ * splitPlan for terms that come in rows of `rowLength` which a thread walks whole (conv2dBackwardFilter's
+ * output rows): P chunks of R rows each, about CHUNK terms a chunk (P = 1: one kernel over all rows).
+ */
+export function rowSplitPlan(rows: number, rowLength: number, outputs: number): { P: number; R: number } {
+  if (rows * rowLength < SPLIT_FROM) return { P: 1, R: rows };
+  let R = Math.ceil(CHUNK / rowLength);
+  while (Math.ceil(rows / R) * outputs > MAX_PARTIALS) R *= 2;
+  return { P: Math.ceil(rows / R), R };
+}
+
 const foldLine = (fold: Reduction['fold']): string =>
   fold === 'sum' ? 'acc = acc + v;' : fold === 'max' ? 'if (v > acc) { acc = v; }' : 'if (v < acc) { acc = v; }';
 
@@ -69,20 +80,28 @@ export function runReduction(dev: Device, red: Reduction): GpuHandle {
     return dev.run(red.op, kernel([...red.params, ...(res.params ?? [])], [...body, `return ${res.expr};`]), red.outputs, [...red.args, ...(res.args ?? [])]);
   }
   const part = dev.run(red.op, kernel(red.params, [...body, 'return acc;']), P * red.outputs, red.args);
+  return combinePartials(dev, red.op, part, P, red.outputs, red.fold, res);
+}
+
+/**
+ * The second kernel of a split reduction: folds the P partials of each output ([P, outputs] in `part`,
+ * which it releases) and returns `result` of the folded `acc` ([outputs]).
+ */
+export function combinePartials(dev: Device, op: string, part: GpuHandle, P: number, outputs: number, fold: Reduction['fold'], result: NonNullable<Reduction['result']> = { expr: 'acc' }): GpuHandle {
   try {
     const combine = kernel(
-      ['part', ...(res.params ?? [])],
+      ['part', ...(result.params ?? [])],
       [
         'let o = this.thread.x;',
         'let acc = part[o];',
         `for (let k = 1; k < ${P}; k++) {`,
-        `  let v = part[k * ${red.outputs} + o];`,
-        `  ${foldLine(red.fold)}`,
+        `  let v = part[k * ${outputs} + o];`,
+        `  ${foldLine(fold)}`,
         '}',
-        `return ${res.expr};`,
+        `return ${result.expr};`,
       ],
     );
-    return dev.run(red.op, combine, red.outputs, [part, ...(res.args ?? [])]);
+    return dev.run(op, combine, outputs, [part, ...(result.args ?? [])]);
   } finally {
     dev.release(part);
   }

@@ -1,0 +1,41 @@
+import gpujs from 'gpu.js';
+import { describe, expect, it } from 'vitest';
+import { floatVars, intVar, kernel } from '../../src/tensor/backends/gpu/codegen.js';
+import { gpuModesHere } from './gpu-modes.js';
+
+/**
+ * intVar's integers: gpu.js's WebGPU code generator must declare them i32 (or the conv kernels convert
+ * every index from float again, silently, after a gpu.js update), and floatVars must give the GL modes
+ * plain float declarations with the same values.
+ */
+
+const { modes } = await gpuModesHere();
+
+const source = kernel(['xs'], ['let i = this.thread.x;', ...intVar('at', 'i * 2 + 1'), 'let acc = 0;', 'for (let k = 0; k < 3; k++) {', '  acc = acc + xs[at + k];', '}', 'return acc;']);
+const xs = Float32Array.from({ length: 12 }, (_, i) => i * i);
+const want = Float32Array.from({ length: 4 }, (_, i) => xs[2 * i + 1] + xs[2 * i + 2] + xs[2 * i + 3]);
+
+describe('intVar and floatVars', () => {
+  it('floatVars turns intVar lines back into one float declaration and leaves other lines alone', () => {
+    const plain = kernel(['xs'], ['let i = this.thread.x;', 'let at = i * 2 + 1;', 'let acc = 0;', 'for (let k = 0; k < 3; k++) {', '  acc = acc + xs[at + k];', '}', 'return acc;']);
+    expect(floatVars(source)).toBe(plain);
+    expect(floatVars(plain)).toBe(plain);
+  });
+
+  it('gives the same values as a float index in gpu.js cpu mode', () => {
+    for (const src of [source, floatVars(source)]) {
+      const k = new gpujs.GPU({ mode: 'cpu' }).createKernel(src, { output: [4] });
+      expect(Array.from(k(xs) as Float32Array)).toEqual(Array.from(want));
+    }
+  });
+
+  // CI and this machine have SwiftShader's Vulkan driver; only a machine without any driver skips this
+  it.skipIf(!modes.includes('webgpu'))('is an i32 in the WGSL gpu.js writes for webgpu', async () => {
+    const k = new gpujs.GPU({ mode: 'webgpu' }).createKernel(source, { output: [4], precision: 'single' });
+    const out = await (k(xs) as unknown as Promise<Float32Array>);
+    expect(Array.from(out)).toEqual(Array.from(want));
+    const wgsl = (k as unknown as { compiledSource: string }).compiledSource;
+    expect(wgsl).toMatch(/var user_at\s*:\s*i32/);
+    expect(wgsl).toMatch(/var user_i\s*:\s*f32/);
+  });
+});
