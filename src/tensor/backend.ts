@@ -41,6 +41,14 @@ export interface Pool2dGeometry {
 
 export type ResizeMode = 'nearest' | 'bilinear';
 
+/** Running statistics ([C] each) to update as batchNormRunningUpdate does: (1 − momentum)·r + momentum·mean, (1 − momentum)·r + varFactor·variance. */
+export interface BatchNormRunning {
+  mean: Handle;
+  variance: Handle;
+  momentum: number;
+  varFactor: number;
+}
+
 /** What runs, as reported by `backendInfo()`. */
 export interface BackendInfo {
   backend: 'cpu' | 'gpu';
@@ -108,9 +116,11 @@ export interface Backend {
   // Optional fused fast paths; ops compose the primitives above where a backend lacks them.
   /**
    * Batch-norm training forward over x [N, C, H, W]: y, batch mean and biased variance ([C]); γ, β [C] or
-   * null. With `relu`, y = max(·, 0) (the bits of a separate relu).
+   * null. With `relu`, y = max(·, 0) (the bits of a separate relu). With `running`, a backend may also
+   * return the new running statistics (batchNormRunningUpdate's values) from the same kernels (gpu
+   * webgpu: one call fewer); where it returns none, the caller updates them itself.
    */
-  batchNormForward?(x: Handle, xShape: Shape, gamma: Handle | null, beta: Handle | null, eps: number, dtype: DType, relu?: boolean): { y: Handle; mean: Handle; variance: Handle };
+  batchNormForward?(x: Handle, xShape: Shape, gamma: Handle | null, beta: Handle | null, eps: number, dtype: DType, relu?: boolean, running?: BatchNormRunning): { y: Handle; mean: Handle; variance: Handle; running?: { mean: Handle; variance: Handle } };
   /**
    * Gradients of batchNormForward: dx [N, C, H, W], dγ and dβ [C]. `reluOut`: the forward's output where
    * it ended in a ReLU; dy then counts only where it is > 0 (the bits of reluGrad first).

@@ -440,6 +440,38 @@ export const cases: Case[] = [
         for (const [k, [got, want]] of bwd.entries()) close(got, want, count, `batchNormBackward ${['dx', 'dγ', 'dβ'][k]} ${what}`);
       });
   } },
+  { name: 'batchNormForward with running statistics: the same y, mean and variance; the running ones (webgpu: returned) as batchNormRunningUpdate', runs: RUNS, make: (p) => {
+    const d = fc.integer({ min: 1, max: 5 });
+    // the split shape of the case below, so the running statistics come from the combining kernel too
+    const side = Math.ceil(Math.sqrt((SPLIT_FROM + CHUNK / 2) / 2));
+    return fc.asyncProperty(fc.integer({ min: 2, max: 3 }), fc.integer({ min: 1, max: 3 }), d, d, fc.boolean(), fc.double({ min: 0.01, max: 0.9, noNaN: true }), seed, async (n, c, h, w, split, momentum, s) => {
+        const shape = split ? [2, c, side, side] : [n, c, h, w];
+        const size = sizeOf(shape);
+        const count = shape[0] * shape[2] * shape[3];
+        const varFactor = (momentum * count) / (count - 1);
+        const [x, rm, rv] = [values(size, s), values(c, s + 1), values(c, s + 2, 0.5, 2)];
+        const what = JSON.stringify({ shape, momentum });
+        const g = p.gpu;
+        const [hx, hm, hv] = [x, rm, rv].map((v) => g.upload(v, 'float32'));
+        const plain = g.batchNormForward!(hx, shape, null, null, 1e-5, 'float32', true);
+        const withRunning = g.batchNormForward!(hx, shape, null, null, 1e-5, 'float32', true, { mean: hm, variance: hv, momentum, varFactor });
+        if (g.info().mode === 'webgpu' && !withRunning.running) throw new Error('webgpu should return the running statistics from batchNormForward');
+        const read = async (hs: Handle[], sizes: number[]): Promise<Float32Array[]> => Promise.all(hs.map(async (x, k) => (await g.read(x, sizes[k], 'float32')) as Float32Array));
+        const [y0, m0, v0] = await read([plain.y, plain.mean, plain.variance], [size, c, c]);
+        const [y1, m1, v1] = await read([withRunning.y, withRunning.mean, withRunning.variance], [size, c, c]);
+        for (const [k, [a, b]] of ([[y0, y1], [m0, m1], [v0, v1]] as const).entries()) close(b, a, 0, `batchNormForward ${['y', 'mean', 'variance'][k]} with running statistics against without ${what}`);
+        const running = withRunning.running ? await read([withRunning.running.mean, withRunning.running.variance], [c, c]) : [];
+        for (const t of [hx, hm, hv, plain.y, plain.mean, plain.variance, withRunning.y, withRunning.mean, withRunning.variance, ...(withRunning.running ? [withRunning.running.mean, withRunning.running.variance] : [])]) g.dispose(t);
+        if (!running.length) return;
+        // the reference statistics from the cpu backend, then batchNormRunningUpdate's formula in float64
+        const hc = cpu.upload(x, 'float32');
+        const ref = cpu.batchNormForward!(hc, shape, null, null, 1e-5, 'float32');
+        const [mean, variance] = [cpu.readSync!(ref.mean, c, 'float32'), cpu.readSync!(ref.variance, c, 'float32')];
+        for (const t of [hc, ref.y, ref.mean, ref.variance]) cpu.dispose(t);
+        close(running[0], Float32Array.from(rm, (r, i) => (1 - momentum) * r + momentum * mean[i]), count, `running mean ${what}`);
+        close(running[1], Float32Array.from(rv, (r, i) => (1 - momentum) * r + varFactor * variance[i]), count, `running variance ${what}`);
+      });
+  } },
   { name: 'batchNormEvalAffine (γ, β present or not) against float64 on the host', runs: RUNS, make: (p) => {
     return fc.asyncProperty(fc.integer({ min: 1, max: 20 }), fc.boolean(), fc.boolean(), seed, async (c, hasGamma, hasBeta, s) => {
         const [mean, variance, gamma, beta] = [values(c, s), values(c, s + 1, 0, 3), values(c, s + 2), values(c, s + 3)];

@@ -12,6 +12,8 @@ export interface BatchNormTrainResult {
   mean: Tensor;
   /** Biased variance (divided by N·H·W). */
   variance: Tensor;
+  /** The new running statistics, where `running` was given and the backend computed them with the rest. */
+  running?: { mean: Tensor; variance: Tensor };
 }
 
 /**
@@ -22,9 +24,12 @@ export interface BatchNormTrainResult {
  * `relu`, g·step(y) in g's place).
  * Runs the backend's fused kernels in float32 where it has them (cpu, gpu); float64 and other backends
  * compose primitives (`batchNormTrainComposed`, the reference). `mean` and `variance` carry no gradient.
+ * With `running` (the running statistics and the momentum), a backend that can (gpu webgpu) also returns
+ * their new values as batchNormRunningAverages computes them (unbiased variance), in the same kernels;
+ * otherwise `running` is absent from the result and the caller calls batchNormRunningAverages.
  * @example const { y, mean, variance } = batchNormTrain(randn([2, 3, 4, 4]), null, null, 1e-5, { relu: true });
  */
-export function batchNormTrain(x: Tensor, gamma: Tensor | null, beta: Tensor | null, eps: number, opts: { relu?: boolean } = {}): BatchNormTrainResult {
+export function batchNormTrain(x: Tensor, gamma: Tensor | null, beta: Tensor | null, eps: number, opts: { relu?: boolean; running?: { mean: Tensor; variance: Tensor; momentum: number } } = {}): BatchNormTrainResult {
   const relu = opts.relu ?? false;
   const params = [gamma, beta].filter((t): t is Tensor => t !== null);
   const { dtype, backend } = checkSame('batchNormTrain', [x, ...params]);
@@ -35,11 +40,15 @@ export function batchNormTrain(x: Tensor, gamma: Tensor | null, beta: Tensor | n
     const r = batchNormTrainComposed(x, gamma, beta, eps);
     return relu ? { ...r, y: reluOp(r.y) } : r;
   }
-  const r = backend.batchNormForward(x.handle, x.shape, gamma?.handle ?? null, beta?.handle ?? null, eps, dtype, relu);
+  const count = x.shape[0] * x.shape[2] * x.shape[3];
+  const rs = opts.running;
+  const running = rs ? { mean: rs.mean.handle, variance: rs.variance.handle, momentum: rs.momentum, varFactor: (rs.momentum * count) / (count - 1) } : undefined;
+  const r = backend.batchNormForward(x.handle, x.shape, gamma?.handle ?? null, beta?.handle ?? null, eps, dtype, relu, running);
   const mean = wrap(backend, r.mean, [c], dtype);
   const variance = wrap(backend, r.variance, [c], dtype);
   const y = record('batchNormTrain', [x, ...params], wrap(backend, r.y, x.shape, dtype), { gamma, hasBeta: beta !== null, mean, variance, eps, relu });
-  return { y, mean, variance };
+  if (!r.running) return { y, mean, variance };
+  return { y, mean, variance, running: { mean: wrap(backend, r.running.mean, [c], dtype), variance: wrap(backend, r.running.variance, [c], dtype) } };
 }
 
 /** batchNormTrain composed from elementwise and reduce primitives: the reference for the fused path. */

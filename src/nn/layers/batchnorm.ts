@@ -68,17 +68,20 @@ export class BatchNorm2d extends Module {
     }
     const count = x.shape[0] * x.shape[2] * x.shape[3];
     if (count < 2) throw new Error(`BatchNorm2d(${c}): training needs more than one value per channel, got input ${fmt(x.shape)}`);
-    // fused on backends that have the kernels (cpu and gpu, float32), composed from primitives otherwise
-    const { y, mean, variance } = batchNormTrain(x, this.weight, this.bias, this.eps, { relu: withRelu });
+    // fused on backends that have the kernels (cpu and gpu, float32), composed from primitives otherwise;
+    // gpu webgpu also updates the running statistics in the same kernels
+    const m = this.momentum;
+    const r = batchNormTrain(x, this.weight, this.bias, this.eps, { relu: withRelu, running: { mean: this.running_mean, variance: this.running_var, momentum: m } });
     noGrad(() =>
       tidy(() => {
-        const m = this.momentum;
-        const r = batchNormRunningAverages(this.running_mean, this.running_var, mean, variance, m, (m * count) / (count - 1));
-        this.running_mean.assign(r.mean);
-        this.running_var.assign(r.variance);
+        const next = r.running ?? batchNormRunningAverages(this.running_mean, this.running_var, r.mean, r.variance, m, (m * count) / (count - 1));
+        this.running_mean.assign(next.mean);
+        this.running_var.assign(next.variance);
+        // the backend's new statistics were made outside this tidy: the running buffers hold them now
+        if (r.running) for (const t of [r.running.mean, r.running.variance]) t.dispose();
       }),
     );
-    return y;
+    return r.y;
   }
 
   /**

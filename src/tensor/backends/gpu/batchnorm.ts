@@ -1,4 +1,4 @@
-import type { Backend } from '../../backend.js';
+import type { Backend, BatchNormRunning } from '../../backend.js';
 import { idiv, kernel } from './codegen.js';
 import type { Device, GpuHandle } from './device.js';
 import { reluGradSource } from './kernels.js';
@@ -54,8 +54,8 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       const shift = dev.run('batchNormEvalAffine', shiftSource, c, [h(mean), scale, ...(beta ? [h(beta)] : [])]);
       return { scale, shift };
     },
-    batchNormForward: (x, shape, gamma, beta, eps, _dtype, relu) => {
-      if (dev.mode === 'webgpu') return packedForward(x, shape, gamma, beta, eps, relu ?? false);
+    batchNormForward: (x, shape, gamma, beta, eps, _dtype, relu, running) => {
+      if (dev.mode === 'webgpu') return packedForward(x, shape, gamma, beta, eps, relu ?? false, running);
       const [n, c, height, w] = shape;
       const count = n * height * w;
       // Σ(x − x₀) with x₀ the channel's first value, so a large mean does not swamp the sum's precision
@@ -118,41 +118,54 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
    * webgpu: the forward in two kernel calls (three where the sums split) instead of three (five): the mean
    * and the variance from one pass, as Σd and Σd² of d = x − x₀ (x₀ the channel's first value, so a large
    * mean cancels before it is squared), at [0, C) and [S, S + C) of one output (S = partStride(C)),
-   * read by the normalising kernel through one binding and handed on as two views of it.
+   * read by the normalising kernel through one binding and handed on as two views of it. With `running`,
+   * the new running mean and variance follow at [2S, 2S + C) and [3S, 3S + C) (batchNormRunningUpdate's
+   * formula), so they take no call of their own.
    */
-  function packedForward(x: unknown, shape: readonly number[], gamma: unknown, beta: unknown, eps: number, relu: boolean): { y: GpuHandle; mean: GpuHandle; variance: GpuHandle } {
+  function packedForward(x: unknown, shape: readonly number[], gamma: unknown, beta: unknown, eps: number, relu: boolean, running?: BatchNormRunning): { y: GpuHandle; mean: GpuHandle; variance: GpuHandle; running?: { mean: GpuHandle; variance: GpuHandle } } {
     const [n, c, height, w] = shape;
     const hw = height * w;
     const count = n * hw;
     const S = partStride(c);
+    const parts = running ? 4 : 2;
     const { P, L } = splitPlan(count, 2 * S);
-    // output o: which sum (second: Σd²) of which channel; the padding outputs repeat channel C − 1
-    const which = (o: string): string[] => [`let second = Math.min(Math.floor((${o} + 0.5) / ${S}), 1);`, `let ch = Math.min(${o} - second * ${S}, ${c - 1});`];
+    // output o: which part k (0 Σd or the mean, 1 Σd² or the variance, 2 and 3 the running ones) of which
+    // channel; the padding outputs repeat channel C − 1
+    const which = (o: string, k: number): string[] => [`let k = Math.min(Math.floor((${o} + 0.5) / ${S}), ${k - 1});`, `let ch = Math.min(${o} - k * ${S}, ${c - 1});`];
     const term = (r: string): string[] => [`let nn = ${idiv(r, hw)};`, `let d = xs[(nn * ${c} + ch) * ${hw} + ${r} - nn * ${hw}] - x0;`];
     // mean = x₀ + Σd/count, variance = Σd²/count − (Σd/count)² (not below 0, which rounding could give)
-    const result = [`let md = s1 / ${count};`, `if (second > 0) { return Math.max(s2 / ${count} - md * md, 0); }`, `return xs[ch * ${hw}] + md;`];
+    const result = [
+      `let md = s1 / ${count};`,
+      `let mu = xs[ch * ${hw}] + md;`,
+      `let va = Math.max(s2 / ${count} - md * md, 0);`,
+      'if (k == 0) { return mu; }',
+      ...(running ? ['if (k == 2) { return rm[ch] * keep + mu * wm; }', 'if (k == 3) { return rv[ch] * keep + va * wv; }'] : []),
+      'return va;',
+    ];
+    const runParams = running ? ['rm', 'rv', 'keep', 'wm', 'wv'] : [];
+    const runArgs = running ? [h(running.mean), h(running.variance), 1 - running.momentum, running.momentum, running.varFactor] : [];
     let stats: GpuHandle;
     if (P === 1) {
-      const source = kernel(['xs'], [
-        'let o = this.thread.x;', ...which('o'), `let x0 = xs[ch * ${hw}];`, 'let s1 = 0;', 'let s2 = 0;',
+      const source = kernel(['xs', ...runParams], [
+        'let o = this.thread.x;', ...which('o', parts), `let x0 = xs[ch * ${hw}];`, 'let s1 = 0;', 'let s2 = 0;',
         `for (let r = 0; r < ${count}; r++) {`, ...term('r'), '  s1 = s1 + d;', '  s2 = s2 + d * d;', '}',
         ...result,
       ]);
-      stats = dev.run('batchNormForward', source, 2 * S, [h(x)]);
+      stats = dev.run('batchNormForward', source, parts * S, [h(x), ...runArgs]);
     } else {
       const partSource = kernel(['xs'], [
-        'let i = this.thread.x;', `let p = ${idiv('i', 2 * S)};`, `let o = i - p * ${2 * S};`, ...which('o'), `let x0 = xs[ch * ${hw}];`, 'let acc = 0;',
-        `for (let k = 0; k < ${L}; k++) {`, `  let r = p * ${L} + k;`, `  if (r < ${count}) {`, ...term('r'), '    if (second > 0) { d = d * d; }', '    acc = acc + d;', '  }', '}',
+        'let i = this.thread.x;', `let p = ${idiv('i', 2 * S)};`, `let o = i - p * ${2 * S};`, ...which('o', 2), `let x0 = xs[ch * ${hw}];`, 'let acc = 0;',
+        `for (let j = 0; j < ${L}; j++) {`, `  let r = p * ${L} + j;`, `  if (r < ${count}) {`, ...term('r'), '    if (k > 0) { d = d * d; }', '    acc = acc + d;', '  }', '}',
         'return acc;',
       ]);
       const part = dev.run('batchNormForward', partSource, P * 2 * S, [h(x)]);
-      const combineSource = kernel(['part', 'xs'], [
-        'let o = this.thread.x;', ...which('o'), 'let s1 = 0;', 'let s2 = 0;',
-        `for (let k = 0; k < ${P}; k++) {`, `  s1 = s1 + part[k * ${2 * S} + ch];`, `  s2 = s2 + part[k * ${2 * S} + ${S} + ch];`, '}',
+      const combineSource = kernel(['part', 'xs', ...runParams], [
+        'let o = this.thread.x;', ...which('o', parts), 'let s1 = 0;', 'let s2 = 0;',
+        `for (let j = 0; j < ${P}; j++) {`, `  s1 = s1 + part[j * ${2 * S} + ch];`, `  s2 = s2 + part[j * ${2 * S} + ${S} + ch];`, '}',
         ...result,
       ]);
       try {
-        stats = dev.run('batchNormForward', combineSource, 2 * S, [part, h(x)]);
+        stats = dev.run('batchNormForward', combineSource, parts * S, [part, h(x), ...runArgs]);
       } finally {
         dev.release(part);
       }
@@ -160,8 +173,8 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     const apply = applySource(['st'], 'st[c]', `st[c + ${S}]`, c, hw, gamma !== null, beta !== null, relu);
     const params = [gamma, beta].filter((p) => p !== null).map(h);
     const y = dev.run('batchNormForward', apply, n * c * hw, [h(x), stats, ...params, eps]);
-    const [mean, variance] = dev.parts(stats, 2, c);
-    return { y, mean, variance };
+    const [mean, variance, runMean, runVar] = dev.parts(stats, parts, c);
+    return { y, mean, variance, ...(running ? { running: { mean: runMean, variance: runVar } } : {}) };
   }
 
   /**
