@@ -24,12 +24,12 @@ export interface BatchNormTrainResult {
  * `relu`, g·step(y) in g's place).
  * Runs the backend's fused kernels in float32 where it has them (cpu, gpu); float64 and other backends
  * compose primitives (`batchNormTrainComposed`, the reference). `mean` and `variance` carry no gradient.
- * With `running` (the running statistics and the momentum), a backend that can (gpu webgpu) also returns
- * their new values as batchNormRunningAverages computes them (unbiased variance), in the same kernels;
- * otherwise `running` is absent from the result and the caller calls batchNormRunningAverages.
+ * With `running` (the running statistics and batchNormRunningAverages's momentum and varFactor), a backend
+ * that can (gpu webgpu) also returns their new values as batchNormRunningAverages computes them, in the
+ * same kernels; otherwise `running` is absent from the result and the caller calls batchNormRunningAverages.
  * @example const { y, mean, variance } = batchNormTrain(randn([2, 3, 4, 4]), null, null, 1e-5, { relu: true });
  */
-export function batchNormTrain(x: Tensor, gamma: Tensor | null, beta: Tensor | null, eps: number, opts: { relu?: boolean; running?: { mean: Tensor; variance: Tensor; momentum: number } } = {}): BatchNormTrainResult {
+export function batchNormTrain(x: Tensor, gamma: Tensor | null, beta: Tensor | null, eps: number, opts: { relu?: boolean; running?: { mean: Tensor; variance: Tensor; momentum: number; varFactor: number } } = {}): BatchNormTrainResult {
   const relu = opts.relu ?? false;
   const params = [gamma, beta].filter((t): t is Tensor => t !== null);
   const { dtype, backend } = checkSame('batchNormTrain', [x, ...params]);
@@ -40,9 +40,8 @@ export function batchNormTrain(x: Tensor, gamma: Tensor | null, beta: Tensor | n
     const r = batchNormTrainComposed(x, gamma, beta, eps);
     return relu ? { ...r, y: reluOp(r.y) } : r;
   }
-  const count = x.shape[0] * x.shape[2] * x.shape[3];
   const rs = opts.running;
-  const running = rs ? { mean: rs.mean.handle, variance: rs.variance.handle, momentum: rs.momentum, varFactor: (rs.momentum * count) / (count - 1) } : undefined;
+  const running = rs ? { mean: rs.mean.handle, variance: rs.variance.handle, momentum: rs.momentum, varFactor: rs.varFactor } : undefined;
   const r = backend.batchNormForward(x.handle, x.shape, gamma?.handle ?? null, beta?.handle ?? null, eps, dtype, relu, running);
   const mean = wrap(backend, r.mean, [c], dtype);
   const variance = wrap(backend, r.variance, [c], dtype);

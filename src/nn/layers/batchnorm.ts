@@ -70,11 +70,11 @@ export class BatchNorm2d extends Module {
     if (count < 2) throw new Error(`BatchNorm2d(${c}): training needs more than one value per channel, got input ${fmt(x.shape)}`);
     // fused on backends that have the kernels (cpu and gpu, float32), composed from primitives otherwise;
     // gpu webgpu also updates the running statistics in the same kernels
-    const m = this.momentum;
-    const r = batchNormTrain(x, this.weight, this.bias, this.eps, { relu: withRelu, running: { mean: this.running_mean, variance: this.running_var, momentum: m } });
+    const running = { mean: this.running_mean, variance: this.running_var, momentum: this.momentum, varFactor: (this.momentum * count) / (count - 1) };
+    const r = batchNormTrain(x, this.weight, this.bias, this.eps, { relu: withRelu, running });
     noGrad(() =>
       tidy(() => {
-        const next = r.running ?? batchNormRunningAverages(this.running_mean, this.running_var, r.mean, r.variance, m, (m * count) / (count - 1));
+        const next = r.running ?? batchNormRunningAverages(running.mean, running.variance, r.mean, r.variance, running.momentum, running.varFactor);
         this.running_mean.assign(next.mean);
         this.running_var.assign(next.variance);
         // the backend's new statistics were made outside this tidy: the running buffers hold them now
