@@ -12,7 +12,8 @@
 # It unpacks libglvnd and the Vulkan loader with `dpkg -x` (or ar + tar) where the system lacks them,
 # checks every gpu primitive against the cpu backend on the card (bench/gpu-conformance.ts), runs `unet` on
 # gpu:webgpu (64² and 128², train step and inference, profile of one step) beside eager PyTorch on the same
-# card (where python3 imports a CUDA torch), then `dispatch` and `matmul`, prints the tables and leaves the
+# card (where python3 imports a CUDA torch), the 128² train step again with the conv kernels' integer
+# offsets compiled as floats (SEGRAD_GPU_INT_INDEX=0), then `dispatch` and `matmul`, prints the tables and leaves the
 # rows in gpu-results/*.json. Under 5 minutes: every step is under
 # `timeout`. Options after the script name go to the unet suite (before its defaults, so they win), e.g. `./bench/gpu.sh --backend
 # gpu:webasm --size 64` (that is how it is checked on a machine without a GPU). GPU_SH_CHECK_ONLY=1
@@ -128,13 +129,17 @@ bench() {
   echo "== unet on $backend (peer: ${peer[*]})"
   timeout -k 5 200 "$node" bench-dist/run.mjs unet "${args[@]}" --reps 5 --warmup 2 --profile "${peer[@]}" --json gpu-results/unet.json \
     || echo "unet: stopped (exit $?; 124 = past its 200 s)"
+  # the same 128² train step with the conv kernels' integer offsets compiled as floats: what intVar saves here
+  echo "== unet train 128² on $backend with float indices (SEGRAD_GPU_INT_INDEX=0), for comparison"
+  SEGRAD_GPU_INT_INDEX=0 timeout -k 5 60 "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 5 --warmup 2 --no-peer --json gpu-results/unet-float-index.json \
+    || echo "unet with float indices: stopped (exit $?; 124 = past its 60 s)"
   echo "== dispatch: kernel-call cost, bandwidth, conv and matmul chained on the device"
   timeout -k 5 60 "$node" bench-dist/run.mjs dispatch --backend "$backend" --json gpu-results/dispatch.json \
     || echo "dispatch: stopped (exit $?; 124 = past its 60 s)"
   echo "== matmul"
   timeout -k 5 40 "$node" bench-dist/run.mjs matmul --backend "$backend" --json gpu-results/matmul.json \
     || echo "matmul: stopped (exit $?; 124 = past its 40 s)"
-  echo "rows: gpu-results/unet.json gpu-results/dispatch.json gpu-results/matmul.json"
+  echo "rows: gpu-results/unet.json gpu-results/unet-float-index.json gpu-results/dispatch.json gpu-results/matmul.json"
 }
 
 if [ "${1:-}" = --pack ]; then

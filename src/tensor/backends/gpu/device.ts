@@ -14,6 +14,11 @@ import { BatchEncoder, bufferView, isView, partStride } from './webgpu-batch.js'
 export const GPU_MODES = ['webgpu', 'webgl2', 'webgl', 'headlessgl', 'webasm', 'cpu'] as const;
 export type GpuMode = (typeof GPU_MODES)[number];
 const GL_MODES: ReadonlySet<GpuMode> = new Set(['webgl2', 'webgl', 'headlessgl']);
+/**
+ * `SEGRAD_GPU_INT_INDEX=0`: every mode compiles intVar's offsets as floats, as the GL modes must (the
+ * kernels' results are the same; bench/gpu.sh times a step both ways to show what the integers save).
+ */
+const floatIndices = typeof process !== 'undefined' && process.env?.SEGRAD_GPU_INT_INDEX === '0';
 
 /** What a kernel hands back with `pipeline: true`: a typed array (cpu, webasm) or a device object. */
 type DeviceValue = Float32Array | { toArray(): unknown; delete(): void };
@@ -426,7 +431,7 @@ export class Device {
   private kernel(key: string, source: string, size: number): IKernelRunShortcut {
     let k = this.kernels.get(key);
     if (!k) {
-      k = this.gpu.createKernel(GL_MODES.has(this.mode) ? floatVars(source) : source, { output: [size], pipeline: true, immutable: true, precision: 'single', tactic: 'precision' });
+      k = this.gpu.createKernel(floatIndices || GL_MODES.has(this.mode) ? floatVars(source) : source, { output: [size], pipeline: true, immutable: true, precision: 'single', tactic: 'precision' });
       this.kernels.set(key, k);
     }
     return k;
