@@ -1,12 +1,12 @@
 import gpujs from 'gpu.js';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { floatVars, intVar, kernel } from '../../src/tensor/backends/gpu/codegen.js';
 import { gpuModesHere } from './gpu-modes.js';
 
 /**
  * intVar's integers: gpu.js's WebGPU code generator must declare them i32 (or the conv kernels convert
  * every index from float again, silently, after a gpu.js update), and floatVars must give the GL modes
- * plain float declarations with the same values.
+ * (and every mode under SEGRAD_GPU_INT_INDEX=0) plain float declarations with the same values.
  */
 
 const { modes } = await gpuModesHere();
@@ -26,6 +26,40 @@ describe('intVar and floatVars', () => {
     for (const src of [source, floatVars(source)]) {
       const k = new gpujs.GPU({ mode: 'cpu' }).createKernel(src, { output: [4] });
       expect(Array.from(k(xs) as Float32Array)).toEqual(Array.from(want));
+    }
+  });
+
+  it('reaches gpu.js as integers, or as floats under SEGRAD_GPU_INT_INDEX=0 (read when the device module loads)', async () => {
+    const sources: string[] = [];
+    const create = gpujs.GPU.prototype.createKernel;
+    const spy = vi.spyOn(gpujs.GPU.prototype, 'createKernel').mockImplementation(function (this: InstanceType<typeof gpujs.GPU>, ...args: Parameters<typeof create>) {
+      sources.push(String(args[0]));
+      return create.apply(this, args);
+    });
+    /** The conv2d kernel source gpu.js is handed in its cpu mode, from freshly loaded modules. */
+    const convSource = async (): Promise<string> => {
+      vi.resetModules();
+      sources.length = 0;
+      const { createGpuBackend } = await import('../../src/tensor/backends/gpu/index.js');
+      const b = createGpuBackend({ mode: 'cpu' });
+      const [x, w] = [b.upload(new Float32Array(2 * 3 * 3), 'float32'), b.upload(new Float32Array(2 * 2 * 9), 'float32')];
+      const y = b.conv2d(x, [1, 2, 3, 3], w, [2, 2, 3, 3], [1, 2, 3, 3], { stride: [1, 1], pad: [1, 1, 1, 1], dilation: [1, 1], groups: 1 }, 'float32');
+      await b.read(y, 18, 'float32');
+      for (const h of [x, w, y]) b.dispose(h);
+      const conv = sources.find((src) => src.includes('let xc'));
+      if (!conv) throw new Error('no conv2d kernel was compiled');
+      return conv;
+    };
+    try {
+      expect(await convSource()).toContain('xc++;');
+      process.env.SEGRAD_GPU_INT_INDEX = '0';
+      const floats = await convSource();
+      expect(floats).not.toContain('xc++;');
+      expect(floats).toMatch(/let xc = \(\(/);
+    } finally {
+      delete process.env.SEGRAD_GPU_INT_INDEX;
+      spy.mockRestore();
+      vi.resetModules();
     }
   });
 
