@@ -36,15 +36,14 @@ export interface Reduction {
 
 /** How a reduction of `terms` terms into `outputs` outputs splits: P chunks of L terms (P = 1: one kernel). */
 export function splitPlan(terms: number, outputs: number): { P: number; L: number } {
-  if (terms < SPLIT_FROM) return { P: 1, L: terms };
-  let L = CHUNK;
-  while (Math.ceil(terms / L) * outputs > MAX_PARTIALS) L *= 2;
-  return { P: Math.ceil(terms / L), L };
+  const { P, R } = rowSplitPlan(terms, 1, outputs);
+  return { P, L: R };
 }
 
 /**
  * splitPlan for terms that come in rows of `rowLength` which a thread walks whole (conv2dBackwardFilter's
  * output rows): P chunks of R rows each, about CHUNK terms a chunk (P = 1: one kernel over all rows).
+ * splitPlan is the case of rows one term long.
  */
 export function rowSplitPlan(rows: number, rowLength: number, outputs: number): { P: number; R: number } {
   if (rows * rowLength < SPLIT_FROM) return { P: 1, R: rows };
