@@ -17,6 +17,16 @@ const I = 'let i = this.thread.x;';
 /** The channel of flat index i in [N, C, H, W]. */
 const channelOf = (c: number, hw: number): string[] => [`let q = ${idiv('i', hw)};`, `let c = q - ${idiv('q', c)} * ${c};`];
 
+/**
+ * Lines setting `kp`, which of `parts` parts (S = partStride(C) floats apart) of a packed per-channel output
+ * the output index `o` falls in, and `ch`, its channel; the padding outputs repeat channel C − 1. (Not `k`:
+ * runReduction's loops count with it.)
+ */
+const partAndChannel = (o: string, S: number, parts: number, c: number): string[] => [
+  `let kp = Math.min(Math.floor((${o} + 0.5) / ${S}), ${parts - 1});`,
+  `let ch = Math.min(${o} - kp * ${S}, ${c - 1});`,
+];
+
 /** The normalising kernel of the forward: y = γ·(x − μ)/√(σ² + eps) + β per channel, then the ReLU as the relu kernel has it. */
 function applySource(stats: string[], mean: string, variance: string, c: number, hw: number, gamma: boolean, beta: boolean, relu: boolean): string {
   return kernel(
@@ -129,17 +139,15 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     const S = partStride(c);
     const parts = running ? 4 : 2;
     const { P, L } = splitPlan(count, 2 * S);
-    // output o: which part k (0 Σd or the mean, 1 Σd² or the variance, 2 and 3 the running ones) of which
-    // channel; the padding outputs repeat channel C − 1
-    const which = (o: string, k: number): string[] => [`let k = Math.min(Math.floor((${o} + 0.5) / ${S}), ${k - 1});`, `let ch = Math.min(${o} - k * ${S}, ${c - 1});`];
+    // part kp of an output: 0 Σd or the mean, 1 Σd² or the variance, 2 and 3 the running ones
     const term = (r: string): string[] => [`let nn = ${idiv(r, hw)};`, `let d = xs[(nn * ${c} + ch) * ${hw} + ${r} - nn * ${hw}] - x0;`];
     // mean = x₀ + Σd/count, variance = Σd²/count − (Σd/count)² (not below 0, which rounding could give)
     const result = [
       `let md = s1 / ${count};`,
       `let mu = xs[ch * ${hw}] + md;`,
       `let va = Math.max(s2 / ${count} - md * md, 0);`,
-      'if (k == 0) { return mu; }',
-      ...(running ? ['if (k == 2) { return rm[ch] * keep + mu * wm; }', 'if (k == 3) { return rv[ch] * keep + va * wv; }'] : []),
+      'if (kp == 0) { return mu; }',
+      ...(running ? ['if (kp == 2) { return rm[ch] * keep + mu * wm; }', 'if (kp == 3) { return rv[ch] * keep + va * wv; }'] : []),
       'return va;',
     ];
     const runParams = running ? ['rm', 'rv', 'keep', 'wm', 'wv'] : [];
@@ -147,20 +155,20 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     let stats: GpuHandle;
     if (P === 1) {
       const source = kernel(['xs', ...runParams], [
-        'let o = this.thread.x;', ...which('o', parts), `let x0 = xs[ch * ${hw}];`, 'let s1 = 0;', 'let s2 = 0;',
+        'let o = this.thread.x;', ...partAndChannel('o', S, parts, c), `let x0 = xs[ch * ${hw}];`, 'let s1 = 0;', 'let s2 = 0;',
         `for (let r = 0; r < ${count}; r++) {`, ...term('r'), '  s1 = s1 + d;', '  s2 = s2 + d * d;', '}',
         ...result,
       ]);
       stats = dev.run('batchNormForward', source, parts * S, [h(x), ...runArgs]);
     } else {
       const partSource = kernel(['xs'], [
-        'let i = this.thread.x;', `let p = ${idiv('i', 2 * S)};`, `let o = i - p * ${2 * S};`, ...which('o', 2), `let x0 = xs[ch * ${hw}];`, 'let acc = 0;',
-        `for (let j = 0; j < ${L}; j++) {`, `  let r = p * ${L} + j;`, `  if (r < ${count}) {`, ...term('r'), '    if (k > 0) { d = d * d; }', '    acc = acc + d;', '  }', '}',
+        'let i = this.thread.x;', `let p = ${idiv('i', 2 * S)};`, `let o = i - p * ${2 * S};`, ...partAndChannel('o', S, 2, c), `let x0 = xs[ch * ${hw}];`, 'let acc = 0;',
+        `for (let j = 0; j < ${L}; j++) {`, `  let r = p * ${L} + j;`, `  if (r < ${count}) {`, ...term('r'), '    if (kp > 0) { d = d * d; }', '    acc = acc + d;', '  }', '}',
         'return acc;',
       ]);
       const part = dev.run('batchNormForward', partSource, P * 2 * S, [h(x)]);
       const combineSource = kernel(['part', 'xs', ...runParams], [
-        'let o = this.thread.x;', ...which('o', parts), 'let s1 = 0;', 'let s2 = 0;',
+        'let o = this.thread.x;', ...partAndChannel('o', S, parts, c), 'let s1 = 0;', 'let s2 = 0;',
         `for (let j = 0; j < ${P}; j++) {`, `  s1 = s1 + part[j * ${2 * S} + ch];`, `  s2 = s2 + part[j * ${2 * S} + ${S} + ch];`, '}',
         ...result,
       ]);
@@ -191,7 +199,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     const ys = reluOut ? ['ys'] : [];
     const ysArgs = reluOut ? [h(reluOut)] : [];
     const dyAt = (at: string): string => (reluOut ? `dy[${at}] * Math.min(Math.ceil(Math.max(ys[${at}], 0)), 1)` : `dy[${at}]`);
-    // output o: which sum (second: Σdy·(x − μ)) of which channel; the padding outputs repeat channel C − 1
+    // part kp of an output: 0 Σdy, 1 Σdy·(x − μ); `half` is kp for the result expression, which has no prelude
     const half = `Math.min(Math.floor((o + 0.5) / ${S}), 1)`;
     const sums = runReduction(dev, {
       op: 'batchNormBackward',
@@ -200,8 +208,8 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       outputs: 2 * S,
       terms: count,
       fold: 'sum',
-      prelude: [`let second = ${half};`, `let ch = Math.min(o - second * ${S}, ${c - 1});`, 'let m = mu[ch];'],
-      term: [`let nn = ${idiv('r', hw)};`, `let at = (nn * ${c} + ch) * ${hw} + r - nn * ${hw};`, `let v = ${dyAt('at')};`, 'if (second > 0) { v = v * (xs[at] - m); }'],
+      prelude: [...partAndChannel('o', S, 2, c), 'let m = mu[ch];'],
+      term: [`let nn = ${idiv('r', hw)};`, `let at = (nn * ${c} + ch) * ${hw} + r - nn * ${hw};`, `let v = ${dyAt('at')};`, 'if (kp > 0) { v = v * (xs[at] - m); }'],
       // Σdy as it is; Σdy·(x − μ)·r for dγ (the factor is exactly 1 for the first half)
       result: { expr: `acc * (1 - ${half} + ${half} / Math.sqrt(va[Math.min(o - ${half} * ${S}, ${c - 1})] + eps))`, params: ['va', 'eps'], args: [h(variance), eps] },
     });
