@@ -13,7 +13,8 @@
 # checks every gpu primitive against the cpu backend on the card (bench/gpu-conformance.ts), runs `unet` on
 # gpu:webgpu (64² and 128², train step and inference, profile of one step) beside eager PyTorch on the same
 # card (where python3 imports a CUDA torch), the 128² train step again with the conv kernels' integer
-# offsets compiled as floats (SEGRAD_GPU_INT_INDEX=0), then `dispatch` and `matmul`, prints the tables and leaves the
+# offsets compiled as floats (SEGRAD_GPU_INT_INDEX=0) and once more with one output a thread in the conv kernels
+# (SEGRAD_GPU_WIDE=0), then `dispatch` and `matmul`, prints the tables and leaves the
 # rows in gpu-results/*.json. Under 5 minutes: every step is under
 # `timeout`. Options after the script name go to the unet suite (before its defaults, so they win), e.g. `./bench/gpu.sh --backend
 # gpu:webasm --size 64` (that is how it is checked on a machine without a GPU). GPU_SH_CHECK_ONLY=1
@@ -133,13 +134,17 @@ bench() {
   echo "== unet train 128² on $backend with float indices (SEGRAD_GPU_INT_INDEX=0), for comparison"
   SEGRAD_GPU_INT_INDEX=0 timeout -k 5 60 "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 5 --warmup 2 --no-peer --json gpu-results/unet-float-index.json \
     || echo "unet with float indices: stopped (exit $?; 124 = past its 60 s)"
+  # and with one output a thread in every conv kernel: what the wide kernels (conv-kernels.ts) save here
+  echo "== unet train 128² on $backend with one output a thread in the conv kernels (SEGRAD_GPU_WIDE=0), for comparison"
+  SEGRAD_GPU_WIDE=0 timeout -k 5 45 "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-narrow.json \
+    || echo "unet with one output a thread: stopped (exit $?; 124 = past its 45 s)"
   echo "== dispatch: kernel-call cost, bandwidth, conv and matmul chained on the device"
   timeout -k 5 60 "$node" bench-dist/run.mjs dispatch --backend "$backend" --json gpu-results/dispatch.json \
     || echo "dispatch: stopped (exit $?; 124 = past its 60 s)"
   echo "== matmul"
   timeout -k 5 40 "$node" bench-dist/run.mjs matmul --backend "$backend" --json gpu-results/matmul.json \
     || echo "matmul: stopped (exit $?; 124 = past its 40 s)"
-  echo "rows: gpu-results/unet.json gpu-results/unet-float-index.json gpu-results/dispatch.json gpu-results/matmul.json"
+  echo "rows: gpu-results/unet.json gpu-results/unet-float-index.json gpu-results/unet-narrow.json gpu-results/dispatch.json gpu-results/matmul.json"
 }
 
 if [ "${1:-}" = --pack ]; then

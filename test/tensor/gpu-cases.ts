@@ -127,6 +127,35 @@ const convArbOf = (kMin: number, kMax: number, side: number) => fc
 const convArb = convArbOf(1, 3, 6);
 /** Large kernels: the gpu conv kernel writes out one line per tap. */
 const bigConvArb = convArbOf(5, 7, 10);
+/**
+ * Convolutions whose rows the webgpu kernels split into threads of several outputs: output rows of 8, 4,
+ * 6 or 2 (4 or 2 a thread), stride 1 along x where the input gradient and the filter rows (2 to 4 taps)
+ * need it, kernels up to 4 wide, any padding, dilation and row stride; other modes run them one a thread.
+ */
+const wideConvArb = fc
+  .record({
+    n: fc.integer({ min: 1, max: 2 }),
+    groups: fc.integer({ min: 1, max: 2 }),
+    cg: fc.integer({ min: 1, max: 3 }),
+    og: fc.integer({ min: 1, max: 2 }),
+    h: fc.integer({ min: 1, max: 6 }),
+    ow: fc.constantFrom(8, 4, 6, 2),
+    kh: fc.integer({ min: 1, max: 3 }),
+    kw: fc.integer({ min: 1, max: 4 }),
+    sh: fc.integer({ min: 1, max: 2 }),
+    sw: fc.constantFrom(1, 1, 2),
+    pad: fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
+    dh: fc.integer({ min: 1, max: 2 }),
+    dw: fc.constantFrom(1, 1, 2),
+  })
+  .map((r) => {
+    // the narrowest input with r.ow output columns
+    const w = (r.ow - 1) * r.sw + r.dw * (r.kw - 1) + 1 - r.pad[2] - r.pad[3];
+    const oh = Math.floor((r.h + r.pad[0] + r.pad[1] - r.dh * (r.kh - 1) - 1) / r.sh) + 1;
+    const g: Conv2dGeometry = { stride: [r.sh, r.sw], pad: r.pad, dilation: [r.dh, r.dw], groups: r.groups };
+    return { g, xShape: [r.n, r.groups * r.cg, r.h, w], wShape: [r.groups * r.og, r.cg, r.kh, r.kw], outShape: [r.n, r.groups * r.og, oh, r.ow], ok: w >= 1 && oh >= 1 };
+  })
+  .filter((c) => c.ok);
 
 const poolArb = fc
   .record({
@@ -296,8 +325,9 @@ export const cases: Case[] = [
   } },
   { name: 'conv2d, conv2dBackwardInput, conv2dBackwardFilter (groups, stride, padding, dilation)', runs: RUNS * 2, make: (p) => fc.asyncProperty(convArb, seed, convAndGradients(p)) },
   { name: 'conv2d, conv2dBackwardInput, conv2dBackwardFilter with large kernels (5×5 to 7×7)', runs: RUNS, make: (p) => fc.asyncProperty(bigConvArb, seed, convAndGradients(p)) },
+  { name: 'conv2d, conv2dBackwardInput, conv2dBackwardFilter on rows of 2 to 8 outputs (several outputs a thread in webgpu)', runs: RUNS * 2, make: (p) => fc.asyncProperty(wideConvArb, seed, convAndGradients(p)) },
   { name: 'conv2dAffine (scale, shift, with and without relu) and convTranspose2dBias', runs: RUNS * 2, make: (p) => {
-    return fc.asyncProperty(convArb, seed, fc.boolean(), async ({ g, xShape, wShape, outShape }, s, relu) => {
+    return fc.asyncProperty(fc.oneof(convArb, wideConvArb), seed, fc.boolean(), async ({ g, xShape, wShape, outShape }, s, relu) => {
         const cout = outShape[1];
         const x = values(sizeOf(xShape), s);
         const w = values(sizeOf(wShape), s + 1);

@@ -55,7 +55,7 @@ describe('intVar and floatVars', () => {
       process.env.SEGRAD_GPU_INT_INDEX = '0';
       const floats = await convSource();
       expect(floats).not.toContain('xc++;');
-      expect(floats).toMatch(/let xc = \(\(/);
+      expect(floats).toMatch(/let xc = \(cbase/);
     } finally {
       delete process.env.SEGRAD_GPU_INT_INDEX;
       spy.mockRestore();

@@ -7,6 +7,9 @@ import { broadcastStrides, stridesOf, type Shape } from '../../shape.js';
  * `Math.floor((a + 0.5) / d)`: exact whatever rounding the division has, for flat indices below 2^22.
  */
 
+/** The first line of most kernels: `i`, the thread's flat output index. */
+export const I = 'let i = this.thread.x;';
+
 /** A kernel source from its parameter names and body lines. */
 export function kernel(params: readonly string[], body: readonly string[]): string {
   return `function(${params.join(', ')}) {\n  ${body.join('\n  ')}\n}`;
@@ -105,4 +108,24 @@ export function collapseBroadcast(inputs: readonly Shape[], out: Shape): { out: 
     }
   }
   return { out: o, inputs: ins };
+}
+
+/** Lines naming n, c, y, x of an NCHW flat index `i` over [N, C, H, W]. */
+export function nchw(shape: Shape, names: [string, string, string, string], flat = 'i'): string[] {
+  const [, C, H, W] = shape;
+  const [n, c, y, x] = names;
+  return [`let q1 = ${idiv(flat, W)};`, `let ${x} = ${flat} - q1 * ${W};`, `let q2 = ${idiv('q1', H)};`, `let ${y} = q1 - q2 * ${H};`, `let ${n} = ${idiv('q2', C)};`, `let ${c} = q2 - ${n} * ${C};`];
+}
+
+/**
+ * Lines that set `${v}` to t/s when integer t (possibly negative) is a multiple of s, and `${ok}` to 1
+ * when it is and lands in [0, limit).
+ */
+export function exactDiv(t: string, s: number, limit: number, v: string, ok: string): string[] {
+  if (s === 1) return [`let ${v} = ${t};`, `let ${ok} = 0;`, `if (${v} >= 0 && ${v} < ${limit}) { ${ok} = 1; }`];
+  return [
+    `let ${v} = Math.floor((${t} + 0.5) / ${s});`,
+    `let ${ok} = 0;`,
+    `if (${v} * ${s} == ${t} && ${v} >= 0 && ${v} < ${limit}) { ${ok} = 1; }`,
+  ];
 }

@@ -19,6 +19,8 @@ const GL_MODES: ReadonlySet<GpuMode> = new Set(['webgl2', 'webgl', 'headlessgl']
  * kernels' results are the same; bench/gpu.sh times a step both ways to show what the integers save).
  */
 const floatIndices = typeof process !== 'undefined' && process.env?.SEGRAD_GPU_INT_INDEX === '0';
+/** `SEGRAD_GPU_WIDE=0`: conv kernels compute one output a thread in webgpu too (bench/gpu.sh compares). */
+const narrow = typeof process !== 'undefined' && process.env?.SEGRAD_GPU_WIDE === '0';
 
 /** What a kernel hands back with `pipeline: true`: a typed array (cpu, webasm) or a device object. */
 type DeviceValue = Float32Array | { toArray(): unknown; delete(): void };
@@ -213,12 +215,15 @@ export class Device {
   private readonly pool: OutputPool | null;
   /** webgpu: kernel calls recorded for one submission (webgpu-batch.ts). */
   private readonly batch: BatchEncoder | null;
+  /** Most outputs a kernel may compute a thread (run's `width`): 4 in webgpu, else 1. */
+  readonly widest: number;
 
   constructor(readonly mode: GpuMode, readonly adapter: string | undefined) {
     this.gpu = new GPU({ mode });
     this.synchronous = mode !== 'webgpu';
     this.pool = mode === 'webgpu' ? new OutputPool() : null;
     this.batch = this.pool ? new BatchEncoder(this.pool) : null;
+    this.widest = this.batch && !narrow ? 4 : 1;
   }
 
   /** Number of distinct kernels compiled so far (each (primitive, shape signature) compiles once). */
@@ -233,8 +238,11 @@ export class Device {
    * nothing is queued (every earlier call has been encoded, no read is in flight) it is encoded at once
    * (webgpu-batch.ts): no promise per call, and the GPU starts on the first submissions while the rest
    * of the step is still being built. Either way a failure is kept for read(), not thrown by the op.
+   * A kernel that returns `width` > 1 values (an array) runs size / width threads; webgpu only, where the
+   * batch binds its output as size consecutive floats.
    */
-  run(op: string, source: string, size: number, args: readonly KernelArg[]): GpuHandle {
+  run(op: string, source: string, size: number, args: readonly KernelArg[], width = 1): GpuHandle {
+    if (width !== 1 && (!this.batch || size % width !== 0)) throw new Error(`${op} (gpu ${this.mode}): ${width} outputs a thread need webgpu and a multiple of ${width} outputs (${size})`);
     if (this.mode !== 'cpu') {
       const biggest = Math.max(size, ...args.map((a) => (typeof a === 'number' ? 0 : a.size)));
       if (biggest > MAX_ELEMENTS_FLOAT_INDEX) {
@@ -260,8 +268,8 @@ export class Device {
         if (!a.value) throw new Error(`${op} (gpu ${this.mode}): an input was released before use`);
         return a.value;
       });
-      const kernel = this.kernel(key, source, size);
-      const batched = this.batch?.encode(kernel, vals, size);
+      const kernel = this.kernel(key, source, size / width);
+      const batched = this.batch?.encode(kernel, vals, size, width);
       if (batched) {
         out.value = batched;
         // device timing: this call alone on the device, and what comes next waits for it
@@ -270,7 +278,8 @@ export class Device {
       }
       // gpu.js submits on its own: what the batch holds goes first
       this.batch?.flush();
-      if (vals.some(isView)) return this.buildThenEncode(op, kernel, vals, size, out);
+      // gpu.js would hand back an array result other kernels cannot read (width > 1)
+      if (vals.some(isView) || width > 1) return this.buildThenEncode(op, kernel, vals, size, width, out);
       const r = (kernel as unknown as (...v: unknown[]) => unknown)(...vals);
       const ran = runningMode(kernel);
       if (ran !== this.mode) throw new Error(`gpu.js ran the kernel in mode '${ran}' instead of '${this.mode}'`);
@@ -312,17 +321,18 @@ export class Device {
   }
 
   /**
-   * A view among the arguments of a kernel gpu.js has not built yet: gpu.js would read the view from its
-   * buffer's start, so the kernel is built on a call with the views' buffers read from their start (a
-   * result thrown away), and the real call is then recorded by the batch, which binds views at their offset.
+   * A kernel gpu.js has not built yet whose call the batch must record: one with a view among its
+   * arguments (gpu.js would read the view from its buffer's start) or with several outputs a thread. The
+   * kernel is built on a call through gpu.js, with views read from their buffer's start (a result thrown
+   * away), and the real call is then recorded by the batch, which binds views at their offset.
    */
-  private buildThenEncode(op: string, kernel: IKernelRunShortcut, vals: unknown[], size: number, out: GpuHandle): Promise<void> {
+  private buildThenEncode(op: string, kernel: IKernelRunShortcut, vals: unknown[], size: number, width: number, out: GpuHandle): Promise<void> {
     const plain = vals.map((v) => (isView(v) ? { ...(v as object), byteOffset: undefined } : v));
     const r = (kernel as unknown as (...v: unknown[]) => Promise<DeviceValue>)(...plain);
     return r.then((built) => {
       (built as { delete(): void }).delete();
-      const batched = this.batch?.encode(kernel, vals, size);
-      if (!batched) throw new Error(`${op}: this kernel cannot take a buffer view (an optimizer's state) as an argument; copy the tensor first`);
+      const batched = this.batch?.encode(kernel, vals, size, width);
+      if (!batched) throw new Error(`${op}: the webgpu batch cannot record this kernel (a buffer view, an optimizer's state, among its arguments, or ${width} outputs a thread); copy the tensor first`);
       out.value = batched;
     });
   }

@@ -3,6 +3,7 @@ import type { DType } from '../../dtype.js';
 import { fmt, sizeOf, type Shape } from '../../shape.js';
 import { gpuBatchNorm } from './batchnorm.js';
 import { availableGpuModes, deviceFor, GPU_MODES, GpuHandle, prepareGpu, type Device, type GpuMode } from './device.js';
+import * as C from './conv-kernels.js';
 import * as K from './kernels.js';
 import { partStride } from './webgpu-batch.js';
 import { combinePartials, rowSplitPlan, runReduction, splitPlan } from './split.js';
@@ -157,25 +158,30 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
     },
     conv2d: (x, xShape, w, wShape, outShape, g, dtype) => {
       f32('conv2d', dtype);
-      return dev.run('conv2d', K.conv2dSource(xShape, wShape, outShape, g), sizeOf(outShape), [h(x), h(w)]);
+      const k = C.conv2dSource(xShape, wShape, outShape, g, undefined, dev.widest);
+      return dev.run('conv2d', k.source, sizeOf(outShape), [h(x), h(w)], k.width);
     },
     conv2dAffine: (x, xShape, w, wShape, outShape, g, scale, shift, relu, dtype) => {
       f32('conv2dAffine', dtype);
-      return dev.run('conv2dAffine', K.conv2dSource(xShape, wShape, outShape, g, K.affineEpilogue(relu)), sizeOf(outShape), [h(x), h(w), h(scale), h(shift)]);
+      const k = C.conv2dSource(xShape, wShape, outShape, g, C.affineEpilogue(relu), dev.widest);
+      return dev.run('conv2dAffine', k.source, sizeOf(outShape), [h(x), h(w), h(scale), h(shift)], k.width);
     },
     convTranspose2dBias: (x, xShape, w, wShape, outShape, g, bias, dtype) => {
       f32('convTranspose2dBias', dtype);
-      return dev.run('convTranspose2dBias', K.conv2dBackwardInputSource(xShape, wShape, outShape, g, K.biasEpilogue), sizeOf(outShape), [h(x), h(w), h(bias)]);
+      const k = C.conv2dBackwardInputSource(xShape, wShape, outShape, g, C.biasEpilogue, dev.widest);
+      return dev.run('convTranspose2dBias', k.source, sizeOf(outShape), [h(x), h(w), h(bias)], k.width);
     },
     conv2dBackwardInput: (dy, dyShape, w, wShape, xShape, g, dtype) => {
       f32('conv2dBackwardInput', dtype);
-      return dev.run('conv2dBackwardInput', K.conv2dBackwardInputSource(dyShape, wShape, xShape, g), sizeOf(xShape), [h(dy), h(w)]);
+      const k = C.conv2dBackwardInputSource(dyShape, wShape, xShape, g, undefined, dev.widest);
+      return dev.run('conv2dBackwardInput', k.source, sizeOf(xShape), [h(dy), h(w)], k.width);
     },
     conv2dBackwardFilter: (x, xShape, dy, dyShape, wShape, g, dtype) => {
       f32('conv2dBackwardFilter', dtype);
       const weights = sizeOf(wShape);
       const plan = rowSplitPlan(dyShape[0] * dyShape[2], dyShape[3], weights);
-      const out = dev.run('conv2dBackwardFilter', K.conv2dBackwardFilterSource(xShape, dyShape, wShape, g, plan), plan.P * weights, [h(x), h(dy)]);
+      const k = C.conv2dBackwardFilterSource(xShape, dyShape, wShape, g, plan, dev.widest);
+      const out = dev.run('conv2dBackwardFilter', k.source, plan.P * weights, [h(x), h(dy)], k.width);
       return plan.P === 1 ? out : combinePartials(dev, 'conv2dBackwardFilter', out, plan.P, weights, 'sum');
     },
     maxPool2d: (x, xShape, outShape, g, dtype) => {

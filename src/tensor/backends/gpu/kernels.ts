@@ -1,14 +1,12 @@
-import type { BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, ResizeMode, UnaryOp } from '../../backend.js';
+import type { BinaryOp, Pool2dGeometry, ReduceOp, ResizeMode, UnaryOp } from '../../backend.js';
 import { sizeOf, stridesOf, type Shape } from '../../shape.js';
-import { broadcastOffset, collapseBroadcast, contiguousOffset, coords, idiv, intVar, kernel, offset } from './codegen.js';
+import { broadcastOffset, collapseBroadcast, contiguousOffset, coords, exactDiv, I, idiv, kernel, nchw, offset } from './codegen.js';
 
 /**
  * Kernel sources of every primitive, one text for every gpu.js mode. Each returns plain JavaScript
  * that gpu.js parses; `this.thread.x` is the flat output index. No helper functions are used, so the
  * same text compiles under GLSL, WGSL, WebAssembly and JS without per-mode function plumbing.
  */
-
-const I = 'let i = this.thread.x;';
 
 // log1p(u) without cancellation: log(1+u)·u/((1+u)−1) corrects the rounding of 1+u (Goldberg 1991)
 const log1pLines = (u: string, out: string): string[] => [
@@ -263,184 +261,7 @@ export function scatterAddSource(count: number): string {
   return kernel(['idx', 'vs'], [I, 'let acc = 0;', `for (let k = 0; k < ${count}; k++) {`, '  if (idx[k] == i) { acc = acc + vs[k]; }', '}', 'return acc;']);
 }
 
-// ---- image primitives (NCHW) ----
-
-/** Lines naming n, c, y, x of an NCHW flat index `i` over [N, C, H, W]. */
-function nchw(shape: Shape, names: [string, string, string, string], flat = 'i'): string[] {
-  const [, C, H, W] = shape;
-  const [n, c, y, x] = names;
-  return [`let q1 = ${idiv(flat, W)};`, `let ${x} = ${flat} - q1 * ${W};`, `let q2 = ${idiv('q1', H)};`, `let ${y} = q1 - q2 * ${H};`, `let ${n} = ${idiv('q2', C)};`, `let ${c} = q2 - ${n} * ${C};`];
-}
-
-/**
- * What a conv kernel returns from its sum `acc`: `acc` itself, or an epilogue with parameters of its own
- * reading the output channel (`oc` in conv2d, `ic` in conv2dBackwardInput).
- */
-export interface Epilogue {
-  params: string[];
-  lines: string[];
-}
-const plain: Epilogue = { params: [], lines: ['return acc;'] };
-
-/** conv2dAffine's epilogue: acc·scale[c] + shift[c], then max(·, 0) with `relu`. */
-export const affineEpilogue = (relu: boolean): Epilogue => ({
-  params: ['sc', 'sf'],
-  lines: ['let y = acc * sc[oc] + sf[oc];', ...(relu ? ['if (y > 0) { return y; }', 'return 0;'] : ['return y;'])],
-});
-
-/** convTranspose2dBias's epilogue (on conv2dBackwardInput, whose output channel is `ic`): acc + bias[c]. */
-export const biasEpilogue: Epilogue = { params: ['bs'], lines: ['return acc + bs[ic];'] };
-
-/** `expr + c` written without a `+ -` (and without `+ 0`). */
-const plus = (expr: string, c: number): string => (c === 0 ? expr : c > 0 ? `${expr} + ${c}` : `${expr} - ${-c}`);
-
-/**
- * y[n, oc, oy, ox] = Σ_{ci, ky, kx} x[n, ic0 + ci, oy·sh − pt + ky·dh, ox·sw − pl + kx·dw]·w[oc, ci, ky, kx].
- * gpu.js writes index arithmetic in floats, which shader compilers may not simplify, so the kernel
- * does it by hand: which tap rows and columns lie inside the image is settled once per thread, the taps
- * are written out one line each with their offsets as literals, and per input channel only two base
- * offsets move, integers (intVar) in webgpu: a multiply-add, two loads and no index conversion per tap
- * (3×3 convolutions on SwiftShader: 20–35 % less device time for the literal taps, 25–30 % less again for
- * the integer offsets).
- */
-export function conv2dSource(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeometry, epilogue: Epilogue = plain): string {
-  const [, C, H, W] = xShape;
-  const [O, Cg, KH, KW] = wShape;
-  const Og = O / g.groups;
-  const [sh, sw] = g.stride;
-  const [pt, , pl] = g.pad;
-  const [dh, dw] = g.dilation;
-  const inside: string[] = [];
-  const taps: string[] = [];
-  for (let ky = 0; ky < KH; ky++) {
-    inside.push(`let iy${ky} = ${plus(`oy * ${sh}`, ky * dh - pt)};`, `let vy${ky} = 0;`, `if (iy${ky} >= 0 && iy${ky} < ${H}) { vy${ky} = 1; }`);
-    const row: string[] = [];
-    for (let kx = 0; kx < KW; kx++) row.push(`    if (vx${kx} == 1) { acc = acc + xs[xc + ${ky * dh * W + kx * dw}] * ws[wc + ${ky * KW + kx}]; }`);
-    taps.push(`  if (vy${ky} == 1) {`, ...row, '  }');
-  }
-  for (let kx = 0; kx < KW; kx++) inside.push(`let ix${kx} = ${plus(`ox * ${sw}`, kx * dw - pl)};`, `let vx${kx} = 0;`, `if (ix${kx} >= 0 && ix${kx} < ${W}) { vx${kx} = 1; }`);
-  return kernel(['xs', 'ws', ...epilogue.params], [
-    I,
-    ...nchw(outShape, ['n', 'oc', 'oy', 'ox']),
-    `let ic0 = ${idiv('oc', Og)} * ${Cg};`,
-    'let acc = 0;',
-    ...inside,
-    // x at tap (0, 0) of channel ic0 (an offset outside x where that tap is padding: never read then)
-    ...intVar('xc', `((n * ${C} + ic0) * ${H} + oy * ${sh} - ${pt}) * ${W} + ox * ${sw} - ${pl}`),
-    ...intVar('wc', `oc * ${Cg * KH * KW}`),
-    `for (let ci = 0; ci < ${Cg}; ci++) {`,
-    ...taps,
-    `  xc = xc + ${H * W};`,
-    `  wc = wc + ${KH * KW};`,
-    '}',
-    ...epilogue.lines,
-  ]);
-}
-
-/**
- * Lines that set `${v}` to t/s when integer t (possibly negative) is a multiple of s, and `${ok}` to 1
- * when it is and lands in [0, limit).
- */
-function exactDiv(t: string, s: number, limit: number, v: string, ok: string): string[] {
-  if (s === 1) return [`let ${v} = ${t};`, `let ${ok} = 0;`, `if (${v} >= 0 && ${v} < ${limit}) { ${ok} = 1; }`];
-  return [
-    `let ${v} = Math.floor((${t} + 0.5) / ${s});`,
-    `let ${ok} = 0;`,
-    `if (${v} * ${s} == ${t} && ${v} >= 0 && ${v} < ${limit}) { ${ok} = 1; }`,
-  ];
-}
-
-/**
- * dx[n, ic, y, x] = Σ_{oc in ic's group, ky, kx : y = oy·sh − pt + ky·dh, …} dy[n, oc, oy, ox]·w[oc, ic − g·Cg, ky, kx],
- * the channel loop innermost, reading dy and w at integer offsets (intVar) that step one channel on.
- */
-export function conv2dBackwardInputSource(dyShape: Shape, wShape: Shape, xShape: Shape, g: Conv2dGeometry, epilogue: Epilogue = plain): string {
-  const [, O, OH, OW] = dyShape;
-  const [, Cg, KH, KW] = wShape;
-  const Og = O / g.groups;
-  const [sh, sw] = g.stride;
-  const [pt, , pl] = g.pad;
-  const [dh, dw] = g.dilation;
-  return kernel(['dys', 'ws', ...epilogue.params], [
-    I,
-    ...nchw(xShape, ['n', 'ic', 'y', 'x']),
-    `let grp = ${idiv('ic', Cg)};`,
-    `let ci = ic - grp * ${Cg};`,
-    'let acc = 0;',
-    `for (let ky = 0; ky < ${KH}; ky++) {`,
-    ...exactDiv(`(y + ${pt} - ky * ${dh})`, sh, OH, 'oy', 'oky').map((s) => `  ${s}`),
-    '  if (oky == 1) {',
-    `    for (let kx = 0; kx < ${KW}; kx++) {`,
-    ...exactDiv(`(x + ${pl} - kx * ${dw})`, sw, OW, 'ox', 'okx').map((s) => `      ${s}`),
-    '      if (okx == 1) {',
-    // dy and w at the group's first output channel, then a channel on per step
-    ...intVar('dyo', `((n * ${O} + grp * ${Og}) * ${OH} + oy) * ${OW} + ox`).map((l) => `        ${l}`),
-    ...intVar('wo', `((grp * ${Og * Cg} + ci) * ${KH} + ky) * ${KW} + kx`).map((l) => `        ${l}`),
-    `        for (let oo = 0; oo < ${Og}; oo++) {`,
-    '          acc = acc + dys[dyo] * ws[wo];',
-    `          dyo = dyo + ${OH * OW};`,
-    `          wo = wo + ${Cg * KH * KW};`,
-    '        }',
-    '      }',
-    '    }',
-    '  }',
-    '}',
-    ...epilogue.lines,
-  ]);
-}
-
-/**
- * dw[oc, ci, ky, kx] = Σ_{n, oy, ox} dy[n, oc, oy, ox]·x[n, g·Cg + ci, oy·sh − pt + ky·dh, ox·sw − pl + kx·dw],
- * over the N·OH output rows, whole rows per thread: with plan.P = 1 one thread a weight over every row,
- * else P partials of plan.R rows each ([P, weights], rowSplitPlan; combinePartials folds them). The row's
- * dy and x offsets are integers moved on per row and per image, so the inner loop reads at an integer
- * plus the loop index: no division and no float index per term.
- */
-export function conv2dBackwardFilterSource(xShape: Shape, dyShape: Shape, wShape: Shape, g: Conv2dGeometry, plan: { P: number; R: number }): string {
-  const [N, C, H, W] = xShape;
-  const [, O, OH, OW] = dyShape;
-  const [, Cg] = wShape;
-  const Og = O / g.groups;
-  const [sh, sw] = g.stride;
-  const [pt, , pl] = g.pad;
-  const [dh, dw] = g.dilation;
-  const { P, R } = plan;
-  const weights = sizeOf(wShape);
-  const rowsLeft = P === 1 ? [] : intVar('rows', `Math.min(${R}, ${N * OH} - q0)`);
-  return kernel(['xs', 'dys'], [
-    I,
-    ...(P === 1 ? [...nchw(wShape, ['oc', 'ci', 'ky', 'kx']), 'let q0 = 0;'] : [`let p = ${idiv('i', weights)};`, ...nchw(wShape, ['oc', 'ci', 'ky', 'kx'], `(i - p * ${weights})`), `let q0 = p * ${R};`]),
-    `let ic = ${idiv('oc', Og)} * ${Cg} + ci;`,
-    // the thread's first row (n0, oy0); the tap's row and column at output pixel (0, 0)
-    `let n0 = ${idiv('q0', OH)};`,
-    `let oy0 = q0 - n0 * ${OH};`,
-    ...rowsLeft,
-    ...intVar('oy', 'oy0'),
-    ...intVar('iy0', `ky * ${dh} - ${pt}`),
-    ...intVar('ix0', `kx * ${dw} - ${pl}`),
-    ...intVar('dyo', `((n0 * ${O} + oc) * ${OH} + oy0) * ${OW}`),
-    ...intVar('xo', `((n0 * ${C} + ic) * ${H} + oy0 * ${sh} + ky * ${dh} - ${pt}) * ${W} + kx * ${dw} - ${pl}`),
-    'let acc = 0;',
-    `for (let q = 0; q < ${R}; q++) {`,
-    ...(P === 1 ? [] : ['  if (q < rows) {']),
-    `    if (oy * ${sh} + iy0 >= 0 && oy * ${sh} + iy0 < ${H}) {`,
-    `      for (let ox = 0; ox < ${OW}; ox++) {`,
-    `        if (ox * ${sw} + ix0 >= 0 && ox * ${sw} + ix0 < ${W}) { acc = acc + dys[dyo + ox] * xs[xo + ox * ${sw}]; }`,
-    '      }',
-    '    }',
-    `    dyo = dyo + ${OW};`,
-    `    xo = xo + ${sh * W};`,
-    '    oy = oy + 1;',
-    `    if (oy == ${OH}) {`,
-    '      oy = 0;',
-    `      dyo = dyo + ${(O - 1) * OH * OW};`,
-    `      xo = xo + ${(C * H - OH * sh) * W};`,
-    '    }',
-    ...(P === 1 ? [] : ['  }']),
-    '}',
-    'return acc;',
-  ]);
-}
+// ---- image primitives (NCHW; the convolutions are in conv-kernels.ts) ----
 
 /**
  * A kernel that visits every in-bounds cell of one pooling window (padding cells are skipped): `prelude`

@@ -82,12 +82,14 @@ export class BatchEncoder {
 
   /**
    * Records a call of `kernel` (a gpu.js kernel shortcut) on `args` with `size` outputs into the open
-   * batch and returns its result, or `undefined` where it must run through gpu.js.
+   * batch and returns its result, or `undefined` where it must run through gpu.js. A kernel returning
+   * `width` values a thread (Array(width)) runs size / width threads; gpu.js writes thread t's values at
+   * floats t·width … t·width + width − 1, so the result is the plain array of `size` floats.
    */
-  encode(kernel: unknown, args: unknown[], size: number): BufferResult | undefined {
+  encode(kernel: unknown, args: unknown[], size: number, width = 1): BufferResult | undefined {
     const k = (kernel as { kernel?: BuiltKernel }).kernel;
     const layout = k?.paramsLayout;
-    if (!k?.built || !layout || !k.paramsMirror || !k.computePipeline || k.graphical || k.output.length !== 1 || k.componentCount !== 1) return undefined;
+    if (!k?.built || !layout || !k.paramsMirror || !k.computePipeline || k.graphical || k.output.length !== 1 || k.componentCount !== width) return undefined;
     if (layout.randomSeedOffset !== null || k.context?.isLost) return undefined;
     if (!layout.scalarArgs.every((r) => r.type === 'Float' && typeof args[r.index] === 'number')) return undefined;
     const arrays = layout.arrayArgs.map((r) => args[r.index]);
@@ -116,8 +118,9 @@ export class BatchEncoder {
     this.host.set(new Uint8Array(k.paramsMirror), pOffset);
     const u32 = new Uint32Array(this.host.buffer, pOffset, paramBytes / 4);
     const f32 = new Float32Array(this.host.buffer, pOffset, paramBytes / 4);
-    const { groups, dispatchWidth } = k._computeDispatch([size, 1, 1]);
-    u32.set([size, 1, 1, dispatchWidth]);
+    const threads = size / width;
+    const { groups, dispatchWidth } = k._computeDispatch([threads, 1, 1]);
+    u32.set([threads, 1, 1, dispatchWidth]);
     const entries: { binding: number; resource: { buffer: GpuBuffer; offset?: number; size?: number } }[] = [
       { binding: 0, resource: { buffer: this.arena!, offset: pOffset, size: paramBytes } },
     ];
