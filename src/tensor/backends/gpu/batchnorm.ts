@@ -3,7 +3,7 @@ import { idiv, kernel } from './codegen.js';
 import type { Device, GpuHandle } from './device.js';
 import { reluGradSource } from './kernels.js';
 import { partStride } from './webgpu-batch.js';
-import { runReduction, splitPlan, type Reduction } from './split.js';
+import { channelWalk, runReduction, splitPlan, type Reduction } from './split.js';
 
 /**
  * Batch-norm training forward and backward as gpu.js kernels: a few kernels each way instead of the two
@@ -53,7 +53,8 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       outputs: c,
       terms: n * hw,
       fold: 'sum',
-      term: [`let nn = ${idiv('r', hw)};`, `let at = (nn * ${c} + o) * ${hw} + r - nn * ${hw};`, `let v = ${part.term};`],
+      walk: { channel: 'o', c, hw },
+      term: [`let v = ${part.term};`],
     });
   };
   return {
@@ -139,8 +140,9 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     const S = partStride(c);
     const parts = running ? 4 : 2;
     const { P, L } = splitPlan(count, 2 * S);
-    // part kp of an output: 0 Σd or the mean, 1 Σd² or the variance, 2 and 3 the running ones
-    const term = (r: string): string[] => [`let nn = ${idiv(r, hw)};`, `let d = xs[(nn * ${c} + ch) * ${hw} + ${r} - nn * ${hw}] - x0;`];
+    // part kp of an output: 0 Σd or the mean, 1 Σd² or the variance, 2 and 3 the running ones; the
+    // terms from r0 on (of at most `todo`) read at the integer offsets of channelWalk
+    const walk = (r0: string): { start: string[]; step: string[] } => channelWalk(r0, 'ch', c, hw);
     // mean = x₀ + Σd/count, variance = Σd²/count − (Σd/count)² (not below 0, which rounding could give)
     const result = [
       `let md = s1 / ${count};`,
@@ -155,15 +157,16 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     let stats: GpuHandle;
     if (P === 1) {
       const source = kernel(['xs', ...runParams], [
-        'let o = this.thread.x;', ...partAndChannel('o', S, parts, c), `let x0 = xs[ch * ${hw}];`, 'let s1 = 0;', 'let s2 = 0;',
-        `for (let r = 0; r < ${count}; r++) {`, ...term('r'), '  s1 = s1 + d;', '  s2 = s2 + d * d;', '}',
+        'let o = this.thread.x;', ...partAndChannel('o', S, parts, c), `let x0 = xs[ch * ${hw}];`, 'let s1 = 0;', 'let s2 = 0;', ...walk('0').start,
+        `for (let r = 0; r < ${count}; r++) {`, '  let d = xs[at] - x0;', '  s1 = s1 + d;', '  s2 = s2 + d * d;', ...walk('0').step.map((l) => `  ${l}`), '}',
         ...result,
       ]);
       stats = dev.run('batchNormForward', source, parts * S, [h(x), ...runArgs]);
     } else {
       const partSource = kernel(['xs'], [
         'let i = this.thread.x;', `let p = ${idiv('i', 2 * S)};`, `let o = i - p * ${2 * S};`, ...partAndChannel('o', S, 2, c), `let x0 = xs[ch * ${hw}];`, 'let acc = 0;',
-        `for (let j = 0; j < ${L}; j++) {`, `  let r = p * ${L} + j;`, `  if (r < ${count}) {`, ...term('r'), '    if (kp > 0) { d = d * d; }', '    acc = acc + d;', '  }', '}',
+        ...walk(`p * ${L}`).start,
+        `for (let j = 0; j < ${L}; j++) {`, `  let r = p * ${L} + j;`, `  if (r < ${count}) {`, '    let d = xs[at] - x0;', '    if (kp > 0) { d = d * d; }', '    acc = acc + d;', ...walk(`p * ${L}`).step.map((l) => `    ${l}`), '  }', '}',
         'return acc;',
       ]);
       const part = dev.run('batchNormForward', partSource, P * 2 * S, [h(x)]);
@@ -209,7 +212,8 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       terms: count,
       fold: 'sum',
       prelude: [...partAndChannel('o', S, 2, c), 'let m = mu[ch];'],
-      term: [`let nn = ${idiv('r', hw)};`, `let at = (nn * ${c} + ch) * ${hw} + r - nn * ${hw};`, `let v = ${dyAt('at')};`, 'if (kp > 0) { v = v * (xs[at] - m); }'],
+      walk: { channel: 'ch', c, hw },
+      term: [`let v = ${dyAt('at')};`, 'if (kp > 0) { v = v * (xs[at] - m); }'],
       // Σdy as it is; Σdy·(x − μ)·r for dγ (the factor is exactly 1 for the first half)
       result: { expr: `acc * (1 - ${half} + ${half} / Math.sqrt(va[Math.min(o - ${half} * ${S}, ${c - 1})] + eps))`, params: ['va', 'eps'], args: [h(variance), eps] },
     });

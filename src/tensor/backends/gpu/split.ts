@@ -1,4 +1,4 @@
-import { idiv, kernel } from './codegen.js';
+import { idiv, intVar, kernel } from './codegen.js';
 import type { Device, GpuHandle, KernelArg } from './device.js';
 
 /**
@@ -32,6 +32,24 @@ export interface Reduction {
   fold: 'sum' | 'max' | 'min';
   /** The result from the folded `acc` of output `o` (default `acc`), with its own parameters. */
   result?: { expr: string; params?: string[]; args?: KernelArg[] };
+  /**
+   * Terms that are the (N, H, W) cells of channel `channel` (an expression of the prelude) of an
+   * [N, C, hw] tensor: `at`, the flat index of term r, is kept for the term lines (channelWalk).
+   */
+  walk?: { channel: string; c: number; hw: number };
+}
+
+/**
+ * Lines that walk the cells of channel `ch` of an [N, C, hw] tensor from term r0 on (terms in (N, H, W)
+ * order): `start` declares `at`, the flat index of the current term, and `step` moves it to the next,
+ * jumping the other channels at the end of an image. Integer offsets (intVar), so no division and no
+ * float index per term.
+ */
+export function channelWalk(r0: string, ch: string, c: number, hw: number): { start: string[]; step: string[] } {
+  return {
+    start: [`let wn = ${idiv(r0, hw)};`, ...intVar('at', `(wn * ${c} + ${ch}) * ${hw} + ${r0} - wn * ${hw}`), ...intVar('left', `${hw} - ${r0} + wn * ${hw}`)],
+    step: ['at = at + 1;', 'left = left - 1;', `if (left == 0) {`, `  at = at + ${(c - 1) * hw};`, `  left = ${hw};`, '}'],
+  };
 }
 
 /** How a reduction of `terms` terms into `outputs` outputs splits: P chunks of L terms (P = 1: one kernel). */
@@ -62,9 +80,11 @@ export function runReduction(dev: Device, red: Reduction): GpuHandle {
   const single = P === 1;
   // max/min start from the chunk's first term: GL has no infinity literal
   const first = red.fold === 'sum' ? [] : ['if (k == 0) { acc = v; }'];
+  const walk = red.walk ? channelWalk(single ? '0' : `p * ${L}`, red.walk.channel, red.walk.c, red.walk.hw) : { start: [], step: [] };
   const body = [
     ...(single ? ['let o = this.thread.x;'] : ['let i = this.thread.x;', `let p = ${idiv('i', red.outputs)};`, `let o = i - p * ${red.outputs};`]),
     ...(red.prelude ?? []),
+    ...walk.start,
     'let acc = 0;',
     `for (let k = 0; k < ${L}; k++) {`,
     `  let r = ${single ? 'k' : `p * ${L} + k`};`,
@@ -72,6 +92,7 @@ export function runReduction(dev: Device, red: Reduction): GpuHandle {
     ...red.term.map((l) => `    ${l}`),
     ...first.map((l) => `    ${l}`),
     `    ${foldLine(red.fold)}`,
+    ...walk.step.map((l) => `    ${l}`),
     '  }',
     '}',
   ];
