@@ -1,7 +1,8 @@
 import gpujs from 'gpu.js';
 import { describe, expect, it, vi } from 'vitest';
 import type { Conv2dGeometry } from '../../src/tensor/backend.js';
-import { conv2dBackwardFilterSource, conv2dBackwardInputSource, conv2dSource, widthFor, type ConvSource } from '../../src/tensor/backends/gpu/conv-kernels.js';
+import { widthFor } from '../../src/tensor/backends/gpu/codegen.js';
+import { conv2dBackwardFilterSource, conv2dBackwardInputSource, conv2dSource, type ConvSource } from '../../src/tensor/backends/gpu/conv-kernels.js';
 import { sizeOf, type Shape } from '../../src/tensor/shape.js';
 import { gpuModesHere } from './gpu-modes.js';
 

@@ -1,5 +1,5 @@
 import type { Backend, BatchNormRunning } from '../../backend.js';
-import { idiv, kernel } from './codegen.js';
+import { I, idiv, kernel, widthFor } from './codegen.js';
 import type { Device, GpuHandle } from './device.js';
 import { reluGradSource } from './kernels.js';
 import { partStride } from './webgpu-batch.js';
@@ -12,31 +12,49 @@ import { channelWalk, runReduction, splitPlan, type Reduction } from './split.js
  * (N, H, W) are split reductions (split.ts).
  */
 
-const I = 'let i = this.thread.x;';
+/** The channel of flat index `at` (default i) in [N, C, H, W]. */
+const channelOf = (c: number, hw: number, at = 'i'): string[] => [`let q = ${idiv(at, hw)};`, `let c = q - ${idiv('q', c)} * ${c};`];
 
-/** The channel of flat index i in [N, C, H, W]. */
-const channelOf = (c: number, hw: number): string[] => [`let q = ${idiv('i', hw)};`, `let c = q - ${idiv('q', c)} * ${c};`];
+/**
+ * An elementwise batch-norm kernel's first lines where each thread computes `width` neighbouring
+ * elements of one channel (widthFor(hw, …)): i0, the first of them, and c, their channel.
+ */
+const elementsOf = (c: number, hw: number, width: number): string[] => [I, `let i0 = i * ${width};`, ...channelOf(c, hw, 'i0')];
+
+/** The return of `width` values: y0, or [y0, …]. */
+const returnAll = (width: number): string => (width === 1 ? 'return y0;' : `return [${Array.from({ length: width }, (_, j) => `y${j}`).join(', ')}];`);
 
 /**
  * Lines setting `kp`, which of `parts` parts (S = partStride(C) floats apart) of a packed per-channel output
- * the output index `o` falls in, and `ch`, its channel; the padding outputs repeat channel C − 1. (Not `k`:
- * runReduction's loops count with it.)
+ * the output index `o` falls in, and `ch`, its channel; a padding output (ch ≥ C, never read) returns 0
+ * at once, so a layer of 16 channels does not sum its last channel 48 times more. (Not `k`: runReduction's
+ * loops count with it.)
  */
 const partAndChannel = (o: string, S: number, parts: number, c: number): string[] => [
   `let kp = Math.min(Math.floor((${o} + 0.5) / ${S}), ${parts - 1});`,
-  `let ch = Math.min(${o} - kp * ${S}, ${c - 1});`,
+  `let ch = ${o} - kp * ${S};`,
+  `if (ch >= ${c}) { return 0; }`,
 ];
 
-/** The normalising kernel of the forward: y = γ·(x − μ)/√(σ² + eps) + β per channel, then the ReLU as the relu kernel has it. */
-function applySource(stats: string[], mean: string, variance: string, c: number, hw: number, gamma: boolean, beta: boolean, relu: boolean): string {
+/**
+ * The normalising kernel of the forward: y = γ·(x − μ)/√(σ² + eps) + β per channel, then the ReLU as the
+ * relu kernel has it; `width` elements a thread, which share the channel's factors.
+ */
+function applySource(stats: string[], mean: string, variance: string, c: number, hw: number, gamma: boolean, beta: boolean, relu: boolean, width = 1): string {
+  const one = (j: number): string[] => [
+    `let t${j} = (xs[i0 + ${j}] - m) * s;`,
+    ...(beta ? [`t${j} = t${j} + b;`] : []),
+    ...(relu ? [`let y${j} = 0;`, `if (t${j} > 0) { y${j} = t${j}; }`] : [`let y${j} = t${j};`]),
+  ];
   return kernel(
     ['xs', ...stats, ...(gamma ? ['gs'] : []), ...(beta ? ['bs'] : []), 'eps'],
     [
-      I,
-      ...channelOf(c, hw),
-      `let y = (xs[i] - ${mean}) * (${gamma ? 'gs[c]' : '1'} / Math.sqrt(${variance} + eps));`,
-      ...(beta ? ['y = y + bs[c];'] : []),
-      ...(relu ? ['if (y > 0) { return y; }', 'return 0;'] : ['return y;']),
+      ...elementsOf(c, hw, width),
+      `let m = ${mean};`,
+      `let s = ${gamma ? 'gs[c]' : '1'} / Math.sqrt(${variance} + eps);`,
+      ...(beta ? ['let b = bs[c];'] : []),
+      ...Array.from({ length: width }, (_, j) => one(j)).flat(),
+      returnAll(width),
     ],
   );
 }
@@ -181,9 +199,10 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
         dev.release(part);
       }
     }
-    const apply = applySource(['st'], 'st[c]', `st[c + ${S}]`, c, hw, gamma !== null, beta !== null, relu);
+    const width = widthFor(hw, dev.widest);
+    const apply = applySource(['st'], 'st[c]', `st[c + ${S}]`, c, hw, gamma !== null, beta !== null, relu, width);
     const params = [gamma, beta].filter((p) => p !== null).map(h);
-    const y = dev.run('batchNormForward', apply, n * c * hw, [h(x), stats, ...params, eps]);
+    const y = dev.run('batchNormForward', apply, n * c * hw, [h(x), stats, ...params, eps], width);
     const [mean, variance, runMean, runVar] = dev.parts(stats, parts, c);
     return { y, mean, variance, ...(running ? { running: { mean: runMean, variance: runVar } } : {}) };
   }
@@ -218,19 +237,23 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       result: { expr: `acc * (1 - ${half} + ${half} / Math.sqrt(va[Math.min(o - ${half} * ${S}, ${c - 1})] + eps))`, params: ['va', 'eps'], args: [h(variance), eps] },
     });
     const g = gamma === null ? '1' : 'gs[c]';
-    // dx = γ/σ̂·(dy − Σdy/count − x̂·Σ(dy·x̂)/count)
+    // dx = γ/σ̂·(dy − Σdy/count − x̂·Σ(dy·x̂)/count), `width` elements a thread sharing the channel's factors
+    const width = widthFor(hw, dev.widest);
     const dxSource = kernel(
       ['dy', 'xs', 'mu', 'va', 'pk', ...(gamma ? ['gs'] : []), ...ys, 'eps'],
       [
-        I,
-        ...channelOf(c, hw),
+        ...elementsOf(c, hw, width),
         'let r = 1 / Math.sqrt(va[c] + eps);',
-        'let xh = (xs[i] - mu[c]) * r;',
-        `return ${g} * r * (${dyAt('i')} - pk[c] / ${count} - xh * pk[c + ${S}] / ${count});`,
+        'let m = mu[c];',
+        `let gr = ${g} * r;`,
+        `let mdy = pk[c] / ${count};`,
+        `let sxh = pk[c + ${S}];`,
+        ...Array.from({ length: width }, (_, j) => [`let xh${j} = (xs[i0 + ${j}] - m) * r;`, `let y${j} = gr * (${dyAt(`i0 + ${j}`)} - mdy - xh${j} * sxh / ${count});`]).flat(),
+        returnAll(width),
       ],
     );
     const gs = gamma === null ? [] : [h(gamma)];
-    const dx = dev.run('batchNormBackward', dxSource, n * c * hw, [h(dy), h(x), h(mean), h(variance), sums, ...gs, ...ysArgs, eps]);
+    const dx = dev.run('batchNormBackward', dxSource, n * c * hw, [h(dy), h(x), h(mean), h(variance), sums, ...gs, ...ysArgs, eps], width);
     const [dbeta, dgamma] = dev.parts(sums, 2, c);
     return { dx, dgamma, dbeta };
   }

@@ -10,6 +10,15 @@ import { broadcastStrides, stridesOf, type Shape } from '../../shape.js';
 /** The first line of most kernels: `i`, the thread's flat output index. */
 export const I = 'let i = this.thread.x;';
 
+/**
+ * Outputs a thread computes where runs of `length` outputs must not be split between threads and a
+ * thread may compute up to `most` (a kernel returning an array, webgpu only: Device.widest): 4, 2 or 1.
+ */
+export function widthFor(length: number, most: number): number {
+  for (const v of [4, 2]) if (v <= most && length % v === 0) return v;
+  return 1;
+}
+
 /** A kernel source from its parameter names and body lines. */
 export function kernel(params: readonly string[], body: readonly string[]): string {
   return `function(${params.join(', ')}) {\n  ${body.join('\n  ')}\n}`;

@@ -1,6 +1,6 @@
 import type { Conv2dGeometry } from '../../backend.js';
 import { sizeOf, type Shape } from '../../shape.js';
-import { exactDiv, I, idiv, intVar, kernel, nchw } from './codegen.js';
+import { exactDiv, I, idiv, intVar, kernel, nchw, widthFor } from './codegen.js';
 
 /**
  * Kernel sources of the convolutions: forward, input gradient and filter gradient. A source comes with
@@ -43,12 +43,6 @@ function returnLines(epilogue: Epilogue, width: number): string[] {
 
 /** `expr + c` written without a `+ -` (and without `+ 0`). */
 const plus = (expr: string, c: number): string => (c === 0 ? expr : c > 0 ? `${expr} + ${c}` : `${expr} - ${-c}`);
-
-/** Outputs per thread for rows of `length` outputs where a thread may compute up to `most`: 4, 2 or 1. */
-export function widthFor(length: number, most: number): number {
-  for (const v of [4, 2]) if (v <= most && length % v === 0) return v;
-  return 1;
-}
 
 /**
  * A direct convolution: out[n, o, oy, ox] = Σ_{l < loops, ky, kx} in[n, base + l, oy·sh + rowOff[ky],
