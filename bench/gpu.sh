@@ -134,8 +134,8 @@ bench() {
   echo "== unet train 128² on $backend with float indices (SEGRAD_GPU_INT_INDEX=0), for comparison"
   SEGRAD_GPU_INT_INDEX=0 timeout -k 5 60 "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 5 --warmup 2 --no-peer --json gpu-results/unet-float-index.json \
     || echo "unet with float indices: stopped (exit $?; 124 = past its 60 s)"
-  # and with one output a thread in every conv kernel: what the wide kernels (conv-kernels.ts) save here
-  echo "== unet train 128² on $backend with one output a thread in the conv kernels (SEGRAD_GPU_WIDE=0), for comparison"
+  # and with one output a thread in every kernel (conv, batch norm): what several outputs a thread save here
+  echo "== unet train 128² on $backend with one output a thread in the conv and batch-norm kernels (SEGRAD_GPU_WIDE=0), for comparison"
   SEGRAD_GPU_WIDE=0 timeout -k 5 45 "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-narrow.json \
     || echo "unet with one output a thread: stopped (exit $?; 124 = past its 45 s)"
   echo "== dispatch: kernel-call cost, bandwidth, conv and matmul chained on the device"

@@ -19,7 +19,7 @@ const GL_MODES: ReadonlySet<GpuMode> = new Set(['webgl2', 'webgl', 'headlessgl']
  * kernels' results are the same; bench/gpu.sh times a step both ways to show what the integers save).
  */
 const floatIndices = typeof process !== 'undefined' && process.env?.SEGRAD_GPU_INT_INDEX === '0';
-/** `SEGRAD_GPU_WIDE=0`: conv kernels compute one output a thread in webgpu too (bench/gpu.sh compares). */
+/** `SEGRAD_GPU_WIDE=0`: kernels compute one output a thread in webgpu too (conv, batch norm; bench/gpu.sh compares). */
 const narrow = typeof process !== 'undefined' && process.env?.SEGRAD_GPU_WIDE === '0';
 
 /** What a kernel hands back with `pipeline: true`: a typed array (cpu, webasm) or a device object. */
