@@ -156,6 +156,15 @@ const wideConvArb = fc
     return { g, xShape: [r.n, r.groups * r.cg, r.h, w], wShape: [r.groups * r.og, r.cg, r.kh, r.kw], outShape: [r.n, r.groups * r.og, oh, r.ow], ok: w >= 1 && oh >= 1 };
   })
   .filter((c) => c.ok);
+/** Filters whose patches tile the input (stride = kernel, no padding: U-Net's up-convolutions), rows and columns left over or not. */
+const patchConvArb = fc
+  .record({ n: fc.integer({ min: 1, max: 2 }), groups: fc.integer({ min: 1, max: 2 }), cg: fc.integer({ min: 1, max: 3 }), og: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 7 }), w: fc.constantFrom(4, 8, 6, 12, 5, 7), kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }) })
+  .map((r) => {
+    const g: Conv2dGeometry = { stride: [r.kh, r.kw], pad: [0, 0, 0, 0], dilation: [1, 1], groups: r.groups };
+    const [oh, ow] = [Math.floor(r.h / r.kh), Math.floor(r.w / r.kw)];
+    return { g, xShape: [r.n, r.groups * r.cg, r.h, r.w], wShape: [r.groups * r.og, r.cg, r.kh, r.kw], outShape: [r.n, r.groups * r.og, oh, ow], ok: oh >= 1 && ow >= 1 };
+  })
+  .filter((c) => c.ok);
 
 const poolArb = fc
   .record({
@@ -325,9 +334,9 @@ export const cases: Case[] = [
   } },
   { name: 'conv2d, conv2dBackwardInput, conv2dBackwardFilter (groups, stride, padding, dilation)', runs: RUNS * 2, make: (p) => fc.asyncProperty(convArb, seed, convAndGradients(p)) },
   { name: 'conv2d, conv2dBackwardInput, conv2dBackwardFilter with large kernels (5×5 to 7×7)', runs: RUNS, make: (p) => fc.asyncProperty(bigConvArb, seed, convAndGradients(p)) },
-  { name: 'conv2d, conv2dBackwardInput, conv2dBackwardFilter on rows of 2 to 8 outputs (several outputs a thread in webgpu)', runs: RUNS * 2, make: (p) => fc.asyncProperty(wideConvArb, seed, convAndGradients(p)) },
+  { name: 'conv2d, conv2dBackwardInput, conv2dBackwardFilter on rows of 2 to 8 outputs and on tiling patches (several outputs a thread in webgpu)', runs: RUNS * 2, make: (p) => fc.asyncProperty(fc.oneof(wideConvArb, patchConvArb), seed, convAndGradients(p)) },
   { name: 'conv2dAffine (scale, shift, with and without relu) and convTranspose2dBias', runs: RUNS * 2, make: (p) => {
-    return fc.asyncProperty(fc.oneof(convArb, wideConvArb), seed, fc.boolean(), async ({ g, xShape, wShape, outShape }, s, relu) => {
+    return fc.asyncProperty(fc.oneof(convArb, wideConvArb, patchConvArb), seed, fc.boolean(), async ({ g, xShape, wShape, outShape }, s, relu) => {
         const cout = outShape[1];
         const x = values(sizeOf(xShape), s);
         const w = values(sizeOf(wShape), s + 1);

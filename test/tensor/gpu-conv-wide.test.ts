@@ -38,7 +38,11 @@ const cases: [string, Geo][] = [
   ['3×3 padding 1, rows of 6 (2 a thread)', geo(1, 2, 4, 6, 2, 3, 3, { pad: [1, 1, 1, 1] })],
   ['4-wide kernel, asymmetric padding, row stride and dilation, groups', geo(2, 4, 7, 8, 4, 2, 4, { pad: [0, 1, 2, 1], stride: [2, 1], dilation: [2, 1], groups: 2 })],
   ['2-wide kernel, column stride 2 and dilation 2 (forward only wide)', geo(1, 2, 4, 12, 2, 1, 2, { stride: [1, 2], dilation: [1, 2], pad: [0, 0, 1, 0] })],
+  ['2 × 2 patches (stride 2), a row past the last patch, groups', geo(2, 4, 5, 8, 6, 2, 2, { stride: [2, 2], groups: 2 })],
 ];
+/** Filters that tile the input (stride = kernel, no padding or dilation): their input gradient is the patch kernel. */
+const tiles = (g: Conv2dGeometry, wShape: Shape): boolean =>
+  g.stride[0] === wShape[2] && g.stride[1] === wShape[3] && g.pad.every((p) => p === 0) && g.dilation.every((d) => d === 1);
 
 describe('conv kernels with several outputs a thread', () => {
   it('take 4 or 2 outputs where a row allows it, else 1', () => {
@@ -58,7 +62,7 @@ describe('conv kernels with several outputs a thread', () => {
 
     const bwd = [conv2dBackwardInputSource(outShape, wShape, xShape, g, undefined, 4), conv2dBackwardInputSource(outShape, wShape, xShape, g)];
     const strideOne = g.stride[0] === 1 && g.stride[1] === 1;
-    expect(bwd[0].width).toBe(strideOne ? widthFor(xShape[3], 4) : 1);
+    expect(bwd[0].width).toBe(strideOne || tiles(g, wShape) ? widthFor(xShape[3], 4) : 1);
     expect(same(runCpu(bwd[0], sizeOf(xShape), [dy, w]), runCpu(bwd[1], sizeOf(xShape), [dy, w]))).toBe(true);
 
     // one kernel, and partials of two rows each (the last one short where the rows are odd)

@@ -169,6 +169,10 @@ export function conv2dBackwardInputSource(dyShape: Shape, wShape: Shape, xShape:
     );
     return { source, width };
   }
+  const patchWidth = widthFor(xShape[3], most);
+  if (KH === sh && KW === sw && g.pad.every((p) => p === 0) && dh === 1 && dw === 1 && patchWidth % sw === 0) {
+    return { source: patchInputGradSource(dyShape, wShape, xShape, g.groups, epilogue, patchWidth), width: patchWidth };
+  }
   const source = kernel(['dys', 'ws', ...epilogue.params], [
     I,
     ...nchw(xShape, ['n', 'ic', 'y', 'x']),
@@ -196,6 +200,45 @@ export function conv2dBackwardInputSource(dyShape: Shape, wShape: Shape, xShape:
     ...returnLines(epilogue, 1),
   ]);
   return { source, width: 1 };
+}
+
+/**
+ * The input gradient where the filter's patches tile the input (stride = kernel, no padding or dilation:
+ * U-Net's 2 × 2 up-convolutions run forward as this): cell (y, x) takes tap (y mod KH, x mod KW) of output
+ * pixel (y div KH, x div KW) alone, or nothing in the rows past the last patch. A thread computes
+ * `width` neighbouring cells (a multiple of KW, and W of width, so every column lies in a patch), KW of
+ * them per dy value: per output channel it loads width / KW dy values and KW weights for `width`
+ * multiply-adds, with no division per tap.
+ */
+function patchInputGradSource(dyShape: Shape, wShape: Shape, xShape: Shape, groups: number, epilogue: Epilogue, width: number): string {
+  const [, O, OH, OW] = dyShape;
+  const [, Cg, KH, KW] = wShape;
+  const Og = O / groups;
+  const [, C, H, W] = xShape;
+  const dyCols = width / KW;
+  const lines: string[] = [];
+  for (let t = 0; t < dyCols; t++) lines.push(`    let d${t} = dys[${plus('dyo', t)}];`);
+  for (let kx = 0; kx < KW; kx++) lines.push(`    let w${kx} = ws[${plus('wo', kx)}];`);
+  for (let j = 0; j < width; j++) lines.push(`    a${j} = a${j} + d${Math.floor(j / KW)} * w${j % KW};`);
+  return kernel(['dys', 'ws', ...epilogue.params], [
+    I,
+    ...nchw([0, C, H, W / width], ['n', 'ic', 'y', 'xq']),
+    `let ox = xq * ${width / KW};`,
+    `let oy = ${idiv('y', KH)};`,
+    `let ky = y - oy * ${KH};`,
+    `let grp = ${idiv('ic', Cg)};`,
+    ...Array.from({ length: width }, (_, j) => `let a${j} = 0;`),
+    `if (oy < ${OH}) {`,
+    ...intVar('dyo', `((n * ${O} + grp * ${Og}) * ${OH} + oy) * ${OW} + ox`).map((l) => `  ${l}`),
+    ...intVar('wo', `((grp * ${Og * Cg} + ic - grp * ${Cg}) * ${KH} + ky) * ${KW}`).map((l) => `  ${l}`),
+    `  for (let oo = 0; oo < ${Og}; oo++) {`,
+    ...lines,
+    `    dyo = dyo + ${OH * OW};`,
+    `    wo = wo + ${Cg * KH * KW};`,
+    '  }',
+    '}',
+    ...returnLines(epilogue, width),
+  ]);
 }
 
 /**
