@@ -158,8 +158,8 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     const S = partStride(c);
     const parts = running ? 4 : 2;
     const { P, L } = splitPlan(count, 2 * S);
-    // part kp of an output: 0 Σd or the mean, 1 Σd² or the variance, 2 and 3 the running ones; the
-    // terms from r0 on (of at most `todo`) read at the integer offsets of channelWalk
+    // part kp of an output: 0 Σd or the mean, 1 Σd² or the variance, 2 and 3 the running ones; a thread
+    // reads its channel's terms from r0 on at the integer offsets of channelWalk
     const walk = (r0: string): { start: string[]; step: string[] } => channelWalk(r0, 'ch', c, hw);
     // mean = x₀ + Σd/count, variance = Σd²/count − (Σd/count)² (not below 0, which rounding could give)
     const result = [
@@ -174,17 +174,19 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     const runArgs = running ? [h(running.mean), h(running.variance), 1 - running.momentum, running.momentum, running.varFactor] : [];
     let stats: GpuHandle;
     if (P === 1) {
+      const all = walk('0');
       const source = kernel(['xs', ...runParams], [
-        'let o = this.thread.x;', ...partAndChannel('o', S, parts, c), `let x0 = xs[ch * ${hw}];`, 'let s1 = 0;', 'let s2 = 0;', ...walk('0').start,
-        `for (let r = 0; r < ${count}; r++) {`, '  let d = xs[at] - x0;', '  s1 = s1 + d;', '  s2 = s2 + d * d;', ...walk('0').step.map((l) => `  ${l}`), '}',
+        'let o = this.thread.x;', ...partAndChannel('o', S, parts, c), `let x0 = xs[ch * ${hw}];`, 'let s1 = 0;', 'let s2 = 0;', ...all.start,
+        `for (let r = 0; r < ${count}; r++) {`, '  let d = xs[at] - x0;', '  s1 = s1 + d;', '  s2 = s2 + d * d;', ...all.step.map((l) => `  ${l}`), '}',
         ...result,
       ]);
       stats = dev.run('batchNormForward', source, parts * S, [h(x), ...runArgs]);
     } else {
+      const chunk = walk(`p * ${L}`);
       const partSource = kernel(['xs'], [
         'let i = this.thread.x;', `let p = ${idiv('i', 2 * S)};`, `let o = i - p * ${2 * S};`, ...partAndChannel('o', S, 2, c), `let x0 = xs[ch * ${hw}];`, 'let acc = 0;',
-        ...walk(`p * ${L}`).start,
-        `for (let j = 0; j < ${L}; j++) {`, `  let r = p * ${L} + j;`, `  if (r < ${count}) {`, '    let d = xs[at] - x0;', '    if (kp > 0) { d = d * d; }', '    acc = acc + d;', ...walk(`p * ${L}`).step.map((l) => `    ${l}`), '  }', '}',
+        ...chunk.start,
+        `for (let j = 0; j < ${L}; j++) {`, `  let r = p * ${L} + j;`, `  if (r < ${count}) {`, '    let d = xs[at] - x0;', '    if (kp > 0) { d = d * d; }', '    acc = acc + d;', ...chunk.step.map((l) => `    ${l}`), '  }', '}',
         'return acc;',
       ]);
       const part = dev.run('batchNormForward', partSource, P * 2 * S, [h(x)]);

@@ -84,9 +84,8 @@ function directConvSource(d: DirectConv, epilogue: Epilogue, width: number): str
   cols.forEach((c, k) => inside.push(`let ix${k} = ${plus(`${ox} * ${d.sw}`, c)};`, `let vx${k} = 0;`, `if (ix${k} >= 0 && ix${k} < ${d.W}) { vx${k} = 1; }`));
   const taps: string[] = [];
   d.rowOff.forEach((r, ky) => {
-    const used = [...new Set(d.colOff.flatMap((c) => Array.from({ length: width }, (_, j) => colIndex.get(c + j * d.sw)!)))];
     taps.push(`  if (vy${ky} == 1) {`);
-    for (const k of used) taps.push(`    let u${ky}_${k} = 0;`, `    if (vx${k} == 1) { u${ky}_${k} = ${d.input}[${plus('xc', r * d.W + cols[k])}]; }`);
+    for (let k = 0; k < cols.length; k++) taps.push(`    let u${ky}_${k} = 0;`, `    if (vx${k} == 1) { u${ky}_${k} = ${d.input}[${plus('xc', r * d.W + cols[k])}]; }`);
     d.colOff.forEach((c, kx) => {
       taps.push(`    let w${ky}_${kx} = ws[${plus('wc', ky * KW + kx)}];`);
       for (let j = 0; j < width; j++) taps.push(`    a${j} = a${j} + u${ky}_${colIndex.get(c + j * d.sw)} * w${ky}_${kx};`);
@@ -263,7 +262,7 @@ export function conv2dBackwardFilterSource(xShape: Shape, dyShape: Shape, wShape
   // a thread's outputs: one weight, or (width > 1) a filter row [oc, ci, ky] of KW weights
   const outputs = sizeOf(wShape) / width;
   const decode = (flat: string): string[] =>
-    width === 1 ? nchw(wShape, ['oc', 'ci', 'ky', 'kx'], flat) : [...nchw([0, O, Cg, KH], ['wq', 'oc', 'ci', 'ky'], flat), 'let kx = 0;'];
+    width === 1 ? nchw(wShape, ['oc', 'ci', 'ky', 'kx'], flat) : nchw([0, O, Cg, KH], ['wq', 'oc', 'ci', 'ky'], flat);
   const rowsLeft = P === 1 ? [] : intVar('rows', `Math.min(${R}, ${N * OH} - q0)`);
   const accs = Array.from({ length: width }, (_, j) => `a${j}`);
   // x at the row's columns ox − pl + kx: width 1 reads its tap's, guarded; a filter row slides u0 … u(KW−1)
@@ -292,9 +291,10 @@ export function conv2dBackwardFilterSource(xShape: Shape, dyShape: Shape, wShape
     ...rowsLeft,
     ...intVar('oy', 'oy0'),
     ...intVar('iy0', `ky * ${dh} - ${pt}`),
-    ...intVar('ix0', `kx * ${dw} - ${pl}`),
+    // ix0 and the kx term for one tap a thread; a filter row starts at kx = 0
+    ...(width === 1 ? intVar('ix0', `kx * ${dw} - ${pl}`) : []),
     ...intVar('dyo', `((n0 * ${O} + oc) * ${OH} + oy0) * ${OW}`),
-    ...intVar('xo', `((n0 * ${C} + ic) * ${H} + oy0 * ${sh} + ky * ${dh} - ${pt}) * ${W} + kx * ${dw} - ${pl}`),
+    ...intVar('xo', `((n0 * ${C} + ic) * ${H} + oy0 * ${sh} + ky * ${dh} - ${pt}) * ${W}${width === 1 ? ` + kx * ${dw}` : ''} - ${pl}`),
     ...accs.map((a) => `let ${a} = 0;`),
     `for (let q = 0; q < ${R}; q++) {`,
     ...(P === 1 ? [] : ['  if (q < rows) {']),
