@@ -36,6 +36,12 @@ const partAndChannel = (o: string, S: number, parts: number, c: number): string[
   `if (ch >= ${c}) { return 0; }`,
 ];
 
+/** Lines setting s1 and s2, channel ch's two sums over the P chunks of pairPartials' output `part`. */
+const foldPairs = (P: number, c: number): string[] => [
+  'let s1 = 0;', 'let s2 = 0;',
+  `for (let j = 0; j < ${P}; j++) {`, `  s1 = s1 + part[(j * ${c} + ch) * 2];`, `  s2 = s2 + part[(j * ${c} + ch) * 2 + 1];`, '}',
+];
+
 /**
  * The normalising kernel of the forward: y = γ·(x − μ)/√(σ² + eps) + β per channel, then the ReLU as the
  * relu kernel has it; `width` elements a thread, which share the channel's factors.
@@ -74,6 +80,21 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       walk: { channel: 'o', c, hw },
       term: [`let v = ${part.term};`],
     });
+  };
+  /**
+   * webgpu, sums split into P chunks of L terms: both sums of a channel's chunk in one thread, (s1, s2)
+   * returned as a pair ([P, C, 2]; foldPairs adds them up), so each term is read once, by C·P threads.
+   * `prelude` runs with `ch` set, `body` adds term `at` (channelWalk) to s1 and s2.
+   */
+  const pairPartials = (op: string, params: string[], args: GpuHandle[], shape: readonly number[], P: number, L: number, prelude: string[], body: string[]): GpuHandle => {
+    const [n, c, height, w] = shape;
+    const chunk = channelWalk(`p * ${L}`, 'ch', c, height * w);
+    const source = kernel(params, [
+      'let i = this.thread.x;', `let p = ${idiv('i', c)};`, `let ch = i - p * ${c};`, ...prelude, 'let s1 = 0;', 'let s2 = 0;', ...chunk.start,
+      `for (let j = 0; j < ${L}; j++) {`, `  let r = p * ${L} + j;`, `  if (r < ${n * height * w}) {`, ...body.map((l) => `    ${l}`), ...chunk.step.map((l) => `    ${l}`), '  }', '}',
+      'return [s1, s2];',
+    ]);
+    return dev.run(op, source, P * c * 2, args, 2);
   };
   return {
     batchNormEvalAffine: (mean, variance, gamma, beta, eps, c) => {
@@ -158,9 +179,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     const S = partStride(c);
     const parts = running ? 4 : 2;
     const { P, L } = splitPlan(count, 2 * S);
-    // part kp of an output: 0 Σd or the mean, 1 Σd² or the variance, 2 and 3 the running ones; a thread
-    // reads its channel's terms from r0 on at the integer offsets of channelWalk
-    const walk = (r0: string): { start: string[]; step: string[] } => channelWalk(r0, 'ch', c, hw);
+    // part kp of an output: 0 Σd or the mean, 1 Σd² or the variance, 2 and 3 the running ones
     // mean = x₀ + Σd/count, variance = Σd²/count − (Σd/count)² (not below 0, which rounding could give)
     const result = [
       `let md = s1 / ${count};`,
@@ -174,7 +193,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     const runArgs = running ? [h(running.mean), h(running.variance), 1 - running.momentum, running.momentum, running.varFactor] : [];
     let stats: GpuHandle;
     if (P === 1) {
-      const all = walk('0');
+      const all = channelWalk('0', 'ch', c, hw);
       const source = kernel(['xs', ...runParams], [
         'let o = this.thread.x;', ...partAndChannel('o', S, parts, c), `let x0 = xs[ch * ${hw}];`, 'let s1 = 0;', 'let s2 = 0;', ...all.start,
         `for (let r = 0; r < ${count}; r++) {`, '  let d = xs[at] - x0;', '  s1 = s1 + d;', '  s2 = s2 + d * d;', ...all.step.map((l) => `  ${l}`), '}',
@@ -182,19 +201,8 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       ]);
       stats = dev.run('batchNormForward', source, parts * S, [h(x), ...runArgs]);
     } else {
-      const chunk = walk(`p * ${L}`);
-      const partSource = kernel(['xs'], [
-        'let i = this.thread.x;', `let p = ${idiv('i', 2 * S)};`, `let o = i - p * ${2 * S};`, ...partAndChannel('o', S, 2, c), `let x0 = xs[ch * ${hw}];`, 'let acc = 0;',
-        ...chunk.start,
-        `for (let j = 0; j < ${L}; j++) {`, `  let r = p * ${L} + j;`, `  if (r < ${count}) {`, '    let d = xs[at] - x0;', '    if (kp > 0) { d = d * d; }', '    acc = acc + d;', ...chunk.step.map((l) => `    ${l}`), '  }', '}',
-        'return acc;',
-      ]);
-      const part = dev.run('batchNormForward', partSource, P * 2 * S, [h(x)]);
-      const combineSource = kernel(['part', 'xs', ...runParams], [
-        'let o = this.thread.x;', ...partAndChannel('o', S, parts, c), 'let s1 = 0;', 'let s2 = 0;',
-        `for (let j = 0; j < ${P}; j++) {`, `  s1 = s1 + part[j * ${2 * S} + ch];`, `  s2 = s2 + part[j * ${2 * S} + ${S} + ch];`, '}',
-        ...result,
-      ]);
+      const part = pairPartials('batchNormForward', ['xs'], [h(x)], shape, P, L, [`let x0 = xs[ch * ${hw}];`], ['let d = xs[at] - x0;', 's1 = s1 + d;', 's2 = s2 + d * d;']);
+      const combineSource = kernel(['part', 'xs', ...runParams], ['let o = this.thread.x;', ...partAndChannel('o', S, parts, c), ...foldPairs(P, c), ...result]);
       try {
         stats = dev.run('batchNormForward', combineSource, parts * S, [part, h(x), ...runArgs]);
       } finally {
@@ -223,21 +231,34 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     const ys = reluOut ? ['ys'] : [];
     const ysArgs = reluOut ? [h(reluOut)] : [];
     const dyAt = (at: string): string => (reluOut ? `dy[${at}] * Math.min(Math.ceil(Math.max(ys[${at}], 0)), 1)` : `dy[${at}]`);
-    // part kp of an output: 0 Σdy, 1 Σdy·(x − μ); `half` is kp for the result expression, which has no prelude
-    const half = `Math.min(Math.floor((o + 0.5) / ${S}), 1)`;
-    const sums = runReduction(dev, {
-      op: 'batchNormBackward',
-      params: ['dy', 'xs', 'mu', ...ys],
-      args: [h(dy), h(x), h(mean), ...ysArgs],
-      outputs: 2 * S,
-      terms: count,
-      fold: 'sum',
-      prelude: [...partAndChannel('o', S, 2, c), 'let m = mu[ch];'],
-      walk: { channel: 'ch', c, hw },
-      term: [`let v = ${dyAt('at')};`, 'if (kp > 0) { v = v * (xs[at] - m); }'],
-      // Σdy as it is; Σdy·(x − μ)·r for dγ (the factor is exactly 1 for the first half)
-      result: { expr: `acc * (1 - ${half} + ${half} / Math.sqrt(va[Math.min(o - ${half} * ${S}, ${c - 1})] + eps))`, params: ['va', 'eps'], args: [h(variance), eps] },
-    });
+    // part kp of an output: 0 Σdy, 1 Σdy·(x − μ), the latter times r for dγ (the factor is exactly 1 for the first part)
+    const scaled = (kp: string, ch: string): string => `acc * (1 - ${kp} + ${kp} / Math.sqrt(va[${ch}] + eps))`;
+    const { P, L } = splitPlan(count, 2 * S);
+    let sums: GpuHandle;
+    if (P === 1) {
+      // `half` is kp for the result expression, which has no prelude
+      const half = `Math.min(Math.floor((o + 0.5) / ${S}), 1)`;
+      sums = runReduction(dev, {
+        op: 'batchNormBackward',
+        params: ['dy', 'xs', 'mu', ...ys],
+        args: [h(dy), h(x), h(mean), ...ysArgs],
+        outputs: 2 * S,
+        terms: count,
+        fold: 'sum',
+        prelude: [...partAndChannel('o', S, 2, c), 'let m = mu[ch];'],
+        walk: { channel: 'ch', c, hw },
+        term: [`let v = ${dyAt('at')};`, 'if (kp > 0) { v = v * (xs[at] - m); }'],
+        result: { expr: scaled(half, `Math.min(o - ${half} * ${S}, ${c - 1})`), params: ['va', 'eps'], args: [h(variance), eps] },
+      });
+    } else {
+      const part = pairPartials('batchNormBackward', ['dy', 'xs', 'mu', ...ys], [h(dy), h(x), h(mean), ...ysArgs], shape, P, L, ['let m = mu[ch];'], [`let v = ${dyAt('at')};`, 's1 = s1 + v;', 's2 = s2 + v * (xs[at] - m);']);
+      const combineSource = kernel(['part', 'va', 'eps'], ['let o = this.thread.x;', ...partAndChannel('o', S, 2, c), ...foldPairs(P, c), 'let acc = s1;', 'if (kp > 0) { acc = s2; }', `return ${scaled('kp', 'ch')};`]);
+      try {
+        sums = dev.run('batchNormBackward', combineSource, 2 * S, [part, h(variance), eps]);
+      } finally {
+        dev.release(part);
+      }
+    }
     const g = gamma === null ? '1' : 'gs[c]';
     // dx = γ/σ̂·(dy − Σdy/count − x̂·Σ(dy·x̂)/count), `width` elements a thread sharing the channel's factors
     const width = widthFor(hw, dev.widest);
