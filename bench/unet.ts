@@ -38,7 +38,19 @@ interface Options {
   peerDevice: string;
 }
 
-function parse(args: string[]): Options {
+/** Options that take a value, and flags: anything else is refused, not silently ignored. */
+const VALUED = ['--size', '--workload', '--backend', '--reps', '--warmup', '--peer-device', '--json', '--profile-out'];
+const FLAGS = ['--profile', '--no-peer', '--in-process'];
+
+/** The suite's options from `args` (the first of a repeated option wins: bench/gpu.sh puts the user's first). */
+export function parse(args: string[]): Options {
+  for (let i = 0; i < args.length; i++) {
+    if (VALUED.includes(args[i])) i++;
+    else if (!FLAGS.includes(args[i])) {
+      const hint = args[i] === '--batch' ? '; the suite times the anchor batch of 8 (`segrad bench --batch N` times others)' : '';
+      throw new Error(`bench unet: unknown option '${args[i]}' (options: ${[...VALUED, ...FLAGS].join(' ')})${hint}`);
+    }
+  }
   const size = option(args, '--size');
   const workload = option(args, '--workload');
   if (size !== undefined && size !== '64' && size !== '128') throw new Error(`bench unet: --size must be 64 or 128, got '${size}'`);
