@@ -152,8 +152,8 @@ export function conv2dBackwardInputSource(dyShape: Shape, wShape: Shape, xShape:
   const [sh, sw] = g.stride;
   const [pt, , pl] = g.pad;
   const [dh, dw] = g.dilation;
+  const width = widthFor(xShape[3], most);
   if (sh === 1 && sw === 1) {
-    const width = widthFor(xShape[3], most);
     const source = directConvSource(
       {
         input: 'dys', names: ['n', 'ic', 'y', 'x'], outShape: xShape, C: O, H: OH, W: OW, sh: 1, sw: 1,
@@ -168,9 +168,8 @@ export function conv2dBackwardInputSource(dyShape: Shape, wShape: Shape, xShape:
     );
     return { source, width };
   }
-  const patchWidth = widthFor(xShape[3], most);
-  if (KH === sh && KW === sw && g.pad.every((p) => p === 0) && dh === 1 && dw === 1 && patchWidth % sw === 0) {
-    return { source: patchInputGradSource(dyShape, wShape, xShape, g.groups, epilogue, patchWidth), width: patchWidth };
+  if (KH === sh && KW === sw && g.pad.every((p) => p === 0) && dh === 1 && dw === 1 && width % sw === 0) {
+    return { source: patchInputGradSource(dyShape, wShape, xShape, g.groups, epilogue, width), width };
   }
   const source = kernel(['dys', 'ws', ...epilogue.params], [
     I,
