@@ -13,7 +13,7 @@
 # checks every gpu primitive against the cpu backend on the card (bench/gpu-conformance.ts), runs `unet` on
 # gpu:webgpu (64² and 128², train step and inference, profile of one step) beside eager PyTorch on the same
 # card (where python3 imports a CUDA torch), the 128² train step again with the conv kernels' integer
-# offsets compiled as floats (SEGRAD_GPU_INT_INDEX=0) and once more with one output a thread in the conv kernels
+# offsets compiled as floats (SEGRAD_GPU_INT_INDEX=0) and once more with one output a thread in the conv and batch-norm kernels
 # (SEGRAD_GPU_WIDE=0), then `dispatch` and `matmul`, prints the tables and leaves the
 # rows in gpu-results/*.json. Under 5 minutes: every step is under
 # `timeout`. Options after the script name go to the unet suite (before its defaults, so they win), e.g. `./bench/gpu.sh --backend
