@@ -1,5 +1,5 @@
 import type { Backend, BatchNormRunning } from '../../backend.js';
-import { I, idiv, kernel, widthFor } from './codegen.js';
+import { I, idiv, kept, kernel, widthFor } from './codegen.js';
 import type { Device, GpuHandle } from './device.js';
 import { reluGradSource } from './kernels.js';
 import { partStride } from './webgpu-batch.js';
@@ -52,16 +52,18 @@ function applySource(stats: string[], mean: string, variance: string, c: number,
     ...(beta ? [`t${j} = t${j} + b;`] : []),
     ...(relu ? [`let y${j} = 0;`, `if (t${j} > 0) { y${j} = t${j}; }`] : [`let y${j} = t${j};`]),
   ];
-  return kernel(
-    ['xs', ...stats, ...(gamma ? ['gs'] : []), ...(beta ? ['bs'] : []), 'eps'],
-    [
-      ...elementsOf(c, hw, width),
-      `let m = ${mean};`,
-      `let s = ${gamma ? 'gs[c]' : '1'} / Math.sqrt(${variance} + eps);`,
-      ...(beta ? ['let b = bs[c];'] : []),
-      ...Array.from({ length: width }, (_, j) => one(j)).flat(),
-      returnAll(width),
-    ],
+  return kept(`bnApply|${stats}|${mean}|${variance}|${c}|${hw}|${gamma}|${beta}|${relu}|${width}`, () =>
+    kernel(
+      ['xs', ...stats, ...(gamma ? ['gs'] : []), ...(beta ? ['bs'] : []), 'eps'],
+      [
+        ...elementsOf(c, hw, width),
+        `let m = ${mean};`,
+        `let s = ${gamma ? 'gs[c]' : '1'} / Math.sqrt(${variance} + eps);`,
+        ...(beta ? ['let b = bs[c];'] : []),
+        ...Array.from({ length: width }, (_, j) => one(j)).flat(),
+        returnAll(width),
+      ],
+    ),
   );
 }
 
@@ -88,12 +90,14 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
    */
   const pairPartials = (op: string, params: string[], args: GpuHandle[], shape: readonly number[], P: number, L: number, prelude: string[], body: string[]): GpuHandle => {
     const [n, c, height, w] = shape;
-    const chunk = channelWalk(`p * ${L}`, 'ch', c, height * w);
-    const source = kernel(params, [
-      'let i = this.thread.x;', `let p = ${idiv('i', c)};`, `let ch = i - p * ${c};`, ...prelude, 'let s1 = 0;', 'let s2 = 0;', ...chunk.start,
-      `for (let j = 0; j < ${L}; j++) {`, `  let r = p * ${L} + j;`, `  if (r < ${n * height * w}) {`, ...body.map((l) => `    ${l}`), ...chunk.step.map((l) => `    ${l}`), '  }', '}',
-      'return [s1, s2];',
-    ]);
+    const source = kept(`bnPairs|${params}|${shape}|${P}|${L}|${prelude.join(';')}|${body.join(';')}`, () => {
+      const chunk = channelWalk(`p * ${L}`, 'ch', c, height * w);
+      return kernel(params, [
+        'let i = this.thread.x;', `let p = ${idiv('i', c)};`, `let ch = i - p * ${c};`, ...prelude, 'let s1 = 0;', 'let s2 = 0;', ...chunk.start,
+        `for (let j = 0; j < ${L}; j++) {`, `  let r = p * ${L} + j;`, `  if (r < ${n * height * w}) {`, ...body.map((l) => `    ${l}`), ...chunk.step.map((l) => `    ${l}`), '  }', '}',
+        'return [s1, s2];',
+      ]);
+    });
     return dev.run(op, source, P * c * 2, args, 2);
   };
   return {
@@ -147,15 +151,17 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       });
       const g = gamma === null ? '1' : 'gs[c]';
       // dx = γ/σ̂·(dy − Σdy/count − x̂·Σ(dy·x̂)/count)
-      const dxSource = kernel(
-        ['dy', 'xs', 'mu', 'va', 'db', 'dg', ...(gamma ? ['gs'] : []), 'eps'],
-        [
-          I,
-          ...channelOf(c, height * w),
-          'let r = 1 / Math.sqrt(va[c] + eps);',
-          'let xh = (xs[i] - mu[c]) * r;',
-          `return ${g} * r * (dy[i] - db[c] / ${count} - xh * dg[c] / ${count});`,
-        ],
+      const dxSource = kept(`bnDxPlain|${shape}|${g}`, () =>
+        kernel(
+          ['dy', 'xs', 'mu', 'va', 'db', 'dg', ...(gamma ? ['gs'] : []), 'eps'],
+          [
+            I,
+            ...channelOf(c, height * w),
+            'let r = 1 / Math.sqrt(va[c] + eps);',
+            'let xh = (xs[i] - mu[c]) * r;',
+            `return ${g} * r * (dy[i] - db[c] / ${count} - xh * dg[c] / ${count});`,
+          ],
+        ),
       );
       const gs = gamma === null ? [] : [h(gamma)];
       const dx = dev.run('batchNormBackward', dxSource, n * c * height * w, [dy, h(x), h(mean), h(variance), dbeta, dgamma, ...gs, eps]);
@@ -193,16 +199,18 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     const runArgs = running ? [h(running.mean), h(running.variance), 1 - running.momentum, running.momentum, running.varFactor] : [];
     let stats: GpuHandle;
     if (P === 1) {
-      const all = channelWalk('0', 'ch', c, hw);
-      const source = kernel(['xs', ...runParams], [
-        'let o = this.thread.x;', ...partAndChannel('o', S, parts, c), `let x0 = xs[ch * ${hw}];`, 'let s1 = 0;', 'let s2 = 0;', ...all.start,
-        `for (let r = 0; r < ${count}; r++) {`, '  let d = xs[at] - x0;', '  s1 = s1 + d;', '  s2 = s2 + d * d;', ...all.step.map((l) => `  ${l}`), '}',
-        ...result,
-      ]);
+      const source = kept(`bnForward|${shape}|${parts}`, () => {
+        const all = channelWalk('0', 'ch', c, hw);
+        return kernel(['xs', ...runParams], [
+          'let o = this.thread.x;', ...partAndChannel('o', S, parts, c), `let x0 = xs[ch * ${hw}];`, 'let s1 = 0;', 'let s2 = 0;', ...all.start,
+          `for (let r = 0; r < ${count}; r++) {`, '  let d = xs[at] - x0;', '  s1 = s1 + d;', '  s2 = s2 + d * d;', ...all.step.map((l) => `  ${l}`), '}',
+          ...result,
+        ]);
+      });
       stats = dev.run('batchNormForward', source, parts * S, [h(x), ...runArgs]);
     } else {
       const part = pairPartials('batchNormForward', ['xs'], [h(x)], shape, P, L, [`let x0 = xs[ch * ${hw}];`], ['let d = xs[at] - x0;', 's1 = s1 + d;', 's2 = s2 + d * d;']);
-      const combineSource = kernel(['part', 'xs', ...runParams], ['let o = this.thread.x;', ...partAndChannel('o', S, parts, c), ...foldPairs(P, c), ...result]);
+      const combineSource = kept(`bnForwardCombine|${shape}|${parts}|${P}`, () => kernel(['part', 'xs', ...runParams], ['let o = this.thread.x;', ...partAndChannel('o', S, parts, c), ...foldPairs(P, c), ...result]));
       try {
         stats = dev.run('batchNormForward', combineSource, parts * S, [part, h(x), ...runArgs]);
       } finally {
@@ -252,7 +260,9 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       });
     } else {
       const part = pairPartials('batchNormBackward', ['dy', 'xs', 'mu', ...ys], [h(dy), h(x), h(mean), ...ysArgs], shape, P, L, ['let m = mu[ch];'], [`let v = ${dyAt('at')};`, 's1 = s1 + v;', 's2 = s2 + v * (xs[at] - m);']);
-      const combineSource = kernel(['part', 'va', 'eps'], ['let o = this.thread.x;', ...partAndChannel('o', S, 2, c), ...foldPairs(P, c), 'let acc = s1;', 'if (kp > 0) { acc = s2; }', `return ${scaled('kp', 'ch')};`]);
+      const combineSource = kept(`bnBackwardCombine|${shape}|${P}`, () =>
+        kernel(['part', 'va', 'eps'], ['let o = this.thread.x;', ...partAndChannel('o', S, 2, c), ...foldPairs(P, c), 'let acc = s1;', 'if (kp > 0) { acc = s2; }', `return ${scaled('kp', 'ch')};`]),
+      );
       try {
         sums = dev.run('batchNormBackward', combineSource, 2 * S, [part, h(variance), eps]);
       } finally {
@@ -262,18 +272,20 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     const g = gamma === null ? '1' : 'gs[c]';
     // dx = γ/σ̂·(dy − Σdy/count − x̂·Σ(dy·x̂)/count), `width` elements a thread sharing the channel's factors
     const width = widthFor(hw, dev.widest);
-    const dxSource = kernel(
-      ['dy', 'xs', 'mu', 'va', 'pk', ...(gamma ? ['gs'] : []), ...ys, 'eps'],
-      [
-        ...elementsOf(c, hw, width),
-        'let r = 1 / Math.sqrt(va[c] + eps);',
-        'let m = mu[c];',
-        `let gr = ${g} * r;`,
-        `let mdy = pk[c] / ${count};`,
-        `let sxh = pk[c + ${S}];`,
-        ...Array.from({ length: width }, (_, j) => [`let xh${j} = (xs[i0 + ${j}] - m) * r;`, `let y${j} = gr * (${dyAt(`i0 + ${j}`)} - mdy - xh${j} * sxh / ${count});`]).flat(),
-        returnAll(width),
-      ],
+    const dxSource = kept(`bnDx|${shape}|${g}|${ys}|${width}`, () =>
+      kernel(
+        ['dy', 'xs', 'mu', 'va', 'pk', ...(gamma ? ['gs'] : []), ...ys, 'eps'],
+        [
+          ...elementsOf(c, hw, width),
+          'let r = 1 / Math.sqrt(va[c] + eps);',
+          'let m = mu[c];',
+          `let gr = ${g} * r;`,
+          `let mdy = pk[c] / ${count};`,
+          `let sxh = pk[c + ${S}];`,
+          ...Array.from({ length: width }, (_, j) => [`let xh${j} = (xs[i0 + ${j}] - m) * r;`, `let y${j} = gr * (${dyAt(`i0 + ${j}`)} - mdy - xh${j} * sxh / ${count});`]).flat(),
+          returnAll(width),
+        ],
+      ),
     );
     const gs = gamma === null ? [] : [h(gamma)];
     const dx = dev.run('batchNormBackward', dxSource, n * c * hw, [h(dy), h(x), h(mean), h(variance), sums, ...gs, ...ysArgs, eps], width);

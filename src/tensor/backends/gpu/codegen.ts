@@ -19,6 +19,23 @@ export function widthFor(length: number, most: number): number {
   return 1;
 }
 
+const keptSources = new Map<string, unknown>();
+
+/**
+ * What `make` builds (a kernel source, or sources with their plan), built once per `key`, which must name
+ * everything it depends on. A source is otherwise rebuilt on every call of its op (a conv's took about
+ * 50 µs of host time), and the device finds its compiled kernel by the source's text, which a kept string
+ * hashes once.
+ */
+export function kept<R>(key: string, make: () => R): R {
+  let r = keptSources.get(key) as R | undefined;
+  if (r === undefined) {
+    r = make();
+    keptSources.set(key, r);
+  }
+  return r;
+}
+
 /** A kernel source from its parameter names and body lines. */
 export function kernel(params: readonly string[], body: readonly string[]): string {
   return `function(${params.join(', ')}) {\n  ${body.join('\n  ')}\n}`;

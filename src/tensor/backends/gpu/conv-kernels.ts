@@ -1,6 +1,6 @@
 import type { Conv2dGeometry } from '../../backend.js';
 import { sizeOf, type Shape } from '../../shape.js';
-import { exactDiv, I, idiv, intVar, kernel, nchw, widthFor } from './codegen.js';
+import { exactDiv, I, idiv, intVar, kept, kernel, nchw, widthFor } from './codegen.js';
 
 /**
  * Kernel sources of the convolutions: forward, input gradient and filter gradient. A source comes with
@@ -19,20 +19,23 @@ export interface ConvSource {
  * with parameters of its own read at the output channel (`oc` in conv2d, `ic` in conv2dBackwardInput).
  */
 export interface Epilogue {
+  /** Names the epilogue in the source cache's keys. */
+  name: string;
   params: string[];
   value(acc: string, y: string): string[];
 }
-const plain: Epilogue = { params: [], value: (acc, y) => [`let ${y} = ${acc};`] };
+const plain: Epilogue = { name: 'plain', params: [], value: (acc, y) => [`let ${y} = ${acc};`] };
 
 /** conv2dAffine's epilogue: acc·scale[c] + shift[c], then max(·, 0) with `relu`. */
 export const affineEpilogue = (relu: boolean): Epilogue => ({
+  name: relu ? 'affine-relu' : 'affine',
   params: ['sc', 'sf'],
   value: (acc, y) =>
     relu ? [`let ${y}t = ${acc} * sc[oc] + sf[oc];`, `let ${y} = 0;`, `if (${y}t > 0) { ${y} = ${y}t; }`] : [`let ${y} = ${acc} * sc[oc] + sf[oc];`],
 });
 
 /** convTranspose2dBias's epilogue (on conv2dBackwardInput, whose output channel is `ic`): acc + bias[c]. */
-export const biasEpilogue: Epilogue = { params: ['bs'], value: (acc, y) => [`let ${y} = ${acc} + bs[ic];`] };
+export const biasEpilogue: Epilogue = { name: 'bias', params: ['bs'], value: (acc, y) => [`let ${y} = ${acc} + bs[ic];`] };
 
 /** The lines returning sums a0 … a(width−1) through `epilogue`: one value, or an array of them. */
 function returnLines(epilogue: Epilogue, width: number): string[] {
@@ -40,6 +43,9 @@ function returnLines(epilogue: Epilogue, width: number): string[] {
   const lines = ys.flatMap((y, j) => epilogue.value(`a${j}`, y));
   return [...lines, width === 1 ? 'return y0;' : `return [${ys.join(', ')}];`];
 }
+
+/** A convolution's geometry as a cache key. */
+const geometryKey = (g: Conv2dGeometry): string => `${g.stride}/${g.pad}/${g.dilation}/${g.groups}`;
 
 /** `expr + c` written without a `+ -` (and without `+ 0`). */
 const plus = (expr: string, c: number): string => (c === 0 ? expr : c > 0 ? `${expr} + ${c}` : `${expr} - ${-c}`);
@@ -118,6 +124,10 @@ function directConvSource(d: DirectConv, epilogue: Epilogue, width: number): str
  * for four outputs a thread).
  */
 export function conv2dSource(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeometry, epilogue: Epilogue = plain, most = 1): ConvSource {
+  return kept(`conv2d|${xShape}|${wShape}|${outShape}|${geometryKey(g)}|${epilogue.name}|${most}`, () => forwardSource(xShape, wShape, outShape, g, epilogue, most));
+}
+
+function forwardSource(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeometry, epilogue: Epilogue, most: number): ConvSource {
   const [, C, H, W] = xShape;
   const [O, Cg, KH, KW] = wShape;
   const Og = O / g.groups;
@@ -146,6 +156,10 @@ export function conv2dSource(xShape: Shape, wShape: Shape, outShape: Shape, g: C
  * channel loop innermost, reading dy and w at integer offsets (intVar) that step one channel on.
  */
 export function conv2dBackwardInputSource(dyShape: Shape, wShape: Shape, xShape: Shape, g: Conv2dGeometry, epilogue: Epilogue = plain, most = 1): ConvSource {
+  return kept(`conv2dBackwardInput|${dyShape}|${wShape}|${xShape}|${geometryKey(g)}|${epilogue.name}|${most}`, () => inputGradSource(dyShape, wShape, xShape, g, epilogue, most));
+}
+
+function inputGradSource(dyShape: Shape, wShape: Shape, xShape: Shape, g: Conv2dGeometry, epilogue: Epilogue, most: number): ConvSource {
   const [, O, OH, OW] = dyShape;
   const [, Cg, KH, KW] = wShape;
   const Og = O / g.groups;
@@ -249,6 +263,10 @@ function patchInputGradSource(dyShape: Shape, wShape: Shape, xShape: Shape, grou
  * output row it loads one dy and one new x a step and slides the KW columns it holds on by one.
  */
 export function conv2dBackwardFilterSource(xShape: Shape, dyShape: Shape, wShape: Shape, g: Conv2dGeometry, plan: { P: number; R: number }, most = 1): ConvSource {
+  return kept(`conv2dBackwardFilter|${xShape}|${dyShape}|${wShape}|${geometryKey(g)}|${plan.P},${plan.R}|${most}`, () => filterGradSource(xShape, dyShape, wShape, g, plan, most));
+}
+
+function filterGradSource(xShape: Shape, dyShape: Shape, wShape: Shape, g: Conv2dGeometry, plan: { P: number; R: number }, most: number): ConvSource {
   const [N, C, H, W] = xShape;
   const [, O, OH, OW] = dyShape;
   const [, Cg, KH, KW] = wShape;

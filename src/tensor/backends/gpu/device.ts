@@ -207,7 +207,8 @@ export class Device {
   readonly synchronous: boolean;
   /** Device outputs not yet released. */
   live = 0;
-  private readonly kernels = new Map<string, IKernelRunShortcut>();
+  /** Compiled kernels by source, then by output size and argument kinds (a kept source string hashes once). */
+  private readonly kernels = new Map<string, Map<string, IKernelRunShortcut>>();
   private queue: Promise<void> = Promise.resolve();
   /** Calls, reads and releases on the queue that have not finished; at 0 a call is encoded at once. */
   private pending = 0;
@@ -228,7 +229,9 @@ export class Device {
 
   /** Number of distinct kernels compiled so far (each (primitive, shape signature) compiles once). */
   get kernelCount(): number {
-    return this.kernels.size;
+    let n = 0;
+    for (const bySignature of this.kernels.values()) n += bySignature.size;
+    return n;
   }
 
   /**
@@ -259,7 +262,7 @@ export class Device {
       return out;
     }
     // gpu.js compiles a kernel for its arguments' kinds: host arrays and device buffers get kernels of their own
-    const key = `${source}|${size}|${args.map((a) => (typeof a === 'number' ? 'n' : a.host ? `h${a.size}` : a.size)).join(',')}`;
+    const signature = `${size}|${args.map((a) => (typeof a === 'number' ? 'n' : a.host ? `h${a.size}` : a.size)).join(',')}`;
     const call = (): Promise<void> | void => {
       const vals = args.map((a) => {
         if (typeof a === 'number') return a;
@@ -268,7 +271,7 @@ export class Device {
         if (!a.value) throw new Error(`${op} (gpu ${this.mode}): an input was released before use`);
         return a.value;
       });
-      const kernel = this.kernel(key, source, size / width);
+      const kernel = this.kernel(source, signature, size / width);
       const batched = this.batch?.encode(kernel, vals, size, width);
       if (batched) {
         out.value = batched;
@@ -438,11 +441,13 @@ export class Device {
     else this.enqueue(this.queue.then(free, free));
   }
 
-  private kernel(key: string, source: string, size: number): IKernelRunShortcut {
-    let k = this.kernels.get(key);
+  private kernel(source: string, signature: string, size: number): IKernelRunShortcut {
+    let bySignature = this.kernels.get(source);
+    if (!bySignature) this.kernels.set(source, (bySignature = new Map()));
+    let k = bySignature.get(signature);
     if (!k) {
       k = this.gpu.createKernel(floatIndices || GL_MODES.has(this.mode) ? floatVars(source) : source, { output: [size], pipeline: true, immutable: true, precision: 'single', tactic: 'precision' });
-      this.kernels.set(key, k);
+      bySignature.set(signature, k);
     }
     return k;
   }

@@ -1,4 +1,4 @@
-import { idiv, intVar, kernel } from './codegen.js';
+import { idiv, intVar, kept, kernel } from './codegen.js';
 import type { Device, GpuHandle, KernelArg } from './device.js';
 
 /**
@@ -78,28 +78,31 @@ export function runReduction(dev: Device, red: Reduction): GpuHandle {
   const { P, L } = splitPlan(red.terms, red.outputs);
   const res = red.result ?? { expr: 'acc' };
   const single = P === 1;
-  // max/min start from the chunk's first term: GL has no infinity literal
-  const first = red.fold === 'sum' ? [] : ['if (k == 0) { acc = v; }'];
-  const walk = red.walk ? channelWalk(single ? '0' : `p * ${L}`, red.walk.channel, red.walk.c, red.walk.hw) : { start: [], step: [] };
-  const body = [
-    ...(single ? ['let o = this.thread.x;'] : ['let i = this.thread.x;', `let p = ${idiv('i', red.outputs)};`, `let o = i - p * ${red.outputs};`]),
-    ...(red.prelude ?? []),
-    ...walk.start,
-    'let acc = 0;',
-    `for (let k = 0; k < ${L}; k++) {`,
-    `  let r = ${single ? 'k' : `p * ${L} + k`};`,
-    `  if (r < ${red.terms}) {`,
-    ...red.term.map((l) => `    ${l}`),
-    ...first.map((l) => `    ${l}`),
-    `    ${foldLine(red.fold)}`,
-    ...walk.step.map((l) => `    ${l}`),
-    '  }',
-    '}',
-  ];
-  if (single) {
-    return dev.run(red.op, kernel([...red.params, ...(res.params ?? [])], [...body, `return ${res.expr};`]), red.outputs, [...red.args, ...(res.args ?? [])]);
-  }
-  const part = dev.run(red.op, kernel(red.params, [...body, 'return acc;']), P * red.outputs, red.args);
+  const walkKey = red.walk ? `${red.walk.channel},${red.walk.c},${red.walk.hw}` : '';
+  const key = `reduction|${red.params}|${red.outputs}|${red.terms}|${red.fold}|${red.prelude?.join(';')}|${red.term.join(';')}|${res.expr}|${res.params}|${walkKey}`;
+  const source = kept(key, () => {
+    // max/min start from the chunk's first term: GL has no infinity literal
+    const first = red.fold === 'sum' ? [] : ['if (k == 0) { acc = v; }'];
+    const walk = red.walk ? channelWalk(single ? '0' : `p * ${L}`, red.walk.channel, red.walk.c, red.walk.hw) : { start: [], step: [] };
+    const body = [
+      ...(single ? ['let o = this.thread.x;'] : ['let i = this.thread.x;', `let p = ${idiv('i', red.outputs)};`, `let o = i - p * ${red.outputs};`]),
+      ...(red.prelude ?? []),
+      ...walk.start,
+      'let acc = 0;',
+      `for (let k = 0; k < ${L}; k++) {`,
+      `  let r = ${single ? 'k' : `p * ${L} + k`};`,
+      `  if (r < ${red.terms}) {`,
+      ...red.term.map((l) => `    ${l}`),
+      ...first.map((l) => `    ${l}`),
+      `    ${foldLine(red.fold)}`,
+      ...walk.step.map((l) => `    ${l}`),
+      '  }',
+      '}',
+    ];
+    return single ? kernel([...red.params, ...(res.params ?? [])], [...body, `return ${res.expr};`]) : kernel(red.params, [...body, 'return acc;']);
+  });
+  if (single) return dev.run(red.op, source, red.outputs, [...red.args, ...(res.args ?? [])]);
+  const part = dev.run(red.op, source, P * red.outputs, red.args);
   return combinePartials(dev, red.op, part, P, red.outputs, red.fold, res);
 }
 
@@ -109,7 +112,7 @@ export function runReduction(dev: Device, red: Reduction): GpuHandle {
  */
 export function combinePartials(dev: Device, op: string, part: GpuHandle, P: number, outputs: number, fold: Reduction['fold'], result: NonNullable<Reduction['result']> = { expr: 'acc' }): GpuHandle {
   try {
-    const combine = kernel(
+    const combine = kept(`combine|${P}|${outputs}|${fold}|${result.expr}|${result.params}`, () => kernel(
       ['part', ...(result.params ?? [])],
       [
         'let o = this.thread.x;',
@@ -120,7 +123,7 @@ export function combinePartials(dev: Device, op: string, part: GpuHandle, P: num
         '}',
         `return ${result.expr};`,
       ],
-    );
+    ));
     return dev.run(op, combine, outputs, [part, ...(result.args ?? [])]);
   } finally {
     dev.release(part);
