@@ -208,6 +208,31 @@ const convAndGradients = (p: Pair) => async ({ g, xShape, wShape, outShape }: { 
   close(...(await both(p, [x, dy], (b, [hx, hd]) => b.conv2dBackwardFilter(hx, xShape, hd, outShape, wShape, g, 'float32'), sizeOf(wShape))), outShape[0] * outShape[2] * outShape[3], `conv2dBackwardFilter ${what}`);
 };
 
+/** batchNormForward and, from the reference statistics, batchNormBackward of one shape and set of flags against the cpu backend. */
+async function batchNormAgainstCpu(p: Pair, shape: readonly number[], hasGamma: boolean, hasBeta: boolean, relu: boolean, s: number): Promise<void> {
+  const [n, c, h, w] = shape;
+  const size = sizeOf(shape);
+  const count = n * h * w;
+  const x = values(size, s);
+  const what = JSON.stringify({ shape, hasGamma, hasBeta, relu });
+  const params = [...(hasGamma ? [values(c, s + 1, 0.5, 2)] : []), ...(hasBeta ? [values(c, s + 2)] : [])];
+  const fwd = await bothOutputs(p, [x, ...params], (b, [hx, ...ps]) => {
+    const r = b.batchNormForward!(hx, shape, hasGamma ? ps[0] : null, hasBeta ? ps[hasGamma ? 1 : 0] : null, 1e-5, 'float32', relu);
+    return [r.y, r.mean, r.variance];
+  }, [size, c, c]);
+  for (const [k, [got, want]] of fwd.entries()) close(got, want, count, `batchNormForward ${['y', 'mean', 'variance'][k]} ${what}`);
+  if (relu && fwd[0][1].some((v) => v < 0)) throw new Error(`batchNormForward with relu gave negative values ${what}`);
+  // the backward from the reference statistics (and, with relu, the reference output as the mask),
+  // so both backends see the same inputs
+  const [[, y], [, mean], [, variance]] = fwd;
+  const dy = values(size, s + 3);
+  const bwd = await bothOutputs(p, [dy, x, mean, variance, y, ...(hasGamma ? [params[0]] : [])], (b, [hd, hx, hm, hv, hy, hg]) => {
+    const r = b.batchNormBackward!(hd, hx, shape, hm, hv, hasGamma ? hg : null, 1e-5, 'float32', relu ? hy : null);
+    return [r.dx, r.dgamma, r.dbeta];
+  }, [size, c, c]);
+  for (const [k, [got, want]] of bwd.entries()) close(got, want, count, `batchNormBackward ${['dx', 'dγ', 'dβ'][k]} ${what}`);
+}
+
 /** Every conformance case, in primitive order. */
 export const cases: Case[] = [
   { name: 'upload/read round-trips, fill and cast', runs: RUNS, make: (p) => {
@@ -455,29 +480,14 @@ export const cases: Case[] = [
   } },
   { name: 'batchNormForward and batchNormBackward (γ, β present or not; with and without relu)', runs: RUNS * 2, make: (p) => {
     const d = fc.integer({ min: 1, max: 5 });
-    return fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), d, d, fc.boolean(), fc.boolean(), fc.boolean(), seed, async (n, c, h, w, hasGamma, hasBeta, relu, s) => {
-        const shape = [n, c, h, w];
-        const size = sizeOf(shape);
-        const count = n * h * w;
-        const x = values(size, s);
-        const what = JSON.stringify({ shape, hasGamma, hasBeta, relu });
-        const params = [...(hasGamma ? [values(c, s + 1, 0.5, 2)] : []), ...(hasBeta ? [values(c, s + 2)] : [])];
-        const fwd = await bothOutputs(p, [x, ...params], (b, [hx, ...ps]) => {
-          const r = b.batchNormForward!(hx, shape, hasGamma ? ps[0] : null, hasBeta ? ps[hasGamma ? 1 : 0] : null, 1e-5, 'float32', relu);
-          return [r.y, r.mean, r.variance];
-        }, [size, c, c]);
-        for (const [k, [got, want]] of fwd.entries()) close(got, want, count, `batchNormForward ${['y', 'mean', 'variance'][k]} ${what}`);
-        if (relu && fwd[0][1].some((v) => v < 0)) throw new Error(`batchNormForward with relu gave negative values ${what}`);
-        // the backward from the reference statistics (and, with relu, the reference output as the mask),
-        // so both backends see the same inputs
-        const [[, y], [, mean], [, variance]] = fwd;
-        const dy = values(size, s + 3);
-        const bwd = await bothOutputs(p, [dy, x, mean, variance, y, ...(hasGamma ? [params[0]] : [])], (b, [hd, hx, hm, hv, hy, hg]) => {
-          const r = b.batchNormBackward!(hd, hx, shape, hm, hv, hasGamma ? hg : null, 1e-5, 'float32', relu ? hy : null);
-          return [r.dx, r.dgamma, r.dbeta];
-        }, [size, c, c]);
-        for (const [k, [got, want]] of bwd.entries()) close(got, want, count, `batchNormBackward ${['dx', 'dγ', 'dβ'][k]} ${what}`);
-      });
+    return fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), d, d, fc.boolean(), fc.boolean(), fc.boolean(), seed, (n, c, h, w, hasGamma, hasBeta, relu, s) =>
+      batchNormAgainstCpu(p, [n, c, h, w], hasGamma, hasBeta, relu, s),
+    );
+  } },
+  { name: 'batchNormForward and batchNormBackward, every γ/β/relu combination on one shape (sources kept per shape and flags)', runs: 3, make: (p) => {
+    return fc.asyncProperty(fc.constantFrom([2, 3, 4, 4], [1, 2, 3, 5], [2, 2, 48, 48]), seed, async (shape, s) => {
+      for (let k = 0; k < 8; k++) await batchNormAgainstCpu(p, shape, (k & 1) > 0, (k & 2) > 0, (k & 4) > 0, s + k);
+    });
   } },
   { name: 'batchNormForward with running statistics: the same y, mean and variance; the running ones (webgpu: returned) as batchNormRunningUpdate', runs: RUNS, make: (p) => {
     const d = fc.integer({ min: 1, max: 5 });

@@ -2,7 +2,7 @@ import gpujs from 'gpu.js';
 import { describe, expect, it, vi } from 'vitest';
 import type { Conv2dGeometry } from '../../src/tensor/backend.js';
 import { widthFor } from '../../src/tensor/backends/gpu/codegen.js';
-import { conv2dBackwardFilterSource, conv2dBackwardInputSource, conv2dSource, type ConvSource } from '../../src/tensor/backends/gpu/conv-kernels.js';
+import { affineEpilogue, conv2dBackwardFilterSource, conv2dBackwardInputSource, conv2dSource, type ConvSource } from '../../src/tensor/backends/gpu/conv-kernels.js';
 import { sizeOf, type Shape } from '../../src/tensor/shape.js';
 import { gpuModesHere } from './gpu-modes.js';
 
@@ -74,6 +74,19 @@ describe('conv kernels with several outputs a thread', () => {
       const size = plan.P * sizeOf(wShape);
       expect(same(runCpu(filt[0], size, [x, dy]), runCpu(filt[1], size, [x, dy]))).toBe(true);
     }
+  });
+
+  it('keep each source per shape, geometry, epilogue and width: the same object again, another for any of them changed', () => {
+    const { xShape, wShape, outShape, g } = cases[0][1];
+    const a = conv2dSource(xShape, wShape, outShape, g, affineEpilogue(true), 4);
+    expect(conv2dSource(xShape, wShape, outShape, g, affineEpilogue(true), 4)).toBe(a);
+    const others = [
+      conv2dSource(xShape, wShape, outShape, g, affineEpilogue(false), 4),
+      conv2dSource(xShape, wShape, outShape, g, undefined, 4),
+      conv2dSource(xShape, wShape, outShape, g, affineEpilogue(true), 1),
+      conv2dSource(xShape, wShape, outShape, { ...g, dilation: [2, 1] }, affineEpilogue(true), 4),
+    ];
+    expect(new Set([a.source, ...others.map((o) => o.source)]).size).toBe(5);
   });
 
   // CI and this machine have SwiftShader's Vulkan driver; only a machine without any driver skips this
