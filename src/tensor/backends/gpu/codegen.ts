@@ -22,7 +22,7 @@ export function widthFor(length: number, most: number): number {
 const keptSources = new Map<string, unknown>();
 
 /**
- * What `make` builds (a kernel source, or sources with their plan), built once per `key`, which must name
+ * What `make` builds (a kernel source, or a conv source with its width), built once per `key`, which must name
  * everything it depends on. A source is otherwise rebuilt on every call of its op (a conv's took about
  * 50 µs of host time), and the device finds its compiled kernel by the source's text, which a kept string
  * hashes once.
