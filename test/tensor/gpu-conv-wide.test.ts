@@ -4,6 +4,8 @@ import type { Conv2dGeometry } from '../../src/tensor/backend.js';
 import { widthFor } from '../../src/tensor/backends/gpu/codegen.js';
 import { affineEpilogue, conv2dBackwardFilterSource, conv2dBackwardInputSource, conv2dSource, type ConvSource } from '../../src/tensor/backends/gpu/conv-kernels.js';
 import { sizeOf, type Shape } from '../../src/tensor/shape.js';
+import { deviceFor } from '../../src/tensor/backends/gpu/device.js';
+import { batchNormTrain, conv2d, setBackend, tensor } from '../../src/index.js';
 import { gpuModesHere } from './gpu-modes.js';
 
 /**
@@ -89,7 +91,59 @@ describe('conv kernels with several outputs a thread', () => {
     expect(new Set([a.source, ...others.map((o) => o.source)]).size).toBe(5);
   });
 
-  // CI and this machine have SwiftShader's Vulkan driver; only a machine without any driver skips this
+  // CI and this machine have SwiftShader's Vulkan driver; only a machine without any driver skips these
+  it.skipIf(!modes.includes('webgpu'))('narrow a kernel only as far as SEGRAD_GPU_WIDE_MIN_THREADS leaves threads (read when the device module loads)', async () => {
+    vi.resetModules();
+    process.env.SEGRAD_GPU_WIDE_MIN_THREADS = '1000';
+    try {
+      const dev = await import('../../src/tensor/backends/gpu/device.js');
+      await dev.prepareGpu('webgpu');
+      const d = dev.deviceFor('webgpu');
+      expect(d.minThreads).toBe(1000);
+      // 4000 outputs: 1000 threads of 4; 3999: 4 a thread would leave 999, so 2; 1999: even 2 would leave too few
+      expect([4000, 3999, 2000, 1999, 10].map((n) => d.mostFor(n))).toEqual([4, 2, 2, 1, 1]);
+      d.widest = 2;
+      expect([1e6, 2000, 1999].map((n) => d.mostFor(n))).toEqual([2, 2, 1]);
+    } finally {
+      delete process.env.SEGRAD_GPU_WIDE_MIN_THREADS;
+      vi.resetModules();
+    }
+  });
+
+  it.skipIf(!modes.includes('webgpu'))('are chosen per call from the thread floor: every conv and batch-norm kernel narrows, and the values stay the same', async () => {
+    const d = deviceFor('webgpu');
+    const run = vi.spyOn(d, 'run');
+    /** A conv → batch norm → ReLU forward and backward on webgpu: the gradients, and the most outputs a thread each op's kernels took. */
+    const step = async (): Promise<{ values: number[][]; widths: Map<string, number> }> => {
+      run.mockClear();
+      setBackend('gpu', { mode: 'webgpu' });
+      try {
+        const x = tensor(values(2 * 3 * 4 * 8, 1), [2, 3, 4, 8], { requiresGrad: true });
+        const w = tensor(values(4 * 3 * 3 * 3, 2), [4, 3, 3, 3], { requiresGrad: true });
+        const y = batchNormTrain(conv2d(x, w, { padding: 1 }), null, null, 1e-5, { relu: true }).y;
+        y.mul(tensor(values(sizeOf(y.shape), 3), y.shape)).sum().backward();
+        const out = [await y.data(), await x.grad!.data(), await w.grad!.data()].map((a) => Array.from(a));
+        [x, w, y, x.grad!, w.grad!].forEach((t) => t.dispose());
+        const widths = new Map<string, number>();
+        for (const [op, , , , width] of run.mock.calls) widths.set(op, Math.max(widths.get(op) ?? 1, width ?? 1));
+        return { values: out, widths };
+      } finally {
+        setBackend('cpu');
+      }
+    };
+    try {
+      const wide = await step();
+      for (const op of ['conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter', 'batchNormForward', 'batchNormBackward']) expect(wide.widths.get(op), op).toBeGreaterThan(1);
+      d.minThreads = 1e9;
+      const narrow = await step();
+      expect([...narrow.widths.values()].every((w) => w === 1)).toBe(true);
+      expect(narrow.values).toEqual(wide.values);
+    } finally {
+      d.minThreads = 0;
+      run.mockRestore();
+    }
+  });
+
   it.skipIf(!modes.includes('webgpu'))('are on in webgpu, and off under SEGRAD_GPU_WIDE=0 (read when the device module loads)', async () => {
     const widest = async (): Promise<number> => {
       vi.resetModules();

@@ -217,7 +217,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
         dev.release(part);
       }
     }
-    const width = widthFor(hw, dev.widest);
+    const width = widthFor(hw, dev.mostFor(n * c * hw));
     const apply = applySource(['st'], 'st[c]', `st[c + ${S}]`, c, hw, gamma !== null, beta !== null, relu, width);
     const params = [gamma, beta].filter((p) => p !== null).map(h);
     const y = dev.run('batchNormForward', apply, n * c * hw, [h(x), stats, ...params, eps], width);
@@ -271,7 +271,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     }
     const g = gamma === null ? '1' : 'gs[c]';
     // dx = γ/σ̂·(dy − Σdy/count − x̂·Σ(dy·x̂)/count), `width` elements a thread sharing the channel's factors
-    const width = widthFor(hw, dev.widest);
+    const width = widthFor(hw, dev.mostFor(n * c * hw));
     const dxSource = kept(`bnDx|${shape}|${g}|${ys}|${width}`, () =>
       kernel(
         ['dy', 'xs', 'mu', 'va', 'pk', ...(gamma ? ['gs'] : []), ...ys, 'eps'],

@@ -12,7 +12,7 @@ export const I = 'let i = this.thread.x;';
 
 /**
  * Outputs a thread computes where runs of `length` outputs must not be split between threads and a
- * thread may compute up to `most` (a kernel returning an array, webgpu only: Device.widest): 4, 2 or 1.
+ * thread may compute up to `most` (a kernel returning an array, webgpu only: Device.mostFor): 4, 2 or 1.
  */
 export function widthFor(length: number, most: number): number {
   for (const v of [4, 2]) if (v <= most && length % v === 0) return v;

@@ -18,9 +18,16 @@ const GL_MODES: ReadonlySet<GpuMode> = new Set(['webgl2', 'webgl', 'headlessgl']
  * `SEGRAD_GPU_INT_INDEX=0`: every mode compiles intVar's offsets as floats, as the GL modes must (the
  * kernels' results are the same; bench/gpu.sh times a step both ways to show what the integers save).
  */
-const floatIndices = typeof process !== 'undefined' && process.env?.SEGRAD_GPU_INT_INDEX === '0';
+const env = (name: string): string | undefined => (typeof process !== 'undefined' ? process.env?.[name] : undefined);
+const floatIndices = env('SEGRAD_GPU_INT_INDEX') === '0';
 /** `SEGRAD_GPU_WIDE=0`: kernels compute one output a thread in webgpu too (conv, batch norm; bench/gpu.sh compares). */
-const narrow = typeof process !== 'undefined' && process.env?.SEGRAD_GPU_WIDE === '0';
+const narrow = env('SEGRAD_GPU_WIDE') === '0';
+/**
+ * `SEGRAD_GPU_WIDE_MIN_THREADS=N`: a kernel computes several outputs a thread only where it still runs at
+ * least N threads (default 0: always). Fewer, longer threads load less but may leave a large GPU idle on
+ * small layers; bench/gpu.sh times a step with a floor, and `npm run bench -- widths` each conv shape.
+ */
+const minThreads = Math.max(0, Number(env('SEGRAD_GPU_WIDE_MIN_THREADS') ?? 0) || 0);
 
 /** What a kernel hands back with `pipeline: true`: a typed array (cpu, webasm) or a device object. */
 type DeviceValue = Float32Array | { toArray(): unknown; delete(): void };
@@ -216,8 +223,13 @@ export class Device {
   private readonly pool: OutputPool | null;
   /** webgpu: kernel calls recorded for one submission (webgpu-batch.ts). */
   private readonly batch: BatchEncoder | null;
-  /** Most outputs a kernel may compute a thread (run's `width`): 4 in webgpu, else 1. */
-  readonly widest: number;
+  /**
+   * Most outputs a kernel may compute a thread (run's `width`): 4 in webgpu, else 1 (and 1 under
+   * SEGRAD_GPU_WIDE=0). Kernel sources are kept per width, so lowering it later is safe: the widths bench does.
+   */
+  widest: number;
+  /** The fewest threads a kernel may be narrowed to by computing several outputs each (SEGRAD_GPU_WIDE_MIN_THREADS). */
+  minThreads = minThreads;
 
   constructor(readonly mode: GpuMode, readonly adapter: string | undefined) {
     this.gpu = new GPU({ mode });
@@ -225,6 +237,15 @@ export class Device {
     this.pool = mode === 'webgpu' ? new OutputPool() : null;
     this.batch = this.pool ? new BatchEncoder(this.pool) : null;
     this.widest = this.batch && !narrow ? 4 : 1;
+  }
+
+  /**
+   * Most outputs a thread for a kernel of `outputs` outputs: the largest of 4, 2, 1 up to `widest` that
+   * still leaves `minThreads` threads (1 where none does).
+   */
+  mostFor(outputs: number): number {
+    for (let w = this.widest; w > 1; w >>= 1) if (outputs / w >= this.minThreads) return w;
+    return 1;
   }
 
   /** Number of distinct kernels compiled so far (each (primitive, shape signature) compiles once). */

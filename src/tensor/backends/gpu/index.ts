@@ -158,29 +158,29 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
     },
     conv2d: (x, xShape, w, wShape, outShape, g, dtype) => {
       f32('conv2d', dtype);
-      const k = C.conv2dSource(xShape, wShape, outShape, g, undefined, dev.widest);
+      const k = C.conv2dSource(xShape, wShape, outShape, g, undefined, dev.mostFor(sizeOf(outShape)));
       return dev.run('conv2d', k.source, sizeOf(outShape), [h(x), h(w)], k.width);
     },
     conv2dAffine: (x, xShape, w, wShape, outShape, g, scale, shift, relu, dtype) => {
       f32('conv2dAffine', dtype);
-      const k = C.conv2dSource(xShape, wShape, outShape, g, C.affineEpilogue(relu), dev.widest);
+      const k = C.conv2dSource(xShape, wShape, outShape, g, C.affineEpilogue(relu), dev.mostFor(sizeOf(outShape)));
       return dev.run('conv2dAffine', k.source, sizeOf(outShape), [h(x), h(w), h(scale), h(shift)], k.width);
     },
     convTranspose2dBias: (x, xShape, w, wShape, outShape, g, bias, dtype) => {
       f32('convTranspose2dBias', dtype);
-      const k = C.conv2dBackwardInputSource(xShape, wShape, outShape, g, C.biasEpilogue, dev.widest);
+      const k = C.conv2dBackwardInputSource(xShape, wShape, outShape, g, C.biasEpilogue, dev.mostFor(sizeOf(outShape)));
       return dev.run('convTranspose2dBias', k.source, sizeOf(outShape), [h(x), h(w), h(bias)], k.width);
     },
     conv2dBackwardInput: (dy, dyShape, w, wShape, xShape, g, dtype) => {
       f32('conv2dBackwardInput', dtype);
-      const k = C.conv2dBackwardInputSource(dyShape, wShape, xShape, g, undefined, dev.widest);
+      const k = C.conv2dBackwardInputSource(dyShape, wShape, xShape, g, undefined, dev.mostFor(sizeOf(xShape)));
       return dev.run('conv2dBackwardInput', k.source, sizeOf(xShape), [h(dy), h(w)], k.width);
     },
     conv2dBackwardFilter: (x, xShape, dy, dyShape, wShape, g, dtype) => {
       f32('conv2dBackwardFilter', dtype);
       const weights = sizeOf(wShape);
       const plan = rowSplitPlan(dyShape[0] * dyShape[2], dyShape[3], weights);
-      const k = C.conv2dBackwardFilterSource(xShape, dyShape, wShape, g, plan, dev.widest);
+      const k = C.conv2dBackwardFilterSource(xShape, dyShape, wShape, g, plan, dev.mostFor(plan.P * weights));
       const out = dev.run('conv2dBackwardFilter', k.source, plan.P * weights, [h(x), h(dy)], k.width);
       return plan.P === 1 ? out : combinePartials(dev, 'conv2dBackwardFilter', out, plan.P, weights, 'sum');
     },
