@@ -82,7 +82,7 @@ export async function run(args: string[]): Promise<BenchRow[]> {
       for (const k of kernels) {
         const ms = await time(k.op, k.what === 'filter grad' ? weights : k.outputs);
         const split = k.what === 'filter grad' && plan.P > 1 ? `, ${plan.P} partials + their sum` : '';
-        const on = rows.length === 0 && info.adapter ? ` (${info.adapter})` : '';
+        const on = rows.length === 0 && info.adapter ? `; adapter: ${info.adapter}` : '';
         rows.push({ workload: `conv 3×3 ${k.what} ${label} (up to ${most})`, backend: name, ms, gflops: flops / (ms * 1e6), peakRssMB: peakRssMB(), note: `width ${k.width}, ${k.outputs / k.width} threads${split}${on}` });
       }
     }
