@@ -117,6 +117,48 @@ describe('BatchNorm2d', () => {
     expect(bn.running_var.dataSync()[0]).toBe(4);
   });
 
+  it("eval mode keeps its scale and shift while nothing they come from changes, and recomputes them when something does", () => {
+    const bn = new BatchNorm2d(2);
+    bn.loadStateDict({ weight: tensor([2, 3], [2]), bias: tensor([1, -1], [2]), running_mean: tensor([0.5, -2], [2]), running_var: tensor([4, 0.25], [2]) });
+    bn.eval();
+    /** scale = γ/√(var + eps), shift = β − mean·scale, from the module's current tensors (float64 reference). */
+    const expected = (): number[][] => {
+      const [g, b, m, v] = [bn.weight!, bn.bias!, bn.running_mean, bn.running_var].map((t) => Array.from(t.dataSync()));
+      const scale = g.map((gi, i) => gi / Math.sqrt(v[i] + 1e-5));
+      return [scale, b.map((bi, i) => bi - m[i] * scale[i])];
+    };
+    const values = (a: { scale: { dataSync(): ArrayLike<number> }; shift: { dataSync(): ArrayLike<number> } }): number[][] => [Array.from(a.scale.dataSync()), Array.from(a.shift.dataSync())];
+    const close = (got: number[][], want: number[][]): void => got.flat().forEach((v, i) => expect(v).toBeCloseTo(want.flat()[i], 5));
+
+    const first = noGrad(() => bn.evalAffine());
+    close(values(first), expected());
+    // inference again: the same tensors, not recomputed
+    const again = noGrad(() => bn.evalAffine());
+    expect(again.scale).toBe(first.scale);
+    expect(again.shift).toBe(first.shift);
+    // a training step assigns new running statistics: recomputed, and the old pair freed
+    bn.train();
+    bn.forward(tensor([1, 2, 3, 4, 5, 6, 7, 9], [2, 2, 2, 1]));
+    expect(first.scale.isDisposed).toBe(true);
+    bn.eval();
+    const trained = noGrad(() => bn.evalAffine());
+    expect(trained.scale).not.toBe(first.scale);
+    close(values(trained), expected());
+    // a loaded state too
+    bn.loadStateDict({ ...bn.stateDict(), bias: tensor([5, 6], [2]) });
+    const loaded = noGrad(() => bn.evalAffine());
+    close(values(loaded), expected());
+    expect(loaded.shift.dataSync()[0]).toBeCloseTo(expected()[1][0], 5);
+    // disposed by a caller: recomputed
+    loaded.scale.dispose();
+    close(values(noGrad(() => bn.evalAffine())), expected());
+    // where a gradient must flow (grad on, γ and β trainable), a fresh graph each call: γ gets its gradient
+    const withGrad = bn.evalAffine();
+    expect(withGrad.scale).not.toBe(bn.evalAffine().scale);
+    withGrad.scale.sum().backward();
+    expect(bn.weight!.grad).not.toBeNull();
+  });
+
   it('gradients match finite differences in training mode (through the batch statistics) and in eval mode', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 3 }), fc.nat(1000), fc.boolean(), (c, seed, train) => {

@@ -3,7 +3,7 @@ import { add, mul, relu } from '../../autograd/ops/elementwise.js';
 import { reshape } from '../../autograd/ops/layout.js';
 import { full } from '../../tensor/creation.js';
 import type { DType } from '../../tensor/dtype.js';
-import { noGrad, tidy } from '../../tensor/engine.js';
+import { isGradEnabled, keep, noGrad, tidy } from '../../tensor/engine.js';
 import { fmt } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../module.js';
@@ -31,6 +31,8 @@ export class BatchNorm2d extends Module {
   running_var: Tensor;
   readonly eps: number;
   readonly momentum: number;
+  /** evalAffine's last result and the storage it came from (each tensor's data, which assign() replaces). */
+  private kept: { from: unknown[]; scale: Tensor; shift: Tensor } | null = null;
 
   constructor(readonly numFeatures: number, opts: BatchNorm2dOptions = {}) {
     super();
@@ -66,6 +68,7 @@ export class BatchNorm2d extends Module {
       const y = add(mul(x, reshape(scale, cshape)), reshape(shift, cshape));
       return withRelu ? relu(y) : y;
     }
+    this.dropAffine();
     const count = x.shape[0] * x.shape[2] * x.shape[3];
     if (count < 2) throw new Error(`BatchNorm2d(${c}): training needs more than one value per channel, got input ${fmt(x.shape)}`);
     // fused on backends that have the kernels (cpu and gpu, float32), composed from primitives otherwise;
@@ -87,8 +90,28 @@ export class BatchNorm2d extends Module {
   /**
    * Eval mode as one scale and shift per channel ([C] each): y = x·scale + shift with
    * scale = γ/√(running_var + eps), shift = β − running_mean·scale (conv2dAffine folds them into a conv).
+   * Where no gradient is needed (under noGrad, or with frozen parameters) the pair is kept and handed out
+   * again until one of the four tensors is assigned anew (training, loadStateDict); it belongs to the layer.
    */
   evalAffine(): { scale: Tensor; shift: Tensor } {
-    return batchNormEvalAffine(this.running_mean, this.running_var, this.weight, this.bias, this.eps);
+    const sources = [this.running_mean, this.running_var, this.weight, this.bias];
+    const compute = (): { scale: Tensor; shift: Tensor } => batchNormEvalAffine(this.running_mean, this.running_var, this.weight, this.bias, this.eps);
+    // with a gradient to carry, a fresh graph each call; without, the last result while nothing it came
+    // from was assigned anew (inference reuses it: two to seven small ops, or kernel calls, less per layer)
+    if (isGradEnabled() && sources.some((t) => t?.requiresGrad)) return compute();
+    const from = sources.map((t) => t?._ref ?? null);
+    const k = this.kept;
+    if (k && !k.scale.isDisposed && !k.shift.isDisposed && k.from.every((r, i) => r === from[i])) return { scale: k.scale, shift: k.shift };
+    this.dropAffine();
+    const { scale, shift } = noGrad(compute);
+    this.kept = { from, scale: keep(scale), shift: keep(shift) };
+    return { scale, shift };
+  }
+
+  /** Frees evalAffine's kept result (training replaces the statistics it came from). */
+  private dropAffine(): void {
+    if (!this.kept) return;
+    for (const t of [this.kept.scale, this.kept.shift]) if (!t.isDisposed) t.dispose();
+    this.kept = null;
   }
 }
