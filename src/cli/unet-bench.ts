@@ -1,4 +1,4 @@
-import { backendInfo, enableProfiling, formatProfile, noGrad, resetProfile, tensor, tidy, type Tensor } from '../index.js';
+import { backendInfo, enableProfiling, formatProfile, noGrad, profileReport, resetProfile, tensor, tidy, type ProfileTable, type Tensor } from '../index.js';
 import { Adam } from '../nn/index.js';
 import { UNet } from '../nn/models/index.js';
 import { median, peakRssMB, type BenchRow } from './bench-table.js';
@@ -61,6 +61,22 @@ export function anchorDiceLoss(logits: Tensor, t: Tensor): Tensor {
   return p.mul(t).sum().mul(2).add(1).div(p.sum().add(t.sum()).add(1)).neg().add(1);
 }
 
+/** Calls and milliseconds of one profile table (profile.ts). */
+function total(table: ProfileTable): { calls: number; ms: number } {
+  return profileReport(table).reduce((t, r) => ({ calls: t.calls + r.calls, ms: t.ms + r.totalMs }), { calls: 0, ms: 0 });
+}
+
+/**
+ * What bounds a step on an asynchronous device: the device's busy time (its kernel calls, each timed
+ * alone) as a share of the step's wall time, beside the JS thread's time encoding and submitting them.
+ */
+export function boundLine(what: string, wallMs: number, deviceMs: number, host: { calls: number; ms: number }): string {
+  const share = (100 * deviceMs) / wallMs;
+  const verdict = share >= 80 ? 'the device is the bound' : share >= 50 ? 'device and host both count' : 'the host is the bound (JS, encoding, submission, waits)';
+  const over = share > 100 ? ', more than the step: alone, calls lose the overlap they have in it' : '';
+  return `What bounds ${what}: the device was busy ${deviceMs.toFixed(1)} ms of its ${wallMs.toFixed(1)} ms (${share.toFixed(0)} %; each kernel call timed alone${over}), the JS thread spent ${host.ms.toFixed(1)} ms encoding and submitting its ${host.calls} kernel calls: ${verdict}.`;
+}
+
 /** Times the anchor U-Net's workloads on the current backend; one row per (size, workload). */
 export async function runUnetBench(o: UnetBenchOptions): Promise<BenchRow[]> {
   const batch = o.batch ?? ANCHOR_BATCH;
@@ -101,9 +117,11 @@ export async function runUnetBench(o: UnetBenchOptions): Promise<BenchRow[]> {
       : 'asynchronous backend: kernel times are dispatch only; the device time is paid in read';
     o.onProfile(`Profile of ${what}, ${name}, wall time ${wall.toFixed(0)} ms (${how}).\n\n${formatProfile()}\n`);
     if (!info.synchronous) {
+      const host = total('queued');
       // once more with each kernel call alone on the device: where the device's time goes
       const slow = await profiled(fn, true);
       o.onProfile(`Device time of ${what}, ${name} (wall time ${slow.toFixed(0)} ms with every call waited for).\n\n${formatProfile(undefined, ['device'])}\n`);
+      o.onProfile(boundLine(what, wall, total('device').ms, host) + '\n');
     }
     resetProfile();
   };

@@ -6,8 +6,11 @@ import { UsageError } from '../../src/cli/args.js';
 import type { BenchRow } from '../../src/cli/bench-table.js';
 import { bench } from '../../src/cli/commands/bench.js';
 import { commands } from '../../src/cli/commands/index.js';
-import { anchorBatch, anchorDiceLoss, anchorFlops } from '../../src/cli/unet-bench.js';
+import { anchorBatch, anchorDiceLoss, anchorFlops, boundLine } from '../../src/cli/unet-bench.js';
 import { setBackend, tensor } from '../../src/index.js';
+import { useSwiftShaderIfNoDriver } from '../tensor/gpu-modes.js';
+
+const vulkan = await useSwiftShaderIfNoDriver();
 
 let dir: string;
 let out: string[];
@@ -92,6 +95,29 @@ describe('segrad bench', () => {
     expect(text).toMatch(/\| conv2dAffine \| 18 \|/);
     expect(text).not.toContain('Profile of one train step');
   });
+
+  it('says what bounds a step on an asynchronous device: the device busy share of the wall time, and the host time of the calls', () => {
+    const line = (device: number): string => boundLine('one train step, 128²', 40, device, { calls: 310, ms: 12.5 });
+    expect(line(36)).toBe('What bounds one train step, 128²: the device was busy 36.0 ms of its 40.0 ms (90 %; each kernel call timed alone), the JS thread spent 12.5 ms encoding and submitting its 310 kernel calls: the device is the bound.');
+    expect(line(24)).toMatch(/\(60 %;.*: device and host both count\.$/);
+    expect(line(50)).toMatch(/\(125 %; each kernel call timed alone, more than the step: alone, calls lose the overlap they have in it\), .*: the device is the bound\.$/);
+    expect(line(10)).toMatch(/\(25 %;.*: the host is the bound \(JS, encoding, submission, waits\)\.$/);
+  });
+
+  // SwiftShader's Vulkan driver serves where no GPU is (CI installs chromium); only a machine without any driver skips this
+  it.skipIf(!vulkan)('--backend gpu:webgpu --profile: the device-time table and what bounds the call', async () => {
+    expect(await bench.run(['--backend', 'gpu:webgpu', '--size', '16', '--batch', '1', '--reps', '1', '--warmup', '0', '--workload', 'inference', '--profile'])).toBe(0);
+    const text = out.join('\n');
+    expect(text).toContain('Device time of one inference call, 16²');
+    const m = /What bounds one inference call, 16²: the device was busy ([\d.]+) ms of its ([\d.]+) ms \((\d+) %;.*spent ([\d.]+) ms encoding and submitting its (\d+) kernel calls/.exec(text);
+    expect(m).not.toBeNull();
+    const [device, wall, pct, host, calls] = m!.slice(1).map(Number);
+    expect(device).toBeGreaterThan(0);
+    expect(host).toBeGreaterThan(0);
+    expect(pct).toBe(Math.round((100 * device) / wall));
+    // the calls of one eval U-Net call: its 18 fused conv layers at least
+    expect(calls).toBeGreaterThanOrEqual(18);
+  }, 120_000);
 
   it('bad options are usage errors that say what is accepted', async () => {
     await expect(bench.run(['--size', '20'])).rejects.toThrow(UsageError);
