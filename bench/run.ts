@@ -12,6 +12,7 @@ const suites: Record<string, () => Promise<{ run(args: string[]): Promise<BenchR
   unet: () => import('./unet.js'),
   dispatch: () => import('./dispatch.js'),
   widths: () => import('./widths.js'),
+  browser: () => import('./browser.js'),
 };
 
 const [suite, ...args] = process.argv.slice(2);
@@ -20,7 +21,8 @@ if (!suite || !(suite in suites)) {
   unet: --size 64|128  --workload train|inference  --backend cpu|gpu[:mode]  --reps N  --warmup N  --profile  --no-peer
         (SEGRAD_PROFILE=1 in the environment profiles any run; the per-op table goes to stderr at exit)
   dispatch: --backend cpu|gpu:MODE (default gpu:webgpu): kernel-call cost, bandwidth, conv and matmul on resident data
-  widths: --backend gpu:MODE (default gpu:webgpu) --batch N --calls N: each U-Net conv kernel at 1, 2 and 4 outputs a thread`);
+  widths: --backend gpu:MODE (default gpu:webgpu) --batch N --calls N: each U-Net conv kernel at 1, 2 and 4 outputs a thread
+  browser: --modes cpu,webgl2,webgl,webgpu --size N --batch N --reps N: the U-Net in headless Chromium`);
   process.exit(2);
 }
 const rows = await (await suites[suite]()).run(args);

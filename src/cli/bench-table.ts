@@ -24,8 +24,9 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Peak resident set size of this process so far, in MB. */
+/** Peak resident set size of this process so far, in MB (NaN in a browser, which does not say). */
 export function peakRssMB(): number {
+  if (typeof process === 'undefined' || typeof process.resourceUsage !== 'function') return NaN;
   return Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
 }
 
@@ -37,7 +38,7 @@ export function markdownTable(rows: readonly BenchRow[]): string {
   const peer = rows.some((r) => r.speedVsPeer !== undefined || r.rssVsPeer !== undefined);
   const head = `| workload | backend | time (ms) | GFLOP/s | images/s | peak RSS (MB) |${peer ? ' images/s, RSS × PyTorch |' : ''}`;
   const sep = `|---|---|---:|---:|---:|---:|${peer ? '---:|' : ''}`;
-  const f = (v: number | undefined | null, d: number): string => (v === undefined || v === null ? '–' : v.toFixed(d));
+  const f = (v: number | undefined | null, d: number): string => (v === undefined || v === null || !Number.isFinite(v) ? '–' : v.toFixed(d));
   const ratio = (r: BenchRow): string => (r.speedVsPeer === undefined && r.rssVsPeer === undefined ? ' – |' : ` ${f(r.speedVsPeer, 2)}×, ${f(r.rssVsPeer, 2)}× |`);
   const body = rows.map((r) => `| ${r.workload}${r.size ? ` ${r.size}²` : ''}${r.note ? ` (${r.note})` : ''} | ${r.backend} | ${f(r.ms, 2)} | ${f(r.gflops, 2)} | ${f(r.imagesPerSecond, 2)} | ${f(r.peakRssMB, 0)} |${peer ? ratio(r) : ''}`);
   return [head, sep, ...body].join('\n');

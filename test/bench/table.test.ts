@@ -23,9 +23,10 @@ describe('markdownTable', () => {
     expect(lines[3].endsWith('| – |')).toBe(true);
   });
 
-  it('prints a dash for a missing value (a failed peer row carries null from JSON)', () => {
+  it('prints a dash for a missing value (a failed peer row carries null from JSON, a browser row NaN for its RSS)', () => {
     const failed = JSON.parse('{"workload":"unet train","size":64,"backend":"pytorch cpu","ms":null,"peakRssMB":null,"note":"failed: exit 1"}') as BenchRow;
     expect(markdownTable([failed]).split('\n')[2]).toBe('| unet train 64² (failed: exit 1) | pytorch cpu | – | – | – | – |');
+    expect(markdownTable([{ ...torch, peakRssMB: NaN }]).split('\n')[2]).toBe('| unet train 128² | pytorch 1.13 cpu | 1000.00 | – | 8.00 | – |');
   });
 
   it('median of odd and even lists', () => {
