@@ -1,4 +1,3 @@
-import { build } from 'esbuild';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -20,6 +19,8 @@ export async function inChromium<T>(entry: string, global: string, use: (page: P
   if (!executablePath) throw new Error('no Chromium found: install it (apt-get install chromium) or set CHROMIUM_PATH');
   const dir = mkdtempSync(join(tmpdir(), 'segrad-chromium-'));
   try {
+    // loaded here, not at the top: bench/gpu.sh's bundle of the suites carries neither esbuild nor playwright
+    const { build } = await import('esbuild');
     await build({
       entryPoints: [resolve(entry)],
       outfile: join(dir, 'harness.js'),

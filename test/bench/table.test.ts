@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { markdownTable, median, type BenchRow } from '../../bench/table.js';
 
@@ -38,5 +41,20 @@ describe('markdownTable', () => {
 describe('bench/gpu.sh', () => {
   it('is valid bash', () => {
     expect(() => execFileSync('bash', ['-n', 'bench/gpu.sh'])).not.toThrow();
+  });
+
+  it("bundles the suites so that loading them needs only the packages its bundle carries (gpu.js, webgpu)", async () => {
+    // as `gpu.sh --pack` builds bench-dist/run.mjs: a package imported at the top of any suite would be
+    // loaded with it on the GPU machine, which has no esbuild, playwright or sharp
+    const dir = mkdtempSync(join(tmpdir(), 'segrad-gpu-bundle-'));
+    try {
+      const { build } = await import('esbuild');
+      await build({ entryPoints: ['bench/run.ts'], outfile: join(dir, 'run.mjs'), bundle: true, platform: 'node', format: 'esm', target: 'es2022', packages: 'external', logLevel: 'error' });
+      const code = readFileSync(join(dir, 'run.mjs'), 'utf8');
+      const packages = [...code.matchAll(/^import\s[^;]*?from\s*"([^"]+)"|^import\s*"([^"]+)"/gm)].map((m) => m[1] ?? m[2]).filter((p) => !p.startsWith('node:'));
+      expect(new Set(packages)).toEqual(new Set(['gpu.js']));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
