@@ -156,6 +156,17 @@ export interface Backend {
    * views of one buffer). Not differentiated.
    */
   adamUpdate?(theta: Handle, grad: Handle, m: Handle, v: Handle, size: number, s: AdamScalars): { theta: Handle; m: Handle; v: Handle };
+  /**
+   * adamUpdate of several parameters in one call, the same values (gpu webgpu: the parameters in groups
+   * whose state lives in one buffer, a kernel call a group instead of one a parameter).
+   */
+  adamUpdateMany?(items: readonly AdamItem[], s: AdamScalars): { theta: Handle; m: Handle; v: Handle }[];
+}
+
+/** One parameter of `Backend.adamUpdateMany`: θ, its gradient and moments, `size` elements each. */
+export interface AdamItem {
+  theta: Handle; grad: Handle; m: Handle; v: Handle;
+  size: number;
 }
 
 /** The numbers of one Adam/AdamW step (`Backend.adamUpdate`). */

@@ -58,16 +58,20 @@ export class Adam extends Optimizer {
     const wd = this.weightDecay;
     const scalars: AdamScalars = { b1, b2, lr: this.lr, eps: this.eps, bc1, bc2, wd, decoupled: this.decoupled() };
     noGrad(() => {
+      const fused: [string, Tensor, Tensor][] = [];
       for (const [name, p] of this.params) {
         if (!p.grad) continue;
-        if (this.fusedStep(name, p, p.grad, scalars)) continue;
+        if (fusable(p, p.grad)) {
+          fused.push([name, p, p.grad]);
+          continue;
+        }
         tidy(() => {
           let g: Tensor = p.grad!;
           let theta = p;
           if (wd !== 0 && this.decoupled()) theta = mul(p, 1 - this.lr * wd);
           else if (wd !== 0) g = add(g, mul(p, wd));
-          const m = this.m.get(name) ?? this.init(this.m, name, p);
-          const v = this.v.get(name) ?? this.init(this.v, name, p);
+          const m = this.moment(this.m, name, p);
+          const v = this.moment(this.v, name, p);
           const m1 = add(mul(m, b1), mul(g, 1 - b1));
           const v1 = add(mul(v, b2), mul(square(g), 1 - b2));
           const denom = add(div(sqrt(v1), Math.sqrt(bc2)), this.eps);
@@ -77,33 +81,43 @@ export class Adam extends Optimizer {
           p.assign(next);
         });
       }
+      this.fusedSteps(fused, scalars);
     });
   }
 
   /**
    * The fast path for float32 parameters on backends with a fused update (`Backend.adamUpdate`: one
    * loop on cpu, one kernel on gpu webgpu, three in the other gpu modes) instead of a dozen elementwise
-   * passes. False where it does not apply.
+   * passes; all of them in one `adamUpdateMany` where the backend has it (gpu webgpu: a kernel call for
+   * several parameters).
    */
-  private fusedStep(name: string, p: Tensor, g: Tensor, s: AdamScalars): boolean {
-    const b = p.backend;
-    if (!b.adamUpdate || p.dtype !== 'float32' || g.dtype !== 'float32' || g.backend !== b || g.size !== p.size) return false;
-    const m = this.m.get(name) ?? this.init(this.m, name, p);
-    const v = this.v.get(name) ?? this.init(this.v, name, p);
-    const r = b.adamUpdate(p.handle, g.handle, m.handle, v.handle, p.size, s);
-    const [pOut, mOut, vOut] = [r.theta, r.m, r.v].map((h) => Tensor.fromHandle(b, h, p.shape, 'float32'));
-    m.assign(mOut);
-    v.assign(vOut);
-    p.assign(pOut);
-    for (const t of [pOut, mOut, vOut]) t.dispose();
-    return true;
+  private fusedSteps(list: readonly [string, Tensor, Tensor][], s: AdamScalars): void {
+    if (list.length === 0) return;
+    const b = list[0][1].backend;
+    const items = list.map(([name, p, g]) => ({ theta: p.handle, grad: g.handle, m: this.moment(this.m, name, p).handle, v: this.moment(this.v, name, p).handle, size: p.size }));
+    const results = b.adamUpdateMany && list.every(([, p]) => p.backend === b)
+      ? b.adamUpdateMany(items, s)
+      : items.map((it, k) => list[k][1].backend.adamUpdate!(it.theta, it.grad, it.m, it.v, it.size, s));
+    list.forEach(([name, p], k) => {
+      const [pOut, mOut, vOut] = [results[k].theta, results[k].m, results[k].v].map((h) => Tensor.fromHandle(p.backend, h, p.shape, 'float32'));
+      this.m.get(name)!.assign(mOut);
+      this.v.get(name)!.assign(vOut);
+      p.assign(pOut);
+      for (const t of [pOut, mOut, vOut]) t.dispose();
+    });
   }
 
-  private init(map: Map<string, Tensor>, name: string, p: Tensor): Tensor {
-    const z = keep(zerosLike(p));
-    map.set(name, z);
-    return z;
+  /** Moment `map` of parameter `name`, zeros at first. */
+  private moment(map: Map<string, Tensor>, name: string, p: Tensor): Tensor {
+    let t = map.get(name);
+    if (!t) map.set(name, (t = keep(zerosLike(p))));
+    return t;
   }
+}
+
+/** Whether a parameter and its gradient take the backend's fused update (float32, one backend, one size). */
+function fusable(p: Tensor, g: Tensor): boolean {
+  return !!p.backend.adamUpdate && p.dtype === 'float32' && g.dtype === 'float32' && g.backend === p.backend && g.size === p.size;
 }
 
 /**

@@ -65,6 +65,8 @@ interface Probe {
   ok: boolean;
   reason: string;
   adapter?: string;
+  /** webgpu: the adapter is a software one (isFallbackAdapter: SwiftShader, a CPU). */
+  software?: boolean;
 }
 
 const probes = new Map<GpuMode, Probe>();
@@ -117,7 +119,7 @@ export async function prepareGpu(mode: GpuMode): Promise<Probe> {
       const nav = (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<{ info?: Record<string, unknown> } | null> } } }).navigator;
       const adapter = await nav.gpu.requestAdapter();
       probe = adapter
-        ? { ok: true, reason: '', adapter: describeAdapter(adapter) }
+        ? { ok: true, reason: '', adapter: describeAdapter(adapter), software: adapter.info?.isFallbackAdapter === true }
         : { ok: false, reason: 'navigator.gpu.requestAdapter() returned no adapter (no GPU or Vulkan driver; in Node without a GPU set VK_ICD_FILENAMES to a SwiftShader ICD)' };
     } catch (e) {
       probe = { ok: false, reason: `requesting a WebGPU adapter failed: ${(e as Error).message}` };
@@ -203,7 +205,7 @@ export function deviceFor(mode: GpuMode): Device {
   if (existing) return existing;
   const probe = probeSync(mode);
   if (!probe.ok) throw new Error(`setBackend('gpu', { mode: '${mode}' }): mode '${mode}' is unavailable: ${probe.reason}`);
-  const d = new Device(mode, probe.adapter);
+  const d = new Device(mode, probe.adapter, probe.software);
   devices.set(mode, d);
   return d;
 }
@@ -231,7 +233,8 @@ export class Device {
   /** The fewest threads a kernel may be narrowed to by computing several outputs each (SEGRAD_GPU_WIDE_MIN_THREADS). */
   minThreads = minThreads;
 
-  constructor(readonly mode: GpuMode, readonly adapter: string | undefined) {
+  /** @param software webgpu on a software adapter (SwiftShader): it runs every branch of a thread group. */
+  constructor(readonly mode: GpuMode, readonly adapter: string | undefined, readonly software = false) {
     this.gpu = new GPU({ mode });
     this.synchronous = mode !== 'webgpu';
     this.pool = mode === 'webgpu' ? new OutputPool() : null;
@@ -329,19 +332,27 @@ export class Device {
    * h itself is released.
    */
   parts(h: GpuHandle, count: number, size: number): GpuHandle[] {
-    if (!this.batch) throw new Error(`parts (gpu ${this.mode}): buffer views exist in webgpu mode only`);
-    const views = Array.from({ length: count }, (_, k) => {
+    const views = this.views(h, Array.from({ length: count }, (_, k) => ({ offset: k * partStride(size), size })));
+    this.release(h);
+    return views;
+  }
+
+  /**
+   * webgpu: views of the buffer under `h` (its own output, or the buffer a view of it lies in), `size`
+   * floats each from float `offset` of the buffer on (multiples of VIEW_ALIGN). `h` stays the caller's.
+   */
+  views(h: GpuHandle, spans: readonly { offset: number; size: number }[]): GpuHandle[] {
+    if (!this.batch) throw new Error(`views (gpu ${this.mode}): buffer views exist in webgpu mode only`);
+    return spans.map(({ offset, size }) => {
       const out = new GpuHandle(this, size);
       this.live++;
       this.schedule(null, out, () => {
         if (h.error) throw h.error;
-        if (!h.value) throw new Error(`parts (gpu ${this.mode}): the buffer was released before use`);
-        out.value = bufferView(h.value as unknown as BufferResult, k * partStride(size), size);
+        if (!h.value) throw new Error(`views (gpu ${this.mode}): the buffer was released before use`);
+        out.value = bufferView(h.value as unknown as BufferResult, offset, size);
       });
       return out;
     });
-    this.release(h);
-    return views;
   }
 
   /**

@@ -1,4 +1,5 @@
-import { adamCoefficients, type Backend, type BackendInfo, type Handle } from '../../backend.js';
+import { adamCoefficients, type AdamScalars, type Backend, type BackendInfo, type Handle } from '../../backend.js';
+import { webgpuAdam } from './adam.js';
 import type { DType } from '../../dtype.js';
 import { fmt, sizeOf, type Shape } from '../../shape.js';
 import { gpuBatchNorm } from './batchnorm.js';
@@ -77,21 +78,20 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
       f32('reluGrad', dtype);
       return dev.run('reluGrad', K.reluGradSource, size, [h(dy), h(x)]);
     },
-    adamUpdate: (theta, grad, m, v, size, s) => {
-      const c = adamCoefficients(s);
-      if (mode === 'webgpu') {
-        // the whole step in one kernel, one output holding m′, v′ and θ′, handed on as three views of it:
-        // one kernel call a parameter instead of three (on a real GPU a step's time was mostly the calls')
-        const stride = partStride(size);
-        const all = dev.run('adamUpdate', K.adamStepSource(size, stride), 3 * stride, [h(grad), h(theta), h(m), h(v), c.b1, c.c1, c.b2, c.c2, c.l2, c.decay, c.epsScaled, c.stepScaled]);
-        const [m1, v1, t1] = dev.parts(all, 3, size);
-        return { theta: t1, m: m1, v: v1 };
-      }
-      const m1 = dev.run('adamUpdate', K.adamMomentSource, size, [h(grad), h(theta), h(m), c.b1, c.c1, c.l2]);
-      const v1 = dev.run('adamUpdate', K.adamVelocitySource, size, [h(grad), h(theta), h(v), c.b2, c.c2, c.l2]);
-      const t1 = dev.run('adamUpdate', K.adamThetaSource, size, [h(theta), m1, v1, c.decay, c.epsScaled, c.stepScaled]);
-      return { theta: t1, m: m1, v: v1 };
-    },
+    // webgpu: the whole step of a parameter in one kernel whose output holds m′, v′ and θ′ (three views
+    // of it), and several parameters' steps in one call (adam.ts): on a real GPU a step's time was mostly
+    // the calls'; the other modes take three kernels a parameter
+    ...(mode === 'webgpu'
+      ? webgpuAdam(dev)
+      : {
+          adamUpdate: (theta: Handle, grad: Handle, m: Handle, v: Handle, size: number, s: AdamScalars) => {
+            const c = adamCoefficients(s);
+            const m1 = dev.run('adamUpdate', K.adamMomentSource, size, [h(grad), h(theta), h(m), c.b1, c.c1, c.l2]);
+            const v1 = dev.run('adamUpdate', K.adamVelocitySource, size, [h(grad), h(theta), h(v), c.b2, c.c2, c.l2]);
+            const t1 = dev.run('adamUpdate', K.adamThetaSource, size, [h(theta), m1, v1, c.decay, c.epsScaled, c.stepScaled]);
+            return { theta: t1, m: m1, v: v1 };
+          },
+        }),
     where: (c, cShape, a, aShape, b, bShape, outShape, dtype) => {
       f32('where', dtype);
       return dev.run('where', K.whereSource(cShape, aShape, bShape, outShape), sizeOf(outShape), [h(c), h(a), h(b)]);
