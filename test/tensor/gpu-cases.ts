@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { Backend, Conv2dGeometry, Handle, Pool2dGeometry } from '../../src/tensor/backend.js';
+import type { AdamItem, Backend, Conv2dGeometry, Handle, Pool2dGeometry } from '../../src/tensor/backend.js';
 import { BINARY_OPS, UNARY_OPS } from '../../src/tensor/backend.js';
 import { createCpuBackend } from '../../src/tensor/backends/cpu/index.js';
 import { sizeOf, type Shape } from '../../src/tensor/shape.js';
@@ -476,6 +476,24 @@ export const cases: Case[] = [
           return [r2.theta, r2.m, r2.v, e];
         }, [n, n, n, n]);
         for (const [k, [got, want]] of outs.entries()) close(got, want, 8, `adamUpdate twice: ${['θ', 'm', 'v', 'm − v'][k]}`);
+      });
+  } },
+  { name: 'adamUpdateMany over three steps (webgpu on a hardware adapter: a kernel call a group of parameters)', runs: RUNS, make: (p) => {
+    return fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 150 }), { minLength: 1, maxLength: 8 }), seed, fc.boolean(), async (sizes, s, decoupled) => {
+        const sc = (t: number) => ({ b1: 0.9, b2: 0.999, lr: 0.01, eps: 1e-8, bc1: 1 - 0.9 ** t, bc2: 1 - 0.999 ** t, wd: 0.01, decoupled });
+        const inputs = sizes.flatMap((n, k) => [values(n, s + 4 * k), values(n, s + 4 * k + 1, -1, 1), values(n, s + 4 * k + 2, 0, 2), values(n, s + 4 * k + 3)]);
+        const outs = await bothOutputs(p, inputs, (b, hs) => {
+          // the cpu backend has no adamUpdateMany: its adamUpdate a parameter at a time is the reference
+          const many = (items: AdamItem[], t: number) => (b.adamUpdateMany ? b.adamUpdateMany(items, sc(t)) : items.map((it) => b.adamUpdate!(it.theta, it.grad, it.m, it.v, it.size, sc(t))));
+          let state = sizes.map((_, k) => ({ theta: hs[4 * k], m: hs[4 * k + 1], v: hs[4 * k + 2] }));
+          for (let t = 1; t <= 3; t++) {
+            const next = many(state.map((st, k) => ({ ...st, grad: hs[4 * k + 3], size: sizes[k] })), t);
+            if (t > 1) for (const st of state) [st.theta, st.m, st.v].forEach((x) => b.dispose(x));
+            state = next;
+          }
+          return state.flatMap((st) => [st.theta, st.m, st.v]);
+        }, sizes.flatMap((n) => [n, n, n]));
+        for (const [k, [got, want]] of outs.entries()) close(got, want, 8, `adamUpdateMany step 3, parameter ${Math.floor(k / 3)} of ${JSON.stringify(sizes)}: ${['θ', 'm', 'v'][k % 3]}`);
       });
   } },
   { name: 'batchNormForward and batchNormBackward (γ, β present or not; with and without relu)', runs: RUNS * 2, make: (p) => {
