@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type { BrowserBench } from './browser-harness.js';
 import { chromiumPath, inChromium } from './chromium.js';
-import type { BenchRow } from './table.js';
+import { positiveOption, type BenchRow } from './table.js';
 
 const MODES = ['cpu', 'webgl2', 'webgl', 'webgpu'];
 
@@ -15,22 +15,14 @@ const MODES = ['cpu', 'webgl2', 'webgl', 'webgpu'];
  * (CHROMIUM_PATH picks the browser; Debian's chromium by default).
  */
 export async function run(args: string[]): Promise<BenchRow[]> {
-  const option = (name: string, dflt: string): string => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] ?? '' : dflt;
-  };
-  const positive = (name: string, dflt: number): number => {
-    const v = Number(option(name, String(dflt)));
-    if (!Number.isInteger(v) || v < 1) throw new Error(`browser: ${name} takes a positive integer, not '${option(name, '')}'`);
-    return v;
-  };
-  const modes = option('--modes', MODES.join(',')).split(',');
+  const m = args.indexOf('--modes');
+  const modes = (m >= 0 ? args[m + 1] ?? '' : MODES.join(',')).split(',');
   const bad = modes.filter((m) => !MODES.includes(m));
   if (bad.length) throw new Error(`browser: --modes takes ${MODES.join(', ')}, not ${bad.join(', ')}`);
-  const size = positive('--size', 32);
+  const size = positiveOption(args, 'browser', '--size', 32);
   if (size % 16 !== 0) throw new Error(`browser: --size must be a multiple of 16 (the U-Net halves it four times), not ${size}`);
-  const batch = positive('--batch', 2);
-  const reps = positive('--reps', 3);
+  const batch = positiveOption(args, 'browser', '--batch', 2);
+  const reps = positiveOption(args, 'browser', '--reps', 3);
   const path = chromiumPath();
   if (!path) return [{ workload: 'browser', backend: 'chromium', ms: NaN, peakRssMB: NaN, note: 'unavailable: no Chromium found (apt-get install chromium, or set CHROMIUM_PATH)' }];
   // (Debian's wrapper script complains on stderr about its memory check; only stdout is the version)

@@ -14,3 +14,11 @@ export async function timeIt(fn: () => unknown | Promise<unknown>, reps = 5, war
   }
   return median(times);
 }
+
+/** The positive integer after `name` in a suite's `args`, or `dflt`; an error naming the suite otherwise. */
+export function positiveOption(args: readonly string[], suite: string, name: string, dflt: number): number {
+  const i = args.indexOf(name);
+  const v = i >= 0 ? Number(args[i + 1]) : dflt;
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${suite}: ${name} takes a positive integer, not '${args[i + 1] ?? ''}'`);
+  return v;
+}

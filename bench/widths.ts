@@ -3,7 +3,7 @@ import { rowSplitPlan } from '../src/tensor/backends/gpu/split.js';
 import { conv2dBackwardFilterSource, conv2dBackwardInputSource, conv2dSource } from '../src/tensor/backends/gpu/conv-kernels.js';
 import { deviceFor } from '../src/tensor/backends/gpu/device.js';
 import { useBackend } from './backend.js';
-import { peakRssMB, timeIt, type BenchRow } from './table.js';
+import { peakRssMB, positiveOption, timeIt, type BenchRow } from './table.js';
 
 /**
  * How many outputs a thread suit each conv kernel on this device (webgpu). The anchor U-Net's
@@ -18,16 +18,10 @@ import { peakRssMB, timeIt, type BenchRow } from './table.js';
  * 20 calls; on SwiftShader `--batch 1 --calls 1`).
  */
 export async function run(args: string[]): Promise<BenchRow[]> {
-  const opt = (name: string, dflt: number): number => {
-    const i = args.indexOf(name);
-    const v = i >= 0 ? Number(args[i + 1]) : dflt;
-    if (!Number.isInteger(v) || v < 1) throw new Error(`widths: ${name} takes a positive integer, not ${args[i + 1]}`);
-    return v;
-  };
   const i = args.indexOf('--backend');
   const spec = i >= 0 ? args[i + 1] : 'gpu:webgpu';
-  const batch = opt('--batch', 8);
-  const calls = opt('--calls', 20);
+  const batch = positiveOption(args, 'widths', '--batch', 8);
+  const calls = positiveOption(args, 'widths', '--calls', 20);
   try {
     await useBackend(spec, { softwareVulkan: true });
   } catch (e) {
