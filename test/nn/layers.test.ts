@@ -148,7 +148,6 @@ describe('BatchNorm2d', () => {
     bn.loadStateDict({ ...bn.stateDict(), bias: tensor([5, 6], [2]) });
     const loaded = noGrad(() => bn.evalAffine());
     close(values(loaded), expected());
-    expect(loaded.shift.dataSync()[0]).toBeCloseTo(expected()[1][0], 5);
     // disposed by a caller: recomputed
     loaded.scale.dispose();
     close(values(noGrad(() => bn.evalAffine())), expected());

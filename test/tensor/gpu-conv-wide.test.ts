@@ -112,6 +112,7 @@ describe('conv kernels with several outputs a thread', () => {
 
   it.skipIf(!modes.includes('webgpu'))('are chosen per call from the thread floor: every conv and batch-norm kernel narrows, and the values stay the same', async () => {
     const d = deviceFor('webgpu');
+    const floor = d.minThreads;
     const run = vi.spyOn(d, 'run');
     /** A conv → batch norm → ReLU forward and backward on webgpu: the gradients, and the most outputs a thread each op's kernels took. */
     const step = async (): Promise<{ values: number[][]; widths: Map<string, number> }> => {
@@ -139,7 +140,7 @@ describe('conv kernels with several outputs a thread', () => {
       expect([...narrow.widths.values()].every((w) => w === 1)).toBe(true);
       expect(narrow.values).toEqual(wide.values);
     } finally {
-      d.minThreads = 0;
+      d.minThreads = floor;
       run.mockRestore();
     }
   });
