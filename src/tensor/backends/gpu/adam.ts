@@ -13,10 +13,10 @@ import { partStride } from './webgpu-batch.js';
  * (the first step, or a parameter assigned from elsewhere) takes one call a parameter, as before, and
  * the step after that gathers those blocks into one (a call a group) before its update.
  *
- * A thread reads its gradient behind a branch per parameter of the group. A GPU runs a warp's threads,
- * which lie in one parameter but at its ends, down one branch; a software adapter (SwiftShader) runs
- * every branch of its thread groups, each load masked, and a group's call took 1.5–1.9× the device time
- * of its parameters' own calls there. So groups are on where the adapter is hardware, off on a
+ * A thread reads its gradient behind a branch per parameter of the group. On a GPU a warp's threads lie
+ * in one parameter (but for the warps at a block's ends), so they should take one branch together (not
+ * measured on a card yet); a software adapter (SwiftShader) runs every branch of its thread groups, each
+ * load masked, and a group's call took 1.5–1.9× the device time of its parameters' own calls there. So groups are on where the adapter is hardware, off on a
  * software one; `SEGRAD_GPU_ADAM_GROUPS=1` or `=0` decides instead (tests, and bench/gpu.sh's comparison).
  */
 
