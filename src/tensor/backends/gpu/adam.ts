@@ -1,6 +1,6 @@
 import { adamCoefficients, type AdamItem, type AdamScalars, type Handle } from '../../backend.js';
 import { I, kept, kernel } from './codegen.js';
-import type { Device, GpuHandle } from './device.js';
+import { env, type Device, type GpuHandle } from './device.js';
 import * as K from './kernels.js';
 import { partStride } from './webgpu-batch.js';
 
@@ -85,7 +85,7 @@ export function webgpuAdam(dev: Device): {
   adamUpdate: (theta: Handle, grad: Handle, m: Handle, v: Handle, size: number, s: AdamScalars) => Update;
   adamUpdateMany?: (items: readonly AdamItem[], s: AdamScalars) => Update[];
 } {
-  const knob = typeof process !== 'undefined' ? process.env?.SEGRAD_GPU_ADAM_GROUPS : undefined;
+  const knob = env('SEGRAD_GPU_ADAM_GROUPS');
   const groups = knob === '1' || (knob !== '0' && !dev.software);
   const slots = new WeakMap<GpuHandle, Slot>();
   const h = (x: Handle): GpuHandle => x as GpuHandle;

@@ -18,7 +18,8 @@ const GL_MODES: ReadonlySet<GpuMode> = new Set(['webgl2', 'webgl', 'headlessgl']
  * `SEGRAD_GPU_INT_INDEX=0`: every mode compiles intVar's offsets as floats, as the GL modes must (the
  * kernels' results are the same; bench/gpu.sh times a step both ways to show what the integers save).
  */
-const env = (name: string): string | undefined => (typeof process !== 'undefined' ? process.env?.[name] : undefined);
+/** An environment variable where there is a process (Node), else undefined (browsers): the SEGRAD_GPU_* knobs. */
+export const env = (name: string): string | undefined => (typeof process !== 'undefined' ? process.env?.[name] : undefined);
 const floatIndices = env('SEGRAD_GPU_INT_INDEX') === '0';
 /** `SEGRAD_GPU_WIDE=0`: kernels compute one output a thread in webgpu too (conv, batch norm; bench/gpu.sh compares). */
 const narrow = env('SEGRAD_GPU_WIDE') === '0';
