@@ -15,7 +15,8 @@
 # card (where python3 imports a CUDA torch), the 128² train step again with the conv kernels' integer
 # offsets compiled as floats (SEGRAD_GPU_INT_INDEX=0) and once more with one output a thread in the conv and batch-norm kernels
 # (SEGRAD_GPU_WIDE=0), with several only where at least 131072 threads remain (SEGRAD_GPU_WIDE_MIN_THREADS),
-# and with Adam's kernel call a parameter instead of a group of them (SEGRAD_GPU_ADAM_GROUPS=0),
+# with Adam's kernel call a parameter instead of a group of them (SEGRAD_GPU_ADAM_GROUPS=0), and with Dawn's
+# polling at full speed while segrad waits for the device (SEGRAD_GPU_POLL=spin),
 # then `widths` (each U-Net conv kernel at 1, 2 and 4 outputs a thread), `dispatch` and `matmul`, prints the tables and leaves the
 # rows in gpu-results/*.json. Under 5 minutes: every step is under
 # `timeout`. Options after the script name go to the unet suite (before its defaults, so they win), e.g. `./bench/gpu.sh --backend
@@ -148,6 +149,10 @@ bench() {
   echo "== unet train 128² on $backend with Adam a kernel call a parameter (SEGRAD_GPU_ADAM_GROUPS=0), for comparison"
   SEGRAD_GPU_ADAM_GROUPS=0 timeout -k 5 45 "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-adam-per-parameter.json \
     || echo "unet with Adam a call a parameter: stopped (exit $?; 124 = past its 45 s)"
+  # and with Dawn polling at full speed during reads (as the webgpu package does by itself): what napping costs or saves here
+  echo "== unet train 128² on $backend with Dawn's polling at full speed while waiting (SEGRAD_GPU_POLL=spin), for comparison"
+  SEGRAD_GPU_POLL=spin timeout -k 5 45 "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-spin-poll.json \
+    || echo "unet with Dawn's polling at full speed: stopped (exit $?; 124 = past its 45 s)"
   echo "== widths: each conv kernel of the U-Net at 128², batch 8, at 1, 2 and 4 outputs a thread"
   timeout -k 5 60 "$node" bench-dist/run.mjs widths --backend "$backend" --json gpu-results/widths.json \
     || echo "widths: stopped (exit $?; 124 = past its 60 s)"
@@ -157,7 +162,7 @@ bench() {
   echo "== matmul"
   timeout -k 5 40 "$node" bench-dist/run.mjs matmul --backend "$backend" --json gpu-results/matmul.json \
     || echo "matmul: stopped (exit $?; 124 = past its 40 s)"
-  echo "rows: gpu-results/unet.json gpu-results/unet-float-index.json gpu-results/unet-narrow.json gpu-results/unet-min-threads.json gpu-results/unet-adam-per-parameter.json gpu-results/widths.json gpu-results/dispatch.json gpu-results/matmul.json"
+  echo "rows: gpu-results/unet.json gpu-results/unet-float-index.json gpu-results/unet-narrow.json gpu-results/unet-min-threads.json gpu-results/unet-adam-per-parameter.json gpu-results/unet-spin-poll.json gpu-results/widths.json gpu-results/dispatch.json gpu-results/matmul.json"
 }
 
 if [ "${1:-}" = --pack ]; then

@@ -114,7 +114,9 @@ describe('segrad bench', () => {
     const [device, wall, pct, host, calls] = m!.slice(1).map(Number);
     expect(device).toBeGreaterThan(0);
     expect(host).toBeGreaterThan(0);
-    expect(pct).toBe(Math.round((100 * device) / wall));
+    // the share is of the unrounded times: within what rounding both to 0.1 ms allows
+    expect(pct).toBeGreaterThanOrEqual(Math.floor((100 * (device - 0.05)) / (wall + 0.05)));
+    expect(pct).toBeLessThanOrEqual(Math.ceil((100 * (device + 0.05)) / (wall - 0.05)));
     // the calls of one eval U-Net call: its 18 fused conv layers at least
     expect(calls).toBeGreaterThanOrEqual(18);
   }, 120_000);

@@ -2,6 +2,7 @@ import gpujs from 'gpu.js';
 import type { GPU as GPUInstance, IKernelRunShortcut } from 'gpu.js';
 import { isDeviceTiming, isProfiling, recordDeviceKernel, recordQueuedKernel } from '../../profile.js';
 import { floatVars } from './codegen.js';
+import { patiently, usePatientPolling } from './dawn-poll.js';
 import { OutputPool, type BufferResult } from './output-pool.js';
 import { BatchEncoder, bufferView, isView, partStride } from './webgpu-batch.js';
 
@@ -85,6 +86,8 @@ async function installNodeWebGPU(): Promise<string> {
     const mod = (await import(pkg)) as { create(flags: string[]): unknown; globals: Record<string, unknown> };
     for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
     const gpu = mod.create([]);
+    // `SEGRAD_GPU_POLL=spin`: Dawn's own polling at full speed while segrad waits (bench/gpu.sh compares)
+    usePatientPolling(env('SEGRAD_GPU_POLL') !== 'spin');
     if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
     else (globalThis as Record<string, unknown>).navigator = { gpu };
     return '';
@@ -312,7 +315,7 @@ export class Device {
       const ran = runningMode(kernel);
       if (ran !== this.mode) throw new Error(`gpu.js ran the kernel in mode '${ran}' instead of '${this.mode}'`);
       if (this.synchronous) out.value = r as DeviceValue;
-      else return (r as Promise<DeviceValue>).then((v) => void (out.value = v));
+      else return patiently(r as Promise<DeviceValue>).then((v) => void (out.value = v));
     };
     if (this.synchronous) {
       try {
@@ -364,7 +367,7 @@ export class Device {
    */
   private buildThenEncode(op: string, kernel: IKernelRunShortcut, vals: unknown[], size: number, width: number, out: GpuHandle): Promise<void> {
     const plain = vals.map((v) => (isView(v) ? { ...(v as object), byteOffset: undefined } : v));
-    const r = (kernel as unknown as (...v: unknown[]) => Promise<DeviceValue>)(...plain);
+    const r = patiently((kernel as unknown as (...v: unknown[]) => Promise<DeviceValue>)(...plain));
     return r.then((built) => {
       (built as { delete(): void }).delete();
       const batched = this.batch?.encode(kernel, vals, size, width);
@@ -441,7 +444,7 @@ export class Device {
       const v = h.value;
       if (!v) throw new Error(`read (gpu ${this.mode}): the buffer was released`);
       this.batch?.flush();
-      const arr = v instanceof Float32Array ? v : ((await v.toArray()) as Float32Array);
+      const arr = v instanceof Float32Array ? v : ((await patiently(v.toArray() as Promise<unknown>)) as Float32Array);
       return Float32Array.from(arr.subarray(0, size));
     };
     if (this.synchronous) return readNow();

@@ -64,7 +64,9 @@ interface BuiltKernel {
 const ARENA_USAGE = 0x0040 | 0x0080 | 0x0008;
 /** Dispatches per submission at most. */
 const FLUSH_EVERY = 64;
-const later: (f: () => void) => void = typeof setImmediate === 'function' ? (f) => void setImmediate(f) : (f) => void setTimeout(f, 0);
+// the setImmediate of load time: dawn-poll.ts makes the global one nap while segrad waits for the device
+const immediate = typeof setImmediate === 'function' ? setImmediate : null;
+const later: (f: () => void) => void = immediate ? (f) => void immediate(f) : (f) => void setTimeout(f, 0);
 
 export class BatchEncoder {
   private device: WebGpuDevice | null = null;
