@@ -22,6 +22,7 @@ describe('convTranspose2dBias, fused (cpu, no gradient)', () => {
   const cases = [
     { name: '2×2 stride 2, large enough for both threads', x: [2, 32, 32, 32], w: [32, 16, 2, 2], opts: { stride: 2 } },
     { name: '2×2 stride 2, small', x: [3, 5, 4, 3], w: [5, 7, 2, 2], opts: { stride: 2 } },
+    { name: '3×3 stride 3, 120·9 filter rows (more than a result block: a row group split between blocks)', x: [2, 4, 5, 4], w: [4, 120, 3, 3], opts: { stride: 3 } },
     { name: '2×2 stride 2, outputPadding 1', x: [2, 3, 4, 4], w: [3, 4, 2, 2], opts: { stride: 2, outputPadding: 1 } },
     { name: '3×3 stride 2, padding 1', x: [2, 3, 5, 5], w: [3, 4, 3, 3], opts: { stride: 2, padding: 1, outputPadding: 1 } },
     { name: '3×3 stride 1, padding 1', x: [2, 6, 9, 9], w: [6, 5, 3, 3], opts: { padding: 1 } },

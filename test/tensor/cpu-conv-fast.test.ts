@@ -82,6 +82,8 @@ describe('cpu float32 convolution fast paths against the float64 reference', () 
     agree([2, 3, 7, 9], [4, 3, 2, 2], { stride: 2 }, 45);
     agree([3, 5, 9, 10], [2, 5, 3, 3], { stride: 3 }, 46);
     agree([2, 4, 8, 6], [3, 4, 2, 3], { stride: [2, 3] }, 47);
+    // 120·3·3 filter rows: more than a result block holds (1024), so a (ci, ky) row group is split between blocks
+    agree([2, 120, 10, 7], [4, 120, 3, 3], { stride: 3 }, 48);
   });
 
   it('pointwise (1×1) convolution, the U-Net head', () => {

@@ -372,7 +372,7 @@ function inputGradPatches(dy: Float32Array, dyShape: Shape, w: Float32Array, wSh
   const dx = (covered ? allocateUninitialized : allocate)('float32', n * cin * h * wd) as Float32Array;
   // dX'[(ci, ky, kx), q] = Σ_co W[co, (ci, ky, kx)]·dY[co, q]: A = Wᵀ read through strides
   gemmRowsF32(K, L.np, cout, w, 0, 1, K, rowsAt(cout, L.pitch), (r0, rows, j0, nc, src, srcOff, ldr) => {
-    parallelLoop('scatterPatches', [src, dx], [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, cin, h, wd, ...biasNums], Math.min(rows, LOOP_CHUNKS), rows * nc);
+    parallelLoop('scatterPatches', [src, dx], [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, cin, h, wd, ...biasNums], Math.min(Math.ceil(rows / kw), LOOP_CHUNKS), rows * nc);
   });
   return dx;
 }

@@ -436,33 +436,56 @@ function stagePatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: number
 
 /**
  * Scatters rows of dX' (the GEMM result of the patch path's input gradient) back onto dx [N, C, H, W],
- * rows split between chunks: arrays [mem, dx], nums [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, c,
- * h, w, hasBias, bias[0…c) where hasBias is 1]. Row r0 + i = (ci, ky, kx) of the block holds patch
- * positions j0 … j0+nc (q = (b·Ho + oy)·Wo + ox) at srcOff + i·ldr; each lands on
+ * filter rows (ci, ky) split between chunks: arrays [mem, dx], nums [srcOff, ldr, r0, rows, j0, nc, ho,
+ * wo, kh, kw, c, h, w, hasBias, bias[0…c) where hasBias is 1]. Row r0 + i = (ci, ky, kx) of the block
+ * holds patch positions j0 … j0+nc (q = (b·Ho + oy)·Wo + ox) at srcOff + i·ldr; each lands on
  * dx[b, ci, oy·kh + ky, ox·kw + kx], one cell each, plus bias[ci] (a transposed convolution's bias).
+ * The kw rows of one (ci, ky) fill the same dx rows, so they are written together, side by side (for
+ * kw = 2, U-Net's up-convolution, in pairs): each chunk writes whole cache lines of dx in order.
  */
 function scatterPatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
   const mem = arrays[0];
   const dx = arrays[1] as Float32Array;
   const [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, c, h, w, hasBias] = nums;
   const P = ho * wo;
-  const i0 = Math.floor((k * rows) / count);
-  const i1 = Math.floor(((k + 1) * rows) / count);
-  for (let row = r0 + i0; row < r0 + i1; row++) {
-    const kx = row % kw;
-    const ky = ((row - kx) / kw) % kh;
-    const ci = (row - kx - ky * kw) / (kw * kh);
-    const at = srcOff + (row - r0) * ldr - j0;
+  // the (ci, ky) groups of kw rows the block's rows belong to (the first and last may be partial)
+  const g0 = Math.floor(r0 / kw);
+  const groups = Math.floor((r0 + rows - 1) / kw) - g0 + 1;
+  const i1 = g0 + Math.floor(((k + 1) * groups) / count);
+  for (let grp = g0 + Math.floor((k * groups) / count); grp < i1; grp++) {
+    const ky = grp % kh;
+    const ci = (grp - ky) / kh;
+    const kx0 = Math.max(0, r0 - grp * kw);
+    const kx1 = Math.min(kw, r0 + rows - grp * kw);
+    // row kx of the group at at + kx·ldr
+    const at = srcOff + (grp * kw - r0) * ldr - j0;
     const bias = hasBias ? nums[14 + ci] : 0;
+    const pairs = kw === 2 && kx0 === 0 && kx1 === 2;
     // one output row of the patch grid at a time: its cells land kw apart in a row of dx
     for (let q = j0; q < j0 + nc; ) {
       const b = Math.floor(q / P);
       const oy = Math.floor((q - b * P) / wo);
       const ox = q - b * P - oy * wo;
       const run = Math.min(j0 + nc - q, wo - ox);
-      let d = ((b * c + ci) * h + oy * kh + ky) * w + ox * kw + kx;
-      if (hasBias) for (let t = at + q, end = t + run; t < end; t++, d += kw) dx[d] = mem[t] + bias;
-      else for (let t = at + q, end = t + run; t < end; t++, d += kw) dx[d] = mem[t];
+      const d0 = ((b * c + ci) * h + oy * kh + ky) * w + ox * kw;
+      if (pairs && hasBias) {
+        for (let t = at + q, end = t + run, d = d0; t < end; t++, d += 2) {
+          dx[d] = mem[t] + bias;
+          dx[d + 1] = mem[t + ldr] + bias;
+        }
+      } else if (pairs) {
+        for (let t = at + q, end = t + run, d = d0; t < end; t++, d += 2) {
+          dx[d] = mem[t];
+          dx[d + 1] = mem[t + ldr];
+        }
+      } else {
+        for (let kx = kx0; kx < kx1; kx++) {
+          const from = at + kx * ldr + q;
+          // without a bias the value itself (−0 stays −0)
+          if (hasBias) for (let t = from, end = t + run, d = d0 + kx; t < end; t++, d += kw) dx[d] = mem[t] + bias;
+          else for (let t = from, end = t + run, d = d0 + kx; t < end; t++, d += kw) dx[d] = mem[t];
+        }
+      }
       q += run;
     }
   }
