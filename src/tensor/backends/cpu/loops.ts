@@ -43,8 +43,13 @@ function stageImagesLoop(arrays: ArrayLike<number>[], nums: number[], k: number,
       }
       const d0 = top + pl;
       const src = ((b0 + b) * c + ci) * h * w;
-      stage.set(x.subarray(src, src + h * w), d0);
-      if (h > 1 && wp !== w) ew[rowCopy](stageByte + (d0 + (h - 1) * w) * 4, stageByte + (d0 + (h - 1) * wp) * 4, h - 1, w * 4, -w * 4, -wp * 4);
+      // V8 copies between shared buffers a word (8 bytes) at a time only where source and destination
+      // are word-aligned alike, else a byte at a time, about 4× slower: a plane that would land a float
+      // off goes one float early, into this image's left padding (zeroed below), and every row moves
+      const at = pl > 0 && (stageByte + 4 * (d0 - src) - x.byteOffset) % 8 !== 0 ? d0 - 1 : d0;
+      stage.set(x.subarray(src, src + h * w), at);
+      const moved = at === d0 ? h - 1 : h;
+      if (moved > 0 && (wp !== w || at !== d0)) ew[rowCopy](stageByte + (at + (h - 1) * w) * 4, stageByte + (d0 + (h - 1) * wp) * 4, moved, w * 4, -w * 4, -wp * 4);
       for (let t = top; t < d0; t++) stage[t] = 0;
       for (let r = 0; r < h; r++) for (let t = d0 + r * wp + w; t < d0 + (r + 1) * wp; t++) stage[t] = 0;
       for (let t = d0 + h * wp; t < top + hp * wp; t++) stage[t] = 0;
