@@ -97,8 +97,14 @@ function emitGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, co
       for (let oy = Math.max(oyB, 0); oy < ho; oy++) copyRow(src, b * hp + oy, b, oy, co);
       if (oyB <= oyA) continue;
       const at = src + (b * hp + oyA) * wp;
-      if (oyB - oyA > 1 && wp !== wo) ew[rowCopy]((at + wp) * 4 + mem.byteOffset, (at + wo) * 4 + mem.byteOffset, oyB - oyA - 1, wo * 4, wp * 4, wo * 4);
-      y.set(mem.subarray(at, at + (oyB - oyA) * wo), (((b0 + b) * cout + co) * ho + oyA) * wo);
+      const d = (((b0 + b) * cout + co) * ho + oyA) * wo;
+      // word-aligned with y (see stageImages): else packed one float early, over a position already
+      // copied out or dropped, where that still lies in this channel's row of the block
+      const to = (mem.byteOffset + 4 * (at - d) - y.byteOffset) % 8 !== 0 && at > rFloat + i * ldr ? at - 1 : at;
+      const moved = to === at ? oyB - oyA - 1 : oyB - oyA;
+      if (to === at && moved > 0 && wp !== wo) ew[rowCopy]((at + wp) * 4 + mem.byteOffset, (at + wo) * 4 + mem.byteOffset, moved, wo * 4, wp * 4, wo * 4);
+      else if (to !== at) ew[rowCopy](at * 4 + mem.byteOffset, to * 4 + mem.byteOffset, moved, wo * 4, wp * 4, wo * 4);
+      y.set(mem.subarray(to, to + (oyB - oyA) * wo), d);
     }
   }
 }
