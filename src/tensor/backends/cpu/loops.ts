@@ -128,10 +128,15 @@ function stageGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, c
     let t = base;
     for (let b = 0; b < images; b++) {
       const top = base + b * hp * wp;
-      for (; t < top; t++) stage[t] = 0;
       const src = ((b0 + b) * cout + co) * ho * wo;
-      stage.set(dy.subarray(src, src + ho * wo), top);
-      if (ho > 1 && wp !== wo) ew[rowCopy](stageByte + (top + (ho - 1) * wo) * 4, stageByte + (top + (ho - 1) * wp) * 4, ho - 1, wo * 4, -wo * 4, -wp * 4);
+      // word-aligned with dy (see stageImages): else one float early, over a zero written just below
+      // (put back after), where there is one
+      const at = t < top && (stageByte + 4 * (top - src) - dy.byteOffset) % 8 !== 0 ? top - 1 : top;
+      for (; t < top; t++) stage[t] = 0;
+      stage.set(dy.subarray(src, src + ho * wo), at);
+      const moved = at === top ? ho - 1 : ho;
+      if (moved > 0 && (wp !== wo || at !== top)) ew[rowCopy](stageByte + (at + (ho - 1) * wo) * 4, stageByte + (top + (ho - 1) * wp) * 4, moved, wo * 4, -wo * 4, -wp * 4);
+      if (at !== top) stage[at] = 0;
       for (let r = 0; r < ho - 1; r++) for (let z = top + r * wp + wo; z < top + (r + 1) * wp; z++) stage[z] = 0;
       t = top + (ho - 1) * wp + wo;
     }
