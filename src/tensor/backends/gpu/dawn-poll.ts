@@ -6,9 +6,10 @@
  * turn of the event loop — about 200 000 polls a second, so the waiting thread holds a core and makes
  * garbage for the collector. Where the device itself runs on the CPU (SwiftShader on a 2-core machine)
  * that took about 40 % of a U-Net step. While segrad awaits the device (`patiently`), once a wait has
- * lasted SPIN_MS each `setImmediate` call first sleeps (Atomics.wait) a fiftieth of the wait so far, at
- * most NAP_MS: the thread gives its core back, and a wait ends at most 2 % (and NAP_MS) later than it
- * would have.
+ * lasted SPIN_MS each poll (a `setImmediate` call with a native callback, as the binding's is) first
+ * sleeps (Atomics.wait) a fiftieth of the wait so far, at most NAP_MS: the thread gives its core back,
+ * and a wait ends at most 2 % (and NAP_MS) later than it would have. Other code's setImmediate calls
+ * meanwhile go straight through.
  */
 
 /** How long a wait polls at full speed: short waits (a small read on a fast GPU) lose nothing. */
@@ -50,8 +51,9 @@ function install(): void {
   const spin = host.setImmediate!;
   original = spin;
   const napping = function (this: unknown, ...args: Parameters<Immediate>): ReturnType<Immediate> {
-    // outside a wait (someone kept this function past ours) it is setImmediate itself
-    const nap = waiting > 0 ? napFor(performance.now() - since) : 0;
+    // only Dawn's polls nap (a native callback): other code's callbacks are not held up; outside a wait
+    // (someone kept this function past ours) it is setImmediate itself
+    const nap = waiting > 0 && isNative(args[0]) ? napFor(performance.now() - since) : 0;
     if (nap > 0) Atomics.wait(cell!, 0, 0, nap);
     return spin.apply(this, args);
   };
@@ -60,6 +62,9 @@ function install(): void {
   patient = napping as Immediate;
   host.setImmediate = patient;
 }
+
+/** A function of native code, as the binding's poll callback is (a bound function reads so too). */
+const isNative = (f: unknown): boolean => typeof f === 'function' && Function.prototype.toString.call(f).endsWith('{ [native code] }');
 
 function uninstall(): void {
   // replaced meanwhile (a test's fake timers): leave theirs; ours passes calls straight through from now on
