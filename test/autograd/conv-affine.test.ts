@@ -18,6 +18,9 @@ describe('conv2dAffine, fused (cpu, no gradient)', () => {
   const cases = [
     { name: '3×3 padding 1, large enough for both threads', x: [2, 16, 64, 64], w: [24, 16, 3, 3], opts: { padding: 1 } },
     { name: '3×3 padding 1, small', x: [3, 5, 9, 7], w: [6, 5, 3, 3], opts: { padding: 1 } },
+    // 24 output rows: a column block of the GEMM holds about 87.7K grid positions, so image rows are cut
+    // between two blocks; an odd width leaves three values a row past the last whole vector
+    { name: '3×3 padding 1, odd width 301, over two column blocks', x: [1, 2, 300, 301], w: [24, 2, 3, 3], opts: { padding: 1 } },
     { name: '3×3 dilation 2, no padding', x: [1, 4, 12, 12], w: [5, 4, 3, 3], opts: { dilation: 2 } },
     { name: '1×1 (pointwise)', x: [2, 6, 10, 10], w: [4, 6, 1, 1], opts: {} },
     { name: '3×3 stride 2', x: [2, 3, 11, 11], w: [4, 3, 3, 3], opts: { stride: 2, padding: 1 } },

@@ -65,9 +65,10 @@ function stageImagesLoop(arrays: ArrayLike<number>[], nums: number[], k: number,
  * cout, b0, rowCopy, affine, relu, scale[0…cout), shift[0…cout)]. Row i of the block (channel r0 + i)
  * holds grid positions j0 … j0+nc at rFloat + i·ldr (memory is the whole WebAssembly memory); grid
  * position q = (b·hp + oy)·wp + ox, and those with ox ≥ Wo or oy ≥ Ho are dropped. Where `affine` (the
- * export's index) is not −1, a row first becomes row·scale[co] + shift[co], then max(·, 0) with relu 1.
- * The image rows wholly inside the block are then packed to pitch Wo in place by rowCopy (first row
- * first) and copied out at once; rows cut by the block's ends, one by one.
+ * export's index) is not −1, each value copied out becomes value·scale[co] + shift[co], then max(·, 0)
+ * with relu 1. The image rows wholly inside the block are packed to pitch Wo in place (by rowCopy, or by
+ * the affine as it transforms them; first row first) and copied out at once; rows cut by the block's
+ * ends, one by one.
  */
 function emitGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels): void {
   const mem = arrays[0] as Float32Array;
@@ -75,17 +76,20 @@ function emitGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, co
   const [rFloat, ldr, r0, rows, j0, nc, wp, hp, ho, wo, cout, b0, rowCopy, affine, relu] = nums;
   const i0 = Math.floor((k * rows) / count);
   const i1 = Math.floor(((k + 1) * rows) / count);
+  // the affine on `rows` rows of n floats from float `from`, written from float `to` (strides in floats)
+  const transform = (from: number, to: number, rows: number, n: number, fromStride: number, toStride: number, co: number): void =>
+    ew[affine](from * 4 + mem.byteOffset, to * 4 + mem.byteOffset, rows, n, fromStride * 4, toStride * 4, nums[15 + co], nums[15 + cout + co], relu);
   const copyRow = (src: number, row: number, b: number, oy: number, co: number): void => {
     const qs = Math.max(j0, row * wp);
     const qe = Math.min(j0 + nc, row * wp + wo);
     if (qe <= qs) return;
     const d = (((b0 + b) * cout + co) * ho + oy) * wo + qs - row * wp;
+    if (affine >= 0) transform(src + qs, src + qs, 1, qe - qs, 0, 0, co);
     y.set(mem.subarray(src + qs, src + qe), d);
   };
   for (let i = i0; i < i1; i++) {
     const co = r0 + i;
     const src = rFloat + i * ldr - j0;
-    if (affine >= 0) ew[affine]((rFloat + i * ldr) * 4 + mem.byteOffset, nc, nums[15 + co], nums[15 + cout + co], relu);
     const bFirst = Math.floor(Math.floor(j0 / wp) / hp);
     const bLast = Math.floor(Math.floor((j0 + nc - 1) / wp) / hp);
     for (let b = bFirst; b <= bLast; b++) {
@@ -102,7 +106,9 @@ function emitGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, co
       // copied out or dropped, where that still lies in this channel's row of the block
       const to = (mem.byteOffset + 4 * (at - d) - y.byteOffset) % 8 !== 0 && at > rFloat + i * ldr ? at - 1 : at;
       const moved = to === at ? oyB - oyA - 1 : oyB - oyA;
-      if (to === at && moved > 0 && wp !== wo) ew[rowCopy]((at + wp) * 4 + mem.byteOffset, (at + wo) * 4 + mem.byteOffset, moved, wo * 4, wp * 4, wo * 4);
+      // rows packed to pitch Wo (and the affine applied on the way, to each row once)
+      if (affine >= 0) transform(at, to, oyB - oyA, wo, wp, wo, co);
+      else if (to === at && moved > 0 && wp !== wo) ew[rowCopy]((at + wp) * 4 + mem.byteOffset, (at + wo) * 4 + mem.byteOffset, moved, wo * 4, wp * 4, wo * 4);
       else if (to !== at) ew[rowCopy](at * 4 + mem.byteOffset, to * 4 + mem.byteOffset, moved, wo * 4, wp * 4, wo * 4);
       y.set(mem.subarray(to, to + (oyB - oyA) * wo), d);
     }

@@ -52,11 +52,12 @@ export interface WasmKernel {
    */
   rowCopy: (src: number, dst: number, rows: number, bytes: number, srcStride: number, dstStride: number) => void;
   /**
-   * x ← x·scale + shift for the n floats from byte `at` (n rounded up to 4), then x ← max(x, 0) where
-   * `relu` is 1: a folded batch norm and ReLU on a convolution's output rows (a multiply and an add,
-   * so the bits match the separate elementwise ops).
+   * For `rows` rows of n floats: dst[j] ← src[j]·scale + shift, then max(·, 0) where `relu` is 1, rows
+   * stepping srcStride and dstStride bytes (rows ≥ 1; exactly n floats a row, four at a time, then one at
+   * a time). A folded batch norm and ReLU on a convolution's output rows as they are packed (a multiply
+   * and an add, so the bits match the separate elementwise ops); dst may be src, or lie before it.
    */
-  affine: (at: number, n: number, scale: number, shift: number, relu: number) => void;
+  affine: (src: number, dst: number, rows: number, n: number, srcStride: number, dstStride: number, scale: number, shift: number, relu: number) => void;
   /**
    * 2×2 stride-2 max pooling of `rows` output rows: output row r (at dst + 4·wo·r) from input rows 2r
    * and 2r + 1 (at src + 8·w·r, w floats each), 4 outputs at a time (so up to 3 past wo, and inputs up to
@@ -200,7 +201,7 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number, share
   const i32s = (n: number): number[][] => Array.from({ length: n }, () => [0x7f]);
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(i32s(5)), 0x00], [0x60, ...vec(i32s(9)), 0x00], [0x60, ...vec(i32s(4)), 0x00], [0x60, ...vec(i32s(2)), 0x00], [0x60, ...vec(i32s(6)), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7d], [0x7d], [0x7f]]), 0x00],
+    ...section(1, vec([[0x60, ...vec(i32s(5)), 0x00], [0x60, ...vec(i32s(9)), 0x00], [0x60, ...vec(i32s(4)), 0x00], [0x60, ...vec(i32s(2)), 0x00], [0x60, ...vec(i32s(6)), 0x00], [0x60, ...vec([...i32s(6), [0x7d], [0x7d], [0x7f]]), 0x00],
       // 6 bnSums, 7 bnDotSums, 8 bnApply, 9 bnGradApply
       [0x60, ...vec([[0x7f], [0x7f], [0x7d], [0x7f]]), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7d], [0x7f]]), 0x00],
       [0x60, ...vec([[0x7f], [0x7f], [0x7c], [0x7c]]), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7c], [0x7c], [0x7c]]), 0x00],
@@ -338,21 +339,42 @@ function dotsBody(fma: boolean): number[] {
   return [...vec([[...uleb(nI32), 0x7f], [...uleb(nV128), 0x7b]]), ...b];
 }
 
-/** The body of `affine` (see WasmKernel): one loop with the ReLU, one without. */
+/**
+ * The body of `affine` (see WasmKernel): the rows twice, with the ReLU and without. Each vector is loaded
+ * before the one at its place is stored, so dst may overlap src from before it. The ReLU is pmax(0, x)
+ * = 0 < x ? x : 0 in both the vector and the one-at-a-time part (NaN and −0 give +0).
+ */
 function affineBody(): number[] {
-  const [AT, N, S, T, RELU] = [0, 1, 2, 3, 4];
-  const [END_, VS, VT] = [5, 6, 7];
+  const [SRC, DST, ROWS, N, SS, DS, S, T, RELU] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [J, VEND, END_, VS, VT, X] = [9, 10, 11, 12, 13, 14];
+  const [BLOCK, I32_EQZ, I32_GE_S, I32_SHL, I32_SHR_U, SELECT, F32_CONST, F32_MUL, F32_LT] = [0x02, 0x45, 0x4e, 0x74, 0x76, 0x1b, 0x43, 0x94, 0x5d];
   const get = (l: number): number[] => [LOCAL_GET, l];
+  const set = (l: number): number[] => [LOCAL_SET, l];
+  const at = (base: number): number[] => [...get(base), ...get(J), I32_ADD];
   const zero = simd(V128_CONST, ...new Array<number>(16).fill(0));
-  const loop = (relu: boolean): number[] => [
-    LOOP, VOID, ...get(AT), ...(relu ? zero : []), ...get(AT), ...simd(V128_LOAD, ...memarg(0, 0)), ...get(VS), ...simd(F32X4_MUL), ...get(VT), ...simd(F32X4_ADD),
+  const f32Zero = [F32_CONST, 0, 0, 0, 0];
+  const rows = (relu: boolean): number[] => [
+    LOOP, VOID,
+    I32_CONST, 0, ...set(J),
+    // four at a time while a whole vector remains
+    BLOCK, VOID, ...get(VEND), I32_EQZ, BR_IF, 0,
+    LOOP, VOID, ...at(DST), ...(relu ? zero : []), ...at(SRC), ...simd(V128_LOAD, ...memarg(0, 0)), ...get(VS), ...simd(F32X4_MUL), ...get(VT), ...simd(F32X4_ADD),
     ...(relu ? simd(F32X4_PMAX) : []), ...simd(V128_STORE, ...memarg(0, 0)),
-    ...get(AT), I32_CONST, 16, I32_ADD, LOCAL_TEE, AT, ...get(END_), I32_LT_S, BR_IF, 0, END,
+    ...get(J), I32_CONST, 16, I32_ADD, LOCAL_TEE, J, ...get(VEND), I32_LT_S, BR_IF, 0, END,
+    END,
+    // then one at a time
+    BLOCK, VOID, ...get(J), ...get(END_), I32_GE_S, BR_IF, 0,
+    LOOP, VOID, ...at(DST), ...at(SRC), F32_LOAD, ...memarg(2, 0), ...get(S), F32_MUL, ...get(T), F32_ADD,
+    ...(relu ? [...set(X), ...get(X), ...f32Zero, ...f32Zero, ...get(X), F32_LT, SELECT] : []), F32_STORE, ...memarg(2, 0),
+    ...get(J), I32_CONST, 4, I32_ADD, LOCAL_TEE, J, ...get(END_), I32_LT_S, BR_IF, 0, END,
+    END,
+    ...get(SRC), ...get(SS), I32_ADD, ...set(SRC), ...get(DST), ...get(DS), I32_ADD, ...set(DST),
+    ...get(ROWS), I32_CONST, 1, I32_SUB, LOCAL_TEE, ROWS, I32_CONST, 0, I32_GT_S, BR_IF, 0, END,
   ];
-  const b = [...get(N), I32_CONST, 4, I32_MUL, ...get(AT), I32_ADD, LOCAL_SET, END_];
-  b.push(...get(S), ...simd(F32X4_SPLAT), LOCAL_SET, VS, ...get(T), ...simd(F32X4_SPLAT), LOCAL_SET, VT);
-  b.push(...get(RELU), IF, VOID, ...loop(true), ELSE, ...loop(false), END, END);
-  return [...vec([[1, 0x7f], [2, 0x7b]]), ...b];
+  const b = [...get(N), I32_CONST, 2, I32_SHR_U, I32_CONST, 4, I32_SHL, ...set(VEND), ...get(N), I32_CONST, 2, I32_SHL, ...set(END_)];
+  b.push(...get(S), ...simd(F32X4_SPLAT), ...set(VS), ...get(T), ...simd(F32X4_SPLAT), ...set(VT));
+  b.push(...get(RELU), IF, VOID, ...rows(true), ELSE, ...rows(false), END, END);
+  return [...vec([[3, 0x7f], [2, 0x7b], [1, 0x7d]]), ...b];
 }
 
 /** The body of `maxPool2` (see WasmKernel). */
