@@ -48,8 +48,8 @@ function stageImagesLoop(arrays: ArrayLike<number>[], nums: number[], k: number,
       // off goes one float early, into this image's left padding (zeroed below), and every row moves
       const at = pl > 0 && (stageByte + 4 * (d0 - src) - x.byteOffset) % 8 !== 0 ? d0 - 1 : d0;
       stage.set(x.subarray(src, src + h * w), at);
-      const moved = at === d0 ? h - 1 : h;
-      if (moved > 0 && (wp !== w || at !== d0)) ew[rowCopy](stageByte + (at + (h - 1) * w) * 4, stageByte + (d0 + (h - 1) * wp) * 4, moved, w * 4, -w * 4, -wp * 4);
+      // every row to its place, last first (a row already there copies onto itself)
+      if (wp !== w || at !== d0) ew[rowCopy](stageByte + (at + (h - 1) * w) * 4, stageByte + (d0 + (h - 1) * wp) * 4, h, w * 4, -w * 4, -wp * 4);
       for (let t = top; t < d0; t++) stage[t] = 0;
       for (let r = 0; r < h; r++) for (let t = d0 + r * wp + w; t < d0 + (r + 1) * wp; t++) stage[t] = 0;
       for (let t = d0 + h * wp; t < top + hp * wp; t++) stage[t] = 0;
@@ -105,11 +105,9 @@ function emitGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, co
       // word-aligned with y (see stageImages): else packed one float early, over a position already
       // copied out or dropped, where that still lies in this channel's row of the block
       const to = (mem.byteOffset + 4 * (at - d) - y.byteOffset) % 8 !== 0 && at > rFloat + i * ldr ? at - 1 : at;
-      const moved = to === at ? oyB - oyA - 1 : oyB - oyA;
-      // rows packed to pitch Wo (and the affine applied on the way, to each row once)
+      // rows packed to pitch Wo, first first (and the affine applied on the way, to each row once)
       if (affine >= 0) transform(at, to, oyB - oyA, wo, wp, wo, co);
-      else if (to === at && moved > 0 && wp !== wo) ew[rowCopy]((at + wp) * 4 + mem.byteOffset, (at + wo) * 4 + mem.byteOffset, moved, wo * 4, wp * 4, wo * 4);
-      else if (to !== at) ew[rowCopy](at * 4 + mem.byteOffset, to * 4 + mem.byteOffset, moved, wo * 4, wp * 4, wo * 4);
+      else if (wp !== wo || to !== at) ew[rowCopy](at * 4 + mem.byteOffset, to * 4 + mem.byteOffset, oyB - oyA, wo * 4, wp * 4, wo * 4);
       y.set(mem.subarray(to, to + (oyB - oyA) * wo), d);
     }
   }
@@ -140,8 +138,7 @@ function stageGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, c
       const at = t < top && (stageByte + 4 * (top - src) - dy.byteOffset) % 8 !== 0 ? top - 1 : top;
       for (; t < top; t++) stage[t] = 0;
       stage.set(dy.subarray(src, src + ho * wo), at);
-      const moved = at === top ? ho - 1 : ho;
-      if (moved > 0 && (wp !== wo || at !== top)) ew[rowCopy](stageByte + (at + (ho - 1) * wo) * 4, stageByte + (top + (ho - 1) * wp) * 4, moved, wo * 4, -wo * 4, -wp * 4);
+      if (wp !== wo || at !== top) ew[rowCopy](stageByte + (at + (ho - 1) * wo) * 4, stageByte + (top + (ho - 1) * wp) * 4, ho, wo * 4, -wo * 4, -wp * 4);
       if (at !== top) stage[at] = 0;
       for (let r = 0; r < ho - 1; r++) for (let z = top + r * wp + wo; z < top + (r + 1) * wp; z++) stage[z] = 0;
       t = top + (ho - 1) * wp + wo;
