@@ -14,19 +14,22 @@ export function layerGroup(name: string): string {
 }
 
 /**
- * L2 norms of the gradients of `params`, globally and per layer group. Parameters without a gradient
- * are skipped. The squared sums are gathered on the device and read back at once: on an asynchronous
- * device each read waits for the queue and maps a buffer, so one read a parameter cost a round trip each.
+ * The squared L2 norm of each gradient of `params` (those that have one) as one tensor on the device,
+ * in the order of `names`; null where no parameter has a gradient. normsFromSquares turns its values
+ * into GradNorms, so a caller can read them back together with other values of the step.
  */
-export async function gradNorms(params: readonly [string, Tensor][]): Promise<GradNorms> {
+export function gradSquares(params: readonly [string, Tensor][]): { names: string[]; squares: Tensor } | null {
   const withGrad = params.filter(([, p]) => p.grad);
-  if (withGrad.length === 0) return { global: 0, groups: {} };
+  if (withGrad.length === 0) return null;
   const squares = tidy(() => noGrad(() => concat(withGrad.map(([, p]) => sum(square(p.grad!)).reshape([1])))));
-  const values = await squares.data();
-  squares.dispose();
+  return { names: withGrad.map(([name]) => name), squares };
+}
+
+/** GradNorms from the squared gradient norms `values` of the parameters `names` (see gradSquares). */
+export function normsFromSquares(names: readonly string[], values: ArrayLike<number>): GradNorms {
   const groups: Record<string, number> = {};
   let total = 0;
-  withGrad.forEach(([name], i) => {
+  names.forEach((name, i) => {
     const v = values[i];
     total += v;
     const g = layerGroup(name);
@@ -34,4 +37,17 @@ export async function gradNorms(params: readonly [string, Tensor][]): Promise<Gr
   });
   for (const g of Object.keys(groups)) groups[g] = Math.sqrt(groups[g]);
   return { global: Math.sqrt(total), groups };
+}
+
+/**
+ * L2 norms of the gradients of `params`, globally and per layer group. Parameters without a gradient
+ * are skipped. The squared sums are gathered on the device and read back at once: on an asynchronous
+ * device each read waits for the queue and maps a buffer, so one read a parameter cost a round trip each.
+ */
+export async function gradNorms(params: readonly [string, Tensor][]): Promise<GradNorms> {
+  const g = gradSquares(params);
+  if (!g) return { global: 0, groups: {} };
+  const values = await g.squares.data();
+  g.squares.dispose();
+  return normsFromSquares(g.names, values);
 }

@@ -1,4 +1,4 @@
-import { resize } from '../autograd/index.js';
+import { concat, resize } from '../autograd/index.js';
 import { foreground, probabilities, toLossInput } from './outputs.js';
 import { predictSlidingWindow, type SlidingWindowOptions } from './sliding-window.js';
 import { Loader, type AugmentOptions } from '../data/loader.js';
@@ -12,7 +12,7 @@ import { CosineAnnealingLR, ReduceLROnPlateau, StepLR } from '../nn/optim/schedu
 import { SGD } from '../nn/optim/sgd.js';
 import { keep, noGrad, tidy, type Tensor } from '../tensor/index.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
-import { gradNorms, type GradNorms } from './grad-norms.js';
+import { gradSquares, normsFromSquares, type GradNorms } from './grad-norms.js';
 import { RunFolder } from './run-folder.js';
 
 /** A loss wrapped by `adaptiveLog`: carries its base loss and ALL's options. */
@@ -385,10 +385,15 @@ export async function fit(model: Module, loss: Loss, train: Dataset, opts: FitOp
         l.backward();
         return { value: keep(l), base: baseT };
       });
-      const lossValue = (await value.data())[0];
-      const baseValue = base ? (await base.data())[0] : undefined;
-      value.dispose();
-      base?.dispose();
+      // the loss, ALL's base loss and the squared gradient norms in one read: on an asynchronous device
+      // each read waits for the queue and maps a buffer
+      const squares = gradNormEvery > 0 && step % gradNormEvery === 0 ? gradSquares(optimizer.params) : null;
+      const parts = [value, ...(base ? [base] : []), ...(squares ? [squares.squares] : [])];
+      const read = tidy(() => concat(parts.map((t) => t.reshape([-1]))));
+      const values = await read.data();
+      for (const t of [read, ...parts]) t.dispose();
+      const lossValue = values[0];
+      const baseValue = base ? values[1] : undefined;
       const ids = batch.ids;
       batch.images.dispose();
       batch.masks.dispose();
@@ -397,7 +402,7 @@ export async function fit(model: Module, loss: Loss, train: Dataset, opts: FitOp
         optimizer.zeroGrad();
         throw new NonFiniteError('loss', epoch, step, ids, lastGood);
       }
-      const norms = gradNormEvery > 0 && step % gradNormEvery === 0 ? await gradNorms(optimizer.params) : undefined;
+      const norms = squares ? normsFromSquares(squares.names, values.subarray(parts.length - 1)) : undefined;
       if (norms && !Number.isFinite(norms.global)) {
         optimizer.zeroGrad();
         throw new NonFiniteError('gradient', epoch, step, ids, lastGood);

@@ -5,7 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Loader, split, synthetic } from '../../src/data/index.js';
 import { all, dice, type Loss } from '../../src/losses/index.js';
 import { loadSafetensors } from '../../src/nn/safetensors.js';
-import { createModel, evaluateModel, fit, NonFiniteError, RunFolder, writeReport, type ModelSpec } from '../../src/train/index.js';
+import { createModel, evaluateModel, fit, gradNorms, NonFiniteError, RunFolder, writeReport, type GradNorms, type ModelSpec } from '../../src/train/index.js';
+import { toLossInput } from '../../src/train/outputs.js';
+import type { Batch } from '../../src/data/types.js';
 
 const root = mkdtempSync(join(tmpdir(), 'segrad-fit-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -175,6 +177,47 @@ describe('fit run folder', () => {
     expect(err2.step).toBe(2);
     expect(err2.lastCheckpoint).toBeNull();
     expect(err2.message).toContain('no checkpoint was written yet');
+  }, 60_000);
+
+  it('a finite loss with a NaN gradient stops the run as a gradient failure, with the ALL base loss read alongside', async () => {
+    const dir = join(root, 'G');
+    const badStep = 3;
+    const steps: { loss: number; gradNorm?: { global: number } }[] = [];
+    // √(0·p) adds 0 to the loss, but its gradient is 0 · ∞ = NaN
+    const base: Loss = Object.assign((input: Parameters<Loss>[0], target: Parameters<Loss>[1]) => {
+      const l = dice()(input, target);
+      return steps.length === badStep - 1 ? l.add(input.mul(0).sqrt().sum()) : l;
+    }, { lossName: 'nan-gradient-at-3', takes: 'probabilities' as const });
+    const err = (await fit(createModel(spec), all({ base }), data().train, { ...opts, epochs: 2, outDir: dir, onStep: (st) => steps.push(st) }).catch((x: unknown) => x)) as NonFiniteError;
+    expect(err).toBeInstanceOf(NonFiniteError);
+    expect(err.what).toBe('gradient');
+    expect(err.step).toBe(badStep);
+    expect(steps.length).toBe(badStep - 1);
+    for (const st of steps) expect(st.gradNorm!.global).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('the recorded gradient norms are those of the step (read back with the ALL loss and its base loss)', async () => {
+    const model = createModel({ ...spec, options: { ...spec.options, dropout: 0 } });
+    const { train } = data();
+    const loss = all();
+    const steps: { loss: number; gradNorm?: GradNorms }[] = [];
+    // lr 0: Adam leaves the parameters as they were, so the step can be recomputed after the run
+    await fit(model, loss, train, { ...opts, lr: 0, epochs: 1, maxBatchesPerEpoch: 1, onStep: (st) => steps.push(st) });
+    const loader = new Loader(train, { batchSize: 4, shuffle: true, seed: 2 });
+    let batch: Batch | undefined;
+    for await (const b of loader.epoch(0)) {
+      batch ??= b;
+      if (b !== batch) (b.images.dispose(), b.masks.dispose());
+    }
+    model.train();
+    const l = loss(toLossInput(model.forward(batch!.images), loss.takes), batch!.masks);
+    l.backward();
+    const want = await gradNorms(model.namedParameters());
+    const got = steps[0].gradNorm!;
+    expect(steps[0].loss).toBeCloseTo((await l.data())[0], 5);
+    expect(Math.abs(got.global - want.global)).toBeLessThanOrEqual(1e-5 * want.global);
+    expect(Object.keys(got.groups).sort()).toEqual(Object.keys(want.groups).sort());
+    for (const [g, v] of Object.entries(want.groups)) expect(Math.abs(got.groups[g] - v), g).toBeLessThanOrEqual(1e-5 * v);
   }, 60_000);
 
   it('ALL steps record the base loss, whether it is below δ, and the multiplier ω/(ε + x) below δ, 1 above', async () => {
