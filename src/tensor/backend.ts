@@ -161,6 +161,12 @@ export interface Backend {
    * whose state lives in one buffer, a kernel call a group instead of one a parameter).
    */
   adamUpdateMany?(items: readonly AdamItem[], s: AdamScalars): { theta: Handle; m: Handle; v: Handle }[];
+  /**
+   * Σx² of each of several arrays (xs[k] of sizes[k] elements), as one array of xs.length values: the
+   * squared gradient norms of a training step in a few passes (gpu: a few kernel calls for all of them,
+   * where a square and a sum each took one or more). Not differentiated.
+   */
+  sumSquaresMany?(xs: readonly Handle[], sizes: readonly number[], dtype: DType): Handle;
 }
 
 /** One parameter of `Backend.adamUpdateMany`: θ, its gradient and moments, `size` elements each. */

@@ -1,4 +1,4 @@
-import { noGrad, tidy, type Tensor } from '../tensor/index.js';
+import { noGrad, Tensor, tidy } from '../tensor/index.js';
 import { concat, sum, square } from '../autograd/index.js';
 
 /** Gradient norms of one step: the global L2 norm and one per layer group. */
@@ -21,7 +21,13 @@ export function layerGroup(name: string): string {
 export function gradSquares(params: readonly [string, Tensor][]): { names: string[]; squares: Tensor } | null {
   const withGrad = params.filter(([, p]) => p.grad);
   if (withGrad.length === 0) return null;
-  const squares = tidy(() => noGrad(() => concat(withGrad.map(([, p]) => sum(square(p.grad!)).reshape([1])))));
+  const grads = withGrad.map(([, p]) => p.grad!);
+  const b = grads[0].backend;
+  const dtype = grads[0].dtype;
+  // the backend's own pass where it has one (gpu: a few kernel calls for all, where each took two or more)
+  const squares = b.sumSquaresMany && grads.every((g) => g.backend === b && g.dtype === dtype) && b.supports(dtype)
+    ? Tensor.fromHandle(b, b.sumSquaresMany(grads.map((g) => g.handle), grads.map((g) => g.size), dtype), [grads.length], dtype)
+    : tidy(() => noGrad(() => concat(grads.map((g) => sum(square(g)).reshape([1])))));
   return { names: withGrad.map(([name]) => name), squares };
 }
 

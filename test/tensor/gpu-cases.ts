@@ -438,6 +438,33 @@ export const cases: Case[] = [
         close(...(await both(p, [values(n, s), values(n, s + 1)], op, n)), 2, `axpby α=${alpha} β=${beta}`);
       });
   } },
+  { name: 'sumSquaresMany: 1 to 60 arrays (groups of 7, runs of 49), empty ones, one to several chunks of partial sums', runs: 6, make: (p) => {
+    const size = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1000, max: 2600 }));
+    return fc.asyncProperty(fc.oneof(fc.array(size, { minLength: 1, maxLength: 16 }), fc.array(size, { minLength: 50, maxLength: 60 })), seed, async (sizes, s) => {
+        const nonEmpty = sizes.map((n, k) => [n, k]).filter(([n]) => n > 0);
+        // the cpu backend has no sumSquaresMany: a square and a sum of each non-empty array are the reference
+        const op = (b: Backend, hs: Handle[]): Handle => {
+          const all = sizes.map((n, k) => (n > 0 ? hs[nonEmpty.findIndex(([, j]) => j === k)] : b.fill(0, 0, 'float32')));
+          if (b.sumSquaresMany) {
+            const out = b.sumSquaresMany(all, sizes, 'float32');
+            sizes.forEach((n, k) => n === 0 && b.dispose(all[k]));
+            return out;
+          }
+          const sums = sizes.map((n, k) => {
+            const sq = b.binary('mul', all[k], [n], all[k], [n], [n], 'float32');
+            const r = b.reduce('sum', sq, [n], [0], 'float32');
+            b.dispose(sq);
+            return r;
+          });
+          const out = b.concat(sums, sizes.map(() => [1]), 0, 'float32');
+          for (const t of sums) b.dispose(t);
+          sizes.forEach((n, k) => n === 0 && b.dispose(all[k]));
+          return out;
+        };
+        const longest = Math.max(...sizes);
+        close(...(await both(p, nonEmpty.map(([n], k) => values(n, s + k)), op, sizes.length)), longest, `sumSquaresMany of ${JSON.stringify(sizes)}`);
+      });
+  } },
   { name: 'reluGrad (dy·step(x), x = 0 included)', runs: RUNS, make: (p) => {
     return fc.asyncProperty(fc.integer({ min: 1, max: 40 }), seed, async (n, s) => {
         const dy = values(n, s);

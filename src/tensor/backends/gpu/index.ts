@@ -8,6 +8,7 @@ import * as C from './conv-kernels.js';
 import * as K from './kernels.js';
 import { partStride } from './webgpu-batch.js';
 import { combinePartials, rowSplitPlan, runReduction, splitPlan } from './split.js';
+import { SUM_SQUARES_RUN, sumSquaresMany } from './sum-squares.js';
 
 export { availableGpuModes, GPU_MODES, prepareGpu, type GpuMode } from './device.js';
 
@@ -74,6 +75,16 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
           },
         }
       : {}),
+    sumSquaresMany: (xs, sizes, dtype) => {
+      f32('sumSquaresMany', dtype);
+      const parts = sumSquaresMany(dev, xs.map(h), sizes);
+      if (parts.length === 1) return parts[0];
+      try {
+        return concat(dev, parts, parts.map((_, k) => [Math.min(SUM_SQUARES_RUN, xs.length - k * SUM_SQUARES_RUN)]), 0);
+      } finally {
+        for (const p of parts) dev.release(p);
+      }
+    },
     reluGrad: (dy, x, size, dtype) => {
       f32('reluGrad', dtype);
       return dev.run('reluGrad', K.reluGradSource, size, [h(dy), h(x)]);
