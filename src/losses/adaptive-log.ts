@@ -1,6 +1,7 @@
 import { less, log1p, where } from '../autograd/index.js';
 import { dice } from './region.js';
 import { makeLoss, type Loss } from './types.js';
+import type { Tensor } from '../tensor/index.js';
 
 /**
  * The Adaptive Logarithmic Loss (ALL) of Kaul et al. as a scalar transform of a base loss value x ≥ 0:
@@ -54,6 +55,8 @@ export interface AdaptiveLogLoss extends Loss {
   readonly base: Loss;
   /** ω, ε, δ as used (the trainer reports the share of steps with a base value below δ). */
   readonly options: { readonly omega: number; readonly epsilon: number; readonly delta: number };
+  /** ALL and the base value it transformed, from one evaluation of the base (the trainer logs both). */
+  withBase(input: Tensor, target: Tensor): { loss: Tensor; base: Tensor };
 }
 
 /**
@@ -75,14 +78,19 @@ export interface AdaptiveLogLoss extends Loss {
 export function adaptiveLog(base: Loss, opts: AdaptiveLogOptions = {}): AdaptiveLogLoss {
   if (typeof base !== 'function' || typeof base.lossName !== 'string') throw new Error('adaptiveLog: base must be a Loss (e.g. dice())');
   const { omega, epsilon, delta, C } = adaptiveLogParams(opts);
-  const loss = makeLoss('all', base.takes, (input, target) => {
-    const x = base(input, target);
+  const transform = (x: Tensor): Tensor => {
     const below = less(x, delta);
     // the log branch sees 0 where it is not selected, so its backward cannot produce 0·∞
     const logBranch = log1p(where(below, x, 0).div(epsilon)).mul(omega);
     return where(below, logBranch, x.sub(C));
-  });
+  };
+  const loss = makeLoss('all', base.takes, (input, target) => transform(base(input, target)));
+  const withBase = (input: Tensor, target: Tensor): { loss: Tensor; base: Tensor } => {
+    const x = base(input, target);
+    return { loss: transform(x), base: x };
+  };
   Object.defineProperty(loss, 'base', { value: base, enumerable: true });
+  Object.defineProperty(loss, 'withBase', { value: withBase });
   Object.defineProperty(loss, 'options', { value: Object.freeze({ omega, epsilon, delta }), enumerable: true });
   return loss as AdaptiveLogLoss;
 }

@@ -3,7 +3,7 @@ import { foreground, probabilities, toLossInput } from './outputs.js';
 import { predictSlidingWindow, type SlidingWindowOptions } from './sliding-window.js';
 import { Loader, type AugmentOptions } from '../data/loader.js';
 import type { Batch, Dataset } from '../data/types.js';
-import { adaptiveLogSlope, type Loss } from '../losses/index.js';
+import { adaptiveLogSlope, type AdaptiveLogLoss, type Loss } from '../losses/index.js';
 import { evaluateSync, type EvaluationResult } from '../metrics/index.js';
 import type { Module } from '../nn/module.js';
 import { Adam, AdamW } from '../nn/optim/adam.js';
@@ -15,14 +15,9 @@ import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoin
 import { gradSquares, normsFromSquares, type GradNorms } from './grad-norms.js';
 import { RunFolder } from './run-folder.js';
 
-/** A loss wrapped by `adaptiveLog`: carries its base loss and ALL's options. */
-interface AdaptiveLoss extends Loss {
-  readonly base: Loss;
-  readonly options: { omega: number; epsilon: number; delta: number };
-}
-
-function isAdaptive(loss: Loss): loss is AdaptiveLoss {
-  return typeof (loss as Partial<AdaptiveLoss>).base === 'function' && typeof (loss as Partial<AdaptiveLoss>).options === 'object';
+function isAdaptive(loss: Loss): loss is AdaptiveLogLoss {
+  const a = loss as Partial<AdaptiveLogLoss>;
+  return typeof a.base === 'function' && typeof a.options === 'object' && typeof a.withBase === 'function';
 }
 
 /** A model with deep supervision (AttentionUNet): side outputs plus the final one, all logits. */
@@ -379,8 +374,14 @@ export async function fit(model: Module, loss: Loss, train: Dataset, opts: FitOp
         } else {
           const logits = model.forward(batch.images);
           const input = toLossInput(logits, loss.takes);
-          l = loss(input, target);
-          if (adaptive) baseT = keep(noGrad(() => adaptive.base(input, target)));
+          if (adaptive) {
+            // the base value ALL transformed, not a second evaluation of the base loss
+            const both = adaptive.withBase(input, target);
+            l = both.loss;
+            baseT = keep(both.base.detach());
+          } else {
+            l = loss(input, target);
+          }
         }
         l.backward();
         return { value: keep(l), base: baseT };

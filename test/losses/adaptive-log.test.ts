@@ -89,6 +89,30 @@ describe('adaptiveLog (ALL)', () => {
     w.grads[0].dataSync().forEach((v, i) => expect(v).toBeCloseTo(s * b.grads[0].dataSync()[i], 10));
   });
 
+  it('withBase gives ALL and its base value from one evaluation of the base, with ALL\'s gradient', () => {
+    fc.assert(fc.property(caseArb(), fc.double({ min: 0.001, max: 0.45, noNaN: true }), (k, a) => tidy(() => {
+      let calls = 0;
+      const dice = L.dice();
+      const counted: L.Loss = Object.assign((x: Tensor, t: Tensor) => (calls++, dice(x, t)), { lossName: 'dice', takes: 'probabilities' as const });
+      const loss = L.adaptiveLog(counted);
+      const p = nearTarget(k, a);
+      const t = target(k);
+      const whole = valueAndGrad((x: Tensor) => loss(x, t))(p);
+      calls = 0;
+      let base = NaN;
+      const split = valueAndGrad((x: Tensor) => {
+        const r = loss.withBase(x, t);
+        base = r.base.item();
+        return r.loss;
+      })(p);
+      expect(calls).toBe(1);
+      expect(base).toBe(dice(p, t).item());
+      expect(split.value.item()).toBe(whole.value.item());
+      const gw = whole.grads[0].dataSync();
+      split.grads[0].dataSync().forEach((v, i) => expect(v).toBe(gw[i]));
+    })), { numRuns: 15 });
+  });
+
   it('rejects invalid options and bases', () => {
     expect(() => L.adaptiveLog(L.dice(), { delta: 0 })).toThrow(/delta/);
     expect(() => L.adaptiveLog(L.dice(), { epsilon: -1 })).toThrow(/epsilon/);
