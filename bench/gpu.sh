@@ -12,7 +12,8 @@
 # It unpacks libglvnd and the Vulkan loader with `dpkg -x` (or ar + tar) where the system lacks them,
 # checks every gpu primitive against the cpu backend on the card (bench/gpu-conformance.ts), runs `unet` on
 # gpu:webgpu (64² and 128², train step and inference, profile of one step) beside eager PyTorch on the same
-# card (where python3 imports a CUDA torch), the 128² train step again with the conv kernels' integer
+# card (where python3 imports a CUDA torch), the trainer's own 128² step (`--workload fit`: train.fit with
+# ALL and gradient norms, as segrad train runs), the 128² train step again with the conv kernels' integer
 # offsets compiled as floats (SEGRAD_GPU_INT_INDEX=0) and once more with one output a thread in the conv and batch-norm kernels
 # (SEGRAD_GPU_WIDE=0), with several only where at least 131072 threads remain (SEGRAD_GPU_WIDE_MIN_THREADS),
 # with Adam's kernel call a parameter instead of a group of them (SEGRAD_GPU_ADAM_GROUPS=0), and with Dawn's
@@ -133,6 +134,10 @@ bench() {
   echo "== unet on $backend (peer: ${peer[*]})"
   timeout -k 5 200 "$node" bench-dist/run.mjs unet "${args[@]}" --reps 5 --warmup 2 --profile "${peer[@]}" --json gpu-results/unet.json \
     || echo "unet: stopped (exit $?; 124 = past its 200 s)"
+  # the trainer's own step (train.fit: a batch loaded, ALL over Dice, gradient norms, one read, Adam), which segrad train runs
+  echo "== unet fit 128² on $backend: the trainer's own step, for comparison with the bare train step"
+  timeout -k 5 45 "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload fit --reps 3 --warmup 1 --no-peer --json gpu-results/unet-fit.json \
+    || echo "unet fit: stopped (exit $?; 124 = past its 45 s)"
   # the same 128² train step with the conv kernels' integer offsets compiled as floats: what intVar saves here
   echo "== unet train 128² on $backend with float indices (SEGRAD_GPU_INT_INDEX=0), for comparison"
   SEGRAD_GPU_INT_INDEX=0 timeout -k 5 60 "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 5 --warmup 2 --no-peer --json gpu-results/unet-float-index.json \
@@ -162,7 +167,7 @@ bench() {
   echo "== matmul"
   timeout -k 5 40 "$node" bench-dist/run.mjs matmul --backend "$backend" --json gpu-results/matmul.json \
     || echo "matmul: stopped (exit $?; 124 = past its 40 s)"
-  echo "rows: gpu-results/unet.json gpu-results/unet-float-index.json gpu-results/unet-narrow.json gpu-results/unet-min-threads.json gpu-results/unet-adam-per-parameter.json gpu-results/unet-spin-poll.json gpu-results/widths.json gpu-results/dispatch.json gpu-results/matmul.json"
+  echo "rows: gpu-results/unet.json gpu-results/unet-fit.json gpu-results/unet-float-index.json gpu-results/unet-narrow.json gpu-results/unet-min-threads.json gpu-results/unet-adam-per-parameter.json gpu-results/unet-spin-poll.json gpu-results/widths.json gpu-results/dispatch.json gpu-results/matmul.json"
 }
 
 if [ "${1:-}" = --pack ]; then

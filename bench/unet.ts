@@ -15,7 +15,8 @@ import { peakRssMB, type BenchRow } from './table.js';
  * in PyTorch (bench/peers/pytorch_unet.py, CPU, 2 threads) is timed and its rows added, with the ratio
  * segrad/PyTorch of images/s and of peak RSS on each segrad row.
  *
- * Options: --size 64|128 (default both), --workload train|inference (default both),
+ * Options: --size 64|128 (default both), --workload train|inference|fit (default train and inference;
+ *   fit is the trainer's own step, src/cli/unet-bench.ts, which PyTorch has no row for),
  *   --backend cpu|gpu[:mode] (default cpu), --reps N (default 7), --warmup N (untimed steps after the first,
  *   default 3; PyTorch gets the same), --profile (after the timing, print the per-op profile of one train
  *   step and of one inference call), --no-peer (skip PyTorch), --peer-device cpu|cuda (where PyTorch runs;
@@ -54,7 +55,7 @@ export function parse(args: string[]): Options {
   const size = option(args, '--size');
   const workload = option(args, '--workload');
   if (size !== undefined && size !== '64' && size !== '128') throw new Error(`bench unet: --size must be 64 or 128, got '${size}'`);
-  if (workload !== undefined && workload !== 'train' && workload !== 'inference') throw new Error(`bench unet: --workload must be train or inference, got '${workload}'`);
+  if (workload !== undefined && workload !== 'train' && workload !== 'inference' && workload !== 'fit') throw new Error(`bench unet: --workload must be train, inference or fit, got '${workload}'`);
   return {
     sizes: size ? [Number(size)] : [64, 128],
     workloads: workload ? [workload] : ['train', 'inference'],
@@ -111,7 +112,7 @@ function runPeer(o: Options): BenchRow[] | string {
   if (!existsSync(script)) return `PyTorch side by side skipped: ${script} not found (run from the repository root)`;
   const rows: BenchRow[] = [];
   for (const size of o.sizes)
-    for (const workload of o.workloads) {
+    for (const workload of o.workloads.filter((w) => w !== 'fit')) {
       const r = spawnSync(py, [script, '--size', String(size), '--workload', workload, '--reps', String(o.reps), '--warmup', String(o.warmup), '--device', o.peerDevice], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 20 * 60_000 });
       const line = r.status === 0 ? r.stdout.trim().split('\n').pop() : undefined;
       rows.push(line ? (JSON.parse(line) as BenchRow) : { workload: `unet ${workload}`, size, backend: `pytorch ${o.peerDevice}`, ms: NaN, peakRssMB: NaN, note: `failed: exit ${r.status}` });

@@ -1,7 +1,10 @@
 import { backendInfo, enableProfiling, formatProfile, noGrad, profileReport, resetProfile, tensor, tidy, type ProfileTable, type Tensor } from '../index.js';
+import { synthetic } from '../data/index.js';
+import { all } from '../losses/index.js';
 import { Adam } from '../nn/index.js';
 import { UNet } from '../nn/models/index.js';
 import { median, peakRssMB, type BenchRow } from './bench-table.js';
+import { fit } from '../train/index.js';
 
 /**
  * The anchor workload of unet-anchor.json (test/fixtures/ in the repository), timed by `segrad bench`
@@ -25,7 +28,12 @@ export function anchorFlops(size: number): { forward: number; train: number } {
   return { forward: 376700928 * scale, train: 1128923136 * scale };
 }
 
-export type UnetWorkload = 'train' | 'inference';
+/**
+ * 'train': the bare step (forward, loss, backward, Adam, the loss read back); 'inference'; 'fit': the
+ * trainer's own step, `train.fit` on synthetic blobs with ALL over Dice (a batch loaded, gradient norms
+ * recorded, loss, base loss and norms read back, Adam), which `segrad train` runs.
+ */
+export type UnetWorkload = 'train' | 'inference' | 'fit';
 
 export interface UnetBenchOptions {
   sizes: readonly number[];
@@ -164,6 +172,38 @@ export async function runUnetBench(o: UnetBenchOptions): Promise<BenchRow[]> {
       for (const v of [x, t, ...model.parameters(), ...model.namedBuffers().map(([, b]) => b)]) v.dispose();
       opt.dispose();
     }
+    if (o.workloads.includes('fit')) rows.push(await fitRow(size));
   }
   return rows;
+
+  /** One epoch of `fit` over 1 + warmup + reps batches; its steps timed between the trainer's onStep calls. */
+  async function fitRow(size: number): Promise<BenchRow> {
+    const what = `fit ${size}²`;
+    const steps = 1 + o.warmup + o.reps;
+    const fitModel = new UNet({ widths: [16, 32, 64, 128, 256], down: 'maxpool', up: 'transpose', convBias: false, dropout: 0, seed: 1 });
+    const data = synthetic({ kind: 'blobs', count: steps * batch, size, seed: 1 });
+    const times: number[] = [];
+    let lastLoss = NaN;
+    let t0 = performance.now();
+    try {
+      await fit(fitModel, all(), data, {
+        epochs: 1,
+        batchSize: batch,
+        lr: 1e-4,
+        seed: 1,
+        onStep: (s) => {
+          const now = performance.now();
+          times.push(now - t0);
+          o.onStep?.(what, times.length, steps, now - t0);
+          lastLoss = s.loss;
+          t0 = now;
+        },
+      });
+    } finally {
+      for (const v of [...fitModel.parameters(), ...fitModel.namedBuffers().map(([, b]) => b)]) v.dispose();
+    }
+    const ms = median(times.slice(1 + o.warmup));
+    const note = `first step ${times[0].toFixed(0)} ms, ALL loss ${lastLoss.toFixed(4)}, gradient norms every step`;
+    return { workload: 'unet fit', size, backend: name, ms, imagesPerSecond: (batch * 1000) / ms, gflops: (anchorFlops(size).train * batch) / (ms * 1e6), peakRssMB: peakRssMB(), firstStepMs: times[0], note };
+  }
 }

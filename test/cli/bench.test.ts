@@ -84,6 +84,25 @@ describe('segrad bench', () => {
     expect(table).toMatch(/\| unet inference 16² \(first call \d+ ms\) \| cpu:/);
   });
 
+  it("--workload fit: the trainer's own step, timed between its steps, over a dataset of exactly 1 + warm-up + reps batches", async () => {
+    const json = join(dir, 'fit.json');
+    expect(await bench.run(['--size', '16', '--batch', '2', '--reps', '2', '--warmup', '1', '--workload', 'fit', '--json', json])).toBe(0);
+    const rows = JSON.parse(readFileSync(json, 'utf8')) as BenchRow[];
+    expect(rows.map((r) => [r.workload, r.size])).toEqual([['unet fit', 16]]);
+    const [r] = rows;
+    const steps = err.filter((l) => /fit 16²: step \d\/4/.test(l));
+    expect(steps).toHaveLength(4);
+    // the row is the median of the two timed steps the progress lines reported
+    const timed = steps.slice(2).map((l) => Number(/([\d.]+) ms/.exec(l)![1]));
+    expect(r.ms).toBeCloseTo((timed[0] + timed[1]) / 2, 0);
+    expect(r.imagesPerSecond).toBeCloseTo(2000 / r.ms, 6);
+    // ALL over Dice: at the start of training Dice is above δ = 0.1, so ALL = x − C lies in (−C, 1 − C)
+    const C = 0.1 - 10 * Math.log1p(0.1 / 0.5);
+    const loss = Number(/ALL loss (-?[\d.]+)/.exec(r.note ?? '')?.[1]);
+    expect(loss).toBeGreaterThan(-C);
+    expect(loss).toBeLessThan(1 - C);
+  });
+
   it('--workload inference --profile: only the inference row, and its per-op profile', async () => {
     const json = join(dir, 'speed.json');
     expect(await bench.run(['--size', '16', '--batch', '1', '--reps', '1', '--warmup', '0', '--workload', 'inference', '--profile', '--json', json])).toBe(0);
@@ -124,7 +143,7 @@ describe('segrad bench', () => {
   it('bad options are usage errors that say what is accepted', async () => {
     await expect(bench.run(['--size', '20'])).rejects.toThrow(UsageError);
     await expect(bench.run(['--size', '20'])).rejects.toThrow(/multiples of 16.*got '20'/);
-    await expect(bench.run(['--workload', 'eval'])).rejects.toThrow(/train and\/or inference, got 'eval'/);
+    await expect(bench.run(['--workload', 'eval'])).rejects.toThrow(/train, inference and\/or fit, got 'eval'/);
     await expect(bench.run(['--reps', '0'])).rejects.toThrow(/--reps must be an integer ≥ 1, got 0/);
     await expect(bench.run(['--backend', 'tpu'])).rejects.toThrow(/--backend must be cpu or gpu/);
     await expect(bench.run(['extra'])).rejects.toThrow(/unexpected argument 'extra'/);

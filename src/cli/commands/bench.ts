@@ -22,7 +22,8 @@ repository.
 options:
   --backend B       cpu (default) | gpu[:mode], e.g. gpu:webgpu on a machine with a GPU
   --size LIST       image sizes, multiples of 16 (default 64,128)
-  --workload LIST   train and/or inference (default both)
+  --workload LIST   train and/or inference (default both), or fit: the trainer's own step (train.fit on
+                    synthetic blobs, ALL over Dice, gradient norms every step, as segrad train runs it)
   --batch N         images per step (default ${ANCHOR_BATCH}, the anchor's)
   --reps N          timed steps, the median is reported (default 7)
   --warmup N        untimed steps after the first (default 3)
@@ -37,6 +38,7 @@ examples:
   segrad bench --size 256 --batch 2 --workload inference --json speed.json`;
 
 const WORKLOADS: readonly UnetWorkload[] = ['train', 'inference'];
+const KNOWN: readonly UnetWorkload[] = [...WORKLOADS, 'fit'];
 
 function count(options: Parameters<typeof numberOpt>[0], key: string, fallback: number, min: number): number {
   const v = numberOpt(options, key, fallback, NAME);
@@ -58,7 +60,7 @@ export const bench: Command = {
       return v;
     });
     const workloads = listOpt(options, 'workload', WORKLOADS).map((w) => {
-      if (!(WORKLOADS as readonly string[]).includes(w)) throw new UsageError(`${NAME}: --workload takes train and/or inference, got '${w}'`);
+      if (!(KNOWN as readonly string[]).includes(w)) throw new UsageError(`${NAME}: --workload takes train, inference and/or fit, got '${w}'`);
       return w as UnetWorkload;
     });
     const batch = count(options, 'batch', ANCHOR_BATCH, 1);
