@@ -19,8 +19,8 @@
 # with Adam's kernel call a parameter instead of a group of them (SEGRAD_GPU_ADAM_GROUPS=0), and with Dawn's
 # polling at full speed while segrad waits for the device (SEGRAD_GPU_POLL=spin),
 # then `widths` (each U-Net conv kernel at 1, 2 and 4 outputs a thread), `dispatch` and `matmul`, prints the tables and leaves the
-# rows in gpu-results/*.json. Under 5 minutes: every step is under
-# `timeout`. Options after the script name go to the unet suite (before its defaults, so they win), e.g. `./bench/gpu.sh --backend
+# rows in gpu-results/*.json. Under 5 minutes: every step runs under `timeout`, within its own limit and
+# what is left of one 285 s budget (GPU_SH_SECONDS), so a slow step shortens the later ones. Options after the script name go to the unet suite (before its defaults, so they win), e.g. `./bench/gpu.sh --backend
 # gpu:webasm --size 64` (that is how it is checked on a machine without a GPU). GPU_SH_CHECK_ONLY=1
 # stops after the library setup and the WebGPU adapter probe.
 set -euo pipefail
@@ -96,6 +96,10 @@ setup_libs() {
 
 bench() {
   cd "$(dirname "${BASH_SOURCE[0]}")/.."
+  # one budget for every step (GPU_SH_SECONDS, default 285 s), so the run ends inside 5 minutes whatever
+  # the card does: a step gets its own limit or what is left, whichever is less
+  local deadline=$((SECONDS + ${GPU_SH_SECONDS:-285}))
+  budget() { local left=$((deadline - SECONDS - 5)); if ((left < $1)); then echo $((left > 1 ? left : 1)); else echo "$1"; fi; }
   local node=./bin/node
   [ -x "$node" ] || node=$(command -v node) || { echo "no bin/node and no node on PATH: unpack gpu-bundle.tar.gz here" >&2; exit 1; }
   [ -f bench-dist/run.mjs ] || { echo "no bench-dist/run.mjs: unpack gpu-bundle.tar.gz here (made by bench/gpu.sh --pack)" >&2; exit 1; }
@@ -113,7 +117,7 @@ bench() {
   fi
   echo "VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-(loader default)}"
   # the adapter Dawn finds (or why none): the one check worth seeing before the benches
-  timeout -k 5 60 "$node" --input-type=module -e "
+  timeout -k 5 "$(budget 60)" "$node" --input-type=module -e "
     import { create, globals } from './node_modules/webgpu/index.js';
     Object.assign(globalThis, globals);
     const a = await create([]).requestAdapter();
@@ -126,47 +130,47 @@ bench() {
   for a in "${args[@]}"; do [ "$a" = --backend ] && has_backend=1; done
   [ $has_backend = 1 ] || args=(--backend "$backend" "${args[@]}")
   echo "== conformance: every gpu primitive against the cpu backend, on ${backend#gpu:}"
-  timeout -k 5 60 "$node" bench-dist/conformance.mjs "${backend#gpu:}" 2>&1 | grep -v XDG_RUNTIME_DIR | tail -n 12 \
-    || echo "conformance: stopped (exit $?; 124 = past its 60 s)"
+  timeout -k 5 "$(budget 60)" "$node" bench-dist/conformance.mjs "${backend#gpu:}" 2>&1 | grep -v XDG_RUNTIME_DIR | tail -n 12 \
+    || echo "conformance: stopped (exit $?; 124 = out of time)"
   # PyTorch eager on the same card, where the machine's python3 has a CUDA torch (the GPU target's yardstick)
   local peer=(--no-peer)
   if python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' >/dev/null 2>&1; then peer=(--peer-device cuda); fi
   echo "== unet on $backend (peer: ${peer[*]})"
-  timeout -k 5 200 "$node" bench-dist/run.mjs unet "${args[@]}" --reps 5 --warmup 2 --profile "${peer[@]}" --json gpu-results/unet.json \
-    || echo "unet: stopped (exit $?; 124 = past its 200 s)"
+  timeout -k 5 "$(budget 200)" "$node" bench-dist/run.mjs unet "${args[@]}" --reps 5 --warmup 2 --profile "${peer[@]}" --json gpu-results/unet.json \
+    || echo "unet: stopped (exit $?; 124 = out of time)"
   # the trainer's own step (train.fit: a batch loaded, ALL over Dice, gradient norms, one read, Adam), which segrad train runs
   echo "== unet fit 128² on $backend: the trainer's own step, for comparison with the bare train step"
-  timeout -k 5 45 "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload fit --reps 3 --warmup 1 --no-peer --json gpu-results/unet-fit.json \
-    || echo "unet fit: stopped (exit $?; 124 = past its 45 s)"
+  timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload fit --reps 3 --warmup 1 --no-peer --json gpu-results/unet-fit.json \
+    || echo "unet fit: stopped (exit $?; 124 = out of time)"
   # the same 128² train step with the conv kernels' integer offsets compiled as floats: what intVar saves here
   echo "== unet train 128² on $backend with float indices (SEGRAD_GPU_INT_INDEX=0), for comparison"
-  SEGRAD_GPU_INT_INDEX=0 timeout -k 5 60 "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 5 --warmup 2 --no-peer --json gpu-results/unet-float-index.json \
-    || echo "unet with float indices: stopped (exit $?; 124 = past its 60 s)"
+  SEGRAD_GPU_INT_INDEX=0 timeout -k 5 "$(budget 60)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 5 --warmup 2 --no-peer --json gpu-results/unet-float-index.json \
+    || echo "unet with float indices: stopped (exit $?; 124 = out of time)"
   # and with one output a thread in every kernel (conv, batch norm): what several outputs a thread save here
   echo "== unet train 128² on $backend with one output a thread in the conv and batch-norm kernels (SEGRAD_GPU_WIDE=0), for comparison"
-  SEGRAD_GPU_WIDE=0 timeout -k 5 45 "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-narrow.json \
-    || echo "unet with one output a thread: stopped (exit $?; 124 = past its 45 s)"
+  SEGRAD_GPU_WIDE=0 timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-narrow.json \
+    || echo "unet with one output a thread: stopped (exit $?; 124 = out of time)"
   # and with several outputs a thread only where a kernel keeps at least 131072 threads (the deep layers narrower)
   echo "== unet train 128² on $backend with several outputs a thread only above 131072 threads (SEGRAD_GPU_WIDE_MIN_THREADS), for comparison"
-  SEGRAD_GPU_WIDE_MIN_THREADS=131072 timeout -k 5 45 "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-min-threads.json \
-    || echo "unet with a thread floor: stopped (exit $?; 124 = past its 45 s)"
+  SEGRAD_GPU_WIDE_MIN_THREADS=131072 timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-min-threads.json \
+    || echo "unet with a thread floor: stopped (exit $?; 124 = out of time)"
   # and with Adam's kernel call a parameter (64) instead of a group of six (11): what the calls cost here
   echo "== unet train 128² on $backend with Adam a kernel call a parameter (SEGRAD_GPU_ADAM_GROUPS=0), for comparison"
-  SEGRAD_GPU_ADAM_GROUPS=0 timeout -k 5 45 "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-adam-per-parameter.json \
-    || echo "unet with Adam a call a parameter: stopped (exit $?; 124 = past its 45 s)"
+  SEGRAD_GPU_ADAM_GROUPS=0 timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-adam-per-parameter.json \
+    || echo "unet with Adam a call a parameter: stopped (exit $?; 124 = out of time)"
   # and with Dawn polling at full speed during reads (as the webgpu package does by itself): what napping costs or saves here
   echo "== unet train 128² on $backend with Dawn's polling at full speed while waiting (SEGRAD_GPU_POLL=spin), for comparison"
-  SEGRAD_GPU_POLL=spin timeout -k 5 45 "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-spin-poll.json \
-    || echo "unet with Dawn's polling at full speed: stopped (exit $?; 124 = past its 45 s)"
+  SEGRAD_GPU_POLL=spin timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-spin-poll.json \
+    || echo "unet with Dawn's polling at full speed: stopped (exit $?; 124 = out of time)"
   echo "== widths: each conv kernel of the U-Net at 128², batch 8, at 1, 2 and 4 outputs a thread"
-  timeout -k 5 60 "$node" bench-dist/run.mjs widths --backend "$backend" --json gpu-results/widths.json \
-    || echo "widths: stopped (exit $?; 124 = past its 60 s)"
+  timeout -k 5 "$(budget 60)" "$node" bench-dist/run.mjs widths --backend "$backend" --json gpu-results/widths.json \
+    || echo "widths: stopped (exit $?; 124 = out of time)"
   echo "== dispatch: kernel-call cost, bandwidth, conv and matmul chained on the device"
-  timeout -k 5 60 "$node" bench-dist/run.mjs dispatch --backend "$backend" --json gpu-results/dispatch.json \
-    || echo "dispatch: stopped (exit $?; 124 = past its 60 s)"
+  timeout -k 5 "$(budget 60)" "$node" bench-dist/run.mjs dispatch --backend "$backend" --json gpu-results/dispatch.json \
+    || echo "dispatch: stopped (exit $?; 124 = out of time)"
   echo "== matmul"
-  timeout -k 5 40 "$node" bench-dist/run.mjs matmul --backend "$backend" --json gpu-results/matmul.json \
-    || echo "matmul: stopped (exit $?; 124 = past its 40 s)"
+  timeout -k 5 "$(budget 40)" "$node" bench-dist/run.mjs matmul --backend "$backend" --json gpu-results/matmul.json \
+    || echo "matmul: stopped (exit $?; 124 = out of time)"
   echo "rows: gpu-results/unet.json gpu-results/unet-fit.json gpu-results/unet-float-index.json gpu-results/unet-narrow.json gpu-results/unet-min-threads.json gpu-results/unet-adam-per-parameter.json gpu-results/unet-spin-poll.json gpu-results/widths.json gpu-results/dispatch.json gpu-results/matmul.json"
 }
 
