@@ -63,6 +63,9 @@ export function anchorBatch(size: number, batch = ANCHOR_BATCH): { x: Tensor; t:
   return { x: tensor(x, [batch, 1, size, size]), t: tensor(t, [batch, 1, size, size]) };
 }
 
+/** The anchor U-Net (unet-anchor.json: 1,942,289 parameters), seeded. */
+const anchorModel = (): UNet => new UNet({ widths: [16, 32, 64, 128, 256], down: 'maxpool', up: 'transpose', convBias: false, dropout: 0, seed: 1 });
+
 /** The anchor's loss, soft Dice over the whole batch with smooth 1: 1 − (2Σpt + 1)/(Σp + Σt + 1), p = σ(logits). */
 export function anchorDiceLoss(logits: Tensor, t: Tensor): Tensor {
   const p = logits.sigmoid();
@@ -135,7 +138,7 @@ export async function runUnetBench(o: UnetBenchOptions): Promise<BenchRow[]> {
   };
   for (const size of o.sizes) {
     const flops = anchorFlops(size);
-    const model = new UNet({ widths: [16, 32, 64, 128, 256], down: 'maxpool', up: 'transpose', convBias: false, dropout: 0, seed: 1 });
+    const model = anchorModel();
     const opt = new Adam(model.namedParameters(), { lr: 1e-4 });
     const { x, t } = anchorBatch(size, batch);
     try {
@@ -180,7 +183,7 @@ export async function runUnetBench(o: UnetBenchOptions): Promise<BenchRow[]> {
   async function fitRow(size: number): Promise<BenchRow> {
     const what = `fit ${size}²`;
     const steps = 1 + o.warmup + o.reps;
-    const fitModel = new UNet({ widths: [16, 32, 64, 128, 256], down: 'maxpool', up: 'transpose', convBias: false, dropout: 0, seed: 1 });
+    const fitModel = anchorModel();
     const data = synthetic({ kind: 'blobs', count: steps * batch, size, seed: 1 });
     const times: number[] = [];
     let lastLoss = NaN;

@@ -403,7 +403,7 @@ export async function fit(model: Module, loss: Loss, train: Dataset, opts: FitOp
         optimizer.zeroGrad();
         throw new NonFiniteError('loss', epoch, step, ids, lastGood);
       }
-      const norms = squares ? normsFromSquares(squares.names, values.subarray(parts.length - 1)) : undefined;
+      const norms = squares ? normsFromSquares(squares.names, values.subarray(base ? 2 : 1)) : undefined;
       if (norms && !Number.isFinite(norms.global)) {
         optimizer.zeroGrad();
         throw new NonFiniteError('gradient', epoch, step, ids, lastGood);
