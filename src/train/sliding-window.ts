@@ -1,7 +1,7 @@
 import { reassemble, slidingWindow } from '../data/patches.js';
 import type { Sample } from '../data/types.js';
 import type { Module } from '../nn/module.js';
-import { noGrad, tensor, tidy } from '../tensor/index.js';
+import { noGrad, tensor, tidy, type TypedArray } from '../tensor/index.js';
 import { probabilities } from './outputs.js';
 
 export interface SlidingWindowOptions {
@@ -26,7 +26,9 @@ export async function predictSlidingWindow(model: Module, sample: Sample, opts: 
   const { patches, positions, count } = slidingWindow(sample.image, { channels, height, width }, patch, stride);
   const inSize = channels * patch * patch;
   let classes = 0;
-  const outs: Float32Array[] = [];
+  // every batch is read back only after all are submitted: on an asynchronous device the next batch's
+  // kernels are encoded while the last one runs, instead of the device waiting on each read
+  const reads: Promise<TypedArray>[] = [];
   const wasTraining = model.training;
   model.eval();
   try {
@@ -34,12 +36,14 @@ export async function predictSlidingWindow(model: Module, sample: Sample, opts: 
       const n = Math.min(batchSize, count - b);
       const probs = tidy(() => noGrad(() => probabilities(model.forward(tensor(patches.subarray(b * inSize, (b + n) * inSize), [n, channels, patch, patch])))));
       classes = probs.shape[1];
-      outs.push((await probs.data()) as Float32Array);
+      reads.push(probs.data());
+      // safe before the read ends: a read holds its buffer until it is done
       probs.dispose();
     }
   } finally {
     model.train(wasTraining);
   }
+  const outs = await Promise.all(reads);
   const all = new Float32Array(count * classes * patch * patch);
   let o = 0;
   for (const x of outs) {

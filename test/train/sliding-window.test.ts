@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { conv2d, noGrad, rand, sigmoid, tensor } from '../../src/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { conv2d, noGrad, prepareGpu, rand, setBackend, sigmoid, tensor } from '../../src/index.js';
 import { Conv2d } from '../../src/nn/index.js';
 import { Module } from '../../src/nn/module.js';
 import { evaluateModel, predictSlidingWindow } from '../../src/train/index.js';
 import type { Dataset, Sample } from '../../src/data/index.js';
 import type { Tensor } from '../../src/tensor/index.js';
+import { useSwiftShaderIfNoDriver } from '../tensor/gpu-modes.js';
 
 /** A pointwise model (1×1 conv): its prediction of a pixel does not depend on the window it sits in. */
 class Pointwise extends Module {
@@ -51,5 +52,23 @@ describe('sliding-window prediction', () => {
     expect(r.iou).toBeCloseTo(tp / (tp + fp + fn), 10);
     expect(Number.isNaN(r.loss)).toBe(true);
     expect(r.predictions!.shape).toEqual([2, 1, 20, 24]);
+  });
+});
+
+const vulkan = await useSwiftShaderIfNoDriver();
+
+describe.skipIf(!vulkan)('sliding-window prediction on gpu:webgpu', () => {
+  afterAll(() => void setBackend('cpu'));
+
+  it('gives the cpu backend\'s whole-image prediction, every batch read back after all were submitted', async () => {
+    const s = sample(37, 29, 1);
+    const opts = { patch: 16, stride: 5, batchSize: 4 };
+    const cpu = await predictSlidingWindow(new Pointwise(), s, opts);
+    expect((await prepareGpu('webgpu')).ok).toBe(true);
+    setBackend('gpu', { mode: 'webgpu' });
+    const gpu = await predictSlidingWindow(new Pointwise(), s, opts);
+    setBackend('cpu');
+    expect(gpu.length).toBe(cpu.length);
+    gpu.forEach((v, i) => expect(Math.abs(v - cpu[i]), `pixel ${i}`).toBeLessThan(1e-6));
   });
 });
