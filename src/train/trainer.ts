@@ -178,14 +178,19 @@ function cat(xs: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-/** Runs the model on a batch in eval mode: probabilities and the loss value (read asynchronously, so any backend serves). */
-export async function predictBatch(model: Module, loss: Loss | null, batch: Batch): Promise<{ probs: Tensor; loss: number }> {
-  const { probs, l } = tidy(() =>
+/** The model's probabilities on a batch and, with a loss, its value as a tensor (nothing read back). */
+function forwardBatch(model: Module, loss: Loss | null, batch: Batch): { probs: Tensor; l: Tensor | null } {
+  return tidy(() =>
     noGrad(() => {
       const logits = model.forward(batch.images);
       return { probs: keep(probabilities(logits)), l: loss ? keep(loss(toLossInput(logits, loss.takes), batch.masks)) : null };
     }),
   );
+}
+
+/** Runs the model on a batch in eval mode: probabilities and the loss value (read asynchronously, so any backend serves). */
+export async function predictBatch(model: Module, loss: Loss | null, batch: Batch): Promise<{ probs: Tensor; loss: number }> {
+  const { probs, l } = forwardBatch(model, loss, batch);
   if (!l) return { probs, loss: NaN };
   try {
     return { probs, loss: (await l.data())[0] };
@@ -215,30 +220,33 @@ export async function evaluateModel(
   const wasTraining = model.training;
   model.eval();
   const loader = new Loader(data, { batchSize: opts.batchSize ?? 8, shuffle: false });
-  const probs: Float32Array[] = [];
-  const masks: Float32Array[] = [];
-  const fovs: Float32Array[] = [];
+  // each batch's values are read back once every batch is submitted: on an asynchronous device the next
+  // batch's kernels are encoded while the last one runs, instead of the device waiting on each read
+  const reads: Promise<{ loss: number; probs: Float32Array; masks: Float32Array; fov: Float32Array | null; n: number }>[] = [];
   const ids: string[] = [];
-  let lossSum = 0;
-  let count = 0;
   let shape: number[] = [];
   try {
     for await (const batch of loader.epoch(0)) {
-      const { probs: p, loss: l } = await predictBatch(model, loss, batch);
+      const { probs: p, l } = forwardBatch(model, loss, batch);
       const fg = tidy(() => foreground(p));
       const fgMask = tidy(() => foreground(batch.masks));
-      probs.push((await fg.data()) as Float32Array);
-      masks.push((await fgMask.data()) as Float32Array);
-      if (batch.fov) fovs.push((await batch.fov.data()) as Float32Array);
+      const n = batch.ids.length;
+      const values = [l?.data(), fg.data(), fgMask.data(), batch.fov?.data()];
+      reads.push(Promise.all(values).then(([lv, f, m, v]) => ({ loss: lv ? lv[0] : NaN, probs: f as Float32Array, masks: m as Float32Array, fov: (v ?? null) as Float32Array | null, n })));
       shape = [fg.shape[1], fg.shape[2], fg.shape[3]];
-      for (const t of [p, fg, fgMask, batch.images, batch.masks, batch.fov]) t?.dispose();
-      lossSum += l * batch.ids.length;
-      count += batch.ids.length;
+      // safe before the reads end: a read holds its buffer until it is done
+      for (const t of [p, l, fg, fgMask, batch.images, batch.masks, batch.fov]) t?.dispose();
       ids.push(...batch.ids);
     }
   } finally {
     model.train(wasTraining);
   }
+  const batches = await Promise.all(reads);
+  const probs = batches.map((b) => b.probs);
+  const masks = batches.map((b) => b.masks);
+  const fovs = batches.flatMap((b) => (b.fov ? [b.fov] : []));
+  const count = ids.length;
+  const lossSum = batches.reduce((a, b) => a + b.loss * b.n, 0);
   const P = cat(probs);
   const M = cat(masks);
   const fullShape = [count, ...shape];
