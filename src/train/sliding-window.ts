@@ -3,6 +3,7 @@ import type { Sample } from '../data/types.js';
 import type { Module } from '../nn/module.js';
 import { noGrad, tensor, tidy, type TypedArray } from '../tensor/index.js';
 import { probabilities } from './outputs.js';
+import { readAhead } from './read-ahead.js';
 
 export interface SlidingWindowOptions {
   /** Side of the square patches the model sees (e.g. DRIVE's 64). */
@@ -26,13 +27,14 @@ export async function predictSlidingWindow(model: Module, sample: Sample, opts: 
   const { patches, positions, count } = slidingWindow(sample.image, { channels, height, width }, patch, stride);
   const inSize = channels * patch * patch;
   let classes = 0;
-  // every batch is read back only after all are submitted: on an asynchronous device the next batch's
-  // kernels are encoded while the last one runs, instead of the device waiting on each read
+  // each batch is read back while the next is submitted (readAhead): on an asynchronous device its
+  // kernels are encoded while the last batch runs, instead of the device waiting on each read
   const reads: Promise<TypedArray>[] = [];
   const wasTraining = model.training;
   model.eval();
   try {
     for (let b = 0; b < count; b += batchSize) {
+      await readAhead(reads);
       const n = Math.min(batchSize, count - b);
       const probs = tidy(() => noGrad(() => probabilities(model.forward(tensor(patches.subarray(b * inSize, (b + n) * inSize), [n, channels, patch, patch])))));
       classes = probs.shape[1];

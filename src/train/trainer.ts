@@ -13,6 +13,7 @@ import { SGD } from '../nn/optim/sgd.js';
 import { keep, noGrad, tidy, type Tensor } from '../tensor/index.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
 import { gradSquares, normsFromSquares, type GradNorms } from './grad-norms.js';
+import { readAhead } from './read-ahead.js';
 import { RunFolder } from './run-folder.js';
 
 function isAdaptive(loss: Loss): loss is AdaptiveLogLoss {
@@ -220,13 +221,14 @@ export async function evaluateModel(
   const wasTraining = model.training;
   model.eval();
   const loader = new Loader(data, { batchSize: opts.batchSize ?? 8, shuffle: false });
-  // each batch's values are read back once every batch is submitted: on an asynchronous device the next
-  // batch's kernels are encoded while the last one runs, instead of the device waiting on each read
+  // each batch's values are read back while the next batch is submitted (readAhead): on an asynchronous
+  // device its kernels are encoded while the last batch runs, instead of the device waiting on each read
   const reads: Promise<{ loss: number; probs: Float32Array; masks: Float32Array; fov: Float32Array | null; n: number }>[] = [];
   const ids: string[] = [];
   let shape: number[] = [];
   try {
     for await (const batch of loader.epoch(0)) {
+      await readAhead(reads);
       const { probs: p, l } = forwardBatch(model, loss, batch);
       const fg = tidy(() => foreground(p));
       const fgMask = tidy(() => foreground(batch.masks));

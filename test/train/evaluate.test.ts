@@ -5,6 +5,7 @@ import { dice } from '../../src/losses/index.js';
 import { Conv2d } from '../../src/nn/index.js';
 import { Module } from '../../src/nn/module.js';
 import { evaluateModel } from '../../src/train/index.js';
+import { READ_AHEAD, readAhead } from '../../src/train/read-ahead.js';
 import type { Tensor } from '../../src/tensor/index.js';
 import { useSwiftShaderIfNoDriver } from '../tensor/gpu-modes.js';
 
@@ -45,6 +46,22 @@ async function check(): Promise<void> {
 
 describe('evaluateModel', () => {
   it('predictions in dataset order and the size-weighted mean loss over uneven batches (cpu)', check);
+
+  it('submits a batch only once fewer than READ_AHEAD reads are pending (readAhead)', async () => {
+    expect(READ_AHEAD).toBe(2);
+    let release!: () => void;
+    const older = new Promise<void>((r) => (release = r));
+    const newer = new Promise<void>(() => {});
+    let passed = false;
+    const waiting = readAhead([older, newer]).then(() => (passed = true));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(passed).toBe(false);
+    release();
+    await waiting;
+    expect(passed).toBe(true);
+    // one pending read: the next batch goes at once
+    await readAhead([newer]);
+  });
 });
 
 const vulkan = await useSwiftShaderIfNoDriver();
