@@ -6,11 +6,14 @@ describe('npm run bench -- unet: options', () => {
     const o = parse(['--size', '64', '--backend', 'gpu:webgpu', '--workload', 'train', '--reps', '5', '--warmup', '2', '--profile', '--no-peer', '--json', 'x.json', '--size', '128']);
     expect(o).toEqual({ sizes: [64], workloads: ['train'], backendArg: 'gpu:webgpu', reps: 5, warmup: 2, profile: true, peerDevice: 'cpu' });
     expect(parse([])).toMatchObject({ sizes: [64, 128], workloads: ['train', 'inference'], backendArg: 'cpu', reps: 7, warmup: 3, profile: false });
+    // the trainer's own step (bench/gpu.sh runs it at 128²)
+    expect(parse(['--workload', 'fit', '--size', '128']).workloads).toEqual(['fit']);
   });
 
   it('refuses an option it does not know instead of ignoring it, and says where another batch is timed', () => {
     expect(() => parse(['--batch', '2'])).toThrow(/unknown option '--batch'.*segrad bench --batch N/);
     expect(() => parse(['--szie', '64'])).toThrow(/unknown option '--szie' \(options: --size/);
     expect(() => parse(['--size', '32'])).toThrow(/--size must be 64 or 128, got '32'/);
+    expect(() => parse(['--workload', 'eval'])).toThrow(/--workload must be train, inference or fit, got 'eval'/);
   });
 });
