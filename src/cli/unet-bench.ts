@@ -66,6 +66,11 @@ export function anchorBatch(size: number, batch = ANCHOR_BATCH): { x: Tensor; t:
 /** The anchor U-Net (unet-anchor.json: 1,942,289 parameters), seeded. */
 const anchorModel = (): UNet => new UNet({ widths: [16, 32, 64, 128, 256], down: 'maxpool', up: 'transpose', convBias: false, dropout: 0, seed: 1 });
 
+/** Frees a model's parameters and buffers. */
+function freeModel(model: UNet): void {
+  for (const v of [...model.parameters(), ...model.namedBuffers().map(([, b]) => b)]) v.dispose();
+}
+
 /** The anchor's loss, soft Dice over the whole batch with smooth 1: 1 − (2Σpt + 1)/(Σp + Σt + 1), p = σ(logits). */
 export function anchorDiceLoss(logits: Tensor, t: Tensor): Tensor {
   const p = logits.sigmoid();
@@ -137,6 +142,13 @@ export async function runUnetBench(o: UnetBenchOptions): Promise<BenchRow[]> {
     resetProfile();
   };
   for (const size of o.sizes) {
+    if (o.workloads.includes('train') || o.workloads.includes('inference')) await stepRows(size);
+    if (o.workloads.includes('fit')) rows.push(await fitRow(size));
+  }
+  return rows;
+
+  /** The bare train step's and inference's rows at `size` (those asked for). */
+  async function stepRows(size: number): Promise<void> {
     const flops = anchorFlops(size);
     const model = anchorModel();
     const opt = new Adam(model.namedParameters(), { lr: 1e-4 });
@@ -172,12 +184,12 @@ export async function runUnetBench(o: UnetBenchOptions): Promise<BenchRow[]> {
         await profileOnce(`one inference call, ${size}²`, infer);
       }
     } finally {
-      for (const v of [x, t, ...model.parameters(), ...model.namedBuffers().map(([, b]) => b)]) v.dispose();
+      x.dispose();
+      t.dispose();
+      freeModel(model);
       opt.dispose();
     }
-    if (o.workloads.includes('fit')) rows.push(await fitRow(size));
   }
-  return rows;
 
   /** One epoch of `fit` over 1 + warmup + reps batches; its steps timed between the trainer's onStep calls. */
   async function fitRow(size: number): Promise<BenchRow> {
@@ -203,7 +215,7 @@ export async function runUnetBench(o: UnetBenchOptions): Promise<BenchRow[]> {
         },
       });
     } finally {
-      for (const v of [...fitModel.parameters(), ...fitModel.namedBuffers().map(([, b]) => b)]) v.dispose();
+      freeModel(fitModel);
     }
     const ms = median(times.slice(1 + o.warmup));
     const note = `first step ${times[0].toFixed(0)} ms, ALL loss ${lastLoss.toFixed(4)}, gradient norms every step`;
