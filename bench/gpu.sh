@@ -136,32 +136,36 @@ bench() {
   local peer=(--no-peer)
   if python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' >/dev/null 2>&1; then peer=(--peer-device cuda); fi
   echo "== unet on $backend (peer: ${peer[*]})"
-  timeout -k 5 "$(budget 200)" "$node" bench-dist/run.mjs unet "${args[@]}" --reps 5 --warmup 2 --profile "${peer[@]}" --json gpu-results/unet.json \
+  timeout -k 5 "$(budget 200)" "$node" bench-dist/run.mjs unet "${args[@]}" --reps 5 --warmup 6 --profile "${peer[@]}" --json gpu-results/unet.json \
     || echo "unet: stopped (exit $?; 124 = out of time)"
   # the trainer's own step (train.fit: a batch loaded, ALL over Dice, gradient norms, one read, Adam), which segrad train runs
   echo "== unet fit 128² on $backend: the trainer's own step, for comparison with the bare train step"
-  timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload fit --reps 3 --warmup 1 --no-peer --json gpu-results/unet-fit.json \
+  timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload fit --reps 3 --warmup 6 --no-peer --json gpu-results/unet-fit.json \
     || echo "unet fit: stopped (exit $?; 124 = out of time)"
   # the same 128² train step with the conv kernels' integer offsets compiled as floats: what intVar saves here
   echo "== unet train 128² on $backend with float indices (SEGRAD_GPU_INT_INDEX=0), for comparison"
-  SEGRAD_GPU_INT_INDEX=0 timeout -k 5 "$(budget 60)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 5 --warmup 2 --no-peer --json gpu-results/unet-float-index.json \
+  SEGRAD_GPU_INT_INDEX=0 timeout -k 5 "$(budget 60)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 5 --warmup 6 --no-peer --json gpu-results/unet-float-index.json \
     || echo "unet with float indices: stopped (exit $?; 124 = out of time)"
   # and with one output a thread in every kernel (conv, batch norm): what several outputs a thread save here
   echo "== unet train 128² on $backend with one output a thread in the conv and batch-norm kernels (SEGRAD_GPU_WIDE=0), for comparison"
-  SEGRAD_GPU_WIDE=0 timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-narrow.json \
+  SEGRAD_GPU_WIDE=0 timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 6 --no-peer --json gpu-results/unet-narrow.json \
     || echo "unet with one output a thread: stopped (exit $?; 124 = out of time)"
   # and with several outputs a thread only where a kernel keeps at least 131072 threads (the deep layers narrower)
   echo "== unet train 128² on $backend with several outputs a thread only above 131072 threads (SEGRAD_GPU_WIDE_MIN_THREADS), for comparison"
-  SEGRAD_GPU_WIDE_MIN_THREADS=131072 timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-min-threads.json \
+  SEGRAD_GPU_WIDE_MIN_THREADS=131072 timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 6 --no-peer --json gpu-results/unet-min-threads.json \
     || echo "unet with a thread floor: stopped (exit $?; 124 = out of time)"
   # and with Adam's kernel call a parameter (64) instead of a group of six (11): what the calls cost here
   echo "== unet train 128² on $backend with Adam a kernel call a parameter (SEGRAD_GPU_ADAM_GROUPS=0), for comparison"
-  SEGRAD_GPU_ADAM_GROUPS=0 timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-adam-per-parameter.json \
+  SEGRAD_GPU_ADAM_GROUPS=0 timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 6 --no-peer --json gpu-results/unet-adam-per-parameter.json \
     || echo "unet with Adam a call a parameter: stopped (exit $?; 124 = out of time)"
   # and with Dawn polling at full speed during reads (as the webgpu package does by itself): what napping costs or saves here
   echo "== unet train 128² on $backend with Dawn's polling at full speed while waiting (SEGRAD_GPU_POLL=spin), for comparison"
-  SEGRAD_GPU_POLL=spin timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 1 --no-peer --json gpu-results/unet-spin-poll.json \
+  SEGRAD_GPU_POLL=spin timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 6 --no-peer --json gpu-results/unet-spin-poll.json \
     || echo "unet with Dawn's polling at full speed: stopped (exit $?; 124 = out of time)"
+  # and with every call binding a new bind group (as before they were kept): what keeping them saves here
+  echo "== unet train 128² on $backend with a new bind group every kernel call (SEGRAD_GPU_BIND_GROUPS=0), for comparison"
+  SEGRAD_GPU_BIND_GROUPS=0 timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 3 --warmup 6 --no-peer --json gpu-results/unet-new-bind-groups.json \
+    || echo "unet with a new bind group every call: stopped (exit $?; 124 = out of time)"
   echo "== widths: each conv kernel of the U-Net at 128², batch 8, at 1, 2 and 4 outputs a thread"
   timeout -k 5 "$(budget 60)" "$node" bench-dist/run.mjs widths --backend "$backend" --json gpu-results/widths.json \
     || echo "widths: stopped (exit $?; 124 = out of time)"
@@ -171,7 +175,7 @@ bench() {
   echo "== matmul"
   timeout -k 5 "$(budget 40)" "$node" bench-dist/run.mjs matmul --backend "$backend" --json gpu-results/matmul.json \
     || echo "matmul: stopped (exit $?; 124 = out of time)"
-  echo "rows: gpu-results/unet.json gpu-results/unet-fit.json gpu-results/unet-float-index.json gpu-results/unet-narrow.json gpu-results/unet-min-threads.json gpu-results/unet-adam-per-parameter.json gpu-results/unet-spin-poll.json gpu-results/widths.json gpu-results/dispatch.json gpu-results/matmul.json"
+  echo "rows: gpu-results/unet.json gpu-results/unet-fit.json gpu-results/unet-float-index.json gpu-results/unet-narrow.json gpu-results/unet-min-threads.json gpu-results/unet-adam-per-parameter.json gpu-results/unet-spin-poll.json gpu-results/unet-new-bind-groups.json gpu-results/widths.json gpu-results/dispatch.json gpu-results/matmul.json"
 }
 
 if [ "${1:-}" = --pack ]; then

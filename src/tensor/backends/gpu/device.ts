@@ -242,7 +242,7 @@ export class Device {
     this.gpu = new GPU({ mode });
     this.synchronous = mode !== 'webgpu';
     this.pool = mode === 'webgpu' ? new OutputPool() : null;
-    this.batch = this.pool ? new BatchEncoder(this.pool) : null;
+    this.batch = this.pool ? new BatchEncoder(this.pool, env('SEGRAD_GPU_BIND_GROUPS') !== '0') : null;
     this.widest = this.batch && !narrow ? 4 : 1;
   }
 
@@ -444,6 +444,7 @@ export class Device {
       const v = h.value;
       if (!v) throw new Error(`read (gpu ${this.mode}): the buffer was released`);
       this.batch?.flush();
+      this.pool?.cycle();
       const arr = v instanceof Float32Array ? v : ((await patiently(v.toArray() as Promise<unknown>)) as Float32Array);
       return Float32Array.from(arr.subarray(0, size));
     };

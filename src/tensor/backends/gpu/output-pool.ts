@@ -26,20 +26,64 @@ export interface BufferResult {
 
 // GPUBufferUsage.STORAGE | COPY_SRC, what gpu.js gives its output buffers (values fixed by the spec)
 const OUTPUT_USAGE = 0x0080 | 0x0004;
+/** Takes a cycle remembers at most (a loop that never reads would otherwise grow the list). */
+const MAX_TAKES = 1 << 16;
 
 export class OutputPool {
   private readonly free = new Map<number, GpuBuffer[]>();
   private bytes = 0;
+  /** The buffers handed out since the last cycle() in order, and those of the two cycles before. */
+  private taken: GpuBuffer[] = [];
+  private last: GpuBuffer[] = [];
+  private before: GpuBuffer[] = [];
+  /** The last take of the cycle that prefers a buffer. */
+  private wanted = new Map<GpuBuffer, number>();
 
   /** @param capBytes most bytes kept idle; released buffers past it are destroyed. */
   constructor(private readonly capBytes = 2 ** 30) {}
 
-  /** A free buffer of `bytes`, or a new one from `device`. */
+  /**
+   * A free buffer of `bytes`, or a new one from `device`. The n-th take of a cycle prefers the buffer
+   * the n-th take of the last cycle got, then that of the cycle before, so a loop whose steps repeat
+   * their calls gets the same buffers every step (bind-groups.ts then reuses the calls' bind groups), and
+   * a value replaced every step (a running mean, Adam's parameters: the last buffer is still live)
+   * alternates between two.
+   */
   take(device: { createBuffer(d: { size: number; usage: number }): GpuBuffer }, bytes: number): GpuBuffer {
-    const buf = this.free.get(bytes)?.pop();
-    if (!buf) return device.createBuffer({ size: bytes, usage: OUTPUT_USAGE });
-    this.bytes -= bytes;
+    const list = this.free.get(bytes) ?? [];
+    const n = this.taken.length;
+    const again = this.last[n];
+    let buf = pick(list, again);
+    // last cycle's buffer still live: a value replaced every step, whose buffer is freed later this
+    // cycle; the next cycle's take n wants it back, so no later take of this one may have it
+    const replaced = !buf && again?.size === bytes;
+    if (replaced) this.wanted.set(again, Infinity);
+    buf ??= pick(list, this.before[n]) ?? this.spare(list, n);
+    if (buf) this.bytes -= bytes;
+    else buf = device.createBuffer({ size: bytes, usage: OUTPUT_USAGE });
+    if (n < MAX_TAKES) this.taken.push(buf);
     return buf;
+  }
+
+  /** Ends a cycle: the device reads a result back (a step of a loop ends with one; a read right after another ends none). */
+  cycle(): void {
+    if (this.taken.length === 0) return;
+    this.before = this.last;
+    this.last = this.taken;
+    this.taken = [];
+    this.wanted = new Map();
+    for (const takes of [this.before, this.last]) takes.forEach((b, n) => this.wanted.set(b, Math.max(n, this.wanted.get(b) ?? 0)));
+  }
+
+  /**
+   * A free buffer for take n when neither preferred one is free: one no later take of this cycle wants;
+   * else none (a new buffer) where take n holds a value replaced every step, which needs a partner of
+   * its own to alternate with; else the one wanted latest (taking one a later take wants pushes that
+   * take onto another buffer, and so on down the cycle).
+   */
+  private spare(list: GpuBuffer[], n: number): GpuBuffer | undefined {
+    for (let i = list.length - 1; i >= 0; i--) if (!((this.wanted.get(list[i]) ?? -1) > n)) return list.splice(i, 1)[0];
+    return undefined;
   }
 
   /** Takes back a released result's buffer (or destroys it when the pool is full). */
@@ -57,4 +101,10 @@ export class OutputPool {
     else this.free.set(buf.size, [buf]);
     this.bytes += buf.size;
   }
+}
+
+/** Removes `want` from `list` where it is there. */
+function pick(list: GpuBuffer[], want: GpuBuffer | undefined): GpuBuffer | undefined {
+  const at = want ? list.lastIndexOf(want) : -1;
+  return at >= 0 ? list.splice(at, 1)[0] : undefined;
 }

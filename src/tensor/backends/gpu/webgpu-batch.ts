@@ -1,3 +1,4 @@
+import { BindGroupCache, type BoundBuffer } from './bind-groups.js';
 import type { OutputPool, BufferResult, GpuBuffer } from './output-pool.js';
 
 /**
@@ -6,7 +7,8 @@ import type { OutputPool, BufferResult, GpuBuffer } from './output-pool.js';
  * to the kernel's one uniform buffer (so two calls of a kernel cannot share a submission); on a real GPU
  * those host-side steps, not the kernels, were most of a training step. Here a call of a built kernel
  * writes its parameters (and any host-array arguments) into a per-batch arena, binds them at its own
- * offset, and adds one dispatch to the open compute pass. The batch is submitted before any read, before
+ * offset (or binds the group kept for the same call seen before, bind-groups.ts), and adds one dispatch
+ * to the open compute pass. The batch is submitted before any read, before
  * any call that goes through gpu.js itself, when the arena is full, every FLUSH_EVERY dispatches (so the
  * GPU starts early), and otherwise once the JS that queued the calls has run (a macrotask later). WebGPU orders the dispatches of a pass and the submissions of a
  * queue, so results are those of one submission per call.
@@ -74,13 +76,19 @@ export class BatchEncoder {
   private pass: ComputePass | null = null;
   private arena: GpuBuffer | null = null;
   private host = new Uint8Array(1 << 16);
+  private params = new Uint8Array(256);
+  private readonly groups = new BindGroupCache();
   private used = 0;
   private scheduled = false;
   private dispatches = 0;
   /** Round trip of an empty submission on `device` (ms), measured on the first timed call. */
   private roundTrip: number | null = null;
 
-  constructor(private readonly pool: OutputPool) {}
+  /** @param keepGroups whether repeated calls bind kept groups (bind-groups.ts; `SEGRAD_GPU_BIND_GROUPS=0` turns it off, for comparison). */
+  constructor(
+    private readonly pool: OutputPool,
+    private readonly keepGroups = true,
+  ) {}
 
   /**
    * Records a call of `kernel` (a gpu.js kernel shortcut) on `args` with `size` outputs into the open
@@ -104,51 +112,54 @@ export class BatchEncoder {
       if (--own._refs! === 0) own.destroy();
     }
     const dev = k._device;
-    if (this.device && this.device !== dev) this.flush();
+    if ((this.device && this.device !== dev) || this.groups.full) {
+      this.flush();
+      this.groups.clear();
+    }
     this.device = dev;
     const uniformAlign = dev.limits.minUniformBufferOffsetAlignment;
     const storageAlign = dev.limits.minStorageBufferOffsetAlignment;
-    const paramBytes = k.paramsMirror.byteLength;
-    const hostArrays = arrays.filter((a): a is Float32Array => a instanceof Float32Array);
-    // where this call's parameters and host arrays would end in the arena, reserved from `from` on
-    const end = (from: number): number => hostArrays.reduce((at, a) => align(at, storageAlign) + a.byteLength, align(from, uniformAlign) + paramBytes);
-    if (this.arena && end(this.used) > this.arena.size) this.flush();
-    if (!this.arena || end(0) > this.arena.size) this.growArena(dev, end(0));
 
     // parameters: gpu.js's layout, filled as its _runInternal fills them
-    const pOffset = this.reserve(paramBytes, uniformAlign);
-    this.host.set(new Uint8Array(k.paramsMirror), pOffset);
-    const u32 = new Uint32Array(this.host.buffer, pOffset, paramBytes / 4);
-    const f32 = new Float32Array(this.host.buffer, pOffset, paramBytes / 4);
+    const paramBytes = k.paramsMirror.byteLength;
+    if (this.params.byteLength < paramBytes) this.params = new Uint8Array(paramBytes);
+    const params = this.params.subarray(0, paramBytes);
+    params.set(new Uint8Array(k.paramsMirror));
+    const u32 = new Uint32Array(params.buffer, 0, paramBytes / 4);
+    const f32 = new Float32Array(params.buffer, 0, paramBytes / 4);
     const threads = size / width;
     const { groups, dispatchWidth } = k._computeDispatch([threads, 1, 1]);
     u32.set([threads, 1, 1, dispatchWidth]);
-    const entries: { binding: number; resource: { buffer: GpuBuffer; offset?: number; size?: number } }[] = [
-      { binding: 0, resource: { buffer: this.arena!, offset: pOffset, size: paramBytes } },
-    ];
     layout.arrayArgs.forEach((r, j) => {
-      const a = arrays[j];
-      let resource: { buffer: GpuBuffer; offset?: number; size?: number };
-      let n: number;
-      if (a instanceof Float32Array) {
-        const at = this.reserve(a.byteLength, storageAlign);
-        this.host.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
-        resource = { buffer: this.arena!, offset: at, size: a.byteLength };
-        n = a.length;
-      } else {
-        const b = a as BufferResult & { output: number[] };
-        n = b.output.reduce((p, d) => p * d, 1);
-        resource = b.byteOffset === undefined ? { buffer: b.buffer } : { buffer: b.buffer, offset: b.byteOffset, size: n * 4 };
-      }
+      const a = arrays[j] as Float32Array | (BufferResult & { output: number[] });
+      const n = a instanceof Float32Array ? a.length : a.output.reduce((p, d) => p * d, 1);
       u32.set([n, 1, 1, n], r.dimsOffset / 4);
-      entries.push({ binding: 1 + j, resource });
     });
     for (const r of layout.scalarArgs) f32[r.offset / 4] = args[r.index] as number;
 
     const out = this.pool.take(dev, size * 4);
-    entries.push({ binding: 1 + arrays.length, resource: { buffer: out } });
-    layout.bufferConstants.forEach((c, j) => entries.push({ binding: 2 + arrays.length + j, resource: { buffer: c.buffer } }));
-    const group = dev.createBindGroup({ layout: k.bindGroupLayout, entries });
+    const constants = layout.bufferConstants.map((c): BoundBuffer => ({ buffer: c.buffer }));
+    const bindGroup = (bound: BoundBuffer[]): unknown =>
+      dev.createBindGroup({ layout: k.bindGroupLayout, entries: [...bound, { buffer: out }, ...constants].map((resource, binding) => ({ binding, resource })) });
+    // a call on buffers alone may bind a kept group (bind-groups.ts); one with host arrays binds the arena
+    const hostArrays = arrays.filter((a): a is Float32Array => a instanceof Float32Array);
+    const inputs = hostArrays.length === 0 && this.keepGroups ? arrays.map((a) => bufferRange(a as BufferResult & { output: number[] })) : null;
+    let group = inputs ? this.groups.group(dev, uniformAlign, k, params, [...inputs, { buffer: out }, ...constants], (slot) => bindGroup([slot, ...inputs])) : undefined;
+    if (group === undefined) {
+      // where this call's parameters and host arrays would end in the arena, reserved from `from` on
+      const end = (from: number): number => hostArrays.reduce((at, a) => align(at, storageAlign) + a.byteLength, align(from, uniformAlign) + paramBytes);
+      if (this.arena && end(this.used) > this.arena.size) this.flush();
+      if (!this.arena || end(0) > this.arena.size) this.growArena(dev, end(0));
+      const pOffset = this.reserve(paramBytes, uniformAlign);
+      this.host.set(params, pOffset);
+      const bound = inputs ?? arrays.map((a): BoundBuffer => {
+        if (!(a instanceof Float32Array)) return bufferRange(a as BufferResult & { output: number[] });
+        const at = this.reserve(a.byteLength, storageAlign);
+        this.host.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
+        return { buffer: this.arena!, offset: at, size: a.byteLength };
+      });
+      group = bindGroup([{ buffer: this.arena!, offset: pOffset, size: paramBytes }, ...bound]);
+    }
 
     if (!this.pass) {
       this.encoder = dev.createCommandEncoder();
@@ -169,10 +180,10 @@ export class BatchEncoder {
   /** Submits the open batch (its parameters first). */
   flush(): void {
     this.scheduled = false;
-    if (!this.pass || !this.encoder || !this.device || !this.arena) return;
+    if (!this.pass || !this.encoder || !this.device) return;
     this.pass.end();
     const q = this.device.queue;
-    q.writeBuffer(this.arena, 0, this.host, 0, align(this.used, 4));
+    if (this.arena && this.used > 0) q.writeBuffer(this.arena, 0, this.host, 0, align(this.used, 4));
     q.submit([this.encoder.finish()]);
     this.pass = null;
     this.encoder = null;
@@ -227,6 +238,11 @@ export class BatchEncoder {
 
 function align(n: number, a: number): number {
   return Math.ceil(n / a) * a;
+}
+
+/** The range of its buffer a buffer argument binds: the whole buffer, or a view's part. */
+function bufferRange(b: BufferResult & { output: number[] }): BoundBuffer {
+  return b.byteOffset === undefined ? { buffer: b.buffer } : { buffer: b.buffer, offset: b.byteOffset, size: b.output.reduce((p, d) => p * d, 1) * 4 };
 }
 
 function isBufferResult(a: unknown): boolean {

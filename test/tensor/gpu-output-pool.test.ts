@@ -1,0 +1,125 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { OutputPool, type BufferResult, type GpuBuffer } from '../../src/tensor/backends/gpu/output-pool.js';
+
+/**
+ * The webgpu output pool (output-pool.ts) on a fake device: it never hands out a buffer still held, and
+ * a loop whose steps repeat their calls settles on the same buffers every step (a value replaced every
+ * step on two), which is what lets bind-groups.ts reuse a step's bind groups.
+ */
+
+interface FakeBuffer extends GpuBuffer {
+  id: number;
+}
+
+function fakeDevice(): { createBuffer(d: { size: number }): FakeBuffer; made: number } {
+  const dev = {
+    made: 0,
+    createBuffer: ({ size }: { size: number }): FakeBuffer => ({ id: dev.made++, size, destroy: () => undefined }),
+  };
+  return dev;
+}
+
+const resultOf = (buffer: GpuBuffer): BufferResult => {
+  buffer._refs = 1;
+  return { buffer, _deleted: false, toArray: () => null, delete: () => undefined };
+};
+
+/**
+ * One step of a loop: `temps` values taken at `at` and released at `until` (event indices within the
+ * step), and `states` values replaced every step: the new one taken at `at`, the old released at `until`.
+ */
+interface Step {
+  temps: { bytes: number; at: number; until: number }[];
+  states: { bytes: number; at: number; until: number }[];
+}
+
+/** Runs `cycles` steps on a fresh pool (a read, cycle(), after each); the buffers each step took, in order. */
+function runLoop(step: Step, cycles: number): { takes: number[][]; made: number[] } {
+  const pool = new OutputPool();
+  const dev = fakeDevice();
+  const held = new Set<GpuBuffer>();
+  const take = (bytes: number): FakeBuffer => {
+    const b = pool.take(dev, bytes) as FakeBuffer;
+    // the property every reuse rests on: never a buffer whose value is still held
+    expect(held.has(b), `buffer ${b.id} handed out while held`).toBe(false);
+    expect(b.size).toBe(bytes);
+    held.add(b);
+    return b;
+  };
+  const release = (b: FakeBuffer): void => {
+    held.delete(b);
+    pool.recycle(resultOf(b));
+  };
+  let state = step.states.map((s) => take(s.bytes));
+  pool.cycle();
+  const takes: number[][] = [];
+  const made: number[] = [];
+  const events = Math.max(0, ...[...step.temps, ...step.states].map((e) => e.until)) + 1;
+  for (let c = 0; c < cycles; c++) {
+    const ids: number[] = [];
+    const temps: (FakeBuffer | null)[] = step.temps.map(() => null);
+    const next: (FakeBuffer | null)[] = step.states.map(() => null);
+    for (let e = 0; e < events; e++) {
+      step.temps.forEach((t, j) => {
+        if (t.at === e) ids.push((temps[j] = take(t.bytes)).id);
+      });
+      step.states.forEach((s, j) => {
+        if (s.at === e) ids.push((next[j] = take(s.bytes)).id);
+      });
+      step.temps.forEach((t, j) => {
+        if (t.until === e) release(temps[j]!);
+      });
+      step.states.forEach((s, j) => {
+        if (s.until === e) release(state[j]);
+      });
+    }
+    state = next as FakeBuffer[];
+    pool.cycle();
+    takes.push(ids);
+    made.push(dev.made);
+  }
+  return { takes, made };
+}
+
+const span = fc.record({ bytes: fc.constantFrom(256, 512), at: fc.nat(12), length: fc.integer({ min: 0, max: 12 }) }).map(({ bytes, at, length }) => ({ bytes, at, until: at + length }));
+const steps = fc.record({ temps: fc.array(span, { maxLength: 10 }), states: fc.array(span, { maxLength: 5 }) });
+
+describe('webgpu output pool', () => {
+  it('a released buffer of the same size is handed out again, a new one only where none is free', () => {
+    const pool = new OutputPool();
+    const dev = fakeDevice();
+    const a = pool.take(dev, 256);
+    pool.recycle(resultOf(a));
+    expect(pool.take(dev, 512)).not.toBe(a);
+    expect(pool.take(dev, 256)).toBe(a);
+    expect(dev.made).toBe(2);
+  });
+
+  it('never hands out a held buffer, and a repeating loop settles on the same buffers (a replaced value on two)', () => {
+    fc.assert(
+      fc.property(steps, (step) => {
+        const { takes, made } = runLoop(step, 12);
+        // a step's calls find last step's buffers again, a replaced value the buffers of two steps back
+        for (let c = 4; c < 12; c++) expect(takes[c], `step ${c}`).toEqual(takes[c - 2]);
+        expect(made[11], 'buffers made after the loop settled').toBe(made[4]);
+      }),
+      { numRuns: 300, seed: 7 },
+    );
+  });
+
+  it('values replaced every step alternate between two buffers each from the second step on', () => {
+    // three states of one size, each replaced before the next is taken: the pattern that walked every
+    // state through every buffer of its size when the pool handed out the last freed one
+    const step: Step = {
+      temps: [{ bytes: 256, at: 0, until: 5 }],
+      states: [0, 1, 2].map((k) => ({ bytes: 256, at: 1 + 2 * k, until: 2 + 2 * k })),
+    };
+    const { takes } = runLoop(step, 8);
+    for (let c = 2; c < 8; c++) expect(takes[c]).toEqual(takes[c - 2]);
+    const [even, odd] = [takes[6], takes[7]];
+    // each state position holds two buffers in turn; the temporary keeps one
+    for (const k of [1, 2, 3]) expect(even[k]).not.toBe(odd[k]);
+    expect(even[0]).toBe(odd[0]);
+  });
+});
