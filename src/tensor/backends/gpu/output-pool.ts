@@ -36,7 +36,7 @@ export class OutputPool {
   private taken: GpuBuffer[] = [];
   private last: GpuBuffer[] = [];
   private before: GpuBuffer[] = [];
-  /** The last take of the cycle that prefers a buffer. */
+  /** For each buffer the last take of this cycle that prefers it (Infinity: the next cycle's take wants it back). */
   private wanted = new Map<GpuBuffer, number>();
 
   /** @param capBytes most bytes kept idle; released buffers past it are destroyed. */
@@ -76,10 +76,10 @@ export class OutputPool {
   }
 
   /**
-   * A free buffer for take n when neither preferred one is free: one no later take of this cycle wants;
-   * else none (a new buffer) where take n holds a value replaced every step, which needs a partner of
-   * its own to alternate with; else the one wanted latest (taking one a later take wants pushes that
-   * take onto another buffer, and so on down the cycle).
+   * A free buffer for take n when neither preferred one is free: one no later take of this cycle wants,
+   * else none (a new buffer). Taking one a later take wants would push that take onto another buffer,
+   * and so on down the cycle, and kept values replaced every step walking through all buffers of their
+   * size (what handing out the last freed buffer did); a new one is made only until the loop settles.
    */
   private spare(list: GpuBuffer[], n: number): GpuBuffer | undefined {
     for (let i = list.length - 1; i >= 0; i--) if (!((this.wanted.get(list[i]) ?? -1) > n)) return list.splice(i, 1)[0];
