@@ -28,37 +28,54 @@ export interface BufferResult {
 const OUTPUT_USAGE = 0x0080 | 0x0004;
 /** Takes a cycle remembers at most (a loop that never reads would otherwise grow the list). */
 const MAX_TAKES = 1 << 16;
+/** Kinds of cycle remembered (a training step, a validation batch, …), the least recently seen dropped. */
+const KINDS = 16;
+
+/** A past cycle: its takes in order, and each buffer's last place among them. */
+interface Cycle {
+  takes: GpuBuffer[];
+  last: Map<GpuBuffer, number>;
+}
+
+/** The last two cycles of one kind: cycles whose takes had the same sizes in the same order. */
+interface Kind {
+  latest: Cycle;
+  earlier?: Cycle;
+}
 
 export class OutputPool {
   private readonly free = new Map<number, GpuBuffer[]>();
   private bytes = 0;
-  /** The buffers handed out since the last cycle() in order, and those of the two cycles before. */
+  /** The buffers handed out since the last cycle() in order. */
   private taken: GpuBuffer[] = [];
-  private last: GpuBuffer[] = [];
-  private before: GpuBuffer[] = [];
-  /** For each buffer the last take of this cycle that prefers it (Infinity: the next cycle's take wants it back). */
-  private wanted = new Map<GpuBuffer, number>();
+  /** Kinds by their sizes, the least recently seen first; those whose takes so far had this cycle's sizes, the latest first. */
+  private readonly kinds = new Map<string, Kind>();
+  private like: Kind[] = [];
+  /** Buffers of values replaced this cycle, which the next cycle of its kind wants back. */
+  private readonly kept = new Set<GpuBuffer>();
 
   /** @param capBytes most bytes kept idle; released buffers past it are destroyed. */
   constructor(private readonly capBytes = 2 ** 30) {}
 
   /**
-   * A free buffer of `bytes`, or a new one from `device`. The n-th take of a cycle prefers the buffer
-   * the n-th take of the last cycle got, then that of the cycle before, so a loop whose steps repeat
-   * their calls gets the same buffers every step (bind-groups.ts then reuses the calls' bind groups), and
-   * a value replaced every step (a running mean, Adam's parameters: the last buffer is still live)
-   * alternates between two.
+   * A free buffer of `bytes`, or a new one from `device`. The n-th take of a cycle (cycles end at reads)
+   * prefers the buffer the n-th take of the latest cycle of its kind got, then that of the one before
+   * (its kind: the latest seen whose takes so far had this cycle's sizes), so a loop whose steps repeat
+   * their calls gets the same buffers every step, validation between epochs or not (bind-groups.ts
+   * then reuses the calls' bind groups), and a value replaced every step (a running mean, Adam's
+   * parameters: the last buffer is still live) alternates between two.
    */
   take(device: { createBuffer(d: { size: number; usage: number }): GpuBuffer }, bytes: number): GpuBuffer {
     const list = this.free.get(bytes) ?? [];
     const n = this.taken.length;
-    const again = this.last[n];
+    if (this.like.some((k) => k.latest.takes[n]?.size !== bytes)) this.like = this.like.filter((k) => k.latest.takes[n]?.size === bytes);
+    const kind = this.like[0];
+    const again = kind?.latest.takes[n];
     let buf = pick(list, again);
-    // last cycle's buffer still live: a value replaced every step, whose buffer is freed later this
-    // cycle; the next cycle's take n wants it back, so no later take of this one may have it
-    const replaced = !buf && again?.size === bytes;
-    if (replaced) this.wanted.set(again, Infinity);
-    buf ??= pick(list, this.before[n]) ?? this.spare(list, n);
+    // the latest cycle's buffer still live: a value replaced every step, whose buffer is freed later this
+    // cycle; the next cycle wants it back, so no later take of this one may have it
+    if (!buf && again) this.kept.add(again);
+    buf ??= pick(list, kind?.earlier?.takes[n]) ?? this.spare(list, n);
     if (buf) this.bytes -= bytes;
     else buf = device.createBuffer({ size: bytes, usage: OUTPUT_USAGE });
     if (n < MAX_TAKES) this.taken.push(buf);
@@ -68,21 +85,29 @@ export class OutputPool {
   /** Ends a cycle: the device reads a result back (a step of a loop ends with one; a read right after another ends none). */
   cycle(): void {
     if (this.taken.length === 0) return;
-    this.before = this.last;
-    this.last = this.taken;
+    const last = new Map<GpuBuffer, number>();
+    this.taken.forEach((b, n) => last.set(b, n));
+    const sizes = this.taken.map((b) => b.size).join(',');
+    const before = this.kinds.get(sizes);
+    this.kinds.delete(sizes);
+    this.kinds.set(sizes, { latest: { takes: this.taken, last }, earlier: before?.latest });
+    if (this.kinds.size > KINDS) this.kinds.delete(this.kinds.keys().next().value!);
+    this.like = [...this.kinds.values()].reverse();
     this.taken = [];
-    this.wanted = new Map();
-    for (const takes of [this.before, this.last]) takes.forEach((b, n) => this.wanted.set(b, Math.max(n, this.wanted.get(b) ?? 0)));
+    this.kept.clear();
   }
 
   /**
    * A free buffer for take n when neither preferred one is free: one no later take of this cycle wants,
    * else none (a new buffer). Taking one a later take wants would push that take onto another buffer,
-   * and so on down the cycle, and kept values replaced every step walking through all buffers of their
-   * size (what handing out the last freed buffer did); a new one is made only until the loop settles.
+   * and so on down the cycle, and values replaced every step would walk through all buffers of their
+   * size (as handing out the last freed buffer did); a loop that repeats its steps makes new buffers
+   * only until it settles.
    */
   private spare(list: GpuBuffer[], n: number): GpuBuffer | undefined {
-    for (let i = list.length - 1; i >= 0; i--) if (!((this.wanted.get(list[i]) ?? -1) > n)) return list.splice(i, 1)[0];
+    const kind = this.like[0];
+    const wanted = (b: GpuBuffer): boolean => this.kept.has(b) || (kind?.latest.last.get(b) ?? -1) > n || (kind?.earlier?.last.get(b) ?? -1) > n;
+    for (let i = list.length - 1; i >= 0; i--) if (!wanted(list[i])) return list.splice(i, 1)[0];
     return undefined;
   }
 
