@@ -523,6 +523,32 @@ export const cases: Case[] = [
         for (const [k, [got, want]] of outs.entries()) close(got, want, 8, `adamUpdateMany step 3, parameter ${Math.floor(k / 3)} of ${JSON.stringify(sizes)}: ${['θ', 'm', 'v'][k % 3]}`);
       });
   } },
+  { name: 'a loop of steps repeating their calls and reading each (webgpu: kept bind groups, values replaced every step on two buffers)', runs: 4, make: (p) => {
+    return fc.asyncProperty(fc.integer({ min: 1, max: 300 }), seed, async (n, s) => {
+        const g = p.gpu;
+        const xs = values(n, s, -1, 1);
+        let want = Float64Array.from(values(n, s + 1));
+        const x = g.upload(xs, 'float32');
+        let st = g.upload(Float32Array.from(want), 'float32');
+        for (let k = 0; k < 10; k++) {
+          // st ← st·x + x on buffers alone (its calls' bind groups kept from the third step on), then
+          // k·st − x, whose parameter k changes every step (a group of its own each step)
+          const prod = g.binary('mul', st, [n], x, [n], [n], 'float32');
+          const next = g.binary('add', prod, [n], x, [n], [n], 'float32');
+          g.dispose(prod);
+          g.dispose(st);
+          st = next;
+          want = want.map((v, i) => v * xs[i] + xs[i]);
+          close((await g.read(st, n, 'float32')) as Float32Array, Float32Array.from(want), 4, `step ${k}: st·x + x`);
+          if (!g.axpby) continue;
+          const scaled = g.axpby(st, k, x, -1, n, 'float32');
+          close((await g.read(scaled, n, 'float32')) as Float32Array, Float32Array.from(want, (v, i) => k * v - xs[i]), 4, `step ${k}: k·st − x`);
+          g.dispose(scaled);
+        }
+        g.dispose(st);
+        g.dispose(x);
+      });
+  } },
   { name: 'batchNormForward and batchNormBackward (γ, β present or not; with and without relu)', runs: RUNS * 2, make: (p) => {
     const d = fc.integer({ min: 1, max: 5 });
     return fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), d, d, fc.boolean(), fc.boolean(), fc.boolean(), seed, (n, c, h, w, hasGamma, hasBeta, relu, s) =>
