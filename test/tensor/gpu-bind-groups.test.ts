@@ -42,8 +42,8 @@ describe('webgpu bind-group cache', () => {
     const kernel = {};
     const [a, out] = [buffer(), buffer()];
     const made: BoundBuffer[] = [];
-    const create = (slot: BoundBuffer): object => (made.push(slot), { slot });
-    const call = (): unknown => cache.group(dev, 256, kernel, params(8, 1, 1, 8), [{ buffer: a }, { buffer: out }], create);
+    const create = ([slot]: BoundBuffer[]): object => (made.push(slot), { slot });
+    const call = (): unknown => cache.group(dev, 256, kernel, [params(8, 1, 1, 8)], [{ buffer: a }, { buffer: out }], create);
     expect(call(), 'first sighting: bound from the arena').toBeUndefined();
     const group = call();
     expect(group).toBeDefined();
@@ -63,8 +63,8 @@ describe('webgpu bind-group cache', () => {
     const [a, b, out] = [buffer(), buffer(), buffer()];
     let made = 0;
     const groupOf = (kernel: object, p: Uint8Array, bound: BoundBuffer[]): unknown => {
-      cache.group(dev, 256, kernel, p, bound, () => ({ n: made++ }));
-      return cache.group(dev, 256, kernel, p, bound, () => ({ n: made++ }));
+      cache.group(dev, 256, kernel, [p], bound, () => ({ n: made++ }));
+      return cache.group(dev, 256, kernel, [p], bound, () => ({ n: made++ }));
     };
     const base = groupOf(k1, params(4, 2), [{ buffer: a, offset: 256, size: 64 }, { buffer: out }]);
     const variants = [
@@ -79,6 +79,28 @@ describe('webgpu bind-group cache', () => {
     expect(groupOf(k1, params(4, 2), [{ buffer: a, offset: 256, size: 64 }, { buffer: out }])).toBe(base);
   });
 
+  it('keeps the values of a call\'s small host arrays beside its parameters, a slot each: other values, another call', () => {
+    const cache = new BindGroupCache();
+    const dev = fakeDevice();
+    const kernel = {};
+    const out = buffer();
+    const made: BoundBuffer[][] = [];
+    const call = (value: number): unknown => {
+      const blobs = [params(1, 1), new Uint8Array(Float32Array.of(value).buffer)];
+      cache.group(dev, 256, kernel, blobs, [{ buffer: out }], (slots) => (made.push(slots), { value }));
+      return cache.group(dev, 256, kernel, blobs, [{ buffer: out }], (slots) => (made.push(slots), { value }));
+    };
+    const half = call(0.5);
+    expect(call(2)).not.toBe(half);
+    expect(call(0.5)).toBe(half);
+    expect(made).toHaveLength(2);
+    const [, valueSlot] = made[0];
+    expect(valueSlot.size).toBe(4);
+    expect(valueSlot.offset! % 256).toBe(0);
+    const bytes = (valueSlot.buffer as Store).bytes.slice(valueSlot.offset!, valueSlot.offset! + 4);
+    expect(new Float32Array(bytes.buffer)[0]).toBe(0.5);
+  });
+
   it('slots sit at the uniform alignment and spill into a new store; clear() frees the stores and forgets every group', () => {
     const cache = new BindGroupCache();
     const dev = fakeDevice();
@@ -86,7 +108,7 @@ describe('webgpu bind-group cache', () => {
     const out = buffer();
     const kernel = {};
     for (let k = 0; k < 300; k++) {
-      for (let r = 0; r < 2; r++) cache.group(dev, 256, kernel, params(k), [{ buffer: out }], (slot) => (slots.push(slot), {}));
+      for (let r = 0; r < 2; r++) cache.group(dev, 256, kernel, [params(k)], [{ buffer: out }], ([slot]) => (slots.push(slot), {}));
     }
     expect(slots).toHaveLength(300);
     for (const s of slots) expect(s.offset! % 256).toBe(0);
@@ -94,12 +116,12 @@ describe('webgpu bind-group cache', () => {
     expect(dev.stores).toHaveLength(2);
     expect(new Set(slots.map((s) => `${dev.stores.indexOf(s.buffer as Store)}@${s.offset}`)).size).toBe(300);
     const bound = [{ buffer: out }];
-    cache.group(dev, 256, kernel, params(1000), bound, () => ({}));
-    const kept = cache.group(dev, 256, kernel, params(1000), bound, () => ({}));
+    cache.group(dev, 256, kernel, [params(1000)], bound, () => ({}));
+    const kept = cache.group(dev, 256, kernel, [params(1000)], bound, () => ({}));
     cache.clear();
     expect(dev.stores.every((s) => s.destroyed)).toBe(true);
-    expect(cache.group(dev, 256, kernel, params(1000), bound, () => ({})), 'forgotten: a first sighting again').toBeUndefined();
-    expect(cache.group(dev, 256, kernel, params(1000), bound, () => ({}))).not.toBe(kept);
+    expect(cache.group(dev, 256, kernel, [params(1000)], bound, () => ({})), 'forgotten: a first sighting again').toBeUndefined();
+    expect(cache.group(dev, 256, kernel, [params(1000)], bound, () => ({}))).not.toBe(kept);
   });
 
   it('says it is full once a bounded number of calls were sighted, so the encoder starts it over', () => {
@@ -107,7 +129,7 @@ describe('webgpu bind-group cache', () => {
     const dev = fakeDevice();
     const out = buffer();
     let calls = 0;
-    while (!cache.full && calls < 100_000) cache.group(dev, 256, {}, params(calls++), [{ buffer: out }], () => ({}));
+    while (!cache.full && calls < 100_000) cache.group(dev, 256, {}, [params(calls++)], [{ buffer: out }], () => ({}));
     expect(cache.full).toBe(true);
     expect(calls).toBeLessThan(100_000);
     cache.clear();

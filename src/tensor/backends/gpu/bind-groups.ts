@@ -23,8 +23,8 @@ interface SlotDevice {
   createBuffer(d: { size: number; usage: number }): GpuBuffer;
 }
 
-// GPUBufferUsage.UNIFORM | COPY_DST (values fixed by the spec)
-const SLOT_USAGE = 0x0040 | 0x0008;
+// GPUBufferUsage.UNIFORM | STORAGE | COPY_DST (values fixed by the spec): parameters and small host arrays
+const SLOT_USAGE = 0x0040 | 0x0080 | 0x0008;
 const STORE_BYTES = 1 << 16;
 /** Kept groups and sighted keys at most; past either, the encoder starts over (clear()). */
 const MAX_GROUPS = 4096;
@@ -44,14 +44,15 @@ export class BindGroupCache {
   }
 
   /**
-   * The kept bind group of a call of `kernel` with `params` (its uniform bytes) binding `buffers` (its
-   * inputs, output and constants, in binding order after the parameters), or `undefined` where the call
-   * must bind its parameters itself. On a call's second sighting this writes its parameters into a slot
-   * of their own and keeps `create(slot)`.
+   * The kept bind group of a call of `kernel` whose bound bytes are `blobs` (its uniform parameters, then
+   * any small host arrays it takes) and which binds `buffers` (its device inputs, output and constants),
+   * or `undefined` where the call must bind its bytes itself. On a call's second sighting this writes each
+   * blob into a slot of its own and keeps `create(slots)`.
    */
-  group(device: SlotDevice, alignment: number, kernel: object, params: Uint8Array, buffers: BoundBuffer[], create: (slot: BoundBuffer) => unknown): unknown {
-    if (params.byteLength > STORE_BYTES) return undefined;
-    let key = `${this.id(kernel)}:${String.fromCharCode.apply(null, new Uint16Array(params.buffer, params.byteOffset, params.byteLength >> 1) as unknown as number[])}`;
+  group(device: SlotDevice, alignment: number, kernel: object, blobs: Uint8Array[], buffers: BoundBuffer[], create: (slots: BoundBuffer[]) => unknown): unknown {
+    if (blobs.some((b) => b.byteLength > STORE_BYTES)) return undefined;
+    let key = `${this.id(kernel)}`;
+    for (const b of blobs) key += `:${b.byteLength}:${String.fromCharCode.apply(null, new Uint16Array(b.buffer, b.byteOffset, b.byteLength >> 1) as unknown as number[])}`;
     for (const b of buffers) key += `:${this.id(b.buffer)}@${b.offset ?? ''}+${b.size ?? ''}`;
     const kept = this.groups.get(key);
     if (kept !== undefined) return kept;
@@ -59,7 +60,7 @@ export class BindGroupCache {
       this.seen.add(key);
       return undefined;
     }
-    const group = create(this.slot(device, alignment, params));
+    const group = create(blobs.map((b) => this.slot(device, alignment, b)));
     this.groups.set(key, group);
     return group;
   }
@@ -80,17 +81,17 @@ export class BindGroupCache {
     return id;
   }
 
-  private slot(device: SlotDevice, alignment: number, params: Uint8Array): BoundBuffer {
+  private slot(device: SlotDevice, alignment: number, bytes: Uint8Array): BoundBuffer {
     let at = Math.ceil(this.storeUsed / alignment) * alignment;
-    if (at + params.byteLength > STORE_BYTES) {
+    if (at + bytes.byteLength > STORE_BYTES) {
       this.stores.push(device.createBuffer({ size: STORE_BYTES, usage: SLOT_USAGE }));
       at = 0;
     }
-    this.storeUsed = at + params.byteLength;
+    this.storeUsed = at + bytes.byteLength;
     const buffer = this.stores[this.stores.length - 1];
     // queued before the submission of the batch that first binds it (WebGPU orders the queue's work)
-    device.queue.writeBuffer(buffer, at, params);
-    return { buffer, offset: at, size: params.byteLength };
+    device.queue.writeBuffer(buffer, at, bytes);
+    return { buffer, offset: at, size: bytes.byteLength };
   }
 }
 

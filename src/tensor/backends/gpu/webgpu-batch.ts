@@ -64,6 +64,8 @@ interface BuiltKernel {
 
 // GPUBufferUsage: UNIFORM | STORAGE | COPY_DST (values fixed by the spec)
 const ARENA_USAGE = 0x0040 | 0x0080 | 0x0008;
+/** Host arrays a kept bind group holds the values of at most (bytes): one-value constants, not uploads. */
+const INLINE_BYTES = 256;
 /** Dispatches per submission at most. */
 const FLUSH_EVERY = 64;
 // the setImmediate of load time: dawn-poll.ts makes the global one nap while segrad waits for the device
@@ -141,10 +143,20 @@ export class BatchEncoder {
     const constants = layout.bufferConstants.map((c): BoundBuffer => ({ buffer: c.buffer }));
     const bindGroup = (bound: BoundBuffer[]): unknown =>
       dev.createBindGroup({ layout: k.bindGroupLayout, entries: [...bound, { buffer: out }, ...constants].map((resource, binding) => ({ binding, resource })) });
-    // a call on buffers alone may bind a kept group (bind-groups.ts); one with host arrays binds the arena
+    // a call on buffers and small host arrays (one-value constants) may bind a kept group (bind-groups.ts),
+    // the arrays' values kept beside its parameters; one with larger host data (an upload) binds the arena
     const hostArrays = arrays.filter((a): a is Float32Array => a instanceof Float32Array);
-    const inputs = hostArrays.length === 0 && this.keepGroups ? arrays.map((a) => bufferRange(a as BufferResult & { output: number[] })) : null;
-    let group = inputs ? this.groups.group(dev, uniformAlign, k, params, [...inputs, { buffer: out }, ...constants], (slot) => bindGroup([slot, ...inputs])) : undefined;
+    const buffers = arrays.filter((a) => !(a instanceof Float32Array)).map((a) => bufferRange(a as BufferResult & { output: number[] }));
+    // binding order: each host array's slot or each buffer's range, as the arguments come
+    const inOrder = (hosts: BoundBuffer[]): BoundBuffer[] => {
+      let [h, b] = [0, 0];
+      return arrays.map((a) => (a instanceof Float32Array ? hosts[h++] : buffers[b++]));
+    };
+    let group: unknown;
+    if (this.keepGroups && hostArrays.every((a) => a.byteLength <= INLINE_BYTES)) {
+      const blobs = [params, ...hostArrays.map((a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength))];
+      group = this.groups.group(dev, Math.max(uniformAlign, storageAlign), k, blobs, [...buffers, { buffer: out }, ...constants], ([slot, ...hosts]) => bindGroup([slot, ...inOrder(hosts)]));
+    }
     if (group === undefined) {
       // where this call's parameters and host arrays would end in the arena, reserved from `from` on
       const end = (from: number): number => hostArrays.reduce((at, a) => align(at, storageAlign) + a.byteLength, align(from, uniformAlign) + paramBytes);
@@ -152,13 +164,12 @@ export class BatchEncoder {
       if (!this.arena || end(0) > this.arena.size) this.growArena(dev, end(0));
       const pOffset = this.reserve(paramBytes, uniformAlign);
       this.host.set(params, pOffset);
-      const bound = inputs ?? arrays.map((a): BoundBuffer => {
-        if (!(a instanceof Float32Array)) return bufferRange(a as BufferResult & { output: number[] });
+      const hosts = hostArrays.map((a): BoundBuffer => {
         const at = this.reserve(a.byteLength, storageAlign);
         this.host.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
         return { buffer: this.arena!, offset: at, size: a.byteLength };
       });
-      group = bindGroup([{ buffer: this.arena!, offset: pOffset, size: paramBytes }, ...bound]);
+      group = bindGroup([{ buffer: this.arena!, offset: pOffset, size: paramBytes }, ...inOrder(hosts)]);
     }
 
     if (!this.pass) {
