@@ -5,10 +5,11 @@ import type { GpuBuffer } from './output-pool.js';
  * `createBindGroup` was the largest single host cost of a batched call (SwiftShader's host, U-Net 16²
  * step: 25 µs of about 75), and a training step repeats its calls step after step: the same kernels
  * with the same parameters on the same buffers, since the output pool hands its buffers out in the same
- * order every step. A call is known by its kernel, its parameter bytes and its buffers (each with its
- * offset and size). On its second sighting its parameters get a uniform slot of their own, written
- * once, and its bind group is kept; from the third on the call binds that group and writes nothing.
- * A call seen once (Adam's step-dependent scalars, a one-off shape) stays on the batch's arena.
+ * order every step. A call is known by its kernel, its parameter bytes, the values of any small host
+ * arrays it takes (one-value constants) and its buffers (each with its offset and size). On its second
+ * sighting its parameters and those values get slots of their own, written once, and its bind group is
+ * kept; from the third on the call binds that group and writes nothing. A call seen once (Adam's
+ * step-dependent scalars, a one-off shape) stays on the batch's arena.
  */
 
 /** One binding's buffer range. */
