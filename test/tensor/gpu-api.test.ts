@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { avgPool2d, backendInfo, conv2d, convTranspose2d, enableProfiling, formatProfile, maxPool2d, memory, profileReport, randn, resetProfile, resize, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
 import { availableGpuModes, createGpuBackend } from '../../src/tensor/backends/gpu/index.js';
-import type { GpuHandle } from '../../src/tensor/backends/gpu/device.js';
+import { deviceFor, type GpuHandle } from '../../src/tensor/backends/gpu/device.js';
 import { gpuModesHere } from './gpu-modes.js';
 
 /**
@@ -261,6 +261,30 @@ describe.each(modes.filter((m) => m !== 'cpu').map((mode) => ({ mode })))('gpu b
     const live = b.liveBuffers();
     expect(() => b.fill(2 ** 23 + 1, 0, 'float32')).toThrow(/fill \(gpu backend, mode '\w+'\): a tensor of 8388609 elements exceeds the 8388608-element limit/);
     expect(b.liveBuffers()).toBe(live);
+  });
+});
+
+describe.each(modes.map((mode) => ({ mode })))('a failing kernel call, mode $mode', ({ mode }) => {
+  it('is an error naming its op: thrown by the op in the sync modes, kept for the read in webgpu (run at once or queued), and the device goes on', async () => {
+    const dev = deviceFor(mode);
+    // gpu.js cannot compile a call of a function it does not know
+    const bad = 'function(a) { return noSuchFunction(a[this.thread.x]); }';
+    const x = dev.upload(new Float32Array([1, 2, 3]));
+    const doubled = (): Promise<Float32Array> => dev.read(dev.run('double', 'function(a) { return a[this.thread.x] * 2; }', 3, [x]), 3);
+    if (dev.synchronous) {
+      expect(() => dev.run('badOp', bad, 3, [x])).toThrow(new RegExp(`^badOp \\(gpu backend, mode '${mode}'\\): `));
+    } else {
+      expect(Array.from(await doubled())).toEqual([2, 4, 6]); // nothing queued now: the next call runs at once
+      const atOnce = dev.run('badOp', bad, 3, [x]);
+      await expect(dev.read(atOnce, 3)).rejects.toThrow(new RegExp(`^badOp \\(gpu backend, mode '${mode}'\\): `));
+      const reading = dev.read(x, 3); // a read in flight: the next call is queued behind it
+      const queued = dev.run('badQueuedOp', bad, 3, [x]);
+      await expect(dev.read(queued, 3)).rejects.toThrow(new RegExp(`^badQueuedOp \\(gpu backend, mode '${mode}'\\): `));
+      expect(Array.from(await reading)).toEqual([1, 2, 3]);
+      for (const h of [atOnce, queued]) dev.release(h);
+    }
+    expect(Array.from(await doubled())).toEqual([2, 4, 6]);
+    dev.release(x);
   });
 });
 

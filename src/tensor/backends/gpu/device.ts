@@ -291,43 +291,45 @@ export class Device {
     }
     // gpu.js compiles a kernel for its arguments' kinds: host arrays and device buffers get kernels of their own
     const signature = `${size}|${args.map((a) => (typeof a === 'number' ? 'n' : a.host ? `h${a.size}` : a.size)).join(',')}`;
-    const call = (): Promise<void> | void => {
-      const vals = args.map((a) => {
-        if (typeof a === 'number') return a;
-        if (a.error) throw a.error;
-        // queued releases run after every call queued before them, so a missing value means misuse
-        if (!a.value) throw new Error(`${op} (gpu ${this.mode}): an input was released before use`);
-        return a.value;
-      });
-      const kernel = this.kernel(source, signature, size / width);
-      const batched = this.batch?.encode(kernel, vals, size, width);
-      if (batched) {
-        out.value = batched;
-        // device timing: this call alone on the device, and what comes next waits for it
-        if (isDeviceTiming()) return this.batch!.timeToDone().then(({ ms, roundTrip }) => recordDeviceKernel(op, ms, roundTrip));
-        return;
-      }
-      // gpu.js submits on its own: what the batch holds goes first
-      this.batch?.flush();
-      // gpu.js would hand back an array result other kernels cannot read (width > 1)
-      if (vals.some(isView) || width > 1) return this.buildThenEncode(op, kernel, vals, size, width, out);
-      const r = (kernel as unknown as (...v: unknown[]) => unknown)(...vals);
-      const ran = runningMode(kernel);
-      if (ran !== this.mode) throw new Error(`gpu.js ran the kernel in mode '${ran}' instead of '${this.mode}'`);
-      if (this.synchronous) out.value = r as DeviceValue;
-      else return patiently(r as Promise<DeviceValue>).then((v) => void (out.value = v));
-    };
     if (this.synchronous) {
       try {
-        call();
+        this.invoke(op, source, signature, size, args, width, out);
       } catch (e) {
         this.live--;
         throw wrapError(op, this.mode, e);
       }
       return out;
     }
-    this.schedule(op, out, call);
+    this.schedule(op, out, () => this.invoke(op, source, signature, size, args, width, out));
     return out;
+  }
+
+  /** The call of run(): encoded into the batch where it can be, else through gpu.js; sets out.value. */
+  private invoke(op: string, source: string, signature: string, size: number, args: readonly KernelArg[], width: number, out: GpuHandle): Promise<void> | void {
+    const vals = args.map((a) => {
+      if (typeof a === 'number') return a;
+      if (a.error) throw a.error;
+      // queued releases run after every call queued before them, so a missing value means misuse
+      if (!a.value) throw new Error(`${op} (gpu ${this.mode}): an input was released before use`);
+      return a.value;
+    });
+    const kernel = this.kernel(source, signature, size / width);
+    const batched = this.batch?.encode(kernel, vals, size, width);
+    if (batched) {
+      out.value = batched;
+      // device timing: this call alone on the device, and what comes next waits for it
+      if (isDeviceTiming()) return this.batch!.timeToDone().then(({ ms, roundTrip }) => recordDeviceKernel(op, ms, roundTrip));
+      return;
+    }
+    // gpu.js submits on its own: what the batch holds goes first
+    this.batch?.flush();
+    // gpu.js would hand back an array result other kernels cannot read (width > 1)
+    if (vals.some(isView) || width > 1) return this.buildThenEncode(op, kernel, vals, size, width, out);
+    const r = (kernel as unknown as (...v: unknown[]) => unknown)(...vals);
+    const ran = runningMode(kernel);
+    if (ran !== this.mode) throw new Error(`gpu.js ran the kernel in mode '${ran}' instead of '${this.mode}'`);
+    if (this.synchronous) out.value = r as DeviceValue;
+    else return patiently(r as Promise<DeviceValue>).then((v) => void (out.value = v));
   }
 
   /**
@@ -381,29 +383,50 @@ export class Device {
    * `kernel` names the kernel call for the profile (null: no kernel runs, as for a view).
    */
   private schedule(kernel: string | null, out: GpuHandle, call: () => Promise<void> | void): void {
-    const op = kernel ?? 'view';
-    const timedCall = (): Promise<void> | void => {
-      if (!isProfiling() || kernel === null) return call();
-      const t0 = performance.now();
-      const r = call();
-      recordQueuedKernel(op, performance.now() - t0);
-      return r;
-    };
-    const keep = (e: unknown): Error => (out.error = wrapError(op, this.mode, e));
-    const failed = (e: unknown): never => {
-      throw keep(e);
-    };
+    // no named closures here: the bundles keep function names (esbuild keepNames), which costs a
+    // defineProperty per closure made, and this runs for every kernel call and view
     if (this.pending === 0) {
       try {
-        const r = timedCall();
+        const r = this.timed(kernel, call);
         // a gpu.js call (a kernel's first): its result arrives later, so what comes next waits for it
-        if (r) this.enqueue((out.ready = r.then(() => undefined, failed)));
+        if (r)
+          this.enqueue(
+            (out.ready = r.then(
+              () => undefined,
+              (e) => {
+                throw this.keep(kernel, out, e);
+              },
+            )),
+          );
       } catch (e) {
-        keep(e);
+        this.keep(kernel, out, e);
       }
       return;
     }
-    this.enqueue((out.ready = this.queue.then(timedCall).then(() => undefined, failed)));
+    this.enqueue(
+      (out.ready = this.queue
+        .then(() => this.timed(kernel, call))
+        .then(
+          () => undefined,
+          (e) => {
+            throw this.keep(kernel, out, e);
+          },
+        )),
+    );
+  }
+
+  /** Runs `call`, timed for the profile where one is recorded (a view, `kernel` null, is not). */
+  private timed(kernel: string | null, call: () => Promise<void> | void): Promise<void> | void {
+    if (!isProfiling() || kernel === null) return call();
+    const t0 = performance.now();
+    const r = call();
+    recordQueuedKernel(kernel, performance.now() - t0);
+    return r;
+  }
+
+  /** Keeps `e` as the failure of the op that makes `out` (read() throws it). */
+  private keep(kernel: string | null, out: GpuHandle, e: unknown): Error {
+    return (out.error = wrapError(kernel ?? 'view', this.mode, e));
   }
 
   /** Makes `step` the queue's tail, counted in `pending` until it settles (its failure stays with its handle). */
@@ -467,15 +490,23 @@ export class Device {
     if (h.released) return;
     h.released = true;
     this.live--;
-    const free = (): void => {
-      const v = h.value;
-      h.value = null;
-      if (!v || v instanceof Float32Array) return;
-      if (this.pool && 'buffer' in v) this.pool.recycle(v as unknown as BufferResult);
-      else v.delete();
-    };
-    if (this.synchronous || this.pending === 0) free();
-    else this.enqueue(this.queue.then(free, free));
+    if (this.synchronous || this.pending === 0) this.free(h);
+    else
+      this.enqueue(
+        this.queue.then(
+          () => this.free(h),
+          () => this.free(h),
+        ),
+      );
+  }
+
+  /** Gives a released handle's buffer back to the pool (or to gpu.js). */
+  private free(h: GpuHandle): void {
+    const v = h.value;
+    h.value = null;
+    if (!v || v instanceof Float32Array) return;
+    if (this.pool && 'buffer' in v) this.pool.recycle(v as unknown as BufferResult);
+    else v.delete();
   }
 
   private kernel(source: string, signature: string, size: number): IKernelRunShortcut {

@@ -62,6 +62,26 @@ interface BuiltKernel {
   readBufferResult(h: unknown): Promise<unknown>;
 }
 
+/** A call's parameter bytes, with views to write them as words. */
+class Params {
+  readonly bytes: Uint8Array;
+  readonly u32: Uint32Array;
+  readonly f32: Float32Array;
+  constructor(readonly byteLength: number) {
+    this.bytes = new Uint8Array(byteLength);
+    this.u32 = new Uint32Array(this.bytes.buffer);
+    this.f32 = new Float32Array(this.bytes.buffer);
+  }
+}
+
+/** What the calls of one kernel over one thread count share (BatchEncoder.shared). */
+interface KernelShared {
+  threads: number;
+  mirror: Uint8Array;
+  groups: number[];
+  constants: BoundBuffer[];
+}
+
 // GPUBufferUsage: UNIFORM | STORAGE | COPY_DST (values fixed by the spec)
 const ARENA_USAGE = 0x0040 | 0x0080 | 0x0008;
 /** Host arrays a kept bind group holds the values of at most (bytes): one-value constants, not uploads. */
@@ -78,8 +98,9 @@ export class BatchEncoder {
   private pass: ComputePass | null = null;
   private arena: GpuBuffer | null = null;
   private host = new Uint8Array(1 << 16);
-  private params = new Uint8Array(256);
+  private params = new Params(256);
   private readonly groups = new BindGroupCache();
+  private readonly kernels = new WeakMap<BuiltKernel, KernelShared>();
   private used = 0;
   private scheduled = false;
   private dispatches = 0;
@@ -123,45 +144,37 @@ export class BatchEncoder {
     const storageAlign = dev.limits.minStorageBufferOffsetAlignment;
 
     // parameters: gpu.js's layout, filled as its _runInternal fills them
-    const paramBytes = k.paramsMirror.byteLength;
-    if (this.params.byteLength < paramBytes) this.params = new Uint8Array(paramBytes);
-    const params = this.params.subarray(0, paramBytes);
-    params.set(new Uint8Array(k.paramsMirror));
-    const u32 = new Uint32Array(params.buffer, 0, paramBytes / 4);
-    const f32 = new Float32Array(params.buffer, 0, paramBytes / 4);
-    const threads = size / width;
-    const { groups, dispatchWidth } = k._computeDispatch([threads, 1, 1]);
-    u32.set([threads, 1, 1, dispatchWidth]);
-    layout.arrayArgs.forEach((r, j) => {
+    const shared = this.shared(k, size / width);
+    const paramBytes = shared.mirror.byteLength;
+    if (this.params.byteLength < paramBytes) this.params = new Params(paramBytes);
+    const { u32, f32 } = this.params;
+    const params = this.params.bytes.subarray(0, paramBytes);
+    params.set(shared.mirror);
+    for (let j = 0; j < layout.arrayArgs.length; j++) {
       const a = arrays[j] as Float32Array | (BufferResult & { output: number[] });
       const n = a instanceof Float32Array ? a.length : a.output.reduce((p, d) => p * d, 1);
-      u32.set([n, 1, 1, n], r.dimsOffset / 4);
-    });
+      const at = layout.arrayArgs[j].dimsOffset / 4;
+      u32[at] = u32[at + 3] = n;
+      u32[at + 1] = u32[at + 2] = 1;
+    }
     for (const r of layout.scalarArgs) f32[r.offset / 4] = args[r.index] as number;
 
     const out = this.pool.take(dev, size * 4);
-    const constants = layout.bufferConstants.map((c): BoundBuffer => ({ buffer: c.buffer }));
-    const bindGroup = (bound: BoundBuffer[]): unknown =>
-      dev.createBindGroup({ layout: k.bindGroupLayout, entries: [...bound, { buffer: out }, ...constants].map((resource, binding) => ({ binding, resource })) });
+    const { groups, constants } = shared;
+    // (no named closures in this method: see Device.schedule)
     // a call on buffers and small host arrays (one-value constants) may bind a kept group (bind-groups.ts),
     // the arrays' values kept beside its parameters; one with larger host data (an upload) binds the arena
     const hostArrays = arrays.filter((a): a is Float32Array => a instanceof Float32Array);
     const buffers = arrays.filter((a) => !(a instanceof Float32Array)).map((a) => bufferRange(a as BufferResult & { output: number[] }));
-    // binding order: each host array's slot or each buffer's range, as the arguments come
-    const inOrder = (hosts: BoundBuffer[]): BoundBuffer[] => {
-      let [h, b] = [0, 0];
-      return arrays.map((a) => (a instanceof Float32Array ? hosts[h++] : buffers[b++]));
-    };
     let group: unknown;
     if (this.keepGroups && hostArrays.every((a) => a.byteLength <= INLINE_BYTES)) {
       const blobs = [params, ...hostArrays.map((a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength))];
-      group = this.groups.group(dev, Math.max(uniformAlign, storageAlign), k, blobs, [...buffers, { buffer: out }, ...constants], ([slot, ...hosts]) => bindGroup([slot, ...inOrder(hosts)]));
+      group = this.groups.group(dev, Math.max(uniformAlign, storageAlign), k, blobs, [...buffers, { buffer: out }, ...constants], ([slot, ...hosts]) => bindGroup(dev, k, [slot, ...inOrder(arrays, hosts, buffers), { buffer: out }, ...constants]));
     }
     if (group === undefined) {
-      // where this call's parameters and host arrays would end in the arena, reserved from `from` on
-      const end = (from: number): number => hostArrays.reduce((at, a) => align(at, storageAlign) + a.byteLength, align(from, uniformAlign) + paramBytes);
-      if (this.arena && end(this.used) > this.arena.size) this.flush();
-      if (!this.arena || end(0) > this.arena.size) this.growArena(dev, end(0));
+      if (this.arena && arenaEnd(this.used, paramBytes, hostArrays, uniformAlign, storageAlign) > this.arena.size) this.flush();
+      const need = arenaEnd(0, paramBytes, hostArrays, uniformAlign, storageAlign);
+      if (!this.arena || need > this.arena.size) this.growArena(dev, need);
       const pOffset = this.reserve(paramBytes, uniformAlign);
       this.host.set(params, pOffset);
       const hosts = hostArrays.map((a): BoundBuffer => {
@@ -169,7 +182,7 @@ export class BatchEncoder {
         this.host.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
         return { buffer: this.arena!, offset: at, size: a.byteLength };
       });
-      group = bindGroup([{ buffer: this.arena!, offset: pOffset, size: paramBytes }, ...inOrder(hosts)]);
+      group = bindGroup(dev, k, [{ buffer: this.arena!, offset: pOffset, size: paramBytes }, ...inOrder(arrays, hosts, buffers), { buffer: out }, ...constants]);
     }
 
     if (!this.pass) {
@@ -228,6 +241,23 @@ export class BatchEncoder {
     return { ms: Math.max(0, ms - this.roundTrip), roundTrip: this.roundTrip };
   }
 
+  /**
+   * What every call of `k` over `threads` threads shares, worked out once: its parameter bytes as gpu.js
+   * lays them out, with the dispatch filled in (the arguments' sizes and scalars are each call's), its
+   * workgroup counts and its constants' bindings.
+   */
+  private shared(k: BuiltKernel, threads: number): KernelShared {
+    let s = this.kernels.get(k);
+    if (s?.threads !== threads) {
+      const mirror = new Uint8Array(k.paramsMirror!.slice(0));
+      const { groups, dispatchWidth } = k._computeDispatch([threads, 1, 1]);
+      new Uint32Array(mirror.buffer, 0, 4).set([threads, 1, 1, dispatchWidth]);
+      s = { threads, mirror, groups, constants: k.paramsLayout!.bufferConstants.map((c): BoundBuffer => ({ buffer: c.buffer })) };
+      this.kernels.set(k, s);
+    }
+    return s;
+  }
+
   private reserve(bytes: number, alignment: number): number {
     const at = align(this.used, alignment);
     this.used = at + bytes;
@@ -245,6 +275,22 @@ export class BatchEncoder {
       this.host = bigger;
     }
   }
+}
+
+/** A bind group of `k`'s layout binding `bound` in order (parameters, arguments, output, constants). */
+function bindGroup(dev: WebGpuDevice, k: BuiltKernel, bound: BoundBuffer[]): unknown {
+  return dev.createBindGroup({ layout: k.bindGroupLayout, entries: bound.map((resource, binding) => ({ binding, resource })) });
+}
+
+/** The arguments' bindings as they come: each host array's slot (`hosts`, in order) or each buffer's range. */
+function inOrder(arrays: readonly unknown[], hosts: readonly BoundBuffer[], buffers: readonly BoundBuffer[]): BoundBuffer[] {
+  let [h, b] = [0, 0];
+  return arrays.map((a) => (a instanceof Float32Array ? hosts[h++] : buffers[b++]));
+}
+
+/** Where a call's parameters and host arrays would end in the arena, reserved from `from` on. */
+function arenaEnd(from: number, paramBytes: number, hostArrays: readonly Float32Array[], uniformAlign: number, storageAlign: number): number {
+  return hostArrays.reduce((at, a) => align(at, storageAlign) + a.byteLength, align(from, uniformAlign) + paramBytes);
 }
 
 function align(n: number, a: number): number {
@@ -300,7 +346,9 @@ function resultOver(k: BuiltKernel, context: BuiltKernel['context'], buffer: Gpu
     context,
     _deleted: false,
     // gpu.js reads a buffer from its start: a view reads through its end and keeps its part
-    toArray: async () => (offset === undefined ? k.readBufferResult(r) : ((await k.readBufferResult({ ...r, output: [offset + size] })) as Float32Array).subarray(offset)),
+    async toArray(): Promise<unknown> {
+      return offset === undefined ? k.readBufferResult(r) : ((await k.readBufferResult({ ...r, output: [offset + size] })) as Float32Array).subarray(offset);
+    },
     delete(): void {
       if (r._deleted) return;
       r._deleted = true;
