@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { avgPool2d, backendInfo, conv2d, convTranspose2d, enableProfiling, formatProfile, maxPool2d, memory, profileReport, randn, resetProfile, resize, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
 import { availableGpuModes, createGpuBackend } from '../../src/tensor/backends/gpu/index.js';
 import { deviceFor, type GpuHandle } from '../../src/tensor/backends/gpu/device.js';
-import { gpuModesHere } from './gpu-modes.js';
+import { countBindGroups, gpuModesHere } from './gpu-modes.js';
 
 /**
  * The gpu backend through the public API: forward and backward agree with the cpu backend, tidy returns
@@ -213,16 +213,7 @@ describe.each(modes.filter((m) => m === 'webgpu').map((mode) => ({ mode })))('de
 
 describe.each(modes.filter((m) => m === 'webgpu').map((mode) => ({ mode })))('bind groups kept across steps, mode $mode', ({ mode }) => {
   it('a loop repeating its calls binds kept groups once its buffers settle and computes what it did before', async () => {
-    const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<{ requestDevice(): Promise<object> } | null> } } }).navigator?.gpu;
-    const device = await (await gpu!.requestAdapter())!.requestDevice();
-    // every GPUDevice shares the prototype: count the bind groups segrad's device creates
-    const proto = Object.getPrototypeOf(device) as { createBindGroup(...a: unknown[]): unknown };
-    const create = proto.createBindGroup;
-    let made = 0;
-    proto.createBindGroup = function (this: unknown, ...a: unknown[]) {
-      made++;
-      return create.apply(this, a);
-    };
+    const groups = await countBindGroups();
     const b = createGpuBackend({ mode });
     const n = 5;
     const xs = Float32Array.from([1, -2, 3, 0.5, -4]);
@@ -233,7 +224,7 @@ describe.each(modes.filter((m) => m === 'webgpu').map((mode) => ({ mode })))('bi
       let host = new Float32Array(n);
       const perStep: number[] = [];
       for (let k = 0; k < 9; k++) {
-        const before = made;
+        const before = groups.made();
         const next = b.axpby!(s, 0.5, x, 1, n, 'float32');
         const scaled = b.axpby!(next, k, x, 0, n, 'float32');
         b.dispose(s);
@@ -242,14 +233,14 @@ describe.each(modes.filter((m) => m === 'webgpu').map((mode) => ({ mode })))('bi
         expect(Array.from(await b.read(s, n, 'float32')), `s, step ${k}`).toEqual(Array.from(host));
         expect(Array.from(await b.read(scaled, n, 'float32')), `k·s, step ${k}`).toEqual(Array.from(host, (v) => Math.fround(v * k)));
         b.dispose(scaled);
-        perStep.push(made - before);
+        perStep.push(groups.made() - before);
       }
       // the first steps build the kernels and settle the buffers (s alternates between two, so each of its
       // two calls is seen twice by step 5); then only k·s binds a group of its own
       expect(perStep.slice(5), `bind groups made a step: ${perStep}`).toEqual([1, 1, 1, 1]);
       b.dispose(s);
     } finally {
-      proto.createBindGroup = create;
+      groups.stop();
       b.dispose(x);
     }
   });

@@ -26,3 +26,17 @@ export async function gpuModesHere(): Promise<{ modes: GpuMode[]; skipped: strin
   for (const m of ['webgl2', 'webgl', 'headlessgl'] as const) if (!modes.includes(m)) skipped.push(m);
   return { modes, skipped };
 }
+
+/** Counts the bind groups Dawn creates from now until `stop()` (every GPUDevice shares one prototype); webgpu only. */
+export async function countBindGroups(): Promise<{ made(): number; stop(): void }> {
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<{ requestDevice(): Promise<object> } | null> } } }).navigator?.gpu;
+  const device = await (await gpu!.requestAdapter())!.requestDevice();
+  const proto = Object.getPrototypeOf(device) as { createBindGroup(...a: unknown[]): unknown };
+  const create = proto.createBindGroup;
+  let made = 0;
+  proto.createBindGroup = function (this: unknown, ...a: unknown[]) {
+    made++;
+    return create.apply(this, a);
+  };
+  return { made: () => made, stop: () => void (proto.createBindGroup = create) };
+}

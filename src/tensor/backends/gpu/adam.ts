@@ -9,9 +9,11 @@ import { partStride } from './webgpu-batch.js';
  * output holds m′, v′ and θ′ (a block of three parts, partStride(n) apart), handed on as three views.
  * Here the blocks of up to GROUP parameters lie end to end in one output, so the next step reads the
  * whole group's state through one binding and its gradients through one each: a call a group instead of
- * one a parameter (the U-Net's 64 parameters: 11 calls). A group whose state is not such a block yet
- * (the first step, or a parameter assigned from elsewhere) takes one call a parameter, as before, and
- * the step after that gathers those blocks into one (a call a group) before its update.
+ * one a parameter (the U-Net's 64 parameters: 13 calls, and one more that uploads the step's
+ * coefficients, which every group reads from a buffer so that its calls repeat and keep their bind
+ * groups). A group whose state is not such a block yet (the first step, or a parameter assigned from
+ * elsewhere) takes one call a parameter, as before, and the step after that gathers those blocks into
+ * one (a call a group) before its update.
  *
  * A thread reads its gradient behind a branch per parameter of the group. On a GPU a warp's threads lie
  * in one parameter (but for the warps at a block's ends), so they should take one branch together (not
@@ -20,8 +22,8 @@ import { partStride } from './webgpu-batch.js';
  * software one; `SEGRAD_GPU_ADAM_GROUPS=1` or `=0` decides instead (tests, and bench/gpu.sh's comparison).
  */
 
-/** Parameters a group call takes: its state, GROUP gradients and its output are 8 storage buffers, WebGPU's default limit. */
-export const GROUP = 6;
+/** Parameters a group call takes: its state, GROUP gradients, the coefficients and its output are 8 storage buffers, WebGPU's default limit. */
+export const GROUP = 5;
 
 /** Where a view of an Adam output sits: the output (`of`), the block sizes it holds, its parameter and part (0 m, 1 v, 2 θ). */
 interface Slot {
@@ -51,13 +53,20 @@ function blockOf(sizes: readonly number[]): string[] {
   ];
 }
 
-/** A group's step: state `st` in the group layout, gradients g0 … g(k−1); the output in the same layout (adamStepSource's formulas). */
+/**
+ * A group's step: state `st` in the group layout, gradients g0 … g(k−1), the coefficients in `cf` (b1, c1,
+ * b2, c2, l2, decay, epsScaled, stepScaled: adamCoefficients); the output in the same layout
+ * (adamStepSource's formulas). The coefficients come in a buffer, not as parameters, because the bias
+ * corrections change them every step: so a group's call binds the same bytes and buffers step after
+ * step, and its bind group is kept (bind-groups.ts).
+ */
 export const adamGroupSource = (sizes: readonly number[]): string =>
   kept(`adamGroup|${sizes}`, () => {
     const grads = sizes.map((_, j) => `g${j}`);
-    return kernel(['st', ...grads, 'b1', 'c1', 'b2', 'c2', 'l2', 'decay', 'epsScaled', 'stepScaled'], [
+    return kernel(['st', ...grads, 'cf'], [
       I,
       ...blockOf(sizes),
+      ...['b1', 'c1', 'b2', 'c2', 'l2', 'decay', 'epsScaled', 'stepScaled'].map((c, j) => `let ${c} = cf[${j}];`),
       'let r = i - base;',
       'let part = Math.min(Math.floor((r + 0.5) / s), 2);',
       'let e = r - part * s;',
@@ -115,7 +124,8 @@ export function webgpuAdam(dev: Device): {
     return split(all, [size])[0];
   };
 
-  const group = (items: readonly AdamItem[], s: AdamScalars): Update[] => {
+  /** The step of a group of parameters; `cf` holds `s`'s coefficients (adamGroupSource). */
+  const group = (items: readonly AdamItem[], s: AdamScalars, cf: GpuHandle): Update[] => {
     const sizes = items.map((it) => it.size);
     const { total } = layout(sizes);
     const grads = items.map((it) => h(it.grad));
@@ -132,7 +142,7 @@ export function webgpuAdam(dev: Device): {
       }
     } else return items.map((it) => adamUpdate(it.theta, it.grad, it.m, it.v, it.size, s));
     try {
-      return split(dev.run('adamUpdate', adamGroupSource(sizes), total, [state, ...grads, ...coefficients(s)]), sizes);
+      return split(dev.run('adamUpdate', adamGroupSource(sizes), total, [state, ...grads, cf]), sizes);
     } finally {
       dev.release(state);
     }
@@ -142,9 +152,14 @@ export function webgpuAdam(dev: Device): {
   return {
     adamUpdate,
     adamUpdateMany: (items, s) => {
-      const out: Update[] = [];
-      for (let i = 0; i < items.length; i += GROUP) out.push(...(items.length - i === 1 ? [adamUpdate(items[i].theta, items[i].grad, items[i].m, items[i].v, items[i].size, s)] : group(items.slice(i, i + GROUP), s)));
-      return out;
+      const cf = dev.upload(new Float32Array(coefficients(s)));
+      try {
+        const out: Update[] = [];
+        for (let i = 0; i < items.length; i += GROUP) out.push(...(items.length - i === 1 ? [adamUpdate(items[i].theta, items[i].grad, items[i].m, items[i].v, items[i].size, s)] : group(items.slice(i, i + GROUP), s, cf)));
+        return out;
+      } finally {
+        dev.release(cf);
+      }
     },
   };
 }

@@ -8,8 +8,8 @@ import type { GpuBuffer } from './output-pool.js';
  * order every step. A call is known by its kernel, its parameter bytes, the values of any small host
  * arrays it takes (one-value constants) and its buffers (each with its offset and size). On its second
  * sighting its parameters and those values get slots of their own, written once, and its bind group is
- * kept; from the third on the call binds that group and writes nothing. A call seen once (Adam's
- * step-dependent scalars, a one-off shape) stays on the batch's arena.
+ * kept; from the third on the call binds that group and writes nothing. A call seen once (a one-off
+ * shape, a scalar that changes every step) stays on the batch's arena.
  */
 
 /** One binding's buffer range. */
