@@ -77,6 +77,8 @@ class Params {
 /** What the calls of one kernel over one thread count share (BatchEncoder.shared). */
 interface KernelShared {
   threads: number;
+  /** The pipeline it was worked out for: gpu.js builds a new one where it rebuilds the kernel. */
+  pipeline: unknown;
   mirror: Uint8Array;
   groups: number[];
   constants: BoundBuffer[];
@@ -248,11 +250,11 @@ export class BatchEncoder {
    */
   private shared(k: BuiltKernel, threads: number): KernelShared {
     let s = this.kernels.get(k);
-    if (s?.threads !== threads) {
+    if (s?.threads !== threads || s.pipeline !== k.computePipeline) {
       const mirror = new Uint8Array(k.paramsMirror!.slice(0));
       const { groups, dispatchWidth } = k._computeDispatch([threads, 1, 1]);
       new Uint32Array(mirror.buffer, 0, 4).set([threads, 1, 1, dispatchWidth]);
-      s = { threads, mirror, groups, constants: k.paramsLayout!.bufferConstants.map((c): BoundBuffer => ({ buffer: c.buffer })) };
+      s = { threads, pipeline: k.computePipeline, mirror, groups, constants: k.paramsLayout!.bufferConstants.map((c): BoundBuffer => ({ buffer: c.buffer })) };
       this.kernels.set(k, s);
     }
     return s;
