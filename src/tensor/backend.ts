@@ -10,6 +10,23 @@ import type { Shape } from './shape.js';
  */
 export type Handle = unknown;
 
+/**
+ * A tensor too large for a backend's kernels (the gpu backend's float32 index arithmetic). It names the
+ * op, the tensor's elements and the limit, so a caller that knows what the tensor grows with can say what
+ * would fit (fit() and evaluateModel name the largest batch).
+ */
+export class TensorSizeLimitError extends Error {
+  constructor(
+    readonly op: string,
+    readonly elements: number,
+    readonly limit: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TensorSizeLimitError';
+  }
+}
+
 /** Elementwise unary primitives. `step` is 1 where x > 0 else 0; `sign` is -1, 0 or 1. */
 export const UNARY_OPS = [
   'neg', 'exp', 'log', 'log1p', 'sqrt', 'abs', 'sign', 'step', 'sigmoid', 'tanh', 'relu', 'softplus',

@@ -1,7 +1,8 @@
 import { reassemble, slidingWindow } from '../data/patches.js';
 import type { Sample } from '../data/types.js';
 import type { Module } from '../nn/module.js';
-import { noGrad, tensor, tidy, type TypedArray } from '../tensor/index.js';
+import { noGrad, tensor, type TypedArray } from '../tensor/index.js';
+import { tidyBatch } from './batch-limit.js';
 import { probabilities } from './outputs.js';
 import { readAhead } from './read-ahead.js';
 
@@ -36,7 +37,7 @@ export async function predictSlidingWindow(model: Module, sample: Sample, opts: 
     for (let b = 0; b < count; b += batchSize) {
       await readAhead(reads);
       const n = Math.min(batchSize, count - b);
-      const probs = tidy(() => noGrad(() => probabilities(model.forward(tensor(patches.subarray(b * inSize, (b + n) * inSize), [n, channels, patch, patch])))));
+      const probs = tidyBatch('predictSlidingWindow', n, () => noGrad(() => probabilities(model.forward(tensor(patches.subarray(b * inSize, (b + n) * inSize), [n, channels, patch, patch])))));
       classes = probs.shape[1];
       reads.push(probs.data());
       // safe before the read ends: a read holds its buffer until it is done

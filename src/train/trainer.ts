@@ -12,6 +12,7 @@ import { CosineAnnealingLR, ReduceLROnPlateau, StepLR } from '../nn/optim/schedu
 import { SGD } from '../nn/optim/sgd.js';
 import { keep, noGrad, tidy, type Tensor } from '../tensor/index.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
+import { tidyBatch } from './batch-limit.js';
 import { gradSquares, normsFromSquares, type GradNorms } from './grad-norms.js';
 import { readAhead } from './read-ahead.js';
 import { RunFolder } from './run-folder.js';
@@ -181,7 +182,7 @@ function cat(xs: readonly Float32Array[]): Float32Array {
 
 /** The model's probabilities on a batch and, with a loss, its value as a tensor (nothing read back). */
 function forwardBatch(model: Module, loss: Loss | null, batch: Batch): { probs: Tensor; l: Tensor | null } {
-  return tidy(() =>
+  return tidyBatch('evaluating the model', batch.ids.length, () =>
     noGrad(() => {
       const logits = model.forward(batch.images);
       return { probs: keep(probabilities(logits)), l: loss ? keep(loss(toLossInput(logits, loss.takes), batch.masks)) : null };
@@ -371,7 +372,7 @@ export async function fit(model: Module, loss: Loss, train: Dataset, opts: FitOp
       b++;
       step++;
       const ts = performance.now();
-      const { value, base } = tidy(() => {
+      const { value, base } = tidyBatch(`fit, epoch ${epoch}, step ${step}`, batch.ids.length, () => {
         const target = batch.masks;
         let l: Tensor;
         let baseT: Tensor | null = null;

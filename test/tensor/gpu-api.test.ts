@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { avgPool2d, backendInfo, conv2d, convTranspose2d, enableProfiling, formatProfile, maxPool2d, memory, profileReport, randn, resetProfile, resize, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
+import { avgPool2d, backendInfo, conv2d, convTranspose2d, enableProfiling, formatProfile, maxPool2d, memory, profileReport, randn, resetProfile, resize, setBackend, tensor, TensorSizeLimitError, tidy, type Tensor } from '../../src/index.js';
 import { availableGpuModes, createGpuBackend } from '../../src/tensor/backends/gpu/index.js';
 import { deviceFor, type GpuHandle } from '../../src/tensor/backends/gpu/device.js';
 import { countBindGroups, gpuModesHere } from './gpu-modes.js';
@@ -252,6 +252,16 @@ describe.each(modes.filter((m) => m !== 'cpu').map((mode) => ({ mode })))('gpu b
     const live = b.liveBuffers();
     expect(() => b.fill(2 ** 23 + 1, 0, 'float32')).toThrow(/fill \(gpu backend, mode '\w+'\): a tensor of 8388609 elements exceeds the 8388608-element limit/);
     expect(b.liveBuffers()).toBe(live);
+    // a TensorSizeLimitError, whose numbers let fit() name the batch that fits
+    const e = (() => {
+      try {
+        b.fill(2 ** 23 + 1, 0, 'float32');
+      } catch (err) {
+        return err;
+      }
+    })() as TensorSizeLimitError;
+    expect(e).toBeInstanceOf(TensorSizeLimitError);
+    expect([e.op, e.elements, e.limit]).toEqual(['fill', 2 ** 23 + 1, 2 ** 23]);
   });
 });
 

@@ -1,5 +1,6 @@
 import gpujs from 'gpu.js';
 import type { GPU as GPUInstance, IKernelRunShortcut } from 'gpu.js';
+import { TensorSizeLimitError } from '../../backend.js';
 import { isDeviceTiming, isProfiling, recordDeviceKernel, recordQueuedKernel } from '../../profile.js';
 import { floatVars } from './codegen.js';
 import { patiently, usePatientPolling } from './dawn-poll.js';
@@ -277,7 +278,10 @@ export class Device {
     if (this.mode !== 'cpu') {
       const biggest = Math.max(size, ...args.map((a) => (typeof a === 'number' ? 0 : a.size)));
       if (biggest > MAX_ELEMENTS_FLOAT_INDEX) {
-        throw new Error(
+        throw new TensorSizeLimitError(
+          op,
+          biggest,
+          MAX_ELEMENTS_FLOAT_INDEX,
           `${op} (gpu backend, mode '${this.mode}'): a tensor of ${biggest} elements exceeds the ${MAX_ELEMENTS_FLOAT_INDEX}-element limit ` +
             `of float32 index arithmetic; use smaller batches or the cpu backend`,
         );
