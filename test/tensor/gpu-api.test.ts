@@ -247,21 +247,36 @@ describe.each(modes.filter((m) => m === 'webgpu').map((mode) => ({ mode })))('bi
 });
 
 describe.each(modes.filter((m) => m !== 'cpu').map((mode) => ({ mode })))('gpu backend size limit, mode $mode', ({ mode }) => {
-  it('refuses tensors past 2^23 elements instead of mis-indexing them', () => {
+  it('refuses tensors past 2^23 elements instead of mis-indexing them, but for webgpu kernels with integer indices', () => {
     const b = createGpuBackend({ mode });
     const live = b.liveBuffers();
-    expect(() => b.fill(2 ** 23 + 1, 0, 'float32')).toThrow(/fill \(gpu backend, mode '\w+'\): a tensor of 8388609 elements exceeds the 8388608-element limit/);
-    expect(b.liveBuffers()).toBe(live);
-    // a TensorSizeLimitError, whose numbers let fit() name the batch that fits
-    const e = (() => {
+    const sizeError = (f: () => unknown): TensorSizeLimitError => {
       try {
-        b.fill(2 ** 23 + 1, 0, 'float32');
+        f();
       } catch (err) {
-        return err;
+        return err as TensorSizeLimitError;
       }
-    })() as TensorSizeLimitError;
-    expect(e).toBeInstanceOf(TensorSizeLimitError);
-    expect([e.op, e.elements, e.limit]).toEqual(['fill', 2 ** 23 + 1, 2 ** 23]);
+      throw new Error('no error');
+    };
+    // a kernel written without integer indices: refused in every mode
+    const dev = deviceFor(mode);
+    const floatOnly = sizeError(() => dev.run('floatKernel', 'function() { let i = this.thread.x; return i; }', 2 ** 23 + 1, []));
+    expect(floatOnly).toBeInstanceOf(TensorSizeLimitError);
+    expect([floatOnly.op, floatOnly.elements, floatOnly.limit]).toEqual(['floatKernel', 2 ** 23 + 1, 2 ** 23]);
+    expect(floatOnly.message).toMatch(/floatKernel \(gpu backend, mode '\w+'\): a tensor of 8388609 elements exceeds the 8388608-element limit of float32 index arithmetic/);
+    if (mode === 'webgpu') {
+      expect(floatOnly.message).toContain('(this kernel has no integer form)');
+      // fill's kernel indexes by the thread's integer index: webgpu runs it past 2^23, up to 2^31 − 1
+      const big = b.fill(2 ** 23 + 1, 0, 'float32');
+      b.dispose(big);
+      const past = sizeError(() => b.fill(2 ** 31, 0, 'float32'));
+      expect([past.op, past.elements, past.limit]).toEqual(['fill', 2 ** 31, 2 ** 31 - 1]);
+      expect(past.message).toMatch(/limit of 32-bit integer index arithmetic/);
+    } else {
+      const fill = sizeError(() => b.fill(2 ** 23 + 1, 0, 'float32'));
+      expect([fill.op, fill.elements, fill.limit]).toEqual(['fill', 2 ** 23 + 1, 2 ** 23]);
+    }
+    expect(b.liveBuffers()).toBe(live);
   });
 });
 

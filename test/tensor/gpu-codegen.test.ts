@@ -1,6 +1,6 @@
 import gpujs from 'gpu.js';
 import { describe, expect, it, vi } from 'vitest';
-import { floatVars, intVar, kernel } from '../../src/tensor/backends/gpu/codegen.js';
+import { divMod, floatVars, idiv, intVar, kernel } from '../../src/tensor/backends/gpu/codegen.js';
 import { gpuModesHere } from './gpu-modes.js';
 
 /**
@@ -71,5 +71,48 @@ describe('intVar and floatVars', () => {
     const wgsl = (k as unknown as { compiledSource: string }).compiledSource;
     expect(wgsl).toMatch(/var user_at\s*:\s*i32/);
     expect(wgsl).toMatch(/var user_i\s*:\s*f32/);
+  });
+});
+
+describe('divMod in integers', () => {
+  /**
+   * Runs divMod's lines as JavaScript with float32 arithmetic whose division errs by `ulps` units in the
+   * last place, the way a GPU's may (WGSL allows 2.5), so the correction steps are exercised: the lines
+   * read `a` and set q and r.
+   */
+  function divModWith(d: number, ulps: number): (a: number) => [number, number] {
+    const f = Math.fround;
+    // every float quotient is off by `ulps`, up or down as `sign` says, then rounded to float32
+    const body = divMod('a', d, 'q', 'r', true)
+      .join('\n')
+      .replace(/Math\.floor\(\((\w+) \+ 0\.5\) \/ (\d+)\)/g, (_, x: string, dd: string) => `Math.floor(bad(f(f(${x}) + 0.5), ${dd}))`);
+    const run = new Function('a', 'f', 'bad', `${body}\nreturn [q, r];`) as (a: number, fr: typeof f, bad: (x: number, y: number) => number) => [number, number];
+    let sign = 1;
+    const bad = (x: number, y: number): number => {
+      sign = -sign;
+      const q = f(x / y);
+      return f(q * (1 + sign * ulps * 2 ** -23));
+    };
+    return (a) => run(a, f, bad);
+  }
+
+  it('is exact up to 2^31 − 1 even where the float division is off by 2.5 ulp, at both ends of every quotient', () => {
+    for (const d of [1, 2, 3, 7, 128, 1000, 4097, 49152, 337561, 1572864, 2 ** 22 + 1]) {
+      const dm = divModWith(d, 2.5);
+      // the multiples of d near 2^24, 2^30 and 2^31 − 1, and their neighbours, where a rounded quotient flips
+      const as: number[] = [0, 1, d - 1, d, d + 1];
+      for (const top of [2 ** 24, 2 ** 30, 2 ** 31 - 1]) {
+        const k = Math.floor(top / d);
+        for (const m of [k - 2, k - 1, k]) for (const e of [-2, -1, 0, 1, 2]) as.push(m * d + e);
+        for (let t = 0; t < 50; t++) as.push(top - 1 - t * 7919);
+      }
+      for (const a of as.filter((v) => v >= 0 && v < 2 ** 31)) {
+        expect(dm(a), `${a} / ${d}`).toEqual([Math.floor(a / d), a % d]);
+      }
+    }
+  });
+
+  it('matches idiv and its remainder in floats below 2^22 (the lines are the old ones)', () => {
+    expect(divMod('i', 16, 'q1', 'x', false)).toEqual([`let q1 = ${idiv('i', 16)};`, 'let x = i - q1 * 16;']);
   });
 });

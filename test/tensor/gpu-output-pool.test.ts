@@ -152,3 +152,21 @@ describe('webgpu output pool', () => {
     expect(even[0]).toBe(odd[0]);
   });
 });
+
+describe('the output pool past its cap', () => {
+  it('keeps buffers up to its cap and destroys the rest, the open batch submitted first', () => {
+    const events: string[] = [];
+    const pool = new OutputPool(3000, () => events.push('flush'));
+    const dev = fakeDevice();
+    const bufs = [1000, 1000, 1000, 1000].map((bytes) => {
+      const b = pool.take(dev, bytes) as FakeBuffer;
+      b.destroy = () => events.push(`destroy ${b.id}`);
+      return b;
+    });
+    for (const b of bufs) pool.recycle(resultOf(b));
+    // three kept; the fourth destroyed, after a flush: a buffer destroyed while encoded work that uses
+    // it is unsubmitted makes WebGPU reject the whole submission
+    expect(events).toEqual(['flush', 'destroy 3']);
+    expect([0, 1, 2].map(() => (pool.take(dev, 1000) as FakeBuffer).id).sort()).toEqual([0, 1, 2]);
+  });
+});

@@ -1,5 +1,5 @@
 import type { Backend, BatchNormRunning } from '../../backend.js';
-import { I, idiv, kept, kernel, widthFor } from './codegen.js';
+import { divMod, I, idiv, indexInts, kept, kernel, letIndex, threadIndex, widthFor } from './codegen.js';
 import type { Device, GpuHandle } from './device.js';
 import { reluGradSource } from './kernels.js';
 import { partStride } from './webgpu-batch.js';
@@ -12,14 +12,15 @@ import { channelWalk, runReduction, splitPlan, type Reduction } from './split.js
  * (N, H, W) are split reductions (split.ts).
  */
 
-/** The channel of flat index `at` (default i) in [N, C, H, W]. */
-const channelOf = (c: number, hw: number, at = 'i'): string[] => [`let q = ${idiv(at, hw)};`, `let c = q - ${idiv('q', c)} * ${c};`];
+/** The channel of flat index `at` (default i) in [N, C, H, W]; integers with `int` (codegen.ts's indexInts). */
+const channelOf = (c: number, hw: number, at = 'i', int = false): string[] =>
+  int ? [...divMod(at, hw, 'q', 'qr', true), ...divMod('q', c, 'qn', 'c', true)] : [`let q = ${idiv(at, hw)};`, `let c = q - ${idiv('q', c)} * ${c};`];
 
 /**
  * An elementwise batch-norm kernel's first lines where each thread computes `width` neighbouring
  * elements of one channel (widthFor(hw, …)): i0, the first of them, and c, their channel.
  */
-const elementsOf = (c: number, hw: number, width: number): string[] => [I, `let i0 = i * ${width};`, ...channelOf(c, hw, 'i0')];
+const elementsOf = (c: number, hw: number, width: number, int: boolean): string[] => [...threadIndex(int), ...letIndex('i0', `i * ${width}`, int), ...channelOf(c, hw, 'i0', int)];
 
 /** The return of `width` values: y0, or [y0, …]. */
 const returnAll = (width: number): string => (width === 1 ? 'return y0;' : `return [${Array.from({ length: width }, (_, j) => `y${j}`).join(', ')}];`);
@@ -30,9 +31,9 @@ const returnAll = (width: number): string => (width === 1 ? 'return y0;' : `retu
  * at once, so a layer of 16 channels does not sum its last channel 48 times more. (Not `k`: runReduction's
  * loops count with it.)
  */
-const partAndChannel = (o: string, S: number, parts: number, c: number): string[] => [
-  `let kp = Math.min(Math.floor((${o} + 0.5) / ${S}), ${parts - 1});`,
-  `let ch = ${o} - kp * ${S};`,
+const partAndChannel = (o: string, S: number, parts: number, c: number, int = false): string[] => [
+  ...letIndex('kp', `Math.min(Math.floor((${o} + 0.5) / ${S}), ${parts - 1})`, int),
+  ...letIndex('ch', `${o} - kp * ${S}`, int),
   `if (ch >= ${c}) { return 0; }`,
 ];
 
@@ -46,23 +47,24 @@ const foldPairs = (P: number, c: number): string[] => [
  * The normalising kernel of the forward: y = γ·(x − μ)/√(σ² + eps) + β per channel, then the ReLU as the
  * relu kernel has it; `width` elements a thread, which share the channel's factors.
  */
-function applySource(stats: string[], mean: string, variance: string, c: number, hw: number, gamma: boolean, beta: boolean, relu: boolean, width = 1): string {
+function applySource(stats: string[], mean: string, variance: string, c: number, hw: number, gamma: boolean, beta: boolean, relu: boolean, width = 1, int = false): string {
   const one = (j: number): string[] => [
     `let t${j} = (xs[i0 + ${j}] - m) * s;`,
     ...(beta ? [`t${j} = t${j} + b;`] : []),
     ...(relu ? [`let y${j} = 0;`, `if (t${j} > 0) { y${j} = t${j}; }`] : [`let y${j} = t${j};`]),
   ];
-  return kept(`bnApply|${stats}|${mean}|${variance}|${c}|${hw}|${gamma}|${beta}|${relu}|${width}`, () =>
+  return kept(`bnApply|${stats}|${mean}|${variance}|${c}|${hw}|${gamma}|${beta}|${relu}|${width}|${int}`, () =>
     kernel(
       ['xs', ...stats, ...(gamma ? ['gs'] : []), ...(beta ? ['bs'] : []), 'eps'],
       [
-        ...elementsOf(c, hw, width),
+        ...elementsOf(c, hw, width, int),
         `let m = ${mean};`,
         `let s = ${gamma ? 'gs[c]' : '1'} / Math.sqrt(${variance} + eps);`,
         ...(beta ? ['let b = bs[c];'] : []),
         ...Array.from({ length: width }, (_, j) => one(j)).flat(),
         returnAll(width),
       ],
+      int,
     ),
   );
 }
@@ -90,13 +92,14 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
    */
   const pairPartials = (op: string, params: string[], args: GpuHandle[], shape: readonly number[], P: number, L: number, prelude: string[], body: string[]): GpuHandle => {
     const [n, c, height, w] = shape;
+    const int = indexInts(n * c * height * w);
     const source = kept(`bnPairs|${params}|${shape}|${P}|${L}|${prelude.join(';')}|${body.join(';')}`, () => {
-      const chunk = channelWalk(`p * ${L}`, 'ch', c, height * w);
+      const chunk = channelWalk(`p * ${L}`, 'ch', c, height * w, int);
       return kernel(params, [
-        'let i = this.thread.x;', `let p = ${idiv('i', c)};`, `let ch = i - p * ${c};`, ...prelude, 'let s1 = 0;', 'let s2 = 0;', ...chunk.start,
-        `for (let j = 0; j < ${L}; j++) {`, `  let r = p * ${L} + j;`, `  if (r < ${n * height * w}) {`, ...body.map((l) => `    ${l}`), ...chunk.step.map((l) => `    ${l}`), '  }', '}',
+        ...threadIndex(int), ...divMod('i', c, 'p', 'ch', int), ...prelude, 'let s1 = 0;', 'let s2 = 0;', ...chunk.start,
+        `for (let j = 0; j < ${L}; j++) {`, ...letIndex('r', `p * ${L} + j`, int).map((l) => `  ${l}`), `  if (r < ${n * height * w}) {`, ...body.map((l) => `    ${l}`), ...chunk.step.map((l) => `    ${l}`), '  }', '}',
         'return [s1, s2];',
-      ]);
+      ], int);
     });
     return dev.run(op, source, P * c * 2, args, 2);
   };
@@ -184,6 +187,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     const count = n * hw;
     const S = partStride(c);
     const parts = running ? 4 : 2;
+    const int = indexInts(n * c * hw);
     const { P, L } = splitPlan(count, 2 * S);
     // part kp of an output: 0 Σd or the mean, 1 Σd² or the variance, 2 and 3 the running ones
     // mean = x₀ + Σd/count, variance = Σd²/count − (Σd/count)² (not below 0, which rounding could give)
@@ -200,17 +204,17 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     let stats: GpuHandle;
     if (P === 1) {
       const source = kept(`bnForward|${shape}|${parts}`, () => {
-        const all = channelWalk('0', 'ch', c, hw);
+        const all = channelWalk('0', 'ch', c, hw, int);
         return kernel(['xs', ...runParams], [
-          'let o = this.thread.x;', ...partAndChannel('o', S, parts, c), `let x0 = xs[ch * ${hw}];`, 'let s1 = 0;', 'let s2 = 0;', ...all.start,
+          ...letIndex('o', 'this.thread.x', int), ...partAndChannel('o', S, parts, c, int), `let x0 = xs[ch * ${hw}];`, 'let s1 = 0;', 'let s2 = 0;', ...all.start,
           `for (let r = 0; r < ${count}; r++) {`, '  let d = xs[at] - x0;', '  s1 = s1 + d;', '  s2 = s2 + d * d;', ...all.step.map((l) => `  ${l}`), '}',
           ...result,
-        ]);
+        ], int);
       });
       stats = dev.run('batchNormForward', source, parts * S, [h(x), ...runArgs]);
     } else {
       const part = pairPartials('batchNormForward', ['xs'], [h(x)], shape, P, L, [`let x0 = xs[ch * ${hw}];`], ['let d = xs[at] - x0;', 's1 = s1 + d;', 's2 = s2 + d * d;']);
-      const combineSource = kept(`bnForwardCombine|${shape}|${parts}|${P}`, () => kernel(['part', 'xs', ...runParams], ['let o = this.thread.x;', ...partAndChannel('o', S, parts, c), ...foldPairs(P, c), ...result]));
+      const combineSource = kept(`bnForwardCombine|${shape}|${parts}|${P}`, () => kernel(['part', 'xs', ...runParams], [...letIndex('o', 'this.thread.x', int), ...partAndChannel('o', S, parts, c, int), ...foldPairs(P, c), ...result], int));
       try {
         stats = dev.run('batchNormForward', combineSource, parts * S, [part, h(x), ...runArgs]);
       } finally {
@@ -218,7 +222,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       }
     }
     const width = widthFor(hw, dev.mostFor(n * c * hw));
-    const apply = applySource(['st'], 'st[c]', `st[c + ${S}]`, c, hw, gamma !== null, beta !== null, relu, width);
+    const apply = applySource(['st'], 'st[c]', `st[c + ${S}]`, c, hw, gamma !== null, beta !== null, relu, width, int);
     const params = [gamma, beta].filter((p) => p !== null).map(h);
     const y = dev.run('batchNormForward', apply, n * c * hw, [h(x), stats, ...params, eps], width);
     const [mean, variance, runMean, runVar] = dev.parts(stats, parts, c);
@@ -241,6 +245,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
     const dyAt = (at: string): string => (reluOut ? `dy[${at}] * Math.min(Math.ceil(Math.max(ys[${at}], 0)), 1)` : `dy[${at}]`);
     // part kp of an output: 0 Σdy, 1 Σdy·(x − μ), the latter times r for dγ (the factor is exactly 1 for the first part)
     const scaled = (kp: string, ch: string): string => `acc * (1 - ${kp} + ${kp} / Math.sqrt(va[${ch}] + eps))`;
+    const int = indexInts(n * c * hw);
     const { P, L } = splitPlan(count, 2 * S);
     let sums: GpuHandle;
     if (P === 1) {
@@ -253,8 +258,9 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
         outputs: 2 * S,
         terms: count,
         fold: 'sum',
-        prelude: [...partAndChannel('o', S, 2, c), 'let m = mu[ch];'],
+        prelude: [...partAndChannel('o', S, 2, c, int), 'let m = mu[ch];'],
         walk: { channel: 'ch', c, hw },
+        int,
         term: [`let v = ${dyAt('at')};`, 'if (kp > 0) { v = v * (xs[at] - m); }'],
         result: { expr: scaled(half, `Math.min(o - ${half} * ${S}, ${c - 1})`), params: ['va', 'eps'], args: [h(variance), eps] },
       });
@@ -276,7 +282,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
       kernel(
         ['dy', 'xs', 'mu', 'va', 'pk', ...(gamma ? ['gs'] : []), ...ys, 'eps'],
         [
-          ...elementsOf(c, hw, width),
+          ...elementsOf(c, hw, width, int),
           'let r = 1 / Math.sqrt(va[c] + eps);',
           'let m = mu[c];',
           `let gr = ${g} * r;`,
@@ -285,6 +291,7 @@ export function gpuBatchNorm(dev: Device, h: (x: unknown) => GpuHandle): Pick<Re
           ...Array.from({ length: width }, (_, j) => [`let xh${j} = (xs[i0 + ${j}] - m) * r;`, `let y${j} = gr * (${dyAt(`i0 + ${j}`)} - mdy - xh${j} * sxh / ${count});`]).flat(),
           returnAll(width),
         ],
+        int,
       ),
     );
     const gs = gamma === null ? [] : [h(gamma)];

@@ -36,9 +36,59 @@ export function kept<R>(key: string, make: () => R): R {
   return r;
 }
 
-/** A kernel source from its parameter names and body lines. */
-export function kernel(params: readonly string[], body: readonly string[]): string {
-  return `function(${params.join(', ')}) {\n  ${body.join('\n  ')}\n}`;
+const integerIndexed = new Set<string>();
+
+/**
+ * A kernel source from its parameter names and body lines. `exact`: every index the kernel computes is
+ * exact for tensors of any size (integer arithmetic, see `indexInts`), so webgpu may run it past the
+ * float32 index limit (`isIntegerIndexed`).
+ */
+export function kernel(params: readonly string[], body: readonly string[], exact = false): string {
+  const source = `function(${params.join(', ')}) {\n  ${body.join('\n  ')}\n}`;
+  if (exact) integerIndexed.add(source);
+  return source;
+}
+
+/** Whether `source` was built with exact index arithmetic (kernel's `exact`). */
+export const isIntegerIndexed = (source: string): boolean => integerIndexed.has(source);
+
+/**
+ * Flat indices below this stay exact in float32 index arithmetic: idiv adds 0.5, which a float32 holds
+ * exactly below 2^23, and the divisions are checked below 2^22.
+ */
+export const FLOAT_INDEX_BOUND = 2 ** 22;
+
+/**
+ * Whether a kernel over tensors of up to `elements` values computes its indices as integers: past
+ * FLOAT_INDEX_BOUND float indices are inexact. Below it the sources stay as they were (floats, one
+ * division per coordinate), so the kernels of every smaller tensor are unchanged.
+ */
+export const indexInts = (elements: number): boolean => elements > FLOAT_INDEX_BOUND;
+
+/** `let name = expr;`, or with `int` the lines of an integer (intVar). */
+export const letIndex = (name: string, expr: string, int: boolean): string[] => (int ? intVar(name, expr) : [`let ${name} = ${expr};`]);
+
+/** The thread's flat output index `i`: I, or with `int` an integer. */
+export const threadIndex = (int: boolean): string[] => (int ? intVar('i', 'this.thread.x') : [I]);
+
+/**
+ * Lines declaring q = ⌊a / d⌋ and r = a − q·d for an integer a ≥ 0. In floats one division (idiv). As
+ * integers (`int`; a an integer expression below 2^31) the float quotient of a can be off by up to
+ * 700/d + 1 (a rounded to float32, WGSL's division within 2.5 ulp), so the remainder, exact in integers
+ * and small, is divided again, and a last step either way settles it.
+ */
+export function divMod(a: string, d: number, q: string, r: string, int: boolean): string[] {
+  if (!int) return [`let ${q} = ${idiv(a, d)};`, `let ${r} = ${a} - ${q} * ${d};`];
+  if (d === 1) return [...intVar(q, a), ...intVar(r, '0')];
+  return [
+    ...intVar(q, `Math.floor((${a} + 0.5) / ${d})`),
+    ...intVar(r, `${a} - ${q} * ${d}`),
+    ...intVar(`${q}e`, `Math.floor((${r} + 0.5) / ${d})`),
+    `${q} = ${q} + ${q}e;`,
+    `${r} = ${r} - ${q}e * ${d};`,
+    `if (${r} < 0) { ${q} = ${q} - 1; ${r} = ${r} + ${d}; }`,
+    `if (${r} >= ${d}) { ${q} = ${q} + 1; ${r} = ${r} - ${d}; }`,
+  ];
 }
 
 /**
@@ -70,9 +120,9 @@ export function idiv(a: string, d: number): string {
 
 /**
  * Lines splitting the flat index `flat` over `shape` into coordinate variables; returns the coordinate
- * expressions (literal `0` for size-1 axes).
+ * expressions (literal `0` for size-1 axes). With `int` the variables are integers (divMod).
  */
-export function coords(shape: Shape, prefix: string, flat: string): { lines: string[]; c: string[] } {
+export function coords(shape: Shape, prefix: string, flat: string, int = false): { lines: string[]; c: string[] } {
   const lines: string[] = [];
   const c = new Array<string>(shape.length).fill('0');
   let rem = flat;
@@ -82,9 +132,12 @@ export function coords(shape: Shape, prefix: string, flat: string): { lines: str
       break;
     }
     const q = `${prefix}q${d}`;
-    lines.push(`let ${q} = ${idiv(rem, shape[d])};`);
-    if (shape[d] !== 1) {
-      lines.push(`let ${prefix}${d} = ${rem} - ${q} * ${shape[d]};`);
+    if (shape[d] === 1) lines.push(...letIndex(q, rem, int));
+    else if (int) {
+      lines.push(...divMod(rem, shape[d], q, `${prefix}${d}`, true));
+      c[d] = `${prefix}${d}`;
+    } else {
+      lines.push(`let ${q} = ${idiv(rem, shape[d])};`, `let ${prefix}${d} = ${rem} - ${q} * ${shape[d]};`);
       c[d] = `${prefix}${d}`;
     }
     rem = q;
@@ -136,21 +189,21 @@ export function collapseBroadcast(inputs: readonly Shape[], out: Shape): { out: 
   return { out: o, inputs: ins };
 }
 
-/** Lines naming n, c, y, x of an NCHW flat index `i` over [N, C, H, W]. */
-export function nchw(shape: Shape, names: [string, string, string, string], flat = 'i'): string[] {
+/** Lines naming n, c, y, x of an NCHW flat index `i` over [N, C, H, W] (integers with `int`). */
+export function nchw(shape: Shape, names: [string, string, string, string], flat = 'i', int = false): string[] {
   const [, C, H, W] = shape;
   const [n, c, y, x] = names;
-  return [`let q1 = ${idiv(flat, W)};`, `let ${x} = ${flat} - q1 * ${W};`, `let q2 = ${idiv('q1', H)};`, `let ${y} = q1 - q2 * ${H};`, `let ${n} = ${idiv('q2', C)};`, `let ${c} = q2 - ${n} * ${C};`];
+  return [...divMod(flat, W, 'q1', x, int), ...divMod('q1', H, 'q2', y, int), ...divMod('q2', C, n, c, int)];
 }
 
 /**
  * Lines that set `${v}` to t/s when integer t (possibly negative) is a multiple of s, and `${ok}` to 1
- * when it is and lands in [0, limit).
+ * when it is and lands in [0, limit); `v` an integer with `int` (t is small: a coordinate, exact in floats).
  */
-export function exactDiv(t: string, s: number, limit: number, v: string, ok: string): string[] {
-  if (s === 1) return [`let ${v} = ${t};`, `let ${ok} = 0;`, `if (${v} >= 0 && ${v} < ${limit}) { ${ok} = 1; }`];
+export function exactDiv(t: string, s: number, limit: number, v: string, ok: string, int = false): string[] {
+  if (s === 1) return [...letIndex(v, t, int), `let ${ok} = 0;`, `if (${v} >= 0 && ${v} < ${limit}) { ${ok} = 1; }`];
   return [
-    `let ${v} = Math.floor((${t} + 0.5) / ${s});`,
+    ...letIndex(v, `Math.floor((${t} + 0.5) / ${s})`, int),
     `let ${ok} = 0;`,
     `if (${v} * ${s} == ${t} && ${v} >= 0 && ${v} < ${limit}) { ${ok} = 1; }`,
   ];

@@ -1,6 +1,6 @@
 import type { Conv2dGeometry } from '../../backend.js';
 import { sizeOf, type Shape } from '../../shape.js';
-import { exactDiv, I, idiv, intVar, kept, kernel, nchw, widthFor } from './codegen.js';
+import { divMod, exactDiv, I, idiv, indexInts, intVar, kept, kernel, letIndex, nchw, threadIndex, widthFor } from './codegen.js';
 
 /**
  * Kernel sources of the convolutions: forward, input gradient and filter gradient. A source comes with
@@ -64,8 +64,11 @@ interface DirectConv {
   C: number; H: number; W: number;
   sh: number; sw: number;
   rowOff: number[]; colOff: number[];
-  /** Lines naming the input channel of the first loop step, `cbase`, and the weight offset of it, `wbase`. */
-  channel: string[];
+  /**
+   * Lines naming the input channel of the first loop step, `cbase`, and the weight offset of it, `wbase`
+   * (integers with `int`).
+   */
+  channel: (int: boolean) => string[];
   loops: number;
   wStep: number;
 }
@@ -99,10 +102,11 @@ function directConvSource(d: DirectConv, epilogue: Epilogue, width: number): str
     taps.push('  }');
   });
   const Q = OW / width;
+  const int = indexInts(Math.max(sizeOf(d.outShape), d.outShape[0] * d.C * d.H * d.W));
   return kernel([d.input, 'ws', ...epilogue.params], [
-    I,
-    ...(width === 1 ? nchw(d.outShape, d.names) : [...nchw([0, O, OH, Q], [n, o, oy, `${ox}q`]), `let ${ox} = ${ox}q * ${width};`]),
-    ...d.channel,
+    ...threadIndex(int),
+    ...(width === 1 ? nchw(d.outShape, d.names, 'i', int) : [...nchw([0, O, OH, Q], [n, o, oy, `${ox}q`], 'i', int), ...letIndex(ox, `${ox}q * ${width}`, int)]),
+    ...d.channel(int),
     ...Array.from({ length: width }, (_, j) => `let a${j} = 0;`),
     ...inside,
     // the input at row oy·sh, column ox·sw of the first channel (taps add their offsets; a padding tap is never read)
@@ -114,7 +118,7 @@ function directConvSource(d: DirectConv, epilogue: Epilogue, width: number): str
     `  wc = wc + ${d.wStep};`,
     '}',
     ...returnLines(epilogue, width),
-  ]);
+  ], int);
 }
 
 /**
@@ -139,7 +143,7 @@ function forwardSource(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dG
       input: 'xs', names: ['n', 'oc', 'oy', 'ox'], outShape, C, H, W, sh: g.stride[0], sw: g.stride[1],
       rowOff: Array.from({ length: KH }, (_, ky) => ky * dh - pt),
       colOff: Array.from({ length: KW }, (_, kx) => kx * dw - pl),
-      channel: [`let cbase = n * ${C} + ${idiv('oc', Og)} * ${Cg};`, `let wbase = oc * ${Cg * KH * KW};`],
+      channel: (int) => [...divMod('oc', Og, 'grp', 'og', int), ...letIndex('cbase', `n * ${C} + grp * ${Cg}`, int), ...letIndex('wbase', `oc * ${Cg * KH * KW}`, int)],
       loops: Cg,
       wStep: KH * KW,
     },
@@ -173,7 +177,7 @@ function inputGradSource(dyShape: Shape, wShape: Shape, xShape: Shape, g: Conv2d
         input: 'dys', names: ['n', 'ic', 'y', 'x'], outShape: xShape, C: O, H: OH, W: OW, sh: 1, sw: 1,
         rowOff: Array.from({ length: KH }, (_, ky) => pt - ky * dh),
         colOff: Array.from({ length: KW }, (_, kx) => pl - kx * dw),
-        channel: [`let grp = ${idiv('ic', Cg)};`, `let cbase = n * ${O} + grp * ${Og};`, `let wbase = (grp * ${Og * Cg} + ic - grp * ${Cg}) * ${KH * KW};`],
+        channel: (int) => [...divMod('ic', Cg, 'grp', 'gi', int), ...letIndex('cbase', `n * ${O} + grp * ${Og}`, int), ...letIndex('wbase', `(grp * ${Og * Cg} + gi) * ${KH * KW}`, int)],
         loops: Og,
         wStep: Cg * KH * KW,
       },
@@ -185,17 +189,17 @@ function inputGradSource(dyShape: Shape, wShape: Shape, xShape: Shape, g: Conv2d
   if (KH === sh && KW === sw && g.pad.every((p) => p === 0) && dh === 1 && dw === 1 && width % sw === 0) {
     return { source: patchInputGradSource(dyShape, wShape, xShape, g.groups, epilogue, width), width };
   }
+  const int = indexInts(Math.max(sizeOf(xShape), sizeOf(dyShape)));
   const source = kernel(['dys', 'ws', ...epilogue.params], [
-    I,
-    ...nchw(xShape, ['n', 'ic', 'y', 'x']),
-    `let grp = ${idiv('ic', Cg)};`,
-    `let ci = ic - grp * ${Cg};`,
+    ...threadIndex(int),
+    ...nchw(xShape, ['n', 'ic', 'y', 'x'], 'i', int),
+    ...divMod('ic', Cg, 'grp', 'ci', int),
     'let a0 = 0;',
     `for (let ky = 0; ky < ${KH}; ky++) {`,
-    ...exactDiv(`(y + ${pt} - ky * ${dh})`, sh, OH, 'oy', 'oky').map((s) => `  ${s}`),
+    ...exactDiv(`(y + ${pt} - ky * ${dh})`, sh, OH, 'oy', 'oky', int).map((s) => `  ${s}`),
     '  if (oky == 1) {',
     `    for (let kx = 0; kx < ${KW}; kx++) {`,
-    ...exactDiv(`(x + ${pl} - kx * ${dw})`, sw, OW, 'ox', 'okx').map((s) => `      ${s}`),
+    ...exactDiv(`(x + ${pl} - kx * ${dw})`, sw, OW, 'ox', 'okx', int).map((s) => `      ${s}`),
     '      if (okx == 1) {',
     // dy and w at the group's first output channel, then a channel on per step
     ...intVar('dyo', `((n * ${O} + grp * ${Og}) * ${OH} + oy) * ${OW} + ox`).map((l) => `        ${l}`),
@@ -210,7 +214,7 @@ function inputGradSource(dyShape: Shape, wShape: Shape, xShape: Shape, g: Conv2d
     '  }',
     '}',
     ...returnLines(epilogue, 1),
-  ]);
+  ], int);
   return { source, width: 1 };
 }
 
@@ -232,17 +236,17 @@ function patchInputGradSource(dyShape: Shape, wShape: Shape, xShape: Shape, grou
   for (let t = 0; t < dyCols; t++) lines.push(`    let d${t} = dys[${plus('dyo', t)}];`);
   for (let kx = 0; kx < KW; kx++) lines.push(`    let w${kx} = ws[${plus('wo', kx)}];`);
   for (let j = 0; j < width; j++) lines.push(`    a${j} = a${j} + d${Math.floor(j / KW)} * w${j % KW};`);
+  const int = indexInts(Math.max(sizeOf(xShape), sizeOf(dyShape)));
   return kernel(['dys', 'ws', ...epilogue.params], [
-    I,
-    ...nchw([0, C, H, W / width], ['n', 'ic', 'y', 'xq']),
-    `let ox = xq * ${width / KW};`,
-    `let oy = ${idiv('y', KH)};`,
-    `let ky = y - oy * ${KH};`,
-    `let grp = ${idiv('ic', Cg)};`,
+    ...threadIndex(int),
+    ...nchw([0, C, H, W / width], ['n', 'ic', 'y', 'xq'], 'i', int),
+    ...letIndex('ox', `xq * ${width / KW}`, int),
+    ...divMod('y', KH, 'oy', 'ky', int),
+    ...divMod('ic', Cg, 'grp', 'gi', int),
     ...Array.from({ length: width }, (_, j) => `let a${j} = 0;`),
     `if (oy < ${OH}) {`,
     ...intVar('dyo', `((n * ${O} + grp * ${Og}) * ${OH} + oy) * ${OW} + ox`).map((l) => `  ${l}`),
-    ...intVar('wo', `((grp * ${Og * Cg} + ic - grp * ${Cg}) * ${KH} + ky) * ${KW}`).map((l) => `  ${l}`),
+    ...intVar('wo', `((grp * ${Og * Cg} + gi) * ${KH} + ky) * ${KW}`).map((l) => `  ${l}`),
     `  for (let oo = 0; oo < ${Og}; oo++) {`,
     ...lines,
     `    dyo = dyo + ${OH * OW};`,
@@ -250,7 +254,7 @@ function patchInputGradSource(dyShape: Shape, wShape: Shape, xShape: Shape, grou
     '  }',
     '}',
     ...returnLines(epilogue, width),
-  ]);
+  ], int);
 }
 
 /**
@@ -278,8 +282,9 @@ function filterGradSource(xShape: Shape, dyShape: Shape, wShape: Shape, g: Conv2
   const width = sw === 1 && dw === 1 && KW >= 2 && KW <= most ? KW : 1;
   // a thread's outputs: one weight, or (width > 1) a filter row [oc, ci, ky] of KW weights
   const outputs = sizeOf(wShape) / width;
+  const int = indexInts(Math.max(sizeOf(xShape), sizeOf(dyShape)));
   const decode = (flat: string): string[] =>
-    width === 1 ? nchw(wShape, ['oc', 'ci', 'ky', 'kx'], flat) : nchw([0, O, Cg, KH], ['wq', 'oc', 'ci', 'ky'], flat);
+    width === 1 ? nchw(wShape, ['oc', 'ci', 'ky', 'kx'], flat, int) : nchw([0, O, Cg, KH], ['wq', 'oc', 'ci', 'ky'], flat, int);
   const rowsLeft = P === 1 ? [] : intVar('rows', `Math.min(${R}, ${N * OH} - q0)`);
   const accs = Array.from({ length: width }, (_, j) => `a${j}`);
   // x at the row's columns ox − pl + kx: width 1 reads its tap's, guarded; a filter row slides u0 … u(KW−1)
@@ -299,12 +304,11 @@ function filterGradSource(xShape: Shape, dyShape: Shape, wShape: Shape, g: Conv2
       ? []
       : Array.from({ length: KW - 1 }, (_, k) => [`      let u${k} = 0;`, ...(k - pl >= 0 && k - pl < W ? [`      u${k} = xs[xo + ${k}];`] : [])]).flat();
   const source = kernel(['xs', 'dys'], [
-    I,
-    ...(P === 1 ? [...decode('i'), 'let q0 = 0;'] : [`let p = ${idiv('i', outputs)};`, ...decode(`(i - p * ${outputs})`), `let q0 = p * ${R};`]),
-    `let ic = ${idiv('oc', Og)} * ${Cg} + ci;`,
+    ...threadIndex(int),
+    ...(P === 1 ? [...decode('i'), ...letIndex('q0', '0', int)] : [...divMod('i', outputs, 'p', 'wi', int), ...decode('wi'), ...letIndex('q0', `p * ${R}`, int)]),
+    ...letIndex('ic', `${idiv('oc', Og)} * ${Cg} + ci`, int),
     // the thread's first row (n0, oy0); the tap's row and column at output pixel (0, 0)
-    `let n0 = ${idiv('q0', OH)};`,
-    `let oy0 = q0 - n0 * ${OH};`,
+    ...divMod('q0', OH, 'n0', 'oy0', int),
     ...rowsLeft,
     ...intVar('oy', 'oy0'),
     ...intVar('iy0', `ky * ${dh} - ${pt}`),
@@ -332,6 +336,6 @@ function filterGradSource(xShape: Shape, dyShape: Shape, wShape: Shape, g: Conv2
     ...(P === 1 ? [] : ['  }']),
     '}',
     width === 1 ? 'return a0;' : `return [${accs.join(', ')}];`,
-  ]);
+  ], int);
   return { source, width };
 }

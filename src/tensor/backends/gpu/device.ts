@@ -2,7 +2,7 @@ import gpujs from 'gpu.js';
 import type { GPU as GPUInstance, IKernelRunShortcut } from 'gpu.js';
 import { TensorSizeLimitError } from '../../backend.js';
 import { isDeviceTiming, isProfiling, recordDeviceKernel, recordQueuedKernel } from '../../profile.js';
-import { floatVars } from './codegen.js';
+import { floatVars, isIntegerIndexed, kernel } from './codegen.js';
 import { patiently, usePatientPolling } from './dawn-poll.js';
 import { OutputPool, type BufferResult } from './output-pool.js';
 import { BatchEncoder, bufferView, isView, partStride } from './webgpu-batch.js';
@@ -53,11 +53,17 @@ export class GpuHandle {
 /**
  * Largest tensor (elements) a kernel may read or write where index arithmetic runs in float32 (every
  * mode but cpu): flat indices stay exact below 2^23 (measured: webasm mis-indexes from 2^23 + 3, webgpu
- * from about 1.5·2^23). gpu.js itself mis-reads 1-D array arguments past 2^24 (measured in webasm and
- * webgpu: `a[this.thread.x]` is wrong from 2^24 + 1), so going further needs 2-D/3-D argument views.
- * Larger tensors are refused rather than computed wrongly.
+ * from about 1.5·2^23). Larger tensors are refused rather than computed wrongly, except in webgpu by a
+ * kernel whose indices are all integers (codegen.ts's `kernel(…, exact)`): there `this.thread.x` and
+ * intVar's variables are i32 and gpu.js indexes its arrays by them exactly (gpu-large.test.ts, past 2^24).
  */
 export const MAX_ELEMENTS_FLOAT_INDEX = 2 ** 23;
+
+/** Largest tensor a webgpu kernel with integer indices (codegen.ts's `indexInts`) may read or write: i32 offsets. */
+export const MAX_ELEMENTS_INT_INDEX = 2 ** 31 - 1;
+
+// `this.thread.x` is an integer: exact at any size
+const UPLOAD_SOURCE = kernel(['a'], ['return a[this.thread.x];'], true);
 
 /** An argument of a kernel call: a tensor handle or a scalar uniform. */
 export type KernelArg = GpuHandle | number;
@@ -242,7 +248,7 @@ export class Device {
   constructor(readonly mode: GpuMode, readonly adapter: string | undefined, readonly software = false) {
     this.gpu = new GPU({ mode });
     this.synchronous = mode !== 'webgpu';
-    this.pool = mode === 'webgpu' ? new OutputPool() : null;
+    this.pool = mode === 'webgpu' ? new OutputPool(2 ** 30, () => this.batch?.flush()) : null;
     this.batch = this.pool ? new BatchEncoder(this.pool, env('SEGRAD_GPU_BIND_GROUPS') !== '0') : null;
     this.widest = this.batch && !narrow ? 4 : 1;
   }
@@ -277,15 +283,7 @@ export class Device {
     if (width !== 1 && (!this.batch || size % width !== 0)) throw new Error(`${op} (gpu ${this.mode}): ${width} outputs a thread need webgpu and a multiple of ${width} outputs (${size})`);
     if (this.mode !== 'cpu') {
       const biggest = Math.max(size, ...args.map((a) => (typeof a === 'number' ? 0 : a.size)));
-      if (biggest > MAX_ELEMENTS_FLOAT_INDEX) {
-        throw new TensorSizeLimitError(
-          op,
-          biggest,
-          MAX_ELEMENTS_FLOAT_INDEX,
-          `${op} (gpu backend, mode '${this.mode}'): a tensor of ${biggest} elements exceeds the ${MAX_ELEMENTS_FLOAT_INDEX}-element limit ` +
-            `of float32 index arithmetic; use smaller batches or the cpu backend`,
-        );
-      }
+      if (biggest > MAX_ELEMENTS_FLOAT_INDEX) this.checkSize(op, source, biggest);
     }
     const out = new GpuHandle(this, size);
     this.live++;
@@ -306,6 +304,18 @@ export class Device {
     }
     this.schedule(op, out, () => this.invoke(op, source, signature, size, args, width, out));
     return out;
+  }
+
+  /**
+   * Past the float32 index limit only webgpu runs a kernel, one whose indices are integers (codegen.ts's
+   * `indexInts`), up to 2^31 − 1 elements; anything else is refused rather than mis-indexed.
+   */
+  private checkSize(op: string, source: string, elements: number): void {
+    const ints = this.mode === 'webgpu' && !floatIndices && isIntegerIndexed(source);
+    const limit = ints ? MAX_ELEMENTS_INT_INDEX : MAX_ELEMENTS_FLOAT_INDEX;
+    if (elements <= limit) return;
+    const why = ints ? '32-bit integer index arithmetic' : `float32 index arithmetic${this.mode === 'webgpu' ? ' (this kernel has no integer form)' : ''}`;
+    throw new TensorSizeLimitError(op, elements, limit, `${op} (gpu backend, mode '${this.mode}'): a tensor of ${elements} elements exceeds the ${limit}-element limit of ${why}; use smaller batches or the cpu backend`);
   }
 
   /** The call of run(): encoded into the batch where it can be, else through gpu.js; sets out.value. */
@@ -444,7 +454,7 @@ export class Device {
 
   /** A handle holding `data` (already float32) as a device output. */
   upload(data: Float32Array): GpuHandle {
-    return this.run('upload', 'function(a) { return a[this.thread.x]; }', data.length, [this.hostArray(data)]);
+    return this.run('upload', UPLOAD_SOURCE, data.length, [this.hostArray(data)]);
   }
 
   /**

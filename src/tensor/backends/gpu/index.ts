@@ -1,4 +1,4 @@
-import { adamCoefficients, type AdamScalars, type Backend, type BackendInfo, type Handle } from '../../backend.js';
+import { adamCoefficients, TensorSizeLimitError, type AdamScalars, type Backend, type BackendInfo, type Handle } from '../../backend.js';
 import { webgpuAdam } from './adam.js';
 import type { DType } from '../../dtype.js';
 import { fmt, sizeOf, type Shape } from '../../shape.js';
@@ -257,7 +257,7 @@ function concat(dev: Device, xs: GpuHandle[], shapes: readonly Shape[], axis: nu
       for (let s = 0; s < parts.length; s += CONCAT_CHUNK) {
         const group = parts.slice(s, s + CONCAT_CHUNK);
         const chunk = group.reduce((a, p) => a + p.chunk, 0);
-        const out = dev.run('concat', K.concatSource(group.map((p) => p.chunk)), outer * chunk, group.map((p) => p.x));
+        const out = dev.run('concat', K.concatSource(group.map((p) => p.chunk), outer), outer * chunk, group.map((p) => p.x));
         next.push({ x: out, chunk, owned: true });
       }
       for (const p of parts) if (p.owned) temps.push(p.x);
@@ -265,7 +265,10 @@ function concat(dev: Device, xs: GpuHandle[], shapes: readonly Shape[], axis: nu
     }
   } catch (e) {
     for (const p of parts) if (p.owned) temps.push(p.x);
-    throw new Error(`concat of ${xs.length} inputs ${shapes.map(fmt).join(' ')} along axis ${axis}: ${(e as Error).message}`, { cause: e });
+    const what = `concat of ${xs.length} inputs ${shapes.map(fmt).join(' ')} along axis ${axis}: ${(e as Error).message}`;
+    // a size error stays one, so callers can still tell what would fit
+    if (e instanceof TensorSizeLimitError) throw new TensorSizeLimitError(e.op, e.elements, e.limit, what);
+    throw new Error(what, { cause: e });
   } finally {
     for (const t of temps) dev.release(t);
   }

@@ -1,11 +1,13 @@
 import type { BinaryOp, Pool2dGeometry, ReduceOp, ResizeMode, UnaryOp } from '../../backend.js';
 import { sizeOf, stridesOf, type Shape } from '../../shape.js';
-import { broadcastOffset, collapseBroadcast, contiguousOffset, coords, exactDiv, I, idiv, kernel, nchw, offset } from './codegen.js';
+import { broadcastOffset, collapseBroadcast, contiguousOffset, coords, divMod, exactDiv, I, idiv, indexInts, kernel, letIndex, nchw, offset, threadIndex } from './codegen.js';
 
 /**
  * Kernel sources of every primitive, one text for every gpu.js mode. Each returns plain JavaScript
  * that gpu.js parses; `this.thread.x` is the flat output index. No helper functions are used, so the
- * same text compiles under GLSL, WGSL, WebAssembly and JS without per-mode function plumbing.
+ * same text compiles under GLSL, WGSL, WebAssembly and JS without per-mode function plumbing. Past
+ * codegen.ts's FLOAT_INDEX_BOUND a kernel computes its indices as integers (`indexInts`; webgpu then
+ * runs it on tensors past the float32 index limit); below it, in floats as it always did.
  */
 
 // log1p(u) without cancellation: log(1+u)·u/((1+u)−1) corrects the rounding of 1+u (Goldberg 1991)
@@ -45,7 +47,7 @@ const unaryBodies: Record<UnaryOp, string[]> = {
 };
 
 export function unarySource(op: UnaryOp): string {
-  return kernel(['xs'], ['let x = xs[this.thread.x];', ...unaryBodies[op]]);
+  return kernel(['xs'], ['let x = xs[this.thread.x];', ...unaryBodies[op]], true);
 }
 
 /** Body lines of each binary op reading `a` and `b`. */
@@ -77,33 +79,35 @@ const binaryBodies: Record<BinaryOp, string[]> = {
   ge: ['if (a >= b) { return 1; }', 'return 0;'],
 };
 
-/** Reads of each input at the broadcast output index `i`, after collapsing axes. */
-function broadcastReads(shapes: readonly Shape[], outShape: Shape): { lines: string[]; offs: string[] } {
+/** Reads of each input at the broadcast output index `i`, after collapsing axes; `int` as indexInts says. */
+function broadcastReads(shapes: readonly Shape[], outShape: Shape): { lines: string[]; offs: string[]; int: boolean } {
   const col = collapseBroadcast(shapes, outShape);
-  const { lines, c } = coords(col.out, 'c', 'i');
+  const int = indexInts(sizeOf(outShape));
+  const { lines, c } = coords(col.out, 'c', 'i', int);
   const offs = col.inputs.map((s) => (sizeOf(s) === sizeOf(col.out) ? 'i' : broadcastOffset(c, s, col.out)));
   // coordinates nobody reads would only cost time
   const used = offs.some((o) => o !== 'i' && o !== '0');
-  return { lines: used ? [I, ...lines] : [I], offs };
+  return { lines: used ? [...threadIndex(int), ...lines] : threadIndex(int), offs, int };
 }
 
 export function binarySource(op: BinaryOp, aShape: Shape, bShape: Shape, outShape: Shape): string {
-  const { lines, offs } = broadcastReads([aShape, bShape], outShape);
-  return kernel(['as', 'bs'], [...lines, `let a = as[${offs[0]}];`, `let b = bs[${offs[1]}];`, ...binaryBodies[op]]);
+  const { lines, offs, int } = broadcastReads([aShape, bShape], outShape);
+  return kernel(['as', 'bs'], [...lines, `let a = as[${offs[0]}];`, `let b = bs[${offs[1]}];`, ...binaryBodies[op]], int);
 }
 
 export function whereSource(cShape: Shape, aShape: Shape, bShape: Shape, outShape: Shape): string {
-  const { lines, offs } = broadcastReads([cShape, aShape, bShape], outShape);
-  return kernel(['cs', 'as', 'bs'], [...lines, `if (cs[${offs[0]}] != 0) { return as[${offs[1]}]; }`, `return bs[${offs[2]}];`]);
+  const { lines, offs, int } = broadcastReads([cShape, aShape, bShape], outShape);
+  return kernel(['cs', 'as', 'bs'], [...lines, `if (cs[${offs[0]}] != 0) { return as[${offs[1]}]; }`, `return bs[${offs[2]}];`], int);
 }
 
 export function broadcastSource(shape: Shape, outShape: Shape): string {
-  const { lines, offs } = broadcastReads([shape], outShape);
-  return kernel(['xs'], [...lines, `return xs[${offs[0]}];`]);
+  const { lines, offs, int } = broadcastReads([shape], outShape);
+  return kernel(['xs'], [...lines, `return xs[${offs[0]}];`], int);
 }
 
-export const copySource = kernel(['xs'], ['return xs[this.thread.x];']);
-export const fillSource = kernel(['v'], ['return v;']);
+// `this.thread.x` is an integer in every mode: these index exactly at any size
+export const copySource = kernel(['xs'], ['return xs[this.thread.x];'], true);
+export const fillSource = kernel(['v'], ['return v;'], true);
 
 /** α·a + β·b (the scalars as uniforms: one kernel serves every momentum). */
 export const axpbySource = kernel(['as', 'alpha', 'bs', 'beta'], [I, 'return as[i] * alpha + bs[i] * beta;']);
@@ -121,7 +125,7 @@ export const runningUpdateSource = (c: number, stride: number): string =>
   ]);
 
 /** dy·step(x): relu's gradient in one kernel (the product keeps mul's signed zeros and NaN). */
-export const reluGradSource = kernel(['dy', 'xs'], [I, 'let s = 0;', 'if (xs[i] > 0) { s = 1; }', 'return dy[i] * s;']);
+export const reluGradSource = kernel(['dy', 'xs'], ['let s = 0;', 'if (xs[this.thread.x] > 0) { s = 1; }', 'return dy[this.thread.x] * s;'], true);
 
 /**
  * Adam in three kernels (gpu.js kernels have one output each): m' and v' first, then θ' from them, in
@@ -168,7 +172,8 @@ function loops(dims: readonly number[], p: string): { open: string[]; close: str
 export function reduceSource(op: ReduceOp, shape: Shape, axes: readonly number[]): string {
   const strides = stridesOf(shape);
   const outShape = shape.map((d, k) => (axes.includes(k) ? 1 : d));
-  const { lines, c } = coords(outShape, 'c', 'i');
+  const int = indexInts(sizeOf(shape));
+  const { lines, c } = coords(outShape, 'c', 'i', int);
   const base = offset(c, strides);
   const runs: { size: number; stride: number }[] = [];
   for (let k = 0; k < shape.length; k++) {
@@ -184,17 +189,18 @@ export function reduceSource(op: ReduceOp, shape: Shape, axes: readonly number[]
   const fold = op === 'sum' ? 'acc = acc + v;' : op === 'max' ? 'if (v > acc) { acc = v; }' : 'if (v < acc) { acc = v; }';
   // max/min start from the first element: GL has no infinity literal
   const init = op === 'sum' ? 'let acc = 0;' : `let acc = xs[${base}];`;
-  return kernel(['xs'], [I, ...lines, init, ...l.open, `let v = xs[${at}];`, fold, ...l.close, 'return acc;']);
+  return kernel(['xs'], [...threadIndex(int), ...lines, init, ...l.open, `let v = xs[${at}];`, fold, ...l.close, 'return acc;'], int);
 }
 
 /** A reduce as a split reduction (split.ts): output `o` at its coordinates, term `r` over the reduced axes. */
-export function reduceTerms(shape: Shape, axes: readonly number[]): { terms: number; prelude: string[]; term: string[] } {
+export function reduceTerms(shape: Shape, axes: readonly number[]): { terms: number; prelude: string[]; term: string[]; int: boolean } {
   const strides = stridesOf(shape);
   const outShape = shape.map((d, k) => (axes.includes(k) ? 1 : d));
-  const out = coords(outShape, 'c', 'o');
-  const red = coords(axes.map((a) => shape[a]), 'e', 'r');
+  const int = indexInts(sizeOf(shape));
+  const out = coords(outShape, 'c', 'o', int);
+  const red = coords(axes.map((a) => shape[a]), 'e', 'r', int);
   const at = [offset(out.c, strides), offset(red.c, axes.map((a) => strides[a]))].filter((t) => t !== '0').join(' + ') || '0';
-  return { terms: sizeOf(axes.map((a) => shape[a])), prelude: out.lines, term: [...red.lines, `let v = xs[${at}];`] };
+  return { terms: sizeOf(axes.map((a) => shape[a])), prelude: out.lines, term: [...red.lines, `let v = xs[${at}];`], int };
 }
 
 export function matmulSource(batchA: number, batchB: number, m: number, k: number, n: number, transA: boolean, transB: boolean): string {
@@ -214,11 +220,12 @@ export function permuteSource(shape: Shape, perm: readonly number[]): string {
 }
 
 export function sliceSource(shape: Shape, begin: readonly number[], size: readonly number[]): string {
-  const { lines, c } = coords(size, 'c', 'i');
+  const int = indexInts(sizeOf(shape));
+  const { lines, c } = coords(size, 'c', 'i', int);
   const strides = stridesOf(shape);
   const start = begin.reduce((acc, b, d) => acc + b * strides[d], 0);
   const off = offset(c, strides);
-  return kernel(['xs'], [I, ...lines, `return xs[${start === 0 ? off : off === '0' ? start : `${start} + ${off}`}];`]);
+  return kernel(['xs'], [...threadIndex(int), ...lines, `return xs[${start === 0 ? off : off === '0' ? start : `${start} + ${off}`}];`], int);
 }
 
 /**
@@ -226,17 +233,18 @@ export function sliceSource(shape: Shape, begin: readonly number[], size: readon
  * the input. Callers split long lists (GL kernels break beyond 32 array arguments, webgpu has few
  * storage buffers).
  */
-export function concatSource(chunks: readonly number[]): string {
+export function concatSource(chunks: readonly number[], outer: number): string {
   const total = chunks.reduce((a, b) => a + b, 0);
   const names = chunks.map((_, k) => `x${k}`);
-  const body = [I, `let o = ${idiv('i', total)};`, `let p = i - o * ${total};`];
+  const int = indexInts(outer * total);
+  const body = [...threadIndex(int), ...divMod('i', total, 'o', 'p', int)];
   let start = 0;
   chunks.forEach((ch, k) => {
     const read = `return ${names[k]}[o * ${ch} + p - ${start}];`;
     body.push(k === chunks.length - 1 ? read : `if (p < ${start + ch}) { ${read} }`);
     start += ch;
   });
-  return kernel(names, body);
+  return kernel(names, body, int);
 }
 
 export function padSource(shape: Shape, before: readonly number[], after: readonly number[]): string {
@@ -272,16 +280,17 @@ function poolWindowSource(xShape: Shape, outShape: Shape, g: Pool2dGeometry, pre
   const [KH, KW] = g.kernel;
   const [sh, sw] = g.stride;
   const [pt, , pl] = g.pad;
+  const int = indexInts(sizeOf(xShape));
   return kernel(['xs'], [
-    I,
-    ...nchw(outShape, ['n', 'c', 'oy', 'ox']),
-    `let base = (n * ${C} + c) * ${H * W};`,
+    ...threadIndex(int),
+    ...nchw(outShape, ['n', 'c', 'oy', 'ox'], 'i', int),
+    ...letIndex('base', `(n * ${C} + c) * ${H * W}`, int),
     ...prelude,
     `for (let ky = 0; ky < ${KH}; ky++) {`,
-    `  let iy = oy * ${sh} - ${pt} + ky;`,
+    ...letIndex('iy', `oy * ${sh} - ${pt} + ky`, int).map((l) => `  ${l}`),
     `  if (iy >= 0 && iy < ${H}) {`,
     `    for (let kx = 0; kx < ${KW}; kx++) {`,
-    `      let ix = ox * ${sw} - ${pl} + kx;`,
+    ...letIndex('ix', `ox * ${sw} - ${pl} + kx`, int).map((l) => `      ${l}`),
     `      if (ix >= 0 && ix < ${W}) {`,
     `        let v = xs[base + iy * ${W} + ix];`,
     `        ${body}`,
@@ -290,7 +299,7 @@ function poolWindowSource(xShape: Shape, outShape: Shape, g: Pool2dGeometry, pre
     '  }',
     '}',
     ret,
-  ]);
+  ], int);
 }
 
 /**
@@ -315,13 +324,14 @@ export function maxPoolBackwardTiledSource(xShape: Shape, outShape: Shape, g: Po
   const [, C, H, W] = xShape;
   const [, , OH, OW] = outShape;
   const [KH, KW] = g.kernel;
+  const int = indexInts(sizeOf(xShape));
   return kernel(['dys', 'xs'], [
-    I,
-    ...nchw(xShape, ['n', 'c', 'y', 'x']),
-    `let oy = ${idiv('y', KH)};`,
-    `let ox = ${idiv('x', KW)};`,
+    ...threadIndex(int),
+    ...nchw(xShape, ['n', 'c', 'y', 'x'], 'i', int),
+    ...divMod('y', KH, 'oy', 'ry', int),
+    ...divMod('x', KW, 'ox', 'rx', int),
     `if (oy >= ${OH} || ox >= ${OW}) { return 0; }`,
-    `let base = (n * ${C} + c) * ${H * W} + oy * ${KH * W} + ox * ${KW};`,
+    ...letIndex('base', `(n * ${C} + c) * ${H * W} + oy * ${KH * W} + ox * ${KW}`, int),
     'let best = 0;',
     'let at = -1;',
     `for (let ky = 0; ky < ${KH}; ky++) {`,
@@ -330,9 +340,9 @@ export function maxPoolBackwardTiledSource(xShape: Shape, outShape: Shape, g: Po
     `    if (at < 0 || v > best) { best = v; at = ky * ${KW} + kx; }`,
     '  }',
     '}',
-    `if (at == (y - oy * ${KH}) * ${KW} + x - ox * ${KW}) { return dys[((n * ${C} + c) * ${OH} + oy) * ${OW} + ox]; }`,
+    `if (at == ry * ${KW} + rx) { return dys[((n * ${C} + c) * ${OH} + oy) * ${OW} + ox]; }`,
     'return 0;',
-  ]);
+  ], int);
 }
 
 /** Whether the windows of a pool tile its input without overlap or padding (maxPoolBackwardTiledSource applies). */

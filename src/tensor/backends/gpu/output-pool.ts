@@ -54,8 +54,16 @@ export class OutputPool {
   /** Buffers of values replaced this cycle, which the next cycle of its kind wants back. */
   private readonly kept = new Set<GpuBuffer>();
 
-  /** @param capBytes most bytes kept idle; released buffers past it are destroyed. */
-  constructor(private readonly capBytes = 2 ** 30) {}
+  /**
+   * @param capBytes most bytes kept idle; released buffers past it are destroyed.
+   * @param beforeDestroy runs before a buffer is destroyed: WebGPU rejects a submission that uses a
+   * buffer destroyed after it was encoded, so the device submits its open batch first (a buffer destroyed
+   * after its submission lives until that work is done).
+   */
+  constructor(
+    private readonly capBytes = 2 ** 30,
+    private readonly beforeDestroy: () => void = () => {},
+  ) {}
 
   /**
    * A free buffer of `bytes`, or a new one from `device`. The n-th take of a cycle (cycles end at reads)
@@ -118,6 +126,7 @@ export class OutputPool {
     const buf = result.buffer;
     if (--buf._refs! > 0) return;
     if (this.bytes + buf.size > this.capBytes) {
+      this.beforeDestroy();
       buf.destroy();
       return;
     }

@@ -1,4 +1,4 @@
-import { idiv, intVar, kept, kernel } from './codegen.js';
+import { divMod, idiv, intVar, kept, kernel, letIndex, threadIndex } from './codegen.js';
 import type { Device, GpuHandle, KernelArg } from './device.js';
 
 /**
@@ -37,6 +37,11 @@ export interface Reduction {
    * [N, C, hw] tensor: `at`, the flat index of term r, is kept for the term lines (channelWalk).
    */
   walk?: { channel: string; c: number; hw: number };
+  /**
+   * The term kernel's indices as integers (codegen.ts's indexInts of the largest input): `o`, `r` and the
+   * walk's offsets are declared integers, and the prelude and term lines must compute theirs so too.
+   */
+  int?: boolean;
 }
 
 /**
@@ -45,9 +50,13 @@ export interface Reduction {
  * jumping the other channels at the end of an image. Integer offsets (intVar), so no division and no
  * float index per term.
  */
-export function channelWalk(r0: string, ch: string, c: number, hw: number): { start: string[]; step: string[] } {
+export function channelWalk(r0: string, ch: string, c: number, hw: number, int = false): { start: string[]; step: string[] } {
+  // as integers (`int`: r0 and ch integers too) every offset is exact at any size
+  const start = int
+    ? [...divMod(r0, hw, 'wn', 'wr', true), ...intVar('at', `(wn * ${c} + ${ch}) * ${hw} + wr`), ...intVar('left', `${hw} - wr`)]
+    : [`let wn = ${idiv(r0, hw)};`, ...intVar('at', `(wn * ${c} + ${ch}) * ${hw} + ${r0} - wn * ${hw}`), ...intVar('left', `${hw} - ${r0} + wn * ${hw}`)];
   return {
-    start: [`let wn = ${idiv(r0, hw)};`, ...intVar('at', `(wn * ${c} + ${ch}) * ${hw} + ${r0} - wn * ${hw}`), ...intVar('left', `${hw} - ${r0} + wn * ${hw}`)],
+    start,
     step: ['at = at + 1;', 'left = left - 1;', `if (left == 0) {`, `  at = at + ${(c - 1) * hw};`, `  left = ${hw};`, '}'],
   };
 }
@@ -78,19 +87,20 @@ export function runReduction(dev: Device, red: Reduction): GpuHandle {
   const { P, L } = splitPlan(red.terms, red.outputs);
   const res = red.result ?? { expr: 'acc' };
   const single = P === 1;
+  const int = red.int ?? false;
   const walkKey = red.walk ? `${red.walk.channel},${red.walk.c},${red.walk.hw}` : '';
-  const key = `reduction|${red.params}|${red.outputs}|${red.terms}|${red.fold}|${red.prelude?.join(';')}|${red.term.join(';')}|${res.expr}|${res.params}|${walkKey}`;
+  const key = `reduction|${red.params}|${red.outputs}|${red.terms}|${red.fold}|${red.prelude?.join(';')}|${red.term.join(';')}|${res.expr}|${res.params}|${walkKey}|${int}`;
   const source = kept(key, () => {
     // max/min start from the chunk's first term: GL has no infinity literal
     const first = red.fold === 'sum' ? [] : ['if (k == 0) { acc = v; }'];
-    const walk = red.walk ? channelWalk(single ? '0' : `p * ${L}`, red.walk.channel, red.walk.c, red.walk.hw) : { start: [], step: [] };
+    const walk = red.walk ? channelWalk(single ? '0' : `p * ${L}`, red.walk.channel, red.walk.c, red.walk.hw, int) : { start: [], step: [] };
     const body = [
-      ...(single ? ['let o = this.thread.x;'] : ['let i = this.thread.x;', `let p = ${idiv('i', red.outputs)};`, `let o = i - p * ${red.outputs};`]),
+      ...(single ? letIndex('o', 'this.thread.x', int) : [...threadIndex(int), ...divMod('i', red.outputs, 'p', 'o', int)]),
       ...(red.prelude ?? []),
       ...walk.start,
       'let acc = 0;',
       `for (let k = 0; k < ${L}; k++) {`,
-      `  let r = ${single ? 'k' : `p * ${L} + k`};`,
+      ...letIndex('r', single ? 'k' : `p * ${L} + k`, int).map((l) => `  ${l}`),
       `  if (r < ${red.terms}) {`,
       ...red.term.map((l) => `    ${l}`),
       ...first.map((l) => `    ${l}`),
@@ -99,7 +109,7 @@ export function runReduction(dev: Device, red: Reduction): GpuHandle {
       '  }',
       '}',
     ];
-    return single ? kernel([...red.params, ...(res.params ?? [])], [...body, `return ${res.expr};`]) : kernel(red.params, [...body, 'return acc;']);
+    return single ? kernel([...red.params, ...(res.params ?? [])], [...body, `return ${res.expr};`], int) : kernel(red.params, [...body, 'return acc;'], int);
   });
   if (single) return dev.run(red.op, source, red.outputs, [...red.args, ...(res.args ?? [])]);
   const part = dev.run(red.op, source, P * red.outputs, red.args);
