@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { batchNormTrain, concat, conv2d, convTranspose2d, full, keep, maxPool2d, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
+import { avgPool2d, batchNormTrain, concat, conv2d, convTranspose2d, full, keep, maxPool2d, resize, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
 import { gpuModesHere } from './gpu-modes.js';
 
 /**
@@ -85,9 +85,18 @@ describe.skipIf(!modes.includes('webgpu'))('webgpu past 2^24 elements (integer i
     await check([[5, 4, 1024, 1024]], (a) => a.sum([0, 2, 3]), 1e-4);
   }, 120_000);
 
-  it('2×2 max pooling, forward and backward', async () => {
+  it('2×2 max and average pooling, forward and backward; overlapping 3×3 windows too', async () => {
     await check([[5, 4, 1024, 1024]], (a) => maxPool2d(a, { kernel: 2 }), 0, { grads: true });
+    await check([[5, 4, 1024, 1024]], (a) => avgPool2d(a, { kernel: 2 }), 1e-6, { grads: true });
+    // windows that overlap take the backward's gather over every window covering a cell (sums of dy in
+    // another order than the cpu's, so within rounding)
+    await check([[1, 17, 1000, 1000]], (a) => maxPool2d(a, { kernel: 3, stride: 2, padding: 1 }), 1e-6, { grads: true });
   }, 120_000);
+
+  it('nearest and bilinear resizing up to past 2^24, forward and backward', async () => {
+    await check([[1, 17, 512, 512]], (a) => resize(a, [1024, 1024], 'nearest'), 1e-6, { grads: true });
+    await check([[1, 17, 512, 512]], (a) => resize(a, [1024, 1024], 'bilinear'), 1e-5, { grads: true });
+  }, 240_000);
 
   it('a 3×3 convolution with its input, then its output, past 2^24: forward, input and filter gradients', async () => {
     await check([[1, 17, 1000, 1000], [2, 17, 3, 3]], (x, w) => conv2d(x, w, { padding: 1 }), 1e-3, { grads: true });

@@ -364,22 +364,23 @@ function poolGather(xShape: Shape, outShape: Shape, g: Pool2dGeometry, params: s
   const [KH, KW] = g.kernel;
   const [sh, sw] = g.stride;
   const [pt, , pl] = g.pad;
+  const int = indexInts(sizeOf(xShape));
   return kernel(params, [
-    I,
-    ...nchw(xShape, ['n', 'c', 'y', 'x']),
-    `let obase = (n * ${C} + c) * ${OH * OW};`,
+    ...threadIndex(int),
+    ...nchw(xShape, ['n', 'c', 'y', 'x'], 'i', int),
+    ...letIndex('obase', `(n * ${C} + c) * ${OH * OW}`, int),
     'let acc = 0;',
     `for (let ky = 0; ky < ${KH}; ky++) {`,
-    ...exactDiv(`(y + ${pt} - ky)`, sh, OH, 'oy', 'oky').map((s) => `  ${s}`),
+    ...exactDiv(`(y + ${pt} - ky)`, sh, OH, 'oy', 'oky', int).map((s) => `  ${s}`),
     '  if (oky == 1) {',
     `    for (let kx = 0; kx < ${KW}; kx++) {`,
-    ...exactDiv(`(x + ${pl} - kx)`, sw, OW, 'ox', 'okx').map((s) => `      ${s}`),
+    ...exactDiv(`(x + ${pl} - kx)`, sw, OW, 'ox', 'okx', int).map((s) => `      ${s}`),
     `      if (okx == 1) { ${add(`obase + oy * ${OW} + ox`)} }`,
     '    }',
     '  }',
     '}',
     ret,
-  ]);
+  ], int);
 }
 
 /**
@@ -387,32 +388,33 @@ function poolGather(xShape: Shape, outShape: Shape, g: Pool2dGeometry, params: s
  * `${p}l` with value = (1 − l)·in[p0] + l·in[p1]. Nearest: floor(o·in/out); bilinear: half-pixel
  * centres, negative source coordinates clamped to 0 (PyTorch, align_corners=False).
  */
-function taps(o: string, inSize: number, outSize: number, mode: ResizeMode, p: string): string[] {
+function taps(o: string, inSize: number, outSize: number, mode: ResizeMode, p: string, int = false): string[] {
+  // o is a coordinate (exact in floats); the taps are indices, integers with `int`
   if (mode === 'nearest') {
-    return [`let ${p}0 = Math.min(${idiv(`${o} * ${inSize}`, outSize)}, ${inSize - 1});`, `let ${p}1 = ${p}0;`, `let ${p}l = 0;`];
+    return [...letIndex(`${p}0`, `Math.min(${idiv(`${o} * ${inSize}`, outSize)}, ${inSize - 1})`, int), ...letIndex(`${p}1`, `${p}0`, int), `let ${p}l = 0;`];
   }
   return [
     `let ${p}s = Math.max(0, (${o} + 0.5) * ${inSize / outSize} - 0.5);`,
-    `let ${p}0 = Math.min(Math.floor(${p}s), ${inSize - 1});`,
-    `let ${p}1 = Math.min(${p}0 + 1, ${inSize - 1});`,
+    ...letIndex(`${p}0`, `Math.min(Math.floor(${p}s), ${inSize - 1})`, int),
+    ...letIndex(`${p}1`, `Math.min(${p}0 + 1, ${inSize - 1})`, int),
     `let ${p}l = ${p}s - ${p}0;`,
   ];
 }
 
 export function resizeSource(xShape: Shape, outH: number, outW: number, mode: ResizeMode): string {
-  const [, , H, W] = xShape;
+  const [N, C, H, W] = xShape;
+  const int = indexInts(N * C * Math.max(H * W, outH * outW));
   return kernel(['xs'], [
-    I,
-    `let ox = i - ${idiv('i', outW)} * ${outW};`,
-    `let q = ${idiv('i', outW)};`,
-    `let oy = q - ${idiv('q', outH)} * ${outH};`,
-    `let base = ${idiv('q', outH)} * ${H * W};`,
-    ...taps('oy', H, outH, mode, 'ty'),
-    ...taps('ox', W, outW, mode, 'tx'),
+    ...threadIndex(int),
+    ...divMod('i', outW, 'q', 'ox', int),
+    ...divMod('q', outH, 'p', 'oy', int),
+    ...letIndex('base', `p * ${H * W}`, int),
+    ...taps('oy', H, outH, mode, 'ty', int),
+    ...taps('ox', W, outW, mode, 'tx', int),
     `let top = (1 - txl) * xs[base + ty0 * ${W} + tx0] + txl * xs[base + ty0 * ${W} + tx1];`,
     `let bottom = (1 - txl) * xs[base + ty1 * ${W} + tx0] + txl * xs[base + ty1 * ${W} + tx1];`,
     'return (1 - tyl) * top + tyl * bottom;',
-  ]);
+  ], int);
 }
 
 /**
@@ -426,31 +428,30 @@ function candidates(inSize: number, outSize: number): { start: (v: string) => st
 }
 
 export function resizeBackwardSource(xShape: Shape, outH: number, outW: number, mode: ResizeMode): string {
-  const [, , H, W] = xShape;
+  const [N, C, H, W] = xShape;
   const cy = candidates(H, outH);
   const cx = candidates(W, outW);
+  const int = indexInts(N * C * Math.max(H * W, outH * outW));
   return kernel(['dys'], [
-    I,
-    `let q = ${idiv('i', W)};`,
-    `let x = i - q * ${W};`,
-    `let p = ${idiv('q', H)};`,
-    `let y = q - p * ${H};`,
-    `let obase = p * ${outH * outW};`,
+    ...threadIndex(int),
+    ...divMod('i', W, 'q', 'x', int),
+    ...divMod('q', H, 'p', 'y', int),
+    ...letIndex('obase', `p * ${outH * outW}`, int),
     `let sy = ${cy.start('y')};`,
     `let sx = ${cx.start('x')};`,
     'let acc = 0;',
     `for (let a = 0; a < ${cy.count}; a++) {`,
-    '  let oy = sy + a;',
+    ...letIndex('oy', 'sy + a', int).map((s) => `  ${s}`),
     `  if (oy >= 0 && oy < ${outH}) {`,
-    ...taps('oy', H, outH, mode, 'ty').map((s) => `    ${s}`),
+    ...taps('oy', H, outH, mode, 'ty', int).map((s) => `    ${s}`),
     '    let wy = 0;',
     '    if (ty0 == y) { wy = wy + 1 - tyl; }',
     '    if (ty1 == y) { wy = wy + tyl; }',
     '    if (wy != 0) {',
     `      for (let b = 0; b < ${cx.count}; b++) {`,
-    '        let ox = sx + b;',
+    ...letIndex('ox', 'sx + b', int).map((s) => `        ${s}`),
     `        if (ox >= 0 && ox < ${outW}) {`,
-    ...taps('ox', W, outW, mode, 'tx').map((s) => `          ${s}`),
+    ...taps('ox', W, outW, mode, 'tx', int).map((s) => `          ${s}`),
     '          let wx = 0;',
     '          if (tx0 == x) { wx = wx + 1 - txl; }',
     '          if (tx1 == x) { wx = wx + txl; }',
@@ -461,5 +462,5 @@ export function resizeBackwardSource(xShape: Shape, outH: number, outW: number, 
     '  }',
     '}',
     'return acc;',
-  ]);
+  ], int);
 }
