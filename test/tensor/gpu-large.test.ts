@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { avgPool2d, batchNormTrain, concat, conv2d, convTranspose2d, full, keep, maxPool2d, resize, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
+import { avgPool2d, batchNormTrain, concat, conv2d, convTranspose2d, full, keep, matmul, maxPool2d, pad, permute, resize, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
 import { gpuModesHere } from './gpu-modes.js';
 
 /**
@@ -74,7 +74,7 @@ async function check(shapes: number[][], f: (...xs: Tensor[]) => Tensor | Tensor
 describe.skipIf(!modes.includes('webgpu'))('webgpu past 2^24 elements (integer indices)', () => {
   afterAll(() => void setBackend('cpu'));
 
-  it('elementwise, broadcast, slice, concat and a sum, at every element', async () => {
+  it('elementwise, broadcast, slice, concat, a sum, permute, pad and matmul, at every element', async () => {
     const n = PAST + 4100;
     await check([[n], [n]], (a, b) => a.add(b), 0);
     await check([[n]], (a) => a.sigmoid(), 1e-6);
@@ -83,7 +83,12 @@ describe.skipIf(!modes.includes('webgpu'))('webgpu past 2^24 elements (integer i
     await check([[5, 4, 1024, 1024]], (a) => a.slice([0, 1, 0, 0], [5, 2, 1024, 1024]), 0);
     await check([[3, 4, 1024, 1024], [3, 2, 1024, 1024]], (a, b) => concat([a, b], 1), 0);
     await check([[5, 4, 1024, 1024]], (a) => a.sum([0, 2, 3]), 1e-4);
-  }, 120_000);
+    await check([[5, 4, 1024, 1024]], (a) => permute(a, [1, 3, 2, 0]), 0, { grads: true });
+    await check([[5, 4, 1020, 1020]], (a) => pad(a, [[0, 0], [0, 0], [1, 3], [2, 2]], 0.5), 0, { grads: true });
+    // a product whose output passes 2^24 (4100 × 4100), and a batched one whose inputs do
+    await check([[4100, 3], [3, 4100]], (a, b) => matmul(a, b), 1e-6);
+    await check([[2, 4100, 2100], [2, 2100, 2]], (a, b) => matmul(a, b), 1e-4);
+  }, 180_000);
 
   it('2×2 max and average pooling, forward and backward; overlapping 3×3 windows too', async () => {
     await check([[5, 4, 1024, 1024]], (a) => maxPool2d(a, { kernel: 2 }), 0, { grads: true });

@@ -204,19 +204,21 @@ export function reduceTerms(shape: Shape, axes: readonly number[]): { terms: num
 }
 
 export function matmulSource(batchA: number, batchB: number, m: number, k: number, n: number, transA: boolean, transB: boolean): string {
-  const lines = [I, `let bi = ${idiv('i', m * n)};`, `let r = i - bi * ${m * n};`, `let ii = ${idiv('r', n)};`, `let jj = r - ii * ${n};`];
+  const int = indexInts(Math.max(batchA * m * k, batchB * k * n, Math.max(batchA, batchB) * m * n));
+  const lines = [...threadIndex(int), ...divMod('i', m * n, 'bi', 'r', int), ...divMod('r', n, 'ii', 'jj', int)];
   const aBase = batchA === 1 ? '0' : `bi * ${m * k}`;
   const bBase = batchB === 1 ? '0' : `bi * ${k * n}`;
   const aAt = transA ? `${aBase} + p * ${m} + ii` : `${aBase} + ii * ${k} + p`;
   const bAt = transB ? `${bBase} + jj * ${k} + p` : `${bBase} + p * ${n} + jj`;
-  return kernel(['as', 'bs'], [...lines, 'let acc = 0;', `for (let p = 0; p < ${k}; p++) {`, `  acc = acc + as[${aAt}] * bs[${bAt}];`, '}', 'return acc;']);
+  return kernel(['as', 'bs'], [...lines, 'let acc = 0;', `for (let p = 0; p < ${k}; p++) {`, `  acc = acc + as[${aAt}] * bs[${bAt}];`, '}', 'return acc;'], int);
 }
 
 export function permuteSource(shape: Shape, perm: readonly number[]): string {
   const outShape = perm.map((p) => shape[p]);
   const inStrides = stridesOf(shape);
-  const { lines, c } = coords(outShape, 'c', 'i');
-  return kernel(['xs'], [I, ...lines, `return xs[${offset(c, perm.map((p) => inStrides[p]))}];`]);
+  const int = indexInts(sizeOf(shape));
+  const { lines, c } = coords(outShape, 'c', 'i', int);
+  return kernel(['xs'], [...threadIndex(int), ...lines, `return xs[${offset(c, perm.map((p) => inStrides[p]))}];`], int);
 }
 
 export function sliceSource(shape: Shape, begin: readonly number[], size: readonly number[]): string {
@@ -249,17 +251,18 @@ export function concatSource(chunks: readonly number[], outer: number): string {
 
 export function padSource(shape: Shape, before: readonly number[], after: readonly number[]): string {
   const outShape = shape.map((d, k) => d + before[k] + after[k]);
-  const { lines, c } = coords(outShape, 'c', 'i');
+  const int = indexInts(sizeOf(outShape));
+  const { lines, c } = coords(outShape, 'c', 'i', int);
   const conds: string[] = [];
   const src = c.map((ck, d) => {
     if (before[d] === 0 && after[d] === 0) return ck;
     conds.push(`${ck} < ${before[d]}`, `${ck} >= ${before[d] + shape[d]}`);
     return before[d] === 0 ? ck : `(${ck} - ${before[d]})`;
   });
-  const body = [I, ...lines];
+  const body = [...threadIndex(int), ...lines];
   if (conds.length) body.push(`if (${conds.join(' || ')}) { return v; }`);
   body.push(`return xs[${contiguousOffset(src, shape)}];`);
-  return kernel(['xs', 'v'], body);
+  return kernel(['xs', 'v'], body, int);
 }
 
 export const takeSource = kernel(['xs', 'idx'], ['let j = idx[this.thread.x];', 'return xs[j];']);
