@@ -11,9 +11,10 @@ import type { Shape } from './shape.js';
 export type Handle = unknown;
 
 /**
- * A tensor too large for a backend's kernels (the gpu backend's float32 index arithmetic). It names the
- * op, the tensor's elements and the limit, so a caller that knows what the tensor grows with can say what
- * would fit (fit() and evaluateModel name the largest batch).
+ * A tensor too large for a backend's kernels (the gpu backend's index arithmetic: float32 below 2^23
+ * elements, webgpu's integer kernels below 2^31). It names the op, the tensor's elements and the limit,
+ * so a caller that knows what the tensor grows with can say what would fit (fit() and evaluateModel name
+ * the largest batch).
  */
 export class TensorSizeLimitError extends Error {
   constructor(

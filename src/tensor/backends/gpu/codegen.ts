@@ -56,7 +56,7 @@ export const isIntegerIndexed = (source: string): boolean => integerIndexed.has(
  * Flat indices below this stay exact in float32 index arithmetic: idiv adds 0.5, which a float32 holds
  * exactly below 2^23, and the divisions are checked below 2^22.
  */
-export const FLOAT_INDEX_BOUND = 2 ** 22;
+const FLOAT_INDEX_BOUND = 2 ** 22;
 
 /**
  * Whether a kernel over tensors of up to `elements` values computes its indices as integers: past
@@ -75,7 +75,8 @@ export const threadIndex = (int: boolean): string[] => (int ? intVar('i', 'this.
  * Lines declaring q = ⌊a / d⌋ and r = a − q·d for an integer a ≥ 0. In floats one division (idiv). As
  * integers (`int`; a an integer expression below 2^31) the float quotient of a can be off by up to
  * 700/d + 1 (a rounded to float32, WGSL's division within 2.5 ulp), so the remainder, exact in integers
- * and small, is divided again, and a last step either way settles it.
+ * and within about 700 + 2d of the true one, is divided again (exact enough in floats at that size), and
+ * a last step either way settles it.
  */
 export function divMod(a: string, d: number, q: string, r: string, int: boolean): string[] {
   if (!int) return [`let ${q} = ${idiv(a, d)};`, `let ${r} = ${a} - ${q} * ${d};`];

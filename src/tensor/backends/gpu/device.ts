@@ -60,7 +60,7 @@ export class GpuHandle {
 export const MAX_ELEMENTS_FLOAT_INDEX = 2 ** 23;
 
 /** Largest tensor a webgpu kernel with integer indices (codegen.ts's `indexInts`) may read or write: i32 offsets. */
-export const MAX_ELEMENTS_INT_INDEX = 2 ** 31 - 1;
+const MAX_ELEMENTS_INT_INDEX = 2 ** 31 - 1;
 
 // `this.thread.x` is an integer: exact at any size
 const UPLOAD_SOURCE = kernel(['a'], ['return a[this.thread.x];'], true);
