@@ -275,6 +275,13 @@ describe.each(modes.filter((m) => m !== 'cpu').map((mode) => ({ mode })))('gpu b
     } else {
       const fill = sizeError(() => b.fill(2 ** 23 + 1, 0, 'float32'));
       expect([fill.op, fill.elements, fill.limit]).toEqual(['fill', 2 ** 23 + 1, 2 ** 23]);
+      // concat names its inputs in the message, and the error stays a TensorSizeLimitError
+      const half = b.fill(2 ** 22 + 1, 0, 'float32');
+      const joined = sizeError(() => b.concat([half, half], [[2 ** 22 + 1], [2 ** 22 + 1]], 0, 'float32'));
+      b.dispose(half);
+      expect(joined).toBeInstanceOf(TensorSizeLimitError);
+      expect([joined.op, joined.elements]).toEqual(['concat', 2 ** 23 + 2]);
+      expect(joined.message).toMatch(/^concat of 2 inputs \[4194305\] \[4194305\] along axis 0: concat \(gpu backend/);
     }
     expect(b.liveBuffers()).toBe(live);
   });
