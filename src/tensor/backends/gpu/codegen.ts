@@ -134,11 +134,8 @@ export function coords(shape: Shape, prefix: string, flat: string, int = false):
     }
     const q = `${prefix}q${d}`;
     if (shape[d] === 1) lines.push(...letIndex(q, rem, int));
-    else if (int) {
-      lines.push(...divMod(rem, shape[d], q, `${prefix}${d}`, true));
-      c[d] = `${prefix}${d}`;
-    } else {
-      lines.push(`let ${q} = ${idiv(rem, shape[d])};`, `let ${prefix}${d} = ${rem} - ${q} * ${shape[d]};`);
+    else {
+      lines.push(...divMod(rem, shape[d], q, `${prefix}${d}`, int));
       c[d] = `${prefix}${d}`;
     }
     rem = q;
