@@ -50,6 +50,17 @@ export interface Conv2dGeometry {
   groups: number;
 }
 
+/** One conv2dAffine of Backend.conv2dAffinePair: weights [Cout, Cin, kh, kw], output shape, geometry, epilogue. */
+export interface ConvAffineArgs {
+  w: Handle;
+  wShape: Shape;
+  outShape: Shape;
+  g: Conv2dGeometry;
+  scale: Handle;
+  shift: Handle;
+  relu: boolean;
+}
+
 /** 2-D pooling geometry (NCHW). `pad` is [top, bottom, left, right]; padded cells never win a max. */
 export interface Pool2dGeometry {
   kernel: [number, number];
@@ -149,6 +160,11 @@ export interface Backend {
    * max(·, 0), written in one pass: the inference form of Conv → BatchNorm → ReLU. Not differentiated.
    */
   conv2dAffine?(x: Handle, xShape: Shape, w: Handle, wShape: Shape, outShape: Shape, g: Conv2dGeometry, scale: Handle, shift: Handle, relu: boolean, dtype: DType): Handle;
+  /**
+   * conv2dAffine twice, the second on the first's output (`first.outShape`), without materialising that
+   * output where the backend need not: the inference form of U-Net's double conv. Not differentiated.
+   */
+  conv2dAffinePair?(x: Handle, xShape: Shape, first: ConvAffineArgs, second: ConvAffineArgs, dtype: DType): Handle;
   /**
    * A transposed convolution (conv2dBackwardInput with x [N, Cin, H, W] in the place of dy, output
    * outShape) plus bias[c] per output channel (bias [C]), written in one pass. Not differentiated.

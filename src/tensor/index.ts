@@ -6,7 +6,7 @@ registerBackend('cpu', () => createCpuBackend());
 registerBackend('gpu', (opts) => createGpuBackend(opts as { mode?: string }));
 
 export { availableGpuModes, GPU_MODES, prepareGpu, type GpuMode } from './backends/gpu/index.js';
-export type { Backend, BackendInfo, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, ResizeMode, UnaryOp } from './backend.js';
+export type { Backend, BackendInfo, BinaryOp, Conv2dGeometry, ConvAffineArgs, Pool2dGeometry, ReduceOp, ResizeMode, UnaryOp } from './backend.js';
 export { TensorSizeLimitError } from './backend.js';
 export { arange, eye, full, linspace, ones, onesLike, rand, randint, randn, tensor, zeros, zerosLike, type RandomOptions, type TensorOptions } from './creation.js';
 export type { DType, TypedArray } from './dtype.js';

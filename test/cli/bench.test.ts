@@ -110,8 +110,8 @@ describe('segrad bench', () => {
     expect(rows.map((r) => r.workload)).toEqual(['unet inference']);
     const text = out.join('\n');
     expect(text).toContain('Profile of one inference call, 16²');
-    // eval mode: each Conv → BN → ReLU is one fused call, 18 of them
-    expect(text).toMatch(/\| conv2dAffine \| 18 \|/);
+    // eval mode: each double conv (Conv → BN → ReLU twice) is one fused call, 9 of them
+    expect(text).toMatch(/\| conv2dAffinePair \| 9 \|/);
     expect(text).not.toContain('Profile of one train step');
   });
 

@@ -1,4 +1,4 @@
-import type { Conv2dGeometry, Pool2dGeometry, ResizeMode } from '../../tensor/backend.js';
+import type { Conv2dGeometry, ConvAffineArgs, Pool2dGeometry, ResizeMode } from '../../tensor/backend.js';
 import { fmt } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { isGradEnabled } from '../../tensor/engine.js';
@@ -32,8 +32,8 @@ function padOf(p: Conv2dOptions['padding'], kernel: [number, number], dilation: 
   return [p[0], p[1], p[2], p[3]];
 }
 
-function checkNCHW(op: string, x: Tensor): void {
-  if (x.rank !== 4) throw new Error(`${op}: expected an NCHW input of rank 4, got ${fmt(x.shape)}`);
+function checkNCHW(op: string, shape: readonly number[]): void {
+  if (shape.length !== 4) throw new Error(`${op}: expected an NCHW input of rank 4, got ${fmt(shape)}`);
 }
 
 /**
@@ -42,25 +42,25 @@ function checkNCHW(op: string, x: Tensor): void {
  */
 export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   const { dtype, backend } = checkSame('conv2d', [x, w]);
-  const { geo, outShape } = convGeometry('conv2d', x, w, opts);
+  const { geo, outShape } = convGeometry('conv2d', x.shape, w, opts);
   const out = wrap(backend, backend.conv2d(x.handle, x.shape, w.handle, w.shape, outShape, geo, dtype), outShape, dtype);
   return record('conv2d', [x, w], out, { geo });
 }
 
-/** The geometry and output shape of conv2d(x, w, opts), or an error naming `op` and the shapes. */
-function convGeometry(op: string, x: Tensor, w: Tensor, opts: Conv2dOptions): { geo: Conv2dGeometry; outShape: number[] } {
-  checkNCHW(op, x);
+/** The geometry and output shape of conv2d(x, w, opts) for x of shape `xShape`, or an error naming `op` and the shapes. */
+function convGeometry(op: string, xShape: readonly number[], w: Tensor, opts: Conv2dOptions): { geo: Conv2dGeometry; outShape: number[] } {
+  checkNCHW(op, xShape);
   if (w.rank !== 4) throw new Error(`${op}: weight must be [Cout, Cin/groups, kh, kw], got ${fmt(w.shape)}`);
   const groups = opts.groups ?? 1;
-  const [n, cin, h, wd] = x.shape;
+  const [n, cin, h, wd] = xShape;
   const [cout, cpg, kh, kw] = w.shape;
-  if (cin !== cpg * groups || cout % groups !== 0) throw new Error(`${op}: input ${fmt(x.shape)} does not match weight ${fmt(w.shape)} with groups ${groups}`);
+  if (cin !== cpg * groups || cout % groups !== 0) throw new Error(`${op}: input ${fmt(xShape)} does not match weight ${fmt(w.shape)} with groups ${groups}`);
   const stride = pair(opts.stride ?? 1);
   const dilation = pair(opts.dilation ?? 1);
   const pad = padOf(opts.padding, [kh, kw], dilation, stride, op);
   const ho = Math.floor((h + pad[0] + pad[1] - dilation[0] * (kh - 1) - 1) / stride[0]) + 1;
   const wo = Math.floor((wd + pad[2] + pad[3] - dilation[1] * (kw - 1) - 1) / stride[1]) + 1;
-  if (ho <= 0 || wo <= 0) throw new Error(`${op}: input ${fmt(x.shape)} is too small for kernel ${fmt([kh, kw])} with padding ${fmt(pad)}`);
+  if (ho <= 0 || wo <= 0) throw new Error(`${op}: input ${fmt(xShape)} is too small for kernel ${fmt([kh, kw])} with padding ${fmt(pad)}`);
   return { geo: { stride, pad, dilation, groups }, outShape: [n, cout, ho, wo] };
 }
 
@@ -79,7 +79,7 @@ export interface Conv2dAffineOptions extends Conv2dOptions {
  */
 export function conv2dAffine(x: Tensor, w: Tensor, scale: Tensor, shift: Tensor, opts: Conv2dAffineOptions = {}): Tensor {
   const { dtype, backend } = checkSame('conv2dAffine', [x, w, scale, shift]);
-  const { geo, outShape } = convGeometry('conv2dAffine', x, w, opts);
+  const { geo, outShape } = convGeometry('conv2dAffine', x.shape, w, opts);
   const cout = outShape[1];
   for (const t of [scale, shift]) if (t.rank !== 1 || t.shape[0] !== cout) throw new Error(`conv2dAffine: scale and shift must be [${cout}] for weight ${fmt(w.shape)}, got ${fmt(t.shape)}`);
   const needsGrad = isGradEnabled() && [x, w, scale, shift].some((t) => t.requiresGrad);
@@ -89,6 +89,42 @@ export function conv2dAffine(x: Tensor, w: Tensor, scale: Tensor, shift: Tensor,
   const cshape = [1, cout, 1, 1];
   const y = add(mul(conv2d(x, w, opts), reshape(scale, cshape)), reshape(shift, cshape));
   return opts.relu ? relu(y) : y;
+}
+
+/** One conv2dAffine of conv2dAffinePair: weights [Cout, Cin, kh, kw], scale and shift [Cout], options. */
+export interface ConvAffineSpec {
+  w: Tensor;
+  scale: Tensor;
+  shift: Tensor;
+  opts?: Conv2dAffineOptions;
+}
+
+/**
+ * conv2dAffine(conv2dAffine(x, first…), second…): U-Net's double conv in eval mode. Where no gradient is
+ * needed and the backend has the fused op (cpu), the first's output is handed to the second in the
+ * layout its convolution reads, never written out as a tensor; the same bits as the two calls, which it
+ * is otherwise (gradients flow through those).
+ * @example noGrad(() => conv2dAffinePair(x, { w: w1, scale: s1, shift: t1, opts: { padding: 1, relu: true } }, { w: w2, scale: s2, shift: t2, opts: { padding: 1, relu: true } }));
+ */
+export function conv2dAffinePair(x: Tensor, first: ConvAffineSpec, second: ConvAffineSpec): Tensor {
+  const parts = [x, first.w, first.scale, first.shift, second.w, second.scale, second.shift];
+  const { dtype, backend } = checkSame('conv2dAffinePair', parts);
+  const needsGrad = isGradEnabled() && parts.some((t) => t.requiresGrad);
+  if (needsGrad || !backend.conv2dAffinePair) {
+    const mid = conv2dAffine(x, first.w, first.scale, first.shift, first.opts);
+    return conv2dAffine(mid, second.w, second.scale, second.shift, second.opts);
+  }
+  const args = (s: ConvAffineSpec, input: readonly number[]): ConvAffineArgs => {
+    const { geo, outShape } = convGeometry('conv2dAffinePair', input, s.w, s.opts ?? {});
+    return { w: s.w.handle, wShape: s.w.shape, outShape, g: geo, scale: s.scale.handle, shift: s.shift.handle, relu: s.opts?.relu ?? false };
+  };
+  const a = args(first, x.shape);
+  const b = args(second, a.outShape);
+  for (const [s, o] of [[first, a], [second, b]] as const) {
+    const cout = o.outShape[1];
+    for (const t of [s.scale, s.shift]) if (t.rank !== 1 || t.shape[0] !== cout) throw new Error(`conv2dAffinePair: scale and shift must be [${cout}] for weight ${fmt(s.w.shape)}, got ${fmt(t.shape)}`);
+  }
+  return wrap(backend, backend.conv2dAffinePair(x.handle, x.shape, a, b, dtype), b.outShape, dtype);
 }
 
 export interface ConvTranspose2dOptions {
@@ -131,7 +167,7 @@ export function convTranspose2dBias(x: Tensor, w: Tensor, bias: Tensor, opts: Co
 
 /** The geometry and output shape of convTranspose2d(x, w, opts), or an error naming `op` and the shapes. */
 function convTransposeGeometry(op: string, x: Tensor, w: Tensor, opts: ConvTranspose2dOptions): { geo: Conv2dGeometry; outShape: number[] } {
-  checkNCHW(op, x);
+  checkNCHW(op, x.shape);
   if (w.rank !== 4) throw new Error(`${op}: weight must be [Cin, Cout/groups, kh, kw], got ${fmt(w.shape)}`);
   const groups = opts.groups ?? 1;
   const [n, cin, h, wd] = x.shape;
@@ -156,7 +192,7 @@ export interface Pool2dOptions {
 }
 
 function poolGeometry(op: string, x: Tensor, opts: Pool2dOptions): { geo: Pool2dGeometry; outShape: number[] } {
-  checkNCHW(op, x);
+  checkNCHW(op, x.shape);
   const kernel = pair(opts.kernel);
   const stride = pair(opts.stride ?? kernel);
   const [ph, pw] = pair(opts.padding ?? 0);
@@ -190,7 +226,7 @@ export function avgPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
  */
 export function resize(x: Tensor, size: readonly [number, number], mode: ResizeMode = 'nearest'): Tensor {
   const { dtype, backend } = checkSame('resize', [x]);
-  checkNCHW('resize', x);
+  checkNCHW('resize', x.shape);
   const [oh, ow] = size;
   if (!(oh > 0 && ow > 0 && Number.isInteger(oh) && Number.isInteger(ow))) throw new Error(`resize: invalid output size ${fmt(size)}`);
   if (mode !== 'nearest' && mode !== 'bilinear') throw new Error(`resize: unknown mode '${mode}' (nearest | bilinear)`);

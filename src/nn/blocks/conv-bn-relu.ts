@@ -1,5 +1,5 @@
 import { add, mul } from '../../autograd/ops/elementwise.js';
-import { conv2dAffine } from '../../autograd/ops/image.js';
+import { conv2dAffine, conv2dAffinePair, type ConvAffineSpec } from '../../autograd/ops/image.js';
 import type { DType } from '../../tensor/dtype.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { BatchNorm2d } from '../layers/batchnorm.js';
@@ -33,13 +33,20 @@ export class ConvBNReLU extends Module {
 }
 
 /**
- * relu(bn(conv(x))) in eval mode as one conv2dAffine: the batch norm's scale and shift, with the conv
- * bias folded in ((y + b)·s + t = y·s + (b·s + t)), applied as the conv's output is written.
+ * relu(bn(conv(·))) in eval mode as the arguments of one conv2dAffine, for an input of shape `xShape`:
+ * the batch norm's scale and shift, with the conv bias folded in ((y + b)·s + t = y·s + (b·s + t)),
+ * applied as the conv's output is written.
  */
-export function convBNReLUEval(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor {
+function evalSpec(conv: Conv2d, bn: BatchNorm2d, xShape: readonly number[]): ConvAffineSpec {
   const { scale, shift } = bn.evalAffine();
   const t = conv.bias ? add(mul(conv.bias, scale), shift) : shift;
-  return conv2dAffine(x, conv.weight, scale, t, { ...conv.geometry(x), relu: true });
+  return { w: conv.weight, scale, shift: t, opts: { ...conv.geometry(xShape), relu: true } };
+}
+
+/** relu(bn(conv(x))) in eval mode as one conv2dAffine (see evalSpec). */
+export function convBNReLUEval(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor {
+  const s = evalSpec(conv, bn, x.shape);
+  return conv2dAffine(x, s.w, s.scale, s.shift, s.opts);
 }
 
 /**
@@ -62,7 +69,10 @@ export class DoubleConv extends Module {
     this.bn2 = new BatchNorm2d(outChannels, { dtype: opts.dtype });
   }
   forward(x: Tensor): Tensor {
-    if (!this.bn1.training) return convBNReLUEval(this.conv2, this.bn2, convBNReLUEval(this.conv1, this.bn1, x));
+    if (!this.bn1.training) {
+      const [n, , h, w] = x.shape; // padding 1 keeps H × W
+      return conv2dAffinePair(x, evalSpec(this.conv1, this.bn1, x.shape), evalSpec(this.conv2, this.bn2, [n, this.conv2.inChannels, h, w]));
+    }
     const h = this.bn1.forwardRelu(this.conv1.forward(x));
     return this.bn2.forwardRelu(this.conv2.forward(h));
   }

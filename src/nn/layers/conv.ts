@@ -65,16 +65,16 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const y = conv2d(x, this.weight, this.geometry(x));
+    const y = conv2d(x, this.weight, this.geometry(x.shape));
     return this.bias ? add(y, reshape(this.bias, [1, this.outChannels, 1, 1])) : y;
   }
 
-  /** The conv2d options for input x (checked): 'same' with a stride becomes explicit padding for x's size. */
-  geometry(x: Tensor): ConvOpOptions {
-    if (x.rank !== 4 || x.shape[1] !== this.inChannels) throw new Error(`Conv2d(${this.inChannels}→${this.outChannels}): expected input [N, ${this.inChannels}, H, W], got ${fmt(x.shape)}`);
+  /** The conv2d options for an input of shape `xShape` (checked): 'same' with a stride becomes explicit padding for its size. */
+  geometry(xShape: readonly number[]): ConvOpOptions {
+    if (xShape.length !== 4 || xShape[1] !== this.inChannels) throw new Error(`Conv2d(${this.inChannels}→${this.outChannels}): expected input [N, ${this.inChannels}, H, W], got ${fmt(xShape)}`);
     let padding = this.padding;
     if (padding === 'same' && (this.stride[0] > 1 || this.stride[1] > 1)) {
-      padding = [...samePad(x.shape[2], this.kernel[0], this.stride[0], this.dilation[0]), ...samePad(x.shape[3], this.kernel[1], this.stride[1], this.dilation[1])];
+      padding = [...samePad(xShape[2], this.kernel[0], this.stride[0], this.dilation[0]), ...samePad(xShape[3], this.kernel[1], this.stride[1], this.dilation[1])];
     }
     return { stride: this.stride, padding, dilation: this.dilation, groups: this.groups };
   }

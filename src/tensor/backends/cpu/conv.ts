@@ -150,6 +150,7 @@ const isPointwise = (kh: number, kw: number, g: Conv2dGeometry, h: number, w: nu
  * are computed and dropped.
  */
 interface DirectLayout {
+  /** The staging area from the layout's first float on (its byteOffset is that float's place in memory). */
   stage: Float32Array;
   /** Images per run. */
   nb: number;
@@ -158,14 +159,25 @@ interface DirectLayout {
   plane: number; chan: number;
   /** Grid positions covering every output pixel of a run: (nb − 1)·Hp·Wp + (Ho − 1)·Wp + Wo. */
   grid: number;
+  /** Where each im2col row starts, in floats from the staging area's start (the layout's base included). */
   rowStart: Int32Array;
-  /** First float after the staged images and their tail (where dotsF32's A rows go). */
+  /** First float after the staged images and their tail (where dotsF32's A rows go), from the layout's start. */
   end: number;
 }
 
-/** The layout for x, or null where it does not apply or fit; `extra` floats per run are reserved after it. */
-function directLayout(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeometry, extra: (nb: number, grid: number) => number): DirectLayout | null {
-  const [n, cin, h, w] = xShape;
+/**
+ * The direct layout's pitches for x and the layout itself for a run length at a base (floats into the
+ * staging area); null where it does not apply.
+ */
+interface DirectGeometry {
+  hp: number; wp: number;
+  /** Floats a layout of `nb` images a run takes. */
+  endOf: (nb: number) => number;
+  at: (nb: number, base: number) => DirectLayout;
+}
+
+function directGeometry(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeometry): DirectGeometry | null {
+  const [, cin, h, w] = xShape;
   const [, cpg, kh, kw] = wShape;
   const [, , ho, wo] = outShape;
   const { stride: [sh, sw], pad: [pt, pb, pl, pr], dilation: [dh, dw], groups } = g;
@@ -181,14 +193,31 @@ function directLayout(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGe
   const plane = hp * wp;
   const chanOf = (nb: number): number => (pt + nb * hp + 1) * wp;
   const endOf = (nb: number): number => Math.ceil((cin * chanOf(nb) + wp + 16) / 4) * 4;
-  const gridOf = (nb: number): number => (nb - 1) * plane + (ho - 1) * wp + wo;
+  const at = (nb: number, base: number): DirectLayout => {
+    const chan = chanOf(nb);
+    const rowStart = new Int32Array(K);
+    for (let ci = 0, r = 0; ci < cin; ci++) for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++, r++) rowStart[r] = base + ci * chan + ky * dh * wp + kx * dw;
+    return { stage: stage.subarray(base), nb, hp, wp, plane, chan, grid: (nb - 1) * plane + (ho - 1) * wp + wo, rowStart, end: endOf(nb) };
+  };
+  return { hp, wp, endOf, at };
+}
+
+/** The layout for x, or null where it does not apply or fit; `extra` floats per run are reserved after it. */
+function directLayout(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeometry, extra: (nb: number, grid: number) => number): DirectLayout | null {
+  const G = directGeometry(xShape, wShape, outShape, g);
+  if (!G) return null;
+  const [, , ho, wo] = outShape;
+  const gridOf = (nb: number): number => (nb - 1) * G.hp * G.wp + (ho - 1) * G.wp + wo;
+  const nb = runLength(xShape[0], (nb) => G.endOf(nb) + extra(nb, gridOf(nb)));
+  return nb === 0 ? null : G.at(nb, 0);
+}
+
+/** The most images a run (n, halved until `floats` of a run fit the staging area), or 0. */
+function runLength(n: number, floats: (nb: number) => number): number {
+  const size = stagingArea()?.length ?? 0;
   let nb = n;
-  while (nb > 0 && endOf(nb) + extra(nb, gridOf(nb)) > stage.length) nb = Math.floor(nb / 2);
-  if (nb === 0) return null;
-  const chan = chanOf(nb);
-  const rowStart = new Int32Array(K);
-  for (let ci = 0, r = 0; ci < cin; ci++) for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++, r++) rowStart[r] = ci * chan + ky * dh * wp + kx * dw;
-  return { stage, nb, hp, wp, plane, chan, grid: gridOf(nb), rowStart, end: endOf(nb) };
+  while (nb > 0 && floats(nb) > size) nb = Math.floor(nb / 2);
+  return nb;
 }
 
 /** Copies images b0 … b0+count of x into the staging area with zero padding (see DirectLayout). */
@@ -235,6 +264,74 @@ function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: 
     }, flipped?.cols);
   }
   return y;
+}
+
+/** One conv2dAffine of a pair: its weights, output shape, geometry and epilogue. */
+export interface ConvAffineStage {
+  w: TypedArray;
+  wShape: Shape;
+  outShape: Shape;
+  g: Conv2dGeometry;
+  epi: ConvEpilogue;
+}
+
+/**
+ * Two direct-layout convolutions in a row whose pitches agree (3 × 3, padding 1, then the same again:
+ * U-Net's double conv), run by run: the first's output goes from the GEMM's result straight into a
+ * second staging area in the second's layout, its epilogue applied and its padding zeroed, where the
+ * second's GEMM reads it. So the intermediate is never written out as [N, C, H, W] nor staged again. The
+ * bits of forwardDirect twice; null where the layouts differ or do not fit.
+ */
+function forwardPair(x: Float32Array, xShape: Shape, a: ConvAffineStage, b: ConvAffineStage): Float32Array | null {
+  const Ga = directGeometry(xShape, a.wShape, a.outShape, a.g);
+  const Gb = directGeometry(a.outShape, b.wShape, b.outShape, b.g);
+  if (!Ga || !Gb || Ga.wp !== Gb.wp || Ga.hp !== Gb.hp) return null;
+  const [n, cin, h, wd] = xShape;
+  const nb = runLength(n, (nb) => Ga.endOf(nb) + Gb.endOf(nb));
+  if (nb === 0) return null;
+  const La = Ga.at(nb, 0);
+  const Lb = Gb.at(nb, La.end);
+  const [, cmid, ho, wo] = a.outShape;
+  const [cout, , khb, kwb] = b.wShape;
+  const [, , hob, wob] = b.outShape;
+  const Ka = cin * a.wShape[2] * a.wShape[3];
+  const Kb = cmid * khb * kwb;
+  const { wp, hp, plane } = La;
+  // the first's output pixel (oy, ox) at grid position q is the second's staged (pt + oy, pl + ox)
+  const lead = b.g.pad[0] * wp + b.g.pad[2];
+  const epiA = [AFFINE, a.epi.relu ? 1 : 0, ...Array.from(a.epi.scale), ...Array.from(a.epi.shift)];
+  const epiB = [AFFINE, b.epi.relu ? 1 : 0, ...Array.from(b.epi.scale), ...Array.from(b.epi.shift)];
+  const y = allocateUninitialized('float32', n * cout * hob * wob) as Float32Array;
+  const stageB = Lb.stage.byteOffset / 4;
+  for (let b0 = 0; b0 < n; b0 += nb) {
+    const count = Math.min(nb, n - b0);
+    stageImages(La, x, b0, count, cin, h, wd, a.g);
+    const grid = (count - 1) * plane + (ho - 1) * wp + wo;
+    gemmRowsF32(cmid, grid, Ka, a.w as Float32Array, 0, Ka, 1, La.rowStart, (r0, rows, j0, nc, src, srcOff, ldr) => {
+      parallelLoop('emitStaged', [src], [srcOff, ldr, r0, rows, j0, nc, grid, wp, hp, ho, wo, stageB, Lb.chan, lead, ...epiA], Math.min(rows, LOOP_CHUNKS), rows * nc);
+    });
+    gemmRowsF32(cout, (count - 1) * plane + (hob - 1) * wp + wob, Kb, b.w as Float32Array, 0, Kb, 1, Lb.rowStart, (r0, rows, j0, nc, src, srcOff, ldr) => {
+      parallelLoop('emitGrid', [src, y], [srcOff, ldr, r0, rows, j0, nc, wp, hp, hob, wob, cout, b0, ROW_COPY, ...epiB], Math.min(rows, LOOP_CHUNKS), rows * nc);
+    });
+  }
+  return y;
+}
+
+/**
+ * conv2dAffine(conv2dAffine(x, a), b): through forwardPair where it applies, else the two calls. The
+ * same bits either way.
+ */
+export function conv2dAffinePair(x: TypedArray, xShape: Shape, a: ConvAffineStage, b: ConvAffineStage, dtype: DType): TypedArray {
+  if (dtype === 'float32') {
+    const fused = forwardPair(x as Float32Array, xShape, a, b);
+    if (fused) return fused;
+  }
+  const mid = conv2dAffine(x, xShape, a.w, a.wShape, a.outShape, a.g, a.epi, dtype);
+  try {
+    return conv2dAffine(mid, a.outShape, b.w, b.wShape, b.outShape, b.g, b.epi, dtype);
+  } finally {
+    recycle(mid);
+  }
 }
 
 /** The filter gradient through the direct layout: dW[co, row] = Σ_runs Σ_q dYgrid[co, q]·col[row, q]. */

@@ -1,4 +1,5 @@
-import type { Backend, BackendInfo } from '../../backend.js';
+import type { Backend, BackendInfo, ConvAffineArgs } from '../../backend.js';
+import type { ConvAffineStage } from './conv.js';
 import { allocate, toTyped, type DType, type TypedArray } from '../../dtype.js';
 import { adamUpdateF32 } from './adam.js';
 import { batchNormBackward, batchNormForward } from './batchnorm.js';
@@ -11,6 +12,8 @@ import { matmul } from './matmul.js';
 import { reduce } from './reduce.js';
 
 type T = TypedArray;
+
+const stageOf = (a: ConvAffineArgs): ConvAffineStage => ({ w: a.w as T, wShape: a.wShape, outShape: a.outShape, g: a.g, epi: { scale: a.scale as T, shift: a.shift as T, relu: a.relu } });
 
 /**
  * The `cpu` backend: typed-array loops in float32 and float64. It is the reference every other backend
@@ -68,6 +71,7 @@ export function createCpuBackend(): Backend {
     scatterAdd: (idx, values, count, size, dtype) => own(scatterAdd(idx as T, values as T, count, size, dtype)),
     conv2d: (x, xs, w, ws, os, g, d) => own(image.conv2d(x as T, xs, w as T, ws, os, g, d)),
     conv2dAffine: (x, xs, w, ws, os, g, scale, shift, relu, d) => own(image.conv2dAffine(x as T, xs, w as T, ws, os, g, { scale: scale as T, shift: shift as T, relu }, d)),
+    conv2dAffinePair: (x, xs, a, b, d) => own(image.conv2dAffinePair(x as T, xs, stageOf(a), stageOf(b), d)),
     conv2dBackwardInput: (dy, dys, w, ws, xs, g, d) => own(image.conv2dBackwardInput(dy as T, dys, w as T, ws, xs, g, d)),
     convTranspose2dBias: (x, xs, w, ws, os, g, bias, d) => own(image.convTranspose2dBias(x as T, xs, w as T, ws, os, g, bias as T, d)),
     conv2dBackwardFilter: (x, xs, dy, dys, ws, g, d) => own(image.conv2dBackwardFilter(x as T, xs, dy as T, dys, ws, g, d)),

@@ -114,6 +114,35 @@ function emitGridLoop(arrays: ArrayLike<number>[], nums: number[], k: number, co
 }
 
 /**
+ * Writes rows of a GEMM result on the direct layout's grid into a second staging area, in the layout
+ * of a convolution that reads that result next with the same pitches (conv.ts, forwardPair), rows split
+ * between chunks: arrays [memory], nums [rFloat, ldr, r0, rows, j0, nc, grid, wp, hp, ho, wo, dst,
+ * chan, lead, affine, relu, scale[0…C), shift[0…C)] (C the result's rows). Grid position q of channel co goes to float
+ * dst + co·chan + lead + q of memory as value·scale[co] + shift[co] (then max(·, 0) with relu 1); the
+ * positions that are padding there (ox ≥ Wo or oy ≥ Ho) get 0, and so do [0, lead) of the channel with
+ * the block at j0 = 0 and [lead + grid, chan) with the block that ends the grid.
+ */
+function emitStagedLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels): void {
+  const mem = arrays[0] as Float32Array;
+  const [rFloat, ldr, r0, rows, j0, nc, grid, wp, hp, ho, wo, dst, chan, lead, affine, relu] = nums;
+  const cout = (nums.length - 16) / 2;
+  const i0 = Math.floor((k * rows) / count);
+  const i1 = Math.floor(((k + 1) * rows) / count);
+  for (let i = i0; i < i1; i++) {
+    const co = r0 + i;
+    const at = dst + co * chan + lead;
+    ew[affine]((rFloat + i * ldr) * 4 + mem.byteOffset, (at + j0) * 4 + mem.byteOffset, 1, nc, 0, 0, nums[16 + co], nums[16 + cout + co], relu);
+    for (let row = Math.floor(j0 / wp), last = Math.floor((j0 + nc - 1) / wp); row <= last; row++) {
+      const from = Math.max(j0, row * wp + (row % hp < ho ? wo : 0));
+      const to = Math.min(j0 + nc, (row + 1) * wp);
+      for (let q = from; q < to; q++) mem[at + q] = 0;
+    }
+    if (j0 === 0) for (let t = at - lead; t < at; t++) mem[t] = 0;
+    if (j0 + nc === grid) for (let t = at + grid; t < at - lead + chan; t++) mem[t] = 0;
+  }
+}
+
+/**
  * Stages dY [N, Cout, Ho, Wo] onto the direct layout's grid for the filter gradient, channels split
  * between chunks: arrays [stage, dy], nums [aBase, aStride, wp, hp, ho, wo, cout, b0, images,
  * stageByte, rowCopy]. Row co at aBase + co·aStride gets dY[b0 + b, co, oy, ox] at grid position
@@ -561,6 +590,7 @@ function adamSimdLoop(arrays: ArrayLike<number>[], nums: number[], k: number, co
 export const LOOPS = {
   stageImages: stageImagesLoop,
   emitGrid: emitGridLoop,
+  emitStaged: emitStagedLoop,
   stageGrid: stageGridLoop,
   batchNormForward: batchNormForwardLoop,
   batchNormBackward: batchNormBackwardLoop,
