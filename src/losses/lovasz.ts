@@ -1,11 +1,12 @@
-import { abs, concat, permute, relu, reshape, sum, take } from '../autograd/index.js';
+import { abs, concat, permute, relu, reshape, sum } from '../autograd/index.js';
 import { formatShape, noGrad, tensor, type Tensor } from '../tensor/index.js';
+import { decreasingOrder } from './sort-order.js';
 import { makeLoss, prepareTarget, reduce, type Loss, type Reduction } from './types.js';
 
 /**
  * The Lovász extension of the Jaccard loss (Berman et al. 2018): errors sorted in decreasing order and
  * weighted by the increments of 1 − IoU along that order. The sort runs on the host (it reads the
- * errors with dataSync, so it needs a synchronous backend); the gradient flows through the gather.
+ * errors with dataSync, so it needs a synchronous backend); the gradient flows through the weights.
  */
 
 export interface LovaszOptions {
@@ -16,7 +17,7 @@ export interface LovaszOptions {
 }
 
 /** Weights of the sorted errors: w_i = J_i − J_{i−1}, J_i = 1 − |G ∖ first i|/|G ∪ first i| (Berman's lovasz_grad). */
-function lovaszWeights(fgSorted: ArrayLike<number>, out: Float64Array, offset: number, scale: number): void {
+function lovaszWeights(fgSorted: ArrayLike<number>, out: Float64Array, scale: number): void {
   let gts = 0;
   for (let i = 0; i < fgSorted.length; i++) gts += fgSorted[i];
   let cumFg = 0;
@@ -26,37 +27,43 @@ function lovaszWeights(fgSorted: ArrayLike<number>, out: Float64Array, offset: n
     cumFg += fgSorted[i];
     cumBg += 1 - fgSorted[i];
     const jac = 1 - (gts - cumFg) / (gts + cumBg);
-    out[offset + i] = (jac - prev) * scale;
+    out[i] = (jac - prev) * scale;
     prev = jac;
   }
 }
 
 /**
  * Σ_j errors[r, π_r(j)]·w_r(j)·scale[r] per row r of `errors` [R, L], π_r sorting row r's errors in
- * decreasing order and w_r the Lovász weights of the binary labels `fg` [R·L] in that order.
+ * decreasing order and w_r the Lovász weights of the binary labels `fg` [R·L] in that order. Summed as
+ * Σ_i errors[r, i]·w_r(π_r⁻¹(i)): each weight goes back to its error's place on the host, so an error's
+ * gradient is its weight and nothing is gathered (a gather's float indices would address only 2^24
+ * elements exactly in float32, fewer than a pooled batch of large images has).
  */
 function sortedDot(errors: Tensor, fg: ArrayLike<number>, scale: readonly number[]): Tensor {
   const [rows, len] = errors.shape;
   const values = hostValues(errors);
-  const flatIdx = new Float64Array(rows * len);
   const weights = new Float64Array(rows * len);
-  const order = new Array<number>(len);
+  const order = new Uint32Array(len);
   const fgSorted = new Float64Array(len);
+  const sortedWeights = new Float64Array(len);
   for (let r = 0; r < rows; r++) {
+    if (scale[r] === 0) continue;
     const base = r * len;
-    for (let j = 0; j < len; j++) order[j] = j;
-    order.sort((a, b) => values[base + b] - values[base + a]);
-    for (let j = 0; j < len; j++) {
-      flatIdx[base + j] = base + order[j];
-      fgSorted[j] = fg[base + order[j]];
-    }
-    if (scale[r] !== 0) lovaszWeights(fgSorted, weights, base, scale[r]);
+    decreasingOrder(values, base, len, order);
+    for (let j = 0; j < len; j++) fgSorted[j] = fg[base + order[j]];
+    lovaszWeights(fgSorted, sortedWeights, scale[r]);
+    for (let j = 0; j < len; j++) weights[base + order[j]] = sortedWeights[j];
   }
-  const sorted = take(reshape(errors, [rows * len]), tensor(flatIdx, [rows * len], { dtype: errors.dtype }));
-  return sum(reshape(sorted.mul(tensor(weights, [rows * len], { dtype: errors.dtype })), [rows, len]), 1);
+  return sum(errors.mul(tensor(weights, [rows, len], { dtype: errors.dtype })), 1);
 }
 
-const binarize = (g: Tensor): Float64Array => Float64Array.from(hostValues(g), (v) => (v > 0.5 ? 1 : 0));
+/** Targets thresholded at 0.5 (a loop: Float64Array.from with a map function iterates, slow on millions). */
+function binarize(g: Tensor): Float64Array {
+  const v = hostValues(g);
+  const out = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i] > 0.5 ? 1 : 0;
+  return out;
+}
 
 /** The values on the host, read synchronously; an asynchronous backend (gpu webgpu) is a clear error. */
 function hostValues(t: Tensor): ArrayLike<number> {
@@ -82,7 +89,7 @@ export function lovaszHinge(opts: LovaszOptions = {}): Loss {
     if (z.shape[1] !== 1) throw new Error(`${name}: expected binary logits [N, 1, H, W], got ${formatShape(z.shape)}; use lovaszSoftmax for C > 1`);
     const g = prepareTarget(name, z, target);
     const fg = binarize(g);
-    const signs = tensor(Float64Array.from(fg, (v) => 2 * v - 1), z.shape, { dtype: z.dtype });
+    const signs = tensor(fg, z.shape, { dtype: z.dtype }).mul(2).sub(1);
     const rows = batch ? 1 : z.shape[0];
     const errors = reshape(relu(z.mul(signs).neg().add(1)), [rows, -1]);
     return reduce(name, sortedDot(errors, fg, new Array<number>(rows).fill(1)), reduction);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { gradcheck, Rng, tensor, tidy, type Tensor } from '../../src/index.js';
+import { grad, gradcheck, Rng, tensor, tidy, type Tensor } from '../../src/index.js';
 import * as L from '../../src/losses/index.js';
 import { caseArb, labels, oneHot, target, type Case } from './helpers.js';
 
@@ -79,5 +79,24 @@ describe('Lovász losses', () => {
 
   it('hinge rejects a multi-channel input with a message naming the shape', () => {
     expect(() => L.lovaszHinge()(tensor(new Array(8).fill(0), [1, 2, 2, 2]), tensor(new Array(8).fill(0), [1, 2, 2, 2]))).toThrow(/lovasz-hinge.*\[1, ?2, ?2, ?2\]/);
+  });
+});
+
+describe('Lovász past 2^24 pooled elements (float32)', () => {
+  // a pooled batch of 17 images of 1024² holds 17.8M errors: float32 indices name only every other one
+  // past 2^24, so a gather by them would read some errors twice and others never. With every label 1
+  // each weight is 1/L, and errors 1 − z, z rising, are already in order (the sort is quick).
+  it('lovaszHinge: every logit gets the gradient −1/L', () => {
+    const shape = [17, 1, 1024, 1024];
+    const L0 = shape.reduce((a, b) => a * b, 1);
+    expect(L0).toBeGreaterThan(2 ** 24);
+    const z = tensor(Float32Array.from({ length: L0 }, (_, i) => (0.5 * i) / L0), shape);
+    const g = tensor(new Float32Array(L0).fill(1), shape);
+    const [dz] = grad((z: Tensor) => L.lovaszHinge()(z, g))(z);
+    const d = dz.dataSync();
+    const want = Math.fround(-1 / L0);
+    let off = 0;
+    for (let i = 0; i < L0; i++) if (Math.abs(d[i] - want) > 1e-6 * Math.abs(want)) off++;
+    expect(off).toBe(0);
   });
 });

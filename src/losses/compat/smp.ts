@@ -1,5 +1,6 @@
 import { abs, add, clamp, div, exp, log, logSigmoid, logSoftmax, mean, mul, neg, pow, relu, softmax, sqrt, stack, sub, sum, take, where } from '../../autograd/index.js';
 import { formatShape, type Tensor } from '../../tensor/index.js';
+import { decreasingOrder } from '../sort-order.js';
 import {
   asInputDtype,
   bceWithLogits,
@@ -438,13 +439,18 @@ function lovaszGrad(gtSorted: readonly number[]): number[] {
   return jac;
 }
 
-/** `errors` sorted descending (a gather, so the gradient follows the permutation) dotted with the Lovász gradient. */
+/**
+ * `errors` sorted descending dotted with the Lovász gradient, summed in the errors' own order: each
+ * gradient entry goes back to its error's place, so nothing is gathered (float32 indices would address
+ * only 2^24 elements exactly).
+ */
 function lovaszDot(errors: Tensor, labels: readonly number[], hinge: boolean): Tensor {
-  const e = valuesOf(errors);
-  const perm = e.map((_, i) => i).sort((a, b) => e[b] - e[a] || a - b);
-  const sorted = take(errors, constLike(errors, perm, [perm.length]));
-  const grad = constLike(errors, lovaszGrad(perm.map((i) => labels[i])), [perm.length]);
-  return sum(mul(hinge ? relu(sorted) : sorted, grad));
+  const perm = new Uint32Array(errors.size);
+  decreasingOrder(errors.dataSync(), 0, errors.size, perm);
+  const sortedGrad = lovaszGrad(Array.from(perm, (i) => labels[i]));
+  const grad = new Array<number>(perm.length);
+  perm.forEach((i, j) => (grad[i] = sortedGrad[j]));
+  return sum(mul(hinge ? relu(errors) : errors, constLike(errors, grad, errors.shape)));
 }
 
 function lovaszHingeFlat(logits: Tensor, labels: readonly number[]): Tensor {
