@@ -307,6 +307,16 @@ describe.each(DTYPES)('forward values in %s', (dtype) => {
     );
   });
 
+  it('take past 2^24 elements: float32 indices are an error, float64 ones reach the last element', () => {
+    const n = 2 ** 24 + 2;
+    const last = [n - 1, n - 2];
+    expect(() => ops.take(tensor(new Float32Array(n), [n]), tensor(last, [2]))).toThrow(`take: x [${n}] has ${n} elements, more than float32 indices name exactly (2^24 = 16777216)`);
+    const x = new Float64Array(n);
+    x[n - 1] = 7;
+    x[n - 2] = 5;
+    expect(Array.from(ops.take(tensor(x, [n], { dtype: 'float64' }), tensor(last, [2], { dtype: 'float64' })).dataSync())).toEqual([7, 5]);
+  });
+
   it('concat and stack vs naive index math', () => {
     fc.assert(
       fc.property(

@@ -104,12 +104,19 @@ export function pad(x: Tensor, widths: readonly (readonly [number, number])[], v
   return record('pad', [x], out, { before });
 }
 
+/** Integers up to 2^24 are exact in float32; past it only every other one is. */
+const FLOAT32_EXACT = 2 ** 24;
+
 /**
  * Gathers elements of `x` by flat (row-major) index: out[i] = x.flat[indices[i]], shaped like `indices`.
- * `indices` holds integers. The gradient scatters back (repeated indices accumulate).
+ * `indices` holds integers, in x's dtype: a float32 x may have at most 2^24 elements (an error past it).
+ * The gradient scatters back (repeated indices accumulate).
  */
 export function take(x: Tensor, indices: Tensor): Tensor {
   const { dtype, backend } = checkSame('take', [x, indices]);
+  if (dtype === 'float32' && x.size > FLOAT32_EXACT) {
+    throw new Error(`take: x ${fmt(x.shape)} has ${x.size} elements, more than float32 indices name exactly (2^24 = ${FLOAT32_EXACT}); take from float64 tensors, or from slices of x`);
+  }
   const out = wrap(backend, backend.take(x.handle, indices.handle, indices.size, dtype), indices.shape, dtype);
   return record('take', [x], out, { indices });
 }
