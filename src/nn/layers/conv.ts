@@ -65,12 +65,13 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const y = conv2d(x, this.weight, this.geometry(x.shape));
+    const y = conv2d(x, this.weight, this.geometry(x));
     return this.bias ? add(y, reshape(this.bias, [1, this.outChannels, 1, 1])) : y;
   }
 
-  /** The conv2d options for an input of shape `xShape` (checked): 'same' with a stride becomes explicit padding for its size. */
-  geometry(xShape: readonly number[]): ConvOpOptions {
+  /** The conv2d options for input x, or an input of that shape (checked): 'same' with a stride becomes explicit padding for its size. */
+  geometry(x: Tensor | readonly number[]): ConvOpOptions {
+    const xShape = 'shape' in x ? x.shape : x;
     if (xShape.length !== 4 || xShape[1] !== this.inChannels) throw new Error(`Conv2d(${this.inChannels}→${this.outChannels}): expected input [N, ${this.inChannels}, H, W], got ${fmt(xShape)}`);
     let padding = this.padding;
     if (padding === 'same' && (this.stride[0] > 1 || this.stride[1] > 1)) {
