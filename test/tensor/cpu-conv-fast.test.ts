@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { conv2d, convTranspose2d, matmul, maxPool2d, randn, valueAndGrad, type Tensor } from '../../src/index.js';
+import { conv2d, conv2dAffinePair, convTranspose2d, matmul, maxPool2d, noGrad, randn, valueAndGrad, type Tensor } from '../../src/index.js';
 import { gemmThreadChunks, useGemmThreads, useSimdKernel } from '../../src/tensor/backends/cpu/gemm.js';
 import { batchNormTrain } from '../../src/autograd/index.js';
 import { recycle } from '../../src/tensor/backends/cpu/buffers.js';
@@ -154,7 +154,7 @@ describe('cpu GEMM worker thread on the direct convolution kernels', () => {
     expect(both).toEqual(single);
   });
 
-  it('the JS loops split between the threads (conv staging and copy-out, batch norm, elementwise, pooling, patches) give the same bits as one thread', async () => {
+  it('the JS loops split between the threads (conv staging and copy-out, the double conv hand-over, batch norm, elementwise, pooling, patches) give the same bits as one thread', async () => {
     if (availableParallelism() < 2 || process.env.SEGRAD_CPU_THREADS === '1') return;
     // a first conv starts the worker; from then on op outputs live in shared memory the worker can read
     conv2d(randn([2, 24, 36, 36], { seed: 93 }), randn([32, 24, 3, 3], { seed: 94 }), { padding: 1 }).dataSync();
@@ -170,6 +170,9 @@ describe('cpu GEMM worker thread on the direct convolution kernels', () => {
     const run = () => {
       const { y, mean, variance } = batchNormTrain(x, gamma, beta, 1e-5);
       const ew = [z.mul(z2), z.add(gamma.reshape([1, 16, 1, 1])), z.sub(0.5), z.relu()];
+      // a double conv at inference: the first's output written into the second's staging area
+      const conv = { w, scale: gamma, shift: beta, opts: { padding: 1, relu: true } };
+      ew.push(noGrad(() => conv2dAffinePair(x, conv, conv)));
       // 2×2 max pooling and the 2×2 stride-2 transposed convolution (patch staging and scattering)
       const g = (p: Tensor, q: Tensor) => convTranspose2d(maxPool2d(p, { kernel: 2, stride: 2 }), q, { stride: 2 }).square().sum();
       return [y, mean, variance, ...ew, ...valueAndGrad(f)(x, w, gamma, beta).grads, ...valueAndGrad(g)(z, wt).grads].map((t) => Array.from(t.dataSync()));
