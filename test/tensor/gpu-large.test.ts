@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { avgPool2d, batchNormTrain, concat, conv2d, convTranspose2d, full, keep, matmul, maxPool2d, pad, permute, resize, setBackend, tensor, tidy, type Tensor } from '../../src/index.js';
+import { avgPool2d, batchNormTrain, concat, conv2d, convTranspose2d, full, keep, matmul, maxPool2d, pad, permute, resize, setBackend, take, tensor, tidy, type Tensor } from '../../src/index.js';
 import { gpuModesHere } from './gpu-modes.js';
 
 /**
@@ -88,6 +88,9 @@ describe.skipIf(!modes.includes('webgpu'))('webgpu past 2^24 elements (integer i
     // a product whose output passes 2^24 (4100 × 4100), and a batched one whose inputs do
     await check([[4100, 3], [3, 4100]], (a, b) => matmul(a, b), 1e-6);
     await check([[2, 4100, 2100], [2, 2100, 2]], (a, b) => matmul(a, b), 1e-4);
+    // a gather of more than 2^24 elements from the largest x float32 indices name exactly (2^24)
+    const spread = (k: number, n: number): Float32Array => (k === 0 ? values(n, 5) : Float32Array.from({ length: n }, (_, i) => (i * 7919 + 13) % PAST));
+    await check([[PAST], [PAST + 4100]], (x, idx) => take(x, idx), 0, { data: spread });
   }, 180_000);
 
   it('2×2 max and average pooling, forward and backward; overlapping 3×3 windows too', async () => {

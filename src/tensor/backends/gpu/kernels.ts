@@ -265,7 +265,11 @@ export function padSource(shape: Shape, before: readonly number[], after: readon
   return kernel(['xs', 'v'], body, int);
 }
 
-export const takeSource = kernel(['xs', 'idx'], ['let j = idx[this.thread.x];', 'return xs[j];']);
+/**
+ * out[i] = xs[idx[i]]: the thread index is an integer and the only float is the index read, exact up to
+ * 2^24, which take() allows a float32 x at most; so this runs past 2^23 (exact).
+ */
+export const takeSource = kernel(['xs', 'idx'], ['let j = idx[this.thread.x];', 'return xs[j];'], true);
 
 /** scatterAdd as a gather: output element o sums the values whose index is o (one pass over all). */
 export function scatterAddSource(count: number): string {
