@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { avgPool2d, backendInfo, conv2d, convTranspose2d, enableProfiling, formatProfile, maxPool2d, memory, profileReport, randn, resetProfile, resize, setBackend, tensor, TensorSizeLimitError, tidy, type Tensor } from '../../src/index.js';
 import { availableGpuModes, createGpuBackend } from '../../src/tensor/backends/gpu/index.js';
 import { deviceFor, type GpuHandle } from '../../src/tensor/backends/gpu/device.js';
@@ -173,6 +173,26 @@ describe.each(modes.map((mode) => ({ mode })))('gpu backend through the API, mod
     if (mode === 'webgpu') expect(() => z.dataSync()).toThrow(/asynchronous/);
     expect(Array.from(await z.data())).toEqual([2, 5, 10, 17, 26, 37, 50]);
     [x, y, z].forEach((t) => t.dispose());
+  });
+
+  it("take's gradient over many elements: the synchronous modes scatter on the host, with the kernel's sums in its order", async () => {
+    const b = createGpuBackend({ mode });
+    const dev = deviceFor(mode);
+    // 8192 outputs × 4096 values: 2^25 visits for the gather kernel; indices repeat (4096 over 3000)
+    const size = 8192;
+    const count = 4096;
+    const idx = Float32Array.from({ length: count }, (_, k) => (k * 37) % 3000);
+    const vals = Float32Array.from({ length: count }, (_, k) => Math.sin(k) * 3);
+    const want = new Float32Array(size);
+    for (let k = 0; k < count; k++) want[idx[k]] = Math.fround(want[idx[k]] + vals[k]);
+    const run = vi.spyOn(dev, 'run');
+    const [hi, hv] = [b.upload(idx, 'float32'), b.upload(vals, 'float32')];
+    const out = b.scatterAdd(hi, hv, count, size, 'float32');
+    const kernels = run.mock.calls.filter((c) => c[0] === 'scatterAdd').length;
+    run.mockRestore();
+    expect(kernels).toBe(mode === 'webgpu' ? 1 : 0);
+    expect(Array.from((await b.read(out, size, 'float32')) as Float32Array)).toEqual(Array.from(want));
+    for (const x of [hi, hv, out]) b.dispose(x);
   });
 });
 

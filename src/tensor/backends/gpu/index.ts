@@ -12,6 +12,20 @@ import { SUM_SQUARES_RUN, sumSquaresMany } from './sum-squares.js';
 
 export { availableGpuModes, GPU_MODES, prepareGpu, type GpuMode } from './device.js';
 
+/**
+ * The scatterAdd kernel is a gather, each output element passing over all `count` values (gpu.js has
+ * no atomics): past this many visits a synchronous mode reads the indices and values back and scatters
+ * on the host (take's gradient over a million elements would otherwise visit 10^12).
+ */
+const SCATTER_ON_HOST = 1 << 24;
+
+/** out[idx[k]] += vs[k] in float32, k in order: the sums of the kernel's gather, in its order. */
+function scatterOnHost(idx: Float32Array, vs: Float32Array, size: number): Float32Array {
+  const out = new Float32Array(size);
+  for (let k = 0; k < idx.length; k++) out[idx[k]] += vs[k];
+  return out;
+}
+
 /** Inputs per concat kernel: GL breaks beyond 32 array arguments and webgpu allows few storage buffers. */
 const CONCAT_CHUNK = 4;
 
@@ -165,6 +179,7 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
     scatterAdd: (indices, values, count, size, dtype) => {
       f32('scatterAdd', dtype);
       if (count === 0) return dev.run('scatterAdd', K.fillSource, size, [0]);
+      if (dev.synchronous && count * size > SCATTER_ON_HOST) return dev.upload(scatterOnHost(dev.readSync(h(indices), count), dev.readSync(h(values), count), size));
       return dev.run('scatterAdd', K.scatterAddSource(count), size, [h(indices), h(values)]);
     },
     conv2d: (x, xShape, w, wShape, outShape, g, dtype) => {
