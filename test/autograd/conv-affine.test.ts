@@ -95,6 +95,9 @@ describe('conv2dAffinePair: two conv2dAffine in a row, fused (cpu, no gradient)'
     { name: '3×3 padding 1 twice, odd sizes', x: [3, 5, 9, 7], a: [6, 5, 3, 3], b: [4, 6, 3, 3], pa: 1, pb: 1 },
     { name: 'odd width 301 over two column blocks', x: [1, 2, 300, 301], a: [24, 2, 3, 3], b: [3, 24, 3, 3], pa: 1, pb: 1 },
     { name: '3×3 padding [0, 2, 1, 1] then [1, 1, 0, 2]: asymmetric pads of the same pitch', x: [2, 3, 11, 10], a: [4, 3, 3, 3], b: [5, 4, 3, 3], pa: [0, 2, 1, 1], pb: [1, 1, 0, 2] },
+    // a 1×1 conv takes the pointwise GEMM in conv2dAffine, whose depth blocks differ from the direct layout's
+    { name: '1×1 twice, 300 input channels: the two calls', x: [2, 300, 6, 6], a: [8, 300, 1, 1], b: [4, 8, 1, 1], pa: 0, pb: 0 },
+    { name: '1×1 then 3×3 padding 1: the two calls', x: [2, 300, 6, 6], a: [8, 300, 1, 1], b: [4, 8, 3, 3], pa: 0, pb: 1 },
     { name: 'pitches differ (padding 2 then 1): the two calls', x: [2, 3, 10, 10], a: [4, 3, 5, 5], b: [5, 4, 3, 3], pa: 2, pb: 1 },
     { name: 'a strided first conv: the two calls', x: [2, 3, 11, 11], a: [4, 3, 3, 3], b: [5, 4, 3, 3], pa: 1, pb: 1, stride: 2 },
   ] as const;

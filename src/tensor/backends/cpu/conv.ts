@@ -233,6 +233,9 @@ export interface ConvEpilogue {
   relu: boolean;
 }
 
+/** An epilogue as the copy-out loops take it: the affine export, relu 0/1, the scales, the shifts. */
+const epilogueNums = (epi: ConvEpilogue): number[] => [AFFINE, epi.relu ? 1 : 0, ...Array.from(epi.scale), ...Array.from(epi.shift)];
+
 /**
  * Weights read in place of a flipped copy: filter row i, column p at w[i·ars + cols[p]] (see
  * conv2dBackwardInput).
@@ -255,7 +258,7 @@ function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: 
   const K = cin * kh * kw;
   const { wp, plane } = L;
   const y = allocateUninitialized('float32', n * cout * ho * wo) as Float32Array;
-  const epiNums = epi ? [AFFINE, epi.relu ? 1 : 0, ...Array.from(epi.scale), ...Array.from(epi.shift)] : [-1, 0];
+  const epiNums = epi ? epilogueNums(epi) : [-1, 0];
   for (let b0 = 0; b0 < n; b0 += L.nb) {
     const count = Math.min(L.nb, n - b0);
     stageImages(L, x, b0, count, cin, h, wd, g);
@@ -283,6 +286,9 @@ export interface ConvAffineStage {
  * bits of forwardDirect twice; null where the layouts differ or do not fit.
  */
 function forwardPair(x: Float32Array, xShape: Shape, a: ConvAffineStage, b: ConvAffineStage): Float32Array | null {
+  // conv2dAffine runs a 1×1 conv on the pointwise GEMM, whose depth blocks (so roundings) are not these
+  const pointwise = (inShape: Shape, c: ConvAffineStage): boolean => isPointwise(c.wShape[2], c.wShape[3], c.g, inShape[2], inShape[3], c.outShape[2], c.outShape[3]);
+  if (pointwise(xShape, a) || pointwise(a.outShape, b)) return null;
   const Ga = directGeometry(xShape, a.wShape, a.outShape, a.g);
   const Gb = directGeometry(a.outShape, b.wShape, b.outShape, b.g);
   if (!Ga || !Gb || Ga.wp !== Gb.wp || Ga.hp !== Gb.hp) return null;
@@ -299,8 +305,7 @@ function forwardPair(x: Float32Array, xShape: Shape, a: ConvAffineStage, b: Conv
   const { wp, hp, plane } = La;
   // the first's output pixel (oy, ox) at grid position q is the second's staged (pt + oy, pl + ox)
   const lead = b.g.pad[0] * wp + b.g.pad[2];
-  const epiA = [AFFINE, a.epi.relu ? 1 : 0, ...Array.from(a.epi.scale), ...Array.from(a.epi.shift)];
-  const epiB = [AFFINE, b.epi.relu ? 1 : 0, ...Array.from(b.epi.scale), ...Array.from(b.epi.shift)];
+  const [epiA, epiB] = [epilogueNums(a.epi), epilogueNums(b.epi)];
   const y = allocateUninitialized('float32', n * cout * hob * wob) as Float32Array;
   const stageB = Lb.stage.byteOffset / 4;
   for (let b0 = 0; b0 < n; b0 += nb) {
