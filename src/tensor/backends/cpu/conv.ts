@@ -155,10 +155,10 @@ interface DirectLayout {
   /** Images per run. */
   nb: number;
   hp: number; wp: number;
-  /** Image pitch Hp·Wp, and channel pitch (pt + nb·Hp + 1)·Wp (one zero row of slack). */
-  plane: number; chan: number;
-  /** Grid positions covering every output pixel of a run: (nb − 1)·Hp·Wp + (Ho − 1)·Wp + Wo. */
-  grid: number;
+  /** Channel pitch (pt + nb·Hp + 1)·Wp: nb images of Hp·Wp, one zero row of slack. */
+  chan: number;
+  /** Grid positions covering every output pixel of a run of `count` images: (count − 1)·Hp·Wp + (Ho − 1)·Wp + Wo. */
+  gridOf: (count: number) => number;
   /** Where each im2col row starts, in floats from the staging area's start (the layout's base included). */
   rowStart: Int32Array;
   /** First float after the staged images and their tail (where dotsF32's A rows go), from the layout's start. */
@@ -171,6 +171,7 @@ interface DirectLayout {
  */
 interface DirectGeometry {
   hp: number; wp: number;
+  gridOf: (count: number) => number;
   /** Floats a layout of `nb` images a run takes. */
   endOf: (nb: number) => number;
   at: (nb: number, base: number) => DirectLayout;
@@ -193,22 +194,21 @@ function directGeometry(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2d
   const plane = hp * wp;
   const chanOf = (nb: number): number => (pt + nb * hp + 1) * wp;
   const endOf = (nb: number): number => Math.ceil((cin * chanOf(nb) + wp + 16) / 4) * 4;
+  const gridOf = (count: number): number => (count - 1) * plane + (ho - 1) * wp + wo;
   const at = (nb: number, base: number): DirectLayout => {
     const chan = chanOf(nb);
     const rowStart = new Int32Array(K);
     for (let ci = 0, r = 0; ci < cin; ci++) for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++, r++) rowStart[r] = base + ci * chan + ky * dh * wp + kx * dw;
-    return { stage: stage.subarray(base), nb, hp, wp, plane, chan, grid: (nb - 1) * plane + (ho - 1) * wp + wo, rowStart, end: endOf(nb) };
+    return { stage: stage.subarray(base), nb, hp, wp, chan, gridOf, rowStart, end: endOf(nb) };
   };
-  return { hp, wp, endOf, at };
+  return { hp, wp, gridOf, endOf, at };
 }
 
 /** The layout for x, or null where it does not apply or fit; `extra` floats per run are reserved after it. */
 function directLayout(xShape: Shape, wShape: Shape, outShape: Shape, g: Conv2dGeometry, extra: (nb: number, grid: number) => number): DirectLayout | null {
   const G = directGeometry(xShape, wShape, outShape, g);
   if (!G) return null;
-  const [, , ho, wo] = outShape;
-  const gridOf = (nb: number): number => (nb - 1) * G.hp * G.wp + (ho - 1) * G.wp + wo;
-  const nb = runLength(xShape[0], (nb) => G.endOf(nb) + extra(nb, gridOf(nb)));
+  const nb = runLength(xShape[0], (nb) => G.endOf(nb) + extra(nb, G.gridOf(nb)));
   return nb === 0 ? null : G.at(nb, 0);
 }
 
@@ -256,17 +256,25 @@ function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: 
   const [cout, , kh, kw] = wShape;
   const [, , ho, wo] = outShape;
   const K = cin * kh * kw;
-  const { wp, plane } = L;
   const y = allocateUninitialized('float32', n * cout * ho * wo) as Float32Array;
   const epiNums = epi ? epilogueNums(epi) : [-1, 0];
   for (let b0 = 0; b0 < n; b0 += L.nb) {
     const count = Math.min(L.nb, n - b0);
     stageImages(L, x, b0, count, cin, h, wd, g);
-    gemmRowsF32(cout, (count - 1) * plane + (ho - 1) * wp + wo, K, w, 0, flipped?.ars ?? K, 1, L.rowStart, (r0, rows, j0, nc, src, srcOff, ldr) => {
-      parallelLoop('emitGrid', [src, y], [srcOff, ldr, r0, rows, j0, nc, wp, L.hp, ho, wo, cout, b0, ROW_COPY, ...epiNums], Math.min(rows, LOOP_CHUNKS), rows * nc);
-    }, flipped?.cols);
+    gemmIntoOutput(L, count, b0, w, K, flipped, y, outShape, epiNums);
   }
   return y;
+}
+
+/**
+ * Y = W·col over the grid of a staged run of `count` images from image b0 (W [Cout, K], read through
+ * `flipped` where given), its rows copied out into y [N, Cout, Ho, Wo] with the epilogue `epiNums`.
+ */
+function gemmIntoOutput(L: DirectLayout, count: number, b0: number, w: Float32Array, K: number, flipped: FlippedWeights | undefined, y: Float32Array, outShape: Shape, epiNums: number[]): void {
+  const [, cout, ho, wo] = outShape;
+  gemmRowsF32(cout, L.gridOf(count), K, w, 0, flipped?.ars ?? K, 1, L.rowStart, (r0, rows, j0, nc, src, srcOff, ldr) => {
+    parallelLoop('emitGrid', [src, y], [srcOff, ldr, r0, rows, j0, nc, L.wp, L.hp, ho, wo, cout, b0, ROW_COPY, ...epiNums], Math.min(rows, LOOP_CHUNKS), rows * nc);
+  }, flipped?.cols);
 }
 
 /** One conv2dAffine of a pair: its weights, output shape, geometry and epilogue. */
@@ -302,7 +310,7 @@ function forwardPair(x: Float32Array, xShape: Shape, a: ConvAffineStage, b: Conv
   const [, , hob, wob] = b.outShape;
   const Ka = cin * a.wShape[2] * a.wShape[3];
   const Kb = cmid * khb * kwb;
-  const { wp, hp, plane } = La;
+  const { wp, hp } = La;
   // the first's output pixel (oy, ox) at grid position q is the second's staged (pt + oy, pl + ox)
   const lead = b.g.pad[0] * wp + b.g.pad[2];
   const [epiA, epiB] = [epilogueNums(a.epi), epilogueNums(b.epi)];
@@ -311,13 +319,11 @@ function forwardPair(x: Float32Array, xShape: Shape, a: ConvAffineStage, b: Conv
   for (let b0 = 0; b0 < n; b0 += nb) {
     const count = Math.min(nb, n - b0);
     stageImages(La, x, b0, count, cin, h, wd, a.g);
-    const grid = (count - 1) * plane + (ho - 1) * wp + wo;
+    const grid = La.gridOf(count);
     gemmRowsF32(cmid, grid, Ka, a.w as Float32Array, 0, Ka, 1, La.rowStart, (r0, rows, j0, nc, src, srcOff, ldr) => {
       parallelLoop('emitStaged', [src], [srcOff, ldr, r0, rows, j0, nc, grid, wp, hp, ho, wo, stageB, Lb.chan, lead, ...epiA], Math.min(rows, LOOP_CHUNKS), rows * nc);
     });
-    gemmRowsF32(cout, (count - 1) * plane + (hob - 1) * wp + wob, Kb, b.w as Float32Array, 0, Kb, 1, Lb.rowStart, (r0, rows, j0, nc, src, srcOff, ldr) => {
-      parallelLoop('emitGrid', [src, y], [srcOff, ldr, r0, rows, j0, nc, wp, hp, hob, wob, cout, b0, ROW_COPY, ...epiB], Math.min(rows, LOOP_CHUNKS), rows * nc);
-    });
+    gemmIntoOutput(Lb, count, b0, b.w as Float32Array, Kb, undefined, y, b.outShape, epiB);
   }
   return y;
 }
@@ -350,8 +356,8 @@ function filterGradDirect(x: Float32Array, xShape: Shape, dy: Float32Array, dySh
   const strideOf = (grid: number): number => Math.ceil(grid / 4) * 4 + 4;
   const L = directLayout(xShape, wShape, dyShape, g, (_, grid) => (cout + DOTS_SPARE_ROWS) * strideOf(grid));
   if (!L) return null;
-  const { stage, wp, plane } = L;
-  const aStride = strideOf(L.grid);
+  const { stage, wp } = L;
+  const aStride = strideOf(L.gridOf(L.nb));
   const aEnd = L.end + (cout + DOTS_SPARE_ROWS) * aStride;
   for (let b0 = 0; b0 < n; b0 += L.nb) {
     const count = Math.min(L.nb, n - b0);
@@ -359,7 +365,7 @@ function filterGradDirect(x: Float32Array, xShape: Shape, dy: Float32Array, dySh
     // dY rows on the grid, and the spare zero rows after them
     parallelLoop('stageGrid', [stage, dy], [L.end, aStride, wp, L.hp, ho, wo, cout, b0, count, stage.byteOffset, ROW_COPY], Math.min(cout, LOOP_CHUNKS), cout * aStride);
     zeroFloats(stage, L.end + cout * aStride, aEnd);
-    dotsF32(cout, K, (count - 1) * plane + (ho - 1) * wp + wo, L.end, aStride, L.rowStart, b0 === 0);
+    dotsF32(cout, K, L.gridOf(count), L.end, aStride, L.rowStart, b0 === 0);
   }
   const dw = allocateUninitialized('float32', cout * K) as Float32Array;
   dotsRead(cout, K, dw, 0);
