@@ -64,6 +64,14 @@ function convGeometry(op: string, xShape: readonly number[], w: Tensor, opts: Co
   return { geo: { stride, pad, dilation, groups }, outShape: [n, cout, ho, wo] };
 }
 
+/** convGeometry, with scale and shift checked to be [Cout]. */
+function affineGeometry(op: string, xShape: readonly number[], w: Tensor, scale: Tensor, shift: Tensor, opts: Conv2dOptions): { geo: Conv2dGeometry; outShape: number[] } {
+  const r = convGeometry(op, xShape, w, opts);
+  const cout = r.outShape[1];
+  for (const t of [scale, shift]) if (t.rank !== 1 || t.shape[0] !== cout) throw new Error(`${op}: scale and shift must be [${cout}] for weight ${fmt(w.shape)}, got ${fmt(t.shape)}`);
+  return r;
+}
+
 export interface Conv2dAffineOptions extends Conv2dOptions {
   /** Apply max(·, 0) last (default false). */
   relu?: boolean;
@@ -79,9 +87,8 @@ export interface Conv2dAffineOptions extends Conv2dOptions {
  */
 export function conv2dAffine(x: Tensor, w: Tensor, scale: Tensor, shift: Tensor, opts: Conv2dAffineOptions = {}): Tensor {
   const { dtype, backend } = checkSame('conv2dAffine', [x, w, scale, shift]);
-  const { geo, outShape } = convGeometry('conv2dAffine', x.shape, w, opts);
+  const { geo, outShape } = affineGeometry('conv2dAffine', x.shape, w, scale, shift, opts);
   const cout = outShape[1];
-  for (const t of [scale, shift]) if (t.rank !== 1 || t.shape[0] !== cout) throw new Error(`conv2dAffine: scale and shift must be [${cout}] for weight ${fmt(w.shape)}, got ${fmt(t.shape)}`);
   const needsGrad = isGradEnabled() && [x, w, scale, shift].some((t) => t.requiresGrad);
   if (!needsGrad && backend.conv2dAffine) {
     return wrap(backend, backend.conv2dAffine(x.handle, x.shape, w.handle, w.shape, outShape, geo, scale.handle, shift.handle, opts.relu ?? false, dtype), outShape, dtype);
@@ -115,15 +122,11 @@ export function conv2dAffinePair(x: Tensor, first: ConvAffineSpec, second: ConvA
     return conv2dAffine(mid, second.w, second.scale, second.shift, second.opts);
   }
   const args = (s: ConvAffineSpec, input: readonly number[]): ConvAffineArgs => {
-    const { geo, outShape } = convGeometry('conv2dAffinePair', input, s.w, s.opts ?? {});
+    const { geo, outShape } = affineGeometry('conv2dAffinePair', input, s.w, s.scale, s.shift, s.opts ?? {});
     return { w: s.w.handle, wShape: s.w.shape, outShape, g: geo, scale: s.scale.handle, shift: s.shift.handle, relu: s.opts?.relu ?? false };
   };
   const a = args(first, x.shape);
   const b = args(second, a.outShape);
-  for (const [s, o] of [[first, a], [second, b]] as const) {
-    const cout = o.outShape[1];
-    for (const t of [s.scale, s.shift]) if (t.rank !== 1 || t.shape[0] !== cout) throw new Error(`conv2dAffinePair: scale and shift must be [${cout}] for weight ${fmt(s.w.shape)}, got ${fmt(t.shape)}`);
-  }
   return wrap(backend, backend.conv2dAffinePair(x.handle, x.shape, a, b, dtype), b.outShape, dtype);
 }
 
