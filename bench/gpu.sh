@@ -13,7 +13,8 @@
 # checks every gpu primitive against the cpu backend on the card (bench/gpu-conformance.ts), runs `unet` on
 # gpu:webgpu (64² and 128², train step and inference, profile of one step) beside eager PyTorch on the same
 # card (where python3 imports a CUDA torch), the trainer's own 128² step (`--workload fit`: train.fit with
-# ALL and gradient norms, as segrad train runs), the 128² train step again with the conv kernels' integer
+# ALL and gradient norms, as segrad train runs), the 128² train step with the Lovász hinge (sorted on the
+# card), the 128² train step again with the conv kernels' integer
 # offsets compiled as floats (SEGRAD_GPU_INT_INDEX=0) and once more with one output a thread in the conv and batch-norm kernels
 # (SEGRAD_GPU_WIDE=0), with several only where at least 131072 threads remain (SEGRAD_GPU_WIDE_MIN_THREADS),
 # with Adam's kernel call a parameter instead of a group of them (SEGRAD_GPU_ADAM_GROUPS=0), and with Dawn's
@@ -142,6 +143,10 @@ bench() {
   echo "== unet fit 128² on $backend: the trainer's own step, for comparison with the bare train step"
   timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload fit --reps 3 --warmup 6 --no-peer --json gpu-results/unet-fit.json \
     || echo "unet fit: stopped (exit $?; 124 = out of time)"
+  # the 128² train step with the Lovász hinge in place of Dice: its errors sorted on the card (about 330 kernel calls)
+  echo "== unet train 128² on $backend with the Lovász hinge loss (sorted on the device), for comparison with Dice's step"
+  timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --loss lovasz-hinge --reps 3 --warmup 3 --no-peer --json gpu-results/unet-lovasz.json \
+    || echo "unet with the Lovász hinge: stopped (exit $?; 124 = out of time)"
   # the same 128² train step with the conv kernels' integer offsets compiled as floats: what intVar saves here
   echo "== unet train 128² on $backend with float indices (SEGRAD_GPU_INT_INDEX=0), for comparison"
   SEGRAD_GPU_INT_INDEX=0 timeout -k 5 "$(budget 60)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --reps 5 --warmup 6 --no-peer --json gpu-results/unet-float-index.json \
@@ -175,7 +180,7 @@ bench() {
   echo "== matmul"
   timeout -k 5 "$(budget 40)" "$node" bench-dist/run.mjs matmul --backend "$backend" --json gpu-results/matmul.json \
     || echo "matmul: stopped (exit $?; 124 = out of time)"
-  echo "rows: gpu-results/unet.json gpu-results/unet-fit.json gpu-results/unet-float-index.json gpu-results/unet-narrow.json gpu-results/unet-min-threads.json gpu-results/unet-adam-per-parameter.json gpu-results/unet-spin-poll.json gpu-results/unet-new-bind-groups.json gpu-results/widths.json gpu-results/dispatch.json gpu-results/matmul.json"
+  echo "rows: gpu-results/unet.json gpu-results/unet-fit.json gpu-results/unet-lovasz.json gpu-results/unet-float-index.json gpu-results/unet-narrow.json gpu-results/unet-min-threads.json gpu-results/unet-adam-per-parameter.json gpu-results/unet-spin-poll.json gpu-results/unet-new-bind-groups.json gpu-results/widths.json gpu-results/dispatch.json gpu-results/matmul.json"
 }
 
 if [ "${1:-}" = --pack ]; then

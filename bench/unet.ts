@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runUnetBench, type UnetWorkload } from '../src/cli/unet-bench.js';
 import { setBackend } from '../src/index.js';
+import { LOSS_NAMES, lossByName } from '../src/losses/index.js';
 import { useBackend } from './backend.js';
 import { peakRssMB, type BenchRow } from './table.js';
 
@@ -21,7 +22,8 @@ import { peakRssMB, type BenchRow } from './table.js';
  *   default 3; PyTorch gets the same), --profile (after the timing, print the per-op profile of one train
  *   step and of one inference call), --no-peer (skip PyTorch), --peer-device cpu|cuda (where PyTorch runs;
  *   bench/gpu.sh passes cuda: eager PyTorch on the same card), --in-process (no child processes:
- *   peak RSS is then cumulative over the rows), --json FILE (bench/run.ts writes the rows).
+ *   peak RSS is then cumulative over the rows), --loss NAME (the train step's loss in place of the anchor's
+ *   Dice, any of segrad train's --loss names; no PyTorch rows then), --json FILE (bench/run.ts writes the rows).
  */
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -37,10 +39,12 @@ interface Options {
   profile: boolean;
   /** Where the PyTorch peer runs: `cpu` (2 threads) or a torch device such as `cuda` (bench/gpu.sh). */
   peerDevice: string;
+  /** The train step's loss by name in place of the anchor's soft Dice (no PyTorch rows then: its script times Dice). */
+  loss?: string;
 }
 
 /** Options that take a value, and flags: anything else is refused, not silently ignored. */
-const VALUED = ['--size', '--workload', '--backend', '--reps', '--warmup', '--peer-device', '--json', '--profile-out'];
+const VALUED = ['--size', '--workload', '--backend', '--loss', '--reps', '--warmup', '--peer-device', '--json', '--profile-out'];
 const FLAGS = ['--profile', '--no-peer', '--in-process'];
 
 /** The suite's options from `args` (the first of a repeated option wins: bench/gpu.sh puts the user's first). */
@@ -56,6 +60,8 @@ export function parse(args: string[]): Options {
   const workload = option(args, '--workload');
   if (size !== undefined && size !== '64' && size !== '128') throw new Error(`bench unet: --size must be 64 or 128, got '${size}'`);
   if (workload !== undefined && workload !== 'train' && workload !== 'inference' && workload !== 'fit') throw new Error(`bench unet: --workload must be train, inference or fit, got '${workload}'`);
+  const loss = option(args, '--loss');
+  if (loss !== undefined && !(LOSS_NAMES as readonly string[]).includes(loss)) throw new Error(`bench unet: --loss must be one of ${LOSS_NAMES.join(', ')}, got '${loss}'`);
   return {
     sizes: size ? [Number(size)] : [64, 128],
     workloads: workload ? [workload] : ['train', 'inference'],
@@ -64,6 +70,7 @@ export function parse(args: string[]): Options {
     warmup: Number(option(args, '--warmup') ?? 3),
     profile: args.includes('--profile'),
     peerDevice: option(args, '--peer-device') ?? 'cpu',
+    ...(loss ? { loss } : {}),
   };
 }
 
@@ -77,7 +84,7 @@ async function runHere(o: Options, profileOut?: string): Promise<BenchRow[]> {
   let profiles = '';
   // a child writes its profiles to a file the parent prints
   const onProfile = (text: string): void => (profileOut ? writeFileSync(profileOut, (profiles += text + '\n')) : console.log(text));
-  const rows = await runUnetBench({ sizes: o.sizes, workloads: o.workloads, reps: o.reps, warmup: o.warmup, onProfile: o.profile ? onProfile : undefined });
+  const rows = await runUnetBench({ sizes: o.sizes, workloads: o.workloads, reps: o.reps, warmup: o.warmup, loss: o.loss ? lossByName(o.loss) : undefined, onProfile: o.profile ? onProfile : undefined });
   setBackend('cpu');
   return rows;
 }
@@ -88,6 +95,7 @@ function runChild(o: Options, size: number, workload: UnetWorkload, dir: string,
   const profileOut = join(dir, `${workload}-${size}.profile.md`);
   const args = [bundle, 'unet', '--in-process', '--size', String(size), '--workload', workload, '--backend', o.backendArg, '--reps', String(o.reps), '--warmup', String(o.warmup), '--json', json];
   if (o.profile) args.push('--profile', '--profile-out', profileOut);
+  if (o.loss) args.push('--loss', o.loss);
   const r = spawnSync(process.execPath, [...process.execArgv, ...args], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 20 * 60_000 });
   if (existsSync(profileOut)) console.log(readFileSync(profileOut, 'utf8'));
   if (r.status === 0 && existsSync(json)) return JSON.parse(readFileSync(json, 'utf8')) as BenchRow[];
@@ -142,6 +150,10 @@ export async function run(args: string[]): Promise<BenchRow[]> {
     rmSync(bundle, { force: true });
   }
   if (args.includes('--no-peer')) return rows;
+  if (o.loss) {
+    console.log(`PyTorch side by side skipped: its script times the anchor's Dice, not ${o.loss}`);
+    return rows;
+  }
   const peer = runPeer(o);
   if (typeof peer === 'string') {
     console.log(peer);

@@ -1,10 +1,10 @@
 import { backendInfo, enableProfiling, formatProfile, noGrad, profileReport, resetProfile, tensor, tidy, type ProfileTable, type Tensor } from '../index.js';
 import { synthetic } from '../data/index.js';
-import { all } from '../losses/index.js';
+import { all, type Loss } from '../losses/index.js';
 import { Adam } from '../nn/index.js';
 import { UNet } from '../nn/models/index.js';
 import { median, peakRssMB, type BenchRow } from './bench-table.js';
-import { fit } from '../train/index.js';
+import { fit, toLossInput } from '../train/index.js';
 
 /**
  * The anchor workload of unet-anchor.json (test/fixtures/ in the repository), timed by `segrad bench`
@@ -45,6 +45,8 @@ export interface UnetBenchOptions {
   warmup: number;
   /** Called with each iteration's time: progress for long runs. */
   onStep?: (what: string, step: number, steps: number, ms: number) => void;
+  /** The train step's loss in place of the anchor's soft Dice, given the logits as it takes them (sigmoid for 'probabilities'). */
+  loss?: Loss;
   /** Where given, one more iteration of each workload runs with per-op profiling, and its table goes here. */
   onProfile?: (text: string) => void;
 }
@@ -155,9 +157,10 @@ export async function runUnetBench(o: UnetBenchOptions): Promise<BenchRow[]> {
     const { x, t } = anchorBatch(size, batch);
     try {
       let lastLoss = NaN;
+      const lossOf = o.loss ? (logits: Tensor): Tensor => o.loss!(toLossInput(logits, o.loss!.takes), t) : (logits: Tensor): Tensor => anchorDiceLoss(logits, t);
       const trainStep = async (): Promise<void> => {
         const loss = tidy(() => {
-          const l = anchorDiceLoss(model.forward(x), t);
+          const l = lossOf(model.forward(x));
           l.backward();
           return l;
         });
@@ -168,7 +171,7 @@ export async function runUnetBench(o: UnetBenchOptions): Promise<BenchRow[]> {
       };
       if (o.workloads.includes('train')) {
         const { first, ms } = await timeFirstAndMedian(`train ${size}²`, trainStep);
-        const note = `first step ${first.toFixed(0)} ms, loss ${lastLoss.toFixed(4)}`;
+        const note = `first step ${first.toFixed(0)} ms, ${o.loss ? `${o.loss.lossName} ` : ''}loss ${lastLoss.toFixed(4)}`;
         rows.push({ workload: 'unet train', size, backend: name, ms, imagesPerSecond: (batch * 1000) / ms, gflops: (flops.train * batch) / (ms * 1e6), peakRssMB: peakRssMB(), firstStepMs: first, note });
         await profileOnce(`one train step, ${size}²`, trainStep);
       }

@@ -1,12 +1,13 @@
-import { abs, concat, permute, relu, reshape, sum } from '../autograd/index.js';
-import { formatShape, noGrad, tensor, type Tensor } from '../tensor/index.js';
+import { abs, concat, greater, max, maximum, permute, relu, reshape, sum } from '../autograd/index.js';
+import { formatShape, noGrad, Tensor, tensor } from '../tensor/index.js';
 import { decreasingOrder } from './sort-order.js';
 import { makeLoss, prepareTarget, reduce, type Loss, type Reduction } from './types.js';
 
 /**
  * The Lovász extension of the Jaccard loss (Berman et al. 2018): errors sorted in decreasing order and
- * weighted by the increments of 1 − IoU along that order. The sort runs on the host (it reads the
- * errors with dataSync, so it needs a synchronous backend); the gradient flows through the weights.
+ * weighted by the increments of 1 − IoU along that order. Where the backend reads synchronously the sort
+ * runs on the host; elsewhere (gpu webgpu) on the device (`Backend.lovaszWeights`). The gradient flows
+ * through the weights.
  */
 
 export interface LovaszOptions {
@@ -34,48 +35,47 @@ function lovaszWeights(fgSorted: ArrayLike<number>, out: Float64Array, scale: nu
 
 /**
  * Σ_j errors[r, π_r(j)]·w_r(j)·scale[r] per row r of `errors` [R, L], π_r sorting row r's errors in
- * decreasing order and w_r the Lovász weights of the binary labels `fg` [R·L] in that order. Summed as
- * Σ_i errors[r, i]·w_r(π_r⁻¹(i)): each weight goes back to its error's place on the host, so an error's
- * gradient is its weight and nothing is gathered (a gather's float indices would address only 2^24
- * elements exactly in float32, fewer than a pooled batch of large images has).
+ * decreasing order and w_r the Lovász weights of the labels `fg` [R, L] (0 or 1) in that order; `scale`
+ * [R], or 1 when null. Summed as Σ_i errors[r, i]·w_r(π_r⁻¹(i)): each weight goes back to its error's
+ * place, so an error's gradient is its weight and nothing is gathered (a gather's float indices would
+ * address only 2^24 elements exactly in float32, fewer than a pooled batch of large images has).
  */
-function sortedDot(errors: Tensor, fg: ArrayLike<number>, scale: readonly number[]): Tensor {
+function sortedDot(errors: Tensor, fg: Tensor, scale: Tensor | null): Tensor {
+  return sum(errors.mul(noGrad(() => placedWeights(errors, fg, scale))), 1);
+}
+
+/** sortedDot's weights times scale, each at its error's place: sorted on the host, or on the device by `Backend.lovaszWeights`. */
+function placedWeights(errors: Tensor, fg: Tensor, scale: Tensor | null): Tensor {
   const [rows, len] = errors.shape;
-  const values = hostValues(errors);
-  const weights = new Float64Array(rows * len);
-  const order = new Uint32Array(len);
-  const fgSorted = new Float64Array(len);
-  const sortedWeights = new Float64Array(len);
-  for (let r = 0; r < rows; r++) {
-    if (scale[r] === 0) continue;
-    const base = r * len;
-    decreasingOrder(values, base, len, order);
-    for (let j = 0; j < len; j++) fgSorted[j] = fg[base + order[j]];
-    lovaszWeights(fgSorted, sortedWeights, scale[r]);
-    for (let j = 0; j < len; j++) weights[base + order[j]] = sortedWeights[j];
+  const b = errors.backend;
+  if (b.readSync) {
+    const values = errors.dataSync();
+    const labels = fg.dataSync();
+    const scales = scale ? scale.dataSync() : new Float64Array(rows).fill(1);
+    const weights = new Float64Array(rows * len);
+    const order = new Uint32Array(len);
+    const fgSorted = new Float64Array(len);
+    const sortedWeights = new Float64Array(len);
+    for (let r = 0; r < rows; r++) {
+      if (scales[r] === 0) continue;
+      const base = r * len;
+      decreasingOrder(values, base, len, order);
+      for (let j = 0; j < len; j++) fgSorted[j] = labels[base + order[j]];
+      lovaszWeights(fgSorted, sortedWeights, scales[r]);
+      for (let j = 0; j < len; j++) weights[base + order[j]] = sortedWeights[j];
+    }
+    return tensor(weights, [rows, len], { dtype: errors.dtype });
   }
-  return sum(errors.mul(tensor(weights, [rows, len], { dtype: errors.dtype })), 1);
+  if (!b.lovaszWeights) {
+    const info = b.info();
+    throw new Error(`lovasz: ${info.backend}:${info.mode} reads asynchronously and has no device sort (Backend.lovaszWeights), so the errors cannot be sorted; use the cpu backend`);
+  }
+  const w = Tensor.fromHandle(b, b.lovaszWeights(errors.handle, fg.handle, rows, len, errors.dtype), [rows, len], errors.dtype);
+  return scale ? w.mul(reshape(scale, [rows, 1])) : w;
 }
 
-/** Targets thresholded at 0.5 (a loop: Float64Array.from with a map function iterates, slow on millions). */
-function binarize(g: Tensor): Float64Array {
-  const v = hostValues(g);
-  const out = new Float64Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = v[i] > 0.5 ? 1 : 0;
-  return out;
-}
-
-/** The values on the host, read synchronously; an asynchronous backend (gpu webgpu) is a clear error. */
-function hostValues(t: Tensor): ArrayLike<number> {
-  if (!t.backend.readSync) {
-    const info = t.backend.info();
-    throw new Error(
-      `lovasz: the errors are sorted on the host, which needs a backend that reads synchronously; ${info.backend}:${info.mode} is asynchronous ` +
-        `(use the cpu backend or a synchronous gpu mode for Lovász losses)`,
-    );
-  }
-  return noGrad(() => t.dataSync());
-}
+/** 0/1 labels: the target thresholded at 0.5. */
+const foreground = (g: Tensor): Tensor => noGrad(() => greater(g, 0.5));
 
 /**
  * Lovász hinge loss (Berman et al. 2018) on logits z [N, 1, H, W] of a binary problem: with signs
@@ -87,12 +87,11 @@ export function lovaszHinge(opts: LovaszOptions = {}): Loss {
   const name = 'lovasz-hinge';
   return makeLoss(name, 'logits', (z, target) => {
     if (z.shape[1] !== 1) throw new Error(`${name}: expected binary logits [N, 1, H, W], got ${formatShape(z.shape)}; use lovaszSoftmax for C > 1`);
-    const g = prepareTarget(name, z, target);
-    const fg = binarize(g);
-    const signs = tensor(fg, z.shape, { dtype: z.dtype }).mul(2).sub(1);
+    const fg = foreground(prepareTarget(name, z, target));
+    const signs = fg.mul(2).sub(1);
     const rows = batch ? 1 : z.shape[0];
     const errors = reshape(relu(z.mul(signs).neg().add(1)), [rows, -1]);
-    return reduce(name, sortedDot(errors, fg, new Array<number>(rows).fill(1)), reduction);
+    return reduce(name, sortedDot(errors, reshape(fg, [rows, -1]), null), reduction);
   });
 }
 
@@ -121,16 +120,15 @@ export function lovaszSoftmax(opts: LovaszSoftmaxOptions = {}): Loss {
     const [n, c] = p.shape;
     // rows are (class) over the pooled batch, or (image, class) per image
     const toRows = (x: Tensor): Tensor => (batch ? reshape(permute(reshape(x, [n, c, -1]), [1, 0, 2]), [c, -1]) : reshape(x, [n * c, -1]));
-    const gRows = toRows(g);
-    const fg = binarize(gRows);
+    const fg = foreground(toRows(g));
     const groups = batch ? 1 : n;
-    const len = fg.length / (groups * c);
-    const scale = new Array<number>(groups * c).fill(0);
-    for (let k = 0; k < groups; k++) {
-      const present = [...Array(c).keys()].filter((cl) => classes === 'all' || fg.subarray((k * c + cl) * len, (k * c + cl + 1) * len).some((v) => v === 1));
-      for (const cl of present) scale[k * c + cl] = 1 / present.length;
-    }
-    const errors = abs(toRows(p).sub(tensor(fg, gRows.shape, { dtype: p.dtype })));
+    // each class's weight: 1 over the classes scored in its group, 0 for a class absent from the target ('present')
+    const scale = noGrad(() => {
+      if (classes === 'all') return tensor(new Float64Array(groups * c).fill(1 / c), [groups * c], { dtype: p.dtype });
+      const scored = reshape(max(fg, 1), [groups, c]);
+      return reshape(scored.div(maximum(sum(scored, 1, { keepDims: true }), 1)), [groups * c]);
+    });
+    const errors = abs(toRows(p).sub(fg));
     return reduce(name, sum(reshape(sortedDot(errors, fg, scale), [groups, c]), 1), reduction);
   });
 }

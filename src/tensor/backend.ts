@@ -201,6 +201,13 @@ export interface Backend {
    * where a square and a sum each took one or more). Not differentiated.
    */
   sumSquaresMany?(xs: readonly Handle[], sizes: readonly number[], dtype: DType): Handle;
+  /**
+   * The Lovász weights (Berman's lovasz_grad) of each row of the labels `fg` [rows, len] (0 or 1) in the
+   * order that sorts the same row of `errors` (≥ 0) decreasingly, ties by position, each put back at its
+   * error's place: [rows, len]. For a backend that cannot read synchronously, whose errors the Lovász
+   * losses cannot sort on the host (gpu webgpu: a sort on the device). Not differentiated.
+   */
+  lovaszWeights?(errors: Handle, fg: Handle, rows: number, len: number, dtype: DType): Handle;
 }
 
 /** One parameter of `Backend.adamUpdateMany`: θ, its gradient and moments, `size` elements each. */

@@ -2,7 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { setBackend } from '../../src/index.js';
+import { useSwiftShaderIfNoDriver } from '../tensor/gpu-modes.js';
 
 // The README's TypeScript examples must run as written: each ```ts block is imported as a module with
 // 'segrad' pointing at the sources, inside a temporary working folder.
@@ -28,7 +30,16 @@ const checks: ((logs: unknown[][], dir: string) => void)[] = [
     expect(existsSync(join(dir, 'unet.safetensors'))).toBe(true);
     expect(existsSync(join(dir, 'runs/vessels/checkpoint.safetensors'))).toBe(true);
   },
+  (logs) => {
+    // the Lovász hinge, sorted on the device where SwiftShader (or a GPU) serves WebGPU
+    expect(Array.from(logs[0][0] as Float32Array)).toEqual([0.75]);
+    if (webgpu) expect(logs[0][1]).toBe('webgpu');
+  },
 ];
+
+// Chromium's SwiftShader serves WebGPU where the machine has no Vulkan driver of its own
+const webgpu = await useSwiftShaderIfNoDriver();
+afterAll(() => void setBackend('cpu'));
 
 describe('README examples', () => {
   it('has TypeScript examples', () => {

@@ -357,6 +357,35 @@ export const cases: Case[] = [
         close(g, c, count, 'scatterAdd');
       });
   } },
+  { name: 'lovaszWeights: rows sorted on the device (ties by position) against Berman\'s lovasz_grad in float64 on the host', runs: RUNS, make: (p) => {
+    const len = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 80 }), fc.integer({ min: 200, max: 700 }));
+    return fc.asyncProperty(fc.integer({ min: 1, max: 3 }), len, fc.double({ min: 0, max: 1, noNaN: true }), seed, async (rows, n, density, s) => {
+        // quarter steps in [0, 2] make ties common; whole rows of 0 or 1 labels come from density near 0 or 1
+        const errors = values(rows * n, s, 0, 8, true).map((v) => v / 4);
+        const r = rng(s + 1);
+        const fg = Float32Array.from({ length: rows * n }, () => (r() < density ? 1 : 0));
+        const gpuIn = [errors, fg].map((x) => p.gpu.upload(x, 'float32'));
+        const out = p.gpu.lovaszWeights!(gpuIn[0], gpuIn[1], rows, n, 'float32');
+        const got = (await p.gpu.read(out, rows * n, 'float32')) as Float32Array;
+        for (const h of [...gpuIn, out]) p.gpu.dispose(h);
+        for (let row = 0; row < rows; row++) {
+          const order = Array.from({ length: n }, (_, k) => k).sort((a, b) => errors[row * n + b] - errors[row * n + a] || a - b);
+          const gts = order.reduce((acc, k) => acc + fg[row * n + k], 0);
+          let inter = gts;
+          let union = gts;
+          let prev = 0;
+          for (const k of order) {
+            inter -= fg[row * n + k];
+            union += 1 - fg[row * n + k];
+            const jac = 1 - inter / union;
+            const want = jac - prev;
+            prev = jac;
+            const g = got[row * n + k];
+            if (!(Math.abs(g - want) <= 1e-6 * Math.abs(want))) throw new Error(`lovaszWeights rows ${rows} × ${n}, row ${row} place ${k}: got ${g}, want ${want}`);
+          }
+        }
+      });
+  } },
   { name: 'conv2d, conv2dBackwardInput, conv2dBackwardFilter (groups, stride, padding, dilation)', runs: RUNS * 2, make: (p) => fc.asyncProperty(convArb, seed, convAndGradients(p)) },
   { name: 'conv2d, conv2dBackwardInput, conv2dBackwardFilter with large kernels (5×5 to 7×7)', runs: RUNS, make: (p) => fc.asyncProperty(bigConvArb, seed, convAndGradients(p)) },
   { name: 'conv2d, conv2dBackwardInput, conv2dBackwardFilter on rows of 2 to 8 outputs and on tiling patches (several outputs a thread in webgpu)', runs: RUNS * 2, make: (p) => fc.asyncProperty(fc.oneof(wideConvArb, patchConvArb), seed, convAndGradients(p)) },

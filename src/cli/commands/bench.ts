@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import { markdownTable } from '../bench-table.js';
 import type { Command } from '../command.js';
-import { selectBackend } from '../common.js';
+import { buildLoss, selectBackend } from '../common.js';
 import { ANCHOR_BATCH, runUnetBench, type UnetWorkload } from '../unet-bench.js';
 
 const NAME = 'bench';
@@ -24,6 +24,9 @@ options:
   --size LIST       image sizes, multiples of 16 (default 64,128)
   --workload LIST   train and/or inference (default both), or fit: the trainer's own step (train.fit on
                     synthetic blobs, ALL over Dice, gradient norms every step, as segrad train runs it)
+  --loss NAME       the train step's loss in place of the anchor's soft Dice (any of segrad train's
+                    --loss names, with --loss-opt k=v): e.g. lovasz-hinge, which sorts on the device
+                    in gpu:webgpu
   --batch N         images per step (default ${ANCHOR_BATCH}, the anchor's)
   --reps N          timed steps, the median is reported (default 7)
   --warmup N        untimed steps after the first (default 3)
@@ -35,7 +38,8 @@ options:
 examples:
   segrad bench
   segrad bench --backend gpu:webgpu --size 128 --profile
-  segrad bench --size 256 --batch 2 --workload inference --json speed.json`;
+  segrad bench --size 256 --batch 2 --workload inference --json speed.json
+  segrad bench --backend gpu:webgpu --size 128 --workload train --loss lovasz-hinge`;
 
 const WORKLOADS: readonly UnetWorkload[] = ['train', 'inference'];
 const KNOWN: readonly UnetWorkload[] = [...WORKLOADS, 'fit'];
@@ -51,7 +55,7 @@ export const bench: Command = {
   summary: 'time the benchmark U-Net (train step and inference) on this machine and backend',
   usage,
   async run(argv: string[]): Promise<number> {
-    const { options, positional } = parseArgs(argv, { flags: ['profile'], known: ['backend', 'size', 'workload', 'batch', 'reps', 'warmup', 'profile', 'json'] }, NAME);
+    const { options, positional } = parseArgs(argv, { flags: ['profile'], known: ['backend', 'size', 'workload', 'loss', 'loss-opt', 'batch', 'reps', 'warmup', 'profile', 'json'] }, NAME);
     if (positional.length) throw new UsageError(`${NAME}: unexpected argument '${positional[0]}' (see 'segrad ${NAME} --help')`);
     const sizes = listOpt(options, 'size', ['64', '128']).map((s) => {
       const v = Number(s);
@@ -67,6 +71,7 @@ export const bench: Command = {
     const reps = count(options, 'reps', 7, 1);
     const warmup = count(options, 'warmup', 3, 0);
     const json = typeof options.json === 'string' ? resolve(options.json) : undefined;
+    const loss = typeof options.loss === 'string' ? buildLoss(options.loss, options) : undefined;
     const backend = await selectBackend(typeof options.backend === 'string' ? options.backend : undefined);
     console.error(`segrad bench: the anchor U-Net, batch ${batch}, on ${backend}`);
     const rows = await runUnetBench({
@@ -75,6 +80,7 @@ export const bench: Command = {
       workloads,
       reps,
       warmup,
+      loss,
       onStep: (what, step, steps, ms) => console.error(`  ${what}: step ${step}/${steps} ${ms.toFixed(1)} ms${step === 1 ? ' (first: kernels compiled)' : step <= 1 + warmup ? ' (warm-up)' : ''}`),
       onProfile: options.profile ? (text) => console.log(text) : undefined,
     });

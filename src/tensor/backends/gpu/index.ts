@@ -6,6 +6,7 @@ import { gpuBatchNorm } from './batchnorm.js';
 import { availableGpuModes, deviceFor, GPU_MODES, GpuHandle, prepareGpu, type Device, type GpuMode } from './device.js';
 import * as C from './conv-kernels.js';
 import * as K from './kernels.js';
+import { lovaszWeights } from './lovasz.js';
 import { partStride } from './webgpu-batch.js';
 import { combinePartials, rowSplitPlan, runReduction, splitPlan } from './split.js';
 import { SUM_SQUARES_RUN, sumSquaresMany } from './sum-squares.js';
@@ -98,6 +99,10 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
       } finally {
         for (const p of parts) dev.release(p);
       }
+    },
+    lovaszWeights: (errors, fg, rows, len, dtype) => {
+      f32('lovaszWeights', dtype);
+      return lovaszWeights(dev, h(errors), h(fg), rows, len);
     },
     reluGrad: (dy, x, size, dtype) => {
       f32('reluGrad', dtype);

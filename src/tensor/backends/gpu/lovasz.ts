@@ -1,0 +1,161 @@
+import { kept, kernel } from './codegen.js';
+import type { Device, GpuHandle } from './device.js';
+
+/**
+ * The Lovász weights on the device, for a backend that cannot read synchronously (webgpu): each row's
+ * errors sorted in decreasing order by a bitonic network, the running count of foreground labels in that
+ * order by a Hillis–Steele scan, the weights from it, and a second bitonic sort by position that puts each
+ * weight back at its error's place. gpu.js has no shared memory and no atomics, so every pass is a kernel
+ * call over the whole array: log₂L·(log₂L + 1) passes a sort, about 300 calls for a row of 2^17.
+ *
+ * A row is padded to L′ = 2^⌈log₂L⌉ elements. The sorts move (key, payload) pairs, stored interleaved,
+ * a thread computing one float of a pair: key first in decreasing order, ties by the smaller payload —
+ * the first sort's payload is the position, so ties go by position as the host's stable sort has them.
+ * Padding pairs have key −1, below every error (errors are ≥ 0: a hinge's relu, a softmax's |fg − p|).
+ * Index arithmetic stays exact in floats: integers below 2^23 and divisions by powers of two written as
+ * products with their exact reciprocals.
+ */
+
+/** `q` = ⌊a / d⌋ and `r` = a − q·d for a power of two d (as products with 1/d: exact in floats). */
+const splitBy = (a: string, d: number | string, inv: string, q: string, r: string): string[] => [`let ${q} = Math.floor(${a} * ${inv});`, `let ${r} = ${a} - ${q} * ${d};`];
+
+/** Lines giving thread t's element `e`, which float of its pair (`part`: 0 key, 1 payload), row `row` and place `k` in the row. */
+const pairThread = (rowLen: number): string[] => [
+  'let t = this.thread.x;',
+  ...splitBy('t', 2, '0.5', 'e', 'part'),
+  ...splitBy('e', rowLen, `${1 / rowLen}`, 'row', 'k'),
+];
+
+/** Pairs of row r, place k: (errors[r, k], k), or (−1, k) in the padding. */
+const initSource = (len: number, rowLen: number): string =>
+  kept(`lovaszInit|${len}|${rowLen}`, () =>
+    kernel(['errs'], [
+      ...pairThread(rowLen),
+      'if (part > 0.5) { return k; }',
+      `if (k < ${len}) { return errs[row * ${len} + k]; }`,
+      'return -1;',
+    ]),
+  );
+
+/**
+ * One compare-exchange pass of the bitonic network: element e and its partner e ± j (bit j of e) order
+ * themselves within blocks of `blk` elements, the block decreasing where bit `blk` of e is 0 (`dir` 1) and
+ * increasing where it is 1; `dir` 0 makes every block decreasing (the last merge of a row, blk = L′).
+ * `invJ` = 1/j, `invBlk` = 1/blk.
+ */
+const passSource = kernel(['xs', 'j', 'invJ', 'invBlk', 'dir'], [
+  'let t = this.thread.x;',
+  ...splitBy('t', 2, '0.5', 'e', 'part'),
+  'let h = Math.floor(e * invJ);',
+  ...splitBy('h', 2, '0.5', 'h2', 'upper'),
+  'let b = Math.floor(e * invBlk);',
+  ...splitBy('b', 2, '0.5', 'b2', 'rising'),
+  'rising = rising * dir;',
+  'let p = e + j - 2 * j * upper;',
+  'let ak = xs[e * 2];',
+  'let ap = xs[e * 2 + 1];',
+  'let bk = xs[p * 2];',
+  'let bp = xs[p * 2 + 1];',
+  // aFirst: e's pair comes before its partner's in decreasing order
+  'let aFirst = 0;',
+  'if (ak > bk) { aFirst = 1; }',
+  'if (ak == bk) { if (ap < bp) { aFirst = 1; } }',
+  // the lower place of a decreasing block (or the upper of an increasing one) keeps the first pair
+  'let keepFirst = 0;',
+  'if (upper == rising) { keepFirst = 1; }',
+  'let own = 0;',
+  'if (aFirst == keepFirst) { own = 1; }',
+  'if (own > 0.5) { return xs[e * 2 + part]; }',
+  'return xs[p * 2 + part];',
+]);
+
+/** The sorted pairs' labels: fg[row, payload], 0 in the padding. */
+const gatherSource = (len: number, rowLen: number): string =>
+  kept(`lovaszGather|${len}|${rowLen}`, () =>
+    kernel(['pairs', 'fg'], [
+      'let e = this.thread.x;',
+      ...splitBy('e', rowLen, `${1 / rowLen}`, 'row', 'k'),
+      'let at = pairs[e * 2 + 1];',
+      `if (at < ${len}) { return fg[row * ${len} + at]; }`,
+      'return 0;',
+    ]),
+  );
+
+/** One Hillis–Steele step of a row's inclusive running sum: c[e] + c[e − d] where that lies in the row. */
+const scanSource = (rowLen: number): string =>
+  kept(`lovaszScan|${rowLen}`, () =>
+    kernel(['cs', 'd'], [
+      'let e = this.thread.x;',
+      ...splitBy('e', rowLen, `${1 / rowLen}`, 'row', 'k'),
+      'if (k < d) { return cs[e]; }',
+      'return cs[e] + cs[e - d];',
+    ]),
+  );
+
+/**
+ * Pairs (−position, weight) of the sorted order. With U_k = G + k + 1 − c_k the union after the first
+ * k + 1 (G the row's foreground count, c_k the running count), J_k = (k + 1)/U_k and the weight
+ * J_k − J_{k−1} is 1/U_k where place k is foreground or first, else (G − c_{k−1})/(U_k·U_{k−1}): the
+ * difference written without cancelling, so each weight keeps float32's relative precision (the host's
+ * 1 − |G ∖ first|/|G ∪ first| differences lose digits as weights shrink to 1/L).
+ */
+const weightSource = (rowLen: number): string =>
+  kept(`lovaszWeight|${rowLen}`, () =>
+    kernel(['pairs', 'cs'], [
+      ...pairThread(rowLen),
+      'if (part < 0.5) { return -pairs[e * 2 + 1]; }',
+      `let g = cs[row * ${rowLen} + ${rowLen - 1}];`,
+      'let ck = cs[e];',
+      'let u = g + k + 1 - ck;',
+      'if (k < 0.5) { return 1 / u; }',
+      'let cp = cs[e - 1];',
+      'if (ck > cp) { return 1 / u; }',
+      'return (g - cp) / (u * (g + k - cp));',
+    ]),
+  );
+
+/** The payloads of the first `len` pairs of each row: the weights at their errors' places. */
+const payloadSource = (len: number, rowLen: number): string =>
+  kept(`lovaszPayload|${len}|${rowLen}`, () =>
+    kernel(['pairs'], [
+      'let i = this.thread.x;',
+      `let row = Math.floor((i + 0.5) / ${len});`,
+      `return pairs[(row * ${rowLen} + i - row * ${len}) * 2 + 1];`,
+    ]),
+  );
+
+/** Sorts the interleaved pairs of every row (rows of `rowLen`, a power of two); releases `pairs`. */
+function bitonicSort(dev: Device, pairs: GpuHandle, rowLen: number): GpuHandle {
+  let xs = pairs;
+  for (let blk = 2; blk <= rowLen; blk *= 2) {
+    for (let j = blk / 2; j >= 1; j /= 2) {
+      const next = dev.run('lovaszWeights', passSource, xs.size, [xs, j, 1 / j, 1 / blk, blk < rowLen ? 1 : 0]);
+      dev.release(xs);
+      xs = next;
+    }
+  }
+  return xs;
+}
+
+/**
+ * The Lovász weights of each row r of `fg` [rows, len] (labels 0 or 1) in the order that sorts row r of
+ * `errors` (≥ 0) decreasingly, ties by position, each put back at its error's place: [rows, len].
+ */
+export function lovaszWeights(dev: Device, errors: GpuHandle, fg: GpuHandle, rows: number, len: number): GpuHandle {
+  const rowLen = 2 ** Math.ceil(Math.log2(Math.max(len, 2)));
+  const n = rows * rowLen;
+  const sorted = bitonicSort(dev, dev.run('lovaszWeights', initSource(len, rowLen), 2 * n, [errors]), rowLen);
+  let counts = dev.run('lovaszWeights', gatherSource(len, rowLen), n, [sorted, fg]);
+  for (let d = 1; d < rowLen; d *= 2) {
+    const next = dev.run('lovaszWeights', scanSource(rowLen), n, [counts, d]);
+    dev.release(counts);
+    counts = next;
+  }
+  const weighted = dev.run('lovaszWeights', weightSource(rowLen), 2 * n, [sorted, counts]);
+  dev.release(sorted);
+  dev.release(counts);
+  const back = bitonicSort(dev, weighted, rowLen);
+  const out = dev.run('lovaszWeights', payloadSource(len, rowLen), rows * len, [back]);
+  dev.release(back);
+  return out;
+}
