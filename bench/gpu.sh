@@ -143,7 +143,7 @@ bench() {
   echo "== unet fit 128² on $backend: the trainer's own step, for comparison with the bare train step"
   timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload fit --reps 3 --warmup 6 --no-peer --json gpu-results/unet-fit.json \
     || echo "unet fit: stopped (exit $?; 124 = out of time)"
-  # the 128² train step with the Lovász hinge in place of Dice: its errors sorted on the card (about 330 kernel calls)
+  # the 128² train step with the Lovász hinge in place of Dice: its errors sorted on the card (124 kernel calls at 128², batch 8)
   echo "== unet train 128² on $backend with the Lovász hinge loss (sorted on the device), for comparison with Dice's step"
   timeout -k 5 "$(budget 45)" "$node" bench-dist/run.mjs unet "${args[@]}" --size 128 --workload train --loss lovasz-hinge --reps 3 --warmup 3 --no-peer --json gpu-results/unet-lovasz.json \
     || echo "unet with the Lovász hinge: stopped (exit $?; 124 = out of time)"

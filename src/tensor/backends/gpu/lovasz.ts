@@ -6,7 +6,7 @@ import type { Device, GpuHandle } from './device.js';
  * errors sorted in decreasing order by a bitonic network, the running count of foreground labels in that
  * order by a Hillis–Steele scan, the weights from it, and a second bitonic sort by position that puts each
  * weight back at its error's place. gpu.js has no shared memory and no atomics, so every pass is a kernel
- * call over the whole array: log₂L·(log₂L + 1) passes a sort, about 300 calls for a row of 2^17.
+ * call over the whole array: 124 calls for a row of 2^17 (three network steps a pass, see passSource).
  *
  * A row is padded to L′ = 2^⌈log₂L⌉ elements. The sorts move (key, payload) pairs, stored interleaved,
  * a thread computing one float of a pair: key first in decreasing order, ties by the smaller payload —
@@ -37,37 +37,62 @@ const initSource = (len: number, rowLen: number): string =>
     ]),
   );
 
+/** Steps of the bitonic network one pass takes: a group of 2^3 pairs, 16 floats a thread. */
+const STAGES = 3;
+
 /**
- * One compare-exchange pass of the bitonic network: element e and its partner e ± j (bit j of e) order
- * themselves within blocks of `blk` elements, the block decreasing where bit `blk` of e is 0 (`dir` 1) and
- * increasing where it is 1; `dir` 0 makes every block decreasing (the last merge of a row, blk = L′).
- * `invJ` = 1/j, `invBlk` = 1/blk.
+ * `stages` consecutive compare-exchange steps of the bitonic network (distances j, j/2, … j/2^(stages−1))
+ * in one pass: the 2^stages elements whose places differ only in those bits form a group no step leaves,
+ * so a thread loads its group, runs the steps on it and keeps its own element (a pass a step took 153 calls
+ * a sort of 2^17, three steps a pass take 57). Blocks of `blk` elements are decreasing where bit blk of e
+ * is 0 (`dir` 1) and increasing where it is 1; `dir` 0 makes every block decreasing (a row's last merge,
+ * blk = L′). `invJ` = 1/j, `invBlk` = 1/blk.
  */
-const passSource = kernel(['xs', 'j', 'invJ', 'invBlk', 'dir'], [
-  'let t = this.thread.x;',
-  ...splitBy('t', 2, '0.5', 'e', 'part'),
-  'let h = Math.floor(e * invJ);',
-  ...splitBy('h', 2, '0.5', 'h2', 'upper'),
-  'let b = Math.floor(e * invBlk);',
-  ...splitBy('b', 2, '0.5', 'b2', 'rising'),
-  'rising = rising * dir;',
-  'let p = e + j - 2 * j * upper;',
-  'let ak = xs[e * 2];',
-  'let ap = xs[e * 2 + 1];',
-  'let bk = xs[p * 2];',
-  'let bp = xs[p * 2 + 1];',
-  // aFirst: e's pair comes before its partner's in decreasing order
-  'let aFirst = 0;',
-  'if (ak > bk) { aFirst = 1; }',
-  'if (ak == bk) { if (ap < bp) { aFirst = 1; } }',
-  // the lower place of a decreasing block (or the upper of an increasing one) keeps the first pair
-  'let keepFirst = 0;',
-  'if (upper == rising) { keepFirst = 1; }',
-  'let own = 0;',
-  'if (aFirst == keepFirst) { own = 1; }',
-  'if (own > 0.5) { return xs[e * 2 + part]; }',
-  'return xs[p * 2 + part];',
-]);
+const passSource = (stages: number): string =>
+  kept(`lovaszPass|${stages}`, () => {
+    const group = 2 ** stages;
+    // element q of the group lies at base + j·Σ (bit i of q, from the top)/2^i
+    const at = (q: number): string => {
+      let coef = 0;
+      for (let i = 0; i < stages; i++) if (q & (2 ** (stages - 1 - i))) coef += 1 / 2 ** i;
+      return coef === 0 ? 'base' : `(base + j * ${coef})`;
+    };
+    const lines = [
+      'let t = this.thread.x;',
+      ...splitBy('t', 2, '0.5', 'e', 'part'),
+      'let blkAt = Math.floor(e * invBlk);',
+      ...splitBy('blkAt', 2, '0.5', 'blkHalf', 'rising'),
+      'rising = rising * dir;',
+      'let base = e;',
+      'let own = 0;',
+    ];
+    for (let i = 0; i < stages; i++) {
+      lines.push(`let at${i} = Math.floor(e * invJ * ${2 ** i});`, ...splitBy(`at${i}`, 2, '0.5', `half${i}`, `bit${i}`), `base = base - bit${i} * j * ${1 / 2 ** i};`, `own = own + bit${i} * ${2 ** (stages - 1 - i)};`);
+    }
+    for (let q = 0; q < group; q++) lines.push(`let k${q} = xs[${at(q)} * 2];`, `let p${q} = xs[${at(q)} * 2 + 1];`);
+    let n = 0;
+    for (let i = 0; i < stages; i++) {
+      const span = 2 ** (stages - 1 - i);
+      for (let a = 0; a < group; a++) {
+        if (a & span) continue;
+        const b = a + span;
+        // in a decreasing block the lower place keeps the pair that comes first (larger key, ties the smaller
+        // payload), in an increasing one the upper place does: swap where the wrong one holds it
+        lines.push(
+          `let swap${n} = 0;`,
+          `if (rising < 0.5) { if (k${b} > k${a}) { swap${n} = 1; } if (k${b} == k${a}) { if (p${b} < p${a}) { swap${n} = 1; } } }`,
+          `if (rising > 0.5) { if (k${a} > k${b}) { swap${n} = 1; } if (k${a} == k${b}) { if (p${a} < p${b}) { swap${n} = 1; } } }`,
+          `let tk${n} = k${a};`,
+          `let tp${n} = p${a};`,
+          `if (swap${n} > 0.5) { k${a} = k${b}; p${a} = p${b}; k${b} = tk${n}; p${b} = tp${n}; }`,
+        );
+        n++;
+      }
+    }
+    for (let q = 0; q < group - 1; q++) lines.push(`if (own == ${q}) { if (part < 0.5) { return k${q}; } return p${q}; }`);
+    lines.push(`if (part < 0.5) { return k${group - 1}; }`, `return p${group - 1};`);
+    return kernel(['xs', 'j', 'invJ', 'invBlk', 'dir'], lines);
+  });
 
 /** The sorted pairs' labels: fg[row, payload], 0 in the padding. */
 const gatherSource = (len: number, rowLen: number): string =>
@@ -81,14 +106,21 @@ const gatherSource = (len: number, rowLen: number): string =>
     ]),
   );
 
-/** One Hillis–Steele step of a row's inclusive running sum: c[e] + c[e − d] where that lies in the row. */
+/** Terms a step of the running sum adds: its window grows SCAN_RADIX-fold a pass (6 passes for 2^17, not 17). */
+const SCAN_RADIX = 8;
+
+/**
+ * One step of a row's inclusive running sum (Hillis–Steele, radix SCAN_RADIX): c[e] + c[e − d] + … +
+ * c[e − (SCAN_RADIX − 1)·d], the terms that lie in the row. The counts are integers, exact in float32.
+ */
 const scanSource = (rowLen: number): string =>
   kept(`lovaszScan|${rowLen}`, () =>
     kernel(['cs', 'd'], [
       'let e = this.thread.x;',
       ...splitBy('e', rowLen, `${1 / rowLen}`, 'row', 'k'),
-      'if (k < d) { return cs[e]; }',
-      'return cs[e] + cs[e - d];',
+      'let acc = cs[e];',
+      ...Array.from({ length: SCAN_RADIX - 1 }, (_, r) => `if (k >= d * ${r + 1}) { acc = acc + cs[e - d * ${r + 1}]; }`),
+      'return acc;',
     ]),
   );
 
@@ -128,10 +160,12 @@ const payloadSource = (len: number, rowLen: number): string =>
 function bitonicSort(dev: Device, pairs: GpuHandle, rowLen: number): GpuHandle {
   let xs = pairs;
   for (let blk = 2; blk <= rowLen; blk *= 2) {
-    for (let j = blk / 2; j >= 1; j /= 2) {
-      const next = dev.run('lovaszWeights', passSource, xs.size, [xs, j, 1 / j, 1 / blk, blk < rowLen ? 1 : 0]);
+    for (let j = blk / 2; j >= 1; ) {
+      const stages = Math.min(STAGES, Math.log2(j) + 1);
+      const next = dev.run('lovaszWeights', passSource(stages), xs.size, [xs, j, 1 / j, 1 / blk, blk < rowLen ? 1 : 0]);
       dev.release(xs);
       xs = next;
+      j /= 2 ** stages;
     }
   }
   return xs;
@@ -146,7 +180,7 @@ export function lovaszWeights(dev: Device, errors: GpuHandle, fg: GpuHandle, row
   const n = rows * rowLen;
   const sorted = bitonicSort(dev, dev.run('lovaszWeights', initSource(len, rowLen), 2 * n, [errors]), rowLen);
   let counts = dev.run('lovaszWeights', gatherSource(len, rowLen), n, [sorted, fg]);
-  for (let d = 1; d < rowLen; d *= 2) {
+  for (let d = 1; d < rowLen; d *= SCAN_RADIX) {
     const next = dev.run('lovaszWeights', scanSource(rowLen), n, [counts, d]);
     dev.release(counts);
     counts = next;
