@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { prepareGpu, setBackend, tensor, TensorSizeLimitError, valueAndGrad, type Tensor } from '../../src/index.js';
+import { compat, prepareGpu, setBackend, tensor, TensorSizeLimitError, valueAndGrad, type Tensor } from '../../src/index.js';
 import * as L from '../../src/losses/index.js';
 import { useSwiftShaderIfNoDriver } from '../tensor/gpu-modes.js';
 import { labels, type Case } from './helpers.js';
@@ -62,6 +62,20 @@ describe.skipIf(!webgpu)('Lovász losses on gpu:webgpu (sorted on the device)', 
       expect(want.grad.some((w) => w !== 0)).toBe(true);
     });
   }
+});
+
+describe.skipIf(!webgpu)('compat losses on gpu:webgpu', () => {
+  it("smp's Lovász (which reads its targets on the host, as smp does) says where it runs instead of failing in dataSync", () => {
+    setBackend('gpu', { mode: 'webgpu' });
+    try {
+      const logits = tensor([0.5, -1, 2, 0.1], [1, 1, 2, 2]);
+      const target = tensor([1, 0, 1, 0], [1, 1, 2, 2]);
+      expect(() => compat.smp.LovaszLoss({ mode: 'binary' })(logits, target)).toThrow(/compat losses read targets and masks on the host.*gpu:webgpu reads asynchronously \(use the cpu backend or gpu:webasm/);
+      for (const t of [logits, target]) t.dispose();
+    } finally {
+      setBackend('cpu');
+    }
+  });
 });
 
 describe('the device sort refuses rows past the float32 index limit', () => {

@@ -1,5 +1,5 @@
 import { cast, logSigmoid, mul, neg, add, softplus, sub, take } from '../../autograd/index.js';
-import { formatShape, tensor, type Tensor } from '../../tensor/index.js';
+import { formatShape, tensor, type Tensor, type TypedArray } from '../../tensor/index.js';
 
 /**
  * Shared plumbing of the MONAI/smp-compatible option sets: Python-style keyword checking, errors
@@ -81,7 +81,7 @@ export function parseWeight(cls: string, option: string, w: unknown): WeightSpec
   if (typeof w === 'object' && w !== null && 'dataSync' in w && 'shape' in w) {
     const t = w as Tensor;
     if (t.rank > 1) throw new CompatValueError(`${cls}: ${option} must be a scalar or a 1-D sequence, got a tensor of shape ${formatShape(t.shape)}`);
-    return { values: Array.from(t.dataSync()), scalar: t.rank === 0 };
+    return { values: valuesOf(t), scalar: t.rank === 0 };
   }
   throw new CompatTypeError(`${cls}: ${option} must be a number, a list of numbers or a tensor, got ${JSON.stringify(w)}`);
 }
@@ -99,8 +99,23 @@ export function constLike(ref: Tensor, values: ArrayLike<number>, shape: readonl
   return tensor(Array.from(values), shape, { dtype: ref.dtype });
 }
 
-/** Values of a tensor as plain numbers (targets, masks: never on the gradient path). */
-export const valuesOf = (t: Tensor): number[] => Array.from(t.dataSync());
+/**
+ * A tensor's values read on the host, as the peers' Python reads targets and masks (never on the gradient
+ * path); an asynchronous backend (gpu webgpu) is an error that says where these losses do run.
+ */
+export function hostArray(t: Tensor): TypedArray {
+  if (!t.backend.readSync) {
+    const info = t.backend.info();
+    throw new Error(
+      `compat losses read targets and masks on the host, as MONAI and smp do, which needs a backend that reads synchronously; ${info.backend}:${info.mode} reads asynchronously ` +
+        `(use the cpu backend or gpu:webasm for compat losses, or segrad's own losses, which run on webgpu too)`,
+    );
+  }
+  return t.dataSync();
+}
+
+/** Values of a tensor as plain numbers (targets, masks: never on the gradient path), read on the host (hostArray). */
+export const valuesOf = (t: Tensor): number[] => Array.from(hostArray(t));
 
 /**
  * PyTorch `.long()` on the target values, then a range check as `scatter_`/`F.one_hot` do:

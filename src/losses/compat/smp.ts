@@ -14,6 +14,7 @@ import {
   CompatTypeError,
   CompatValueError,
   constLike,
+  hostArray,
   oneHotAxis1,
   parseKwargs,
   parseWeight,
@@ -446,7 +447,7 @@ function lovaszGrad(gtSorted: readonly number[]): number[] {
  */
 function lovaszDot(errors: Tensor, labels: readonly number[], hinge: boolean): Tensor {
   const perm = new Uint32Array(errors.size);
-  decreasingOrder(errors.dataSync(), 0, errors.size, perm);
+  decreasingOrder(hostArray(errors), 0, errors.size, perm);
   const sortedGrad = lovaszGrad(Array.from(perm, (i) => labels[i]));
   const grad = new Array<number>(perm.length);
   perm.forEach((i, j) => (grad[i] = sortedGrad[j]));

@@ -17,7 +17,7 @@ import type { Device, GpuHandle } from './device.js';
  */
 
 /** `q` = ⌊a / d⌋ and `r` = a − q·d for a power of two d (as products with 1/d: exact in floats). */
-const splitBy = (a: string, d: number | string, inv: string, q: string, r: string): string[] => [`let ${q} = Math.floor(${a} * ${inv});`, `let ${r} = ${a} - ${q} * ${d};`];
+const splitBy = (a: string, d: number, inv: string, q: string, r: string): string[] => [`let ${q} = Math.floor(${a} * ${inv});`, `let ${r} = ${a} - ${q} * ${d};`];
 
 /** Lines giving thread t's element `e`, which float of its pair (`part`: 0 key, 1 payload), row `row` and place `k` in the row. */
 const pairThread = (rowLen: number): string[] => [
