@@ -24,15 +24,20 @@ afterAll(() => {
 const TINY = ['--data', 'synthetic:blobs?count=15&size=16&seed=1', '--widths', '4,8', '--batch', '4', '--lr', '0.01', '--seed', '4', '--epochs', '1', '--max-batches', '2', '--loss', 'dice', '--quiet'];
 const records = (dir: string): Record<string, unknown>[] =>
   readFileSync(join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const steps = (dir: string): number[] => records(dir).filter((r) => r.type === 'step').map((r) => r.loss as number);
+
+/** `segrad train` with `args` on gpu:webgpu, then on cpu, into root/NAME-gpu and root/NAME-cpu; both must succeed. */
+async function onBoth(args: string[], name: string): Promise<{ gpu: string; cpu: string }> {
+  const [gpu, cpu] = [join(root, `${name}-gpu`), join(root, `${name}-cpu`)];
+  const g = await captured(() => train.run([...args, '--backend', 'gpu:webgpu', '--out', gpu]));
+  expect(g.value, g.err).toBe(0);
+  expect((await captured(() => train.run([...args, '--backend', 'cpu', '--out', cpu]))).value).toBe(0);
+  return { gpu, cpu };
+}
 
 describe.skipIf(!vulkan)('segrad train on gpu:webgpu', () => {
   it('trains, validates and checkpoints with the losses of the cpu backend', async () => {
-    const gpu = join(root, 'gpu');
-    const cpu = join(root, 'cpu');
-    const g = await captured(() => train.run([...TINY, '--backend', 'gpu:webgpu', '--out', gpu]));
-    expect(g.value, g.err).toBe(0);
-    expect((await captured(() => train.run([...TINY, '--backend', 'cpu', '--out', cpu]))).value).toBe(0);
-    const steps = (dir: string) => records(dir).filter((r) => r.type === 'step').map((r) => r.loss as number);
+    const { gpu, cpu } = await onBoth(TINY, 'dice');
     const epoch = (dir: string) => records(dir).find((r) => r.type === 'epoch') as { val: { loss: number; iou: number } };
     expect(steps(gpu)).toHaveLength(2);
     steps(gpu).forEach((l, k) => expect(Math.abs(l - steps(cpu)[k]), `step ${k + 1}`).toBeLessThan(1e-4));
@@ -50,19 +55,12 @@ describe.skipIf(!vulkan)('segrad train on gpu:webgpu', () => {
     expect((await run('2', whole)).value).toBe(0);
     expect((await run('1', resumed)).value).toBe(0);
     expect((await run('2', resumed, '--resume')).value).toBe(0);
-    const steps = (dir: string) => records(dir).filter((r) => r.type === 'step').map((r) => r.loss as number);
     expect(steps(resumed)).toHaveLength(4);
     steps(resumed).forEach((l, k) => expect(Math.abs(l - steps(whole)[k]), `step ${k + 1}`).toBeLessThan(1e-6));
   }, 300_000);
 
   it('trains with a Lovász loss (sorted on the device there) with the losses of the cpu backend', async () => {
-    const lovasz = [...TINY.slice(0, TINY.indexOf('--loss')), '--loss', 'lovasz-softmax', '--quiet'];
-    const gpu = join(root, 'lovasz-gpu');
-    const cpu = join(root, 'lovasz-cpu');
-    const g = await captured(() => train.run([...lovasz, '--backend', 'gpu:webgpu', '--out', gpu]));
-    expect(g.value, g.err).toBe(0);
-    expect((await captured(() => train.run([...lovasz, '--backend', 'cpu', '--out', cpu]))).value).toBe(0);
-    const steps = (dir: string) => records(dir).filter((r) => r.type === 'step').map((r) => r.loss as number);
+    const { gpu, cpu } = await onBoth([...TINY.slice(0, TINY.indexOf('--loss')), '--loss', 'lovasz-softmax', '--quiet'], 'lovasz');
     expect(steps(gpu)).toHaveLength(2);
     steps(gpu).forEach((l, k) => expect(Math.abs(l - steps(cpu)[k]), `step ${k + 1}`).toBeLessThan(1e-4));
   }, 300_000);
