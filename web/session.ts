@@ -37,7 +37,7 @@ export async function loadData(settings: DataSettings): Promise<HostData> {
 }
 
 export type ModelChoice = 'unet' | 'focusnet';
-export const PLAYGROUND_LOSSES = ['dice', 'jaccard', 'tversky', 'focal', 'combo', 'focal-tversky', 'bce', 'all'] as const;
+export const PLAYGROUND_LOSSES = ['dice', 'jaccard', 'tversky', 'focal', 'combo', 'focal-tversky', 'bce', 'lovasz-hinge', 'lovasz-softmax', 'all'] as const;
 export type PlaygroundLoss = (typeof PLAYGROUND_LOSSES)[number];
 
 export interface SessionOptions {

@@ -134,6 +134,29 @@ describe('playground (dist/web in headless Chromium)', () => {
     expect(Math.abs(after.lossHistory[0] - firstLoss)).toBeLessThan(1e-3);
   }, 80_000);
 
+  it('a Lovász loss trains on cpu and, sorted on the device, on webgpu where the browser has an adapter: the same first step', async () => {
+    const firstStep = async (backend: string): Promise<{ backend: string; loss: number }> => {
+      const p = await browser.newPage();
+      const errors: string[] = [];
+      p.on('pageerror', (e) => errors.push(e.message));
+      await p.goto(`${base}?backend=${backend}&loss=lovasz-hinge`);
+      await p.waitForFunction(`${S}.ready || ${S}.error`, null, { timeout: 30_000 });
+      expect(await p.inputValue('#loss')).toBe('lovasz-hinge');
+      await p.click('#step');
+      await p.waitForFunction(`${S}.steps >= 1 || ${S}.error`, null, { timeout: 60_000 });
+      const s = (await p.evaluate(S)) as PageState;
+      expect(s.error).toBeNull();
+      expect(errors).toEqual([]);
+      await p.close();
+      return { backend: s.backend, loss: s.lossHistory[0] };
+    };
+    const cpu = await firstStep('cpu');
+    expect(cpu.loss).toBeGreaterThan(0);
+    const gpu = await firstStep('webgpu');
+    if (!gpu.backend.startsWith('gpu · webgpu')) return;
+    expect(Math.abs(gpu.loss - cpu.loss)).toBeLessThan(1e-3);
+  }, 150_000);
+
   it('a gpu mode that fails while training falls back to the cpu backend and says so (or trains)', async () => {
     await page.selectOption('#backend', 'webasm');
     await waitFor(`${S}.ready`, 30_000);
