@@ -18,7 +18,7 @@ const suites: Record<string, () => Promise<{ run(args: string[]): Promise<BenchR
 const [suite, ...args] = process.argv.slice(2);
 if (!suite || !(suite in suites)) {
   console.error(`usage: npm run bench -- <${Object.keys(suites).join('|')}> [--json FILE] [suite options]
-  unet: --size 64|128  --workload train|inference|fit  --backend cpu|gpu[:mode]  --reps N  --warmup N  --profile  --no-peer
+  unet: --size 64|128  --workload train|inference|fit  --backend cpu|gpu[:mode]  --loss NAME  --reps N  --warmup N  --profile  --no-peer
         (SEGRAD_PROFILE=1 in the environment profiles any run; the per-op table goes to stderr at exit)
   dispatch: --backend cpu|gpu:MODE (default gpu:webgpu): kernel-call cost, bandwidth, conv and matmul on resident data
   widths: --backend gpu:MODE (default gpu:webgpu) --batch N --calls N: each U-Net conv kernel at 1, 2 and 4 outputs a thread

@@ -128,6 +128,33 @@ function runPeer(o: Options): BenchRow[] | string {
   return rows;
 }
 
+/**
+ * The speed issue's targets for the anchor workload, checked against `rows`: on cpu the train steps
+ * (64² ≥ 30, 128² ≥ 10 img/s), inference 128² ≥ 40 img/s, the first train step < 3 s and the 128²
+ * step's peak RSS ≤ 2× PyTorch's (where PyTorch ran); on a gpu the 128² train step ≥ 0.25× PyTorch's
+ * images/s on the same card. One line a target whose row is there, saying met or not met.
+ */
+export function targetLines(rows: readonly BenchRow[]): string[] {
+  const lines: string[] = [];
+  const say = (what: string, got: number | undefined, ok: (v: number) => boolean, unit: string): void => {
+    if (got === undefined || !Number.isFinite(got)) return;
+    lines.push(`target ${what}: ${got.toFixed(2)}${unit}, ${ok(got) ? 'met' : 'not met'}`);
+  };
+  for (const r of rows) {
+    if (r.backend.startsWith('cpu')) {
+      const at = `${r.workload} ${r.size}² on ${r.backend}`;
+      if (r.workload === 'unet train' && r.size === 64) say(`${at} ≥ 30 img/s`, r.imagesPerSecond, (v) => v >= 30, ' img/s');
+      if (r.workload === 'unet train' && r.size === 128) say(`${at} ≥ 10 img/s`, r.imagesPerSecond, (v) => v >= 10, ' img/s');
+      if (r.workload === 'unet inference' && r.size === 128) say(`${at} ≥ 40 img/s`, r.imagesPerSecond, (v) => v >= 40, ' img/s');
+      if (r.workload === 'unet train') say(`${at}, first step < 3 s`, r.firstStepMs, (v) => v < 3000, ' ms');
+      if (r.workload === 'unet train' && r.size === 128) say(`${at}, peak RSS ≤ 2× PyTorch's`, r.rssVsPeer, (v) => v <= 2, '×');
+    } else if (r.backend.startsWith('gpu') && r.workload === 'unet train' && r.size === 128) {
+      say(`unet train 128² on ${r.backend} ≥ 0.25× PyTorch's images/s on the same card`, r.speedVsPeer, (v) => v >= 0.25, '×');
+    }
+  }
+  return lines;
+}
+
 export async function run(args: string[]): Promise<BenchRow[]> {
   const o = parse(args);
   if (args.includes('--in-process')) return runHere(o, option(args, '--profile-out'));
@@ -149,15 +176,23 @@ export async function run(args: string[]): Promise<BenchRow[]> {
     rmSync(dir, { recursive: true, force: true });
     rmSync(bundle, { force: true });
   }
-  if (args.includes('--no-peer')) return rows;
+  const peer = withPeer(o, args, rows);
+  // the targets are the anchor's (its Dice loss): another loss times other work
+  if (!o.loss) for (const line of targetLines(rows)) console.log(line);
+  return [...rows, ...peer];
+}
+
+/** PyTorch's rows where they apply (none with --no-peer or --loss, or without torch: said why), with each segrad row's ratios to them set. */
+function withPeer(o: Options, args: string[], rows: BenchRow[]): BenchRow[] {
+  if (args.includes('--no-peer')) return [];
   if (o.loss) {
     console.log(`PyTorch side by side skipped: its script times the anchor's Dice, not ${o.loss}`);
-    return rows;
+    return [];
   }
   const peer = runPeer(o);
   if (typeof peer === 'string') {
     console.log(peer);
-    return rows;
+    return [];
   }
   for (const r of rows) {
     const p = peer.find((q) => q.workload === r.workload && q.size === r.size);
@@ -167,5 +202,5 @@ export async function run(args: string[]): Promise<BenchRow[]> {
   }
   const train128 = rows.find((r) => r.workload === 'unet train' && r.size === 128 && r.speedVsPeer !== undefined);
   if (train128) console.log(`segrad / PyTorch (${o.peerDevice}), 128² train step: ${train128.speedVsPeer!.toFixed(2)}× the images/s, ${train128.rssVsPeer!.toFixed(2)}× the peak RSS`);
-  return [...rows, ...peer];
+  return peer;
 }
