@@ -1,4 +1,4 @@
-import { backendInfo, conv2d, randn, setBackend, tidy, type Tensor } from '../src/index.js';
+import { backendInfo, conv2d, randn, setBackend, tidy } from '../src/index.js';
 import { gemmThreads, useGemmThreads } from '../src/tensor/backends/cpu/gemm.js';
 import { peakRssMB, timeIt, type BenchRow } from './table.js';
 
@@ -6,7 +6,9 @@ import { peakRssMB, timeIt, type BenchRow } from './table.js';
  * conv2d 3×3 (padding 1) on the cpu backend in float32: forward alone, and forward + backward
  * (input and weight gradients). GFLOP/s counts 2·N·Cout·Ho·Wo·Cin·kh·kw per pass, three passes for
  * forward + backward. Each row runs with the GEMM's worker thread and again without it (where there
- * is one). `--quick` runs smaller images.
+ * is one). `--quick` runs smaller images. The cpu backend computes as the op is called, so nothing is
+ * read back: a read copies the output into a new array, and on this VM the first touch of a fresh 8 MB
+ * array (the 16→16 output at 128²) took about 25 ms, more than the conv itself.
  */
 export async function run(args: string[]): Promise<BenchRow[]> {
   setBackend('cpu');
@@ -27,9 +29,7 @@ export async function run(args: string[]): Promise<BenchRow[]> {
     const label = `conv3x3 N=${s.n} ${s.cin}→${s.cout} ${s.hw}²`;
 
     const fwd = await timeIt(() => {
-      const y = conv2d(x, w, { padding: 1 });
-      y.dataSync();
-      y.dispose();
+      conv2d(x, w, { padding: 1 }).dispose();
     }, 9, 3);
     rows.push({ workload: `${label} forward`, backend: name, ms: fwd, gflops: flops / (fwd * 1e6), peakRssMB: peakRssMB(), note });
 
@@ -40,8 +40,7 @@ export async function run(args: string[]): Promise<BenchRow[]> {
         xl.requiresGrad = true;
         wl.requiresGrad = true;
         conv2d(xl, wl, { padding: 1 }).backward(dy);
-        (xl.grad as Tensor).dataSync();
-        (wl.grad as Tensor).dataSync();
+        if (!xl.grad || !wl.grad) throw new Error('conv bench: backward left no gradient');
         xl.grad?.dispose();
         wl.grad?.dispose();
       });
