@@ -7,6 +7,7 @@ import { availableGpuModes, deviceFor, GPU_MODES, GpuHandle, prepareGpu, type De
 import * as C from './conv-kernels.js';
 import * as K from './kernels.js';
 import { lovaszWeights } from './lovasz.js';
+import { scatterAddSorted } from './scatter.js';
 import { partStride } from './webgpu-batch.js';
 import { combinePartials, rowSplitPlan, runReduction, splitPlan } from './split.js';
 import { SUM_SQUARES_RUN, sumSquaresMany } from './sum-squares.js';
@@ -16,7 +17,8 @@ export { availableGpuModes, GPU_MODES, prepareGpu, type GpuMode } from './device
 /**
  * The scatterAdd kernel is a gather, each output element passing over all `count` values (gpu.js has
  * no atomics): past this many visits a synchronous mode reads the indices and values back and scatters
- * on the host (take's gradient over a million elements would otherwise visit 10^12).
+ * on the host, and webgpu sorts them by index on the device (scatter.ts) (take's gradient over a million
+ * elements would otherwise visit 10^12).
  */
 const SCATTER_ON_HOST = 1 << 24;
 
@@ -184,7 +186,10 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
     scatterAdd: (indices, values, count, size, dtype) => {
       f32('scatterAdd', dtype);
       if (count === 0) return dev.run('scatterAdd', K.fillSource, size, [0]);
-      if (dev.synchronous && count * size > SCATTER_ON_HOST) return dev.upload(scatterOnHost(dev.readSync(h(indices), count), dev.readSync(h(values), count), size));
+      if (count * size > SCATTER_ON_HOST) {
+        if (dev.synchronous) return dev.upload(scatterOnHost(dev.readSync(h(indices), count), dev.readSync(h(values), count), size));
+        return scatterAddSorted(dev, h(indices), h(values), count, size);
+      }
       return dev.run('scatterAdd', K.scatterAddSource(count), size, [h(indices), h(values)]);
     },
     conv2d: (x, xShape, w, wShape, outShape, g, dtype) => {
