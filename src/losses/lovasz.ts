@@ -17,18 +17,26 @@ export interface LovaszOptions {
   reduction?: Reduction;
 }
 
-/** Weights of the sorted errors: w_i = J_i − J_{i−1}, J_i = 1 − |G ∖ first i|/|G ∪ first i| (Berman's lovasz_grad). */
-function lovaszWeights(fgSorted: ArrayLike<number>, out: Float64Array, scale: number): void {
+/**
+ * On the host: the Lovász weights of labels[base … base + len) (0 or 1) in the order that sorts
+ * values[base … base + len) decreasingly (ties by index), times `scale`, each written at out[base + i],
+ * its value's place. In that order w_j = J_j − J_{j−1}, J_j = 1 − |G ∖ first j|/|G ∪ first j| (Berman's
+ * lovasz_grad). The compat layer's smp Lovász uses it too.
+ */
+export function placeLovaszWeights(values: ArrayLike<number>, labels: ArrayLike<number>, base: number, len: number, scale: number, out: Float64Array): void {
+  const order = new Uint32Array(len);
+  decreasingOrder(values, base, len, order);
   let gts = 0;
-  for (let i = 0; i < fgSorted.length; i++) gts += fgSorted[i];
+  for (let j = 0; j < len; j++) gts += labels[base + order[j]];
   let cumFg = 0;
   let cumBg = 0;
   let prev = 0;
-  for (let i = 0; i < fgSorted.length; i++) {
-    cumFg += fgSorted[i];
-    cumBg += 1 - fgSorted[i];
+  for (let j = 0; j < len; j++) {
+    const fg = labels[base + order[j]];
+    cumFg += fg;
+    cumBg += 1 - fg;
     const jac = 1 - (gts - cumFg) / (gts + cumBg);
-    out[i] = (jac - prev) * scale;
+    out[base + order[j]] = (jac - prev) * scale;
     prev = jac;
   }
 }
@@ -53,17 +61,7 @@ function placedWeights(errors: Tensor, fg: Tensor, scale: Tensor | null): Tensor
     const labels = fg.dataSync();
     const scales = scale ? scale.dataSync() : new Float64Array(rows).fill(1);
     const weights = new Float64Array(rows * len);
-    const order = new Uint32Array(len);
-    const fgSorted = new Float64Array(len);
-    const sortedWeights = new Float64Array(len);
-    for (let r = 0; r < rows; r++) {
-      if (scales[r] === 0) continue;
-      const base = r * len;
-      decreasingOrder(values, base, len, order);
-      for (let j = 0; j < len; j++) fgSorted[j] = labels[base + order[j]];
-      lovaszWeights(fgSorted, sortedWeights, scales[r]);
-      for (let j = 0; j < len; j++) weights[base + order[j]] = sortedWeights[j];
-    }
+    for (let r = 0; r < rows; r++) if (scales[r] !== 0) placeLovaszWeights(values, labels, r * len, len, scales[r], weights);
     return tensor(weights, [rows, len], { dtype: errors.dtype });
   }
   if (!b.lovaszWeights) {

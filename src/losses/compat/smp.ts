@@ -1,6 +1,6 @@
 import { abs, add, clamp, div, exp, log, logSigmoid, logSoftmax, mean, mul, neg, pow, relu, softmax, sqrt, stack, sub, sum, take, where } from '../../autograd/index.js';
 import { formatShape, type Tensor } from '../../tensor/index.js';
-import { decreasingOrder } from '../sort-order.js';
+import { placeLovaszWeights } from '../lovasz.js';
 import {
   asInputDtype,
   bceWithLogits,
@@ -425,32 +425,14 @@ export interface SmpLovaszKwargs {
   targetDtype?: TargetDtype;
 }
 
-/** Gradient of the Lovász extension of the Jaccard loss w.r.t. sorted errors (Berman et al., 2018). */
-function lovaszGrad(gtSorted: readonly number[]): number[] {
-  const gts = gtSorted.reduce((a, b) => a + b, 0);
-  const jac: number[] = [];
-  let cumGt = 0;
-  let cumNeg = 0;
-  for (const g of gtSorted) {
-    cumGt += g;
-    cumNeg += 1 - g;
-    jac.push(1 - (gts - cumGt) / (gts + cumNeg));
-  }
-  for (let i = jac.length - 1; i > 0; i--) jac[i] -= jac[i - 1];
-  return jac;
-}
-
 /**
  * `errors` sorted descending dotted with the Lovász gradient, summed in the errors' own order: each
- * gradient entry goes back to its error's place, so nothing is gathered (float32 indices would address
- * only 2^24 elements exactly).
+ * gradient entry goes back to its error's place (placeLovaszWeights), so nothing is gathered (float32
+ * indices would address only 2^24 elements exactly).
  */
 function lovaszDot(errors: Tensor, labels: readonly number[], hinge: boolean): Tensor {
-  const perm = new Uint32Array(errors.size);
-  decreasingOrder(hostArray(errors), 0, errors.size, perm);
-  const sortedGrad = lovaszGrad(Array.from(perm, (i) => labels[i]));
-  const grad = new Array<number>(perm.length);
-  perm.forEach((i, j) => (grad[i] = sortedGrad[j]));
+  const grad = new Float64Array(errors.size);
+  placeLovaszWeights(hostArray(errors), labels, 0, errors.size, 1, grad);
   return sum(mul(hinge ? relu(errors) : errors, constLike(errors, grad, errors.shape)));
 }
 

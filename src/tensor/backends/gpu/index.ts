@@ -20,7 +20,7 @@ export { availableGpuModes, GPU_MODES, prepareGpu, type GpuMode } from './device
  * on the host, and webgpu sorts them by index on the device (scatter.ts) (take's gradient over a million
  * elements would otherwise visit 10^12).
  */
-const SCATTER_ON_HOST = 1 << 24;
+const SCATTER_GATHER_MAX = 1 << 24;
 
 /** out[idx[k]] += vs[k] in float32, k in order: the sums of the kernel's gather, in its order. */
 function scatterOnHost(idx: Float32Array, vs: Float32Array, size: number): Float32Array {
@@ -186,7 +186,7 @@ export function createGpuBackend(opts: { mode?: string }): Backend {
     scatterAdd: (indices, values, count, size, dtype) => {
       f32('scatterAdd', dtype);
       if (count === 0) return dev.run('scatterAdd', K.fillSource, size, [0]);
-      if (count * size > SCATTER_ON_HOST) {
+      if (count * size > SCATTER_GATHER_MAX) {
         if (dev.synchronous) return dev.upload(scatterOnHost(dev.readSync(h(indices), count), dev.readSync(h(values), count), size));
         return scatterAddSorted(dev, h(indices), h(values), count, size);
       }

@@ -1,6 +1,6 @@
-import { kept, kernel } from './codegen.js';
+import { idiv, kept, kernel } from './codegen.js';
 import type { Device, GpuHandle } from './device.js';
-import { bitonicSort, splitBy } from './sort.js';
+import { bitonicSort, PAIR_THREAD, paddedLength, splitBy } from './sort.js';
 
 /**
  * The Lovász weights on the device, for a backend that cannot read synchronously (webgpu): each row's
@@ -14,11 +14,7 @@ import { bitonicSort, splitBy } from './sort.js';
  */
 
 /** Lines giving thread t's element `e`, which float of its pair (`part`: 0 key, 1 payload), row `row` and place `k` in the row. */
-const pairThread = (rowLen: number): string[] => [
-  'let t = this.thread.x;',
-  ...splitBy('t', 2, '0.5', 'e', 'part'),
-  ...splitBy('e', rowLen, `${1 / rowLen}`, 'row', 'k'),
-];
+const pairThread = (rowLen: number): string[] => [...PAIR_THREAD, ...splitBy('e', rowLen, `${1 / rowLen}`, 'row', 'k')];
 
 /** Pairs of row r, place k: (errors[r, k], k), or (−1, k) in the padding. */
 const initSource = (len: number, rowLen: number): string =>
@@ -88,7 +84,7 @@ const payloadSource = (len: number, rowLen: number): string =>
   kept(`lovaszPayload|${len}|${rowLen}`, () =>
     kernel(['pairs'], [
       'let i = this.thread.x;',
-      `let row = Math.floor((i + 0.5) / ${len});`,
+      `let row = ${idiv('i', len)};`,
       `return pairs[(row * ${rowLen} + i - row * ${len}) * 2 + 1];`,
     ]),
   );
@@ -98,7 +94,7 @@ const payloadSource = (len: number, rowLen: number): string =>
  * `errors` (≥ 0) decreasingly, ties by position, each put back at its error's place: [rows, len].
  */
 export function lovaszWeights(dev: Device, errors: GpuHandle, fg: GpuHandle, rows: number, len: number): GpuHandle {
-  const rowLen = 2 ** Math.ceil(Math.log2(Math.max(len, 2)));
+  const rowLen = paddedLength(len);
   const n = rows * rowLen;
   const sorted = bitonicSort(dev, 'lovaszWeights', dev.run('lovaszWeights', initSource(len, rowLen), 2 * n, [errors]), rowLen);
   let counts = dev.run('lovaszWeights', gatherSource(len, rowLen), n, [sorted, fg]);

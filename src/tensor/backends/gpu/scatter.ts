@@ -1,6 +1,6 @@
 import { kept, kernel } from './codegen.js';
 import type { Device, GpuHandle } from './device.js';
-import { bitonicSort, splitBy } from './sort.js';
+import { bitonicSort, PAIR_THREAD, paddedLength } from './sort.js';
 
 /**
  * scatterAdd through a sort, for webgpu where the values cannot be read back to the host: the (index,
@@ -15,8 +15,7 @@ import { bitonicSort, splitBy } from './sort.js';
 const initSource = (count: number, size: number): string =>
   kept(`scatterInit|${count}|${size}`, () =>
     kernel(['idx'], [
-      'let t = this.thread.x;',
-      ...splitBy('t', 2, '0.5', 'e', 'part'),
+      ...PAIR_THREAD,
       'if (part > 0.5) { return e; }',
       `if (e < ${count}) { return -idx[e]; }`,
       `return ${-size - 1};`,
@@ -51,7 +50,7 @@ const sumSource = (padded: number): string =>
 
 /** out = zeros(size); out[indices[k]] += values[k] for k < count (count ≥ 1), in k order for each output. */
 export function scatterAddSorted(dev: Device, indices: GpuHandle, values: GpuHandle, count: number, size: number): GpuHandle {
-  const padded = 2 ** Math.ceil(Math.log2(Math.max(count, 2)));
+  const padded = paddedLength(count);
   const sorted = bitonicSort(dev, 'scatterAdd', dev.run('scatterAdd', initSource(count, size), 2 * padded, [indices]), padded);
   const out = dev.run('scatterAdd', sumSource(padded), size, [sorted, values]);
   dev.release(sorted);

@@ -13,6 +13,12 @@ import type { Device, GpuHandle } from './device.js';
 /** `q` = ⌊a / d⌋ and `r` = a − q·d for a power of two d (as products with 1/d: exact in floats). */
 export const splitBy = (a: string, d: number, inv: string, q: string, r: string): string[] => [`let ${q} = Math.floor(${a} * ${inv});`, `let ${r} = ${a} - ${q} * ${d};`];
 
+/** Thread t's element `e` of the interleaved pairs and which float of it the thread computes (`part`: 0 key, 1 payload). */
+export const PAIR_THREAD: readonly string[] = ['let t = this.thread.x;', ...splitBy('t', 2, '0.5', 'e', 'part')];
+
+/** The row length a sort of `n` pairs takes: the next power of two, at least 2. */
+export const paddedLength = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(n, 2)));
+
 /** Steps of the bitonic network one pass takes: a group of 2^3 pairs, 16 floats a thread. */
 const STAGES = 3;
 
@@ -34,8 +40,7 @@ const passSource = (stages: number): string =>
       return coef === 0 ? 'base' : `(base + j * ${coef})`;
     };
     const lines = [
-      'let t = this.thread.x;',
-      ...splitBy('t', 2, '0.5', 'e', 'part'),
+      ...PAIR_THREAD,
       'let blkAt = Math.floor(e * invBlk);',
       ...splitBy('blkAt', 2, '0.5', 'blkHalf', 'rising'),
       'rising = rising * dir;',
