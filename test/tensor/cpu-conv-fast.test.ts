@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { conv2d, conv2dAffinePair, convTranspose2d, matmul, maxPool2d, noGrad, randn, valueAndGrad, type Tensor } from '../../src/index.js';
-import { gemmThreadChunks, useGemmThreads, useSimdKernel } from '../../src/tensor/backends/cpu/gemm.js';
+import { conv2d, conv2dAffine, conv2dAffinePair, convTranspose2d, matmul, maxPool2d, noGrad, randn, valueAndGrad, type Tensor } from '../../src/index.js';
+import { useDenseColumns } from '../../src/tensor/backends/cpu/conv.js';
+import { gemmThreadChunks, stagingArea, useGemmThreads, useSimdKernel } from '../../src/tensor/backends/cpu/gemm.js';
 import { batchNormTrain } from '../../src/autograd/index.js';
 import { recycle } from '../../src/tensor/backends/cpu/buffers.js';
 
@@ -64,6 +65,37 @@ describe('cpu float32 convolution fast paths against the float64 reference', () 
     // an odd last row and column the patches miss: their input gradient must still be 0
     poison(2 * 4 * 65 * 63, 2 * 4 * 65 * 63);
     agree([2, 4, 65, 63], [6, 4, 2, 2], { stride: 2 }, 35);
+  });
+
+  it('outputs of whole tiles a row (Wo a multiple of 8) are computed without the grid\'s padding, with the grid\'s bits', () => {
+    const cases: [number[], number[]][] = [
+      [[3, 4, 7, 8], [5, 4, 3, 3]], // one tile a row
+      [[2, 3, 16, 24], [4, 3, 3, 3]], // three
+      [[3, 2, 30, 48], [520, 2, 3, 3]], // 520 rows: column blocks of 4040 pixels, which end inside a row
+      [[5, 16, 130, 128], [2, 16, 3, 3]], // too large to stage at once: runs of 4 + 1 images
+    ];
+    for (const [i, [xShape, wShape]] of cases.entries()) {
+      const x = randn(xShape, { seed: 120 + i });
+      const w = randn(wShape, { seed: 130 + i });
+      const c = wShape[0];
+      const affine = { w, scale: randn([c], { seed: 140 + i }), shift: randn([c], { seed: 150 + i }), opts: { padding: 1, relu: true } };
+      const second = { w: randn([3, c, 3, 3], { seed: 160 + i }), scale: randn([3], { seed: 170 + i }), shift: randn([3], { seed: 180 + i }), opts: { padding: 1 } };
+      const f = (p: Tensor, q: Tensor) => conv2d(p, q, { padding: 1 }).square().sum();
+      const run = (dense: boolean) => {
+        useDenseColumns(dense);
+        // NaN wherever a stale value could be read: the double conv must zero the padding it stages
+        stagingArea()!.fill(Number.NaN);
+        const pair = noGrad(() => conv2dAffinePair(x, affine, second));
+        return [conv2d(x, w, { padding: 1 }), ...valueAndGrad(f)(x, w).grads, noGrad(() => conv2dAffine(x, w, affine.scale, affine.shift, affine.opts)), pair].map((t) => Array.from(t.dataSync()));
+      };
+      try {
+        const grid = run(false);
+        expect(grid.flat().every(Number.isFinite)).toBe(true);
+        expect(run(true)).toEqual(grid);
+      } finally {
+        useDenseColumns(true);
+      }
+    }
   });
 
   it('few output channels take column blocks as wide as the result region holds; more channels split them', () => {

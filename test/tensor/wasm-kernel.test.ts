@@ -90,10 +90,48 @@ describe.each([false, true])('wasm GEMM micro-kernel, fma %s', (fma) => {
           k.i32[T + p] = at * 4 - 16; // boff adds the 16 bytes back
         }
         k.f32.set(c0, C);
-        k.rows(A * 4, T * 4, C * 4, mc, nc, kc, store ? 1 : 0, 16, nc * 4);
+        k.rows(A * 4, T * 4, C * 4, mc, nc, kc, store ? 1 : 0, 16, nc * 4, 0, 0, 0, 0);
         expect(maxErr(k.f32.subarray(C, C + mc * nc), gemmReference(c0, a, b, mc, nc, kc, store))).toBeLessThan(1e-5 * (kc + 1));
       }),
       { numRuns: 40 },
+    );
+  });
+
+  it('rows with a dense tiling: C holds the pixels of a padded grid alone, from any tile on', () => {
+    const tiling = fc.record({
+      tpr: fc.integer({ min: 1, max: 3 }), padX: fc.integer({ min: 0, max: 3 }), ho: fc.integer({ min: 1, max: 4 }), padY: fc.integer({ min: 0, max: 2 }), images: fc.integer({ min: 1, max: 3 }),
+      mp: fc.integer({ min: 1, max: 3 }), kc: fc.integer({ min: 1, max: 20 }), from: fc.nat(), tiles: fc.nat(), seed: fc.integer(),
+    });
+    fc.assert(
+      fc.property(tiling, ({ tpr, padX, ho, padY, images, mp, kc, from, tiles, seed }) => {
+        const [wo, mc] = [NR * tpr, mp * MR];
+        const [wp, hp] = [wo + padX, ho + padY];
+        const total = images * ho * tpr; // tiles of the dense columns
+        const t0 = from % total;
+        const nc = NR * (1 + (tiles % (total - t0)));
+        const dense = images * ho * wo;
+        const a = values(mc * kc, seed);
+        const b = values(kc * dense, seed + 1); // the dense B[p, d]
+        const [A, T, B, C] = [0, 2048, 4096, 40960];
+        packPanels(k.f32, A, a, mc, kc);
+        // each depth row on a padded grid of its own, NaN in the padding (read once, it would show)
+        const gridLen = images * hp * wp + NR;
+        for (let p = 0; p < kc; p++) {
+          const at = B + p * gridLen;
+          k.f32.fill(Number.NaN, at, at + gridLen);
+          for (let d = 0; d < dense; d++) {
+            const [img, oy, ox] = [Math.floor(d / (ho * wo)), Math.floor(d / wo) % ho, d % wo];
+            k.f32[at + (img * hp + oy) * wp + ox] = b[p * dense + d];
+          }
+          k.i32[T + p] = at * 4;
+        }
+        k.rows(A * 4, T * 4, C * 4, mc, nc, kc, 1, t0 * NR * 4, nc * 4, tpr, wp * 4, ho, hp * wp * 4);
+        const want = gemmReference(new Float32Array(mc * dense), a, b, mc, dense, kc, true);
+        const got = k.f32.subarray(C, C + mc * nc);
+        const cols = Array.from({ length: mc * nc }, (_, idx) => want[Math.floor(idx / nc) * dense + t0 * NR + (idx % nc)]);
+        expect(maxErr(got, cols)).toBeLessThan(1e-5 * (kc + 1));
+      }),
+      { numRuns: 60 },
     );
   });
 

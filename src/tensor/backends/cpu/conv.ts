@@ -272,9 +272,28 @@ function forwardDirect(x: Float32Array, xShape: Shape, w: Float32Array, wShape: 
  */
 function gemmIntoOutput(L: DirectLayout, count: number, b0: number, w: Float32Array, K: number, flipped: FlippedWeights | undefined, y: Float32Array, outShape: Shape, epiNums: number[]): void {
   const [, cout, ho, wo] = outShape;
-  gemmRowsF32(cout, L.gridOf(count), K, w, 0, flipped?.ars ?? K, 1, L.rowStart, (r0, rows, j0, nc, src, srcOff, ldr) => {
-    parallelLoop('emitGrid', [src, y], [srcOff, ldr, r0, rows, j0, nc, L.wp, L.hp, ho, wo, cout, b0, ROW_COPY, ...epiNums], Math.min(rows, LOOP_CHUNKS), rows * nc);
-  }, flipped?.cols);
+  const tiling = denseTiling(L, ho, wo);
+  gemmRowsF32(cout, tiling ? count * ho * wo : L.gridOf(count), K, w, 0, flipped?.ars ?? K, 1, L.rowStart, (r0, rows, j0, nc, src, srcOff, ldr) => {
+    if (tiling) parallelLoop('emitDense', [src, y], [srcOff, ldr, r0, rows, j0, nc, ho * wo, cout, b0, ...epiNums], Math.min(rows, LOOP_CHUNKS), rows * nc);
+    else parallelLoop('emitGrid', [src, y], [srcOff, ldr, r0, rows, j0, nc, L.wp, L.hp, ho, wo, cout, b0, ROW_COPY, ...epiNums], Math.min(rows, LOOP_CHUNKS), rows * nc);
+  }, flipped?.cols, tiling);
+}
+
+/**
+ * Whether a run's GEMM computes the output pixels alone, not the whole grid: the grid's padding columns
+ * and rows are up to a fifth of it on small images (81 positions for 64 pixels at 8², 289 for 256 at
+ * 16²). The same bits either way; tests turn it off to compare.
+ */
+let denseColumns = true;
+
+/** Turns the dense columns of the direct layout's GEMMs off or on (tests). */
+export function useDenseColumns(on: boolean): void {
+  denseColumns = on;
+}
+
+/** gemmRowsF32's tiling for the output pixels of layout L (Ho × Wo an image), where Wo is whole tiles; else undefined (the grid). */
+function denseTiling(L: DirectLayout, ho: number, wo: number): [number, number, number, number] | undefined {
+  return denseColumns && wo % NR === 0 ? [wo / NR, L.wp, ho, L.hp * L.wp] : undefined;
 }
 
 /** One conv2dAffine of a pair: its weights, output shape, geometry and epilogue. */
@@ -320,9 +339,10 @@ function forwardPair(x: Float32Array, xShape: Shape, a: ConvAffineStage, b: Conv
     const count = Math.min(nb, n - b0);
     stageImages(La, x, b0, count, cin, h, wd, a.g);
     const grid = La.gridOf(count);
-    gemmRowsF32(cmid, grid, Ka, a.w as Float32Array, 0, Ka, 1, La.rowStart, (r0, rows, j0, nc, src, srcOff, ldr) => {
-      parallelLoop('emitStaged', [src], [srcOff, ldr, r0, rows, j0, nc, grid, wp, hp, ho, wo, stageB, Lb.chan, lead, ...epiA], Math.min(rows, LOOP_CHUNKS), rows * nc);
-    });
+    const tiling = denseTiling(La, ho, wo);
+    gemmRowsF32(cmid, tiling ? count * ho * wo : grid, Ka, a.w as Float32Array, 0, Ka, 1, La.rowStart, (r0, rows, j0, nc, src, srcOff, ldr) => {
+      parallelLoop(tiling ? 'emitDenseStaged' : 'emitStaged', [src], [srcOff, ldr, r0, rows, j0, nc, grid, wp, hp, ho, wo, stageB, Lb.chan, lead, ...epiA], Math.min(rows, LOOP_CHUNKS), rows * nc);
+    }, undefined, tiling);
     gemmIntoOutput(Lb, count, b0, b.w as Float32Array, Kb, undefined, y, b.outShape, epiB);
   }
   return y;

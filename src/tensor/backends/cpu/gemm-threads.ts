@@ -19,7 +19,8 @@ import { DOT_COLS, LOOP_EXPORTS, LOOP_FUNCTIONS, type WasmKernel } from './wasm-
  *   15 the job's kind (0 `block`, 1 `rows`: word 3 is then the column byte offset and word 7 the
  *   table; 2 `dots`: word 2 is the length, 3 the length of one step in floats, 7 the table, 16 the A
  *   row stride; 3 a JS loop, whose body and arguments come as a message on the worker's port),
- *   17 the columns of a chunk's unit (NR for a B panel, DOT_COLS for a `dots` tile).
+ *   17 the columns of a chunk's unit (NR for a B panel, DOT_COLS for a `dots` tile), 18–21 a `rows`
+ *   job's dense tiling (tiles a row, row pitch in bytes, rows an image, image pitch in bytes; all 0: none).
  * A JS loop's arrays travel in that message, so they must be views of SharedArrayBuffers (a copy would
  * be written in vain); the message carries the job number, and the worker drops messages of jobs the
  * main thread finished alone.
@@ -32,6 +33,9 @@ const DONE = 11;
 const SEQ = 12;
 
 type Kernels = Pick<WasmKernel, 'block' | 'rows' | 'dots'>;
+
+/** The `rows` kernel's tiling arguments for columns that are not dense. */
+export const NO_TILING = [0, 0, 0, 0] as const;
 
 /** This thread's functions for LOOP_EXPORTS, in order. */
 export const loopExports = (w: WasmKernel): LoopKernels => LOOP_EXPORTS.map((name) => ((LOOP_FUNCTIONS as readonly string[]).includes(name) ? w[name as (typeof LOOP_FUNCTIONS)[number]] : w.elementwise[name])) as LoopKernels;
@@ -52,7 +56,7 @@ function runChunk(w: Kernels, ctl: Int32Array, c0: number, k: number): void {
     // the whole length in steps of `ldbBytes` floats, so a tile's B rows stay in L1 across the row groups
     for (let q0 = 0; q0 < kc; q0 += ldbBytes) w.dots(aBase + q0 * 4, ctl[c0 + 16], bBase + j0 * 4, q0 * 4, rBase + j0 * 4, mc, width, Math.min(ldbBytes, kc - q0), ldr * 4);
   } else if (kind === 1) {
-    w.rows(aBase, bBase, rBase + j0 * 4, mc, width, kc, inPlace, ldbBytes + j0 * 4, ldr * 4);
+    w.rows(aBase, bBase, rBase + j0 * 4, mc, width, kc, inPlace, ldbBytes + j0 * 4, ldr * 4, ctl[c0 + 18], ctl[c0 + 19], ctl[c0 + 20], ctl[c0 + 21]);
   } else {
     const bstep = inPlace ? 32 : 32 * kc;
     w.block(aBase, bBase + (j0 / 8) * bstep, rBase + j0 * 4, mc, width, kc, ldbBytes, bstep, ldr * 4);
@@ -81,6 +85,8 @@ export interface BlockJob {
   kind?: 0 | 1 | 2;
   /** `dots`: the A row stride in bytes. */
   aStride?: number;
+  /** `rows`: the dense tiling [tiles a row, row pitch in bytes, rows an image, image pitch in bytes] (see WasmKernel.rows). */
+  tiling?: readonly [number, number, number, number];
 }
 
 export interface GemmHelper {
@@ -193,6 +199,7 @@ export function createGemmHelper(wasm: WasmKernel, ctlWord: number, bodies: read
       params.forEach((v, i) => Atomics.store(ctl, c0 + i, v));
       Atomics.store(ctl, c0 + 16, job.aStride ?? 0);
       Atomics.store(ctl, c0 + 17, unit);
+      (job.tiling ?? NO_TILING).forEach((v, i) => Atomics.store(ctl, c0 + 18 + i, v));
       share(job.kind ?? 0, count, runChunk, () => `a ${job.mc}×${job.nc}×${job.kc} GEMM block`);
     },
     loop(index, arrays, nums, count) {

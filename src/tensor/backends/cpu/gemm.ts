@@ -1,5 +1,5 @@
 import { shareLargeArrays } from './buffers.js';
-import { createGemmHelper, loopExports, type GemmHelper } from './gemm-threads.js';
+import { createGemmHelper, loopExports, NO_TILING, type GemmHelper } from './gemm-threads.js';
 import { LOOP_BODIES, type LoopKernels } from './loops.js';
 import { createWasmKernel, DOT_COLS, DOT_ROWS, type WasmKernel } from './wasm-kernel.js';
 
@@ -313,7 +313,9 @@ export const MAX_TABLE_ROWS = T_ENTRIES;
  * in gemmF32, or with column p at offset aCols[p] in place of p·acs. C is handed over one block at a
  * time: `emit(r0, rows, j0, nc, src, srcOff, ldr)` receives C[r0 + i, j0 + t] at src[srcOff + i·ldr + t]
  * for i < rows, t < nc. Needs stagingArea() and k ≤ MAX_TABLE_ROWS; B rows are read up to 8 floats past
- * column n.
+ * column n. With `tiling` [tpr, rp, ho, ip], C's columns are dense: B's columns are read in rows of
+ * 8·tpr that lie rp floats apart, ho rows an image, images ip floats apart (a convolution's grid
+ * without its padding: C then holds each image's output pixels in order), and n is a multiple of 8·tpr.
  */
 export function gemmRowsF32(
   m: number, n: number, k: number,
@@ -321,6 +323,7 @@ export function gemmRowsF32(
   rowStart: ArrayLike<number>,
   emit: (r0: number, rows: number, j0: number, nc: number, src: Float32Array, srcOff: number, ldr: number) => void,
   aCols?: Int32Array,
+  tiling?: readonly [number, number, number, number],
 ): void {
   const w = wasm!;
   const aBase = TILE_BYTES;
@@ -334,6 +337,8 @@ export function gemmRowsF32(
   const ldr = ncMax + NR;
   const kStep = m <= FEW_ROWS && k <= 2 * KC ? k : depthStep(k);
   const cols = aCols ?? columnOffsets(k, acs);
+  const [tpr, rp, ho, ip] = tiling ?? NO_TILING;
+  const tiles = [tpr, rp * 4, ho, ip * 4] as const;
   for (let r0 = 0; r0 < m; r0 += R_ROWS) {
     const rows = Math.min(R_ROWS, m - r0);
     for (let j0 = 0; j0 < n; j0 += ncMax) {
@@ -347,9 +352,9 @@ export function gemmRowsF32(
           const region = R_BASE + i0 * ldr * 4;
           const parallel = threadsOn && mc * nc * kc >= PARALLEL_MIN ? getHelper() : null;
           if (parallel?.wanted()) {
-            parallel.run({ kind: 1, mc, nc, kc, ldbBytes: j0 * 4, inPlace: p0 === 0, aByte: aBase, bByte: T_BASE + p0 * 4, regionByte: region, ldr });
+            parallel.run({ kind: 1, mc, nc, kc, ldbBytes: j0 * 4, inPlace: p0 === 0, aByte: aBase, bByte: T_BASE + p0 * 4, regionByte: region, ldr, tiling: tiles });
           } else {
-            w.rows(aBase, T_BASE + p0 * 4, region, mc, nc, kc, p0 === 0 ? 1 : 0, j0 * 4, ldr * 4);
+            w.rows(aBase, T_BASE + p0 * 4, region, mc, nc, kc, p0 === 0 ? 1 : 0, j0 * 4, ldr * 4, ...tiles);
           }
         }
       }

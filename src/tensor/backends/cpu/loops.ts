@@ -143,6 +143,80 @@ function emitStagedLoop(arrays: ArrayLike<number>[], nums: number[], k: number, 
 }
 
 /**
+ * emitGridLoop for a GEMM result whose columns are dense (gemmRowsF32's tiling: each image's output
+ * pixels in order, no padding), so a row's run of an image is one contiguous piece of the output:
+ * arrays [memory, y], nums [rFloat, ldr, r0, rows, j0, nc, plane, cout, b0, affine, relu, scale[0…cout),
+ * shift[0…cout)], plane = Ho·Wo. Row i (channel r0 + i) holds dense positions j0 … j0+nc at
+ * rFloat + i·ldr; position d of the run is pixel d − b·plane of image b0 + b. The affine, where not −1,
+ * is applied in place first. Every offset is even on both sides (plane, j0, ldr and the result region's
+ * start are, y starts a buffer), so V8 copies them a word at a time (see stageImages).
+ */
+function emitDenseLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels): void {
+  const mem = arrays[0] as Float32Array;
+  const y = arrays[1] as Float32Array;
+  const [rFloat, ldr, r0, rows, j0, nc, plane, cout, b0, affine, relu] = nums;
+  const i1 = Math.floor(((k + 1) * rows) / count);
+  for (let i = Math.floor((k * rows) / count); i < i1; i++) {
+    const co = r0 + i;
+    for (let b = Math.floor(j0 / plane); b * plane < j0 + nc; b++) {
+      const d0 = Math.max(j0, b * plane);
+      const d1 = Math.min(j0 + nc, (b + 1) * plane);
+      const src = rFloat + i * ldr + d0 - j0;
+      if (affine >= 0) ew[affine](src * 4 + mem.byteOffset, src * 4 + mem.byteOffset, 1, d1 - d0, 0, 0, nums[11 + co], nums[11 + cout + co], relu);
+      y.set(mem.subarray(src, src + d1 - d0), ((b0 + b) * cout + co) * plane + d0 - b * plane);
+    }
+  }
+}
+
+/**
+ * emitStagedLoop for a dense GEMM result (see emitDenseLoop): arrays [memory], nums [rFloat, ldr, r0,
+ * rows, j0, nc, grid, wp, hp, ho, wo, dst, chan, lead, affine, relu, scale[0…C), shift[0…C)], C the
+ * result's rows. Dense position d = (b·Ho + oy)·Wo + ox goes to float dst + co·chan + lead + q of memory,
+ * q = (b·hp + oy)·wp + ox its grid position, as value·scale[co] + shift[co] (then max(·, 0) with relu 1),
+ * the image rows inside the block by one affine call an image. The block with j0 = 0 zeroes every place
+ * of the channel no position goes to: [0, lead), each row's ox ≥ Wo, the rows oy ≥ Ho, [lead + grid, chan).
+ */
+function emitDenseStagedLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels): void {
+  const mem = arrays[0] as Float32Array;
+  const [rFloat, ldr, r0, rows, j0, nc, grid, wp, hp, ho, wo, dst, chan, lead, affine, relu] = nums;
+  const cout = (nums.length - 16) / 2;
+  const i1 = Math.floor(((k + 1) * rows) / count);
+  for (let i = Math.floor((k * rows) / count); i < i1; i++) {
+    const co = r0 + i;
+    const at = dst + co * chan + lead;
+    const [scale, shift] = [nums[16 + co], nums[16 + cout + co]];
+    const src = rFloat + i * ldr - j0;
+    // rows rA … rB − 1 of the run (r = b·Ho + oy) from dense position d0 of row rA's, n floats a row
+    const put = (rA: number, rB: number, d0: number, n: number): void => {
+      const b = Math.floor(rA / ho);
+      const q = (b * hp + rA - b * ho) * wp + d0 - rA * wo;
+      ew[affine]((src + d0) * 4 + mem.byteOffset, (at + q) * 4 + mem.byteOffset, rB - rA, n, wo * 4, wp * 4, scale, shift, relu);
+    };
+    const end = j0 + nc;
+    let r = Math.floor(j0 / wo);
+    // a row the block starts inside
+    if (j0 > r * wo) put(r, r + 1, j0, Math.min(end, (r + 1) * wo) - j0), r++;
+    // whole rows, an image's at a time
+    while ((r + 1) * wo <= end) {
+      const rB = Math.min(Math.floor(end / wo), (Math.floor(r / ho) + 1) * ho);
+      put(r, rB, r * wo, wo);
+      r = rB;
+    }
+    // a row the block ends inside
+    if (r * wo < end) put(r, r + 1, r * wo, end - r * wo);
+    if (j0 !== 0) continue;
+    for (let t = at - lead; t < at; t++) mem[t] = 0;
+    for (let b = 0; b * hp * wp < grid; b++) {
+      for (let oy = 0; oy < hp; oy++) {
+        const row = at + (b * hp + oy) * wp;
+        for (let t = oy < ho ? row + wo : row; t < row + wp && t < at + grid; t++) mem[t] = 0;
+      }
+    }
+    for (let t = at + grid; t < at - lead + chan; t++) mem[t] = 0;
+  }
+}
+
+/**
  * Stages dY [N, Cout, Ho, Wo] onto the direct layout's grid for the filter gradient, channels split
  * between chunks: arrays [stage, dy], nums [aBase, aStride, wp, hp, ho, wo, cout, b0, images,
  * stageByte, rowCopy]. Row co at aBase + co·aStride gets dY[b0 + b, co, oy, ox] at grid position
@@ -591,6 +665,8 @@ export const LOOPS = {
   stageImages: stageImagesLoop,
   emitGrid: emitGridLoop,
   emitStaged: emitStagedLoop,
+  emitDense: emitDenseLoop,
+  emitDenseStaged: emitDenseStagedLoop,
   stageGrid: stageGridLoop,
   batchNormForward: batchNormForwardLoop,
   batchNormBackward: batchNormBackwardLoop,

@@ -32,9 +32,12 @@ export interface WasmKernel {
    * `block` with B rows found through a table: depth row p of the block starts at byte
    * `i32[table + 4p] + boff`, so shifted views of one image serve as the rows of its im2col matrix
    * (conv.ts) with nothing copied. With `store` 1 the tiles overwrite C instead of adding to it (the
-   * first depth block, so C need not be zeroed first).
+   * first depth block, so C need not be zeroed first). With `tpr` 0 column j of C is byte boff + 4j of
+   * every B row. Otherwise C's columns are dense, the grid's padding left out: B's columns come in rows
+   * of `tpr` tiles (8·tpr columns) that lie `rp` bytes apart, `ho` rows an image and images `ip` bytes
+   * apart, and boff is 4 × C's first column (a whole tile's).
    */
-  rows: (a: number, table: number, c: number, mc: number, nc: number, kc: number, store: number, boff: number, ldc: number) => void;
+  rows: (a: number, table: number, c: number, mc: number, nc: number, kc: number, store: number, boff: number, ldc: number, tpr: number, rp: number, ho: number, ip: number) => void;
   /**
    * Dot products of rows: C[i, j] += Σ_{q<len} f32[a + i·astride + 4q]·f32[i32[table + 4j] + boff + 4q]
    * for i < mc, j < nc, in DOT_ROWS × DOT_COLS tiles (mc and nc multiples of those, len of 4; C at c + i·ldc + 4j).
@@ -142,7 +145,7 @@ const section = (id: number, body: number[]): number[] => [id, ...uleb(body.leng
 const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 
 // opcodes
-const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, I32_CONST = 0x41, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_GT_S = 0x4a, I32_LT_S = 0x48, I32_LOAD = 0x28, F32_LOAD = 0x2a, F32_STORE = 0x38, F32_ADD = 0x92, LOOP = 0x03, IF = 0x04, ELSE = 0x05, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
+const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, I32_CONST = 0x41, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_DIV_U = 0x6e, I32_REM_U = 0x70, I32_SHL = 0x74, I32_SHR_U = 0x76, I32_EQ = 0x46, I32_GT_S = 0x4a, I32_LT_S = 0x48, I32_LOAD = 0x28, F32_LOAD = 0x2a, F32_STORE = 0x38, F32_ADD = 0x92, LOOP = 0x03, IF = 0x04, ELSE = 0x05, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
 const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
 const V128_LOAD = 0x00, I8X16_SHUFFLE = 0x0d, V128_LOAD32_SPLAT = 0x09, F32X4_SPLAT = 0x13, V128_STORE = 0x0b, V128_CONST = 0x0c, F32X4_EXTRACT_LANE = 0x1f, F32X4_LT = 0x43, V128_AND = 0x4e, F32X4_NEG = 0xe1, F32X4_SQRT = 0xe3, F32X4_PMAX = 0xeb, F32X4_ADD = 0xe4, F32X4_MUL = 0xe6;
 const memarg = (align: number, offset: number): number[] => [...uleb(align), ...uleb(offset)];
@@ -206,10 +209,12 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number, share
       [0x60, ...vec([[0x7f], [0x7f], [0x7d], [0x7f]]), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7d], [0x7f]]), 0x00],
       [0x60, ...vec([[0x7f], [0x7f], [0x7c], [0x7c]]), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7c], [0x7c], [0x7c]]), 0x00],
       // 10 adamStep
-      [0x60, ...vec([...i32s(5), ...Array.from({ length: 8 }, () => [0x7c])]), 0x00]])),
+      [0x60, ...vec([...i32s(5), ...Array.from({ length: 8 }, () => [0x7c])]), 0x00],
+      // 11 rows
+      [0x60, ...vec(i32s(13)), 0x00]])),
     // memory limits: flag 1 = min and max, flag 3 = shared with min and max
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, shared ? 0x03 : 0x01, ...uleb(memoryPages), ...uleb(memoryPages)]])),
-    ...section(3, vec([[0x00], [0x01], [0x01], [0x01], ...ewFuncs.map(() => [0x02]), [0x03], [0x04], [0x05], [0x00], [0x06], [0x07], [0x08], [0x09], [0x0a]])),
+    ...section(3, vec([[0x00], [0x01], [0x0b], [0x01], ...ewFuncs.map(() => [0x02]), [0x03], [0x04], [0x05], [0x00], [0x06], [0x07], [0x08], [0x09], [0x0a]])),
     ...section(7, vec([...['kernel', 'block', 'rows', 'dots', ...ELEMENTWISE, 'zero', 'rowCopy', 'affine', 'maxPool2', 'bnSums', 'bnDotSums', 'bnApply', 'bnGradApply', 'adamStep'].map((name, i) => [...str(name), 0x00, ...uleb(i)])])),
     ...section(10, vec([func, blockFunc, rowsFunc, dotsFunc, ...ewFuncs, zeroFunc, rowCopyFunc, affineFunc, maxPoolFunc, ...bnFuncs].map((f) => [...uleb(f.length), ...f]))),
   ]);
@@ -221,13 +226,14 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number, share
  */
 function blockBody(mr: number, nrv: number, viaTable: boolean, fma: boolean): number[] {
   const nr = 4 * nrv;
-  // parameters
-  const [A, B, C, MC, NC, KC, LDB, BSTEP, LDC] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  // parameters (`rows` has four more: the tiling of a dense column order, below)
+  const [A, B, C, MC, NC, KC, LDB, BSTEP, LDC, TPR, RP, HO, IP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const nParams = viaTable ? 13 : 9;
   // i32 locals
-  const [JN, IN, PA, PB, K, BCOL, CCOL, AROW, CROW, CP, ADDR] = [9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
-  const nI32 = 11;
+  const [JN, IN, PA, PB, K, BCOL, CCOL, AROW, CROW, CP, ADDR, TX, OY] = Array.from({ length: 13 }, (_, i) => nParams + i);
+  const nI32 = 13;
   // v128 locals
-  const v0 = 9 + nI32;
+  const v0 = nParams + nI32;
   const acc = (r: number, j: number): number => v0 + r * nrv + j;
   const bv = (j: number): number => v0 + mr * nrv + j;
   const av = v0 + mr * nrv + nrv;
@@ -240,6 +246,15 @@ function blockBody(mr: number, nrv: number, viaTable: boolean, fma: boolean): nu
   const b: number[] = [];
   // block: BCOL is the panel's first B row; rows: the byte offset of the panel's columns in every row
   b.push(...get(viaTable ? BSTEP : B), ...set(BCOL), ...get(C), ...set(CCOL), ...get(NC), ...set(JN));
+  if (viaTable) {
+    // dense columns (TPR ≠ 0): column panel T = BSTEP/32 is tile TX of row OY of image T/(TPR·HO), whose
+    // columns start at byte (T/(TPR·HO))·IP + OY·RP + TX·32 of every B row
+    b.push(...get(TPR), IF, VOID);
+    b.push(...get(BSTEP), I32_CONST, 5, I32_SHR_U, ...get(TPR), I32_REM_U, ...set(TX));
+    b.push(...get(BSTEP), I32_CONST, 5, I32_SHR_U, ...get(TPR), I32_DIV_U, LOCAL_TEE, ADDR, ...get(HO), I32_REM_U, ...set(OY));
+    b.push(...get(ADDR), ...get(HO), I32_DIV_U, ...get(IP), I32_MUL, ...get(OY), ...get(RP), I32_MUL, I32_ADD, ...get(TX), I32_CONST, 5, I32_SHL, I32_ADD, ...set(BCOL));
+    b.push(END);
+  }
   b.push(LOOP, VOID); // over column panels
   b.push(...get(A), ...set(AROW), ...get(CCOL), ...set(CROW), ...get(MC), ...set(IN));
   b.push(LOOP, VOID); // over row panels
@@ -276,6 +291,14 @@ function blockBody(mr: number, nrv: number, viaTable: boolean, fma: boolean): nu
   b.push(...addTo(CROW, ...get(LDC), I32_CONST, ...sleb(mr), I32_MUL));
   b.push(...get(IN), I32_CONST, ...sleb(mr), I32_SUB, LOCAL_TEE, IN, I32_CONST, 0, I32_GT_S, BR_IF, 0, END);
   b.push(...(viaTable ? addTo(BCOL, I32_CONST, ...sleb(4 * nr)) : addTo(BCOL, ...get(BSTEP))), ...addTo(CCOL, I32_CONST, ...sleb(4 * nr)));
+  if (viaTable) {
+    // dense columns: past a row's last tile, on to the next row's first (and past an image's last row, the next image's)
+    b.push(...get(TPR), IF, VOID, ...get(TX), I32_CONST, 1, I32_ADD, LOCAL_TEE, TX, ...get(TPR), I32_EQ, IF, VOID);
+    b.push(I32_CONST, 0, ...set(TX), ...addTo(BCOL, ...get(RP), ...get(TPR), I32_CONST, 5, I32_SHL, I32_SUB));
+    b.push(...get(OY), I32_CONST, 1, I32_ADD, LOCAL_TEE, OY, ...get(HO), I32_EQ, IF, VOID);
+    b.push(I32_CONST, 0, ...set(OY), ...addTo(BCOL, ...get(IP), ...get(HO), ...get(RP), I32_MUL, I32_SUB));
+    b.push(END, END, END);
+  }
   b.push(...get(JN), I32_CONST, ...sleb(nr), I32_SUB, LOCAL_TEE, JN, I32_CONST, 0, I32_GT_S, BR_IF, 0, END);
   b.push(END);
   return [...vec([[...uleb(nI32), 0x7f], [...uleb(nV128), 0x7b]]), ...b];
