@@ -157,7 +157,8 @@ export async function runUnetBench(o: UnetBenchOptions): Promise<BenchRow[]> {
     const { x, t } = anchorBatch(size, batch);
     try {
       let lastLoss = NaN;
-      const lossOf = o.loss ? (logits: Tensor): Tensor => o.loss!(toLossInput(logits, o.loss!.takes), t) : (logits: Tensor): Tensor => anchorDiceLoss(logits, t);
+      const custom = o.loss;
+      const lossOf = custom ? (logits: Tensor): Tensor => custom(toLossInput(logits, custom.takes), t) : (logits: Tensor): Tensor => anchorDiceLoss(logits, t);
       const trainStep = async (): Promise<void> => {
         const loss = tidy(() => {
           const l = lossOf(model.forward(x));

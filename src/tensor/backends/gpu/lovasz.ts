@@ -13,8 +13,14 @@ import { bitonicSort, PAIR_THREAD, paddedLength, splitBy } from './sort.js';
  * ≥ 0: a hinge's relu, a softmax's |fg − p|).
  */
 
+/** Lines giving element `e`'s row `row` and place `k` in the row. */
+const rowPlace = (rowLen: number): string[] => splitBy('e', rowLen, `${1 / rowLen}`, 'row', 'k');
+
 /** Lines giving thread t's element `e`, which float of its pair (`part`: 0 key, 1 payload), row `row` and place `k` in the row. */
-const pairThread = (rowLen: number): string[] => [...PAIR_THREAD, ...splitBy('e', rowLen, `${1 / rowLen}`, 'row', 'k')];
+const pairThread = (rowLen: number): string[] => [...PAIR_THREAD, ...rowPlace(rowLen)];
+
+/** Lines giving a thread per element: `e`, its row `row` and place `k`. */
+const elementThread = (rowLen: number): string[] => ['let e = this.thread.x;', ...rowPlace(rowLen)];
 
 /** Pairs of row r, place k: (errors[r, k], k), or (−1, k) in the padding. */
 const initSource = (len: number, rowLen: number): string =>
@@ -31,8 +37,7 @@ const initSource = (len: number, rowLen: number): string =>
 const gatherSource = (len: number, rowLen: number): string =>
   kept(`lovaszGather|${len}|${rowLen}`, () =>
     kernel(['pairs', 'fg'], [
-      'let e = this.thread.x;',
-      ...splitBy('e', rowLen, `${1 / rowLen}`, 'row', 'k'),
+      ...elementThread(rowLen),
       'let at = pairs[e * 2 + 1];',
       `if (at < ${len}) { return fg[row * ${len} + at]; }`,
       'return 0;',
@@ -49,8 +54,7 @@ const SCAN_RADIX = 8;
 const scanSource = (rowLen: number): string =>
   kept(`lovaszScan|${rowLen}`, () =>
     kernel(['cs', 'd'], [
-      'let e = this.thread.x;',
-      ...splitBy('e', rowLen, `${1 / rowLen}`, 'row', 'k'),
+      ...elementThread(rowLen),
       'let acc = cs[e];',
       ...Array.from({ length: SCAN_RADIX - 1 }, (_, r) => `if (k >= d * ${r + 1}) { acc = acc + cs[e - d * ${r + 1}]; }`),
       'return acc;',
