@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { conv2d, conv2dAffine, conv2dAffinePair, convTranspose2d, matmul, maxPool2d, noGrad, randn, valueAndGrad, type Tensor } from '../../src/index.js';
-import { useDenseColumns } from '../../src/tensor/backends/cpu/conv.js';
+import { conv2d, conv2dAffine, conv2dAffinePair, convTranspose2d, convTranspose2dBias, matmul, maxPool2d, noGrad, randn, valueAndGrad, type Tensor } from '../../src/index.js';
+import { useDenseColumns, useZipScatter } from '../../src/tensor/backends/cpu/conv.js';
 import { gemmThreadChunks, stagingArea, useGemmThreads, useSimdKernel } from '../../src/tensor/backends/cpu/gemm.js';
 import { batchNormTrain } from '../../src/autograd/index.js';
 import { recycle } from '../../src/tensor/backends/cpu/buffers.js';
@@ -135,6 +135,41 @@ describe('cpu float32 convolution fast paths against the float64 reference', () 
     const r32 = valueAndGrad(f)(x.cast('float32'), w.cast('float32'));
     expect(rel(r32.grads[0].dataSync(), r64.grads[0].dataSync())).toBeLessThan(1e-4);
     expect(rel(r32.grads[1].dataSync(), r64.grads[1].dataSync())).toBeLessThan(1e-4);
+  });
+
+  it('2×2 patches with Wo a multiple of 4 are scattered as whole dx rows (zip2) with the per-element scatter\'s bits', () => {
+    // outputs land in recycled arrays full of NaN, so a cell the scatter misses shows (shared, as the
+    // backend's own large arrays are, so that both threads scatter)
+    const poison = (n: number) => [0, 1].forEach(() => recycle(new Float32Array(new SharedArrayBuffer(4 * n)).fill(Number.NaN)));
+    const up = (xShape: number[], cout: number, seed: number) => {
+      const x = randn(xShape, { seed });
+      const w = randn([xShape[1], cout, 2, 2], { seed: seed + 1 });
+      const b = randn([cout], { seed: seed + 2 });
+      poison(xShape[0] * cout * 4 * xShape[2] * xShape[3]);
+      return noGrad(() => [convTranspose2dBias(x, w, b, { stride: 2 }), convTranspose2d(x, w, { stride: 2 })]);
+    };
+    const run = () => {
+      const outs = [
+        // U-Net's up-convolution at inference, with its bias and without
+        ...up([3, 12, 5, 8], 6, 201),
+        // 300·4 result rows: two row blocks; column blocks of 2048 end inside an image and inside a row (Wo 12)
+        ...up([20, 3, 10, 12], 300, 204),
+        // 60 staged dY rows leave each of 32 chunks a slot of 3888 output rows (Wo 4), fewer than a
+        // column block's 4110: each plane in runs the slot bounds
+        ...up([1, 60, 9000, 4], 32, 207),
+      ];
+      // the input gradient of a 2×2 stride-2 conv (no bias) takes the same scatter
+      const f = (p: Tensor, q: Tensor) => conv2d(p, q, { stride: 2 }).square().sum();
+      poison(2 * 6 * 16 * 16);
+      outs.push(valueAndGrad(f)(randn([2, 6, 16, 16], { seed: 210 }), randn([5, 6, 2, 2], { seed: 211 })).grads[0]);
+      return outs.map((t) => new Uint32Array(Float32Array.from(t.dataSync()).buffer));
+    };
+    useZipScatter(false);
+    const plain = run();
+    useZipScatter(true);
+    const zipped = run();
+    // the first float whose bits differ, per output (−1: none)
+    expect(zipped.map((o, i) => (o.length === plain[i].length ? o.findIndex((v, j) => v !== plain[i][j]) : -2))).toEqual(plain.map(() => -1));
   });
 
   it('the im2col path (scalar kernel: no staging area) agrees on the same shapes', () => {

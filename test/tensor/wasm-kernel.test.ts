@@ -174,6 +174,48 @@ describe.each([false, true])('wasm GEMM micro-kernel, fma %s', (fma) => {
   });
 });
 
+describe('wasm zip2 (the 2 × 2 up-convolution scatter)', () => {
+  const k = createWasmKernel(MR, NRV, PAGES * 65536)!;
+  const f32 = new Float32Array(k.memory.buffer);
+  // values with the cases an add could change: −0, +0, infinities, NaN
+  const special = [-0, 0, Infinity, -Infinity, NaN];
+  const cases = fc.record({
+    rows: fc.integer({ min: 1, max: 3 }),
+    quads: fc.integer({ min: 1, max: 6 }),
+    srcGap: fc.integer({ min: 0, max: 5 }),
+    dstGap: fc.integer({ min: 0, max: 5 }),
+    bias: fc.oneof(fc.constant(-0), fc.float({ noNaN: true, noDefaultInfinity: true })),
+    seed: fc.integer(),
+  });
+
+  it('interleaves two rows a row, adding the bias in float32, and writes nothing else', () => {
+    fc.assert(
+      fc.property(cases, ({ rows, quads, srcGap, dstGap, bias, seed }) => {
+        const n = 4 * quads;
+        const ss = n + srcGap;
+        const ds = 2 * n + dstGap;
+        const [A, B, D] = [0, 1024, 4096];
+        const v = values(2 * rows * ss, seed);
+        v.forEach((x, i) => (v[i] = i % 7 === 3 ? special[(i >> 3) % special.length] : x));
+        f32.set(v.subarray(0, rows * ss), A);
+        f32.set(v.subarray(rows * ss), B);
+        f32.fill(7.5, D, D + rows * ds + 8);
+        k.zip2(4 * A, 4 * B, 4 * D, rows, n, 4 * ss, 4 * ds, bias);
+        const want = new Float32Array(rows * ds + 8).fill(7.5);
+        for (let r = 0; r < rows; r++) {
+          for (let j = 0; j < n; j++) {
+            want[r * ds + 2 * j] = f32[A + r * ss + j] + bias;
+            want[r * ds + 2 * j + 1] = f32[B + r * ss + j] + bias;
+          }
+        }
+        const got = f32.subarray(D, D + want.length);
+        return want.every((w, i) => Object.is(w, got[i]));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('createWasmKernel', () => {
   const saved = process.env.SEGRAD_WASM_FMA;
   afterEach(() => {

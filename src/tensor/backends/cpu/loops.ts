@@ -559,17 +559,58 @@ function stagePatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: number
 /**
  * Scatters rows of dX' (the GEMM result of the patch path's input gradient) back onto dx [N, C, H, W],
  * filter rows (ci, ky) split between chunks: arrays [mem, dx], nums [srcOff, ldr, r0, rows, j0, nc, ho,
- * wo, kh, kw, c, h, w, hasBias, bias[0…c) where hasBias is 1]. Row r0 + i = (ci, ky, kx) of the block
- * holds patch positions j0 … j0+nc (q = (b·Ho + oy)·Wo + ox) at srcOff + i·ldr; each lands on
- * dx[b, ci, oy·kh + ky, ox·kw + kx], one cell each, plus bias[ci] (a transposed convolution's bias).
- * The kw rows of one (ci, ky) fill the same dx rows, so they are written together, side by side (for
- * kw = 2, U-Net's up-convolution, in pairs): each chunk writes whole cache lines of dx in order.
+ * wo, kh, kw, c, h, w, zipByte, slot, zip2, hasBias, bias[0…c) where hasBias is 1]. Row r0 + i = (ci,
+ * ky, kx) of the block holds patch positions j0 … j0+nc (q = (b·Ho + oy)·Wo + ox) at srcOff + i·ldr;
+ * each lands on dx[b, ci, oy·kh + ky, ox·kw + kx], one cell each, plus bias[ci] (a transposed
+ * convolution's bias). The kw rows of one (ci, ky) fill the same dx rows, so they are written together,
+ * side by side (for kw = 2, U-Net's up-convolution, in pairs): each chunk writes whole cache lines of dx
+ * in order. With zipByte ≥ 0 (2 × 2 patches, Wo a multiple of 4, W = 2·Wo, the block's rows whole
+ * channels; mem the kernel's memory), channels are split between chunks instead, and chunk k builds runs
+ * of whole dx rows in its `slot` floats of mem from byte zipByte + 4·k·slot on, interleaving each pair
+ * of rows with the kernel's zip2, then copies each run to dx at once.
  */
-function scatterPatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number): void {
+function scatterPatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: number, count: number, ew: LoopKernels): void {
   const mem = arrays[0];
   const dx = arrays[1] as Float32Array;
-  const [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, c, h, w, hasBias] = nums;
+  const [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, c, h, w, zipByte, slot, zip2, hasBias] = nums;
   const P = ho * wo;
+  if (zipByte >= 0) {
+    const cis = rows / 4;
+    const slotAt = zipByte / 4 + k * slot;
+    // output rows oy a run takes: each gives two dx rows of 2·wo
+    const most = Math.floor(slot / (4 * wo));
+    const ci1 = r0 / 4 + Math.floor(((k + 1) * cis) / count);
+    for (let ci = r0 / 4 + Math.floor((k * cis) / count); ci < ci1; ci++) {
+      // row (ci, ky, kx) of the block at at + (2·ky + kx)·ldr, column q at + q
+      const at = srcOff + (4 * ci - r0) * ldr - j0;
+      // −0 leaves every value as it is
+      const bias = hasBias ? nums[17 + ci] : -0;
+      for (let q = j0; q < j0 + nc; ) {
+        const b = Math.floor(q / P);
+        const oy = Math.floor((q - b * P) / wo);
+        const ox = q - b * P - oy * wo;
+        const end = Math.min(j0 + nc, (b + 1) * P);
+        const plane = (b * c + ci) * h;
+        if (ox === 0 && end - q >= wo) {
+          const rr = Math.min(most, Math.floor((end - q) / wo));
+          for (let ky = 0; ky < 2; ky++) ew[zip2]((at + 2 * ky * ldr + q) * 4, (at + (2 * ky + 1) * ldr + q) * 4, (slotAt + 2 * ky * wo) * 4, rr, wo, wo * 4, wo * 16, bias);
+          dx.set((mem as Float32Array).subarray(slotAt, slotAt + rr * 4 * wo), (plane + 2 * oy) * w);
+          q += rr * wo;
+        } else {
+          // part of a row, where the block begins or ends
+          const run = Math.min(end - q, wo - ox);
+          for (let ky = 0; ky < 2; ky++) {
+            for (let t = at + 2 * ky * ldr + q, e = t + run, d = (plane + 2 * oy + ky) * w + 2 * ox; t < e; t++, d += 2) {
+              dx[d] = mem[t] + bias;
+              dx[d + 1] = mem[t + ldr] + bias;
+            }
+          }
+          q += run;
+        }
+      }
+    }
+    return;
+  }
   // the (ci, ky) groups of kw rows the block's rows belong to (the first and last may be partial)
   const g0 = Math.floor(r0 / kw);
   const groups = Math.floor((r0 + rows - 1) / kw) - g0 + 1;
@@ -581,7 +622,7 @@ function scatterPatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: numb
     const kx1 = Math.min(kw, r0 + rows - grp * kw);
     // row kx of the group at at + kx·ldr
     const at = srcOff + (grp * kw - r0) * ldr - j0;
-    const bias = hasBias ? nums[14 + ci] : 0;
+    const bias = hasBias ? nums[17 + ci] : 0;
     const pairs = kw === 2 && kx0 === 0 && kx1 === 2;
     // one output row of the patch grid at a time: its cells land kw apart in a row of dx
     for (let q = j0; q < j0 + nc; ) {

@@ -87,6 +87,13 @@ export interface WasmKernel {
    */
   adamStep: (theta: number, g: number, m: number, v: number, n: number, b1: number, b2: number, epsScaled: number, decay: number, l2: number, c1: number, c2: number, stepScaled: number) => void;
   /**
+   * For `rows` rows of n floats (n a multiple of 4, rows ≥ 1): dst[2j] ← a[j] + bias, dst[2j + 1] ←
+   * b[j] + bias, a and b stepping srcStride bytes a row and dst dstStride. Two rows of a 2 × 2
+   * up-convolution's GEMM result interleaved into one row of its output (float32 adds: the bits of the JS
+   * scatter's `v + bias`; a bias of −0 leaves every value as it is, −0 included).
+   */
+  zip2: (a: number, b: number, dst: number, rows: number, n: number, srcStride: number, dstStride: number, bias: number) => void;
+  /**
    * Elementwise float32 loops, 4 lanes at a time, by name (see ELEMENTWISE): out[i] = op(a[i], b[i])
    * for i < n (rounded up to 4; byte offsets), where a binary op's name ends in two digits that say
    * whether a and b are a single value read once (1) or a run (0); unary ops read a only.
@@ -109,10 +116,10 @@ export const ELEMENTWISE: readonly string[] = [
 
 /**
  * The exports loops.ts's bodies may call, in the order they receive them: the elementwise loops (at
- * their ELEMENTWISE index), then rowCopy at ROW_COPY, affine at AFFINE, maxPool2 at MAX_POOL2 and the
- * four batch-norm loops from BN_SUMS on.
+ * their ELEMENTWISE index), then rowCopy at ROW_COPY, affine at AFFINE, maxPool2 at MAX_POOL2, the
+ * four batch-norm loops from BN_SUMS on, adamStep at ADAM_STEP and zip2 at ZIP2.
  */
-export const LOOP_FUNCTIONS = ['rowCopy', 'affine', 'maxPool2', 'bnSums', 'bnDotSums', 'bnApply', 'bnGradApply', 'adamStep'] as const;
+export const LOOP_FUNCTIONS = ['rowCopy', 'affine', 'maxPool2', 'bnSums', 'bnDotSums', 'bnApply', 'bnGradApply', 'adamStep', 'zip2'] as const;
 export const LOOP_EXPORTS: readonly string[] = [...ELEMENTWISE, ...LOOP_FUNCTIONS];
 export const ROW_COPY = ELEMENTWISE.length;
 export const AFFINE = ROW_COPY + 1;
@@ -120,6 +127,7 @@ export const MAX_POOL2 = AFFINE + 1;
 /** bnSums, bnDotSums, bnApply and bnGradApply follow in this order. */
 export const BN_SUMS = MAX_POOL2 + 1;
 export const ADAM_STEP = BN_SUMS + 4;
+export const ZIP2 = ADAM_STEP + 1;
 
 const uleb = (n: number): number[] => {
   const out: number[] = [];
@@ -200,6 +208,7 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number, share
   const affineFunc = affineBody();
   const maxPoolFunc = maxPool2Body();
   const bnFuncs = batchNormBodies();
+  const zip2Func = zip2Body();
 
   const i32s = (n: number): number[][] => Array.from({ length: n }, () => [0x7f]);
   return new Uint8Array([
@@ -210,13 +219,13 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number, share
       [0x60, ...vec([[0x7f], [0x7f], [0x7c], [0x7c]]), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7c], [0x7c], [0x7c]]), 0x00],
       // 10 adamStep
       [0x60, ...vec([...i32s(5), ...Array.from({ length: 8 }, () => [0x7c])]), 0x00],
-      // 11 rows
-      [0x60, ...vec(i32s(13)), 0x00]])),
+      // 11 rows, 12 zip2
+      [0x60, ...vec(i32s(13)), 0x00], [0x60, ...vec([...i32s(7), [0x7d]]), 0x00]])),
     // memory limits: flag 1 = min and max, flag 3 = shared with min and max
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, shared ? 0x03 : 0x01, ...uleb(memoryPages), ...uleb(memoryPages)]])),
-    ...section(3, vec([[0x00], [0x01], [0x0b], [0x01], ...ewFuncs.map(() => [0x02]), [0x03], [0x04], [0x05], [0x00], [0x06], [0x07], [0x08], [0x09], [0x0a]])),
-    ...section(7, vec([...['kernel', 'block', 'rows', 'dots', ...ELEMENTWISE, 'zero', 'rowCopy', 'affine', 'maxPool2', 'bnSums', 'bnDotSums', 'bnApply', 'bnGradApply', 'adamStep'].map((name, i) => [...str(name), 0x00, ...uleb(i)])])),
-    ...section(10, vec([func, blockFunc, rowsFunc, dotsFunc, ...ewFuncs, zeroFunc, rowCopyFunc, affineFunc, maxPoolFunc, ...bnFuncs].map((f) => [...uleb(f.length), ...f]))),
+    ...section(3, vec([[0x00], [0x01], [0x0b], [0x01], ...ewFuncs.map(() => [0x02]), [0x03], [0x04], [0x05], [0x00], [0x06], [0x07], [0x08], [0x09], [0x0a], [0x0c]])),
+    ...section(7, vec([...['kernel', 'block', 'rows', 'dots', ...ELEMENTWISE, 'zero', 'rowCopy', 'affine', 'maxPool2', 'bnSums', 'bnDotSums', 'bnApply', 'bnGradApply', 'adamStep', 'zip2'].map((name, i) => [...str(name), 0x00, ...uleb(i)])])),
+    ...section(10, vec([func, blockFunc, rowsFunc, dotsFunc, ...ewFuncs, zeroFunc, rowCopyFunc, affineFunc, maxPoolFunc, ...bnFuncs, zip2Func].map((f) => [...uleb(f.length), ...f]))),
   ]);
 }
 
@@ -398,6 +407,31 @@ function affineBody(): number[] {
   b.push(...get(S), ...simd(F32X4_SPLAT), ...set(VS), ...get(T), ...simd(F32X4_SPLAT), ...set(VT));
   b.push(...get(RELU), IF, VOID, ...rows(true), ELSE, ...rows(false), END, END);
   return [...vec([[3, 0x7f], [2, 0x7b], [1, 0x7d]]), ...b];
+}
+
+/** The body of `zip2` (see WasmKernel). */
+function zip2Body(): number[] {
+  const [A, B, DST, ROWS, N, SS, DS, BIAS] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [J, END_, VBIAS, VA, VB] = [8, 9, 10, 11, 12];
+  const get = (l: number): number[] => [LOCAL_GET, l];
+  const set = (l: number): number[] => [LOCAL_SET, l];
+  const step = (l: number, by: number): number[] => [...get(l), ...get(by), I32_ADD, ...set(l)];
+  const biased = (row: number, reg: number): number[] => [...get(row), ...get(J), I32_ADD, ...simd(V128_LOAD, ...memarg(0, 0)), ...get(VBIAS), ...simd(F32X4_ADD), ...set(reg)];
+  // lanes `first` and `first` + 1 of VA and VB, alternating
+  const zip = (first: number): number[] => [...get(VA), ...get(VB), ...simd(I8X16_SHUFFLE, ...[first, 4 + first, first + 1, 5 + first].flatMap((l) => [0, 1, 2, 3].map((b) => 4 * l + b)))];
+  const store = (offset: number, value: number[]): number[] => [...get(DST), ...get(J), I32_CONST, 1, I32_SHL, I32_ADD, ...value, ...simd(V128_STORE, ...memarg(0, offset))];
+  const b: number[] = [
+    ...get(N), I32_CONST, 2, I32_SHL, ...set(END_), ...get(BIAS), ...simd(F32X4_SPLAT), ...set(VBIAS),
+    LOOP, VOID, // over rows
+    I32_CONST, 0, ...set(J),
+    LOOP, VOID, // over groups of 4 floats of a and b
+    ...biased(A, VA), ...biased(B, VB), ...store(0, zip(0)), ...store(16, zip(2)),
+    ...get(J), I32_CONST, 16, I32_ADD, LOCAL_TEE, J, ...get(END_), I32_LT_S, BR_IF, 0, END,
+    ...step(A, SS), ...step(B, SS), ...step(DST, DS),
+    ...get(ROWS), I32_CONST, 1, I32_SUB, LOCAL_TEE, ROWS, I32_CONST, 0, I32_GT_S, BR_IF, 0, END,
+    END,
+  ];
+  return [...vec([[2, 0x7f], [3, 0x7b]]), ...b];
 }
 
 /** The body of `maxPool2` (see WasmKernel). */
@@ -613,7 +647,7 @@ export function createWasmKernel(mr: number, nrv: number, bytes: number): WasmKe
       const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
       const module = new WebAssembly.Module(kernelModule(mr, nrv, pages, shared, fma) as Uint8Array<ArrayBuffer>);
       const instance = new WebAssembly.Instance(module, { env: { mem: memory } });
-      return { memory, module, shared, fma, kernel: instance.exports.kernel as WasmKernel['kernel'], block: instance.exports.block as WasmKernel['block'], rows: instance.exports.rows as WasmKernel['rows'], dots: instance.exports.dots as WasmKernel['dots'], zero: instance.exports.zero as WasmKernel['zero'], rowCopy: instance.exports.rowCopy as WasmKernel['rowCopy'], affine: instance.exports.affine as WasmKernel['affine'], maxPool2: instance.exports.maxPool2 as WasmKernel['maxPool2'], bnSums: instance.exports.bnSums as WasmKernel['bnSums'], bnDotSums: instance.exports.bnDotSums as WasmKernel['bnDotSums'], bnApply: instance.exports.bnApply as WasmKernel['bnApply'], bnGradApply: instance.exports.bnGradApply as WasmKernel['bnGradApply'], adamStep: instance.exports.adamStep as WasmKernel['adamStep'], elementwise: Object.fromEntries(ELEMENTWISE.map((name) => [name, instance.exports[name]])) as WasmKernel['elementwise'] };
+      return { memory, module, shared, fma, kernel: instance.exports.kernel as WasmKernel['kernel'], block: instance.exports.block as WasmKernel['block'], rows: instance.exports.rows as WasmKernel['rows'], dots: instance.exports.dots as WasmKernel['dots'], zero: instance.exports.zero as WasmKernel['zero'], rowCopy: instance.exports.rowCopy as WasmKernel['rowCopy'], affine: instance.exports.affine as WasmKernel['affine'], maxPool2: instance.exports.maxPool2 as WasmKernel['maxPool2'], bnSums: instance.exports.bnSums as WasmKernel['bnSums'], bnDotSums: instance.exports.bnDotSums as WasmKernel['bnDotSums'], bnApply: instance.exports.bnApply as WasmKernel['bnApply'], bnGradApply: instance.exports.bnGradApply as WasmKernel['bnGradApply'], adamStep: instance.exports.adamStep as WasmKernel['adamStep'], zip2: instance.exports.zip2 as WasmKernel['zip2'], elementwise: Object.fromEntries(ELEMENTWISE.map((name) => [name, instance.exports[name]])) as WasmKernel['elementwise'] };
     } catch {
       // no SIMD, relaxed SIMD or shared memory: try the next option
     }
