@@ -3,6 +3,7 @@
 //   node scripts/build.mjs --browser-to DIR  only the browser bundle, into DIR (tests use it)
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,6 +29,8 @@ if (only >= 0) {
   await browserBundle(process.argv[only + 1]);
   console.log(`built ${process.argv[only + 1]}/segrad.js`);
 } else {
+  // split chunks are named by their content's hash: without this, each rebuild leaves the last ones behind
+  rmSync('dist/node', { recursive: true, force: true });
   await build({ ...common, platform: 'node', entryPoints: { index: 'src/index.ts', cli: 'src/cli/main.ts' }, outdir: 'dist/node', external: nodeExternal, splitting: true });
   await browserBundle('dist/browser');
   if (!process.argv.includes('--no-types')) {
