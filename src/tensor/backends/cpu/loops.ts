@@ -622,7 +622,8 @@ function scatterPatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: numb
     const kx1 = Math.min(kw, r0 + rows - grp * kw);
     // row kx of the group at at + kx·ldr
     const at = srcOff + (grp * kw - r0) * ldr - j0;
-    const bias = hasBias ? nums[17 + ci] : 0;
+    // −0 leaves every value as it is
+    const bias = hasBias ? nums[17 + ci] : -0;
     const pairs = kw === 2 && kx0 === 0 && kx1 === 2;
     // one output row of the patch grid at a time: its cells land kw apart in a row of dx
     for (let q = j0; q < j0 + nc; ) {
@@ -631,22 +632,14 @@ function scatterPatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: numb
       const ox = q - b * P - oy * wo;
       const run = Math.min(j0 + nc - q, wo - ox);
       const d0 = ((b * c + ci) * h + oy * kh + ky) * w + ox * kw;
-      if (pairs && hasBias) {
+      if (pairs) {
         for (let t = at + q, end = t + run, d = d0; t < end; t++, d += 2) {
           dx[d] = mem[t] + bias;
           dx[d + 1] = mem[t + ldr] + bias;
         }
-      } else if (pairs) {
-        for (let t = at + q, end = t + run, d = d0; t < end; t++, d += 2) {
-          dx[d] = mem[t];
-          dx[d + 1] = mem[t + ldr];
-        }
       } else {
         for (let kx = kx0; kx < kx1; kx++) {
-          const from = at + kx * ldr + q;
-          // without a bias the value itself (−0 stays −0)
-          if (hasBias) for (let t = from, end = t + run, d = d0 + kx; t < end; t++, d += kw) dx[d] = mem[t] + bias;
-          else for (let t = from, end = t + run, d = d0 + kx; t < end; t++, d += kw) dx[d] = mem[t];
+          for (let t = at + kx * ldr + q, end = t + run, d = d0 + kx; t < end; t++, d += kw) dx[d] = mem[t] + bias;
         }
       }
       q += run;
