@@ -574,6 +574,8 @@ function scatterPatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: numb
   const dx = arrays[1] as Float32Array;
   const [srcOff, ldr, r0, rows, j0, nc, ho, wo, kh, kw, c, h, w, zipByte, slot, zip2, hasBias] = nums;
   const P = ho * wo;
+  // channel ci's bias; −0 where there is none, which leaves every value as it is
+  const biasOf = (ci: number): number => (hasBias ? nums[17 + ci] : -0);
   if (zipByte >= 0) {
     const cis = rows / 4;
     const slotAt = zipByte / 4 + k * slot;
@@ -583,8 +585,7 @@ function scatterPatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: numb
     for (let ci = r0 / 4 + Math.floor((k * cis) / count); ci < ci1; ci++) {
       // row (ci, ky, kx) of the block at at + (2·ky + kx)·ldr, column q at + q
       const at = srcOff + (4 * ci - r0) * ldr - j0;
-      // −0 leaves every value as it is
-      const bias = hasBias ? nums[17 + ci] : -0;
+      const bias = biasOf(ci);
       for (let q = j0; q < j0 + nc; ) {
         const b = Math.floor(q / P);
         const oy = Math.floor((q - b * P) / wo);
@@ -622,8 +623,7 @@ function scatterPatchesLoop(arrays: ArrayLike<number>[], nums: number[], k: numb
     const kx1 = Math.min(kw, r0 + rows - grp * kw);
     // row kx of the group at at + kx·ldr
     const at = srcOff + (grp * kw - r0) * ldr - j0;
-    // −0 leaves every value as it is
-    const bias = hasBias ? nums[17 + ci] : -0;
+    const bias = biasOf(ci);
     const pairs = kw === 2 && kx0 === 0 && kx1 === 2;
     // one output row of the patch grid at a time: its cells land kw apart in a row of dx
     for (let q = j0; q < j0 + nc; ) {
