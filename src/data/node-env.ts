@@ -1,8 +1,12 @@
 /**
- * Lazy access to Node-only modules. Everything is loaded with dynamic `import()` so that the browser
- * bundle, which includes the whole data module, never evaluates a `node:` import or sharp at load time.
+ * Lazy access to Node-only modules. Everything is loaded with `importNodeOnly` so that the browser
+ * bundle, which includes the whole data module, never evaluates a `node:` import or sharp at load time,
+ * and an app's bundler does not try to resolve them for the browser.
  */
 import type SharpType from 'sharp';
+import { importNodeOnly, nodeFs } from '../tensor/node-only.js';
+
+export { nodeFs };
 
 export type Sharp = typeof SharpType;
 
@@ -10,8 +14,8 @@ let sharpPromise: Promise<Sharp> | null = null;
 
 /** Loads sharp once; throws a clear error where it is unavailable (browsers, unsupported platforms). */
 export function loadSharp(): Promise<Sharp> {
-  sharpPromise ??= import('sharp').then(
-    (m) => (m as unknown as { default: Sharp }).default,
+  sharpPromise ??= importNodeOnly<{ default: Sharp }>('sharp').then(
+    (m) => m.default,
     (e: unknown) => {
       sharpPromise = null;
       throw new Error(`segrad data: image decoding from files needs the sharp package (Node only): ${(e as Error).message}`);
@@ -20,9 +24,8 @@ export function loadSharp(): Promise<Sharp> {
   return sharpPromise;
 }
 
-export const nodeFs = (): Promise<typeof import('node:fs/promises')> => import('node:fs/promises');
-export const nodePath = (): Promise<typeof import('node:path')> => import('node:path');
-export const nodeCrypto = (): Promise<typeof import('node:crypto')> => import('node:crypto');
+export const nodePath = (): Promise<typeof import('node:path')> => importNodeOnly('node:path');
+export const nodeCrypto = (): Promise<typeof import('node:crypto')> => importNodeOnly('node:crypto');
 
 /** True when `p` exists and is a directory. */
 export async function isDirectory(p: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 import { fromTyped } from '../tensor/creation.js';
 import type { DType, TypedArray } from '../tensor/dtype.js';
 import { fmt, sizeOf } from '../tensor/shape.js';
+import { nodeFs } from '../tensor/node-only.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /**
@@ -158,7 +159,7 @@ export async function saveSafetensors(path: string, tensors: Record<string, Tens
   const host: Record<string, HostTensor> = {};
   for (const [name, t] of Object.entries(tensors)) host[name] = { dtype: t.dtype, shape: t.shape, data: await t.data() };
   const bytes = encodeHost(host, metadata);
-  const fs = await import('node:fs/promises');
+  const fs = await nodeFs();
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   try {
     await fs.writeFile(tmp, bytes);
@@ -171,7 +172,7 @@ export async function saveSafetensors(path: string, tensors: Record<string, Tens
 
 /** Reads a safetensors file into tensors on the active backend. Node only. */
 export async function loadSafetensors(path: string): Promise<DecodedSafetensors> {
-  const fs = await import('node:fs/promises');
+  const fs = await nodeFs();
   let bytes: Uint8Array;
   try {
     bytes = await fs.readFile(path);

@@ -5,6 +5,7 @@
  * Node only (run folders, sharp-free HTML report).
  */
 import { datasetFromSpec, split, type Dataset } from '../data/index.js';
+import { nodeFs } from '../data/node-env.js';
 import { lossByName, type Loss } from '../losses/index.js';
 import { escapeXml, figure, type Series } from '../plot/index.js';
 import { evaluateModel, fit, type StepInfo } from './trainer.js';
@@ -79,10 +80,6 @@ export function withForeground(spec: string, fraction: number): string {
   const params = new URLSearchParams(q < 0 ? '' : spec.slice(q + 1));
   params.set('foreground', String(fraction));
   return `${q < 0 ? spec : spec.slice(0, q)}?${params.toString()}`;
-}
-
-async function nodeFs(): Promise<typeof import('node:fs/promises')> {
-  return import('node:fs/promises');
 }
 
 /**

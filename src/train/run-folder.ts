@@ -3,9 +3,7 @@
  * and per epoch), checkpoints and `report.html`. Every file that must survive a crash is written
  * atomically: a temporary file in the same folder, then a rename.
  */
-async function fs() {
-  return import('node:fs/promises');
-}
+import { nodeFs as fs } from '../data/node-env.js';
 
 /** Writes `data` to `path` atomically (temp file in the same folder, fsync, rename). */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {

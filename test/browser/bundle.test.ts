@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebServer } from '../../src/cli/commands/web.js';
@@ -9,7 +10,8 @@ import { startWebServer } from '../../src/cli/commands/web.js';
 /**
  * The browser ESM bundle of the public API (dist/browser/segrad.js, `npm run build`) imported as a
  * module in headless Chromium: a gradient, a gradcheck, a small U-Net forward pass, and the same
- * gradient on the gpu backend in webgl2 (SwiftShader here).
+ * gradient on the gpu backend in webgl2 (SwiftShader here); and the same bundle bundled again by an app's
+ * own bundler (esbuild for the browser, nothing marked external), as an app that imports 'segrad' is.
  */
 const ROOT = resolve(import.meta.dirname, '../..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -66,5 +68,27 @@ describe('browser ESM bundle', () => {
     expect(r.shape).toEqual([2, 1, 16, 16]);
     expect(r.mode).toBe('webgl2');
     r.gpuGrad.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+  }, 120_000);
+
+  it("bundles into an app for the browser with nothing left to resolve (no literal import of a Node module), and runs there", async () => {
+    // the Node-only modules are imported through importNodeOnly, whose specifier bundlers do not follow
+    const app = await build({
+      stdin: { contents: "export { tensor } from './segrad.js';", resolveDir: dir, loader: 'js' },
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      outfile: join(dir, 'app.js'),
+      logLevel: 'silent',
+    });
+    expect(app.errors).toEqual([]);
+    const page = await browser.newPage();
+    await page.goto(url);
+    const grad = (await page.evaluate(`(async () => {
+      const { tensor } = await import('./app.js');
+      const x = tensor([1, -2, 3], undefined, { requiresGrad: true });
+      x.mul(x).sum().backward();
+      return Array.from(x.grad.dataSync());
+    })()`)) as number[];
+    expect(grad).toEqual([2, -4, 6]);
   }, 120_000);
 });

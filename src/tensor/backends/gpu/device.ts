@@ -2,6 +2,7 @@ import gpujs from 'gpu.js';
 import type { GPU as GPUInstance, IKernelRunShortcut } from 'gpu.js';
 import { TensorSizeLimitError } from '../../backend.js';
 import { isDeviceTiming, isProfiling, recordDeviceKernel, recordQueuedKernel } from '../../profile.js';
+import { importNodeOnly } from '../../node-only.js';
 import { floatVars, isIntegerIndexed, kernel } from './codegen.js';
 import { patiently, usePatientPolling } from './dawn-poll.js';
 import { OutputPool, type BufferResult } from './output-pool.js';
@@ -88,9 +89,7 @@ async function installNodeWebGPU(): Promise<string> {
   const isNode = typeof process !== 'undefined' && !!process.versions?.node;
   if (!isNode) return 'this browser has no navigator.gpu (WebGPU disabled or unsupported)';
   try {
-    // a non-literal specifier keeps bundlers from pulling the native package into the browser build
-    const pkg = 'webgpu';
-    const mod = (await import(pkg)) as { create(flags: string[]): unknown; globals: Record<string, unknown> };
+    const mod = await importNodeOnly<{ create(flags: string[]): unknown; globals: Record<string, unknown> }>('webgpu');
     for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
     const gpu = mod.create([]);
     // `SEGRAD_GPU_POLL=spin`: Dawn's own polling at full speed while segrad waits (bench/gpu.sh compares)
