@@ -2,9 +2,13 @@
  * `import()` of a module that exists only in Node (a built-in, sharp, webgpu), with a specifier that
  * bundlers do not follow. The browser bundle then holds no literal `import('node:…')` or `import('sharp')`,
  * which an app's own bundler (esbuild, webpack, Vite) would try to resolve for the browser and fail on.
- * In a browser these imports are never reached: what needs them is Node only, and says so.
+ * Outside Node it rejects with an error that says so, instead of the browser's unresolved specifier.
  */
 export function importNodeOnly<T>(specifier: string): Promise<T> {
+  const g = globalThis as { process?: { versions?: { node?: string } } };
+  if (!g.process?.versions?.node) {
+    return Promise.reject(new Error(`segrad: '${specifier}' is Node only, and this is not Node (file datasets, checkpoints on disk and run reports need Node; in a browser, encodeSafetensors and decodeSafetensors work on bytes)`));
+  }
   return import(/* webpackIgnore: true */ /* @vite-ignore */ specifier) as Promise<T>;
 }
 

@@ -73,7 +73,7 @@ describe('browser ESM bundle', () => {
   it("bundles into an app for the browser with nothing left to resolve (no literal import of a Node module), and runs there", async () => {
     // the Node-only modules are imported through importNodeOnly, whose specifier bundlers do not follow
     const app = await build({
-      stdin: { contents: "export { tensor } from './segrad.js';", resolveDir: dir, loader: 'js' },
+      stdin: { contents: "export { tensor, nn } from './segrad.js';", resolveDir: dir, loader: 'js' },
       bundle: true,
       platform: 'browser',
       format: 'esm',
@@ -83,12 +83,15 @@ describe('browser ESM bundle', () => {
     expect(app.errors).toEqual([]);
     const page = await browser.newPage();
     await page.goto(url);
-    const grad = (await page.evaluate(`(async () => {
-      const { tensor } = await import('./app.js');
+    const r = (await page.evaluate(`(async () => {
+      const { tensor, nn } = await import('./app.js');
       const x = tensor([1, -2, 3], undefined, { requiresGrad: true });
       x.mul(x).sum().backward();
-      return Array.from(x.grad.dataSync());
-    })()`)) as number[];
-    expect(grad).toEqual([2, -4, 6]);
+      const saved = await nn.saveSafetensors('w.safetensors', { x }).then(() => 'saved', (e) => e.message);
+      return { grad: Array.from(x.grad.dataSync()), saved };
+    })()`)) as { grad: number[]; saved: string };
+    expect(r.grad).toEqual([2, -4, 6]);
+    // a Node-only function says so in a browser
+    expect(r.saved).toContain("'node:fs/promises' is Node only");
   }, 120_000);
 });
