@@ -70,7 +70,7 @@ describe('browser ESM bundle', () => {
     r.gpuGrad.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
   }, 120_000);
 
-  it("bundles into an app for the browser with nothing left to resolve (no literal import of a Node module), and runs there", async () => {
+  it('bundles into an app for the browser with nothing left to resolve (no literal import of a Node module), and runs there', async () => {
     // the Node-only modules are imported through importNodeOnly, whose specifier bundlers do not follow
     const app = await build({
       stdin: { contents: "export { tensor, nn } from './segrad.js';", resolveDir: dir, loader: 'js' },
