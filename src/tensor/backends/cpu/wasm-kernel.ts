@@ -617,14 +617,28 @@ function elementwiseBody(name: string): number[] {
   return [...vec([[2, 0x7f], [2, 0x7b]]), ...b];
 }
 
+/** A module of one function, relaxed_madd of its three v128 parameters: valid where relaxed SIMD is on. */
+export function relaxedSimdProbe(): Uint8Array {
+  const body = [0x00, LOCAL_GET, 0, LOCAL_GET, 1, LOCAL_GET, 2, ...simd(F32X4_RELAXED_MADD), END];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, ...vec([[0x7b], [0x7b], [0x7b]]), ...vec([[0x7b]])]])),
+    ...section(3, vec([[0x00]])),
+    ...section(10, vec([[...uleb(body.length), ...body]])),
+  ]);
+}
+
 /**
  * Whether to try relaxed SIMD (its fused multiply-add): yes unless SEGRAD_WASM_FMA=0. Node 20's V8 (11.3)
- * has it behind a flag, which is set here, process-wide, before the kernel compiles; later Nodes and
- * Chromium ≥ 114 have it on, and where it is missing the kernel compiles without it.
+ * has it behind a flag, which is set here, process-wide, before the kernel compiles. Later Nodes and
+ * Chromium ≥ 114 have it on, and Node 22 and 24 (22.23, 24.22 tried) no longer know the flag: setting it
+ * there prints "unrecognized flag" on stderr, so it is set only where the probe does not validate. Where relaxed SIMD
+ * is missing the kernel compiles without it.
  */
 export function relaxedSimdAllowed(): boolean {
   type V8 = typeof import('node:v8');
   if (nodeProcess?.env?.SEGRAD_WASM_FMA === '0') return false;
+  if (WebAssembly.validate(relaxedSimdProbe() as Uint8Array<ArrayBuffer>)) return true;
   try {
     (nodeProcess?.getBuiltinModule?.('node:v8') as V8 | undefined)?.setFlagsFromString('--experimental-wasm-relaxed-simd');
   } catch {
