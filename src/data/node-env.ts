@@ -18,7 +18,7 @@ export function loadSharp(): Promise<Sharp> {
     (m) => m.default,
     (e: unknown) => {
       sharpPromise = null;
-      throw new Error(`segrad data: image decoding from files needs the sharp package (Node only): ${(e as Error).message}`);
+      throw new Error(`segrad: reading and writing image files needs the sharp package (Node only): ${(e as Error).message}`);
     },
   );
   return sharpPromise;

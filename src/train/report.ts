@@ -2,8 +2,7 @@ import { figure, lineChart, rocChart, escapeXml, type Series } from '../plot/ind
 import { aucRoc, rocCurve } from '../metrics/index.js';
 import type { RunFolder } from './run-folder.js';
 import { writeFileAtomic } from './run-folder.js';
-import type { Sharp } from '../data/node-env.js';
-import { importNodeOnly } from '../tensor/node-only.js';
+import { loadSharp } from '../data/node-env.js';
 
 /** One example prediction for the report: grayscale planes of one image, each `height × width`. */
 export interface ReportExample {
@@ -27,7 +26,7 @@ export interface ReportOptions {
 
 /** Encodes a [0,1] grayscale plane as a PNG data URL (sharp, Node only). */
 async function pngDataUrl(plane: Float32Array, width: number, height: number): Promise<string> {
-  const sharp = (await importNodeOnly<{ default: Sharp }>('sharp')).default;
+  const sharp = await loadSharp();
   const bytes = Buffer.alloc(width * height);
   for (let i = 0; i < bytes.length; i++) bytes[i] = Math.max(0, Math.min(255, Math.round(plane[i] * 255)));
   const png = await sharp(bytes, { raw: { width, height, channels: 1 } }).png().toBuffer();

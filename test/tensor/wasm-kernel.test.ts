@@ -232,7 +232,7 @@ describe('createWasmKernel', () => {
     expect(plain?.shared).toBe(true);
   });
 
-  // Node 22+ no longer knows V8's relaxed-SIMD flag, and setting it prints "unrecognized flag": the flag is
+  // Node 22 and 24 no longer know V8's relaxed-SIMD flag, and setting it prints "unrecognized flag": the flag is
   // set only where this probe does not validate, so the probe must validate wherever the fused kernel compiles
   it('the relaxed-SIMD probe validates exactly where the fused kernel compiles', () => {
     delete process.env.SEGRAD_WASM_FMA;

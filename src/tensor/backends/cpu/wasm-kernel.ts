@@ -170,6 +170,9 @@ const madd = (fma: boolean, acc: number, x: number, y: number): number[] =>
     ? [LOCAL_GET, x, LOCAL_GET, y, LOCAL_GET, acc, ...simd(F32X4_RELAXED_MADD), LOCAL_SET, acc]
     : [LOCAL_GET, acc, LOCAL_GET, x, LOCAL_GET, y, ...simd(F32X4_MUL), ...simd(F32X4_ADD), LOCAL_SET, acc];
 
+/** The first bytes of every WebAssembly module: the magic number and version 1. */
+const WASM_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
 /** The module bytes for an MR × (4·NRV) kernel; `fma` uses relaxed SIMD's fused multiply-add. */
 export function kernelModule(mr: number, nrv: number, memoryPages: number, shared: boolean, fma = false): Uint8Array {
   const nr = 4 * nrv;
@@ -212,7 +215,7 @@ export function kernelModule(mr: number, nrv: number, memoryPages: number, share
 
   const i32s = (n: number): number[][] => Array.from({ length: n }, () => [0x7f]);
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...WASM_HEADER,
     ...section(1, vec([[0x60, ...vec(i32s(5)), 0x00], [0x60, ...vec(i32s(9)), 0x00], [0x60, ...vec(i32s(4)), 0x00], [0x60, ...vec(i32s(2)), 0x00], [0x60, ...vec(i32s(6)), 0x00], [0x60, ...vec([...i32s(6), [0x7d], [0x7d], [0x7f]]), 0x00],
       // 6 bnSums, 7 bnDotSums, 8 bnApply, 9 bnGradApply
       [0x60, ...vec([[0x7f], [0x7f], [0x7d], [0x7f]]), 0x00], [0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7d], [0x7f]]), 0x00],
@@ -621,7 +624,7 @@ function elementwiseBody(name: string): number[] {
 export function relaxedSimdProbe(): Uint8Array {
   const body = [0x00, LOCAL_GET, 0, LOCAL_GET, 1, LOCAL_GET, 2, ...simd(F32X4_RELAXED_MADD), END];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...WASM_HEADER,
     ...section(1, vec([[0x60, ...vec([[0x7b], [0x7b], [0x7b]]), ...vec([[0x7b]])]])),
     ...section(3, vec([[0x00]])),
     ...section(10, vec([[...uleb(body.length), ...body]])),
@@ -632,8 +635,8 @@ export function relaxedSimdProbe(): Uint8Array {
  * Whether to try relaxed SIMD (its fused multiply-add): yes unless SEGRAD_WASM_FMA=0. Node 20's V8 (11.3)
  * has it behind a flag, which is set here, process-wide, before the kernel compiles. Later Nodes and
  * Chromium ≥ 114 have it on, and Node 22 and 24 (22.23, 24.22 tried) no longer know the flag: setting it
- * there prints "unrecognized flag" on stderr, so it is set only where the probe does not validate. Where relaxed SIMD
- * is missing the kernel compiles without it.
+ * there prints "unrecognized flag" on stderr, so it is set only where the probe does not validate. Where
+ * relaxed SIMD is missing the kernel compiles without it.
  */
 export function relaxedSimdAllowed(): boolean {
   type V8 = typeof import('node:v8');
