@@ -24,6 +24,7 @@ let browser: Browser;
 let page: Page;
 let base = '';
 const pageErrors: string[] = [];
+const failedLoads: string[] = [];
 
 const getState = (): Promise<PageState> => page.evaluate(() => (window as unknown as { __segrad: { state: PageState } }).__segrad.state);
 const waitFor = (fn: string, timeout = 30_000): Promise<unknown> => page.waitForFunction(fn, null, { timeout, polling: 100 });
@@ -51,6 +52,9 @@ beforeAll(async () => {
   });
   page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && m.text().startsWith('Failed to load resource')) failedLoads.push(`${m.text()} ${m.location().url}`);
+  });
   await page.goto(base);
   await waitFor(`${S}.ready || ${S}.error`, 60_000);
 }, 90_000);
@@ -66,6 +70,10 @@ describe('playground (dist/web in headless Chromium)', () => {
     expect((await fetch(new URL('/%2e%2e/package.json', base))).status).toBe(404);
     expect((await fetch(new URL('/nope.js', base))).status).toBe(404);
     expect((await fetch(base, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('loads without a missing resource (the icon is inline, not a /favicon.ico that 404s)', () => {
+    expect(failedLoads).toEqual([]);
   });
 
   it('builds a static folder with relative paths only', () => {
