@@ -12,6 +12,8 @@ export const DEFAULT_CACHE_DIR = '.cache/segrad-data';
 
 const MAGIC = 0x31444753; // "SGD1" read as little-endian uint32
 const HEADER_BYTES = 16;
+/** Part of every key: raised when a decoder's output changes (2: masks by their brightest channel), so older entries are not reused. */
+const DECODER_VERSION = 2;
 
 let hits = 0;
 let misses = 0;
@@ -39,7 +41,7 @@ export async function cached(dir: string | null, files: readonly string[], optio
       return [path.resolve(f), s.mtimeMs, s.size];
     }),
   );
-  const key = crypto.createHash('sha256').update(JSON.stringify({ stamps, options })).digest('hex').slice(0, 40);
+  const key = crypto.createHash('sha256').update(JSON.stringify({ stamps, options, decoder: DECODER_VERSION })).digest('hex').slice(0, 40);
   const entry = path.join(dir, `${key}.u8`);
   try {
     const buf = await fs.readFile(entry);

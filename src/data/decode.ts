@@ -16,7 +16,9 @@ export interface RawPixels {
  * How to decode a file.
  * - `kind: 'image'`: `channels` 3 (RGB; alpha dropped, grey expanded) or 1 (luminance); resized with
  *   sharp's `linear` (bilinear) kernel.
- * - `kind: 'mask'`: one channel (luminance; binarise later with > 127), resized nearest.
+ * - `kind: 'mask'`: one channel, each pixel's brightest colour channel (so a red, green or blue mask on
+ *   black reads 255 where it is drawn, which its luminance, 127 for pure red, would not), resized nearest;
+ *   binarised later (`binaryMask`).
  * - `kind: 'index'`: one channel of class indices, resized nearest. A palette PNG gives the palette
  *   index of each pixel; any other file gives its first channel.
  * `size` is `[height, width]`, or null to keep the file's size. Aspect ratio is not preserved (fit 'fill').
@@ -57,15 +59,29 @@ export async function decodeFile(file: string, opts: DecodeOptions): Promise<Raw
     }
     let p = sharp(file);
     if (opts.kind === 'image') p = opts.channels === 1 ? p.removeAlpha().grayscale() : p.removeAlpha().toColourspace('srgb');
-    else if (opts.kind === 'mask') p = p.removeAlpha().grayscale();
+    else if (opts.kind === 'mask') p = p.removeAlpha().toColourspace('srgb');
     else p = p.extractChannel(0);
     if (opts.size) p = p.resize({ height: opts.size[0], width: opts.size[1], fit: 'fill', kernel: opts.kind === 'image' ? 'linear' : 'nearest' });
-    if (opts.kind !== 'image') p = p.toColourspace('b-w'); // keep one channel: sharp may widen it back to sRGB
+    if (opts.kind === 'index') p = p.toColourspace('b-w'); // keep one channel: sharp may widen it back to sRGB
     const { data, info } = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), channels: info.channels, height: info.height, width: info.width };
+    const px = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), channels: info.channels, height: info.height, width: info.width };
+    return opts.kind === 'mask' ? brightestChannel(px) : px;
   } catch (e) {
     throw new Error(`${file}: cannot decode ${opts.kind === 'image' ? 'image' : 'mask'} (${(e as Error).message})`);
   }
+}
+
+/** Interleaved pixels → one channel holding each pixel's largest channel value. */
+function brightestChannel(px: RawPixels): RawPixels {
+  if (px.channels === 1) return px;
+  const plane = px.height * px.width;
+  const out = new Uint8Array(plane);
+  for (let q = 0, at = 0; q < plane; q++, at += px.channels) {
+    let m = px.data[at];
+    for (let c = 1; c < px.channels; c++) if (px.data[at + c] > m) m = px.data[at + c];
+    out[q] = m;
+  }
+  return { ...px, data: out, channels: 1 };
 }
 
 /** Resizes one-channel label pixels with nearest neighbour (used after merging masks at native size). */

@@ -22,7 +22,7 @@ export interface FileDatasetOptions {
   size?: SizeOption | null;
   /** Image channels: 3 (RGB, alpha dropped) or 1 (luminance). Default: per dataset; folder: from the first image. */
   channels?: 1 | 3;
-  /** Number of classes, background included, for index masks (pixel value = class index → one-hot `[K, H, W]`). Unset: binary masks (> 127 is foreground), K = 1. */
+  /** Number of classes, background included, for index masks (pixel value = class index → one-hot `[K, H, W]`). Unset: binary masks (0/255: > 127 is foreground; 0/1: the 1s), K = 1. */
   classes?: number;
   /** Disk-cache folder for decoded pixels, or false for none. Default `.cache/segrad-data` under the current folder. */
   cacheDir?: string | false;
@@ -74,10 +74,10 @@ export class FileDataset implements Dataset {
     }
     const sample: Sample = {
       image: interleavedToPlanar(image.data, image.height, image.width, image.channels),
-      mask: classes > 1 ? oneHotMask(mask.data, classes, e.masks.join(', ')) : binaryMask(mask.data),
+      mask: classes > 1 ? oneHotMask(mask.data, classes, e.masks.join(', ')) : binaryMask(mask.data, e.masks.join(', ')),
       shape: { channels: image.channels, classes, height: image.height, width: image.width },
       id: e.id,
-      ...(fov ? { fov: binaryMask(fov.data) } : {}),
+      ...(fov ? { fov: binaryMask(fov.data, e.fov!) } : {}),
     };
     if (this.settings.memoryCache) this.memory.set(i, sample);
     return sample;

@@ -12,7 +12,7 @@ export interface ImageDataLike {
   height: number;
 }
 
-/** Pixel values at or below this are background in binary masks (0/255 masks: 255 is foreground). */
+/** Pixel values at or below this are background in 0/255 binary masks (255 is foreground). */
 export const MASK_THRESHOLD = 127;
 
 /** Interleaved `[H, W, C]` bytes → planar `[C, H, W]` floats in [0, 1]. */
@@ -26,10 +26,25 @@ export function interleavedToPlanar(bytes: ArrayLike<number>, height: number, wi
   return out;
 }
 
-/** One byte per pixel → binary mask `[1, H, W]`: 1 where the value is above {@link MASK_THRESHOLD}. */
-export function binaryMask(bytes: ArrayLike<number>): Float32Array {
+/**
+ * One byte per pixel → binary mask `[1, H, W]`. A 0/255 mask (the usual PNG) is foreground above
+ * {@link MASK_THRESHOLD}; a mask whose largest value is 1 (a 0/1 label map, as numpy, nnU-Net and many
+ * exports write it) is foreground at its 1s, which the threshold would have read as all background.
+ * Any other largest value at or below the threshold (2…127: class indices, a faint mask) throws, naming
+ * `source`, rather than train towards an empty mask.
+ */
+export function binaryMask(bytes: ArrayLike<number>, source = 'mask'): Float32Array {
+  let max = 0;
+  for (let p = 0; p < bytes.length; p++) if (bytes[p] > max) max = bytes[p];
+  if (max > 1 && max <= MASK_THRESHOLD) {
+    throw new Error(
+      `${source}: the mask's largest value is ${max}, so it is neither a 0/255 mask (foreground > ${MASK_THRESHOLD}) nor a 0/1 mask, and read as either it would be all background; ` +
+        `if its values are class indices, pass classes: K (K classes, background included; on the command line --data folder:DIR?classes=K)`,
+    );
+  }
+  const threshold = max === 1 ? 0 : MASK_THRESHOLD;
   const out = new Float32Array(bytes.length);
-  for (let p = 0; p < bytes.length; p++) out[p] = bytes[p] > MASK_THRESHOLD ? 1 : 0;
+  for (let p = 0; p < bytes.length; p++) out[p] = bytes[p] > threshold ? 1 : 0;
   return out;
 }
 
@@ -73,7 +88,8 @@ export function fromImageData(img: ImageDataLike, opts: { channels?: 1 | 3 } = {
 }
 
 /**
- * Browser decoding of a mask: `ImageData` → `[1, H, W]` binary (luminance > 127) or, with `classes`,
+ * Browser decoding of a mask: `ImageData` → `[1, H, W]` binary (each pixel's brightest colour channel, so
+ * colour masks on black read as drawn; then {@link binaryMask}) or, with `classes`,
  * one-hot `[K, H, W]` from the class index in the red channel.
  */
 export function maskFromImageData(img: ImageDataLike, opts: { classes?: number } = {}): Float32Array {
@@ -82,9 +98,9 @@ export function maskFromImageData(img: ImageDataLike, opts: { classes?: number }
   const values = new Uint8Array(plane);
   for (let p = 0; p < plane; p++) {
     const r = img.data[4 * p], g = img.data[4 * p + 1], b = img.data[4 * p + 2];
-    values[p] = opts.classes ? r : Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+    values[p] = opts.classes ? r : Math.max(r, g, b);
   }
-  return opts.classes ? oneHotMask(values, opts.classes, 'maskFromImageData') : binaryMask(values);
+  return opts.classes ? oneHotMask(values, opts.classes, 'maskFromImageData') : binaryMask(values, 'maskFromImageData');
 }
 
 /** Builds a {@link Sample} from a browser image and mask of the same size. */

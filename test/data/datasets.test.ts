@@ -27,6 +27,38 @@ describe('folderDataset', () => {
     expect(Array.from(s.mask.subarray(0, 5))).toEqual([0, 0, 0, 1, 1]);
   });
 
+  it('reads 0/1 masks (numpy and nnU-Net exports) by their 1s; a mask of small class indices is an error naming it', async () => {
+    const dir = join(root, 'folder-01');
+    await writeImage(join(dir, 'images', 'a.png'), 4, 4, 1, (y, x) => 16 * y + x);
+    await writeImage(join(dir, 'masks', 'a.png'), 4, 4, 1, (y, x) => (x === y ? 1 : 0));
+    await writeImage(join(dir, 'images', 'b.png'), 4, 4, 1, (y, x) => 16 * y + x);
+    await writeImage(join(dir, 'masks', 'b.png'), 4, 4, 1, (_y, x) => x % 3);
+    const ds = await folderDataset(dir, { cacheDir: false });
+    expect(Array.from((await ds.get(0)).mask)).toEqual(Array.from({ length: 16 }, (_, q) => (q % 5 === 0 ? 1 : 0)));
+    await expect(ds.get(1)).rejects.toThrow(/masks[\\/]b\.png: the mask's largest value is 2, .*all background.*classes=K/);
+    const classes = await folderDataset(dir, { classes: 3, cacheDir: false });
+    expect(Array.from((await classes.get(1)).mask.subarray(16, 20))).toEqual([0, 1, 0, 0]);
+  });
+
+  it('reads colour masks by their brightest channel: red, green or blue on black is foreground where drawn', async () => {
+    const dir = join(root, 'folder-colour');
+    const drawn = (y: number, x: number) => x >= y;
+    for (const [k, colour] of [[255, 0, 0], [0, 0, 255], [0, 160, 0]].entries()) {
+      await writeImage(join(dir, 'images', `c${k}.png`), 4, 4, 3, rgb(k));
+      await writeImage(join(dir, 'masks', `c${k}.png`), 4, 4, 3, (y, x, c) => (drawn(y, x) ? colour[c] : 0));
+    }
+    const expected = Array.from({ length: 16 }, (_, q) => (drawn(Math.floor(q / 4), q % 4) ? 1 : 0));
+    for (const size of [undefined, [8, 8] as [number, number]]) {
+      const ds = await folderDataset(dir, { cacheDir: false, size });
+      for (let i = 0; i < 3; i++) {
+        const m = (await ds.get(i)).mask;
+        expect(m.length).toBe(size ? 64 : 16);
+        if (!size) expect(Array.from(m)).toEqual(expected);
+        else expect(Array.from({ length: 16 }, (_, q) => m[16 * Math.floor(q / 4) + 2 * (q % 4)])).toEqual(expected);
+      }
+    }
+  });
+
   it('grey images default to one channel; channels: 3 expands them; RGB with channels: 1 gives luminance', async () => {
     const dir = join(root, 'folder-grey');
     await writeImage(join(dir, 'images', 'g.png'), 4, 4, 1, (y, x) => 16 * y + x);

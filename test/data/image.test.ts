@@ -24,6 +24,19 @@ describe('browser decoding', () => {
     expect(() => sampleFromImageData(rgba(2, 2, () => 0), rgba(3, 2, () => 0))).toThrow(/image is 2×2 but mask is 3×2/);
   });
 
+  it('binaryMask: 0/255 above 127, 0/1 by its 1s, and a largest value of 2 to 127 is an error naming the source', () => {
+    expect(Array.from(binaryMask([0, 1, 127, 128, 255]))).toEqual([0, 0, 0, 1, 1]);
+    expect(Array.from(binaryMask([0, 1, 1, 0]))).toEqual([0, 1, 1, 0]);
+    expect(Array.from(binaryMask([1, 1]))).toEqual([1, 1]);
+    expect(Array.from(binaryMask([0, 0]))).toEqual([0, 0]);
+    for (const max of [2, 64, 127]) expect(() => binaryMask([0, 1, max], 'm.png')).toThrow(new RegExp(`^m\\.png: the mask's largest value is ${max},`));
+    const ones = rgba(3, 1, (p, c) => (c === 3 ? 255 : [0, 1, 1][p]));
+    expect(Array.from(maskFromImageData(ones))).toEqual([0, 1, 1]);
+    expect(() => maskFromImageData(rgba(2, 1, (p, c) => (c === 3 ? 255 : 3 * p)))).toThrow(/^maskFromImageData: the mask's largest value is 3/);
+    // colour on black: each pixel's brightest channel (pure blue's luminance is 29, red's 76)
+    expect(Array.from(maskFromImageData(rgba(3, 1, (p, c) => (c === 3 ? 255 : [[0, 0, 0], [0, 0, 255], [255, 0, 0]][p][c]))))).toEqual([0, 1, 1]);
+  });
+
   it('plain-JS resizing: bilinear interpolates at half-pixel centres, nearest keeps labels', () => {
     // 1×2 → 1×4: centres at x = -0.25, 0.25, 0.75, 1.25 in source pixels → clamped 0, 0.25, 0.75, 1
     const up = resizeBilinear(Float32Array.from([0, 1]), 1, 1, 2, 1, 4);
