@@ -15,12 +15,12 @@ export interface RawPixels {
 /**
  * How to decode a file.
  * - `kind: 'image'`: `channels` 3 (RGB; alpha dropped, grey expanded) or 1 (luminance); resized with
- *   sharp's `linear` (bilinear) kernel.
+ *   sharp's `linear` (bilinear) kernel. 16-bit images are scaled to 8 bits (value / 257).
  * - `kind: 'mask'`: one channel, each pixel's brightest colour channel (so a red, green or blue mask on
  *   black reads 255 where it is drawn, which its luminance, 127 for pure red, would not), resized nearest;
- *   binarised later (`binaryMask`).
+ *   binarised later (`binaryMask`). 16-bit masks keep their values (0/1 stays 0/1; see `decodeWideLabels`).
  * - `kind: 'index'`: one channel of class indices, resized nearest. A palette PNG gives the palette
- *   index of each pixel; any other file gives its first channel.
+ *   index of each pixel; any other file gives its first channel (16-bit files their values, not scaled).
  * `size` is `[height, width]`, or null to keep the file's size. Aspect ratio is not preserved (fit 'fill').
  */
 export interface DecodeOptions {
@@ -57,6 +57,10 @@ export async function decodeFile(file: string, opts: DecodeOptions): Promise<Raw
       const palette = pngPalette(await (await nodeFs()).readFile(file));
       if (palette) return await decodePaletteIndices(sharp, file, palette, opts.size ?? null);
     }
+    if (opts.kind !== 'image') {
+      const meta = await sharp(file).metadata();
+      if (meta.depth === 'ushort') return await decodeWideLabels(sharp, file, opts.kind, (meta.channels ?? 1) - (meta.hasAlpha ? 1 : 0), opts.size ?? null);
+    }
     let p = sharp(file);
     if (opts.kind === 'image') p = opts.channels === 1 ? p.removeAlpha().grayscale() : p.removeAlpha().toColourspace('srgb');
     else if (opts.kind === 'mask') p = p.removeAlpha().toColourspace('srgb');
@@ -69,6 +73,31 @@ export async function decodeFile(file: string, opts: DecodeOptions): Promise<Raw
   } catch (e) {
     throw new Error(`${file}: cannot decode ${opts.kind === 'image' ? 'image' : 'mask'} (${(e as Error).message})`);
   }
+}
+
+/**
+ * A 16-bit mask read by its values. sharp's 8-bit conversion divides by 257, which turns a 0/1 or
+ * class-index label map into zeros: here class indices stay as they are (up to 255), and a binary
+ * mask keeps values up to 255 (0/1, 0/255) and takes the high byte of larger ones (0/65535 → 0/255),
+ * each pixel its brightest channel.
+ */
+async function decodeWideLabels(sharp: Awaited<ReturnType<typeof loadSharp>>, file: string, kind: 'mask' | 'index', colours: number, size: readonly [number, number] | null): Promise<RawPixels> {
+  let p = sharp(file).removeAlpha();
+  if (kind === 'index') p = p.extractChannel(0);
+  if (size) p = p.resize({ height: size[0], width: size[1], fit: 'fill', kernel: 'nearest' });
+  // named, or sharp converts to 8-bit sRGB first
+  p = p.toColourspace(kind === 'mask' && colours >= 3 ? 'rgb16' : 'grey16');
+  const { data, info } = await p.raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+  const wide = new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+  const plane = info.width * info.height;
+  const out = new Uint8Array(plane);
+  for (let q = 0; q < plane; q++) {
+    let v = wide[q * info.channels];
+    for (let c = 1; c < info.channels; c++) v = Math.max(v, wide[q * info.channels + c]);
+    if (kind === 'index' && v > 255) throw new Error(`pixel ${q} has class index ${v}; class-index masks hold at most 256 classes`);
+    out[q] = v <= 255 ? v : v >> 8;
+  }
+  return { data: out, channels: 1, height: info.height, width: info.width };
 }
 
 /** Interleaved pixels → one channel holding each pixel's largest channel value. */

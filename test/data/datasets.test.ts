@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drive, DrivePatches, dsb2018, folderDataset, isic2018, slidingWindow, reassemble } from '../../src/data/index.js';
-import { inDisc, rgb, tempDir, writeImage } from './fixtures.js';
+import { inDisc, rgb, tempDir, writeImage, writePng16 } from './fixtures.js';
 
 let root: string;
 let cleanup: () => Promise<void>;
@@ -57,6 +57,30 @@ describe('folderDataset', () => {
         else expect(Array.from({ length: 16 }, (_, q) => m[16 * Math.floor(q / 4) + 2 * (q % 4)])).toEqual(expected);
       }
     }
+  });
+
+  it('reads 16-bit masks by their values: 0/1, 0/65535 and red binary masks, class indices (sharp alone would divide by 257)', async () => {
+    const dir = join(root, 'folder-16');
+    const drawn = (y: number, x: number) => x > y;
+    for (const [name, c, high] of [['full', 1, 65535], ['one', 1, 1], ['red', 3, 65535]] as const) {
+      await writeImage(join(dir, 'images', `${name}.png`), 4, 4, 1, (y, x) => 16 * y + x);
+      await writePng16(join(dir, 'masks', `${name}.png`), 4, 4, c, (y, x, k) => (drawn(y, x) && k === 0 ? high : 0));
+    }
+    const expected = Array.from({ length: 16 }, (_, q) => (drawn(Math.floor(q / 4), q % 4) ? 1 : 0));
+    const ds = await folderDataset(dir, { cacheDir: false });
+    for (const i of [0, 1, 2]) expect(Array.from((await ds.get(i)).mask)).toEqual(expected);
+    for (const i of [1, 2]) {
+      const resized = await (await folderDataset(dir, { cacheDir: false, size: 8 })).get(i);
+      expect(Array.from({ length: 16 }, (_, q) => resized.mask[16 * Math.floor(q / 4) + 2 * (q % 4)])).toEqual(expected);
+    }
+
+    const idx = join(root, 'folder-16-index');
+    await writeImage(join(idx, 'images', 'k.png'), 2, 3, 1, (y, x) => 40 * y + x);
+    await writePng16(join(idx, 'masks', 'k.png'), 2, 3, 1, (y, x) => (x + y) % 3);
+    const k = await (await folderDataset(idx, { classes: 3, cacheDir: false })).get(0);
+    for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) for (let c = 0; c < 3; c++) expect(at(k.mask, 2, 3, c, y, x)).toBe((x + y) % 3 === c ? 1 : 0);
+    await writePng16(join(idx, 'masks', 'k.png'), 2, 3, 1, (y, x) => (x === 2 ? 300 : 0));
+    await expect((await folderDataset(idx, { classes: 3, cacheDir: false })).get(0)).rejects.toThrow(/k\.png: cannot decode mask \(pixel 2 has class index 300; .*at most 256 classes\)/);
   });
 
   it('grey images default to one channel; channels: 3 expands them; RGB with channels: 1 gives luminance', async () => {

@@ -1,6 +1,7 @@
 // Builds tiny datasets in the official layouts, in a temp folder, with sharp.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { crc32, deflateSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 
@@ -25,6 +26,28 @@ export async function writeImage(file: string, h: number, w: number, c: 1 | 3 | 
   const ext = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
   const out = ext === 'png' ? img.png({ palette: opts.palette ?? false }) : ext === 'jpg' || ext === 'jpeg' ? img.jpeg({ quality: 100 }) : ext === 'tif' || ext === 'tiff' ? img.tiff({ compression: 'lzw' }) : img.gif();
   await out.toFile(file);
+}
+
+/** Writes a 16-bit grey (c 1) or RGB (c 3) PNG: sharp writes 16-bit PNGs only from 16-bit images, not from raw input. */
+export async function writePng16(file: string, h: number, w: number, c: 1 | 3, f: (y: number, x: number, c: number) => number): Promise<void> {
+  const chunk = (type: string, body: Buffer): Buffer => {
+    const typed = Buffer.concat([Buffer.from(type, 'ascii'), body]);
+    const out = Buffer.alloc(typed.length + 8);
+    out.writeUInt32BE(body.length, 0);
+    typed.copy(out, 4);
+    out.writeUInt32BE(crc32(typed), typed.length + 4);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(w, 0);
+  header.writeUInt32BE(h, 4);
+  header[8] = 16; // bit depth
+  header[9] = c === 1 ? 0 : 2; // colour type: grey or RGB; no interlace
+  const pitch = 1 + 2 * w * c; // each row: filter byte 0, then big-endian samples
+  const rows = Buffer.alloc(h * pitch);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) rows.writeUInt16BE(f(y, x, k), y * pitch + 1 + 2 * (x * c + k));
+  const png = Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+  await writeBytes(file, png);
 }
 
 export async function writeBytes(file: string, bytes: Uint8Array | string): Promise<void> {
