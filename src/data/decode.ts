@@ -22,11 +22,14 @@ export interface RawPixels {
  * - `kind: 'index'`: one channel of class indices, resized nearest. A palette PNG gives the palette
  *   index of each pixel; any other file gives its first channel (16-bit files their values, not scaled).
  * `size` is `[height, width]`, or null to keep the file's size. Aspect ratio is not preserved (fit 'fill').
+ * `window` (images): the file's values lo…hi map to 0…255, clipped, read at the file's own precision
+ * (16-bit files too), for images that use part of their type's range (a 12-bit camera: [0, 4095]).
  */
 export interface DecodeOptions {
   kind: 'image' | 'mask' | 'index';
   channels?: 1 | 3;
   size?: readonly [number, number] | null;
+  window?: readonly [number, number];
 }
 
 let decodes = 0;
@@ -37,12 +40,12 @@ export function decodeCount(): number {
 }
 
 /** The header of an image file: size and channel count. Throws naming the file when it is not a readable image. */
-export async function readImageInfo(file: string): Promise<{ width: number; height: number; channels: number; format: string }> {
+export async function readImageInfo(file: string): Promise<{ width: number; height: number; channels: number; format: string; depth: string }> {
   const sharp = await loadSharp();
   try {
     const m = await sharp(file).metadata();
     if (!m.width || !m.height) throw new Error('no width/height in the header');
-    return { width: m.width, height: m.height, channels: m.channels ?? 0, format: m.format ?? 'unknown' };
+    return { width: m.width, height: m.height, channels: m.channels ?? 0, format: m.format ?? 'unknown', depth: m.depth ?? 'uchar' };
   } catch (e) {
     throw new Error(`${file}: not a readable image (${(e as Error).message})`);
   }
@@ -57,6 +60,7 @@ export async function decodeFile(file: string, opts: DecodeOptions): Promise<Raw
       const palette = pngPalette(await (await nodeFs()).readFile(file));
       if (palette) return await decodePaletteIndices(sharp, file, palette, opts.size ?? null);
     }
+    if (opts.kind === 'image' && opts.window) return await decodeWindowed(sharp, file, opts.channels ?? 3, opts.size ?? null, opts.window);
     if (opts.kind !== 'image') {
       const meta = await sharp(file).metadata();
       if (meta.depth === 'ushort') return await decodeWideLabels(sharp, file, opts.kind, (meta.channels ?? 1) - (meta.hasAlpha ? 1 : 0), opts.size ?? null);
@@ -72,6 +76,29 @@ export async function decodeFile(file: string, opts: DecodeOptions): Promise<Raw
     return opts.kind === 'mask' ? brightestChannel(px) : px;
   } catch (e) {
     throw new Error(`${file}: cannot decode ${opts.kind === 'image' ? 'image' : 'mask'} (${(e as Error).message})`);
+  }
+}
+
+/** An image at its file's precision, values lo…hi mapped to 0…255 (clipped); one channel is libvips' luminance, as `grayscale()`. */
+async function decodeWindowed(sharp: Awaited<ReturnType<typeof loadSharp>>, file: string, channels: 1 | 3, size: readonly [number, number] | null, range: readonly [number, number]): Promise<RawPixels> {
+  checkWindow(range, file);
+  const [lo, hi] = range;
+  const wide = (await sharp(file).metadata()).depth === 'ushort';
+  let p = sharp(file).removeAlpha();
+  if (size) p = p.resize({ height: size[0], width: size[1], fit: 'fill', kernel: 'linear' });
+  // the 16-bit spaces named, or sharp converts to 8 bits first (its grayscale() too)
+  p = p.toColourspace(channels === 1 ? (wide ? 'grey16' : 'b-w') : wide ? 'rgb16' : 'srgb');
+  const { data, info } = await p.raw({ depth: wide ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+  const values = wide ? new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length)) : data;
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(((values[i] - lo) * 255) / (hi - lo))));
+  return { data: out, channels: info.channels, height: info.height, width: info.width };
+}
+
+/** Throws unless `window` is two finite numbers, lo < hi; `where` names the file or dataset. */
+export function checkWindow(window: readonly number[], where: string): void {
+  if (window.length !== 2 || !window.every(Number.isFinite) || !(window[0] < window[1])) {
+    throw new Error(`${where}: window must be [lo, hi] with lo < hi (the file values that map to 0 and 1), got ${JSON.stringify(window)}`);
   }
 }
 

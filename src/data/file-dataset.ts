@@ -3,9 +3,9 @@
  * files) pairs decoded lazily with sharp, resized, disk-cached and checked up front. Node only.
  */
 import { cached, DEFAULT_CACHE_DIR } from './cache.js';
-import { decodeFile, readImageInfo, resizeLabels, type RawPixels } from './decode.js';
+import { checkWindow, decodeFile, readImageInfo, resizeLabels, type RawPixels } from './decode.js';
+import { loadSharp, mapLimit, nodePath } from './node-env.js';
 import { binaryMask, interleavedToPlanar, oneHotMask } from './image.js';
-import { mapLimit, nodePath } from './node-env.js';
 import { checkIndex, normaliseSize, type Dataset, type Sample, type SizeOption, type SkippedFile, type WarningHandler } from './types.js';
 
 /** One sample on disk: its image, the mask file(s) merged by union, and an optional field-of-view mask. */
@@ -22,6 +22,12 @@ export interface FileDatasetOptions {
   size?: SizeOption | null;
   /** Image channels: 3 (RGB, alpha dropped) or 1 (luminance). Default: per dataset; folder: from the first image. */
   channels?: 1 | 3;
+  /**
+   * Image values lo…hi (in the file's units: 0–255 for 8-bit files, 0–65535 for 16-bit ones) map to 0…1,
+   * clipped: for images that use part of their range, such as a 12-bit camera's `[0, 4095]`, or a CT
+   * window. Default: the whole range of each file's type.
+   */
+  window?: readonly [number, number];
   /** Number of classes, background included, for index masks (pixel value = class index → one-hot `[K, H, W]`). Unset: binary masks (0/255: > 127 is foreground; 0/1: the 1s), K = 1. */
   classes?: number;
   /** Disk-cache folder for decoded pixels, or false for none. Default `.cache/segrad-data` under the current folder. */
@@ -46,7 +52,7 @@ export class FileDataset implements Dataset {
     readonly name: string,
     readonly entries: readonly FileEntry[],
     readonly skipped: readonly SkippedFile[],
-    private readonly settings: { size: [number, number] | null; channels: 1 | 3; classes: number; cacheDir: string | null; memoryCache: boolean },
+    private readonly settings: { size: [number, number] | null; channels: 1 | 3; classes: number; cacheDir: string | null; memoryCache: boolean; window?: readonly [number, number] },
   ) {
     this.ids = entries.map((e) => e.id);
   }
@@ -61,8 +67,8 @@ export class FileDataset implements Dataset {
     const hit = this.memory.get(i);
     if (hit) return hit;
     const e = this.entries[i];
-    const { size, channels, classes, cacheDir } = this.settings;
-    const image = await cached(cacheDir, [e.image], { kind: 'image', channels, size }, () => decodeFile(e.image, { kind: 'image', channels, size }));
+    const { size, channels, classes, cacheDir, window } = this.settings;
+    const image = await cached(cacheDir, [e.image], { kind: 'image', channels, size, window }, () => decodeFile(e.image, { kind: 'image', channels, size, window }));
     const kind = classes > 1 ? 'index' : 'mask';
     const mask = await cached(cacheDir, e.masks, { kind, size, union: e.masks.length > 1 }, () => decodeMasks(e.masks, kind, size));
     const fov = e.fov ? await cached(cacheDir, [e.fov], { kind: 'mask', size }, () => decodeFile(e.fov!, { kind: 'mask', size })) : undefined;
@@ -121,18 +127,19 @@ export async function buildFileDataset(
   if (!Number.isInteger(classes) || classes < 1) throw new Error(`${name}: classes must be a positive integer, got ${opts.classes}`);
   const bad = [...problems];
   let good = entries;
-  let firstChannels: number | undefined;
+  if (opts.window) checkWindow(opts.window, name);
+  const infos = new Map<FileEntry, Awaited<ReturnType<typeof readImageInfo>>>();
   if (opts.validate ?? true) {
     const checks = await mapLimit(entries, 8, async (e) => {
       try {
         const img = await readImageInfo(e.image);
+        infos.set(e, img);
         for (const f of [...e.masks, ...(e.fov ? [e.fov] : [])]) {
           const m = await readImageInfo(f);
           if (size === null && (m.width !== img.width || m.height !== img.height)) {
             return { file: `${e.image}, ${f}`, reason: `image is ${img.width}×${img.height} but ${f} is ${m.width}×${m.height} (W×H); pass a size to resize both` };
           }
         }
-        firstChannels ??= img.channels;
         return null;
       } catch (err) {
         return { file: e.image, reason: (err as Error).message };
@@ -148,11 +155,54 @@ export async function buildFileDataset(
     (opts.onWarning ?? console.warn)(`${name}: skipped ${bad.length} bad sample(s):\n${list}${more}`);
   }
   if (good.length === 0) throw new Error(`${name}: ${defaults.emptyMessage}${bad.length ? ` (all ${bad.length} sample(s) were bad)` : ''}`);
+  if (size === null) checkOneSize(name, good, infos);
+  const wide = good.find((e) => infos.get(e)?.depth === 'ushort');
+  if (wide && !opts.window) await warnIfDim(name, wide.image, opts.onWarning ?? console.warn);
+  // the first image in order decides (the checks above finish in any order)
+  const firstChannels = infos.get(good[0])?.channels;
   const channels = opts.channels ?? defaults.channels ?? (firstChannels !== undefined && firstChannels <= 2 ? 1 : 3);
   if (channels !== 1 && channels !== 3) throw new Error(`${name}: channels must be 1 or 3, got ${channels}`);
   const path = await nodePath();
   const cacheDir = opts.cacheDir === false ? null : path.resolve(opts.cacheDir ?? DEFAULT_CACHE_DIR);
-  return new FileDataset(name, good, bad, { size, channels, classes, cacheDir, memoryCache: opts.memoryCache ?? false });
+  return new FileDataset(name, good, bad, { size, channels, classes, cacheDir, memoryCache: opts.memoryCache ?? false, ...(opts.window ? { window: opts.window } : {}) });
+}
+
+/**
+ * Without resizing, every image must have one size: batches stack them and the metrics pool them, so a
+ * mixed folder would fail only when a batch or the evaluation met the odd one, perhaps after training.
+ */
+function checkOneSize(name: string, entries: readonly FileEntry[], infos: ReadonlyMap<FileEntry, { width: number; height: number }>): void {
+  const bySize = new Map<string, FileEntry[]>();
+  for (const e of entries) {
+    const info = infos.get(e);
+    if (info === undefined) continue;
+    const s = `${info.width}×${info.height}`;
+    const group = bySize.get(s);
+    if (group) group.push(e);
+    else bySize.set(s, [e]);
+  }
+  if (bySize.size <= 1) return;
+  const groups = [...bySize].sort((a, b) => b[1].length - a[1].length);
+  const list = groups.slice(0, 4).map(([s, es]) => `${s} (W×H): ${es.length} image(s), such as ${es[0].image}`).join('; ');
+  throw new Error(
+    `${name}: the images have ${groups.length} sizes and are not resized: ${list}${groups.length > 4 ? '; …' : ''}. ` +
+      `Pass a size to resize them all to one (size: 256 or [height, width]; on the command line --data 'folder:DIR?size=256' or '?size=192x256')`,
+  );
+}
+
+/**
+ * Read by the whole 16-bit range, a 16-bit image whose values stay small (a 12-bit camera's) keeps a few
+ * of 256 grey levels; the first 16-bit image of a dataset says whether to suggest a window.
+ */
+async function warnIfDim(name: string, file: string, warn: WarningHandler): Promise<void> {
+  const sharp = await loadSharp();
+  const max = Math.max(...(await sharp(file).stats()).channels.map((c) => c.max));
+  if (max <= 0 || max >= 4096) return;
+  const top = 2 ** Math.ceil(Math.log2(max + 1)) - 1;
+  warn(
+    `${name}: ${file} is a 16-bit image whose values reach only ${max}; read by the whole 16-bit range it keeps ${Math.floor(max / 257) + 1} grey levels of 256. ` +
+      `Pass window: [0, ${top}] to map 0…${top} to 0…1 (on the command line --data '…?window=0,${top}')`,
+  );
 }
 
 /** File extensions sharp decodes that the layouts use. */

@@ -1,6 +1,7 @@
 /** Parses the CLI's dataset strings, e.g. `synthetic:blobs?foreground=0.05&count=200&size=64` or `isic2018:/data/isic`. */
 import { drive } from './drive.js';
 import { dsb2018 } from './dsb2018.js';
+import { checkWindow } from './decode.js';
 import type { FileDatasetOptions } from './file-dataset.js';
 import { folderDataset } from './folder.js';
 import { isic2018 } from './isic2018.js';
@@ -11,12 +12,12 @@ import type { Dataset, SizeOption } from './types.js';
 /** The dataset kinds {@link datasetFromSpec} knows. */
 export const DATASET_KINDS = ['synthetic', 'isic2018', 'dsb2018', 'drive', 'folder'] as const;
 
-const FILE_KEYS = ['size', 'channels', 'classes', 'cache'];
+const FILE_KEYS = ['size', 'channels', 'classes', 'cache', 'window'];
 const KEYS: Record<(typeof DATASET_KINDS)[number], string[]> = {
   synthetic: ['count', 'size', 'foreground', 'noise', 'seed', 'channels'],
   isic2018: [...FILE_KEYS, 'subset'],
   dsb2018: [...FILE_KEYS, 'stage'],
-  drive: ['size', 'channels', 'cache', 'subset', 'mode', 'patches', 'patchSize', 'seed'],
+  drive: ['size', 'channels', 'cache', 'window', 'subset', 'mode', 'patches', 'patchSize', 'seed'],
   folder: [...FILE_KEYS, 'suffix', 'images', 'masks'],
 };
 
@@ -24,8 +25,9 @@ const KEYS: Record<(typeof DATASET_KINDS)[number], string[]> = {
  * Builds a dataset from a spec string `kind:target[?key=value&…]`:
  * - `synthetic:<blobs|vessels|nuclei>` with count, size (`64` or `48x64` as H×W), foreground, noise, seed, channels;
  * - `isic2018:<dir>` (subset), `dsb2018:<dir>` (stage), `folder:<dir>` (suffix, images, masks) with size
- *   (`native` to keep file sizes), channels, classes, cache (`off` or a folder);
- * - `drive:<dir>` with subset, mode (patches|full), patches, patchSize, seed, size, channels, cache.
+ *   (`native` to keep file sizes), channels, classes, cache (`off` or a folder), window (`0,4095`: the image
+ *   values that map to 0 and 1);
+ * - `drive:<dir>` with subset, mode (patches|full), patches, patchSize, seed, size, channels, cache, window.
  * `opts` (cacheDir, skipBad, onWarning…) apply to the file datasets; query values override them.
  * Throws on an unknown kind or key, a bad value, or a folder that does not exist.
  * @example const ds = await datasetFromSpec('synthetic:vessels?foreground=0.05&count=200');
@@ -69,8 +71,10 @@ export async function datasetFromSpec(spec: string, opts: FileDatasetOptions = {
   if (!target) throw new Error(`datasetFromSpec: '${spec}' needs a folder: ${kind}:<dir>`);
   if (!(await isDirectory(target))) throw new Error(`datasetFromSpec: folder ${target} does not exist (from '${spec}')`);
   const cache = str('cache');
+  const window = windowFromSpec(spec);
   const common: FileDatasetOptions = {
     ...opts,
+    ...(window ? { window } : {}),
     ...(params.has('size') ? { size: size() } : {}),
     ...(channels !== undefined ? { channels } : {}),
     ...(params.has('classes') ? { classes: num('classes') } : {}),
@@ -86,4 +90,14 @@ export async function datasetFromSpec(spec: string, opts: FileDatasetOptions = {
     case 'drive':
       return drive(target, { ...common, subset: str('subset') as 'training' | undefined, mode: str('mode') as 'patches' | undefined, patches: num('patches'), patchSize: num('patchSize'), seed: num('seed') });
   }
+}
+
+/** The `window=lo,hi` of a dataset spec, if it has one: `segrad predict` reads new images as the run's were read. */
+export function windowFromSpec(spec: string): [number, number] | undefined {
+  const q = spec.indexOf('?');
+  const v = new URLSearchParams(q < 0 ? '' : spec.slice(q + 1)).get('window');
+  if (v === null) return undefined;
+  const parts = v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
+  checkWindow(parts, `datasetFromSpec: window=${v} in '${spec}'`);
+  return [parts[0], parts[1]];
 }

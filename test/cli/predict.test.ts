@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -10,6 +10,7 @@ import { main } from '../../src/cli/main.js';
 import { createModel, probabilities, type ModelSpec } from '../../src/train/index.js';
 import { noGrad, tensor } from '../../src/tensor/index.js';
 import { captured } from '../helpers/cli.js';
+import { writePng16 } from '../data/fixtures.js';
 
 
 const root = mkdtempSync(join(tmpdir(), 'segrad-predict-'));
@@ -94,6 +95,27 @@ describe('segrad predict', () => {
       if (threshold === '0') expect(mask.data.every((v) => v === 255)).toBe(true);
       if (threshold === '1.01') expect(mask.data.every((v) => v === 0)).toBe(true);
     }
+  });
+
+  it('reads images through the window of the run\'s --data, as training did: a 16-bit image gives the 8-bit one\'s mask and overlay', async () => {
+    const windowed = join(root, 'run-window');
+    cpSync(run, windowed, { recursive: true });
+    const config = JSON.parse(readFileSync(join(windowed, 'config.json'), 'utf8')) as { data: string };
+    writeFileSync(join(windowed, 'config.json'), JSON.stringify({ ...config, data: 'folder:/data/cells?window=0,4080' }));
+    const eight = await raw(join(img, 'wide.png'));
+    // 16 × v over 0…4080 maps back to v exactly
+    await writePng16(join(img, 'wide16.png'), eight.height, eight.width, 3, (y, x, c) => 16 * eight.data[3 * (y * eight.width + x) + c]);
+    const args = ['--size', '22x30', '--out']; // its own size: sharp resizes 8- and 16-bit pixels with different rounding
+    expect((await captured(() => predict.run([join(img, 'wide.png'), '--run', run, ...args, join(root, 'w8')]))).value).toBe(0);
+    expect((await captured(() => predict.run([join(img, 'wide16.png'), '--run', windowed, ...args, join(root, 'w16')]))).value).toBe(0);
+    for (const kind of ['mask', 'overlay']) {
+      const a = await raw(join(root, 'w8', `wide_${kind}.png`));
+      const b = await raw(join(root, 'w16', `wide16_${kind}.png`));
+      expect(b.data.equals(a.data), kind).toBe(true);
+    }
+    // without the window the same file reads 16 times darker, so the run's own images read differently
+    expect((await captured(() => predict.run([join(img, 'wide16.png'), '--run', run, ...args, join(root, 'w16-plain')]))).value).toBe(0);
+    expect((await raw(join(root, 'w16-plain', 'wide16_overlay.png'))).data.equals((await raw(join(root, 'w8', 'wide_overlay.png'))).data)).toBe(false);
   });
 
   it('an unreadable image is an error naming the file; the other images are still written (exit 1)', async () => {

@@ -83,6 +83,53 @@ describe('folderDataset', () => {
     await expect((await folderDataset(idx, { classes: 3, cacheDir: false })).get(0)).rejects.toThrow(/k\.png: cannot decode mask \(pixel 2 has class index 300; .*at most 256 classes\)/);
   });
 
+  it('images of several sizes without a size option are an error at once, listing the sizes; with one they load', async () => {
+    const dir = join(root, 'folder-sizes');
+    for (const [name, h, w] of [['a', 4, 4], ['b', 4, 4], ['c', 6, 5]] as const) {
+      await writeImage(join(dir, 'images', `${name}.png`), h, w, 3, rgb(1));
+      await writeImage(join(dir, 'masks', `${name}.png`), h, w, 1, () => 255);
+    }
+    await expect(folderDataset(dir, { cacheDir: false })).rejects.toThrow(/the images have 2 sizes and are not resized: 4×4 \(W×H\): 2 image\(s\), such as .*a\.png; 5×6 \(W×H\): 1 image\(s\), such as .*c\.png\. Pass a size .*\?size=256/);
+    const resized = await folderDataset(dir, { cacheDir: false, size: 8 });
+    expect((await resized.get(2)).shape).toEqual({ channels: 3, classes: 1, height: 8, width: 8 });
+  });
+
+  it('window maps image values lo…hi to 0…1 at the file\'s precision (16-bit too); a dim 16-bit folder is warned about once', async () => {
+    const dir = join(root, 'folder-window');
+    const level = (y: number, x: number) => 1000 * y + 7 * x; // up to 3021 of 65535: a 12-bit camera
+    await writePng16(join(dir, 'images', 'g.png'), 4, 4, 1, level);
+    await writePng16(join(dir, 'images', 'h.png'), 4, 4, 3, (y, x, c) => level(y, x) + 100 * c);
+    for (const n of ['g', 'h']) await writeImage(join(dir, 'masks', `${n}.png`), 4, 4, 1, (y) => (y > 1 ? 255 : 0));
+    const warnings: string[] = [];
+    const plain = await folderDataset(dir, { cacheDir: false, onWarning: (m) => warnings.push(m) });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/g\.png is a 16-bit image whose values reach only 3021; .* keeps 12 grey levels of 256\. Pass window: \[0, 4095\] .*window=0,4095/);
+    expect((await plain.get(0)).image[15]).toBeCloseTo(Math.round(3021 / 257) / 255, 6); // sharp's 8 bits: v / 257
+
+    const windowed = await folderDataset(dir, { cacheDir: false, window: [0, 4095], onWarning: (m) => warnings.push(m) });
+    expect(warnings).toHaveLength(1);
+    const g = await windowed.get(0);
+    expect(g.shape.channels).toBe(1);
+    for (let q = 0; q < 16; q++) expect(g.image[q]).toBeCloseTo(Math.round((level(Math.floor(q / 4), q % 4) * 255) / 4095) / 255, 6);
+    const rgbWindow = await folderDataset(dir, { cacheDir: false, window: [0, 4095], channels: 3 });
+    const h = await rgbWindow.get(1);
+    for (const c of [0, 1, 2]) expect(at(h.image, 4, 4, c, 3, 2)).toBeCloseTo(Math.round(((level(3, 2) + 100 * c) * 255) / 4095) / 255, 6);
+    // one channel from colour: libvips' luminance, as sharp's grayscale() gives 8-bit files, between the channels
+    const lum = (await windowed.get(1)).image[3 * 4 + 2] * 4095;
+    expect(lum).toBeGreaterThan(3014 + 30);
+    expect(lum).toBeLessThan(3214 - 30);
+
+    // 8-bit files: the window clips, and it is part of the cache key
+    const eight = join(root, 'folder-window-8');
+    await writeImage(join(eight, 'images', 'e.png'), 1, 4, 1, (_y, x) => [0, 50, 100, 200][x]);
+    await writeImage(join(eight, 'masks', 'e.png'), 1, 4, 1, () => 0);
+    const cacheDir = join(root, 'window-cache');
+    const clipped = await (await folderDataset(eight, { cacheDir, window: [50, 150] })).get(0);
+    expect(Array.from(clipped.image, (v) => Math.round(v * 255))).toEqual([0, 0, 128, 255]);
+    expect(Array.from((await (await folderDataset(eight, { cacheDir })).get(0)).image, (v) => Math.round(v * 255))).toEqual([0, 50, 100, 200]);
+    await expect(folderDataset(eight, { window: [5, 5] })).rejects.toThrow(/window must be \[lo, hi\] with lo < hi .*got \[5,5\]/);
+  });
+
   it('grey images default to one channel; channels: 3 expands them; RGB with channels: 1 gives luminance', async () => {
     const dir = join(root, 'folder-grey');
     await writeImage(join(dir, 'images', 'g.png'), 4, 4, 1, (y, x) => 16 * y + x);

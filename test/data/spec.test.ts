@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { datasetFromSpec, DrivePatches, FileDataset, SyntheticDataset } from '../../src/data/index.js';
+import { datasetFromSpec, DrivePatches, FileDataset, SyntheticDataset, windowFromSpec } from '../../src/data/index.js';
 import { inDisc, rgb, tempDir, writeImage } from './fixtures.js';
 
 let root: string;
@@ -31,6 +31,11 @@ describe('datasetFromSpec', () => {
     const f = await datasetFromSpec(`folder:${join(root, 'f')}?suffix=_m&size=8&cache=off`);
     expect(f).toBeInstanceOf(FileDataset);
     expect((await f.get(0)).shape).toEqual({ channels: 3, classes: 1, height: 8, width: 8 });
+    const plain = await (await datasetFromSpec(`folder:${join(root, 'f')}?suffix=_m&cache=off`)).get(0);
+    const windowed = await (await datasetFromSpec(`folder:${join(root, 'f')}?suffix=_m&cache=off&window=0,127.5`)).get(0);
+    for (let q = 0; q < plain.image.length; q++) expect(windowed.image[q]).toBeCloseTo(Math.min(1, Math.round(plain.image[q] * 510) / 255), 6);
+    expect(windowFromSpec('folder:/x?window=-160,240&size=8')).toEqual([-160, 240]);
+    expect(windowFromSpec('folder:/x?size=8')).toBeUndefined();
     const d = await datasetFromSpec(`drive:${join(root, 'd')}?patches=10&patchSize=8&cache=off`);
     expect(d).toBeInstanceOf(DrivePatches);
     expect(d.length).toBe(10);
@@ -46,5 +51,6 @@ describe('datasetFromSpec', () => {
     await expect(datasetFromSpec('synthetic')).rejects.toThrow(/needs a synthetic kind/);
     await expect(datasetFromSpec(`isic2018:${join(root, 'missing')}`)).rejects.toThrow(/folder .*missing does not exist/);
     await expect(datasetFromSpec(`folder:${join(root, 'f')}?size=big`)).rejects.toThrow(/size=big .* must be N, HxW or native/);
+    for (const w of ['5', '3,1', '0,x', ',9']) await expect(datasetFromSpec(`folder:${join(root, 'f')}?suffix=_m&window=${w}`)).rejects.toThrow(/window=.* must be \[lo, hi\] with lo < hi/);
   });
 });

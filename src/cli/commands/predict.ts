@@ -1,4 +1,4 @@
-import { datasetFromSpec, decodeFile, interleavedToPlanar, readImageInfo, resizeBilinear } from '../../data/index.js';
+import { datasetFromSpec, decodeFile, interleavedToPlanar, readImageInfo, resizeBilinear, windowFromSpec } from '../../data/index.js';
 import { foreground, probabilities } from '../../train/index.js';
 import { noGrad, tensor, tidy } from '../../tensor/index.js';
 import { numberOpt, parseArgs, UsageError } from '../args.js';
@@ -17,8 +17,9 @@ usage: segrad predict IMAGE... --run DIR [options]
   --size HxW          the model's input size (default: the size of the run's training images)
   --backend B         cpu (default) | gpu[:mode]
 
-Each image is resized to the training size, segmented, and the probability map is resized back to the
-image's own size (bilinear) before thresholding. The overlay tints the predicted foreground red (40 %).
+Each image is read as the run's training images were (with the window of its --data, if it has one),
+resized to the training size, segmented, and the probability map is resized back to the image's own
+size (bilinear) before thresholding. The overlay tints the predicted foreground red (40 %).
 JPEG, PNG, TIFF and GIF are read.
 
 examples:
@@ -61,6 +62,7 @@ export const predict: Command = {
       size = [s.height, s.width];
     }
     const channels = Number(config.model.options.inChannels ?? 1);
+    const window = windowFromSpec(config.data);
     if (channels !== 1 && channels !== 3) throw new Error(`the model of ${run.dir} takes ${channels} channels; predict reads 1- or 3-channel images`);
     const out = String(o.out ?? run.path('predictions'));
     const { mkdir } = await import('node:fs/promises');
@@ -74,7 +76,7 @@ export const predict: Command = {
       try {
         const info = await readImageInfo(file);
         const [H, W] = [info.height, info.width];
-        const px = await decodeFile(file, { kind: 'image', channels, size });
+        const px = await decodeFile(file, { kind: 'image', channels, size, window });
         const x = interleavedToPlanar(px.data, px.height, px.width, channels);
         const prob = tidy(() => noGrad(() => foreground(probabilities(model.forward(tensor(x, [1, channels, size[0], size[1]]))))));
         const small = (await prob.data()) as Float32Array;
@@ -82,7 +84,7 @@ export const predict: Command = {
         const full = size[0] === H && size[1] === W ? small : resizeBilinear(Float32Array.from(small), 1, size[0], size[1], H, W);
         const mask = Buffer.alloc(H * W);
         for (let i = 0; i < mask.length; i++) mask[i] = full[i] >= threshold ? 255 : 0;
-        const rgb = await decodeFile(file, { kind: 'image', channels: 3, size: null });
+        const rgb = await decodeFile(file, { kind: 'image', channels: 3, size: null, window });
         if (rgb.channels !== 3 || rgb.height !== H || rgb.width !== W) throw new Error(`${file}: decoded to ${rgb.width}×${rgb.height}×${rgb.channels}, expected ${W}×${H}×3`);
         const overlay = Buffer.from(rgb.data);
         for (let i = 0; i < mask.length; i++) {

@@ -25,6 +25,8 @@ usage: segrad train [options]
   --loss-opt K=V      loss option, repeatable (e.g. --loss-opt omega=10 --loss-opt delta=0.1)
   --data SPEC         synthetic:blobs|vessels|nuclei[?count=&size=&foreground=] | isic2018:<dir> |
                       dsb2018:<dir> | drive:<dir> | folder:<dir>   (default: a built-in synthetic set)
+                      file sets: ?size=N|HxW&classes=K&window=LO,HI&channels=1|3&cache=off
+                      (folder also &suffix=_mask&images=&masks=)
   --epochs N          (default 50; quick run ${QUICK.epochs})
   --batch N           batch size (default 16; quick run ${QUICK.batch})
   --lr X              Adam learning rate (default 1e-4; quick run ${QUICK.lr})
