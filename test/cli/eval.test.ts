@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,6 +87,19 @@ describe('segrad eval', () => {
     expect(r.value).toBe(2);
     expect(r.err).toMatch(/has no config\.json/);
     expect(existsSync(join(empty, 'eval.json'))).toBe(false);
+  });
+
+  it('a run whose data folder has moved says so and how to give its new place (exit 1)', async () => {
+    const moved = join(root, 'moved-run');
+    cpSync(run, moved, { recursive: true });
+    const config = readJson(join(moved, 'config.json'));
+    writeFileSync(join(moved, 'config.json'), JSON.stringify({ ...config, data: `folder:${join(root, 'gone')}` }));
+    const r = await captured(() => main(['eval', '--run', moved]));
+    expect(r.value).toBe(1);
+    expect(r.err).toMatch(/folder .*gone does not exist.*the run's own data \(config\.json\): if it has moved, give --data with its new place and --split test/);
+    const elsewhere = await captured(() => main(['eval', '--run', run, '--data', `folder:${join(root, 'gone')}`]));
+    expect(elsewhere.value).toBe(1);
+    expect(elsewhere.err).not.toMatch(/run's own data/);
   });
 
   it('data the model cannot take is an error naming the mismatch (exit 1)', async () => {

@@ -95,8 +95,13 @@ export const evaluate: Command = {
     const spec = own ? config.data : String(o.data);
     const skipBad = Boolean(o['skip-bad']);
     let data: Dataset;
-    if (splitName === 'test') data = (await loadSplit(spec, { seed: config.seed ?? 0, valFraction: 0, skipBad })).test;
-    else data = await datasetFromSpec(spec, { skipBad });
+    try {
+      if (splitName === 'test') data = (await loadSplit(spec, { seed: config.seed ?? 0, valFraction: 0, skipBad })).test;
+      else data = await datasetFromSpec(spec, { skipBad });
+    } catch (e) {
+      if (!own) throw e;
+      throw new Error(`${(e as Error).message}; that is the run's own data (config.json): if it has moved, give --data with its new place and --split test for the same held-out images`);
+    }
     if (data.length === 0) throw new Error(`no images to evaluate in ${spec} (${splitName})`);
     const { channels, classes, height, width } = (await data.get(0)).shape;
     const opts = config.model.options;
