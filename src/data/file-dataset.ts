@@ -151,7 +151,7 @@ export async function buildFileDataset(
   if (bad.length > 0) {
     const list = bad.slice(0, 5).map((b) => `  ${b.file}: ${b.reason}`).join('\n');
     const more = bad.length > 5 ? `\n  … and ${bad.length - 5} more` : '';
-    if (!opts.skipBad) throw new Error(`${name}: ${bad.length} bad sample(s) (pass skipBad: true to leave them out):\n${list}${more}`);
+    if (!opts.skipBad) throw new Error(`${name}: ${bad.length} bad sample(s) (pass skipBad: true, on the command line --skip-bad, to leave them out):\n${list}${more}`);
     (opts.onWarning ?? console.warn)(`${name}: skipped ${bad.length} bad sample(s):\n${list}${more}`);
   }
   if (good.length === 0) throw new Error(`${name}: ${defaults.emptyMessage}${bad.length ? ` (all ${bad.length} sample(s) were bad)` : ''}`);

@@ -46,5 +46,29 @@ export async function folderDataset(dir: string, opts: FolderDatasetOptions = {}
     if (mask === undefined) problems.push({ file: image, reason: `missing mask: expected ${path.join(masksDir, n.base + suffix)}.{${IMAGE_EXTENSIONS.map((e) => e.slice(1)).join(',')}}` });
     else entries.push({ id: n.base, image, masks: [path.join(masksDir, mask)] });
   }
+  const found = suffixGuess(problems.map((p) => imageName(path.basename(p.file))!.base), maskFiles);
+  if (found !== undefined) {
+    for (const p of problems) {
+      const mask = maskFiles.get(imageName(path.basename(p.file))!.base + found);
+      if (mask) p.reason += ` (there is ${mask}: maskSuffix '${found}'? on the command line ?suffix=${found})`;
+    }
+  }
   return buildFileDataset(`folder(${dir})`, entries, problems, opts, { size: null, emptyMessage: `no images in ${imagesDir}` });
+}
+
+/**
+ * The suffix that names most of the missing masks, when the masks seem to carry one the options do not
+ * name: tried are the endings of the mask names that start with the first missing image's name.
+ */
+function suffixGuess(missing: readonly string[], masks: ReadonlyMap<string, string>): string | undefined {
+  if (missing.length === 0) return undefined;
+  let best: string | undefined;
+  let bestCount = 0;
+  for (const name of masks.keys()) {
+    if (!name.startsWith(missing[0]) || name === missing[0]) continue;
+    const suffix = name.slice(missing[0].length);
+    const count = missing.filter((m) => masks.has(m + suffix)).length;
+    if (count > bestCount) [best, bestCount] = [suffix, count];
+  }
+  return best;
 }

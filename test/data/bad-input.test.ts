@@ -50,6 +50,22 @@ describe('bad input', () => {
     expect(ds.skipped.map((s) => s.file).sort()).toEqual([join(dir, 'images', 'badmask.png'), join(dir, 'images', 'broken.png')]);
   });
 
+  it('masks named with a suffix the options do not give: the error names the suffix they seem to carry', async () => {
+    const dir = join(root, 'suffixed');
+    for (const name of ['s1', 's10', 's2']) {
+      await writeImage(join(dir, 'images', `${name}.png`), 4, 4, 3, rgb(1));
+      await writeImage(join(dir, 'masks', `${name}_mask.png`), 4, 4, 1, () => 255);
+    }
+    const err = await folderDataset(dir, { cacheDir: false }).catch((e: Error) => e.message);
+    expect(err).toMatch(/3 bad sample\(s\) \(pass skipBad: true, on the command line --skip-bad, to leave them out\)/);
+    for (const name of ['s1', 's10', 's2']) expect(err).toContain(`${name}.png: missing mask: expected ${join(dir, 'masks', name)}.{png,`);
+    for (const name of ['s1', 's10', 's2']) expect(err).toContain(`(there is ${name}_mask.png: maskSuffix '_mask'? on the command line ?suffix=_mask)`);
+    expect((await folderDataset(dir, { cacheDir: false, maskSuffix: '_mask' })).ids).toEqual(['s1', 's10', 's2']);
+    // a mask that does not exist under any suffix gets no guess
+    const plain = await folderWith('no-guess', (d) => writeImage(join(d, 'images', 'alone.png'), 4, 4, 3, rgb(2)));
+    await expect(folderDataset(plain, { cacheDir: false })).rejects.toThrow(/alone\.png: missing mask: expected [^\n(]*$/m);
+  });
+
   it('a file whose header reads but whose data is truncated fails at get(), naming the file', async () => {
     const dir = await folderWith('truncated', async (d) => {
       await writeImage(join(d, 'images', 'cut.png'), 32, 32, 3, (y, x, c) => (y * 7 + x * 13 + c * 31) % 256);
