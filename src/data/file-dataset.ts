@@ -208,10 +208,13 @@ async function warnIfDim(name: string, file: string, warn: WarningHandler): Prom
 /** File extensions sharp decodes that the layouts use. */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.tif', '.tiff', '.gif', '.webp'];
 
-/** Splits a file name into base and lower-case extension; the extension is '' for non-image files. */
+/**
+ * Splits an image file's name into base and lower-case extension; null for other files and for hidden
+ * ones (a leading dot: macOS's `._name.png` resource forks, `.DS_Store`), which are never samples.
+ */
 export function imageName(file: string): { base: string; ext: string } | null {
   const dot = file.lastIndexOf('.');
-  if (dot <= 0) return null;
+  if (file.startsWith('.') || dot <= 0) return null;
   const ext = file.slice(dot).toLowerCase();
   return IMAGE_EXTENSIONS.includes(ext) ? { base: file.slice(0, dot), ext } : null;
 }

@@ -28,7 +28,7 @@ export async function isic2018(dir: string, opts: Isic2018Options = {}): Promise
   const entries: FileEntry[] = [];
   const problems: SkippedFile[] = [];
   for (const f of (await fs.readdir(inputDir)).sort()) {
-    if (!/\.jpe?g$/i.test(f)) continue;
+    if (!/\.jpe?g$/i.test(f) || f.startsWith('.')) continue; // hidden: macOS's ._ resource forks
     const id = f.replace(/\.jpe?g$/i, '');
     const mask = `${id}_segmentation.png`;
     const image = path.join(inputDir, f);

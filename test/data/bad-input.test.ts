@@ -60,6 +60,9 @@ describe('bad input', () => {
     expect(err).toMatch(/3 bad sample\(s\) \(pass skipBad: true, on the command line --skip-bad, to leave them out\)/);
     for (const name of ['s1', 's10', 's2']) expect(err).toContain(`${name}.png: missing mask: expected ${join(dir, 'masks', name)}.{png,`);
     for (const name of ['s1', 's10', 's2']) expect(err).toContain(`(there is ${name}_mask.png: maskSuffix '_mask'? on the command line ?suffix=_mask)`);
+    // macOS's resource forks and other hidden files are not samples
+    await writeBytes(join(dir, 'images', '._s1.png'), 'not an image');
+    await writeBytes(join(dir, 'masks', '._s1_mask.png'), 'not an image');
     expect((await folderDataset(dir, { cacheDir: false, maskSuffix: '_mask' })).ids).toEqual(['s1', 's10', 's2']);
     // a mask that does not exist under any suffix gets no guess
     const plain = await folderWith('no-guess', (d) => writeImage(join(d, 'images', 'alone.png'), 4, 4, 3, rgb(2)));
@@ -105,7 +108,8 @@ describe('bad input', () => {
     const isic = join(root, 'isic-missing');
     await writeImage(join(isic, 'ISIC2018_Task1-2_Training_Input', 'ISIC_0000009.jpg'), 8, 8, 3, rgb(1));
     await writeBytes(join(isic, 'ISIC2018_Task1_Training_GroundTruth', 'ATTRIBUTION.txt'), '');
-    await expect(isic2018(isic, { cacheDir: false })).rejects.toThrow(/ISIC_0000009\.jpg: missing mask: expected .*ISIC_0000009_segmentation\.png/);
+    await writeBytes(join(isic, 'ISIC2018_Task1-2_Training_Input', '._ISIC_0000009.jpg'), 'a resource fork'); // not a sample
+    await expect(isic2018(isic, { cacheDir: false })).rejects.toThrow(/^[^\n]*: 1 bad sample[^]*ISIC_0000009\.jpg: missing mask: expected .*ISIC_0000009_segmentation\.png/);
     await expect(isic2018(isic, { cacheDir: false, skipBad: true, onWarning: () => undefined })).rejects.toThrow(/no \.jpg images.*all 1 sample\(s\) were bad/);
 
     const dsb = join(root, 'dsb-missing');
