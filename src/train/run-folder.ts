@@ -19,6 +19,9 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   await f.rename(tmp, path);
 }
 
+/** What a training run writes in its folder (train and eval; the report and scores come after fit). */
+const RUN_FILES = ['config.json', 'metrics.jsonl', 'checkpoint.safetensors', 'best.safetensors', 'report.html', 'test-metrics.json', 'eval.json'];
+
 export class RunFolder {
   private constructor(readonly dir: string) {}
 
@@ -47,6 +50,19 @@ export class RunFolder {
     } catch {
       return false;
     }
+  }
+
+  /** The files of a run that are in this folder (a run: one of config.json, metrics.jsonl, a checkpoint). */
+  async runFiles(): Promise<string[]> {
+    const found: string[] = [];
+    for (const name of RUN_FILES) if (await this.exists(name)) found.push(name);
+    return found;
+  }
+
+  /** Removes the files a run writes here (and `predict`'s default predictions/ folder), nothing else. */
+  async clearRun(): Promise<void> {
+    const f = await fs();
+    for (const name of [...RUN_FILES, 'predictions']) await f.rm(this.path(name), { recursive: true, force: true });
   }
 
   /** Appends records to `metrics.jsonl`. */

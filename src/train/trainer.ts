@@ -56,8 +56,13 @@ export interface FitOptions {
   augment?: AugmentOptions;
   /** Run folder for metrics.jsonl, config.json, checkpoints (none: nothing is written). */
   outDir?: string;
-  /** Continue the run in `outDir` from its last checkpoint. */
+  /**
+   * Continue the run in `outDir` from its last checkpoint. Its config.json must name the same model, data
+   * and loss as this call's (`config.model`, `config.data`, the loss), else it is an error.
+   */
   resume?: boolean;
+  /** Replace a run already in `outDir` (its files are removed first). Without this or `resume`, a run there is an error: nothing is lost by mistake. */
+  overwrite?: boolean;
   /** Anything to record in config.json (model and data description, CLI arguments). */
   config?: Record<string, unknown>;
   /** Record gradient norms (global and per layer group) every `gradNormEvery` steps (default 1; 0 = never). */
@@ -290,6 +295,18 @@ async function evaluateWindowed(
   return { ...result, loss: NaN, ...(opts.keepPredictions ? { predictions: { probs: P, masks: M, shape: fullShape, ids } } : {}) };
 }
 
+/** A resumed run must be the run it continues: the same model, data and loss as its config.json records. */
+function checkSameRun(dir: string, saved: Record<string, unknown>, now: Record<string, unknown>): void {
+  for (const key of ['model', 'data', 'loss', 'lossSpec']) {
+    if (saved[key] === undefined || now[key] === undefined) continue;
+    const [was, is] = [JSON.stringify(saved[key]), JSON.stringify(now[key])];
+    if (was !== is) {
+      const command = typeof saved.command === 'string' ? ` (its command: ${saved.command})` : '';
+      throw new Error(`fit: resuming ${dir}, which was trained with ${key} ${was}, but this run gives ${key} ${is}; resume with the run's own settings${command}`);
+    }
+  }
+}
+
 /**
  * Trains `model` with `loss` on `train`. Every step: forward, loss (on probabilities or logits, as the
  * loss takes them), backward, optimiser update; gradient norms are recorded, and a NaN/Inf loss or
@@ -321,7 +338,15 @@ export async function fit(model: Module, loss: Loss, train: Dataset, opts: FitOp
   let lastGood: string | null = null;
   const history: EpochInfo[] = [];
 
+  if (run && !opts.resume) {
+    const held = await run.runFiles();
+    if (held.length && !opts.overwrite) {
+      throw new Error(`fit: ${run.dir} already holds a run (${held.join(', ')}); resume it (resume: true, --resume), replace it (overwrite: true, --overwrite) or choose another folder`);
+    }
+    if (held.length) await run.clearRun();
+  }
   if (run && opts.resume && (await run.exists('checkpoint.safetensors'))) {
+    if (await run.exists('config.json')) checkSameRun(run.dir, await run.readJson<Record<string, unknown>>('config.json'), { ...opts.config, loss: loss.lossName });
     const meta = await loadCheckpoint(ckptPath!, model, optimizer);
     startEpoch = meta.epoch + 1;
     step = meta.step;

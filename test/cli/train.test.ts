@@ -52,6 +52,22 @@ describe('segrad train', () => {
     expect(test(b)).toBe(test(a));
   }, 60_000);
 
+  it('an --out holding a run: an error (exit 1) unless --resume with its settings or --overwrite', async () => {
+    const out = join(root, 'kept');
+    expect((await captured(() => train.run([...TINY, '--epochs', '1', '--out', out, '--quiet']))).value).toBe(0);
+    const weights = readFileSync(join(out, 'best.safetensors'));
+    const again = await captured(() => main(['train', ...TINY, '--epochs', '1', '--out', out, '--quiet']));
+    expect(again.value).toBe(1);
+    expect(again.err).toMatch(/kept already holds a run .*--resume.*--overwrite/);
+    const other = await captured(() => main(['train', ...TINY, '--widths', '4,8,16', '--epochs', '2', '--out', out, '--resume', '--quiet']));
+    expect(other.value).toBe(1);
+    expect(other.err).toMatch(/"widths":\[4,8\].*"widths":\[4,8,16\].*its command: segrad train --data/);
+    expect(readFileSync(join(out, 'best.safetensors')).equals(weights)).toBe(true);
+    expect((await captured(() => train.run([...TINY, '--epochs', '1', '--loss', 'dice', '--out', out, '--overwrite', '--quiet']))).value).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).loss).toBe('dice');
+    expect(jsonl(join(out, 'metrics.jsonl')).filter((x) => x.type === 'epoch')).toHaveLength(1);
+  }, 60_000);
+
   it('usage errors exit with code 2 and name the problem', async () => {
     for (const [argv, message] of [
       [['train', '--epochz', '2'], /unknown option --epochz/],

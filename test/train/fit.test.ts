@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,35 @@ describe('fit run folder', () => {
     // The resumed log is the uninterrupted log: one step line per step, one epoch line per epoch, same losses.
     const stepLosses = (dir: string) => lines(dir).filter((r) => r.type === 'step').map((r) => [r.step, r.loss]);
     expect(stepLosses(b)).toEqual(stepLosses(a));
+  }, 60_000);
+
+  it('a folder holding a run is not trained over by mistake: an error unless resume or overwrite; resume checks it is the same run', async () => {
+    const dir = join(root, 'held');
+    await fit(createModel(spec), dice(), data().train, { ...opts, epochs: 1, outDir: dir });
+    const before = readFileSync(join(dir, 'checkpoint.safetensors'));
+    const logBefore = readFileSync(join(dir, 'metrics.jsonl'), 'utf8');
+    const err = await fit(createModel(spec), dice(), data().train, { ...opts, epochs: 1, outDir: dir }).then(() => null, (e: Error) => e.message);
+    expect(err).toMatch(/^fit: .*held already holds a run \(config\.json, metrics\.jsonl, checkpoint\.safetensors, best\.safetensors\); resume it .*--resume.*--overwrite/);
+    expect(readFileSync(join(dir, 'checkpoint.safetensors')).equals(before)).toBe(true);
+    expect(readFileSync(join(dir, 'metrics.jsonl'), 'utf8')).toBe(logBefore);
+
+    // resuming with another model, data or loss names what differs and the run's own command
+    const other: ModelSpec = { ...spec, options: { ...spec.options, widths: [4, 8, 16] } };
+    const saved = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...saved, command: 'segrad train --widths 4,8' }));
+    const cases: [Parameters<typeof fit>, RegExp][] = [
+      [[createModel(other), dice(), data().train, { ...opts, config: { ...opts.config, model: other }, epochs: 2, outDir: dir, resume: true }], /trained with model .*"widths":\[4,8\].* but this run gives model .*"widths":\[4,8,16\].*its command: segrad train --widths 4,8\)/],
+      [[createModel(spec), dice(), data().train, { ...opts, config: { ...opts.config, data: 'synthetic:vessels' }, epochs: 2, outDir: dir, resume: true }], /trained with data "synthetic:blobs[^"]*", but this run gives data "synthetic:vessels"/],
+      [[createModel(spec), all(), data().train, { ...opts, epochs: 2, outDir: dir, resume: true }], /trained with loss "dice", but this run gives loss "all/],
+    ];
+    for (const [args, message] of cases) await expect(fit(...args)).rejects.toThrow(message);
+    expect(readFileSync(join(dir, 'checkpoint.safetensors')).equals(before)).toBe(true);
+
+    // overwrite starts over: the old log is gone, not appended to
+    writeFileSync(join(dir, 'eval.json'), '{}');
+    await fit(createModel(spec), dice(), data().train, { ...opts, epochs: 1, outDir: dir, overwrite: true });
+    expect(existsSync(join(dir, 'eval.json'))).toBe(false);
+    expect(lines(dir).filter((r) => r.type === 'epoch').map((r) => r.epoch)).toEqual([0]);
   }, 60_000);
 
   it('writes config.json with the model spec, metrics.jsonl step and epoch lines, an atomic checkpoint and an SVG report', async () => {

@@ -41,6 +41,7 @@ usage: segrad train [options]
   --out DIR           run folder (default runs/<model>-<loss>-<time>): metrics.jsonl, config.json,
                       checkpoint.safetensors, best.safetensors, report.html
   --resume            continue the run in --out from its last checkpoint (same numbers as uninterrupted)
+  --overwrite         replace a run already in --out (without it, or --resume, that is an error)
   --skip-bad          skip unreadable or mismatched files with a warning instead of stopping
   --max-batches N     at most N batches per epoch (quick experiments)
   --quiet             no progress output
@@ -50,14 +51,14 @@ examples:
   segrad train --data isic2018:/data/isic --loss all --epochs 50 --out runs/isic-all
   segrad train --data synthetic:vessels?foreground=0.05 --loss dice --loss-opt smooth=1`;
 
-const KNOWN = ['model', 'widths', 'width-scale', 'loss', 'base', 'loss-opt', 'data', 'epochs', 'batch', 'lr', 'optimizer', 'scheduler', 'val-fraction', 'patience', 'augment', 'protocol', 'seed', 'backend', 'out', 'resume', 'skip-bad', 'max-batches', 'quiet'];
+const KNOWN = ['model', 'widths', 'width-scale', 'loss', 'base', 'loss-opt', 'data', 'epochs', 'batch', 'lr', 'optimizer', 'scheduler', 'val-fraction', 'patience', 'augment', 'protocol', 'seed', 'backend', 'out', 'resume', 'overwrite', 'skip-bad', 'max-batches', 'quiet'];
 
 export const train: Command = {
   name: 'train',
   summary: 'train a model on a dataset (default: a quick run on built-in synthetic data)',
   usage,
   async run(argv) {
-    const { options: o } = parseArgs(argv, { known: KNOWN, flags: ['augment', 'resume', 'skip-bad', 'quiet'], repeatable: ['loss-opt'] }, 'train');
+    const { options: o } = parseArgs(argv, { known: KNOWN, flags: ['augment', 'resume', 'overwrite', 'skip-bad', 'quiet'], repeatable: ['loss-opt'] }, 'train');
     const quick = o.data === undefined;
     const modelName = String(o.model ?? 'unet') as ModelName;
     if (!MODEL_NAMES.includes(modelName)) throw new UsageError(`train: unknown model '${modelName}'; expected one of ${MODEL_NAMES.join(', ')}`);
@@ -109,6 +110,7 @@ export const train: Command = {
         protocol: (o.protocol as 'per-image' | 'pooled' | undefined) ?? 'per-image',
         outDir: out,
         resume: Boolean(o.resume),
+        overwrite: Boolean(o.overwrite),
         maxBatchesPerEpoch: o['max-batches'] !== undefined ? numberOpt(o, 'max-batches', 0, 'train') : undefined,
         config: { command: ['segrad', 'train', ...argv].join(' '), model: spec, data: dataSpec, backend, lossSpec: { name: lossName, options: { ...lossOptions(o), ...(lossName === 'all' && typeof o.base === 'string' ? { base: o.base } : {}) } } },
         onEpochStart: (e, batches) => progress.startEpoch(e, epochs, batches),
