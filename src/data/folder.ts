@@ -72,3 +72,24 @@ function suffixGuess(missing: readonly string[], masks: ReadonlyMap<string, stri
   }
   return best;
 }
+
+/**
+ * Command-line image arguments: a folder stands for its image files (sorted; hidden files and other
+ * files left out), a file for itself. Throws for a folder without images.
+ * @example await imageFiles(['scans/', 'extra.png']) // ['scans/a.png', 'scans/b.jpg', 'extra.png']
+ */
+export async function imageFiles(paths: readonly string[]): Promise<string[]> {
+  const fs = await nodeFs();
+  const path = await nodePath();
+  const out: string[] = [];
+  for (const p of paths) {
+    if (!(await isDirectory(p))) {
+      out.push(p);
+      continue;
+    }
+    const found = (await fs.readdir(p)).filter((f) => imageName(f)).sort().map((f) => path.join(p, f));
+    if (found.length === 0) throw new Error(`${p}: a folder without image files (${IMAGE_EXTENSIONS.join(', ')})`);
+    out.push(...found);
+  }
+  return out;
+}

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -41,7 +41,6 @@ async function raw(file: string): Promise<{ data: Buffer; width: number; height:
 beforeAll(async () => {
   const r = await captured(() => train.run(['--data', 'synthetic:blobs?count=15&size=16&seed=1', '--widths', '4,8', '--epochs', '2', '--batch', '4', '--lr', '0.01', '--out', run, '--quiet']));
   expect(r.value).toBe(0);
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(img);
   await sharp(ellipse(30, 22), { raw: { width: 30, height: 22, channels: 3 } }).png().toFile(join(img, 'wide.png'));
   await sharp(ellipse(16, 16), { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(join(img, 'native.png'));
@@ -116,6 +115,27 @@ describe('segrad predict', () => {
     // without the window the same file reads 16 times darker, so the run's own images read differently
     expect((await captured(() => predict.run([join(img, 'wide16.png'), '--run', run, ...args, join(root, 'w16-plain')]))).value).toBe(0);
     expect((await raw(join(root, 'w16-plain', 'wide16_overlay.png'))).data.equals((await raw(join(root, 'w8', 'wide_overlay.png'))).data)).toBe(false);
+  });
+
+  it('a folder argument stands for its image files (hidden and other files left out); an empty one is an error', async () => {
+    const folder = join(root, 'scans');
+    mkdirSync(folder);
+    cpSync(join(img, 'wide.png'), join(folder, 'wide.png'));
+    cpSync(join(img, 'tall.jpg'), join(folder, 'tall.jpg'));
+    writeFileSync(join(folder, '._wide.png'), 'a macOS resource fork');
+    writeFileSync(join(folder, 'notes.txt'), 'not an image');
+    const out = join(root, 'from-folder');
+    const r = await captured(() => predict.run([folder, '--run', run, '--out', out]));
+    expect(r.value).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['tall_mask.png', 'tall_overlay.png', 'wide_mask.png', 'wide_overlay.png']);
+    const single = join(root, 'from-file');
+    expect((await captured(() => predict.run([join(img, 'wide.png'), '--run', run, '--out', single]))).value).toBe(0);
+    expect(readFileSync(join(out, 'wide_mask.png')).equals(readFileSync(join(single, 'wide_mask.png')))).toBe(true);
+    const empty = join(root, 'empty-scans');
+    mkdirSync(empty);
+    const none = await captured(() => main(['predict', empty, '--run', run]));
+    expect(none.value).toBe(1);
+    expect(none.err).toMatch(/empty-scans: a folder without image files \(\.png, \.jpg/);
   });
 
   it('an unreadable image is an error naming the file; the other images are still written (exit 1)', async () => {

@@ -1,4 +1,4 @@
-import { datasetFromSpec, decodeFile, interleavedToPlanar, readImageInfo, resizeBilinear, windowFromSpec } from '../../data/index.js';
+import { datasetFromSpec, decodeFile, imageFiles, interleavedToPlanar, readImageInfo, resizeBilinear, windowFromSpec } from '../../data/index.js';
 import { foreground, probabilities } from '../../train/index.js';
 import { noGrad, tensor, tidy } from '../../tensor/index.js';
 import { numberOpt, parseArgs, UsageError } from '../args.js';
@@ -8,7 +8,7 @@ import { loadRunModel, openRun } from './eval.js';
 
 const usage = `segrad predict: segment images with a trained run; writes a mask and an overlay per image
 
-usage: segrad predict IMAGE... --run DIR [options]
+usage: segrad predict IMAGE|FOLDER... --run DIR [options]
 
   --run DIR           run folder written by 'segrad train'
   --out DIR           where to write <name>_mask.png (0/255) and <name>_overlay.png (default DIR/predictions)
@@ -20,10 +20,11 @@ usage: segrad predict IMAGE... --run DIR [options]
 Each image is read as the run's training images were (with the window of its --data, if it has one),
 resized to the training size, segmented, and the probability map is resized back to the image's own
 size (bilinear) before thresholding. The overlay tints the predicted foreground red (40 %).
-JPEG, PNG, TIFF and GIF are read.
+JPEG, PNG, TIFF, GIF and WebP are read; a folder stands for the image files in it.
 
 examples:
   segrad predict scans/*.png --run runs/unet-all --out predictions
+  segrad predict scans/ --run runs/unet-all
   segrad predict ISIC_0000000.jpg --run runs/isic-all --threshold 0.4 --checkpoint last`;
 
 const KNOWN = ['run', 'out', 'threshold', 'checkpoint', 'size', 'backend'];
@@ -40,9 +41,10 @@ export const predict: Command = {
   summary: 'segment images with a trained run: <name>_mask.png and <name>_overlay.png',
   usage,
   async run(argv) {
-    const { options: o, positional: files } = parseArgs(argv, { known: KNOWN }, 'predict');
+    const { options: o, positional } = parseArgs(argv, { known: KNOWN }, 'predict');
     const { run, config } = await openRun(o, 'predict');
-    if (files.length === 0) throw new UsageError(`predict: no images given (usage: segrad predict IMAGE... --run DIR)`);
+    if (positional.length === 0) throw new UsageError(`predict: no images given (usage: segrad predict IMAGE|FOLDER... --run DIR)`);
+    const files = await imageFiles(positional);
     const threshold = numberOpt(o, 'threshold', 0.5, 'predict');
     const backend = await selectBackend(o.backend as string | undefined);
     const { model, file: weights } = await loadRunModel(run, config, String(o.checkpoint ?? 'best'), 'predict');
