@@ -186,7 +186,7 @@ function checkOneSize(name: string, entries: readonly FileEntry[], infos: Readon
   const list = groups.slice(0, 4).map(([s, es]) => `${s} (W×H): ${es.length} image(s), such as ${es[0].image}`).join('; ');
   throw new Error(
     `${name}: the images have ${groups.length} sizes and are not resized: ${list}${groups.length > 4 ? '; …' : ''}. ` +
-      `Pass a size to resize them all to one (size: 256 or [height, width]; on the command line --data 'folder:DIR?size=256' or '?size=192x256')`,
+      `Pass a size to resize them all to one (size: 256 or [height, width]; on the command line --data '…?size=256' or '…?size=192x256')`,
   );
 }
 

@@ -15,8 +15,9 @@ export interface FolderDatasetOptions extends FileDatasetOptions {
 /**
  * A dataset from `dir/images/<name>.<ext>` and `dir/masks/<name>[maskSuffix].<ext>` (any of png, jpg,
  * tif, gif, webp; a png mask is preferred when several match). Masks: 0/255 (> 127 is foreground) or
- * 0/1 (the 1s), K = 1, or class-index / palette PNGs with `classes: K`. Default: no resizing (every file keeps its size,
- * so pass `size` when they differ), channels from the first image (1 for grey, else 3).
+ * 0/1 (the 1s), K = 1, or class-index / palette PNGs with `classes: K`. Default: no resizing (every
+ * file keeps its size, so pass `size` when they differ), channels from the first image (1 for grey,
+ * else 3).
  * Ids are the image names without extension, sorted.
  * @example const ds = await folderDataset('data/polyps', { size: 128, maskSuffix: '_mask' });
  */

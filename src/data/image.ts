@@ -39,7 +39,7 @@ export function binaryMask(bytes: ArrayLike<number>, source = 'mask'): Float32Ar
   if (max > 1 && max <= MASK_THRESHOLD) {
     throw new Error(
       `${source}: the mask's largest value is ${max}, so it is neither a 0/255 mask (foreground > ${MASK_THRESHOLD}) nor a 0/1 mask, and read as either it would be all background; ` +
-        `if its values are class indices, pass classes: K (K classes, background included; on the command line --data folder:DIR?classes=K)`,
+        `if its values are class indices, pass classes: K (K classes, background included; on the command line --data '…?classes=K')`,
     );
   }
   const threshold = max === 1 ? 0 : MASK_THRESHOLD;
