@@ -52,7 +52,7 @@ export class RunFolder {
     }
   }
 
-  /** The files of a run that are in this folder (a run: one of config.json, metrics.jsonl, a checkpoint). */
+  /** The files a run writes that are in this folder: any of them means a run has been here. */
   async runFiles(): Promise<string[]> {
     const found: string[] = [];
     for (const name of RUN_FILES) if (await this.exists(name)) found.push(name);

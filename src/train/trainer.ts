@@ -338,14 +338,16 @@ export async function fit(model: Module, loss: Loss, train: Dataset, opts: FitOp
   let lastGood: string | null = null;
   const history: EpochInfo[] = [];
 
-  if (run && !opts.resume) {
+  const resuming = run !== null && opts.resume === true && (await run.exists('checkpoint.safetensors'));
+  if (run && !resuming) {
     const held = await run.runFiles();
-    if (held.length && !opts.overwrite) {
+    if (held.length && !opts.resume && !opts.overwrite) {
       throw new Error(`fit: ${run.dir} already holds a run (${held.join(', ')}); resume it (resume: true, --resume), replace it (overwrite: true, --overwrite) or choose another folder`);
     }
+    // replaced, or a resume with nothing to resume from (a run stopped in its first epoch): start clean
     if (held.length) await run.clearRun();
   }
-  if (run && opts.resume && (await run.exists('checkpoint.safetensors'))) {
+  if (run && resuming) {
     if (await run.exists('config.json')) checkSameRun(run.dir, await run.readJson<Record<string, unknown>>('config.json'), { ...opts.config, loss: loss.lossName });
     const meta = await loadCheckpoint(ckptPath!, model, optimizer);
     startEpoch = meta.epoch + 1;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -115,6 +115,15 @@ describe('fit run folder', () => {
     await fit(createModel(spec), dice(), data().train, { ...opts, epochs: 1, outDir: dir, overwrite: true });
     expect(existsSync(join(dir, 'eval.json'))).toBe(false);
     expect(lines(dir).filter((r) => r.type === 'epoch').map((r) => r.epoch)).toEqual([0]);
+
+    // resume where a run stopped in its first epoch (no checkpoint yet): it starts clean, its old step lines gone
+    const early = join(root, 'stopped-early');
+    mkdirSync(early);
+    writeFileSync(join(early, 'config.json'), JSON.stringify({ ...opts.config, loss: 'dice' }));
+    writeFileSync(join(early, 'metrics.jsonl'), JSON.stringify({ type: 'step', epoch: 0, step: 1, loss: 123 }) + '\n');
+    await fit(createModel(spec), dice(), data().train, { ...opts, epochs: 1, outDir: early, resume: true });
+    expect(lines(early).filter((r) => r.type === 'step').map((r) => r.step)).toEqual([1, 2, 3, 4]);
+    expect(lines(early).some((r) => r.loss === 123)).toBe(false);
   }, 60_000);
 
   it('writes config.json with the model spec, metrics.jsonl step and epoch lines, an atomic checkpoint and an SVG report', async () => {
