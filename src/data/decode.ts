@@ -89,7 +89,7 @@ async function decodeWindowed(sharp: Awaited<ReturnType<typeof loadSharp>>, file
   // the 16-bit spaces named, or sharp converts to 8 bits first (its grayscale() too)
   p = p.toColourspace(channels === 1 ? (wide ? 'grey16' : 'b-w') : wide ? 'rgb16' : 'srgb');
   const { data, info } = await p.raw({ depth: wide ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
-  const values = wide ? new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length)) : data;
+  const values = wide ? ushorts(data) : data;
   const out = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(((values[i] - lo) * 255) / (hi - lo))));
   return { data: out, channels: info.channels, height: info.height, width: info.width };
@@ -115,29 +115,35 @@ async function decodeWideLabels(sharp: Awaited<ReturnType<typeof loadSharp>>, fi
   // named, or sharp converts to 8-bit sRGB first
   p = p.toColourspace(kind === 'mask' && colours >= 3 ? 'rgb16' : 'grey16');
   const { data, info } = await p.raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
-  const wide = new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
-  const plane = info.width * info.height;
-  const out = new Uint8Array(plane);
-  for (let q = 0; q < plane; q++) {
-    let v = wide[q * info.channels];
-    for (let c = 1; c < info.channels; c++) v = Math.max(v, wide[q * info.channels + c]);
+  const wide = brightest(ushorts(data), info.channels);
+  const out = new Uint8Array(wide.length);
+  for (let q = 0; q < wide.length; q++) {
+    const v = wide[q];
     if (kind === 'index' && v > 255) throw new Error(`pixel ${q} has class index ${v}; class-index masks hold at most 256 classes`);
     out[q] = v <= 255 ? v : v >> 8;
   }
   return { data: out, channels: 1, height: info.height, width: info.width };
 }
 
+/** sharp's raw 16-bit output as numbers (copied: the buffer's offset need not be even). */
+const ushorts = (data: Buffer): Uint16Array => new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+
 /** Interleaved pixels → one channel holding each pixel's largest channel value. */
 function brightestChannel(px: RawPixels): RawPixels {
-  if (px.channels === 1) return px;
-  const plane = px.height * px.width;
-  const out = new Uint8Array(plane);
-  for (let q = 0, at = 0; q < plane; q++, at += px.channels) {
-    let m = px.data[at];
-    for (let c = 1; c < px.channels; c++) if (px.data[at + c] > m) m = px.data[at + c];
+  return px.channels === 1 ? px : { ...px, data: brightest(px.data, px.channels), channels: 1 };
+}
+
+/** Each pixel's largest value over its `channels` interleaved values, in an array of the input's kind. */
+function brightest<T extends Uint8Array | Uint16Array>(values: T, channels: number): T {
+  if (channels === 1) return values;
+  const plane = values.length / channels;
+  const out = (values instanceof Uint16Array ? new Uint16Array(plane) : new Uint8Array(plane)) as T;
+  for (let q = 0, at = 0; q < plane; q++, at += channels) {
+    let m = values[at];
+    for (let c = 1; c < channels; c++) if (values[at + c] > m) m = values[at + c];
     out[q] = m;
   }
-  return { ...px, data: out, channels: 1 };
+  return out;
 }
 
 /** Resizes one-channel label pixels with nearest neighbour (used after merging masks at native size). */
