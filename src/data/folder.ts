@@ -39,20 +39,25 @@ export async function folderDataset(dir: string, opts: FolderDatasetOptions = {}
   }
   const entries: FileEntry[] = [];
   const problems: SkippedFile[] = [];
+  const missing: string[] = []; // the names of problems' images, in their order
   for (const f of (await fs.readdir(imagesDir)).sort()) {
     const n = imageName(f);
     if (!n) continue;
     const image = path.join(imagesDir, f);
     const mask = maskFiles.get(n.base + suffix);
-    if (mask === undefined) problems.push({ file: image, reason: `missing mask: expected ${path.join(masksDir, n.base + suffix)}.{${IMAGE_EXTENSIONS.map((e) => e.slice(1)).join(',')}}` });
-    else entries.push({ id: n.base, image, masks: [path.join(masksDir, mask)] });
-  }
-  const found = suffixGuess(problems.map((p) => imageName(path.basename(p.file))!.base), maskFiles);
-  if (found !== undefined) {
-    for (const p of problems) {
-      const mask = maskFiles.get(imageName(path.basename(p.file))!.base + found);
-      if (mask) p.reason += ` (there is ${mask}: maskSuffix '${found}'? on the command line ?suffix=${found})`;
+    if (mask !== undefined) {
+      entries.push({ id: n.base, image, masks: [path.join(masksDir, mask)] });
+      continue;
     }
+    problems.push({ file: image, reason: `missing mask: expected ${path.join(masksDir, n.base + suffix)}.{${IMAGE_EXTENSIONS.map((e) => e.slice(1)).join(',')}}` });
+    missing.push(n.base);
+  }
+  const found = suffixGuess(missing, maskFiles);
+  if (found !== undefined) {
+    problems.forEach((p, i) => {
+      const mask = maskFiles.get(missing[i] + found);
+      if (mask) p.reason += ` (there is ${mask}: maskSuffix '${found}'? on the command line ?suffix=${found})`;
+    });
   }
   return buildFileDataset(`folder(${dir})`, entries, problems, opts, { size: null, emptyMessage: `no images in ${imagesDir}` });
 }
