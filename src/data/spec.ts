@@ -71,7 +71,7 @@ export async function datasetFromSpec(spec: string, opts: FileDatasetOptions = {
   if (!target) throw new Error(`datasetFromSpec: '${spec}' needs a folder: ${kind}:<dir>`);
   if (!(await isDirectory(target))) throw new Error(`datasetFromSpec: folder ${target} does not exist (from '${spec}')`);
   const cache = str('cache');
-  const window = windowFromSpec(spec);
+  const window = parseWindow(params.get('window'), spec);
   const common: FileDatasetOptions = {
     ...opts,
     ...(window ? { window } : {}),
@@ -95,7 +95,11 @@ export async function datasetFromSpec(spec: string, opts: FileDatasetOptions = {
 /** The `window=lo,hi` of a dataset spec, if it has one: `segrad predict` reads new images as the run's were read. */
 export function windowFromSpec(spec: string): [number, number] | undefined {
   const q = spec.indexOf('?');
-  const v = new URLSearchParams(q < 0 ? '' : spec.slice(q + 1)).get('window');
+  return parseWindow(new URLSearchParams(q < 0 ? '' : spec.slice(q + 1)).get('window'), spec);
+}
+
+/** A spec's `window` value `lo,hi` as numbers (undefined when absent); throws naming the spec when it is not one. */
+function parseWindow(v: string | null, spec: string): [number, number] | undefined {
   if (v === null) return undefined;
   const parts = v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
   checkWindow(parts, `datasetFromSpec: window=${v} in '${spec}'`);
