@@ -12,6 +12,7 @@ export { decodeCount, decodeFile, readImageInfo, type DecodeOptions, type RawPix
 export { cacheStats, DEFAULT_CACHE_DIR } from './cache.js';
 export { FileDataset, type FileDatasetOptions, type FileEntry } from './file-dataset.js';
 export { folderDataset, imageFiles, type FolderDatasetOptions } from './folder.js';
+export { loadSharp } from './node-env.js';
 export { isic2018, type Isic2018Options } from './isic2018.js';
 export { dsb2018, type Dsb2018Options } from './dsb2018.js';
 export { drive, DrivePatches, type DriveOptions } from './drive.js';

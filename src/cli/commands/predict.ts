@@ -1,4 +1,4 @@
-import { datasetFromSpec, decodeFile, imageFiles, interleavedToPlanar, readImageInfo, resizeBilinear, windowFromSpec } from '../../data/index.js';
+import { datasetFromSpec, decodeFile, imageFiles, interleavedToPlanar, loadSharp, readImageInfo, resizeBilinear, windowFromSpec } from '../../data/index.js';
 import { foreground, probabilities } from '../../train/index.js';
 import { noGrad, tensor, tidy } from '../../tensor/index.js';
 import { numberOpt, parseArgs, UsageError } from '../args.js';
@@ -69,7 +69,7 @@ export const predict: Command = {
     const out = String(o.out ?? run.path('predictions'));
     const { mkdir } = await import('node:fs/promises');
     await mkdir(out, { recursive: true });
-    const sharp = (await import('sharp')).default;
+    const sharp = await loadSharp();
     console.error(`segrad predict: ${config.model.name} from ${weights} · input ${size[0]}×${size[1]}×${channels} · threshold ${threshold} · backend ${backend}`);
 
     const used = new Map<string, number>();
