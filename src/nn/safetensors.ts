@@ -1,7 +1,7 @@
 import { fromTyped } from '../tensor/creation.js';
 import type { DType, TypedArray } from '../tensor/dtype.js';
 import { fmt, sizeOf } from '../tensor/shape.js';
-import { nodeFs } from '../tensor/node-only.js';
+import { nodeFs, writeFileAtomic } from '../tensor/node-only.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /**
@@ -152,20 +152,17 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
 }
 
 /**
- * Writes tensors to `path` atomically: a temporary file in the same folder, then a rename, so a crash
- * never leaves a half-written checkpoint. Node only (the file system is imported on demand).
+ * Writes tensors to `path` atomically (`writeFileAtomic`: a temporary file in the same folder, fsync,
+ * then a rename), so a crash never leaves a half-written checkpoint. Node only (the file system is
+ * imported on demand).
  */
 export async function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): Promise<void> {
   const host: Record<string, HostTensor> = {};
   for (const [name, t] of Object.entries(tensors)) host[name] = { dtype: t.dtype, shape: t.shape, data: await t.data() };
   const bytes = encodeHost(host, metadata);
-  const fs = await nodeFs();
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   try {
-    await fs.writeFile(tmp, bytes);
-    await fs.rename(tmp, path);
+    await writeFileAtomic(path, bytes);
   } catch (e) {
-    await fs.rm(tmp, { force: true });
     throw new Error(`saveSafetensors: could not write ${path}: ${(e as Error).message}`);
   }
 }

@@ -14,3 +14,26 @@ export function importNodeOnly<T>(specifier: string): Promise<T> {
 
 /** Node's `fs/promises`, loaded on first use. */
 export const nodeFs = (): Promise<typeof import('node:fs/promises')> => importNodeOnly('node:fs/promises');
+
+/**
+ * Writes `data` to `path` atomically: a temporary file in the same folder, fsync, then a rename, so a
+ * crash leaves the old file or the new one, never half of one. The temporary file is removed on failure.
+ * Node only.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const fs = await nodeFs();
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    const handle = await fs.open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, path);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+}

@@ -4,20 +4,9 @@
  * atomically: a temporary file in the same folder, then a rename.
  */
 import { nodeFs as fs } from '../data/node-env.js';
+import { writeFileAtomic } from '../tensor/node-only.js';
 
-/** Writes `data` to `path` atomically (temp file in the same folder, fsync, rename). */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const f = await fs();
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const handle = await f.open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await f.rename(tmp, path);
-}
+export { writeFileAtomic };
 
 /** What a training run writes in its folder (train and eval; the report and scores come after fit). */
 const RUN_FILES = ['config.json', 'metrics.jsonl', 'checkpoint.safetensors', 'best.safetensors', 'report.html', 'test-metrics.json', 'eval.json'];

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import {
   BatchNorm2d, Conv2d, Dropout, Linear, Module, decodeSafetensors, encodeSafetensors, functionalCall, loadSafetensors, saveSafetensors,
 } from '../../src/nn/index.js';
 import { UNet } from '../../src/nn/models/index.js';
+import { writeFileAtomic } from '../../src/train/run-folder.js';
 
 class Block extends Module {
   conv = new Conv2d(1, 2, { kernel: 3, bias: false, seed: 1 });
@@ -142,6 +143,18 @@ describe('safetensors', () => {
     // overwrite in place
     await saveSafetensors(path, { x: zeros([1]) });
     expect(Object.keys((await loadSafetensors(path)).tensors)).toEqual(['x']);
+  });
+
+  it('a write that fails names the file, removes its temporary file and leaves what was there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'segrad-nn-'));
+    const taken = join(dir, 'taken');
+    mkdirSync(join(taken, 'inside'), { recursive: true }); // a folder where the file would go: the rename fails
+    await expect(saveSafetensors(taken, { x: zeros([1]) })).rejects.toThrow(/^saveSafetensors: could not write .*taken: /);
+    expect(readdirSync(dir)).toEqual(['taken']);
+    // the run folder's JSON and reports go through the same writer
+    await expect(writeFileAtomic(taken, '{}')).rejects.toThrow();
+    expect(readdirSync(dir)).toEqual(['taken']);
+    expect(readdirSync(taken)).toEqual(['inside']);
   });
 
   it('loading a file with a wrong shape fails naming the parameter, both shapes and the file', async () => {
