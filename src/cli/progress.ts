@@ -54,9 +54,9 @@ export class TrainingProgress {
   }
 }
 
-/** A plain text table with aligned columns. */
+/** A plain text table with aligned columns; numbers with four decimals (a perfect score reads 1.0000, not 1), so counts go in as strings. */
 export function textTable(head: string[], rows: (string | number)[][]): string {
-  const cells = [head, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? (Number.isInteger(c) ? String(c) : Number.isFinite(c) ? c.toFixed(4) : 'n/a') : c)))];
+  const cells = [head, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? (Number.isFinite(c) ? c.toFixed(4) : 'n/a') : c)))];
   const widths = head.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
   const line = (r: (string | number)[]): string => r.map((c, i) => String(c).padEnd(widths[i])).join('  ');
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');

@@ -15,15 +15,17 @@ export interface RawPixels {
 /**
  * How to decode a file.
  * - `kind: 'image'`: `channels` 3 (RGB; alpha dropped, grey expanded) or 1 (luminance); resized with
- *   sharp's `linear` (bilinear) kernel. 16-bit images are scaled to 8 bits (value / 257).
+ *   sharp's `linear` (bilinear) kernel. 16-bit images are scaled to 8 bits (value / 257); signed and float
+ *   images (one channel) have no range to scale by and need a `window`.
  * - `kind: 'mask'`: one channel, each pixel's brightest colour channel (so a red, green or blue mask on
  *   black reads 255 where it is drawn, which its luminance, 127 for pure red, would not), resized nearest;
- *   binarised later (`binaryMask`). 16-bit masks keep their values (0/1 stays 0/1; see `decodeWideLabels`).
+ *   binarised later (`binaryMask`). Masks of more than 8 bits keep their values (0/1 stays 0/1; see `decodeLabelValues`).
  * - `kind: 'index'`: one channel of class indices, resized nearest. A palette PNG gives the palette
- *   index of each pixel; any other file gives its first channel (16-bit files their values, not scaled).
+ *   index of each pixel; any other file gives its first channel (wider files their values, not scaled).
  * `size` is `[height, width]`, or null to keep the file's size. Aspect ratio is not preserved (fit 'fill').
  * `window` (images): the file's values lo…hi map to 0…255, clipped, read at the file's own precision
- * (16-bit files too), for images that use part of their type's range (a 12-bit camera: [0, 4095]).
+ * (16-bit, signed and float files too), for images that use part of their type's range (a 12-bit camera:
+ * [0, 4095]) or have none (CT in Hounsfield units: [-1000, 400], the lung window).
  */
 export interface DecodeOptions {
   kind: 'image' | 'mask' | 'index';
@@ -61,10 +63,12 @@ export async function decodeFile(file: string, opts: DecodeOptions): Promise<Raw
       if (palette) return await decodePaletteIndices(sharp, file, palette, opts.size ?? null);
     }
     if (opts.kind === 'image' && opts.window) return await decodeWindowed(sharp, file, opts.channels ?? 3, opts.size ?? null, opts.window);
-    if (opts.kind !== 'image') {
-      const meta = await sharp(file).metadata();
-      if (meta.depth === 'ushort') return await decodeWideLabels(sharp, file, opts.kind, (meta.channels ?? 1) - (meta.hasAlpha ? 1 : 0), opts.size ?? null);
+    const meta = await sharp(file).metadata();
+    const depth = meta.depth ?? 'uchar';
+    if (opts.kind === 'image' && depth !== 'uchar' && depth !== 'ushort') {
+      throw new Error(`a ${sampleFormat(depth)} image needs a window: [lo, hi], the values that map to 0 and 1 (on the command line ?window=lo,hi); read as 8 bits it would be clipped`);
     }
+    if (opts.kind !== 'image' && depth !== 'uchar') return await decodeLabelValues(sharp, file, opts.kind, depth, (meta.channels ?? 1) - (meta.hasAlpha ? 1 : 0), opts.size ?? null);
     let p = sharp(file);
     if (opts.kind === 'image') p = opts.channels === 1 ? p.removeAlpha().grayscale() : p.removeAlpha().toColourspace('srgb');
     else if (opts.kind === 'mask') p = p.removeAlpha().toColourspace('srgb');
@@ -80,19 +84,77 @@ export async function decodeFile(file: string, opts: DecodeOptions): Promise<Raw
 }
 
 /** An image at its file's precision, values lo…hi mapped to 0…255 (clipped); one channel is libvips' luminance, as `grayscale()`. */
-async function decodeWindowed(sharp: Awaited<ReturnType<typeof loadSharp>>, file: string, channels: 1 | 3, size: readonly [number, number] | null, range: readonly [number, number]): Promise<RawPixels> {
+async function decodeWindowed(sharp: Sharp, file: string, channels: 1 | 3, size: readonly [number, number] | null, range: readonly [number, number]): Promise<RawPixels> {
   checkWindow(range, file);
   const [lo, hi] = range;
-  const wide = (await sharp(file).metadata()).depth === 'ushort';
-  let p = sharp(file).removeAlpha();
-  if (size) p = p.resize({ height: size[0], width: size[1], fit: 'fill', kernel: 'linear' });
-  // the 16-bit spaces named, or sharp converts to 8 bits first (its grayscale() too)
-  p = p.toColourspace(channels === 1 ? (wide ? 'grey16' : 'b-w') : wide ? 'rgb16' : 'srgb');
-  const { data, info } = await p.raw({ depth: wide ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
-  const values = wide ? ushorts(data) : data;
+  const { values, ...shape } = await fileValues(sharp, file, channels === 1 ? 'grey' : 'colour', size, 'linear');
   const out = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(((values[i] - lo) * 255) / (hi - lo))));
-  return { data: out, channels: info.channels, height: info.height, width: info.width };
+  return { data: out, ...shape };
+}
+
+type Sharp = Awaited<ReturnType<typeof loadSharp>>;
+/** Sample values as a file stores them, after sharp: 8- and 16-bit, signed 16-bit (shifted back), float. */
+type Values = Uint8Array | Uint16Array | Int32Array | Float32Array | Float64Array;
+
+/** What a libvips sample format is called in an error. */
+export function sampleFormat(depth: string): string {
+  const names: Record<string, string> = { uchar: '8-bit', char: 'signed 8-bit', ushort: '16-bit', short: 'signed 16-bit', uint: '32-bit integer', int: 'signed 32-bit', float: '32-bit float', double: '64-bit float' };
+  return names[depth] ?? `${depth}-sample`;
+}
+
+/**
+ * A file's sample values as they are stored (16-bit, signed and float files unscaled), interleaved:
+ * `grey` one channel (libvips' luminance of a colour file), `colour` three (a one-channel file's
+ * repeated), `first` the file's first channel. Signed and float files must have one channel.
+ */
+async function fileValues(sharp: Sharp, file: string, want: 'grey' | 'colour' | 'first', size: readonly [number, number] | null, kernel: 'linear' | 'nearest'): Promise<{ values: Values; channels: number; height: number; width: number }> {
+  const meta = await sharp(file).metadata();
+  const depth = meta.depth ?? 'uchar';
+  const bands = (meta.channels ?? 1) - (meta.hasAlpha ? 1 : 0);
+  let p = sharp(file).removeAlpha();
+  if (want === 'first' && bands > 1) p = p.extractChannel(0);
+  if (size) p = p.resize({ height: size[0], width: size[1], fit: 'fill', kernel });
+  let values: Values;
+  let info: { channels: number; height: number; width: number };
+  // Each output space is named, or sharp converts to 8-bit sRGB on the way out.
+  if (depth === 'uchar' || depth === 'ushort') {
+    const wide = depth === 'ushort';
+    const out = await p.toColourspace(want === 'colour' ? (wide ? 'rgb16' : 'srgb') : wide ? 'grey16' : 'b-w').raw({ depth: wide ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+    ({ info } = out);
+    values = wide ? typed(out.data, Uint16Array) : new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length);
+  } else if (bands !== 1) {
+    throw new Error(`${sampleFormat(depth)} images with ${bands} channels are not read; save them with one channel`);
+  } else if (depth === 'short') {
+    // libvips calls a one-channel short image grey16 and clips it to 0…65535 on the way out: shifted, nothing is lost
+    const out = await p.linear(1, 32768).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+    ({ info } = out);
+    values = Int32Array.from(typed(out.data, Uint16Array), (v) => v - 32768);
+  } else {
+    const out = await p.toColourspace('b-w').raw({ depth: 'float' }).toBuffer({ resolveWithObject: true });
+    ({ info } = out);
+    values = typed(out.data, Float32Array);
+  }
+  if (want === 'colour' && info.channels === 1) {
+    const plane = values;
+    return { values: Float64Array.from({ length: 3 * plane.length }, (_, i) => plane[Math.floor(i / 3)]), channels: 3, height: info.height, width: info.width };
+  }
+  return { values, channels: info.channels, height: info.height, width: info.width };
+}
+
+/** The smallest and largest value in a file's first channel, as stored (sharp's `stats()` rounds float values to integers). Errors name the file. */
+export async function valueRange(file: string): Promise<[number, number]> {
+  const { values } = await fileValues(await loadSharp(), file, 'first', null, 'nearest').catch((e: Error) => {
+    throw new Error(`${file}: ${e.message}`);
+  });
+  let [lo, hi] = [Infinity, -Infinity];
+  for (let i = 0; i < values.length; i++) [lo, hi] = [Math.min(lo, values[i]), Math.max(hi, values[i])];
+  return [lo, hi];
+}
+
+/** sharp's raw output as typed numbers (copied: the buffer's offset need not be aligned). */
+function typed<T extends Uint16Array | Float32Array>(data: Buffer, Kind: { new (b: ArrayBuffer): T }): T {
+  return new Kind(data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer);
 }
 
 /** Throws unless `window` is two finite numbers, lo < hi; `where` names the file or dataset. */
@@ -103,30 +165,24 @@ export function checkWindow(window: readonly number[], where: string): void {
 }
 
 /**
- * A 16-bit mask read by its values. sharp's 8-bit conversion divides by 257, which turns a 0/1 or
- * class-index label map into zeros: here class indices stay as they are (up to 255), and a binary
- * mask keeps values up to 255 (0/1, 0/255) and takes the high byte of larger ones (0/65535 → 0/255),
- * each pixel its brightest channel.
+ * A mask of more than 8 bits read by its values. sharp's 8-bit conversion divides 16-bit values by 257
+ * (and clips signed ones), which turns a 0/1 or class-index label map into zeros: here class indices stay
+ * as they are (up to 255), and a binary mask keeps values up to 255 (0/1, 0/255), takes the high byte of
+ * larger 16-bit ones (0/65535 → 0/255) and reads any other larger value as 255; each pixel its brightest
+ * channel. A label must be a whole number ≥ 0: a soft (probability) mask is an error.
  */
-async function decodeWideLabels(sharp: Awaited<ReturnType<typeof loadSharp>>, file: string, kind: 'mask' | 'index', colours: number, size: readonly [number, number] | null): Promise<RawPixels> {
-  let p = sharp(file).removeAlpha();
-  if (kind === 'index') p = p.extractChannel(0);
-  if (size) p = p.resize({ height: size[0], width: size[1], fit: 'fill', kernel: 'nearest' });
-  // named, or sharp converts to 8-bit sRGB first
-  p = p.toColourspace(kind === 'mask' && colours >= 3 ? 'rgb16' : 'grey16');
-  const { data, info } = await p.raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
-  const wide = brightest(ushorts(data), info.channels);
-  const out = new Uint8Array(wide.length);
-  for (let q = 0; q < wide.length; q++) {
-    const v = wide[q];
+async function decodeLabelValues(sharp: Sharp, file: string, kind: 'mask' | 'index', depth: string, colours: number, size: readonly [number, number] | null): Promise<RawPixels> {
+  const px = await fileValues(sharp, file, kind === 'mask' && colours >= 3 ? 'colour' : 'first', size, 'nearest');
+  const values = brightest(px.values, px.channels);
+  const out = new Uint8Array(values.length);
+  for (let q = 0; q < out.length; q++) {
+    const v = values[q];
+    if (!(v >= 0) || !Number.isInteger(v)) throw new Error(`pixel ${q} has value ${v}; a mask holds whole numbers ≥ 0 (0/1, 0/255 or class indices): threshold a soft mask first`);
     if (kind === 'index' && v > 255) throw new Error(`pixel ${q} has class index ${v}; class-index masks hold at most 256 classes`);
-    out[q] = v <= 255 ? v : v >> 8;
+    out[q] = v <= 255 ? v : depth === 'ushort' ? v >> 8 : 255;
   }
-  return { data: out, channels: 1, height: info.height, width: info.width };
+  return { data: out, channels: 1, height: px.height, width: px.width };
 }
-
-/** sharp's raw 16-bit output as numbers (copied: the buffer's offset need not be even). */
-const ushorts = (data: Buffer): Uint16Array => new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
 
 /** Interleaved pixels → one channel holding each pixel's largest channel value. */
 function brightestChannel(px: RawPixels): RawPixels {
@@ -134,10 +190,10 @@ function brightestChannel(px: RawPixels): RawPixels {
 }
 
 /** Each pixel's largest value over its `channels` interleaved values, in an array of the input's kind. */
-function brightest<T extends Uint8Array | Uint16Array>(values: T, channels: number): T {
+function brightest<T extends Values>(values: T, channels: number): T {
   if (channels === 1) return values;
   const plane = values.length / channels;
-  const out = (values instanceof Uint16Array ? new Uint16Array(plane) : new Uint8Array(plane)) as T;
+  const out = new (values.constructor as new (n: number) => T)(plane);
   for (let q = 0, at = 0; q < plane; q++, at += channels) {
     let m = values[at];
     for (let c = 1; c < channels; c++) if (values[at + c] > m) m = values[at + c];

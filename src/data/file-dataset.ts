@@ -3,7 +3,7 @@
  * files) pairs decoded lazily with sharp, resized, disk-cached and checked up front. Node only.
  */
 import { cached, DEFAULT_CACHE_DIR } from './cache.js';
-import { checkWindow, decodeFile, readImageInfo, resizeLabels, type RawPixels } from './decode.js';
+import { checkWindow, decodeFile, readImageInfo, resizeLabels, sampleFormat, valueRange, type RawPixels } from './decode.js';
 import { loadSharp, mapLimit, nodePath } from './node-env.js';
 import { binaryMask, interleavedToPlanar, oneHotMask } from './image.js';
 import { checkIndex, normaliseSize, type Dataset, type Sample, type SizeOption, type SkippedFile, type WarningHandler } from './types.js';
@@ -158,6 +158,8 @@ export async function buildFileDataset(
   if (size === null) checkOneSize(name, good, infos);
   const wide = good.find((e) => infos.get(e)?.depth === 'ushort');
   if (wide && !opts.window) await warnIfDim(name, wide.image, opts.onWarning ?? console.warn);
+  const unscaled = opts.window ? undefined : good.find((e) => !['uchar', 'ushort', undefined].includes(infos.get(e)?.depth));
+  if (unscaled) await askForWindow(name, unscaled.image, infos.get(unscaled)!.depth);
   // the first image in order decides (the checks above finish in any order)
   const firstChannels = infos.get(good[0])?.channels;
   const channels = opts.channels ?? defaults.channels ?? (firstChannels !== undefined && firstChannels <= 2 ? 1 : 3);
@@ -202,6 +204,20 @@ async function warnIfDim(name: string, file: string, warn: WarningHandler): Prom
   warn(
     `${name}: ${file} is a 16-bit image whose values reach only ${max}; read by the whole 16-bit range it keeps ${Math.floor(max / 257) + 1} grey levels of 256. ` +
       `Pass window: [0, ${top}] to map 0…${top} to 0…1 (on the command line --data '…?window=0,${top}')`,
+  );
+}
+
+/**
+ * Signed and float images (CT in Hounsfield units, float exports of microscopy) have no range to scale
+ * from: read as 8 bits they would be clipped and training would see black. The first one names the range
+ * a window must give.
+ */
+async function askForWindow(name: string, file: string, depth: string): Promise<never> {
+  const [lo, hi] = await valueRange(file);
+  const ct = depth === 'short' ? ', or for CT in Hounsfield units a window such as -1000,400 (lung) or -160,240 (soft tissue)' : '';
+  throw new Error(
+    `${name}: ${file} is a ${sampleFormat(depth)} image (values ${lo}…${hi}), which has no fixed range to read it by. ` +
+      `Pass window: [lo, hi], the values that map to 0 and 1: on the command line --data '…?window=${lo},${hi}' (this file's range)${ct}`,
   );
 }
 

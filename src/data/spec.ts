@@ -5,7 +5,7 @@ import { checkWindow } from './decode.js';
 import type { FileDatasetOptions } from './file-dataset.js';
 import { folderDataset } from './folder.js';
 import { isic2018 } from './isic2018.js';
-import { isDirectory } from './node-env.js';
+import { isDirectory, nodePath } from './node-env.js';
 import { synthetic, type SyntheticKind } from './synthetic.js';
 import type { Dataset, SizeOption } from './types.js';
 
@@ -22,7 +22,8 @@ const KEYS: Record<(typeof DATASET_KINDS)[number], string[]> = {
 };
 
 /**
- * Builds a dataset from a spec string `kind:target[?key=value&…]`:
+ * Builds a dataset from a spec string `kind:target[?key=value&…]`, or a bare folder `<dir>[?key=value&…]`
+ * whose layout names its kind (the sub-folders of isic2018, dsb2018, drive, or images/ and masks/):
  * - `synthetic:<blobs|vessels|nuclei>` with count, size (`64` or `48x64` as H×W), foreground, noise, seed, channels;
  * - `isic2018:<dir>` (subset), `dsb2018:<dir>` (stage), `folder:<dir>` (suffix, images, masks) with size
  *   (`native` to keep file sizes), channels, classes, cache (`off` or a folder), window (`0,4095`: the image
@@ -34,11 +35,17 @@ const KEYS: Record<(typeof DATASET_KINDS)[number], string[]> = {
  */
 export async function datasetFromSpec(spec: string, opts: FileDatasetOptions = {}): Promise<Dataset> {
   const colon = spec.indexOf(':');
-  const kind = (colon < 0 ? spec : spec.slice(0, colon)) as (typeof DATASET_KINDS)[number];
+  let kind = (colon < 0 ? spec : spec.slice(0, colon)) as (typeof DATASET_KINDS)[number];
+  let rest = colon < 0 ? '' : spec.slice(colon + 1);
   if (!DATASET_KINDS.includes(kind)) {
-    throw new Error(`datasetFromSpec: unknown dataset kind '${kind}' in '${spec}'; expected one of ${DATASET_KINDS.map((k) => `${k}:…`).join(', ')}`);
+    // a bare folder (C:\data on Windows too): its layout says which kind it is
+    const dir = spec.split('?')[0];
+    if (!(await isDirectory(dir))) {
+      throw new Error(`datasetFromSpec: unknown dataset kind '${kind}' in '${spec}'; expected one of ${DATASET_KINDS.map((k) => `${k}:…`).join(', ')}, or a folder that exists`);
+    }
+    kind = await layoutOf(dir);
+    rest = spec;
   }
-  const rest = colon < 0 ? '' : spec.slice(colon + 1);
   const q = rest.indexOf('?');
   const target = q < 0 ? rest : rest.slice(0, q);
   const params = new URLSearchParams(q < 0 ? '' : rest.slice(q + 1));
@@ -90,6 +97,20 @@ export async function datasetFromSpec(spec: string, opts: FileDatasetOptions = {
     case 'drive':
       return drive(target, { ...common, subset: str('subset') as 'training' | undefined, mode: str('mode') as 'patches' | undefined, patches: num('patches'), patchSize: num('patchSize'), seed: num('seed') });
   }
+}
+
+/** The official layout a folder is in, by the sub-folders each one has; throws listing them when it is in none. */
+async function layoutOf(dir: string): Promise<'isic2018' | 'dsb2018' | 'drive' | 'folder'> {
+  const path = await nodePath();
+  const has = (...parts: string[]) => isDirectory(path.join(dir, ...parts));
+  if (await has('ISIC2018_Task1-2_Training_Input')) return 'isic2018';
+  if (await has('stage1_train')) return 'dsb2018';
+  if ((await has('training', 'images')) && (await has('training', '1st_manual'))) return 'drive';
+  if ((await has('images')) && (await has('masks'))) return 'folder';
+  throw new Error(
+    `datasetFromSpec: ${dir} is in none of the layouts segrad knows: images/ and masks/ (folder), ISIC2018_Task1-2_Training_Input/ (isic2018), ` +
+      `stage1_train/ (dsb2018), training/images/ and training/1st_manual/ (drive). For other sub-folder names: folder:${dir}?images=NAME&masks=NAME`,
+  );
 }
 
 /** The `window=lo,hi` of a dataset spec, if it has one: `segrad predict` reads new images as the run's were read. */

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
+import { textTable } from '../../src/cli/progress.js';
 import { VERSION } from '../../src/index.js';
 import { captured } from '../helpers/cli.js';
 
@@ -31,5 +32,12 @@ describe('segrad (the binary)', () => {
     expect(r.value).toBe(2);
     expect(r.err).toMatch(/unknown command 'trian'/);
     expect(r.err).toContain('commands:');
+  });
+});
+
+describe('textTable', () => {
+  it('aligns columns and writes every number with four decimals, a perfect score too; strings as they are', () => {
+    const lines = textTable(['epoch', 'IoU', 'AUC'], [['1', 1, 0.25], ['10', 0, NaN]]).split('\n');
+    expect(lines).toEqual(['epoch  IoU     AUC   ', '-----  ------  ------', '1      1.0000  0.2500', '10     0.0000  n/a   ']);
   });
 });

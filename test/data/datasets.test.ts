@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drive, DrivePatches, dsb2018, folderDataset, isic2018, slidingWindow, reassemble } from '../../src/data/index.js';
-import { inDisc, rgb, tempDir, writeImage, writePng16 } from './fixtures.js';
+import { decodeFile, drive, DrivePatches, dsb2018, folderDataset, isic2018, slidingWindow, reassemble } from '../../src/data/index.js';
+import { inDisc, rgb, tempDir, writeImage, writePng16, writeTiff } from './fixtures.js';
 
 let root: string;
 let cleanup: () => Promise<void>;
@@ -128,6 +128,45 @@ describe('folderDataset', () => {
     expect(Array.from(clipped.image, (v) => Math.round(v * 255))).toEqual([0, 0, 128, 255]);
     expect(Array.from((await (await folderDataset(eight, { cacheDir })).get(0)).image, (v) => Math.round(v * 255))).toEqual([0, 50, 100, 200]);
     await expect(folderDataset(eight, { window: [5, 5] })).rejects.toThrow(/window must be \[lo, hi\] with lo < hi .*got \[5,5\]/);
+  });
+
+  it('signed 16-bit and float TIFFs: an error names the file and its range without a window; with one they are read by their values, masks too', async () => {
+    const dir = join(root, 'folder-signed');
+    const hu = (y: number, x: number) => -1024 + 400 * y + 50 * x; // CT in Hounsfield units: −1024…326
+    await writeTiff(join(dir, 'images', 'ct.tif'), 4, 4, 'int16', hu);
+    await writeTiff(join(dir, 'masks', 'ct.tif'), 4, 4, 'int16', (y) => (y > 1 ? 1 : 0)); // read as 8 bits: all 0
+    await expect(folderDataset(dir, { cacheDir: false })).rejects.toThrow(
+      /ct\.tif is a signed 16-bit image \(values -1024…326\), .*window=-1024,326' \(this file's range\), or for CT in Hounsfield units .*-1000,400 \(lung\)/,
+    );
+    const ds = await folderDataset(dir, { cacheDir: false, window: [-1000, 400] });
+    const s = await ds.get(0);
+    expect(s.shape).toEqual({ channels: 1, classes: 1, height: 4, width: 4 });
+    for (let q = 0; q < 16; q++) {
+      const v = hu(Math.floor(q / 4), q % 4);
+      expect(s.image[q]).toBeCloseTo(Math.min(255, Math.max(0, Math.round(((v + 1000) * 255) / 1400))) / 255, 6);
+    }
+    expect(Array.from(s.mask)).toEqual(Array.from({ length: 16 }, (_, q) => (q >= 8 ? 1 : 0)));
+    // resized, and as three channels: each channel the same bilinear values
+    const big = await (await folderDataset(dir, { cacheDir: false, window: [-1024, 326], size: 8, channels: 3 })).get(0);
+    expect(big.shape).toEqual({ channels: 3, classes: 1, height: 8, width: 8 });
+    for (let q = 0; q < 64; q++) expect(big.image[64 + q]).toBe(big.image[q]);
+    expect(big.image[0]).toBe(0);
+    expect(big.image[63]).toBe(1);
+    expect(Array.from(big.mask.subarray(0, 8))).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(big.mask.subarray(56, 64))).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+
+    const float = join(root, 'folder-float');
+    await writeTiff(join(float, 'images', 'f.tif'), 2, 3, 'float32', (y, x) => 0.25 * x - 0.5 * y); // −0.5…0.5
+    await writeTiff(join(float, 'masks', 'f.tif'), 2, 3, 'float32', (_y, x) => (x === 1 ? 1 : 0));
+    await expect(folderDataset(float, { cacheDir: false })).rejects.toThrow(/f\.tif is a 32-bit float image \(values -0\.5…0\.5\), .*window=-0\.5,0\.5'/);
+    const f = await (await folderDataset(float, { cacheDir: false, window: [0, 0.5] })).get(0);
+    expect(Array.from(f.image, (v) => Math.round(v * 255))).toEqual([0, 128, 255, 0, 0, 0]);
+    expect(Array.from(f.mask)).toEqual([0, 1, 0, 0, 1, 0]);
+    // a soft mask is not a label map
+    await writeTiff(join(float, 'masks', 'f.tif'), 2, 3, 'float32', (_y, x) => x / 4);
+    await expect((await folderDataset(float, { cacheDir: false, window: [0, 1] })).get(0)).rejects.toThrow(/masks[\\/]f\.tif: cannot decode mask \(pixel 1 has value 0\.25; .*threshold a soft mask first/);
+    // decodeFile without a window (segrad predict on a run that had none) names the file
+    await expect(decodeFile(join(float, 'images', 'f.tif'), { kind: 'image', channels: 1 })).rejects.toThrow(/f\.tif: cannot decode image \(a 32-bit float image needs a window/);
   });
 
   it('grey images default to one channel; channels: 3 expands them; RGB with channels: 1 gives luminance', async () => {

@@ -60,3 +60,39 @@ export const rgb = (seed: number) => (y: number, x: number, c: number): number =
 
 /** The FOV used for DRIVE fixtures: a disc. */
 export const inDisc = (h: number, w: number) => (y: number, x: number): boolean => (y - h / 2 + 0.5) ** 2 + (x - w / 2 + 0.5) ** 2 <= (Math.min(h, w) / 2 - 1) ** 2;
+
+/**
+ * Writes an uncompressed one-strip TIFF of signed 16-bit (`int16`) or 32-bit float (`float32`) samples, one
+ * channel: sharp writes neither from raw input.
+ */
+export async function writeTiff(file: string, h: number, w: number, format: 'int16' | 'float32', f: (y: number, x: number) => number): Promise<void> {
+  const bytesPerSample = format === 'int16' ? 2 : 4;
+  // tag, type (3 short, 4 long), value; all counts 1
+  const tags: [number, number, number][] = [
+    [256, 3, w], [257, 3, h], [258, 3, 8 * bytesPerSample], [259, 3, 1], [262, 3, 1], [273, 4, 0],
+    [277, 3, 1], [278, 3, h], [279, 4, h * w * bytesPerSample], [339, 3, format === 'int16' ? 2 : 3],
+  ];
+  const dataAt = 8 + 2 + 12 * tags.length + 4;
+  const buf = Buffer.alloc(dataAt + h * w * bytesPerSample);
+  buf.write('II', 0);
+  buf.writeUInt16LE(42, 2);
+  buf.writeUInt32LE(8, 4);
+  buf.writeUInt16LE(tags.length, 8);
+  tags.forEach(([tag, type, value], i) => {
+    const at = 10 + 12 * i;
+    buf.writeUInt16LE(tag, at);
+    buf.writeUInt16LE(type, at + 2);
+    buf.writeUInt32LE(1, at + 4);
+    const v = tag === 273 ? dataAt : value;
+    if (type === 3) buf.writeUInt16LE(v, at + 8);
+    else buf.writeUInt32LE(v, at + 8);
+  });
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const at = dataAt + (y * w + x) * bytesPerSample;
+      if (format === 'int16') buf.writeInt16LE(f(y, x), at);
+      else buf.writeFloatLE(f(y, x), at);
+    }
+  }
+  await writeBytes(file, buf);
+}

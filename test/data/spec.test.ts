@@ -43,6 +43,21 @@ describe('datasetFromSpec', () => {
     expect((await full.get(0)).fov).toBeDefined();
   });
 
+  it('a bare folder is read in the layout its sub-folders name, query options included', async () => {
+    const f = await datasetFromSpec(`${join(root, 'f')}?suffix=_m&size=8&cache=off`);
+    expect(f.name).toMatch(/^folder\(/);
+    expect((await f.get(0)).shape).toEqual({ channels: 3, classes: 1, height: 8, width: 8 });
+    expect(await datasetFromSpec(`${join(root, 'd')}?patchSize=8`, { cacheDir: false })).toBeInstanceOf(DrivePatches);
+    await writeImage(join(root, 'isic', 'ISIC2018_Task1-2_Training_Input', 'ISIC_0000001.jpg'), 8, 8, 3, rgb(3));
+    await writeImage(join(root, 'isic', 'ISIC2018_Task1_Training_GroundTruth', 'ISIC_0000001_segmentation.png'), 8, 8, 1, () => 255);
+    expect((await datasetFromSpec(`${join(root, 'isic')}?size=8`, { cacheDir: false })).name).toMatch(/^isic2018/);
+    await writeImage(join(root, 'dsb', 'stage1_train', 'n1', 'images', 'n1.png'), 8, 8, 3, rgb(4));
+    await writeImage(join(root, 'dsb', 'stage1_train', 'n1', 'masks', 'm1.png'), 8, 8, 1, () => 255);
+    expect((await datasetFromSpec(`${join(root, 'dsb')}?size=8`, { cacheDir: false })).name).toMatch(/^dsb2018/);
+    await expect(datasetFromSpec(join(root, 'f', 'images'))).rejects.toThrow(/images is in none of the layouts segrad knows: images\/ and masks\/ \(folder\), .*folder:.*\?images=NAME&masks=NAME/);
+    await expect(datasetFromSpec(join(root, 'nowhere'))).rejects.toThrow(/unknown dataset kind .*or a folder that exists/);
+  });
+
   it('clear errors: unknown kind, unknown option, bad number, missing folder', async () => {
     await expect(datasetFromSpec('imagenet:/data')).rejects.toThrow(/unknown dataset kind 'imagenet'.*synthetic:…/);
     await expect(datasetFromSpec('synthetic:blobs?colour=red')).rejects.toThrow(/unknown option 'colour' for synthetic/);

@@ -24,7 +24,8 @@ usage: segrad train [options]
   --base NAME         base loss wrapped by ALL (default dice)
   --loss-opt K=V      loss option, repeatable (e.g. --loss-opt omega=10 --loss-opt delta=0.1)
   --data SPEC         synthetic:blobs|vessels|nuclei[?count=&size=&foreground=] | isic2018:<dir> |
-                      dsb2018:<dir> | drive:<dir> | folder:<dir>   (default: a built-in synthetic set)
+                      dsb2018:<dir> | drive:<dir> | folder:<dir> | <dir> (its layout detected)
+                      (default: a built-in synthetic set)
                       file sets: ?size=N|HxW&classes=K&window=LO,HI&channels=1|3&cache=off
                       (folder also &suffix=_mask&images=&masks=)
   --epochs N          (default 50; quick run ${QUICK.epochs})
@@ -139,7 +140,7 @@ export const train: Command = {
     const summary = { loss: scores.loss, iou: scores.iou, dice: scores.dice, precision: scores.precision, recall: scores.recall, specificity: scores.specificity, accuracy: scores.accuracy, auc: scores.auc };
     await run.writeJson('test-metrics.json', { ...summary, protocol: (o.protocol as string | undefined) ?? 'per-image', images: test.length });
     const report = await writeReport(run, { title: `segrad: ${modelName} · ${loss.lossName} · ${dataSpec}`, summary, roc: { scores: p.probs, labels: p.masks }, examples });
-    console.log(textTable(['epoch', 'train loss', ...(val ? ['val loss', 'val IoU', 'val Dice'] : []), 'time'], result.epochs.map((e) => [e.epoch + 1, e.trainLoss, ...(e.val ? [e.val.loss, e.val.iou, e.val.dice] : []), duration(e.seconds)])));
+    console.log(textTable(['epoch', 'train loss', ...(val ? ['val loss', 'val IoU', 'val Dice'] : []), 'time'], result.epochs.map((e) => [String(e.epoch + 1), e.trainLoss, ...(e.val ? [e.val.loss, e.val.iou, e.val.dice] : []), duration(e.seconds)])));
     console.log('');
     console.log(textTable(['test set', 'IoU', 'Dice', 'precision', 'recall', 'specificity', 'AUC'], [[`${test.length} images`, scores.iou, scores.dice, scores.precision, scores.recall, scores.specificity, scores.auc]]));
     console.log(`\ntrained in ${duration(seconds)}${result.stoppedEarly ? ' (stopped early)' : ''} · run folder ${out} · report ${report}`);
