@@ -27,6 +27,12 @@ export interface CompareRow {
   auc: number;
   /** Wall time of training and evaluation. */
   seconds: number;
+  /**
+   * For ALL: the share of training steps whose base loss was below δ, and the lowest base loss of a
+   * step. Null for other losses; absent in the results of runs from before they were recorded.
+   */
+  belowDelta?: number | null;
+  lowestBase?: number | null;
 }
 
 export interface CompareOptions {
@@ -134,6 +140,7 @@ export async function compareLosses(opts: CompareOptions): Promise<CompareRow[]>
     const t0 = performance.now();
     const model = createModel(spec);
     const loss = makeLoss(key.loss);
+    let [adaptiveSteps, below, lowestBase] = [0, 0, Infinity];
     await fit(model, loss, train, {
       epochs: settings.epochs,
       batchSize: settings.batchSize,
@@ -144,7 +151,14 @@ export async function compareLosses(opts: CompareOptions): Promise<CompareRow[]>
       outDir: runDir,
       gradNormEvery: 0,
       config: { command: 'compare-losses', model: spec, data: dataSpec },
-      onStep: opts.onStep,
+      onStep: (info) => {
+        if (info.baseLoss !== undefined) {
+          adaptiveSteps++;
+          if (info.belowDelta) below++;
+          lowestBase = Math.min(lowestBase, info.baseLoss);
+        }
+        opts.onStep?.(info);
+      },
     });
     const scores = await evaluateModel(model, null, test, { batchSize: settings.batchSize, protocol: settings.protocol });
     for (const t of model.parameters()) t.dispose();
@@ -153,6 +167,8 @@ export async function compareLosses(opts: CompareOptions): Promise<CompareRow[]>
       model: key.model, loss: key.loss, seed: key.seed, imbalance: key.imbalance,
       iou: scores.iou, dice: scores.dice, precision: scores.precision, recall: scores.recall, specificity: scores.specificity, auc: scores.auc,
       seconds: (performance.now() - t0) / 1000,
+      belowDelta: adaptiveSteps ? below / adaptiveSteps : null,
+      lowestBase: adaptiveSteps ? lowestBase : null,
     };
     rows.push(row);
     if (fs && runDir) {
@@ -169,8 +185,9 @@ export type MetricKey = (typeof METRIC_KEYS)[number];
 
 /** `results.csv`: a header and one line per run. */
 export function resultsCsv(rows: readonly CompareRow[]): string {
-  const head = ['model', 'loss', 'seed', 'imbalance', ...METRIC_KEYS, 'seconds'];
-  const lines = rows.map((r) => [r.model, r.loss, r.seed, r.imbalance ?? '', ...METRIC_KEYS.map((k) => (Number.isFinite(r[k]) ? r[k].toFixed(6) : 'NaN')), r.seconds.toFixed(1)].join(','));
+  const head = ['model', 'loss', 'seed', 'imbalance', ...METRIC_KEYS, 'seconds', 'below_delta', 'lowest_base'];
+  const opt = (x: number | null | undefined): string => (x === null || x === undefined ? '' : x.toFixed(6));
+  const lines = rows.map((r) => [r.model, r.loss, r.seed, r.imbalance ?? '', ...METRIC_KEYS.map((k) => (Number.isFinite(r[k]) ? r[k].toFixed(6) : 'NaN')), r.seconds.toFixed(1), opt(r.belowDelta), opt(r.lowestBase)].join(','));
   return [head.join(','), ...lines].join('\n') + '\n';
 }
 
@@ -219,6 +236,9 @@ export interface PairedResult {
   iou: number[];
   dice: number[];
   stats: Record<'iou' | 'dice', { mean: number; t: number; better: number; worse: number }>;
+  /** Over the paired runs of `a`, when it is ALL: the mean share of steps with the base loss below δ, and the lowest base loss. */
+  belowDelta: number | null;
+  lowestBase: number | null;
 }
 
 /** Paired t statistic mean(d) / (sd(d)/√n): NaN for fewer than two pairs or zero spread. */
@@ -247,7 +267,10 @@ export function pairedComparison(rows: readonly CompareRow[], a = 'all', b = 'di
     const stat = (d: number[]) => ({ mean: meanStd(d).mean, t: pairedT(d), better: d.filter((x) => x > 0).length, worse: d.filter((x) => x < 0).length });
     const iou = diff('iou');
     const dice = diff('dice');
-    out.push({ model: g[0].model, imbalance: g[0].imbalance, a, b, seeds, iou, dice, stats: { iou: stat(iou), dice: stat(dice) } });
+    const known = seeds.map((s) => A.get(s)!).filter((r) => r.belowDelta !== null && r.belowDelta !== undefined);
+    const belowDelta = known.length ? meanStd(known.map((r) => r.belowDelta!)).mean : null;
+    const lowestBase = known.length ? Math.min(...known.map((r) => r.lowestBase!)) : null;
+    out.push({ model: g[0].model, imbalance: g[0].imbalance, a, b, seeds, iou, dice, stats: { iou: stat(iou), dice: stat(dice) }, belowDelta, lowestBase });
   }
   return out;
 }
@@ -285,14 +308,24 @@ export function comparisonMarkdown(rows: readonly CompareRow[], opts: { title?: 
     out.push(`n/a: the comparison needs runs of both ${label(a)} and ${label(b)}.`, '');
     return out.join('\n');
   }
-  out.push(`| model | foreground | seeds | ΔIoU per seed | mean ΔIoU | t (IoU) | ΔDice per seed | mean ΔDice | t (Dice) | seeds ${label(a)} better / worse (IoU) |`, '|---|---|---|---|---|---|---|---|---|---|');
+  out.push(`| model | foreground | seeds | ΔIoU per seed | mean ΔIoU | t (IoU) | ΔDice per seed | mean ΔDice | t (Dice) | seeds ${label(a)} better / worse (IoU) | ${label(a)} steps below δ |`, '|---|---|---|---|---|---|---|---|---|---|---|');
   for (const p of paired) {
     const n = p.seeds.length;
     out.push(
-      `| ${p.model} | ${p.imbalance === null ? '–' : percent(p.imbalance)} | ${p.seeds.join(', ')} | ${p.iou.map(signed).join(', ')} | ${signed(p.stats.iou.mean)} | ${n > 1 ? f4(p.stats.iou.t) : 'n/a'} | ${p.dice.map(signed).join(', ')} | ${signed(p.stats.dice.mean)} | ${n > 1 ? f4(p.stats.dice.t) : 'n/a'} | ${p.stats.iou.better} / ${p.stats.iou.worse} of ${n} |`,
+      `| ${p.model} | ${p.imbalance === null ? '–' : percent(p.imbalance)} | ${p.seeds.join(', ')} | ${p.iou.map(signed).join(', ')} | ${signed(p.stats.iou.mean)} | ${n > 1 ? f4(p.stats.iou.t) : 'n/a'} | ${p.dice.map(signed).join(', ')} | ${signed(p.stats.dice.mean)} | ${n > 1 ? f4(p.stats.dice.t) : 'n/a'} | ${p.stats.iou.better} / ${p.stats.iou.worse} of ${n} | ${p.belowDelta === null ? '–' : percent(Number(p.belowDelta.toFixed(4)))} |`,
     );
   }
   out.push('', `t = mean(d) / (sd(d)/√n) over the n paired seeds (n − 1 degrees of freedom; |t| > 4.30 is p < 0.05 two-sided for n = 3); n/a with fewer than two pairs or no spread.`, '');
+  const idle = paired.filter((p) => p.belowDelta === 0);
+  if (idle.length) {
+    const lowest = Math.min(...idle.map((p) => p.lowestBase!));
+    out.push(
+      `${label(a)}'s base loss never went below δ in ${idle.length === paired.length ? 'any of these runs' : `the runs at ${idle.map((p) => `${p.model}${p.imbalance === null ? '' : ` ${percent(p.imbalance)}`}`).join(', ')}`} (the lowest was ${f4(lowest)}). ` +
+        `Above δ, ALL is its base loss minus a constant, with the same gradient, so it trained exactly as its base: against Dice, its default base, the differences there are zero by construction and say nothing about ALL. ` +
+        `Train longer, or raise δ (--all-opt delta=…), to see it act.`,
+      '',
+    );
+  }
   return out.join('\n');
 }
 

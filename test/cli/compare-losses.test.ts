@@ -35,7 +35,7 @@ describe('segrad compare-losses', () => {
     expect(r.value).toBe(0);
     const rows = csv(join(out, 'results.csv'));
     expect(rows).toHaveLength(4);
-    expect(Object.keys(rows[0])).toEqual(['model', 'loss', 'seed', 'imbalance', 'iou', 'dice', 'precision', 'recall', 'specificity', 'auc', 'seconds']);
+    expect(Object.keys(rows[0])).toEqual(['model', 'loss', 'seed', 'imbalance', 'iou', 'dice', 'precision', 'recall', 'specificity', 'auc', 'seconds', 'below_delta', 'lowest_base']);
     expect(rows.map((x) => `${x.loss}/${x.seed}`).sort()).toEqual(['dice/0', 'dice/1', 'jaccard/0', 'jaccard/1']);
     for (const x of rows) {
       expect(x.model).toBe('unet');
@@ -111,6 +111,17 @@ describe('segrad compare-losses', () => {
     expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).allOptions).toEqual({ omega: 10, epsilon: 0.5, delta: 0.9 });
     const steps = readFileSync(join(run, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; belowDelta?: boolean });
     expect(steps.filter((x) => x.type === 'step').every((x) => x.belowDelta === true)).toBe(true);
+    // … so the table's share of ALL steps below δ is 100 %, recorded per run in the CSV (Dice: none)
+    expect(table.split('\n').find((l) => l.startsWith('| unet | 30% |'))).toMatch(/\| 100% \|$/);
+    expect(rows.filter((x) => x.loss === 'all' && x.imbalance === '0.3').map((x) => x.below_delta)).toEqual(['1.000000', '1.000000', '1.000000']);
+    expect(rows.filter((x) => x.loss === 'dice').every((x) => x.below_delta === '')).toBe(true);
+  }, 60_000);
+
+  it('--seeds 4, runs seed 4 alone (4 is the count: seeds 0…3)', async () => {
+    const out = join(root, 'one-seed');
+    const r = await captured(() => compareLossesCommand.run([...TINY, '--losses', 'dice', '--seeds', '4,', '--out', out, '--quiet']));
+    expect(r.value).toBe(0);
+    expect(csv(join(out, 'results.csv')).map((x) => x.seed)).toEqual(['4']);
   }, 60_000);
 
   it('usage errors exit with code 2 and a clear message', async () => {
@@ -121,6 +132,8 @@ describe('segrad compare-losses', () => {
       [['compare-losses', '--data', 'folder:/tmp', '--imbalance', '0.1'], /--imbalance needs synthetic data/],
       [['compare-losses', '--imbalance', '0,0.1'], /foreground fractions in \(0, 1\)/],
       [['compare-losses', '--seeds', 'three'], /--seeds must be a count/],
+      [['compare-losses', '--seeds', '0,0'], /--seeds must be .*different seeds/],
+      [['compare-losses', '--seeds', ','], /--seeds must be .*one seed: 4,/],
       [['compare-losses', '--losses', 'dice,all', '--all-opt', 'gamma=2'], /--all-opt: .*no option 'gamma'/],
       [['compare-losses', '--losses', 'dice', '--all-opt', 'delta=0.2'], /'all' is not in --losses/],
       [['compare-losses', '--epochs', 'ten'], /--epochs must be a number/],

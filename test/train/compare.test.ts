@@ -52,12 +52,34 @@ describe('loss comparison summaries', () => {
     expect(md.indexOf('## unet · foreground 2%')).toBeLessThan(md.indexOf('## unet · foreground 10%'));
     expect((md.match(/^\| unet \| (2|10)% \|/gm) ?? []).length).toBe(2);
     const csv = resultsCsv(rows).trim().split('\n');
-    expect(csv[0]).toBe('model,loss,seed,imbalance,iou,dice,precision,recall,specificity,auc,seconds');
+    expect(csv[0]).toBe('model,loss,seed,imbalance,iou,dice,precision,recall,specificity,auc,seconds,below_delta,lowest_base');
     expect(csv).toHaveLength(9);
-    expect(csv[1]).toBe('unet,dice,0,0.02,0.520000,0.600000,0.500000,0.600000,0.900000,0.950000,1.0');
+    expect(csv[1]).toBe('unet,dice,0,0.02,0.520000,0.600000,0.500000,0.600000,0.900000,0.950000,1.0,,');
+    expect(resultsCsv([{ ...rows[2], belowDelta: 0.25, lowestBase: 0.0625 }]).split('\n')[1]).toMatch(/,1\.0,0\.250000,0\.062500$/);
     const html = comparisonHtml(rows, md);
     expect(html).toContain('log10 foreground fraction');
     expect((html.match(/class="series"/g) ?? []).length).toBe(4); // IoU and Dice panels × 2 losses
+  });
+
+  it('the paired table gives the share of ALL steps below δ; where it is 0, a note says ALL trained as its base', () => {
+    const at = (below: number, lowest: number, f: number) => [
+      { ...row('all', 0, 0.6, 0.7, f), belowDelta: below, lowestBase: lowest },
+      { ...row('all', 1, 0.6, 0.7, f), belowDelta: below / 2, lowestBase: lowest + 0.1 },
+      row('dice', 0, 0.6, 0.7, f),
+      row('dice', 1, 0.6, 0.7, f),
+    ];
+    const acting = comparisonMarkdown(at(0.5, 0.05, 0.1));
+    expect(acting).toMatch(/\| ALL steps below δ \|\n/);
+    expect(acting).toMatch(/\| 0 \/ 0 of 2 \| 37\.5% \|/);
+    expect(acting).not.toMatch(/never went below δ/);
+    const idle = comparisonMarkdown([...at(0, 0.4123, 0.02), ...at(0.5, 0.05, 0.1)]);
+    expect(idle).toMatch(/\| 0 \/ 0 of 2 \| 0% \|/);
+    expect(idle).toMatch(/ALL's base loss never went below δ in the runs at unet 2% \(the lowest was 0\.4123\)\. .*same gradient.*zero by construction.*--all-opt delta=/);
+    expect(comparisonMarkdown(at(0, 0.3, 0.02))).toMatch(/never went below δ in any of these runs \(the lowest was 0\.3000\)/);
+    // rows without the record (older runs, other losses): a dash, no note
+    const old = comparisonMarkdown([row('all', 0, 0.7, 0.8), row('dice', 0, 0.6, 0.7)]);
+    expect(old).toMatch(/\| 1 \/ 0 of 1 \| – \|/);
+    expect(old).not.toMatch(/never went below/);
   });
 
   it('imbalance levels set foreground= in synthetic specs only', () => {

@@ -20,7 +20,7 @@ usage: segrad compare-losses [options]
   --all-opt K=V       option of ALL, repeatable: omega, epsilon, delta (default 10, 0.5, 0.1), base (default dice)
   --models LIST       unet (default) | focusnet | attention-unet, comma-separated
   --data SPEC         dataset (default: the quick synthetic set ${QUICK.data})
-  --seeds N|LIST      number of seeds (0…N−1) or a list, e.g. 0,1,2 (default 3); the split, the
+  --seeds N|LIST      number of seeds (0…N−1) or a list, e.g. 0,1,2 or 4, (default 3); the split, the
                       initialisation and the shuffling follow the seed, the same for every loss
   --imbalance LIST    foreground fractions to sweep, e.g. 0.005,0.02,0.1,0.3 (synthetic data only: sets foreground=)
   --epochs N          (default 50; quick comparison ${QUICK_EPOCHS})
@@ -45,8 +45,11 @@ const KNOWN = ['losses', 'all-opt', 'models', 'data', 'seeds', 'imbalance', 'epo
 function seedList(v: string | boolean | string[] | undefined): number[] {
   if (v === undefined) return [0, 1, 2];
   const s = String(v);
-  const list = s.includes(',') ? s.split(',').map((x) => Number(x.trim())) : Number.isInteger(Number(s)) && Number(s) > 0 ? Array.from({ length: Number(s) }, (_, i) => i) : [NaN];
-  if (list.some((x) => !Number.isInteger(x) || x < 0)) throw new UsageError(`compare-losses: --seeds must be a count (e.g. 3) or a list of seeds (e.g. 0,1,2), got '${s}'`);
+  // a list has a comma: '4,' is seed 4 alone, where '4' is the count (seeds 0…3)
+  const list = s.includes(',') ? s.split(',').filter((x) => x.trim() !== '').map(Number) : Number.isInteger(Number(s)) && Number(s) > 0 ? Array.from({ length: Number(s) }, (_, i) => i) : [NaN];
+  if (list.length === 0 || list.some((x) => !Number.isInteger(x) || x < 0) || new Set(list).size !== list.length) {
+    throw new UsageError(`compare-losses: --seeds must be a count (e.g. 3) or a list of different seeds (e.g. 0,1,2; one seed: 4,), got '${s}'`);
+  }
   return list;
 }
 
@@ -102,7 +105,7 @@ export const compareLossesCommand: Command = {
       outDir: out,
       onRunStart: (k, i, n) => log(`[${i + 1}/${n}] ${runName(k)} …`),
       onRun: (r, i, n, reused) =>
-        log(`[${i + 1}/${n}] ${r.model} · ${r.loss} · seed ${r.seed}${r.imbalance === null ? '' : ` · foreground ${r.imbalance}`}: IoU ${r.iou.toFixed(4)} Dice ${r.dice.toFixed(4)} recall ${r.recall.toFixed(4)} AUC ${r.auc.toFixed(4)} (${reused ? 'reused' : duration(r.seconds)})`),
+        log(`[${i + 1}/${n}] ${r.model} · ${r.loss} · seed ${r.seed}${r.imbalance === null ? '' : ` · foreground ${r.imbalance}`}: IoU ${r.iou.toFixed(4)} Dice ${r.dice.toFixed(4)} recall ${r.recall.toFixed(4)} AUC ${r.auc.toFixed(4)}${typeof r.belowDelta === 'number' ? ` · steps below δ ${Math.round(100 * r.belowDelta)}%` : ''} (${reused ? 'reused' : duration(r.seconds)})`),
     });
     const settings = `Command: \`segrad compare-losses ${argv.join(' ')}\`. Data ${data}; models ${models.join(', ')}; ${epochs} epochs, batch ${batchSize}, Adam lr ${lr}${widths ? `, widths ${widths.join(',')}` : ''}; ALL ${Object.keys(allOptions).length ? Object.entries(allOptions).map(([k, v]) => `${k}=${v}`).join(', ') : 'with its defaults (base Dice, ω = 10, ε = 0.5, δ = 0.1)'}; seeds ${seeds.join(', ')} (mean ± sample std over seeds); metrics ${protocol} on the held-out 20 % at threshold 0.5; backend ${backend}.`;
     const md = await writeComparison(out, rows, { title: 'Loss comparison (Table 3 layout)', settings });
