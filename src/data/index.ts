@@ -1,7 +1,7 @@
 /**
  * Data: decoding, datasets (folder, ISIC 2018, DSB 2018, DRIVE, synthetic), splits and loaders.
  * The file datasets need Node (fs, sharp), loaded lazily, so this module also bundles for the browser,
- * where synthetic data, `fromImageData`, `split` and `Loader` work.
+ * where synthetic data, `fromImageData`, `fromArrays`, `split` and `Loader` work.
  */
 import { tensor, type Tensor } from '../tensor/index.js';
 import type { Sample } from './types.js';
@@ -21,6 +21,7 @@ export { generateSample, synthetic, SyntheticDataset, SYNTHETIC_FOREGROUND, type
 export { split, SubsetDataset, type SplitOptions } from './split.js';
 export { augmentSample, Loader, stack, type AugmentOptions, type LoaderOptions } from './loader.js';
 export { datasetFromSpec, DATASET_KINDS, windowFromSpec } from './spec.js';
+export { fromArrays, type ArraySample, type FromArraysOptions } from './arrays.js';
 
 /** A sample as tensors: image `[C, H, W]`, mask `[K, H, W]` (float32). The caller disposes them. */
 export function sampleToTensors(sample: Sample): { image: Tensor; mask: Tensor; id: string } {

@@ -111,6 +111,14 @@ export function stack(samples: readonly Sample[], source = 'dataset'): Batch {
         `Loader: ${source}: sample ${s.id} is image ${d.channels}×${d.height}×${d.width}, mask ${d.classes}×${d.height}×${d.width}, but ${samples[0].id} is ${first.channels}×${first.height}×${first.width}, ${first.classes}×${first.height}×${first.width}; resize the dataset (size option) or use batchSize 1`,
       );
     }
+    // a Dataset written by hand can state one shape and hold another; set() would misplace it silently
+    const plane = d.height * d.width;
+    if (s.image.length !== d.channels * plane || s.mask.length !== d.classes * plane || (s.fov && s.fov.length !== plane)) {
+      throw new Error(
+        `Loader: ${source}: sample ${s.id} states image ${d.channels}×${d.height}×${d.width} (${d.channels * plane} values) and mask ${d.classes}×${d.height}×${d.width} (${d.classes * plane}), ` +
+          `but holds ${s.image.length} and ${s.mask.length}${s.fov && s.fov.length !== plane ? `, fov ${s.fov.length} of ${plane}` : ''}`,
+      );
+    }
   }
   const { channels: C, classes: K, height: H, width: W } = first;
   const N = samples.length;
