@@ -234,3 +234,33 @@ export function imageName(file: string): { base: string; ext: string } | null {
   const ext = file.slice(dot).toLowerCase();
   return IMAGE_EXTENSIONS.includes(ext) ? { base: file.slice(0, dot), ext } : null;
 }
+
+/** Formats medical and scientific images often come in that sharp does not decode, by extension. */
+const OTHER_FORMATS: readonly [string, string][] = [
+  ['.nii.gz', 'NIfTI'], ['.nii', 'NIfTI'], ['.dcm', 'DICOM'], ['.dicom', 'DICOM'], ['.npy', 'NumPy'], ['.npz', 'NumPy'],
+  ['.mha', 'MetaImage'], ['.mhd', 'MetaImage'], ['.nrrd', 'NRRD'], ['.h5', 'HDF5'], ['.hdf5', 'HDF5'], ['.bmp', 'BMP'],
+];
+
+/** A file in one of {@link OTHER_FORMATS}: its name without the extension, the extension and the format; else null. */
+export function otherFormat(file: string): { base: string; ext: string; format: string } | null {
+  if (file.startsWith('.')) return null;
+  const lower = file.toLowerCase();
+  const hit = OTHER_FORMATS.find(([ext]) => lower.endsWith(ext) && lower.length > ext.length);
+  return hit ? { base: file.slice(0, file.length - hit[0].length), ext: hit[0], format: hit[1] } : null;
+}
+
+/** What to do with files segrad does not decode, said once where a folder turned out to hold no images. */
+export const OTHER_FORMAT_ADVICE =
+  'convert them to PNG or TIFF (16-bit, or signed 16-bit with ?window=lo,hi for CT in Hounsfield units), or read them with a library for that format and pass the arrays to data.fromArrays';
+
+/** ' (it holds 3 .dcm files (DICOM), which segrad does not decode: …)' for a folder's file names, or '' when none is in another known format. */
+export function otherFormatsNote(files: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const f of files) {
+    const o = otherFormat(f);
+    if (o) counts.set(`${o.ext} (${o.format})`, (counts.get(`${o.ext} (${o.format})`) ?? 0) + 1);
+  }
+  if (counts.size === 0) return '';
+  const list = [...counts].map(([k, n]) => `${n} ${k.replace(' (', ` file${n === 1 ? '' : 's'} (`)}`).join(', ');
+  return ` (it holds ${list}, which segrad does not decode: ${OTHER_FORMAT_ADVICE})`;
+}

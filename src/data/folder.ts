@@ -1,5 +1,5 @@
 /** The generic folder layout: `images/<name>.<ext>` with `masks/<name>[suffix].<ext>`. Node only. */
-import { buildFileDataset, imageName, IMAGE_EXTENSIONS, type FileDatasetOptions, type FileEntry, type FileDataset } from './file-dataset.js';
+import { buildFileDataset, imageName, IMAGE_EXTENSIONS, otherFormat, otherFormatsNote, type FileDatasetOptions, type FileEntry, type FileDataset } from './file-dataset.js';
 import { isDirectory, nodeFs, nodePath } from './node-env.js';
 import type { SkippedFile } from './types.js';
 
@@ -31,8 +31,11 @@ export async function folderDataset(dir: string, opts: FolderDatasetOptions = {}
     if (!(await isDirectory(d))) throw new Error(`folderDataset: ${d} is not a folder (expected ${dir}/images/<name>.<ext> and ${dir}/masks/<name>${suffix}.<ext>)`);
   }
   const maskFiles = new Map<string, string>();
+  const otherMasks = new Map<string, string>(); // masks in a format sharp does not decode, by name
   for (const f of (await fs.readdir(masksDir)).sort()) {
     const n = imageName(f);
+    const other = n ? null : otherFormat(f);
+    if (other) otherMasks.set(other.base, `${f}, a ${other.format} file, which segrad does not decode`);
     if (!n) continue;
     const prev = maskFiles.get(n.base);
     if (!prev || (n.ext === '.png' && !prev.toLowerCase().endsWith('.png'))) maskFiles.set(n.base, f);
@@ -40,7 +43,8 @@ export async function folderDataset(dir: string, opts: FolderDatasetOptions = {}
   const entries: FileEntry[] = [];
   const problems: SkippedFile[] = [];
   const missing: string[] = []; // the names of problems' images, in their order
-  for (const f of (await fs.readdir(imagesDir)).sort()) {
+  const imageDirFiles = (await fs.readdir(imagesDir)).sort();
+  for (const f of imageDirFiles) {
     const n = imageName(f);
     if (!n) continue;
     const image = path.join(imagesDir, f);
@@ -49,7 +53,8 @@ export async function folderDataset(dir: string, opts: FolderDatasetOptions = {}
       entries.push({ id: n.base, image, masks: [path.join(masksDir, mask)] });
       continue;
     }
-    problems.push({ file: image, reason: `missing mask: expected ${path.join(masksDir, n.base + suffix)}.{${IMAGE_EXTENSIONS.map((e) => e.slice(1)).join(',')}}` });
+    const other = otherMasks.get(n.base + suffix);
+    problems.push({ file: image, reason: `missing mask: expected ${path.join(masksDir, n.base + suffix)}.{${IMAGE_EXTENSIONS.map((e) => e.slice(1)).join(',')}}${other ? ` (there is ${other})` : ''}` });
     missing.push(n.base);
   }
   const found = suffixGuess(missing, maskFiles);
@@ -59,7 +64,7 @@ export async function folderDataset(dir: string, opts: FolderDatasetOptions = {}
       if (mask) p.reason += ` (there is ${mask}: maskSuffix '${found}'? on the command line ?suffix=${found})`;
     });
   }
-  return buildFileDataset(`folder(${dir})`, entries, problems, opts, { size: null, emptyMessage: `no images in ${imagesDir}` });
+  return buildFileDataset(`folder(${dir})`, entries, problems, opts, { size: null, emptyMessage: `no images in ${imagesDir}${otherFormatsNote(imageDirFiles)}` });
 }
 
 /**
@@ -93,8 +98,9 @@ export async function imageFiles(paths: readonly string[]): Promise<string[]> {
       out.push(p);
       continue;
     }
-    const found = (await fs.readdir(p)).filter((f) => imageName(f)).sort().map((f) => path.join(p, f));
-    if (found.length === 0) throw new Error(`${p}: a folder without image files (${IMAGE_EXTENSIONS.join(', ')})`);
+    const files = await fs.readdir(p);
+    const found = files.filter((f) => imageName(f)).sort().map((f) => path.join(p, f));
+    if (found.length === 0) throw new Error(`${p}: a folder without image files (${IMAGE_EXTENSIONS.join(', ')})${otherFormatsNote(files)}`);
     out.push(...found);
   }
   return out;

@@ -1,7 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drive, dsb2018, folderDataset, isic2018 } from '../../src/data/index.js';
+import { drive, dsb2018, folderDataset, imageFiles, isic2018 } from '../../src/data/index.js';
+import { otherFormat } from '../../src/data/file-dataset.js';
 import { rgb, tempDir, writeBytes, writeImage } from './fixtures.js';
 
 let root: string;
@@ -67,6 +68,22 @@ describe('bad input', () => {
     // a mask that does not exist under any suffix gets no guess
     const plain = await folderWith('no-guess', (d) => writeImage(join(d, 'images', 'alone.png'), 4, 4, 3, rgb(2)));
     await expect(folderDataset(plain, { cacheDir: false })).rejects.toThrow(/alone\.png: missing mask: expected [^\n(]*$/m);
+  });
+
+  it('DICOM, NIfTI and NumPy files are named as formats segrad does not decode, with what to do instead', async () => {
+    const dir = join(root, 'medical');
+    for (const n of ['a', 'b']) await writeBytes(join(dir, 'images', `${n}.dcm`), 'DICM');
+    await writeBytes(join(dir, 'images', 'c.nii.gz'), 'x');
+    await writeBytes(join(dir, 'images', 'notes.txt'), 'x');
+    await writeBytes(join(dir, 'masks', 'a.nii.gz'), 'x');
+    await expect(folderDataset(dir, { cacheDir: false })).rejects.toThrow(
+      /no images in .*images \(it holds 2 \.dcm files \(DICOM\), 1 \.nii\.gz file \(NIfTI\), which segrad does not decode: convert them to PNG or TIFF .*data\.fromArrays\)/,
+    );
+    await expect(imageFiles([join(dir, 'images')])).rejects.toThrow(/a folder without image files .*\(it holds 2 \.dcm files \(DICOM\)/);
+    await writeImage(join(dir, 'images', 'a.png'), 4, 4, 3, rgb(1));
+    await expect(folderDataset(dir, { cacheDir: false })).rejects.toThrow(/a\.png: missing mask: expected .* \(there is a\.nii\.gz, a NIfTI file, which segrad does not decode\)/);
+    expect(otherFormat('scan.NPY')).toEqual({ base: 'scan', ext: '.npy', format: 'NumPy' });
+    expect(otherFormat('.nii.gz')).toBeNull();
   });
 
   it('a file whose header reads but whose data is truncated fails at get(), naming the file', async () => {
