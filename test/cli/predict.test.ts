@@ -96,6 +96,35 @@ describe('segrad predict', () => {
     }
   });
 
+  it('a run with classes=K writes each pixel\'s most probable class index and tints each class its own colour', async () => {
+    const multi = join(root, 'run-classes');
+    cpSync(run, multi, { recursive: true });
+    const config = JSON.parse(readFileSync(join(multi, 'config.json'), 'utf8')) as { model: ModelSpec };
+    const spec: ModelSpec = { ...config.model, options: { ...config.model.options, outChannels: 3, seed: 7 } };
+    writeFileSync(join(multi, 'config.json'), JSON.stringify({ ...config, model: spec }));
+    const model = createModel(spec);
+    await model.save(join(multi, 'best.safetensors'));
+    model.eval();
+    const out = join(root, 'classes');
+    const r = await captured(() => predict.run([join(img, 'native.png'), '--run', multi, '--out', out]));
+    expect(r.value).toBe(0);
+    const grey = await sharp(join(img, 'native.png')).grayscale().raw().toBuffer();
+    const p = noGrad(() => probabilities(model.forward(tensor(Float32Array.from(grey, (v) => v / 255), [1, 1, 16, 16])))).dataSync();
+    const argmax = Array.from({ length: 256 }, (_, i) => [0, 1, 2].reduce((best, k) => (p[k * 256 + i] > p[best * 256 + i] ? k : best), 0));
+    expect([...new Set(argmax)].sort()).toEqual([0, 1, 2]); // the checks below see every class
+    const mask = await raw(join(out, 'native_mask.png'));
+    expect(Array.from(mask.data)).toEqual(argmax);
+    const overlay = await raw(join(out, 'native_overlay.png'));
+    const rgb = await raw(join(img, 'native.png'));
+    const tints: Record<number, number[]> = { 1: [255, 0, 0], 2: [0, 255, 0] };
+    for (let i = 0; i < 256; i++) {
+      const expected = [0, 1, 2].map((c) => (argmax[i] ? Math.round(0.6 * rgb.data[3 * i + c] + 0.4 * tints[argmax[i]][c]) : rgb.data[3 * i + c]));
+      expect(Array.from(overlay.data.subarray(3 * i, 3 * i + 3))).toEqual(expected);
+    }
+    const share = (k: number) => ((100 * argmax.filter((c) => c === k).length) / 256).toFixed(1);
+    expect(r.out).toContain(`native.png (16×16): classes 1: ${share(1)} %, 2: ${share(2)} % →`);
+  });
+
   it('reads images through the window of the run\'s --data, as training did: a 16-bit image gives the 8-bit one\'s mask and overlay', async () => {
     const windowed = join(root, 'run-window');
     cpSync(run, windowed, { recursive: true });

@@ -1,5 +1,5 @@
 import { datasetFromSpec, decodeFile, imageFiles, interleavedToPlanar, loadSharp, readImageInfo, resizeBilinear, windowFromSpec } from '../../data/index.js';
-import { foreground, probabilities } from '../../train/index.js';
+import { probabilities } from '../../train/index.js';
 import { noGrad, tensor, tidy } from '../../tensor/index.js';
 import { numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
@@ -11,15 +11,17 @@ const usage = `segrad predict: segment images with a trained run; writes a mask 
 usage: segrad predict IMAGE|FOLDER... --run DIR [options]
 
   --run DIR           run folder written by 'segrad train'
-  --out DIR           where to write <name>_mask.png (0/255) and <name>_overlay.png (default DIR/predictions)
-  --threshold X       foreground where the probability is >= X (default 0.5)
+  --out DIR           where to write <name>_mask.png and <name>_overlay.png (default DIR/predictions)
+  --threshold X       one-class runs: foreground where the probability is >= X (default 0.5)
   --checkpoint C      best (default) | last
   --size HxW          the model's input size (default: the size of the run's training images)
   --backend B         cpu (default) | gpu[:mode]
 
 Each image is read as the run's training images were (with the window of its --data, if it has one),
 resized to the training size, segmented, and the probability map is resized back to the image's own
-size (bilinear) before thresholding. The overlay tints the predicted foreground red (40 %).
+size (bilinear) before thresholding. The mask is 0/255; a run with classes=K writes each pixel's most
+probable class index 0…K−1 instead (read back with ?classes=K). The overlay tints the predicted
+foreground red (40 %), or class 1 red, 2 green, 3 blue, 4 yellow, 5 magenta, 6 cyan.
 JPEG, PNG, TIFF, GIF and WebP are read; a folder stands for the image files in it.
 
 examples:
@@ -28,6 +30,27 @@ examples:
   segrad predict ISIC_0000000.jpg --run runs/isic-all --threshold 0.4 --checkpoint last`;
 
 const KNOWN = ['run', 'out', 'threshold', 'checkpoint', 'size', 'backend'];
+
+/** Overlay tints: one class red; several classes these in turn (class 1 red, 2 green, …). */
+const CLASS_COLOURS: readonly (readonly [number, number, number])[] = [[255, 0, 0], [0, 255, 0], [0, 96, 255], [255, 255, 0], [255, 0, 255], [0, 255, 255]];
+
+/** A one-channel probability map → 0/255 bytes at `threshold`. */
+function thresholded(prob: ArrayLike<number>, threshold: number): Buffer {
+  const out = Buffer.alloc(prob.length);
+  for (let i = 0; i < out.length; i++) out[i] = prob[i] >= threshold ? 255 : 0;
+  return out;
+}
+
+/** Planar `[K, H, W]` class probabilities → each pixel's most probable class index (the first on a tie). */
+function classIndices(prob: ArrayLike<number>, classes: number, plane: number): Buffer {
+  const out = Buffer.alloc(plane);
+  for (let i = 0; i < plane; i++) {
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (prob[k * plane + i] > prob[best * plane + i]) best = k;
+    out[i] = best;
+  }
+  return out;
+}
 
 /** The image's name without folder and extension. */
 function stem(file: string): string {
@@ -64,6 +87,7 @@ export const predict: Command = {
       size = [s.height, s.width];
     }
     const channels = Number(config.model.options.inChannels ?? 1);
+    const classes = Number(config.model.options.outChannels ?? 1);
     const window = windowFromSpec(config.data);
     if (channels !== 1 && channels !== 3) throw new Error(`the model of ${run.dir} takes ${channels} channels; predict reads 1- or 3-channel images`);
     const out = String(o.out ?? run.path('predictions'));
@@ -80,20 +104,18 @@ export const predict: Command = {
         const [H, W] = [info.height, info.width];
         const px = await decodeFile(file, { kind: 'image', channels, size, window });
         const x = interleavedToPlanar(px.data, px.height, px.width, channels);
-        const prob = tidy(() => noGrad(() => foreground(probabilities(model.forward(tensor(x, [1, channels, size[0], size[1]]))))));
+        const prob = tidy(() => noGrad(() => probabilities(model.forward(tensor(x, [1, channels, size[0], size[1]])))));
         const small = (await prob.data()) as Float32Array;
         prob.dispose();
-        const full = size[0] === H && size[1] === W ? small : resizeBilinear(Float32Array.from(small), 1, size[0], size[1], H, W);
-        const mask = Buffer.alloc(H * W);
-        for (let i = 0; i < mask.length; i++) mask[i] = full[i] >= threshold ? 255 : 0;
+        const full = size[0] === H && size[1] === W ? small : resizeBilinear(Float32Array.from(small), classes, size[0], size[1], H, W);
+        const mask = classes === 1 ? thresholded(full, threshold) : classIndices(full, classes, H * W);
         const rgb = await decodeFile(file, { kind: 'image', channels: 3, size: null, window });
         if (rgb.channels !== 3 || rgb.height !== H || rgb.width !== W) throw new Error(`${file}: decoded to ${rgb.width}×${rgb.height}×${rgb.channels}, expected ${W}×${H}×3`);
         const overlay = Buffer.from(rgb.data);
         for (let i = 0; i < mask.length; i++) {
           if (!mask[i]) continue;
-          overlay[3 * i] = Math.round(0.6 * overlay[3 * i] + 0.4 * 255);
-          overlay[3 * i + 1] = Math.round(0.6 * overlay[3 * i + 1]);
-          overlay[3 * i + 2] = Math.round(0.6 * overlay[3 * i + 2]);
+          const tint = CLASS_COLOURS[(classes === 1 ? 0 : mask[i] - 1) % CLASS_COLOURS.length];
+          for (let c = 0; c < 3; c++) overlay[3 * i + c] = Math.round(0.6 * overlay[3 * i + c] + 0.4 * tint[c]);
         }
         let name = stem(file);
         const n = (used.get(name) ?? 0) + 1;
@@ -104,9 +126,11 @@ export const predict: Command = {
         // b-w: sharp would widen one-channel raw input to sRGB on output
         await sharp(mask, { raw: { width: W, height: H, channels: 1 } }).toColourspace('b-w').png().toFile(maskPath);
         await sharp(overlay, { raw: { width: W, height: H, channels: 3 } }).png().toFile(overlayPath);
-        let fg = 0;
-        for (let i = 0; i < mask.length; i++) if (mask[i]) fg++;
-        console.log(`${file} (${W}×${H}): foreground ${((100 * fg) / mask.length).toFixed(1)} % → ${maskPath}, ${overlayPath}`);
+        const counts = new Array<number>(classes === 1 ? 2 : classes).fill(0);
+        for (let i = 0; i < mask.length; i++) counts[classes === 1 ? Math.min(mask[i], 1) : mask[i]]++;
+        const share = (k: number) => `${((100 * counts[k]) / mask.length).toFixed(1)} %`;
+        const found = classes === 1 ? `foreground ${share(1)}` : `classes ${counts.slice(1).map((_, k) => `${k + 1}: ${share(k + 1)}`).join(', ')}`;
+        console.log(`${file} (${W}×${H}): ${found} → ${maskPath}, ${overlayPath}`);
       } catch (e) {
         failed++;
         const msg = (e as Error).message;
