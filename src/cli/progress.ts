@@ -54,6 +54,11 @@ export class TrainingProgress {
   }
 }
 
+/** The per-class IoU and Dice of a multi-class evaluation (classes 1…K−1; n/a where a class was never present nor predicted). */
+export function classTable(perClass: readonly { class: number; iou: number; dice: number }[]): string {
+  return textTable(['class', 'IoU', 'Dice'], perClass.map((c) => [String(c.class), c.iou, c.dice]));
+}
+
 /** A plain text table with aligned columns; numbers with four decimals (a perfect score reads 1.0000, not 1), so counts go in as strings. */
 export function textTable(head: string[], rows: (string | number)[][]): string {
   const cells = [head, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? (Number.isFinite(c) ? c.toFixed(4) : 'n/a') : c)))];

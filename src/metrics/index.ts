@@ -1,7 +1,8 @@
-/** Binary segmentation metrics: confusion counts, IoU, Dice/F1, precision, recall, specificity, accuracy, AUC-ROC, ROC curve. */
+/** Segmentation metrics (binary, and per class for several classes): confusion counts, IoU, Dice/F1, precision, recall, specificity, accuracy, AUC-ROC, ROC curve. */
 export { accuracy, confusionCounts, dice, iou, precision, recall, specificity, type ConfusionCounts, type ConfusionOptions } from './confusion.js';
 export { aucRoc, rocCurve, type RocCurve, type RocCurveOptions, type RocOptions } from './roc.js';
 export {
   evaluate, evaluateSync, metricsFromCounts, perImage, perImageResultsSync, perImageSync, pooled, pooledSync,
   type EvaluateOptions, type EvaluationResult, type MetricInput, type Protocol,
 } from './evaluate.js';
+export { perClassScores, type ClassScores, type PerClassOptions } from './per-class.js';

@@ -1,7 +1,7 @@
 /** Training: `fit`, evaluation, checkpoints (safetensors, atomic), run folders and HTML reports. */
 export { foreground, probabilities, toLossInput } from './outputs.js';
 export { predictSlidingWindow, type SlidingWindowOptions } from './sliding-window.js';
-export { evaluateModel, fit, NonFiniteError, predictBatch, type EpochInfo, type FitOptions, type FitResult, type Scheduler, type StepInfo } from './trainer.js';
+export { evaluateModel, fit, NonFiniteError, predictBatch, type EpochInfo, type ModelEvaluation, type FitOptions, type FitResult, type Scheduler, type StepInfo } from './trainer.js';
 export { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
 export { gradNorms, layerGroup, type GradNorms } from './grad-norms.js';
 export { createModel, MODEL_NAMES, sizeMultiple, type ModelName, type ModelSpec } from './model-registry.js';

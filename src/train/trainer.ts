@@ -4,7 +4,7 @@ import { predictSlidingWindow, type SlidingWindowOptions } from './sliding-windo
 import { Loader, type AugmentOptions } from '../data/loader.js';
 import type { Batch, Dataset } from '../data/types.js';
 import { adaptiveLogSlope, type AdaptiveLogLoss, type Loss } from '../losses/index.js';
-import { evaluateSync, type EvaluationResult } from '../metrics/index.js';
+import { evaluateSync, perClassScores, type ClassScores, type EvaluationResult } from '../metrics/index.js';
 import type { Module } from '../nn/module.js';
 import { Adam, AdamW } from '../nn/optim/adam.js';
 import type { Optimizer } from '../nn/optim/optimizer.js';
@@ -206,9 +206,18 @@ export async function predictBatch(model: Module, loss: Loss | null, batch: Batc
   }
 }
 
+/** What {@link evaluateModel} reports: the binary metrics, the mean loss, per-class scores for K > 1, and the predictions if kept. */
+export type ModelEvaluation = EvaluationResult & {
+  loss: number;
+  /** Classes 1…K−1 scored one-vs-rest on each pixel's most probable class (`perClassScores`); absent for K = 1. */
+  perClass?: ClassScores[];
+  predictions?: { probs: Float32Array; masks: Float32Array; shape: number[]; ids: string[] };
+};
+
 /**
  * Scores `model` on `data`: the mean loss and the metrics of the foreground probabilities against the
- * masks (inside the field of view when the samples carry one).
+ * masks (inside the field of view when the samples carry one); with several classes, each class's IoU
+ * and Dice too.
  */
 export async function evaluateModel(
   model: Module,
@@ -222,16 +231,17 @@ export async function evaluateModel(
     /** Predict each whole image from overlapping patches (models trained on patches, e.g. DRIVE); the loss is then not computed (NaN). */
     window?: SlidingWindowOptions;
   } = {},
-): Promise<EvaluationResult & { loss: number; predictions?: { probs: Float32Array; masks: Float32Array; shape: number[]; ids: string[] } }> {
+): Promise<ModelEvaluation> {
   if (opts.window) return evaluateWindowed(model, data, opts.window, opts);
   const wasTraining = model.training;
   model.eval();
   const loader = new Loader(data, { batchSize: opts.batchSize ?? 8, shuffle: false });
   // each batch's values are read back while the next batch is submitted (readAhead): on an asynchronous
   // device its kernels are encoded while the last batch runs, instead of the device waiting on each read
-  const reads: Promise<{ loss: number; probs: Float32Array; masks: Float32Array; fov: Float32Array | null; n: number }>[] = [];
+  const reads: Promise<{ loss: number; probs: Float32Array; masks: Float32Array; fov: Float32Array | null; n: number; classProbs?: Float32Array; classMasks?: Float32Array }>[] = [];
   const ids: string[] = [];
   let shape: number[] = [];
+  let classes = 1;
   try {
     for await (const batch of loader.epoch(0)) {
       await readAhead(reads);
@@ -239,8 +249,14 @@ export async function evaluateModel(
       const fg = tidy(() => foreground(p));
       const fgMask = tidy(() => foreground(batch.masks));
       const n = batch.ids.length;
-      const values = [l?.data(), fg.data(), fgMask.data(), batch.fov?.data()];
-      reads.push(Promise.all(values).then(([lv, f, m, v]) => ({ loss: lv ? lv[0] : NaN, probs: f as Float32Array, masks: m as Float32Array, fov: (v ?? null) as Float32Array | null, n })));
+      classes = p.shape[1];
+      const values = [l?.data(), fg.data(), fgMask.data(), batch.fov?.data(), ...(classes > 1 ? [p.data(), batch.masks.data()] : [])];
+      reads.push(
+        Promise.all(values).then(([lv, f, m, v, cp, cm]) => ({
+          loss: lv ? lv[0] : NaN, probs: f as Float32Array, masks: m as Float32Array, fov: (v ?? null) as Float32Array | null, n,
+          ...(cp ? { classProbs: cp as Float32Array, classMasks: cm as Float32Array } : {}),
+        })),
+      );
       shape = [fg.shape[1], fg.shape[2], fg.shape[3]];
       // safe before the reads end: a read holds its buffer until it is done
       for (const t of [p, l, fg, fgMask, batch.images, batch.masks, batch.fov]) t?.dispose();
@@ -258,8 +274,11 @@ export async function evaluateModel(
   const P = cat(probs);
   const M = cat(masks);
   const fullShape = [count, ...shape];
-  const result = evaluateSync(P, M, { shape: fullShape, protocol: opts.protocol ?? 'per-image', threshold: opts.threshold, mask: fovs.length === probs.length && fovs.length ? cat(fovs) : undefined });
-  return { ...result, loss: loss ? lossSum / count : NaN, ...(opts.keepPredictions ? { predictions: { probs: P, masks: M, shape: fullShape, ids } } : {}) };
+  const protocol = opts.protocol ?? 'per-image';
+  const fov = fovs.length === probs.length && fovs.length ? cat(fovs) : undefined;
+  const result = evaluateSync(P, M, { shape: fullShape, protocol, threshold: opts.threshold, mask: fov });
+  const perClass = classes > 1 ? perClassScores(cat(batches.map((b) => b.classProbs!)), cat(batches.map((b) => b.classMasks!)), { shape: [count, classes, shape[1], shape[2]], protocol, fov }) : undefined;
+  return { ...result, loss: loss ? lossSum / count : NaN, ...(perClass ? { perClass } : {}), ...(opts.keepPredictions ? { predictions: { probs: P, masks: M, shape: fullShape, ids } } : {}) };
 }
 
 /** `evaluateModel` by sliding window: one whole image at a time, metrics inside each sample's field of view. */
@@ -268,8 +287,11 @@ async function evaluateWindowed(
   data: Dataset,
   window: SlidingWindowOptions,
   opts: { protocol?: 'per-image' | 'pooled'; threshold?: number; keepPredictions?: boolean },
-): Promise<EvaluationResult & { loss: number; predictions?: { probs: Float32Array; masks: Float32Array; shape: number[]; ids: string[] } }> {
+): Promise<ModelEvaluation> {
   const probs: Float32Array[] = [];
+  const classProbs: Float32Array[] = [];
+  const classMasks: Float32Array[] = [];
+  let K = 1;
   const masks: Float32Array[] = [];
   const fovs: Float32Array[] = [];
   const ids: string[] = [];
@@ -285,14 +307,22 @@ async function evaluateWindowed(
     const fg = (x: Float32Array): Float32Array => (classes === 1 ? x.slice(0, plane) : x.slice(0, plane).map((v) => 1 - v));
     probs.push(fg(p));
     masks.push(fg(s.mask));
+    K = classes;
+    if (classes > 1) {
+      classProbs.push(p);
+      classMasks.push(s.mask);
+    }
     if (s.fov) fovs.push(s.fov);
     ids.push(s.id);
   }
   const P = cat(probs);
   const M = cat(masks);
   const fullShape = [ids.length, ...shape];
-  const result = evaluateSync(P, M, { shape: fullShape, protocol: opts.protocol ?? 'pooled', threshold: opts.threshold, mask: fovs.length === ids.length ? cat(fovs) : undefined });
-  return { ...result, loss: NaN, ...(opts.keepPredictions ? { predictions: { probs: P, masks: M, shape: fullShape, ids } } : {}) };
+  const protocol = opts.protocol ?? 'pooled';
+  const fov = fovs.length === ids.length ? cat(fovs) : undefined;
+  const result = evaluateSync(P, M, { shape: fullShape, protocol, threshold: opts.threshold, mask: fov });
+  const perClass = K > 1 ? perClassScores(cat(classProbs), cat(classMasks), { shape: [ids.length, K, shape[1], shape[2]], protocol, fov }) : undefined;
+  return { ...result, loss: NaN, ...(perClass ? { perClass } : {}), ...(opts.keepPredictions ? { predictions: { probs: P, masks: M, shape: fullShape, ids } } : {}) };
 }
 
 /** A resumed run must be the run it continues: the same model, data and loss as its config.json records. */

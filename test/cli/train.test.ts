@@ -6,6 +6,7 @@ import { commands } from '../../src/cli/commands/index.js';
 import { train } from '../../src/cli/commands/train.js';
 import { main } from '../../src/cli/main.js';
 import { captured } from '../helpers/cli.js';
+import { writeImage } from '../data/fixtures.js';
 
 
 const root = mkdtempSync(join(tmpdir(), 'segrad-train-'));
@@ -66,6 +67,26 @@ describe('segrad train', () => {
     expect((await captured(() => train.run([...TINY, '--epochs', '1', '--loss', 'dice', '--out', out, '--overwrite', '--quiet']))).value).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).loss).toBe('dice');
     expect(jsonl(join(out, 'metrics.jsonl')).filter((x) => x.type === 'epoch')).toHaveLength(1);
+  }, 60_000);
+
+  it('with classes=K: each foreground class\'s IoU and Dice in the table, test-metrics.json and the report; segrad eval gives the same', async () => {
+    const data = join(root, 'three-classes');
+    for (let i = 0; i < 8; i++) {
+      await writeImage(join(data, 'images', `s${i}.png`), 16, 16, 1, (y, x) => (x < 3 + (i % 4) ? 200 : y > 11 ? 120 : 30));
+      await writeImage(join(data, 'masks', `s${i}.png`), 16, 16, 1, (y, x) => (x < 3 + (i % 4) ? 1 : y > 11 ? 2 : 0));
+    }
+    const out = join(root, 'classes-run');
+    const r = await captured(() => train.run(['--data', `${data}?classes=3&cache=off`, '--widths', '4,8', '--batch', '4', '--lr', '0.01', '--epochs', '2', '--loss', 'dice', '--out', out]));
+    expect(r.value).toBe(0);
+    const test = JSON.parse(readFileSync(join(out, 'test-metrics.json'), 'utf8')) as { perClass: { class: number; iou: number; dice: number }[] };
+    expect(test.perClass.map((c) => c.class)).toEqual([1, 2]);
+    const rows = test.perClass.map((c) => `${c.class}      ${c.iou.toFixed(4)}  ${c.dice.toFixed(4)}`);
+    for (const row of rows) expect(r.out).toContain(row);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain(`<tr><th>class 2 Dice</th><td>${test.perClass[1].dice.toFixed(4)}</td></tr>`);
+    const e = await captured(() => main(['eval', '--run', out, '--quiet']));
+    expect(e.value).toBe(0);
+    for (const row of rows) expect(e.out).toContain(row);
+    expect(JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')).perClass).toEqual(test.perClass);
   }, 60_000);
 
   it('usage errors exit with code 2 and name the problem', async () => {

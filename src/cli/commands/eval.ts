@@ -5,7 +5,7 @@ import { createModel, evaluateModel, loadCheckpoint, RunFolder, sizeMultiple, ty
 import { numberOpt, parseArgs, UsageError, type ParsedArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { loadSplit, selectBackend } from '../common.js';
-import { textTable } from '../progress.js';
+import { classTable, textTable } from '../progress.js';
 
 const usage = `segrad eval: score a trained run on its held-out test split (or on other data)
 
@@ -120,6 +120,7 @@ export const evaluate: Command = {
     const metrics = { ...(loss ? { loss: s.loss } : {}), iou: s.iou, dice: s.dice, precision: s.precision, recall: s.recall, specificity: s.specificity, accuracy: s.accuracy, auc: s.auc };
     await run.writeJson('eval.json', {
       ...metrics,
+      ...(s.perClass ? { perClass: s.perClass } : {}),
       checkpoint: file,
       epoch,
       data: spec,
@@ -133,6 +134,7 @@ export const evaluate: Command = {
       evaluated: new Date().toISOString(),
     });
     console.log(textTable(['data', ...(loss ? [`loss (${loss.lossName})`] : []), 'IoU', 'Dice', 'precision', 'recall', 'specificity', 'accuracy', 'AUC'], [[`${splitName} (${data.length} images)`, ...(loss ? [s.loss] : []), s.iou, s.dice, s.precision, s.recall, s.specificity, s.accuracy, s.auc]]));
+    if (s.perClass) console.log(`\n${classTable(s.perClass)}`);
     if (!o.quiet) console.log(`\nwrote ${run.path('eval.json')}`);
     return 0;
   },

@@ -2,7 +2,7 @@ import { writeReport, RunFolder, evaluateModel, fit, createModel, MODEL_NAMES, s
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { buildLoss, loadSplit, lossOptions, selectBackend } from '../common.js';
-import { duration, textTable, TrainingProgress } from '../progress.js';
+import { classTable, duration, textTable, TrainingProgress } from '../progress.js';
 
 /** The built-in quick run: what `segrad train` does with no --data (under two minutes on 2 cores). */
 export const QUICK = {
@@ -138,11 +138,13 @@ export const train: Command = {
     }
     const run = await RunFolder.open(out);
     const summary = { loss: scores.loss, iou: scores.iou, dice: scores.dice, precision: scores.precision, recall: scores.recall, specificity: scores.specificity, accuracy: scores.accuracy, auc: scores.auc };
-    await run.writeJson('test-metrics.json', { ...summary, protocol: (o.protocol as string | undefined) ?? 'per-image', images: test.length });
-    const report = await writeReport(run, { title: `segrad: ${modelName} · ${loss.lossName} · ${dataSpec}`, summary, roc: { scores: p.probs, labels: p.masks }, examples });
+    await run.writeJson('test-metrics.json', { ...summary, ...(scores.perClass ? { perClass: scores.perClass } : {}), protocol: (o.protocol as string | undefined) ?? 'per-image', images: test.length });
+    const classRows = Object.fromEntries((scores.perClass ?? []).flatMap((c) => [[`class ${c.class} IoU`, c.iou], [`class ${c.class} Dice`, c.dice]]));
+    const report = await writeReport(run, { title: `segrad: ${modelName} · ${loss.lossName} · ${dataSpec}`, summary: { ...summary, ...classRows }, roc: { scores: p.probs, labels: p.masks }, examples });
     console.log(textTable(['epoch', 'train loss', ...(val ? ['val loss', 'val IoU', 'val Dice'] : []), 'time'], result.epochs.map((e) => [String(e.epoch + 1), e.trainLoss, ...(e.val ? [e.val.loss, e.val.iou, e.val.dice] : []), duration(e.seconds)])));
     console.log('');
     console.log(textTable(['test set', 'IoU', 'Dice', 'precision', 'recall', 'specificity', 'AUC'], [[`${test.length} images`, scores.iou, scores.dice, scores.precision, scores.recall, scores.specificity, scores.auc]]));
+    if (scores.perClass) console.log(`\n${classTable(scores.perClass)}`);
     console.log(`\ntrained in ${duration(seconds)}${result.stoppedEarly ? ' (stopped early)' : ''} · run folder ${out} · report ${report}`);
     return 0;
   },

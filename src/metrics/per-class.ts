@@ -1,0 +1,77 @@
+/**
+ * Per-class scores of a multi-class segmentation: each pixel is assigned its most probable class, and
+ * each foreground class k ≥ 1 is scored one-vs-rest. The binary metrics (`evaluate`) see only
+ * foreground against background; these say which class is found and which is not.
+ */
+import type { Protocol } from './evaluate.js';
+
+/** IoU and Dice of one class; NaN where the class is neither predicted nor present (nothing to score). */
+export interface ClassScores {
+  class: number;
+  iou: number;
+  dice: number;
+}
+
+export interface PerClassOptions {
+  /** `[N, K, H, W]` of `probs` and the one-hot `masks`. */
+  shape: readonly [number, number, number, number];
+  /** `per-image` (default): each image's score, then the mean over the images where it is defined. `pooled`: one count over all pixels. */
+  protocol?: Protocol;
+  /** `[N, 1, H, W]`: only pixels where it is > 0.5 are scored. */
+  fov?: ArrayLike<number>;
+}
+
+/**
+ * Scores classes 1…K−1 of planar class probabilities `[N, K, H, W]` against one-hot masks of the same
+ * shape: a pixel's predicted class is its largest probability (the first on a tie), its true class the
+ * mask's 1.
+ * @example perClassScores(probs, masks, { shape: [2, 3, 64, 64] }) // [{ class: 1, iou, dice }, { class: 2, iou, dice }]
+ */
+export function perClassScores(probs: ArrayLike<number>, masks: ArrayLike<number>, opts: PerClassOptions): ClassScores[] {
+  const [N, K, H, W] = opts.shape;
+  const plane = H * W;
+  if (probs.length !== N * K * plane || masks.length !== probs.length) {
+    throw new Error(`perClassScores: shape [${opts.shape.join(', ')}] needs ${N * K * plane} values, got probabilities ${probs.length} and masks ${masks.length}`);
+  }
+  if (opts.fov && opts.fov.length !== N * plane) throw new Error(`perClassScores: fov has ${opts.fov.length} values, [${N}, 1, ${H}, ${W}] is ${N * plane}`);
+  const pooled = (opts.protocol ?? 'per-image') === 'pooled';
+  // per class: tp, fp, fn summed over the images (pooled), or score sums and counts of images where defined
+  const counts = Array.from({ length: K }, () => ({ tp: 0, fp: 0, fn: 0, iouSum: 0, diceSum: 0, images: 0 }));
+  for (let n = 0; n < N; n++) {
+    const image = Array.from({ length: K }, () => ({ tp: 0, fp: 0, fn: 0 }));
+    const base = n * K * plane;
+    for (let q = 0; q < plane; q++) {
+      if (opts.fov && !(opts.fov[n * plane + q] > 0.5)) continue;
+      let predicted = 0;
+      let truth = -1;
+      for (let k = 0; k < K; k++) {
+        if (probs[base + k * plane + q] > probs[base + predicted * plane + q]) predicted = k;
+        if (truth < 0 && masks[base + k * plane + q] > 0.5) truth = k;
+      }
+      if (predicted === truth) image[predicted].tp++;
+      else {
+        image[predicted].fp++;
+        if (truth >= 0) image[truth].fn++;
+      }
+    }
+    for (let k = 1; k < K; k++) {
+      const c = image[k];
+      if (pooled) {
+        counts[k].tp += c.tp;
+        counts[k].fp += c.fp;
+        counts[k].fn += c.fn;
+      } else if (c.tp + c.fp + c.fn > 0) {
+        counts[k].iouSum += c.tp / (c.tp + c.fp + c.fn);
+        counts[k].diceSum += (2 * c.tp) / (2 * c.tp + c.fp + c.fn);
+        counts[k].images++;
+      }
+    }
+  }
+  return counts.slice(1).map((c, i) => {
+    if (pooled) {
+      const all = c.tp + c.fp + c.fn;
+      return { class: i + 1, iou: all ? c.tp / all : NaN, dice: all ? (2 * c.tp) / (2 * c.tp + c.fp + c.fn) : NaN };
+    }
+    return { class: i + 1, iou: c.images ? c.iouSum / c.images : NaN, dice: c.images ? c.diceSum / c.images : NaN };
+  });
+}

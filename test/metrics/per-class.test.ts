@@ -1,0 +1,82 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { evaluateSync, perClassScores } from '../../src/metrics/index.js';
+
+/** Planar [N, K, H·W] class probabilities giving each pixel the class `predicted[n][q]` (0.8 against 0.1s). */
+function probsFor(predicted: number[][], K: number): Float32Array {
+  const plane = predicted[0].length;
+  const out = new Float32Array(predicted.length * K * plane);
+  predicted.forEach((img, n) => img.forEach((k, q) => {
+    for (let c = 0; c < K; c++) out[(n * K + c) * plane + q] = c === k ? 0.8 : 0.1;
+  }));
+  return out;
+}
+
+/** One-hot [N, K, H·W] masks of class indices. */
+function oneHot(truth: number[][], K: number): Float32Array {
+  const plane = truth[0].length;
+  const out = new Float32Array(truth.length * K * plane);
+  truth.forEach((img, n) => img.forEach((k, q) => (out[(n * K + k) * plane + q] = 1)));
+  return out;
+}
+
+describe('perClassScores', () => {
+  // Image 0: true 0 1 1 / 2 2 0, predicted 0 1 2 / 2 0 0 → class 1: TP 1, FN 1; class 2: TP 1, FP 1, FN 1.
+  // Image 1: all background, one pixel predicted 1 → class 1: FP 1 (IoU 0); class 2 neither present nor predicted.
+  const truth = [[0, 1, 1, 2, 2, 0], [0, 0, 0, 0, 0, 0]];
+  const predicted = [[0, 1, 2, 2, 0, 0], [0, 0, 0, 0, 0, 1]];
+  const shape = [2, 3, 2, 3] as const;
+
+  it('per image: the mean over the images where the class is present or predicted (hand-computed)', () => {
+    const s = perClassScores(probsFor(predicted, 3), oneHot(truth, 3), { shape });
+    expect(s.map((c) => c.class)).toEqual([1, 2]);
+    expect(s[0].iou).toBeCloseTo((1 / 2 + 0) / 2, 12);
+    expect(s[0].dice).toBeCloseTo((2 / 3 + 0) / 2, 12);
+    expect(s[1].iou).toBeCloseTo(1 / 3, 12); // image 1 has nothing of class 2: left out, not counted as 1 or 0
+    expect(s[1].dice).toBeCloseTo(2 / 4, 12);
+  });
+
+  it('pooled: one count over all pixels; a field of view leaves pixels out; a class never seen is NaN', () => {
+    const pooled = perClassScores(probsFor(predicted, 3), oneHot(truth, 3), { shape, protocol: 'pooled' });
+    expect(pooled[0]).toEqual({ class: 1, iou: 1 / 3, dice: 2 / 4 }); // TP 1, FP 1, FN 1
+    expect(pooled[1]).toEqual({ class: 2, iou: 1 / 3, dice: 2 / 4 });
+    const fov = Float32Array.from([1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1]); // drops image 0's pixel 2 (true 1, predicted 2)
+    const inside = perClassScores(probsFor(predicted, 3), oneHot(truth, 3), { shape, protocol: 'pooled', fov });
+    expect(inside[0]).toEqual({ class: 1, iou: 1 / 2, dice: 2 / 3 }); // TP 1, FP 1
+    expect(inside[1]).toEqual({ class: 2, iou: 1 / 2, dice: 2 / 3 }); // TP 1, FN 1
+    const none = perClassScores(probsFor([[0, 0]], 3), oneHot([[0, 0]], 3), { shape: [1, 3, 1, 2] });
+    expect(none.every((c) => Number.isNaN(c.iou) && Number.isNaN(c.dice))).toBe(true);
+  });
+
+  it('a tie goes to the first class; shapes are checked', () => {
+    const tie = Float32Array.from([0.4, 0.4, 0.2]); // [1, 3, 1, 1]: classes 0 and 1 tie → 0
+    expect(perClassScores(tie, Float32Array.from([0, 1, 0]), { shape: [1, 3, 1, 1], protocol: 'pooled' })[0]).toEqual({ class: 1, iou: 0, dice: 0 });
+    expect(() => perClassScores(new Float32Array(5), new Float32Array(6), { shape: [1, 3, 1, 2] })).toThrow(/needs 6 values, got probabilities 5 and masks 6/);
+    expect(() => perClassScores(new Float32Array(6), new Float32Array(6), { shape: [1, 3, 1, 2], fov: new Float32Array(3) })).toThrow(/fov has 3 values/);
+  });
+
+  it('with two classes, pooled, class 1 scores as the binary metrics do at threshold 0.5 (no ties drawn)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.double({ min: 0.01, max: 0.99, noNaN: true }).filter((p) => Math.abs(p - 0.5) > 1e-6), fc.boolean()), { minLength: 4, maxLength: 40 }),
+        (pixels) => {
+          const n = pixels.length;
+          const probs = new Float32Array(2 * n);
+          const masks = new Float32Array(2 * n);
+          pixels.forEach(([p, fg], q) => {
+            probs[q] = 1 - p;
+            probs[n + q] = p;
+            masks[(fg ? n : 0) + q] = 1;
+          });
+          const [c1] = perClassScores(probs, masks, { shape: [1, 2, 1, n], protocol: 'pooled' });
+          const binary = evaluateSync(probs.subarray(n), masks.subarray(n), { protocol: 'pooled' });
+          const seen = pixels.some(([p, fg]) => fg || p > 0.5);
+          if (!seen) return Number.isNaN(c1.iou);
+          expect(c1.iou).toBeCloseTo(binary.iou, 12);
+          expect(c1.dice).toBeCloseTo(binary.dice, 12);
+          return true;
+        },
+      ),
+    );
+  });
+});

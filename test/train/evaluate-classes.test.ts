@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { fromArrays, stack } from '../../src/data/index.js';
+import { perClassScores } from '../../src/metrics/index.js';
+import { models, noGrad, train } from '../../src/index.js';
+
+/** Four 8×8 one-channel images with class-index masks: a left band of class 1, a lower block of class 2. */
+function threeClassData() {
+  const H = 8;
+  return fromArrays(
+    Array.from({ length: 4 }, (_, i) => ({
+      image: Float32Array.from({ length: H * H }, (_, q) => ((q * 7 + i * 13) % 17) / 16),
+      mask: Uint8Array.from({ length: H * H }, (_, q) => (q % H < 2 + i ? 1 : Math.floor(q / H) > 5 ? 2 : 0)),
+    })),
+    { height: H, width: H, classes: 3 },
+  );
+}
+
+describe('evaluateModel with several classes', () => {
+  it('reports each foreground class\'s IoU and Dice from the model\'s own probabilities, batched or by sliding window; none for one class', async () => {
+    const data = threeClassData();
+    const model = new models.UNet({ inChannels: 1, outChannels: 3, widths: [4, 8], seed: 3 });
+    model.eval();
+    const samples = await Promise.all(data.ids.map((_, i) => data.get(i)));
+    const batch = stack(samples);
+    const probs = noGrad(() => train.probabilities(model.forward(batch.images))).dataSync() as Float32Array;
+    const masks = batch.masks.dataSync() as Float32Array;
+    for (const protocol of ['per-image', 'pooled'] as const) {
+      const expected = perClassScores(probs, masks, { shape: [4, 3, 8, 8], protocol });
+      const got = await train.evaluateModel(model, null, data, { batchSize: 3, protocol });
+      expect(got.perClass).toEqual(expected);
+      expect(expected.some((c) => c.iou > 0)).toBe(true); // a score that could be wrong, not all zeros
+      const windowed = await train.evaluateModel(model, null, data, { protocol, window: { patch: 8 } });
+      windowed.perClass!.forEach((c, k) => {
+        expect(c.iou).toBeCloseTo(expected[k].iou, 5);
+        expect(c.dice).toBeCloseTo(expected[k].dice, 5);
+      });
+    }
+    const binary = fromArrays([{ image: new Float32Array(64), mask: new Uint8Array(64) }], { height: 8, width: 8 });
+    expect((await train.evaluateModel(new models.UNet({ inChannels: 1, outChannels: 1, widths: [4, 8], seed: 0 }), null, binary)).perClass).toBeUndefined();
+  });
+});
