@@ -54,6 +54,29 @@ export class TrainingProgress {
   }
 }
 
+/**
+ * A bar over `total` items (images evaluated…) on a terminal, nothing otherwise so logs stay clean:
+ * `update(done, total)` as work finishes, `stop()` at the end (or on an error).
+ */
+export function countBar(label: string, unit: string, quiet = false, stream: NodeJS.WriteStream = process.stderr): { update: (done: number, total: number) => void; stop: () => void } {
+  const tty = Boolean(stream.isTTY) && !quiet;
+  let bar: SingleBar | null = null;
+  return {
+    update(done, total) {
+      if (!tty) return;
+      if (!bar) {
+        bar = new SingleBar({ format: `${label} {bar} {value}/{total} ${unit} | ETA {eta_formatted}`, hideCursor: true, clearOnComplete: true, stream }, Presets.shades_classic);
+        bar.start(total, 0);
+      }
+      bar.update(done);
+    },
+    stop() {
+      bar?.stop();
+      bar = null;
+    },
+  };
+}
+
 /** The per-class IoU and Dice of a multi-class evaluation (classes 1…K−1; n/a where a class was never present nor predicted). */
 export function classTable(perClass: readonly { class: number; iou: number; dice: number }[]): string {
   return textTable(['class', 'IoU', 'Dice'], perClass.map((c) => [String(c.class), c.iou, c.dice]));

@@ -230,6 +230,8 @@ export async function evaluateModel(
     keepPredictions?: boolean;
     /** Predict each whole image from overlapping patches (models trained on patches, e.g. DRIVE); the loss is then not computed (NaN). */
     window?: SlidingWindowOptions;
+    /** Called as images are predicted: how many of `total` so far (a progress bar). */
+    onProgress?: (done: number, total: number) => void;
   } = {},
 ): Promise<ModelEvaluation> {
   if (opts.window) return evaluateWindowed(model, data, opts.window, opts);
@@ -261,6 +263,7 @@ export async function evaluateModel(
       // safe before the reads end: a read holds its buffer until it is done
       for (const t of [p, l, fg, fgMask, batch.images, batch.masks, batch.fov]) t?.dispose();
       ids.push(...batch.ids);
+      opts.onProgress?.(ids.length, data.length);
     }
   } finally {
     model.train(wasTraining);
@@ -286,7 +289,7 @@ async function evaluateWindowed(
   model: Module,
   data: Dataset,
   window: SlidingWindowOptions,
-  opts: { protocol?: 'per-image' | 'pooled'; threshold?: number; keepPredictions?: boolean },
+  opts: { protocol?: 'per-image' | 'pooled'; threshold?: number; keepPredictions?: boolean; onProgress?: (done: number, total: number) => void },
 ): Promise<ModelEvaluation> {
   const probs: Float32Array[] = [];
   const classProbs: Float32Array[] = [];
@@ -314,6 +317,7 @@ async function evaluateWindowed(
     }
     if (s.fov) fovs.push(s.fov);
     ids.push(s.id);
+    opts.onProgress?.(ids.length, data.length);
   }
   const P = cat(probs);
   const M = cat(masks);

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
-import { textTable } from '../../src/cli/progress.js';
+import { countBar, textTable } from '../../src/cli/progress.js';
 import { VERSION } from '../../src/index.js';
 import { captured } from '../helpers/cli.js';
 
@@ -39,5 +39,29 @@ describe('textTable', () => {
   it('aligns columns and writes every number with four decimals, a perfect score too; strings as they are', () => {
     const lines = textTable(['epoch', 'IoU', 'AUC'], [['1', 1, 0.25], ['10', 0, NaN]]).split('\n');
     expect(lines).toEqual(['epoch  IoU     AUC   ', '-----  ------  ------', '1      1.0000  0.2500', '10     0.0000  n/a   ']);
+  });
+});
+
+describe('countBar', () => {
+  /** A stand-in terminal that keeps what is written to it. */
+  const terminal = (isTTY: boolean) => {
+    const written: string[] = [];
+    const stream = { isTTY, columns: 100, write: (t: string) => written.push(t), cursorTo: () => true, clearLine: () => true, moveCursor: () => true, on: () => stream, removeListener: () => stream } as unknown as NodeJS.WriteStream;
+    return { stream, text: () => written.join('') };
+  };
+
+  it('draws a bar with the count on a terminal, and nothing in a log or with quiet', () => {
+    const tty = terminal(true);
+    const bar = countBar('evaluating', 'images', false, tty.stream);
+    bar.update(2, 5);
+    bar.stop();
+    expect(tty.text()).toMatch(/evaluating .*2\/5 images/);
+    for (const [isTTY, quiet] of [[false, false], [true, true]]) {
+      const t = terminal(isTTY);
+      const b = countBar('evaluating', 'images', quiet, t.stream);
+      b.update(2, 5);
+      b.stop();
+      expect(t.text()).toBe('');
+    }
   });
 });

@@ -5,7 +5,7 @@ import { createModel, evaluateModel, loadCheckpoint, RunFolder, sizeMultiple, ty
 import { numberOpt, parseArgs, UsageError, type ParsedArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { loadSplit, selectBackend } from '../common.js';
-import { classTable, textTable } from '../progress.js';
+import { classTable, countBar, textTable } from '../progress.js';
 
 const usage = `segrad eval: score a trained run on its held-out test split (or on other data)
 
@@ -115,7 +115,8 @@ export const evaluate: Command = {
     if (!o.quiet) console.error(`segrad eval: ${config.model.name} from ${file}${epoch !== null ? ` (epoch ${epoch + 1})` : ''} · data ${spec} (${splitName}: ${data.length} images) · ${protocol} · backend ${backend}`);
     const t0 = performance.now();
     const loss = config.lossSpec && !window ? lossByName(config.lossSpec.name, config.lossSpec.options) : null;
-    const s = await evaluateModel(model, loss, data, { batchSize, protocol, threshold, window });
+    const bar = countBar('evaluating', 'images', Boolean(o.quiet));
+    const s = await evaluateModel(model, loss, data, { batchSize, protocol, threshold, window, onProgress: bar.update }).finally(bar.stop);
     const seconds = (performance.now() - t0) / 1000;
     const metrics = { ...(loss ? { loss: s.loss } : {}), iou: s.iou, dice: s.dice, precision: s.precision, recall: s.recall, specificity: s.specificity, accuracy: s.accuracy, auc: s.auc };
     await run.writeJson('eval.json', {

@@ -2,7 +2,7 @@ import { writeReport, RunFolder, evaluateModel, fit, createModel, MODEL_NAMES, s
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { buildLoss, loadSplit, lossOptions, selectBackend } from '../common.js';
-import { classTable, duration, textTable, TrainingProgress } from '../progress.js';
+import { classTable, countBar, duration, textTable, TrainingProgress } from '../progress.js';
 
 /** The built-in quick run: what `segrad train` does with no --data (under two minutes on 2 cores). */
 export const QUICK = {
@@ -126,7 +126,8 @@ export const train: Command = {
       }
       throw e;
     }
-    const scores = await evaluateModel(model, loss, test, { batchSize, protocol: (o.protocol as 'per-image' | 'pooled' | undefined) ?? 'per-image', keepPredictions: true });
+    const bar = countBar('testing', 'images', quiet);
+    const scores = await evaluateModel(model, loss, test, { batchSize, protocol: (o.protocol as 'per-image' | 'pooled' | undefined) ?? 'per-image', keepPredictions: true, onProgress: bar.update }).finally(bar.stop);
     const seconds = (performance.now() - t0) / 1000;
     const p = scores.predictions!;
     const [, , ph, pw] = p.shape;

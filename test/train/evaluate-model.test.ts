@@ -39,3 +39,16 @@ describe('evaluateModel with several classes', () => {
     expect((await train.evaluateModel(new models.UNet({ inChannels: 1, outChannels: 1, widths: [4, 8], seed: 0 }), null, binary)).perClass).toBeUndefined();
   });
 });
+
+describe('evaluateModel progress', () => {
+  it('reports the images predicted so far: after each batch, or each image by sliding window', async () => {
+    const data = threeClassData();
+    const model = new models.UNet({ inChannels: 1, outChannels: 3, widths: [4, 8], seed: 3 });
+    const calls: [number, number][] = [];
+    await train.evaluateModel(model, null, data, { batchSize: 3, onProgress: (done, total) => calls.push([done, total]) });
+    expect(calls).toEqual([[3, 4], [4, 4]]);
+    calls.length = 0;
+    await train.evaluateModel(model, null, data, { window: { patch: 8 }, onProgress: (done, total) => calls.push([done, total]) });
+    expect(calls).toEqual([[1, 4], [2, 4], [3, 4], [4, 4]]);
+  });
+});
