@@ -7,8 +7,8 @@ import { chooseBackend, describe, type BackendChoice, type BackendState } from '
 import { allFigure, chart, type AllParams } from './charts.js';
 import { GRADCHECK_CASES, runGradcheck } from './gradcheck-cases.js';
 import { drawGrid } from './grid.js';
-import { encodeHost, losses, VERSION, type HostTensor } from './lib.js';
-import { loadData, PLAYGROUND_LOSSES, Session, type DataSettings, type EpochReport, type HostData, type ModelChoice, type PlaygroundLoss, type StepReport } from './session.js';
+import { data, encodeHost, losses, VERSION, type HostTensor } from './lib.js';
+import { hostDataFromSamples, loadData, pairImageFiles, PLAYGROUND_LOSSES, Session, type DataSettings, type EpochReport, type HostData, type ModelChoice, type PlaygroundLoss, type StepReport } from './session.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -52,6 +52,8 @@ const state: PageState = {
 (window as unknown as { __segrad: { state: PageState } }).__segrad = { state };
 
 let hostData: HostData | null = null;
+/** The user's own images, once chosen ('your images…'). */
+let ownData: HostData | null = null;
 let session: Session | null = null;
 let raceSessions: Session[] = [];
 /** Start-up and rebuilds in progress: `state.ready` is false while any runs. */
@@ -85,10 +87,69 @@ function maxEpochs(): number {
   return Number.isFinite(v) && v >= 1 ? v : 30;
 }
 
-async function ensureData(): Promise<HostData> {
+/** The data to train on: the synthetic set the controls describe, or the user's own images; null while those are not chosen yet. */
+async function ensureData(): Promise<HostData | null> {
   const want = dataSettings();
+  if (want.kind === 'own') return ownData;
   if (!hostData || JSON.stringify(hostData.settings) !== JSON.stringify(want)) hostData = await loadData(want);
   return hostData;
+}
+
+const CHOOSE_FILES = 'Choose your images and their masks above: name.png with name_mask.png (or _seg, _gt, _label), masks 0/255 or 0/1.';
+
+/** Decodes one chosen file to `SIZE`² pixels: smooth scaling for images, nearest for masks (labels are never blended). */
+async function decodeChosen(file: File, mask: boolean): Promise<ImageData> {
+  const bitmap = await createImageBitmap(file, { resizeWidth: SIZE, resizeHeight: SIZE, resizeQuality: mask ? 'pixelated' : 'high', colorSpaceConversion: 'none', premultiplyAlpha: 'none' }).catch(() => {
+    throw new Error(`${file.name} is not an image this browser can read`);
+  });
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = SIZE;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  return ctx.getImageData(0, 0, SIZE, SIZE);
+}
+
+/** Reads the chosen files into the playground's own data: pairs by name, grey images, binary masks. */
+async function loadOwnFiles(files: readonly File[]): Promise<{ data: HostData; unpaired: string[] }> {
+  const byName = new Map(files.map((f) => [f.name, f]));
+  const { pairs, unpaired } = pairImageFiles(files.map((f) => f.name));
+  if (pairs.length < 2) throw new Error(`${pairs.length} image–mask pair${pairs.length === 1 ? '' : 's'} found in ${files.length} file(s); two or more are needed. ${CHOOSE_FILES}`);
+  const images: Float32Array[] = [];
+  const masks: Float32Array[] = [];
+  for (const p of pairs) {
+    images.push(data.fromImageData(await decodeChosen(byName.get(p.image)!, false), { channels: 1 }));
+    const m = await decodeChosen(byName.get(p.mask)!, true);
+    try {
+      masks.push(data.maskFromImageData(m));
+    } catch (e) {
+      throw new Error(`${p.mask}: ${(e as Error).message.replace(/^maskFromImageData: /, '')}`);
+    }
+  }
+  const settings: DataSettings = { kind: 'own', foreground: 0, size: SIZE, count: pairs.length, seed: SEED, files: pairs.flatMap((p) => [p.image, p.mask]) };
+  return { data: hostDataFromSamples(images, masks, settings), unpaired };
+}
+
+async function chooseOwnFiles(files: readonly File[]): Promise<void> {
+  pauseTrain();
+  pauseRace();
+  await inFlight;
+  try {
+    const { data: d, unpaired } = await loadOwnFiles(files);
+    ownData = d;
+    await resetTrain();
+    await resetRace();
+    if (unpaired.length) setTrainStatus(`${$('train-status').textContent} Left out, without a partner: ${unpaired.join(', ')}.`);
+  } catch (e) {
+    setTrainStatus((e as Error).message, true);
+  }
+}
+
+/** Shows the file chooser and greys out the foreground slider for 'your images…'. */
+function showDataControls(): void {
+  const own = $<HTMLSelectElement>('dataset').value === 'own';
+  $('own-files-label').hidden = !own;
+  $<HTMLInputElement>('foreground').disabled = own;
 }
 
 // ---------- backend ----------
@@ -129,9 +190,10 @@ function setTrainStatus(text: string, error = false): void {
 
 function updateButtons(): void {
   const busy = state.running || state.race.running;
-  $<HTMLButtonElement>('start').disabled = state.running;
+  // no session while 'your images…' waits for files
+  $<HTMLButtonElement>('start').disabled = state.running || !session;
   $<HTMLButtonElement>('pause').disabled = !state.running;
-  $<HTMLButtonElement>('step').disabled = busy;
+  $<HTMLButtonElement>('step').disabled = busy || !session;
   $<HTMLButtonElement>('race-start').disabled = state.race.running;
   $<HTMLButtonElement>('race-pause').disabled = !state.race.running;
 }
@@ -280,10 +342,17 @@ async function resetTrain(): Promise<void> {
   state.error = null;
   setTrainStatus('Generating data…');
   const d = await ensureData();
+  if (!d) {
+    setTrainStatus(CHOOSE_FILES);
+    renderTrainCharts();
+    renderSamples(null);
+    updateButtons();
+    return;
+  }
   session = new Session(d, sessionOptions($<HTMLSelectElement>('loss').value as PlaygroundLoss));
   Object.assign(state, { steps: 0, epoch: 0, lossHistory: [], baseHistory: [], epochs: [], lastStep: null, msPerStep: 0 });
   const fg = d.masks.reduce((a, b) => a + b, 0) / d.masks.length;
-  setTrainStatus(`Ready: ${d.settings.kind}, ${d.train.length} training and ${d.val.length} validation images of ${SIZE}×${SIZE}, foreground ${(100 * fg).toFixed(1)} %, ${session.batchesPerEpoch} steps per epoch.`);
+  setTrainStatus(`Ready: ${d.settings.kind === 'own' ? `your images (${d.settings.count} pairs, resized)` : d.settings.kind}, ${d.train.length} training and ${d.val.length} validation images of ${SIZE}×${SIZE}, foreground ${(100 * fg).toFixed(1)} %, ${session.batchesPerEpoch} steps per epoch.`);
   renderTrainCharts();
   renderSamples(null);
   renderAll();
@@ -363,11 +432,11 @@ async function resetRace(): Promise<void> {
   for (const s of raceSessions) s.dispose();
   raceSessions = [];
   const chosen = checkedRaceLosses();
-  if (chosen.length >= 2) {
-    const d = await ensureData();
+  const d = chosen.length >= 2 ? await ensureData() : null;
+  if (d) {
     raceSessions = chosen.map((l) => new Session(d, sessionOptions(l)));
     $('race-status').textContent = `Ready: ${chosen.join(' vs ')}, same seed and data.`;
-  } else $('race-status').textContent = 'Pick two or more losses.';
+  } else $('race-status').textContent = chosen.length < 2 ? 'Pick two or more losses.' : 'Choose your images first (Train panel).';
   renderRace();
   updateButtons();
 }
@@ -406,6 +475,7 @@ async function startRace(): Promise<void> {
   pauseTrain();
   await inFlight;
   if (chosen.join() !== raceSessions.map((s) => s.lossName).join()) await resetRace();
+  if (raceSessions.length === 0) return;
   state.race.running = true;
   updateButtons();
   void raceLoop();
@@ -503,6 +573,7 @@ function fillControls(params: URLSearchParams): void {
   set('model', 'model');
   set('lr', 'lr');
   $('fg-value').textContent = `${$<HTMLInputElement>('foreground').value} %`;
+  showDataControls();
 }
 
 async function main(): Promise<void> {
@@ -516,6 +587,8 @@ async function main(): Promise<void> {
   $('step').addEventListener('click', () => void stepTrain());
   $('reset').addEventListener('click', () => void busy(resetTrain));
   for (const id of ['dataset', 'loss', 'model', 'lr']) $(id).addEventListener('change', () => void busy(resetTrain));
+  $('dataset').addEventListener('change', showDataControls);
+  $('own-files').addEventListener('change', () => void busy(() => chooseOwnFiles([...($<HTMLInputElement>('own-files').files ?? [])])));
   $('foreground').addEventListener('input', () => ($('fg-value').textContent = `${$<HTMLInputElement>('foreground').value} %`));
   $('foreground').addEventListener('change', () => void busy(resetTrain));
   for (const id of ['omega', 'epsilon', 'delta']) $(id).addEventListener('input', readAllSliders);

@@ -1,14 +1,16 @@
 import { data, keep, losses, metrics, models, nn, noGrad, Rng, tensor, tidy, train, type Tensor } from './lib.js';
 
-/** The synthetic data a session trains on: all of it in host memory, split 80:20. */
+/** The data a session trains on: a synthetic set, or the user's own images (`kind: 'own'`), all in host memory, split 80:20. */
 export interface DataSettings {
-  kind: data.SyntheticKind;
-  /** Foreground fraction of every mask, in (0, 1). */
+  kind: data.SyntheticKind | 'own';
+  /** Foreground fraction of every mask, in (0, 1) (synthetic). */
   foreground: number;
   /** Image side in pixels. */
   size: number;
   count: number;
   seed: number;
+  /** Own images: the names of the files they came from. */
+  files?: string[];
 }
 
 export interface HostData {
@@ -22,18 +24,45 @@ export interface HostData {
 
 /** Generates the synthetic set once; every session of a race shares it. */
 export async function loadData(settings: DataSettings): Promise<HostData> {
+  if (settings.kind === 'own') throw new Error('loadData: own images are read from files (hostDataFromSamples)');
   const ds = data.synthetic({ kind: settings.kind, count: settings.count, size: settings.size, foreground: settings.foreground, seed: settings.seed });
+  const samples = await Promise.all(Array.from({ length: settings.count }, (_, i) => ds.get(i)));
+  return hostDataFromSamples(samples.map((s) => s.image), samples.map((s) => s.mask), settings);
+}
+
+/** Host data from one-channel images and binary masks of `settings.size`², the last 20 % (at least one) for validation. */
+export function hostDataFromSamples(images: readonly Float32Array[], masks: readonly Float32Array[], settings: DataSettings): HostData {
   const px = settings.size * settings.size;
-  const images = new Float32Array(settings.count * px);
-  const masks = new Float32Array(settings.count * px);
-  for (let i = 0; i < settings.count; i++) {
-    const s = await ds.get(i);
-    images.set(s.image.subarray(0, px), i * px);
-    masks.set(s.mask.subarray(0, px), i * px);
+  const count = images.length;
+  const out = { images: new Float32Array(count * px), masks: new Float32Array(count * px) };
+  for (let i = 0; i < count; i++) {
+    out.images.set(images[i].subarray(0, px), i * px);
+    out.masks.set(masks[i].subarray(0, px), i * px);
   }
-  const nVal = Math.max(1, Math.round(settings.count * 0.2));
-  const all = Array.from({ length: settings.count }, (_, i) => i);
-  return { settings, images, masks, train: all.slice(0, settings.count - nVal), val: all.slice(settings.count - nVal) };
+  const nVal = Math.max(1, Math.round(count * 0.2));
+  const all = Array.from({ length: count }, (_, i) => i);
+  return { settings: { ...settings, count }, ...out, train: all.slice(0, count - nVal), val: all.slice(count - nVal) };
+}
+
+/** Mask names the playground pairs with an image `<name>.<ext>`: `<name>_mask.<ext>` and the like. */
+const MASK_SUFFIX = /^(.+?)[_-](mask|seg|segmentation|gt|label|labels)$/i;
+
+/**
+ * Pairs chosen files by name: `<name>_mask.<ext>` (or _seg, _segmentation, _gt, _label) is the mask of
+ * `<name>.<ext>`. Returns the pairs sorted by image name, and the files left without a partner.
+ */
+export function pairImageFiles(names: readonly string[]): { pairs: { image: string; mask: string }[]; unpaired: string[] } {
+  const stem = (n: string): string => (n.lastIndexOf('.') > 0 ? n.slice(0, n.lastIndexOf('.')) : n);
+  const images = new Map<string, string>();
+  const masks = new Map<string, string>();
+  for (const n of names) {
+    const m = MASK_SUFFIX.exec(stem(n));
+    if (m) masks.set(m[1], n);
+    else images.set(stem(n), n);
+  }
+  const pairs = [...images].filter(([k]) => masks.has(k)).sort(([a], [b]) => a.localeCompare(b)).map(([k, image]) => ({ image, mask: masks.get(k)! }));
+  const unpaired = [...[...images].filter(([k]) => !masks.has(k)).map(([, n]) => n), ...[...masks].filter(([k]) => !images.has(k)).map(([, n]) => n)].sort();
+  return { pairs, unpaired };
 }
 
 export type ModelChoice = 'unet' | 'focusnet';

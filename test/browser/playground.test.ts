@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebServer } from '../../src/cli/commands/web.js';
 import type { PageState } from '../../web/main.js';
+import { writeImage } from '../data/fixtures.js';
 
 /**
  * The teaching playground end to end: builds dist/web with scripts/build-web.mjs, serves it on
@@ -187,6 +189,52 @@ describe('playground (dist/web in headless Chromium)', () => {
       expect(Math.abs(s.lossHistory[0] - firstLoss)).toBeLessThan(1e-3);
     }
   }, 80_000);
+
+  it('your images: pairs chosen files by name, leaves the rest out and says so, reads 0/255 and 0/1 masks, trains', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'segrad-own-'));
+    const disc = (i: number, n: number) => (y: number, x: number) => (y - n / 2) ** 2 + (x - n / 2 + (i % 3)) ** 2 < (n / (3 + (i % 2))) ** 2;
+    const files: string[] = [];
+    let foreground = 0;
+    for (let i = 0; i < 6; i++) {
+      const inside = disc(i, 32);
+      for (let q = 0; q < 32 * 32; q++) if (inside(Math.floor(q / 32), q % 32)) foreground++;
+      const big = disc(i, 64);
+      await writeImage(join(dir, `case${i}.png`), 64, 64, 1, (y, x) => (big(y, x) ? 200 : 40));
+      // masks at the playground's 32×32, so the foreground is exact; one 0/1 label map among them
+      const suffix = i === 5 ? '_seg' : '_mask';
+      await writeImage(join(dir, `case${i}${suffix}.png`), 32, 32, 1, (y, x) => (inside(y, x) ? (i === 5 ? 1 : 255) : 0));
+      files.push(join(dir, `case${i}.png`), join(dir, `case${i}${suffix}.png`));
+    }
+    await writeImage(join(dir, 'lonely.png'), 16, 16, 1, () => 128);
+    const p = await browser.newPage();
+    const errors: string[] = [];
+    p.on('pageerror', (e) => errors.push(e.message));
+    await p.goto(`${base}?backend=cpu&data=own`);
+    await p.waitForFunction(`${S}.ready || ${S}.error`, null, { timeout: 30_000 });
+    expect(await p.isVisible('#own-files')).toBe(true);
+    expect(await p.isDisabled('#foreground')).toBe(true);
+    expect(await p.textContent('#train-status')).toMatch(/^Choose your images and their masks/);
+    expect(await p.isDisabled('#start')).toBe(true);
+
+    await p.setInputFiles('#own-files', files.slice(0, 2)); // one pair is too few
+    await p.waitForFunction(`document.querySelector('#train-status').classList.contains('error')`, null, { timeout: 30_000 });
+    expect(await p.textContent('#train-status')).toMatch(/^1 image–mask pair found in 2 file\(s\); two or more are needed/);
+
+    await p.setInputFiles('#own-files', [...files, join(dir, 'lonely.png')]);
+    await p.waitForFunction(`${S}.ready && /your images/.test(document.querySelector('#train-status').textContent)`, null, { timeout: 30_000 });
+    const status = (await p.textContent('#train-status'))!;
+    expect(status).toMatch(/^Ready: your images \(6 pairs, resized\), 5 training and 1 validation images of 32×32/);
+    expect(status).toContain('Left out, without a partner: lonely.png.');
+    expect(Number(/foreground ([\d.]+) %/.exec(status)![1])).toBeCloseTo((100 * foreground) / (6 * 32 * 32), 1);
+    await p.click('#step');
+    await p.waitForFunction(`${S}.steps >= 1 || ${S}.error`, null, { timeout: 30_000 });
+    const s = (await p.evaluate(S)) as PageState;
+    expect(s.error).toBeNull();
+    expect(Number.isFinite(s.lossHistory[0])).toBe(true);
+    expect(errors).toEqual([]);
+    await p.close();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
 
   it('trains on the cpu backend: the loss falls, the charts and the sample grid draw', async () => {
     await page.selectOption('#backend', 'cpu');
