@@ -342,6 +342,7 @@ async function resetTrain(): Promise<void> {
   state.error = null;
   setTrainStatus('Generating data…');
   const d = await ensureData();
+  Object.assign(state, { steps: 0, epoch: 0, lossHistory: [], baseHistory: [], epochs: [], lastStep: null, msPerStep: 0 });
   if (!d) {
     setTrainStatus(CHOOSE_FILES);
     renderTrainCharts();
@@ -350,7 +351,6 @@ async function resetTrain(): Promise<void> {
     return;
   }
   session = new Session(d, sessionOptions($<HTMLSelectElement>('loss').value as PlaygroundLoss));
-  Object.assign(state, { steps: 0, epoch: 0, lossHistory: [], baseHistory: [], epochs: [], lastStep: null, msPerStep: 0 });
   const fg = d.masks.reduce((a, b) => a + b, 0) / d.masks.length;
   setTrainStatus(`Ready: ${d.settings.kind === 'own' ? `your images (${d.settings.count} pairs, resized)` : d.settings.kind}, ${d.train.length} training and ${d.val.length} validation images of ${SIZE}×${SIZE}, foreground ${(100 * fg).toFixed(1)} %, ${session.batchesPerEpoch} steps per epoch.`);
   renderTrainCharts();
