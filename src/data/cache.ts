@@ -12,8 +12,8 @@ export const DEFAULT_CACHE_DIR = '.cache/segrad-data';
 
 const MAGIC = 0x31444753; // "SGD1" read as little-endian uint32
 const HEADER_BYTES = 16;
-/** Part of every key: raised when a decoder's output changes (2: masks by their brightest channel; 3: signed and float masks by their values), so older entries are not reused. */
-const DECODER_VERSION = 3;
+/** Part of every key: raised when a decoder's output changes (2: masks by their brightest channel; 3: signed and float masks by their values; 4: EXIF orientation applied), so older entries are not reused. */
+const DECODER_VERSION = 4;
 
 let hits = 0;
 let misses = 0;

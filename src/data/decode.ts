@@ -1,6 +1,8 @@
 /**
- * Node decoding with sharp: JPEG, PNG, TIFF and GIF files to 8-bit interleaved pixels, resized on the
- * way (images bilinear, masks nearest so labels are never blended). Node only; sharp is loaded lazily.
+ * Node decoding with sharp: JPEG, PNG, TIFF and GIF files to 8-bit interleaved pixels, turned as an EXIF
+ * orientation says (as viewers and annotation tools show them, so a mask drawn on the shown picture
+ * lines up) and resized on the way (images bilinear, masks nearest so labels are never blended). Node
+ * only; sharp is loaded lazily.
  */
 import { loadSharp, nodeFs } from './node-env.js';
 
@@ -41,13 +43,15 @@ export function decodeCount(): number {
   return decodes;
 }
 
-/** The header of an image file: size and channel count. Throws naming the file when it is not a readable image. */
-export async function readImageInfo(file: string): Promise<{ width: number; height: number; channels: number; format: string; depth: string }> {
+/** The header of an image file: size as shown (EXIF orientation applied) and channel count. Throws naming the file when it is not a readable image. */
+export async function readImageInfo(file: string): Promise<{ width: number; height: number; channels: number; format: string; depth: string; orientation: number }> {
   const sharp = await loadSharp();
   try {
     const m = await sharp(file).metadata();
     if (!m.width || !m.height) throw new Error('no width/height in the header');
-    return { width: m.width, height: m.height, channels: m.channels ?? 0, format: m.format ?? 'unknown', depth: m.depth ?? 'uchar' };
+    // as shown: an EXIF orientation of 5…8 (a phone or camera held upright) swaps them
+    const shown = m.autoOrient ?? { width: m.width, height: m.height };
+    return { width: shown.width, height: shown.height, channels: m.channels ?? 0, format: m.format ?? 'unknown', depth: m.depth ?? 'uchar', orientation: m.orientation ?? 1 };
   } catch (e) {
     throw new Error(`${file}: not a readable image (${(e as Error).message})`);
   }
@@ -69,7 +73,7 @@ export async function decodeFile(file: string, opts: DecodeOptions): Promise<Raw
       throw new Error(`a ${sampleFormat(depth)} image needs a window: [lo, hi], the values that map to 0 and 1 (on the command line ?window=lo,hi); read as 8 bits it would be clipped`);
     }
     if (opts.kind !== 'image' && depth !== 'uchar') return await decodeLabelValues(sharp, file, opts.kind, depth, (meta.channels ?? 1) - (meta.hasAlpha ? 1 : 0), opts.size ?? null);
-    let p = sharp(file);
+    let p = sharp(file).autoOrient();
     if (opts.kind === 'image') p = opts.channels === 1 ? p.removeAlpha().grayscale() : p.removeAlpha().toColourspace('srgb');
     else if (opts.kind === 'mask') p = p.removeAlpha().toColourspace('srgb');
     else p = p.extractChannel(0);
@@ -112,7 +116,7 @@ async function fileValues(sharp: Sharp, file: string, want: 'grey' | 'colour' | 
   const meta = await sharp(file).metadata();
   const depth = meta.depth ?? 'uchar';
   const bands = (meta.channels ?? 1) - (meta.hasAlpha ? 1 : 0);
-  let p = sharp(file).removeAlpha();
+  let p = sharp(file).autoOrient().removeAlpha();
   if (want === 'first' && bands > 1) p = p.extractChannel(0);
   if (size) p = p.resize({ height: size[0], width: size[1], fit: 'fill', kernel });
   let values: Values;
@@ -216,7 +220,7 @@ export async function resizeLabels(px: RawPixels, size: readonly [number, number
 }
 
 async function decodePaletteIndices(sharp: Awaited<ReturnType<typeof loadSharp>>, file: string, palette: number[][], size: readonly [number, number] | null): Promise<RawPixels> {
-  let p = sharp(file).removeAlpha().toColourspace('srgb');
+  let p = sharp(file).autoOrient().removeAlpha().toColourspace('srgb');
   if (size) p = p.resize({ height: size[0], width: size[1], fit: 'fill', kernel: 'nearest' });
   const { data, info } = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   // sharp expands palettes to RGB; map each colour back to its first palette index.

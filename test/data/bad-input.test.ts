@@ -102,7 +102,7 @@ describe('bad input', () => {
       await writeImage(join(d, 'images', 'odd.png'), 4, 4, 3, rgb(1));
       await writeImage(join(d, 'masks', 'odd.png'), 5, 4, 1, () => 255);
     });
-    await expect(folderDataset(dir, { cacheDir: false })).rejects.toThrow(/odd\.png.*image is 4×4 but .*masks.odd\.png is 4×5 \(W×H\)/);
+    await expect(folderDataset(dir, { cacheDir: false })).rejects.toThrow(/odd\.png.*image is 4×4 \(as shown\) but .*masks.odd\.png is 4×5 \(W×H\)/);
     const ds = await folderDataset(dir, { cacheDir: false, size: 4 });
     expect((await ds.get(1)).shape).toMatchObject({ height: 4, width: 4 });
     // with validation off the mismatch is still caught when the sample is read

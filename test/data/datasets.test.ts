@@ -169,6 +169,21 @@ describe('folderDataset', () => {
     await expect(decodeFile(join(float, 'images', 'f.tif'), { kind: 'image', channels: 1 })).rejects.toThrow(/f\.tif: cannot decode image \(a 32-bit float image needs a window/);
   });
 
+  it('an EXIF orientation is applied: images and masks are read as shown, so a mask drawn on the shown picture lines up', async () => {
+    const dir = join(root, 'folder-exif');
+    // stored 4 wide × 2 tall; orientation 6 shows it turned 90° clockwise, 2 wide × 4 tall
+    await writeImage(join(dir, 'images', 'phone.png'), 2, 4, 1, (y, x) => 30 * (4 * y + x), { orientation: 6 });
+    const shown = [120, 0, 150, 30, 180, 60, 210, 90]; // row by row, as a viewer shows it
+    await writeImage(join(dir, 'masks', 'phone.png'), 4, 2, 1, (y, x) => (shown[2 * y + x] >= 120 ? 255 : 0));
+    const s = await (await folderDataset(dir, { cacheDir: false, channels: 1 })).get(0);
+    expect(s.shape).toMatchObject({ height: 4, width: 2 });
+    expect(Array.from(s.image, (v) => Math.round(v * 255))).toEqual(shown);
+    expect(Array.from(s.mask)).toEqual(shown.map((v) => (v >= 120 ? 1 : 0)));
+    // a mask that fits the stored pixels instead: the error says why
+    await writeImage(join(dir, 'masks', 'phone.png'), 2, 4, 1, () => 255);
+    await expect(folderDataset(dir, { cacheDir: false })).rejects.toThrow(/image is 2×4 \(as shown\) but .*phone\.png is 4×2 \(W×H\); the image carries EXIF orientation 6 and is read as shown/);
+  });
+
   it('grey images default to one channel; channels: 3 expands them; RGB with channels: 1 gives luminance', async () => {
     const dir = join(root, 'folder-grey');
     await writeImage(join(dir, 'images', 'g.png'), 4, 4, 1, (y, x) => 16 * y + x);

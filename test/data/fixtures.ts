@@ -17,12 +17,14 @@ export function pixels(h: number, w: number, c: number, f: (y: number, x: number
   return b;
 }
 
-/** Writes raw pixels to `file` in the format its extension names (png, jpg, tif lossless, gif). */
-export async function writeImage(file: string, h: number, w: number, c: 1 | 3 | 4, f: (y: number, x: number, c: number) => number, opts: { palette?: boolean } = {}): Promise<void> {
+/** Writes raw pixels to `file` in the format its extension names (png, jpg, tif lossless, gif), with an EXIF `orientation` if given. */
+export async function writeImage(file: string, h: number, w: number, c: 1 | 3 | 4, f: (y: number, x: number, c: number) => number, opts: { palette?: boolean; orientation?: number } = {}): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   let img = sharp(pixels(h, w, c, f), { raw: { width: w, height: h, channels: c } });
   // without this sharp stores one-channel data as RGB
   if (c === 1) img = img.toColourspace('b-w');
+  // the pixels stay as given (the stored picture); viewers show them turned as EXIF says
+  if (opts.orientation) img = img.withMetadata({ orientation: opts.orientation });
   const ext = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
   const out = ext === 'png' ? img.png({ palette: opts.palette ?? false }) : ext === 'jpg' || ext === 'jpeg' ? img.jpeg({ quality: 100 }) : ext === 'tif' || ext === 'tiff' ? img.tiff({ compression: 'lzw' }) : img.gif();
   await out.toFile(file);
