@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
-import { train } from '../../src/cli/commands/train.js';
+import { interruptNote, train } from '../../src/cli/commands/train.js';
 import { main } from '../../src/cli/main.js';
 import { captured } from '../helpers/cli.js';
 import { writeImage } from '../data/fixtures.js';
@@ -88,6 +89,32 @@ describe('segrad train', () => {
     for (const row of rows) expect(e.out).toContain(row);
     expect(JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')).perClass).toEqual(test.perClass);
   }, 60_000);
+
+  it('Ctrl-C says where the last checkpoint is and gives the command that continues the run (exit 130)', async () => {
+    expect(interruptNote(['--data', 'synthetic:blobs', '--overwrite', '--loss-opt', "delta=it's"], 'runs/unet-all-x', 3, 2)).toBe(
+      "segrad train: stopped in epoch 4; the checkpoint of epoch 3 is in runs/unet-all-x. Continue with:\n  segrad train --data synthetic:blobs --loss-opt 'delta=it'\\''s' --out runs/unet-all-x --resume",
+    );
+    expect(interruptNote(['--out', 'r', '--resume'], 'r', 0, -1)).toMatch(/stopped in epoch 1; no epoch had finished, so r holds no checkpoint yet and this starts the run over\. Continue with:\n  segrad train --out r --resume$/);
+
+    // the real thing: a child process, interrupted once its first epoch is logged
+    const out = join(root, 'interrupted');
+    const child = spawn(process.execPath, ['scripts/run-ts.mjs', 'test/helpers/segrad-cli.ts', 'train', '--data', 'synthetic:blobs?count=400&size=32&seed=1', '--widths', '4,8', '--batch', '4', '--epochs', '50', '--out', out], { cwd: resolve(import.meta.dirname, '../..') });
+    child.stdout.resume();
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (/epoch 1\/50: train loss/.test(err) && !child.killed) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((done) => child.on('exit', done));
+    expect(code).toBe(130);
+    expect(err).toMatch(new RegExp(`stopped in epoch \\d+; the checkpoint of epoch \\d+ is in ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\. Continue with:\n  segrad train .*--out .*interrupted --resume`));
+    const [, stopped, kept] = /stopped in epoch (\d+); the checkpoint of epoch (\d+)/.exec(err)!.map(Number);
+    expect(stopped).toBe(kept + 1);
+    expect(existsSync(join(out, 'checkpoint.safetensors'))).toBe(true);
+    // and the command it gives continues from there
+    const again = await captured(() => train.run(['--data', 'synthetic:blobs?count=400&size=32&seed=1', '--widths', '4,8', '--batch', '4', '--epochs', String(kept + 1), '--out', out, '--resume', '--quiet']));
+    expect(again.value).toBe(0);
+  }, 120_000);
 
   it('usage errors exit with code 2 and name the problem', async () => {
     for (const [argv, message] of [

@@ -100,6 +100,14 @@ export const train: Command = {
 
     const progress = new TrainingProgress(quiet);
     const t0 = performance.now();
+    let [current, finished] = [-1, -1];
+    // Ctrl-C: say what is kept and how to go on, rather than vanish mid-bar
+    const interrupted = (): void => {
+      progress.stop();
+      console.error(`\n${interruptNote(argv, out, current, finished)}`);
+      process.exit(130);
+    };
+    process.once('SIGINT', interrupted);
     let result;
     try {
       result = await fit(model, loss, trainSet, {
@@ -114,9 +122,16 @@ export const train: Command = {
         overwrite: Boolean(o.overwrite),
         maxBatchesPerEpoch: o['max-batches'] !== undefined ? numberOpt(o, 'max-batches', 0, 'train') : undefined,
         config: { command: ['segrad', 'train', ...argv].join(' '), model: spec, data: dataSpec, backend, lossSpec: { name: lossName, options: { ...lossOptions(o), ...(lossName === 'all' && typeof o.base === 'string' ? { base: o.base } : {}) } } },
-        onEpochStart: (e, batches) => progress.startEpoch(e, epochs, batches),
+        onEpochStart: (e, batches) => {
+          // a resumed run starts after the checkpoint's epoch
+          [current, finished] = [e, Math.max(finished, e - 1)];
+          progress.startEpoch(e, epochs, batches);
+        },
         onStep: (s) => progress.step(s),
-        onEpoch: (e) => progress.epoch(e),
+        onEpoch: (e) => {
+          finished = e.epoch;
+          progress.epoch(e);
+        },
       });
     } catch (e) {
       progress.stop();
@@ -125,6 +140,8 @@ export const train: Command = {
         return 1;
       }
       throw e;
+    } finally {
+      process.off('SIGINT', interrupted);
     }
     const bar = countBar('testing', 'images', quiet);
     const scores = await evaluateModel(model, loss, test, { batchSize, protocol: (o.protocol as 'per-image' | 'pooled' | undefined) ?? 'per-image', keepPredictions: true, onProgress: bar.update }).finally(bar.stop);
@@ -150,3 +167,17 @@ export const train: Command = {
     return 0;
   },
 };
+
+/**
+ * What `segrad train` says when Ctrl-C stops it in epoch `current` (0-based) after epoch `finished`
+ * (−1: none): where the last checkpoint is, and the command that continues the run from it (with --out
+ * added where the folder was the default one).
+ */
+export function interruptNote(argv: readonly string[], out: string, current: number, finished: number): string {
+  const args = argv.filter((a) => a !== '--overwrite' && a !== '--resume');
+  const hasOut = argv.some((a) => a === '--out' || a.startsWith('--out='));
+  const again = ['segrad', 'train', ...args, ...(hasOut ? [] : ['--out', out]), '--resume'].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  const kept = finished < 0 ? `no epoch had finished, so ${out} holds no checkpoint yet and this starts the run over` : `the checkpoint of epoch ${finished + 1} is in ${out}`;
+  return `segrad train: stopped in epoch ${current + 1}; ${kept}. Continue with:\n  ${again}`;
+}
+
