@@ -49,3 +49,9 @@ export async function loadSplit(spec: string, opts: { seed: number; valFraction:
   const s = split(all, { seed: opts.seed, testFraction: opts.testFraction ?? 0.2, valFraction: opts.valFraction });
   return { all, train: s.train, val: s.val.length ? s.val : undefined, test: s.test };
 }
+
+/** A command line as a POSIX shell reads it back: words quoted where they hold anything but plain characters. */
+export function shellCommand(words: readonly string[]): string {
+  return words.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+

@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareLossesCommand } from '../../src/cli/commands/compare-losses.js';
 import { commands } from '../../src/cli/commands/index.js';
@@ -123,6 +124,29 @@ describe('segrad compare-losses', () => {
     expect(r.value).toBe(0);
     expect(csv(join(out, 'results.csv')).map((x) => x.seed)).toEqual(['4']);
   }, 60_000);
+
+  it('Ctrl-C keeps the finished runs and gives the command that goes on, reusing them (exit 130)', async () => {
+    const out = join(root, 'interrupted');
+    const args = ['--data', 'synthetic:blobs?count=60&size=16&seed=1', '--widths', '4,8', '--epochs', '3', '--batch', '4', '--lr', '0.01', '--losses', 'dice,jaccard', '--seeds', '3', '--out', out];
+    const child = spawn(process.execPath, ['scripts/run-ts.mjs', 'test/helpers/segrad-cli.ts', 'compare-losses', ...args], { cwd: resolve(import.meta.dirname, '../..') });
+    child.stdout.resume();
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (/\[1\/6\] unet · dice · seed 0: IoU/.test(err) && !child.killed) child.kill('SIGINT');
+    });
+    expect(await new Promise<number | null>((done) => child.on('exit', done))).toBe(130);
+    const m = /stopped in run (\d) of 6; the (\d) finished run\(s\) are kept in (.*)\/runs, and this command goes on from there, reusing them:\n  segrad compare-losses (.*)\n/.exec(err);
+    expect(m, err).not.toBeNull();
+    const finished = Number(m![2]);
+    expect(finished).toBeGreaterThanOrEqual(1);
+    expect(m![3]).toBe(out);
+    expect(m![4]).toBe(args.map((a) => (a.includes('?') || a.includes('&') ? `'${a}'` : a)).join(' '));
+    const again = await captured(() => compareLossesCommand.run(args));
+    expect(again.value).toBe(0);
+    expect(again.err.match(/\(reused\)/g)?.length).toBe(finished);
+    expect(csv(join(out, 'results.csv'))).toHaveLength(6);
+  }, 120_000);
 
   it('usage errors exit with code 2 and a clear message', async () => {
     for (const [argv, message] of [

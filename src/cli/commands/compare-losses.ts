@@ -2,7 +2,7 @@ import { LOSS_NAMES, lossByName } from '../../losses/index.js';
 import { compareLosses, MODEL_NAMES, runName, writeComparison, type ModelName } from '../../train/index.js';
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { lossOptions, selectBackend } from '../common.js';
+import { lossOptions, selectBackend, shellCommand } from '../common.js';
 import { duration } from '../progress.js';
 import { QUICK } from './train.js';
 
@@ -98,15 +98,28 @@ export const compareLossesCommand: Command = {
     log(`comparison folder: ${out}`);
 
     const t0 = performance.now();
+    let [started, finished] = [0, 0];
+    // Ctrl-C: the finished runs stay in the folder, and the same command reuses them
+    const interrupted = (): void => {
+      const again = shellCommand(['segrad', 'compare-losses', ...argv, ...(argv.some((a) => a === '--out' || a.startsWith('--out=')) ? [] : ['--out', out])]);
+      console.error(`\nsegrad compare-losses: stopped in run ${started} of ${total}; the ${finished} finished run(s) are kept in ${out}/runs, and this command goes on from there, reusing them:\n  ${again}`);
+      process.exit(130);
+    };
+    process.once('SIGINT', interrupted);
     const rows = await compareLosses({
       data, losses, models, seeds, lossOptions: Object.keys(allOptions).length ? { all: allOptions } : undefined, imbalance, epochs, batchSize, lr, widths, protocol,
       modelOptions: quick ? { dropout: 0 } : undefined,
       maxBatchesPerEpoch: o['max-batches'] !== undefined ? numberOpt(o, 'max-batches', 0, 'compare-losses') : undefined,
       outDir: out,
-      onRunStart: (k, i, n) => log(`[${i + 1}/${n}] ${runName(k)} …`),
-      onRun: (r, i, n, reused) =>
-        log(`[${i + 1}/${n}] ${r.model} · ${r.loss} · seed ${r.seed}${r.imbalance === null ? '' : ` · foreground ${r.imbalance}`}: IoU ${r.iou.toFixed(4)} Dice ${r.dice.toFixed(4)} recall ${r.recall.toFixed(4)} AUC ${r.auc.toFixed(4)}${typeof r.belowDelta === 'number' ? ` · steps below δ ${Math.round(100 * r.belowDelta)}%` : ''} (${reused ? 'reused' : duration(r.seconds)})`),
-    });
+      onRunStart: (k, i, n) => {
+        started = i + 1;
+        log(`[${i + 1}/${n}] ${runName(k)} …`);
+      },
+      onRun: (r, i, n, reused) => {
+        finished++;
+        log(`[${i + 1}/${n}] ${r.model} · ${r.loss} · seed ${r.seed}${r.imbalance === null ? '' : ` · foreground ${r.imbalance}`}: IoU ${r.iou.toFixed(4)} Dice ${r.dice.toFixed(4)} recall ${r.recall.toFixed(4)} AUC ${r.auc.toFixed(4)}${typeof r.belowDelta === 'number' ? ` · steps below δ ${Math.round(100 * r.belowDelta)}%` : ''} (${reused ? 'reused' : duration(r.seconds)})`);
+      },
+    }).finally(() => process.off('SIGINT', interrupted));
     const settings = `Command: \`segrad compare-losses ${argv.join(' ')}\`. Data ${data}; models ${models.join(', ')}; ${epochs} epochs, batch ${batchSize}, Adam lr ${lr}${widths ? `, widths ${widths.join(',')}` : ''}; ALL ${Object.keys(allOptions).length ? Object.entries(allOptions).map(([k, v]) => `${k}=${v}`).join(', ') : 'with its defaults (base Dice, ω = 10, ε = 0.5, δ = 0.1)'}; seeds ${seeds.join(', ')} (mean ± sample std over seeds); metrics ${protocol} on the held-out 20 % at threshold 0.5; backend ${backend}.`;
     const md = await writeComparison(out, rows, { title: 'Loss comparison (Table 3 layout)', settings });
     console.log(md);
