@@ -123,6 +123,9 @@ describe('segrad predict', () => {
     }
     const share = (k: number) => ((100 * argmax.filter((c) => c === k).length) / 256).toFixed(1);
     expect(r.out).toContain(`native.png (16×16): classes 1: ${share(1)} %, 2: ${share(2)} % →`);
+    const threshold = await captured(() => main(['predict', join(img, 'native.png'), '--run', multi, '--threshold', '0.3']));
+    expect(threshold.value).toBe(2);
+    expect(threshold.err).toMatch(/--threshold applies to one-class runs; .* has 3 classes/);
   });
 
   it('reads images through the window of the run\'s --data, as training did: a 16-bit image gives the 8-bit one\'s mask and overlay', async () => {

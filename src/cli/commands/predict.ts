@@ -88,6 +88,7 @@ export const predict: Command = {
     }
     const channels = Number(config.model.options.inChannels ?? 1);
     const classes = Number(config.model.options.outChannels ?? 1);
+    if (classes > 1 && o.threshold !== undefined) throw new UsageError(`predict: --threshold applies to one-class runs; ${run.dir} has ${classes} classes and each pixel takes its most probable one`);
     const window = windowFromSpec(config.data);
     if (channels !== 1 && channels !== 3) throw new Error(`the model of ${run.dir} takes ${channels} channels; predict reads 1- or 3-channel images`);
     const out = String(o.out ?? run.path('predictions'));
