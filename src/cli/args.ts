@@ -1,3 +1,4 @@
+import { DATASET_OPTIONS } from '../data/spec.js';
 /** A small argv parser: `--key value`, `--key=value`, `--flag`, repeated keys collect into arrays, and positionals. */
 export interface ParsedArgs {
   positional: string[];
@@ -25,7 +26,7 @@ export function parseArgs(argv: readonly string[], spec: OptionSpec, command: st
     }
     const eq = a.indexOf('=');
     const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    if (!known.has(key)) throw new UsageError(`${command}: unknown option --${key} (see 'segrad ${command} --help')`);
+    if (!known.has(key)) throw new UsageError(`${command}: unknown option --${key}${unknownHint(key, known)} (see 'segrad ${command} --help')`);
     let value: string | boolean;
     if (eq > 0) value = a.slice(eq + 1);
     else if (spec.flags?.includes(key) || key === 'help') value = true;
@@ -59,3 +60,22 @@ export function listOpt(opts: ParsedArgs['options'], key: string, fallback: read
   if (v === undefined || typeof v === 'boolean') return [...fallback];
   return (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
 }
+
+/** What an unknown option probably meant: a dataset option given as a flag, or a known option a typo away. */
+function unknownHint(key: string, known: ReadonlySet<string>): string {
+  if (known.has('data') && DATASET_OPTIONS.includes(key)) return `: ${key} is an option of the data, given in its spec, e.g. --data 'folder:DIR?${key}=…'`;
+  const near = [...known].filter((k) => k !== 'help' && editDistance(k, key) <= Math.min(2, Math.floor(k.length / 3)));
+  return near.length === 1 ? ` (did you mean --${near[0]}?)` : '';
+}
+
+/** Levenshtein distance: the fewest single-character insertions, deletions and substitutions from a to b. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+

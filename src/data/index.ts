@@ -20,7 +20,7 @@ export { cropPatch, patchPositions, reassemble, slidingWindow, type PatchPositio
 export { generateSample, synthetic, SyntheticDataset, SYNTHETIC_FOREGROUND, type SyntheticKind, type SyntheticOptions } from './synthetic.js';
 export { split, SubsetDataset, type SplitOptions } from './split.js';
 export { augmentSample, Loader, stack, type AugmentOptions, type LoaderOptions } from './loader.js';
-export { datasetFromSpec, DATASET_KINDS, windowFromSpec } from './spec.js';
+export { datasetFromSpec, DATASET_KINDS, DATASET_OPTIONS, windowFromSpec } from './spec.js';
 export { fromArrays, type ArraySample, type FromArraysOptions } from './arrays.js';
 
 /** A sample as tensors: image `[C, H, W]`, mask `[K, H, W]` (float32). The caller disposes them. */

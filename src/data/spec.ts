@@ -21,6 +21,9 @@ const KEYS: Record<(typeof DATASET_KINDS)[number], string[]> = {
   folder: [...FILE_KEYS, 'suffix', 'images', 'masks'],
 };
 
+/** Every query option a dataset spec takes, over all kinds (the CLI points a mistyped `--size` here). */
+export const DATASET_OPTIONS: readonly string[] = [...new Set(Object.values(KEYS).flat())];
+
 /**
  * Builds a dataset from a spec string `kind:target[?key=value&…]`, or a bare folder `<dir>[?key=value&…]`
  * whose layout names its kind (the sub-folders of isic2018, dsb2018, drive, or images/ and masks/):

@@ -118,7 +118,10 @@ describe('segrad train', () => {
 
   it('usage errors exit with code 2 and name the problem', async () => {
     for (const [argv, message] of [
-      [['train', '--epochz', '2'], /unknown option --epochz/],
+      [['train', '--epochz', '2'], /unknown option --epochz \(did you mean --epochs\?\)/],
+      [['train', '--size', '256'], /unknown option --size: size is an option of the data, given in its spec, e\.g\. --data 'folder:DIR\?size=…'/],
+      [['train', '--window', '0,4095'], /--window: window is an option of the data/],
+      [['train', '--bogus', '1'], /unknown option --bogus \(see 'segrad train --help'\)$/m],
       [['train', '--loss', 'hinge'], /unknown loss 'hinge'/],
       [['train', '--model', 'resnet'], /unknown model 'resnet'/],
       [['train', '--epochs', 'two'], /--epochs must be a number/],
