@@ -64,18 +64,24 @@ export function listOpt(opts: ParsedArgs['options'], key: string, fallback: read
 /** What an unknown option probably meant: a dataset option given as a flag, or a known option a typo away. */
 function unknownHint(key: string, known: ReadonlySet<string>): string {
   if (known.has('data') && DATASET_OPTIONS.includes(key)) return `: ${key} is an option of the data, given in its spec, e.g. --data 'folder:DIR?${key}=…'`;
-  const near = [...known].filter((k) => k !== 'help' && editDistance(k, key) <= Math.min(2, Math.floor(k.length / 3)));
-  return near.length === 1 ? ` (did you mean --${near[0]}?)` : '';
+  const near = nearest(key, [...known].filter((k) => k !== 'help'));
+  return near ? ` (did you mean --${near}?)` : '';
 }
 
-/** Levenshtein distance: the fewest single-character insertions, deletions and substitutions from a to b. */
+/** The one candidate a typo or two away from `word` (at most one per three letters), or undefined when none or several are. */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  const near = candidates.filter((k) => editDistance(k, word) <= Math.min(2, Math.floor(k.length / 3)));
+  return near.length === 1 ? near[0] : undefined;
+}
+
+/** Edit distance counting a swap of neighbours as one edit (optimal string alignment): "trian" is one from "train". */
 function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
   }
-  return row[b.length];
+  return d[a.length][b.length];
 }
-

@@ -1,5 +1,5 @@
 import { VERSION } from '../version.js';
-import { UsageError } from './args.js';
+import { nearest, UsageError } from './args.js';
 import { commands } from './commands/index.js';
 
 function help(): string {
@@ -21,6 +21,7 @@ function help(): string {
 /** Entry point of the `segrad` binary; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest.length > 0) return main([rest[0], '--help']); // segrad help train
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(help());
     return 0;
@@ -31,7 +32,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
-    console.error(`segrad: unknown command '${name}'\n\n${help()}`);
+    const near = nearest(name, commands.map((c) => c.name));
+    console.error(`segrad: unknown command '${name}'${near ? ` (did you mean 'segrad ${near}'?)` : ''}\n\n${help()}`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
+import { nearest } from '../../src/cli/args.js';
 import { countBar, textTable } from '../../src/cli/progress.js';
 import { VERSION } from '../../src/index.js';
 import { captured } from '../helpers/cli.js';
@@ -30,8 +31,23 @@ describe('segrad (the binary)', () => {
   it('rejects an unknown command with exit code 2 and the help', async () => {
     const r = await captured(() => main(['trian']));
     expect(r.value).toBe(2);
-    expect(r.err).toMatch(/unknown command 'trian'/);
+    expect(r.err).toMatch(/unknown command 'trian' \(did you mean 'segrad train'\?\)/);
     expect(r.err).toContain('commands:');
+    expect((await captured(() => main(['frobnicate']))).err).toMatch(/unknown command 'frobnicate'\n/);
+  });
+
+  it('segrad help COMMAND prints that command\'s help', async () => {
+    const r = await captured(() => main(['help', 'predict']));
+    expect(r.value).toBe(0);
+    expect(r.out).toBe(commands.find((c) => c.name === 'predict')!.usage);
+  });
+
+  it('a typo of an option or command is one edit away: swapped neighbours count once; far or ambiguous words get no guess', () => {
+    expect(nearest('trian', ['train', 'eval'])).toBe('train');
+    expect(nearest('epochz', ['epochs', 'batch'])).toBe('epochs');
+    expect(nearest('lr0', ['lr', 'out'])).toBeUndefined(); // two letters allow no edit
+    expect(nearest('zzz', ['train', 'eval'])).toBeUndefined();
+    expect(nearest('evl', ['eval', 'evil'])).toBeUndefined(); // two equally near
   });
 });
 
