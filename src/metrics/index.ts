@@ -6,3 +6,4 @@ export {
   type EvaluateOptions, type EvaluationResult, type MetricInput, type Protocol,
 } from './evaluate.js';
 export { perClassScores, type ClassScores, type PerClassOptions } from './per-class.js';
+export { imageRows, type ImageRow } from './image-rows.js';

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../tensor/node-only.js';
 export { writeFileAtomic };
 
 /** What a training run writes in its folder (train and eval; the report and scores come after fit). */
-const RUN_FILES = ['config.json', 'metrics.jsonl', 'checkpoint.safetensors', 'best.safetensors', 'report.html', 'test-metrics.json', 'eval.json'];
+const RUN_FILES = ['config.json', 'metrics.jsonl', 'checkpoint.safetensors', 'best.safetensors', 'report.html', 'test-metrics.json', 'eval.json', 'eval-images.csv'];
 
 export class RunFolder {
   private constructor(readonly dir: string) {}

@@ -211,7 +211,8 @@ export type ModelEvaluation = EvaluationResult & {
   loss: number;
   /** Classes 1…K−1 scored one-vs-rest on each pixel's most probable class (`perClassScores`); absent for K = 1. */
   perClass?: ClassScores[];
-  predictions?: { probs: Float32Array; masks: Float32Array; shape: number[]; ids: string[] };
+  /** With `keepPredictions`: the foreground probabilities and masks `[N, 1, H, W]`, the ids, and the field of view where the data has one. */
+  predictions?: { probs: Float32Array; masks: Float32Array; shape: number[]; ids: string[]; fov?: Float32Array };
 };
 
 /**
@@ -281,7 +282,7 @@ export async function evaluateModel(
   const fov = fovs.length === probs.length && fovs.length ? cat(fovs) : undefined;
   const result = evaluateSync(P, M, { shape: fullShape, protocol, threshold: opts.threshold, mask: fov });
   const perClass = classes > 1 ? perClassScores(cat(batches.map((b) => b.classProbs!)), cat(batches.map((b) => b.classMasks!)), { shape: [count, classes, shape[1], shape[2]], protocol, fov }) : undefined;
-  return { ...result, loss: loss ? lossSum / count : NaN, ...(perClass ? { perClass } : {}), ...(opts.keepPredictions ? { predictions: { probs: P, masks: M, shape: fullShape, ids } } : {}) };
+  return { ...result, loss: loss ? lossSum / count : NaN, ...(perClass ? { perClass } : {}), ...(opts.keepPredictions ? { predictions: { probs: P, masks: M, shape: fullShape, ids, ...(fov ? { fov } : {}) } } : {}) };
 }
 
 /** `evaluateModel` by sliding window: one whole image at a time, metrics inside each sample's field of view. */
@@ -326,7 +327,7 @@ async function evaluateWindowed(
   const fov = fovs.length === ids.length ? cat(fovs) : undefined;
   const result = evaluateSync(P, M, { shape: fullShape, protocol, threshold: opts.threshold, mask: fov });
   const perClass = K > 1 ? perClassScores(cat(classProbs), cat(classMasks), { shape: [ids.length, K, shape[1], shape[2]], protocol, fov }) : undefined;
-  return { ...result, loss: NaN, ...(perClass ? { perClass } : {}), ...(opts.keepPredictions ? { predictions: { probs: P, masks: M, shape: fullShape, ids } } : {}) };
+  return { ...result, loss: NaN, ...(perClass ? { perClass } : {}), ...(opts.keepPredictions ? { predictions: { probs: P, masks: M, shape: fullShape, ids, ...(fov ? { fov } : {}) } } : {}) };
 }
 
 /** A resumed run must be the run it continues: the same model, data and loss as its config.json records. */

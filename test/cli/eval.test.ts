@@ -43,6 +43,23 @@ describe('segrad eval', () => {
     expect(r.out).toMatch(/test \(3 images\)/);
   });
 
+  it('writes each image\'s scores to eval-images.csv (the per-image mean is eval.json\'s) and prints the lowest IoUs', async () => {
+    const r = await captured(() => evaluate.run(['--run', run, '--checkpoint', 'last']));
+    expect(r.value).toBe(0);
+    const [head, ...lines] = readFileSync(join(run, 'eval-images.csv'), 'utf8').trim().split('\n');
+    expect(head).toBe('id,iou,dice,precision,recall,specificity,accuracy,auc,foreground,predicted');
+    const rows = lines.map((l) => l.split(',')).map(([id, ...v]) => ({ id, values: v.map(Number) }));
+    const evaluated = readJson(join(run, 'eval.json'));
+    expect(rows).toHaveLength(evaluated.images as number);
+    expect(new Set(rows.map((x) => x.id)).size).toBe(rows.length);
+    const mean = (k: number) => rows.reduce((a, x) => a + x.values[k], 0) / rows.length;
+    expect(mean(0)).toBeCloseTo(evaluated.iou as number, 5);
+    expect(mean(1)).toBeCloseTo(evaluated.dice as number, 5);
+    for (const x of rows) for (const v of [x.values[7], x.values[8]]) expect(v >= 0 && v <= 1).toBe(true);
+    const worst = [...rows].sort((a, b) => a.values[0] - b.values[0])[0];
+    expect(r.out).toContain(`lowest IoU: ${worst.id} ${worst.values[0].toFixed(4)}`);
+  });
+
   it('loads best.safetensors by default, evaluates other data with --data (all of it), and honours --protocol', async () => {
     const r = await captured(() => evaluate.run(['--run', run, '--data', 'synthetic:blobs?count=6&size=16&seed=9', '--protocol', 'pooled', '--quiet']));
     expect(r.value).toBe(0);

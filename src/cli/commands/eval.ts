@@ -1,7 +1,8 @@
 import { datasetFromSpec, type Dataset } from '../../data/index.js';
 import type { Module } from '../../nn/module.js';
 import { lossByName } from '../../losses/index.js';
-import { createModel, evaluateModel, loadCheckpoint, RunFolder, sizeMultiple, type ModelSpec } from '../../train/index.js';
+import { imageRows, type ImageRow } from '../../metrics/index.js';
+import { createModel, evaluateModel, loadCheckpoint, RunFolder, sizeMultiple, writeFileAtomic, type ModelSpec } from '../../train/index.js';
 import { numberOpt, parseArgs, UsageError, type ParsedArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { loadSplit, selectBackend } from '../common.js';
@@ -26,7 +27,9 @@ usage: segrad eval --run DIR [options]
   --skip-bad          skip unreadable files with a warning
   --quiet             print only the table
 
-writes DIR/eval.json (the metrics, the checkpoint, data, split and protocol used)
+writes DIR/eval.json (the metrics, the checkpoint, data, split and protocol used) and DIR/eval-images.csv
+(each image's IoU, Dice, precision, recall, specificity, accuracy, AUC and its true and predicted
+foreground shares, to find the images the model fails on; the three lowest IoUs are printed)
 
 examples:
   segrad eval --run runs/unet-all
@@ -116,7 +119,10 @@ export const evaluate: Command = {
     const t0 = performance.now();
     const loss = config.lossSpec && !window ? lossByName(config.lossSpec.name, config.lossSpec.options) : null;
     const bar = countBar('evaluating', 'images', Boolean(o.quiet));
-    const s = await evaluateModel(model, loss, data, { batchSize, protocol, threshold, window, onProgress: bar.update }).finally(bar.stop);
+    const s = await evaluateModel(model, loss, data, { batchSize, protocol, threshold, window, keepPredictions: true, onProgress: bar.update }).finally(bar.stop);
+    const p = s.predictions!;
+    const rows = imageRows(p.probs, p.masks, { shape: p.shape, ids: p.ids, threshold, fov: p.fov });
+    await writeFileAtomic(run.path('eval-images.csv'), imagesCsv(rows));
     const seconds = (performance.now() - t0) / 1000;
     const metrics = { ...(loss ? { loss: s.loss } : {}), iou: s.iou, dice: s.dice, precision: s.precision, recall: s.recall, specificity: s.specificity, accuracy: s.accuracy, auc: s.auc };
     await run.writeJson('eval.json', {
@@ -136,7 +142,19 @@ export const evaluate: Command = {
     });
     console.log(textTable(['data', ...(loss ? [`loss (${loss.lossName})`] : []), 'IoU', 'Dice', 'precision', 'recall', 'specificity', 'accuracy', 'AUC'], [[`${splitName} (${data.length} images)`, ...(loss ? [s.loss] : []), s.iou, s.dice, s.precision, s.recall, s.specificity, s.accuracy, s.auc]]));
     if (s.perClass) console.log(`\n${classTable(s.perClass)}`);
-    if (!o.quiet) console.log(`\nwrote ${run.path('eval.json')}`);
+    const worst = rows.filter((r) => Number.isFinite(r.iou)).sort((a, b) => a.iou - b.iou).slice(0, 3);
+    if (!o.quiet) {
+      if (worst.length) console.log(`\nlowest IoU: ${worst.map((r) => `${r.id} ${r.iou.toFixed(4)}`).join(', ')}`);
+      console.log(`\nwrote ${run.path('eval.json')} and ${run.path('eval-images.csv')} (each image's scores)`);
+    }
     return 0;
   },
 };
+
+/** `eval-images.csv`: a header and one line per image (ids quoted where they hold a comma or quote). */
+function imagesCsv(rows: readonly ImageRow[]): string {
+  const keys = ['iou', 'dice', 'precision', 'recall', 'specificity', 'accuracy', 'auc', 'foreground', 'predicted'] as const;
+  const quote = (id: string): string => (/[",\n]/.test(id) ? `"${id.replace(/"/g, '""')}"` : id);
+  return [['id', ...keys].join(','), ...rows.map((r) => [quote(r.id), ...keys.map((k) => (Number.isFinite(r[k]) ? r[k].toFixed(6) : 'NaN'))].join(','))].join('\n') + '\n';
+}
+
