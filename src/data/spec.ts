@@ -14,7 +14,7 @@ export const DATASET_KINDS = ['synthetic', 'isic2018', 'dsb2018', 'drive', 'fold
 
 const FILE_KEYS = ['size', 'channels', 'classes', 'cache', 'window'];
 const KEYS: Record<(typeof DATASET_KINDS)[number], string[]> = {
-  synthetic: ['count', 'size', 'foreground', 'noise', 'seed', 'channels'],
+  synthetic: ['count', 'size', 'foreground', 'noise', 'seed', 'channels', 'classes'],
   isic2018: [...FILE_KEYS, 'subset'],
   dsb2018: [...FILE_KEYS, 'stage'],
   drive: ['size', 'channels', 'cache', 'window', 'subset', 'mode', 'patches', 'patchSize', 'seed'],
@@ -27,7 +27,7 @@ export const DATASET_OPTIONS: readonly string[] = [...new Set(Object.values(KEYS
 /**
  * Builds a dataset from a spec string `kind:target[?key=value&…]`, or a bare folder `<dir>[?key=value&…]`
  * whose layout names its kind (the sub-folders of isic2018, dsb2018, drive, or images/ and masks/):
- * - `synthetic:<blobs|vessels|nuclei>` with count, size (`64` or `48x64` as H×W), foreground, noise, seed, channels;
+ * - `synthetic:<blobs|vessels|nuclei>` with count, size (`64` or `48x64` as H×W), foreground, noise, seed, channels, classes;
  * - `isic2018:<dir>` (subset), `dsb2018:<dir>` (stage), `folder:<dir>` (suffix, images, masks) with size
  *   (`native` to keep file sizes), channels, classes, cache (`off` or a folder), window (`0,4095`: the image
  *   values that map to 0 and 1);
@@ -76,7 +76,7 @@ export async function datasetFromSpec(spec: string, opts: FileDatasetOptions = {
   if (kind === 'synthetic') {
     if (!target) throw new Error(`datasetFromSpec: '${spec}' needs a synthetic kind: synthetic:blobs, synthetic:vessels or synthetic:nuclei`);
     const s = size();
-    return synthetic({ kind: target as SyntheticKind, count: num('count'), size: s ?? undefined, foreground: num('foreground'), noise: num('noise'), seed: num('seed'), channels });
+    return synthetic({ kind: target as SyntheticKind, count: num('count'), size: s ?? undefined, foreground: num('foreground'), noise: num('noise'), seed: num('seed'), channels, classes: num('classes') });
   }
   if (!target) throw new Error(`datasetFromSpec: '${spec}' needs a folder: ${kind}:<dir>`);
   if (!(await isDirectory(target))) throw new Error(`datasetFromSpec: folder ${target} does not exist (from '${spec}')`);

@@ -7,7 +7,7 @@
  * uniformly, so the mask's foreground fraction matches the request up to rounding.
  */
 import { Rng } from '../tensor/index.js';
-import { resizeBilinear } from './image.js';
+import { oneHotMask, resizeBilinear } from './image.js';
 import { mixSeed } from './seeds.js';
 import { checkIndex, normaliseSize, type Dataset, type Sample, type SizeOption } from './types.js';
 
@@ -28,6 +28,12 @@ export interface SyntheticOptions {
   seed?: number;
   /** Image channels, 1 or 3 (tinted copies). Default 1. */
   channels?: 1 | 3;
+  /**
+   * Mask classes K, background included. Default 1 (binary masks). With K ≥ 2 the foreground is split
+   * into classes 1…K−1 of about equal area along a smooth field, each class brighter than the one
+   * before, and masks are one-hot `[K, H, W]`: a multi-class set to try `classes=K` runs on.
+   */
+  classes?: number;
 }
 
 /** Default foreground fraction per kind. */
@@ -63,9 +69,11 @@ export class SyntheticDataset implements Dataset {
     if (!(noise >= 0)) throw new Error(`synthetic: noise must be >= 0, got ${noise}`);
     const channels = opts.channels ?? 1;
     if (channels !== 1 && channels !== 3) throw new Error(`synthetic: channels must be 1 or 3, got ${channels}`);
+    const classes = opts.classes ?? 1;
+    if (!Number.isInteger(classes) || classes < 1 || classes > 8) throw new Error(`synthetic: classes must be an integer from 1 to 8, got ${classes}`);
     const size = normaliseSize(opts.size ?? 64, 'synthetic');
     if (size[0] < 8 || size[1] < 8) throw new Error(`synthetic: size must be at least 8×8, got ${size[0]}×${size[1]}`);
-    this.options = { kind, count, foreground, noise, seed: opts.seed ?? 0, channels, size };
+    this.options = { kind, count, foreground, noise, seed: opts.seed ?? 0, channels, classes, size };
     this.length = count;
     this.name = `synthetic:${kind}`;
     this.ids = Array.from({ length: count }, (_, i) => `${kind}-${i}`);
@@ -88,7 +96,7 @@ export class SyntheticDataset implements Dataset {
 }
 
 /** Generates sample i of a synthetic set (pure: same options and index, same sample). */
-export function generateSample(opts: { kind: SyntheticKind; foreground: number; noise: number; seed: number; channels: 1 | 3; size: [number, number] }, i: number): Sample {
+export function generateSample(opts: { kind: SyntheticKind; foreground: number; noise: number; seed: number; channels: 1 | 3; size: [number, number]; classes?: number }, i: number): Sample {
   const [H, W] = opts.size;
   const rng = new Rng(mixSeed(opts.seed, KIND_CODE[opts.kind], i));
   const field = opts.kind === 'blobs' ? blobField(rng, H, W, opts.foreground) : opts.kind === 'nuclei' ? nucleiField(rng, H, W, opts.foreground) : vesselField(rng, H, W);
@@ -96,6 +104,8 @@ export function generateSample(opts: { kind: SyntheticKind; foreground: number; 
   const t = kthLargest(field, Math.max(1, Math.round(opts.foreground * H * W)));
   const mask = new Float32Array(H * W);
   for (let q = 0; q < field.length; q++) mask[q] = field[q] >= t ? 1 : 0;
+  const K = opts.classes ?? 1;
+  const label = K > 1 ? splitForeground(rng, mask, H, W, K) : null;
 
   const texture = smoothNoise(rng, H, W);
   const contrast = 0.18 + 0.14 * rng.uniform();
@@ -105,7 +115,9 @@ export function generateSample(opts: { kind: SyntheticKind; foreground: number; 
   const gray = new Float32Array(H * W);
   for (let q = 0; q < gray.length; q++) {
     const inside = 1 / (1 + Math.exp(-(field[q] - t) / scale));
-    gray[q] = base + 0.18 * texture[q] + contrast * (0.35 + 0.65 * inside) * inside;
+    // with classes, each one brighter than the one before
+    const lift = label && K > 2 ? 0.6 + (0.9 * (Math.max(label[q], 1) - 1)) / (K - 2) : 1;
+    gray[q] = base + 0.18 * texture[q] + lift * contrast * (0.35 + 0.65 * inside) * inside;
   }
   const C = opts.channels;
   const image = new Float32Array(C * H * W);
@@ -113,7 +125,24 @@ export function generateSample(opts: { kind: SyntheticKind; foreground: number; 
     const tint = C === 1 ? 1 : 0.8 + 0.4 * rng.uniform();
     for (let q = 0; q < H * W; q++) image[c * H * W + q] = Math.min(1, Math.max(0, gray[q] * tint + opts.noise * rng.normal()));
   }
-  return { image, mask, shape: { channels: C, classes: 1, height: H, width: W }, id: `${opts.kind}-${i}` };
+  return { image, mask: label ? oneHotMask(label, K, `synthetic ${opts.kind}-${i}`) : mask, shape: { channels: C, classes: K, height: H, width: W }, id: `${opts.kind}-${i}` };
+}
+
+/**
+ * Class indices for a binary mask's foreground: classes 1…K−1 by quantiles of a smooth field over the
+ * foreground pixels (connected regions of about equal area), 0 elsewhere.
+ */
+function splitForeground(rng: Rng, mask: Float32Array, H: number, W: number, K: number): Uint8Array {
+  const field = smoothNoise(rng, H, W);
+  const fg = Float32Array.from(field.filter((_, q) => mask[q] > 0)).sort();
+  const label = new Uint8Array(H * W);
+  for (let q = 0; q < label.length; q++) {
+    if (!(mask[q] > 0)) continue;
+    let k = 1;
+    while (k < K - 1 && field[q] > fg[Math.floor((k * fg.length) / (K - 1))]) k++;
+    label[q] = k;
+  }
+  return label;
 }
 
 /** The field change corresponding to about one pixel at the object edge. */

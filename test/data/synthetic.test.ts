@@ -52,9 +52,31 @@ describe('synthetic', () => {
     }
   });
 
+  it.each(kinds)('%s with classes: 3: one-hot masks, the same foreground split into two classes of about equal area, class 2 brighter than class 1', async (kind) => {
+    const ds = synthetic({ kind, count: 3, size: 64, seed: 2, classes: 3 });
+    const binary = synthetic({ kind, count: 3, size: 64, seed: 2 });
+    for (let i = 0; i < ds.length; i++) {
+      const s = await ds.get(i);
+      expect(s.shape).toEqual({ channels: 1, classes: 3, height: 64, width: 64 });
+      const plane = 64 * 64;
+      const label = Array.from({ length: plane }, (_, q) => [0, 1, 2].filter((k) => s.mask[k * plane + q] === 1));
+      expect(label.every((ks) => ks.length === 1)).toBe(true); // exactly one class a pixel
+      const share = (k: number) => label.filter((ks) => ks[0] === k).length / plane;
+      // the binary set's foreground, split: same total area (its draws are the binary sample's, then the split)
+      expect(share(1) + share(2)).toBeCloseTo(fraction((await binary.get(i)).mask), 10);
+      expect(Math.abs(share(1) - share(2))).toBeLessThanOrEqual(0.1 * (share(1) + share(2)) + 2 / plane);
+      const mean = (k: number) => label.reduce((a, ks, q) => a + (ks[0] === k ? s.image[q] : 0), 0) / (share(k) * plane);
+      expect(mean(2)).toBeGreaterThan(mean(1) + 0.03);
+      expect(mean(1)).toBeGreaterThan(mean(0));
+    }
+    // classes: 1 is the binary set itself
+    expect(Array.from((await synthetic({ kind, count: 1, size: 32, seed: 5, classes: 1 }).get(0)).image)).toEqual(Array.from((await synthetic({ kind, count: 1, size: 32, seed: 5 }).get(0)).image));
+  });
+
   it('rejects bad options with a message naming the option', () => {
     expect(() => synthetic({ kind: 'blobs', foreground: 1.2 })).toThrow(/foreground/);
     expect(() => synthetic({ kind: 'stars' as SyntheticKind })).toThrow(/unknown kind 'stars'/);
     expect(() => synthetic({ kind: 'blobs', count: 0 })).toThrow(/count/);
+    expect(() => synthetic({ kind: 'blobs', classes: 9 })).toThrow(/classes must be an integer from 1 to 8, got 9/);
   });
 });

@@ -23,7 +23,7 @@ usage: segrad train [options]
   --loss NAME         all (default) | dice | jaccard | tversky | focal | combo | focal-tversky | bce | …
   --base NAME         base loss wrapped by ALL (default dice)
   --loss-opt K=V      loss option, repeatable (e.g. --loss-opt omega=10 --loss-opt delta=0.1)
-  --data SPEC         synthetic:blobs|vessels|nuclei[?count=&size=&foreground=] | isic2018:<dir> |
+  --data SPEC         synthetic:blobs|vessels|nuclei[?count=&size=&foreground=&classes=] | isic2018:<dir> |
                       dsb2018:<dir> | drive:<dir> | folder:<dir> | <dir> (its layout detected)
                       (default: a built-in synthetic set)
                       file sets: ?size=N|HxW&classes=K&window=LO,HI&channels=1|3&cache=off
