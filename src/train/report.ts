@@ -13,6 +13,8 @@ export interface ReportExample {
   image: Float32Array;
   mask: Float32Array;
   prob: Float32Array;
+  /** Shown after the id, e.g. the image's IoU. */
+  note?: string;
 }
 
 export interface ReportOptions {
@@ -22,6 +24,8 @@ export interface ReportOptions {
   /** Pixel scores and labels for the ROC curve (pooled over the evaluated images). */
   roc?: { scores: ArrayLike<number>; labels: ArrayLike<number>; mask?: ArrayLike<number> };
   examples?: ReportExample[];
+  /** The heading over the examples (default 'Example predictions'). */
+  examplesTitle?: string;
 }
 
 /** Encodes a [0,1] grayscale plane as a PNG data URL (sharp, Node only). */
@@ -118,9 +122,9 @@ export async function writeReport(run: RunFolder, opts: ReportOptions = {}): Pro
     const cells: string[] = [];
     for (const ex of opts.examples) {
       const [img, gt, pr] = await Promise.all([pngDataUrl(ex.image, ex.width, ex.height), pngDataUrl(ex.mask, ex.width, ex.height), pngDataUrl(ex.prob, ex.width, ex.height)]);
-      cells.push(`<figure><img src="${img}" alt="input ${escapeXml(ex.id)}"><img src="${gt}" alt="ground truth"><img src="${pr}" alt="prediction"><figcaption>${escapeXml(ex.id)}: input · ground truth · predicted probability</figcaption></figure>`);
+      cells.push(`<figure><img src="${img}" alt="input ${escapeXml(ex.id)}"><img src="${gt}" alt="ground truth"><img src="${pr}" alt="prediction"><figcaption>${escapeXml(ex.id)}${ex.note ? ` (${escapeXml(ex.note)})` : ''}: input · ground truth · predicted probability</figcaption></figure>`);
     }
-    sections.push(`<h2>Example predictions</h2><div class="examples">${cells.join('')}</div>`);
+    sections.push(`<h2>${escapeXml(opts.examplesTitle ?? 'Example predictions')}</h2><div class="examples">${cells.join('')}</div>`);
   }
   const cfg = Object.entries(config).map(([k, v]) => `<tr><th>${escapeXml(k)}</th><td>${escapeXml(typeof v === 'object' ? JSON.stringify(v) : String(v))}</td></tr>`);
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeXml(opts.title ?? 'segrad run report')}</title>

@@ -38,7 +38,14 @@ describe('segrad train', () => {
     const test = JSON.parse(readFileSync(join(out, 'test-metrics.json'), 'utf8'));
     expect(test.images).toBe(3);
     expect(r.out).toContain(`${(test.iou as number).toFixed(4)}`);
-    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/<svg/);
+    const report = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(report).toMatch(/<svg/);
+    // the 3 test images, from the lowest IoU to the highest, each captioned with its own
+    expect(report).toContain('<h2>Test images with the lowest and the highest IoU</h2>');
+    const shown = [...report.matchAll(/<figcaption>[^<(]+ \(IoU ([\d.]+)\)/g)].map((m) => Number(m[1]));
+    expect(shown).toHaveLength(3);
+    expect(shown).toEqual([...shown].sort((a, b) => a - b));
+    expect(shown.reduce((a, b) => a + b, 0) / 3).toBeCloseTo(test.iou as number, 3); // per-image protocol: their mean
   }, 60_000);
 
   it('--resume continues to the requested epoch with the same losses as an uninterrupted run', async () => {

@@ -1,4 +1,5 @@
 import { writeReport, RunFolder, evaluateModel, fit, createModel, MODEL_NAMES, sizeMultiple, NonFiniteError, type ModelSpec, type ModelName } from '../../train/index.js';
+import { imageRows } from '../../metrics/index.js';
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { buildLoss, loadSplit, lossOptions, selectBackend, shellCommand } from '../common.js';
@@ -149,16 +150,19 @@ export const train: Command = {
     const p = scores.predictions!;
     const [, , ph, pw] = p.shape;
     const plane = ph * pw;
+    // the report shows where the model fails as well as where it works: the two lowest and two highest IoUs
+    const ranked = imageRows(p.probs, p.masks, { shape: p.shape, ids: p.ids, fov: p.fov }).map((r, i) => ({ i, iou: r.iou })).filter((r) => Number.isFinite(r.iou)).sort((a, b) => a.iou - b.iou);
+    const picks = ranked.length <= 4 ? ranked : [...ranked.slice(0, 2), ...ranked.slice(-2)];
     const examples = [];
-    for (let i = 0; i < Math.min(4, p.ids.length); i++) {
+    for (const { i, iou } of picks) {
       const s = await test.get(i);
-      examples.push({ id: p.ids[i], height: ph, width: pw, image: s.image.slice(0, plane), mask: p.masks.slice(i * plane, (i + 1) * plane), prob: p.probs.slice(i * plane, (i + 1) * plane) });
+      examples.push({ id: p.ids[i], note: `IoU ${iou.toFixed(4)}`, height: ph, width: pw, image: s.image.slice(0, plane), mask: p.masks.slice(i * plane, (i + 1) * plane), prob: p.probs.slice(i * plane, (i + 1) * plane) });
     }
     const run = await RunFolder.open(out);
     const summary = { loss: scores.loss, iou: scores.iou, dice: scores.dice, precision: scores.precision, recall: scores.recall, specificity: scores.specificity, accuracy: scores.accuracy, auc: scores.auc };
     await run.writeJson('test-metrics.json', { ...summary, ...(scores.perClass ? { perClass: scores.perClass } : {}), protocol: (o.protocol as string | undefined) ?? 'per-image', images: test.length });
     const classRows = Object.fromEntries((scores.perClass ?? []).flatMap((c) => [[`class ${c.class} IoU`, c.iou], [`class ${c.class} Dice`, c.dice]]));
-    const report = await writeReport(run, { title: `segrad: ${modelName} · ${loss.lossName} · ${dataSpec}`, summary: { ...summary, ...classRows }, roc: { scores: p.probs, labels: p.masks }, examples });
+    const report = await writeReport(run, { title: `segrad: ${modelName} · ${loss.lossName} · ${dataSpec}`, summary: { ...summary, ...classRows }, examplesTitle: 'Test images with the lowest and the highest IoU', roc: { scores: p.probs, labels: p.masks }, examples });
     console.log(textTable(['epoch', 'train loss', ...(val ? ['val loss', 'val IoU', 'val Dice'] : []), 'time'], result.epochs.map((e) => [String(e.epoch + 1), e.trainLoss, ...(e.val ? [e.val.loss, e.val.iou, e.val.dice] : []), duration(e.seconds)])));
     console.log('');
     console.log(textTable(['test set', 'IoU', 'Dice', 'precision', 'recall', 'specificity', 'AUC'], [[`${test.length} images`, scores.iou, scores.dice, scores.precision, scores.recall, scores.specificity, scores.auc]]));
