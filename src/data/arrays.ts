@@ -3,6 +3,7 @@
  * does not have, pixels drawn on a canvas), checked once when it is built so that a 0…255 image or a
  * 0/255 mask is an error that says what to do rather than a run that quietly learns nothing.
  */
+import { oneHotMask } from './image.js';
 import { checkIndex, type Dataset, type Sample } from './types.js';
 
 /** One sample as plain arrays. */
@@ -86,19 +87,12 @@ function checkLength(where: string, what: string, got: number, want: number, sha
   if (got !== want) throw new Error(`${where}: ${what} has ${got} values; ${shape} is ${want}`);
 }
 
-/** `[H, W]` 0/1 values → `[1, H, W]`, or class indices → one-hot `[K, H, W]`. */
+/** `[H, W]` 0/1 values → `[1, H, W]`, or class indices → one-hot `[K, H, W]` (`oneHotMask`, which checks them). */
 function maskOf(where: string, values: ArrayLike<number>, classes: number): Float32Array {
-  const plane = values.length;
-  const out = new Float32Array(plane * classes);
-  for (let p = 0; p < plane; p++) {
+  if (classes > 1) return oneHotMask(values, classes, where);
+  for (let p = 0; p < values.length; p++) {
     const v = values[p];
-    if (classes === 1) {
-      if (v !== 0 && v !== 1) throw new Error(`${where}: mask value ${v} at pixel ${p}; a binary mask holds 0 and 1 (divide a 0/255 mask by 255), or pass classes: K for class indices`);
-      out[p] = v;
-    } else {
-      if (!Number.isInteger(v) || v < 0 || v >= classes) throw new Error(`${where}: mask value ${v} at pixel ${p} is not a class index 0…${classes - 1}`);
-      out[v * plane + p] = 1;
-    }
+    if (v !== 0 && v !== 1) throw new Error(`${where}: mask value ${v} at pixel ${p}; a binary mask holds 0 and 1 (divide a 0/255 mask by 255), or pass classes: K for class indices`);
   }
-  return out;
+  return Float32Array.from(values);
 }

@@ -50,7 +50,7 @@ export function binaryMask(bytes: ArrayLike<number>, source = 'mask'): Float32Ar
 
 /**
  * One class index per pixel → one-hot mask `[K, H, W]` (index 0 is usually background).
- * Throws, naming `source`, when an index is `>= classes`.
+ * Throws, naming `source`, when an index is `>= classes`, negative or fractional.
  */
 export function oneHotMask(indices: ArrayLike<number>, classes: number, source = 'mask'): Float32Array {
   if (!Number.isInteger(classes) || classes < 2) throw new Error(`${source}: classes must be an integer >= 2 for index masks, got ${classes}`);
@@ -58,7 +58,7 @@ export function oneHotMask(indices: ArrayLike<number>, classes: number, source =
   const out = new Float32Array(plane * classes);
   for (let p = 0; p < plane; p++) {
     const k = indices[p];
-    if (k >= classes) throw new Error(`${source}: pixel ${p} has class index ${k}, expected < ${classes} (set the classes option or check the mask)`);
+    if (!(Number.isInteger(k) && k >= 0 && k < classes)) throw new Error(`${source}: pixel ${p} has class index ${k}, expected < ${classes} and a whole number ≥ 0 (set the classes option or check the mask)`);
     out[k * plane + p] = 1;
   }
   return out;
