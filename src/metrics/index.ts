@@ -5,5 +5,5 @@ export {
   evaluate, evaluateSync, metricsFromCounts, perImage, perImageResultsSync, perImageSync, pooled, pooledSync,
   type EvaluateOptions, type EvaluationResult, type MetricInput, type Protocol,
 } from './evaluate.js';
-export { perClassScores, type ClassScores, type PerClassOptions } from './per-class.js';
+export { classIndices, perClassScores, type ClassScores, type PerClassOptions } from './per-class.js';
 export { imageRows, type ImageRow } from './image-rows.js';

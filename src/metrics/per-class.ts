@@ -24,7 +24,7 @@ export interface PerClassOptions {
 /**
  * Scores classes 1…K−1 of planar class probabilities `[N, K, H, W]` against one-hot masks of the same
  * shape: a pixel's predicted class is its largest probability (the first on a tie), its true class the
- * mask's 1.
+ * mask's 1 (see {@link classIndices}).
  * @example perClassScores(probs, masks, { shape: [2, 3, 64, 64] }) // [{ class: 1, iou, dice }, { class: 2, iou, dice }]
  */
 export function perClassScores(probs: ArrayLike<number>, masks: ArrayLike<number>, opts: PerClassOptions): ClassScores[] {
@@ -39,19 +39,14 @@ export function perClassScores(probs: ArrayLike<number>, masks: ArrayLike<number
   const counts = Array.from({ length: K }, () => ({ tp: 0, fp: 0, fn: 0, iouSum: 0, diceSum: 0, images: 0 }));
   for (let n = 0; n < N; n++) {
     const image = Array.from({ length: K }, () => ({ tp: 0, fp: 0, fn: 0 }));
-    const base = n * K * plane;
+    const predicted = classIndices(probs, K, plane, n * K * plane);
+    const truth = classIndices(masks, K, plane, n * K * plane);
     for (let q = 0; q < plane; q++) {
       if (opts.fov && !(opts.fov[n * plane + q] > 0.5)) continue;
-      let predicted = 0;
-      let truth = -1;
-      for (let k = 0; k < K; k++) {
-        if (probs[base + k * plane + q] > probs[base + predicted * plane + q]) predicted = k;
-        if (truth < 0 && masks[base + k * plane + q] > 0.5) truth = k;
-      }
-      if (predicted === truth) image[predicted].tp++;
+      if (predicted[q] === truth[q]) image[predicted[q]].tp++;
       else {
-        image[predicted].fp++;
-        if (truth >= 0) image[truth].fn++;
+        image[predicted[q]].fp++;
+        image[truth[q]].fn++;
       }
     }
     for (let k = 1; k < K; k++) {
@@ -75,3 +70,18 @@ export function perClassScores(probs: ArrayLike<number>, masks: ArrayLike<number
     return { class: i + 1, iou: c.images ? c.iouSum / c.images : NaN, dice: c.images ? c.diceSum / c.images : NaN };
   });
 }
+
+/**
+ * Each pixel's most probable class (the first on a tie) of one image's planar `[K, H, W]` values at
+ * `offset`: class probabilities, or a one-hot mask's classes.
+ */
+export function classIndices(values: ArrayLike<number>, classes: number, plane: number, offset = 0): Uint8Array {
+  const out = new Uint8Array(plane);
+  for (let q = 0; q < plane; q++) {
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (values[offset + k * plane + q] > values[offset + best * plane + q]) best = k;
+    out[q] = best;
+  }
+  return out;
+}
+

@@ -1,4 +1,5 @@
 import { datasetFromSpec, decodeFile, imageFiles, interleavedToPlanar, loadSharp, readImageInfo, resizeBilinear, windowFromSpec } from '../../data/index.js';
+import { classIndices } from '../../metrics/index.js';
 import { probabilities } from '../../train/index.js';
 import { noGrad, tensor, tidy } from '../../tensor/index.js';
 import { numberOpt, parseArgs, UsageError } from '../args.js';
@@ -38,17 +39,6 @@ const CLASS_COLOURS: readonly (readonly [number, number, number])[] = [[255, 0, 
 function thresholded(prob: ArrayLike<number>, threshold: number): Buffer {
   const out = Buffer.alloc(prob.length);
   for (let i = 0; i < out.length; i++) out[i] = prob[i] >= threshold ? 255 : 0;
-  return out;
-}
-
-/** Planar `[K, H, W]` class probabilities → each pixel's most probable class index (the first on a tie). */
-function classIndices(prob: ArrayLike<number>, classes: number, plane: number): Buffer {
-  const out = Buffer.alloc(plane);
-  for (let i = 0; i < plane; i++) {
-    let best = 0;
-    for (let k = 1; k < classes; k++) if (prob[k * plane + i] > prob[best * plane + i]) best = k;
-    out[i] = best;
-  }
   return out;
 }
 
@@ -109,7 +99,7 @@ export const predict: Command = {
         const small = (await prob.data()) as Float32Array;
         prob.dispose();
         const full = size[0] === H && size[1] === W ? small : resizeBilinear(Float32Array.from(small), classes, size[0], size[1], H, W);
-        const mask = classes === 1 ? thresholded(full, threshold) : classIndices(full, classes, H * W);
+        const mask = classes === 1 ? thresholded(full, threshold) : Buffer.from(classIndices(full, classes, H * W));
         const rgb = await decodeFile(file, { kind: 'image', channels: 3, size: null, window });
         if (rgb.channels !== 3 || rgb.height !== H || rgb.width !== W) throw new Error(`${file}: decoded to ${rgb.width}×${rgb.height}×${rgb.channels}, expected ${W}×${H}×3`);
         const overlay = Buffer.from(rgb.data);
