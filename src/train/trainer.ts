@@ -270,19 +270,31 @@ export async function evaluateModel(
     model.train(wasTraining);
   }
   const batches = await Promise.all(reads);
-  const probs = batches.map((b) => b.probs);
-  const masks = batches.map((b) => b.masks);
   const fovs = batches.flatMap((b) => (b.fov ? [b.fov] : []));
-  const count = ids.length;
   const lossSum = batches.reduce((a, b) => a + b.loss * b.n, 0);
-  const P = cat(probs);
-  const M = cat(masks);
-  const fullShape = [count, ...shape];
-  const protocol = opts.protocol ?? 'per-image';
-  const fov = fovs.length === probs.length && fovs.length ? cat(fovs) : undefined;
-  const result = evaluateSync(P, M, { shape: fullShape, protocol, threshold: opts.threshold, mask: fov });
-  const perClass = classes > 1 ? perClassScores(cat(batches.map((b) => b.classProbs!)), cat(batches.map((b) => b.classMasks!)), { shape: [count, classes, shape[1], shape[2]], protocol, fov }) : undefined;
-  return { ...result, loss: loss ? lossSum / count : NaN, ...(perClass ? { perClass } : {}), ...(opts.keepPredictions ? { predictions: { probs: P, masks: M, shape: fullShape, ids, ...(fov ? { fov } : {}) } } : {}) };
+  const scored = scoreCollected(
+    { probs: batches.map((b) => b.probs), masks: batches.map((b) => b.masks), fovs: fovs.length === batches.length ? fovs : [], classProbs: batches.flatMap((b) => (b.classProbs ? [b.classProbs] : [])), classMasks: batches.flatMap((b) => (b.classMasks ? [b.classMasks] : [])) },
+    { ids, plane: shape, classes, protocol: opts.protocol ?? 'per-image', threshold: opts.threshold, keepPredictions: opts.keepPredictions },
+  );
+  return { ...scored, loss: loss ? lossSum / ids.length : NaN };
+}
+
+/**
+ * The metrics of collected foreground probabilities and masks (`[·, 1, H, W]` parts, `plane` = [1, H, W]),
+ * with the field of view where every part has one, per-class scores from the class planes for K > 1, and
+ * the predictions if kept: what both forms of `evaluateModel` end with.
+ */
+function scoreCollected(
+  parts: { probs: Float32Array[]; masks: Float32Array[]; fovs: Float32Array[]; classProbs: Float32Array[]; classMasks: Float32Array[] },
+  o: { ids: string[]; plane: number[]; classes: number; protocol: 'per-image' | 'pooled'; threshold?: number; keepPredictions?: boolean },
+): Omit<ModelEvaluation, 'loss'> {
+  const P = cat(parts.probs);
+  const M = cat(parts.masks);
+  const shape = [o.ids.length, ...o.plane];
+  const fov = parts.fovs.length ? cat(parts.fovs) : undefined;
+  const result = evaluateSync(P, M, { shape, protocol: o.protocol, threshold: o.threshold, mask: fov });
+  const perClass = o.classes > 1 ? perClassScores(cat(parts.classProbs), cat(parts.classMasks), { shape: [o.ids.length, o.classes, o.plane[1], o.plane[2]], protocol: o.protocol, fov }) : undefined;
+  return { ...result, ...(perClass ? { perClass } : {}), ...(o.keepPredictions ? { predictions: { probs: P, masks: M, shape, ids: o.ids, ...(fov ? { fov } : {}) } } : {}) };
 }
 
 /** `evaluateModel` by sliding window: one whole image at a time, metrics inside each sample's field of view. */
@@ -293,13 +305,14 @@ async function evaluateWindowed(
   opts: { protocol?: 'per-image' | 'pooled'; threshold?: number; keepPredictions?: boolean; onProgress?: (done: number, total: number) => void },
 ): Promise<ModelEvaluation> {
   const probs: Float32Array[] = [];
-  const classProbs: Float32Array[] = [];
-  const classMasks: Float32Array[] = [];
-  let K = 1;
   const masks: Float32Array[] = [];
   const fovs: Float32Array[] = [];
   const ids: string[] = [];
   let shape: number[] = [];
+  // for K > 1: the class planes, for the per-class scores
+  const classProbs: Float32Array[] = [];
+  const classMasks: Float32Array[] = [];
+  let K = 1;
   for (let i = 0; i < data.length; i++) {
     const s = await data.get(i);
     const { classes, height, width } = s.shape;
@@ -320,14 +333,11 @@ async function evaluateWindowed(
     ids.push(s.id);
     opts.onProgress?.(ids.length, data.length);
   }
-  const P = cat(probs);
-  const M = cat(masks);
-  const fullShape = [ids.length, ...shape];
-  const protocol = opts.protocol ?? 'pooled';
-  const fov = fovs.length === ids.length ? cat(fovs) : undefined;
-  const result = evaluateSync(P, M, { shape: fullShape, protocol, threshold: opts.threshold, mask: fov });
-  const perClass = K > 1 ? perClassScores(cat(classProbs), cat(classMasks), { shape: [ids.length, K, shape[1], shape[2]], protocol, fov }) : undefined;
-  return { ...result, loss: NaN, ...(perClass ? { perClass } : {}), ...(opts.keepPredictions ? { predictions: { probs: P, masks: M, shape: fullShape, ids, ...(fov ? { fov } : {}) } } : {}) };
+  const scored = scoreCollected(
+    { probs, masks, fovs: fovs.length === ids.length ? fovs : [], classProbs, classMasks },
+    { ids, plane: shape, classes: K, protocol: opts.protocol ?? 'pooled', threshold: opts.threshold, keepPredictions: opts.keepPredictions },
+  );
+  return { ...scored, loss: NaN };
 }
 
 /** A resumed run must be the run it continues: the same model, data and loss as its config.json records. */
