@@ -66,13 +66,13 @@ export async function decodeFile(file: string, opts: DecodeOptions): Promise<Raw
       const palette = pngPalette(await (await nodeFs()).readFile(file));
       if (palette) return await decodePaletteIndices(sharp, file, palette, opts.size ?? null);
     }
-    if (opts.kind === 'image' && opts.window) return await decodeWindowed(sharp, file, opts.channels ?? 3, opts.size ?? null, opts.window);
     const meta = await sharp(file).metadata();
+    if (opts.kind === 'image' && opts.window) return await decodeWindowed(sharp, file, meta, opts.channels ?? 3, opts.size ?? null, opts.window);
     const depth = meta.depth ?? 'uchar';
     if (opts.kind === 'image' && depth !== 'uchar' && depth !== 'ushort') {
       throw new Error(`a ${sampleFormat(depth)} image needs a window: [lo, hi], the values that map to 0 and 1 (on the command line ?window=lo,hi); read as 8 bits it would be clipped`);
     }
-    if (opts.kind !== 'image' && depth !== 'uchar') return await decodeLabelValues(sharp, file, opts.kind, depth, (meta.channels ?? 1) - (meta.hasAlpha ? 1 : 0), opts.size ?? null);
+    if (opts.kind !== 'image' && depth !== 'uchar') return await decodeLabelValues(sharp, file, meta, opts.kind, opts.size ?? null);
     let p = sharp(file).autoOrient();
     if (opts.kind === 'image') p = opts.channels === 1 ? p.removeAlpha().grayscale() : p.removeAlpha().toColourspace('srgb');
     else if (opts.kind === 'mask') p = p.removeAlpha().toColourspace('srgb');
@@ -88,16 +88,20 @@ export async function decodeFile(file: string, opts: DecodeOptions): Promise<Raw
 }
 
 /** An image at its file's precision, values lo…hi mapped to 0…255 (clipped); one channel is libvips' luminance, as `grayscale()`. */
-async function decodeWindowed(sharp: Sharp, file: string, channels: 1 | 3, size: readonly [number, number] | null, range: readonly [number, number]): Promise<RawPixels> {
+async function decodeWindowed(sharp: Sharp, file: string, meta: Metadata, channels: 1 | 3, size: readonly [number, number] | null, range: readonly [number, number]): Promise<RawPixels> {
   checkWindow(range, file);
   const [lo, hi] = range;
-  const { values, ...shape } = await fileValues(sharp, file, channels === 1 ? 'grey' : 'colour', size, 'linear');
+  const { values, ...shape } = await fileValues(sharp, file, meta, channels === 1 ? 'grey' : 'colour', size, 'linear');
   const out = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(((values[i] - lo) * 255) / (hi - lo))));
   return { data: out, ...shape };
 }
 
 type Sharp = Awaited<ReturnType<typeof loadSharp>>;
+/** A file's header as sharp reads it (read once a decode). */
+type Metadata = Awaited<ReturnType<ReturnType<Sharp>['metadata']>>;
+/** The channels of a file that are not alpha. */
+const colourBands = (meta: Metadata): number => (meta.channels ?? 1) - (meta.hasAlpha ? 1 : 0);
 /** Sample values as a file stores them, after sharp: 8- and 16-bit, signed 16-bit (shifted back), float. */
 type Values = Uint8Array | Uint16Array | Int32Array | Float32Array | Float64Array;
 
@@ -112,10 +116,9 @@ export function sampleFormat(depth: string): string {
  * `grey` one channel (libvips' luminance of a colour file), `colour` three (a one-channel file's
  * repeated), `first` the file's first channel. Signed and float files must have one channel.
  */
-async function fileValues(sharp: Sharp, file: string, want: 'grey' | 'colour' | 'first', size: readonly [number, number] | null, kernel: 'linear' | 'nearest'): Promise<{ values: Values; channels: number; height: number; width: number }> {
-  const meta = await sharp(file).metadata();
+async function fileValues(sharp: Sharp, file: string, meta: Metadata, want: 'grey' | 'colour' | 'first', size: readonly [number, number] | null, kernel: 'linear' | 'nearest'): Promise<{ values: Values; channels: number; height: number; width: number }> {
   const depth = meta.depth ?? 'uchar';
-  const bands = (meta.channels ?? 1) - (meta.hasAlpha ? 1 : 0);
+  const bands = colourBands(meta);
   let p = sharp(file).autoOrient().removeAlpha();
   if (want === 'first' && bands > 1) p = p.extractChannel(0);
   if (size) p = p.resize({ height: size[0], width: size[1], fit: 'fill', kernel });
@@ -148,7 +151,8 @@ async function fileValues(sharp: Sharp, file: string, want: 'grey' | 'colour' | 
 
 /** The smallest and largest value in a file's first channel, as stored (sharp's `stats()` rounds float values to integers). Errors name the file. */
 export async function valueRange(file: string): Promise<[number, number]> {
-  const { values } = await fileValues(await loadSharp(), file, 'first', null, 'nearest').catch((e: Error) => {
+  const sharp = await loadSharp();
+  const { values } = await fileValues(sharp, file, await sharp(file).metadata(), 'first', null, 'nearest').catch((e: Error) => {
     throw new Error(`${file}: ${e.message}`);
   });
   let [lo, hi] = [Infinity, -Infinity];
@@ -175,15 +179,15 @@ export function checkWindow(window: readonly number[], where: string): void {
  * larger 16-bit ones (0/65535 → 0/255) and reads any other larger value as 255; each pixel its brightest
  * channel. A label must be a whole number ≥ 0: a soft (probability) mask is an error.
  */
-async function decodeLabelValues(sharp: Sharp, file: string, kind: 'mask' | 'index', depth: string, colours: number, size: readonly [number, number] | null): Promise<RawPixels> {
-  const px = await fileValues(sharp, file, kind === 'mask' && colours >= 3 ? 'colour' : 'first', size, 'nearest');
+async function decodeLabelValues(sharp: Sharp, file: string, meta: Metadata, kind: 'mask' | 'index', size: readonly [number, number] | null): Promise<RawPixels> {
+  const px = await fileValues(sharp, file, meta, kind === 'mask' && colourBands(meta) >= 3 ? 'colour' : 'first', size, 'nearest');
   const values = brightest(px.values, px.channels);
   const out = new Uint8Array(values.length);
   for (let q = 0; q < out.length; q++) {
     const v = values[q];
     if (!(v >= 0) || !Number.isInteger(v)) throw new Error(`pixel ${q} has value ${v}; a mask holds whole numbers ≥ 0 (0/1, 0/255 or class indices): threshold a soft mask first`);
     if (kind === 'index' && v > 255) throw new Error(`pixel ${q} has class index ${v}; class-index masks hold at most 256 classes`);
-    out[q] = v <= 255 ? v : depth === 'ushort' ? v >> 8 : 255;
+    out[q] = v <= 255 ? v : meta.depth === 'ushort' ? v >> 8 : 255;
   }
   return { data: out, channels: 1, height: px.height, width: px.width };
 }
