@@ -55,3 +55,8 @@ export function shellCommand(words: readonly string[]): string {
   return words.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
+/** The arguments with `--out DIR` added where they do not name the folder (the run used its default one). */
+export function withOut(argv: readonly string[], out: string): string[] {
+  return argv.some((a) => a === '--out' || a.startsWith('--out=')) ? [...argv] : [...argv, '--out', out];
+}
+

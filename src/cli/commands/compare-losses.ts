@@ -2,7 +2,7 @@ import { LOSS_NAMES, lossByName } from '../../losses/index.js';
 import { compareLosses, MODEL_NAMES, runName, writeComparison, type ModelName } from '../../train/index.js';
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { lossOptions, selectBackend, shellCommand } from '../common.js';
+import { lossOptions, selectBackend, shellCommand, withOut } from '../common.js';
 import { duration } from '../progress.js';
 import { QUICK } from './train.js';
 
@@ -101,7 +101,7 @@ export const compareLossesCommand: Command = {
     let [started, finished] = [0, 0];
     // Ctrl-C: the finished runs stay in the folder, and the same command reuses them
     const interrupted = (): void => {
-      const again = shellCommand(['segrad', 'compare-losses', ...argv, ...(argv.some((a) => a === '--out' || a.startsWith('--out=')) ? [] : ['--out', out])]);
+      const again = shellCommand(['segrad', 'compare-losses', ...withOut(argv, out)]);
       console.error(`\nsegrad compare-losses: stopped in run ${started} of ${total}; the ${finished} finished run(s) are kept in ${out}/runs, and this command goes on from there, reusing them:\n  ${again}`);
       process.exit(130);
     };

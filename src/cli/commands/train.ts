@@ -2,7 +2,7 @@ import { writeReport, RunFolder, evaluateModel, fit, createModel, MODEL_NAMES, s
 import { imageRows } from '../../metrics/index.js';
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { buildLoss, loadSplit, lossOptions, selectBackend, shellCommand } from '../common.js';
+import { buildLoss, loadSplit, lossOptions, selectBackend, shellCommand, withOut } from '../common.js';
 import { classTable, countBar, duration, textTable, TrainingProgress } from '../progress.js';
 
 /** The built-in quick run: what `segrad train` does with no --data (under two minutes on 2 cores). */
@@ -178,9 +178,7 @@ export const train: Command = {
  * added where the folder was the default one).
  */
 export function interruptNote(argv: readonly string[], out: string, current: number, finished: number): string {
-  const args = argv.filter((a) => a !== '--overwrite' && a !== '--resume');
-  const hasOut = argv.some((a) => a === '--out' || a.startsWith('--out='));
-  const again = shellCommand(['segrad', 'train', ...args, ...(hasOut ? [] : ['--out', out]), '--resume']);
+  const again = shellCommand(['segrad', 'train', ...withOut(argv.filter((a) => a !== '--overwrite' && a !== '--resume'), out), '--resume']);
   const kept = finished < 0 ? `no epoch had finished, so ${out} holds no checkpoint yet and this starts the run over` : `the checkpoint of epoch ${finished + 1} is in ${out}`;
   return `segrad train: stopped in epoch ${current + 1}; ${kept}. Continue with:\n  ${again}`;
 }
