@@ -572,6 +572,13 @@ function fillControls(params: URLSearchParams): void {
   set('epochs', 'epochs');
   set('model', 'model');
   set('lr', 'lr');
+  for (const k of ['omega', 'epsilon', 'delta']) set(k, k);
+  // a lesson's race: ?race=dice,all
+  const race = params.get('race');
+  if (race !== null) {
+    const chosen = race.split(',');
+    for (const box of document.querySelectorAll<HTMLInputElement>('#race-losses input')) box.checked = chosen.includes(box.value);
+  }
   $('fg-value').textContent = `${$<HTMLInputElement>('foreground').value} %`;
   showDataControls();
 }

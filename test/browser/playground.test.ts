@@ -190,6 +190,20 @@ describe('playground (dist/web in headless Chromium)', () => {
     }
   }, 80_000);
 
+  it('a lesson link presets the controls: data, foreground, loss, epochs, ALL\'s ω and δ, the race', async () => {
+    const p = await browser.newPage();
+    await p.goto(`${base}?backend=cpu&data=vessels&fg=2&loss=all&epochs=7&omega=12&delta=0.3&race=dice,focal`);
+    await p.waitForFunction(`${S}.ready || ${S}.error`, null, { timeout: 30_000 });
+    expect([await p.inputValue('#dataset'), await p.inputValue('#foreground'), await p.inputValue('#loss'), await p.inputValue('#epochs')]).toEqual(['vessels', '2', 'all', '7']);
+    const s = (await p.evaluate(S)) as PageState;
+    expect(s.all).toEqual({ omega: 12, epsilon: 0.5, delta: 0.3 });
+    expect(await p.textContent('#delta-value')).toBe('0.3');
+    expect(await p.$$eval('#race-losses input:checked', (xs) => xs.map((x) => (x as HTMLInputElement).value))).toEqual(['dice', 'focal']);
+    expect(await p.textContent('#race-status')).toBe('Ready: dice vs focal, same seed and data.');
+    expect(await p.textContent('#train-status')).toMatch(/^Ready: vessels, .*foreground 2\.\d %/);
+    await p.close();
+  }, 60_000);
+
   it('your images: pairs chosen files by name, leaves the rest out and says so, reads 0/255 and 0/1 masks, trains', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'segrad-own-'));
     const disc = (i: number, n: number) => (y: number, x: number) => (y - n / 2) ** 2 + (x - n / 2 + (i % 3)) ** 2 < (n / (3 + (i % 2))) ** 2;
