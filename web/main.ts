@@ -583,6 +583,24 @@ function fillControls(params: URLSearchParams): void {
   showDataControls();
 }
 
+/** The page's address with the current settings as a lesson link (the keys `fillControls` reads). */
+function lessonUrl(): string {
+  const params = new URLSearchParams();
+  const controls: [string, string][] = [['backend', 'backend'], ['data', 'dataset'], ['fg', 'foreground'], ['loss', 'loss'], ['model', 'model'], ['lr', 'lr'], ['epochs', 'epochs'], ['omega', 'omega'], ['epsilon', 'epsilon'], ['delta', 'delta']];
+  for (const [key, id] of controls) params.set(key, ($(id) as HTMLInputElement | HTMLSelectElement).value);
+  params.set('race', checkedRaceLosses().join(','));
+  return `${location.origin === 'null' ? location.href.split('?')[0] : location.origin + location.pathname}?${params}`;
+}
+
+/** Shows the lesson link, selected for copying, and copies it where the page may use the clipboard. */
+function showLessonLink(): void {
+  const field = $<HTMLInputElement>('lesson-url');
+  field.value = lessonUrl();
+  field.hidden = false;
+  field.select();
+  void navigator.clipboard?.writeText(field.value).catch(() => undefined);
+}
+
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
   fillControls(params);
@@ -618,6 +636,7 @@ async function main(): Promise<void> {
     if (!state.race.running) void busy(resetRace);
   });
   $('export-weights').addEventListener('click', () => void exportWeights());
+  $('lesson-link').addEventListener('click', showLessonLink);
   $('export-csv').addEventListener('click', exportCsv);
   $('export-png').addEventListener('click', () => void exportPng().catch((e) => setTrainStatus(`PNG export failed: ${(e as Error).message}`, true)));
   await setupBackend($<HTMLSelectElement>('backend').value as BackendChoice);

@@ -201,6 +201,19 @@ describe('playground (dist/web in headless Chromium)', () => {
     expect(await p.$$eval('#race-losses input:checked', (xs) => xs.map((x) => (x as HTMLInputElement).value))).toEqual(['dice', 'focal']);
     expect(await p.textContent('#race-status')).toBe('Ready: dice vs focal, same seed and data.');
     expect(await p.textContent('#train-status')).toMatch(/^Ready: vessels, .*foreground 2\.\d %/);
+    // and the page writes such a link for its current settings, which opens the same page again
+    await p.selectOption('#model', 'focusnet');
+    await p.waitForFunction(`${S}.ready`, null, { timeout: 30_000 });
+    await p.click('#lesson-link');
+    const link = await p.inputValue('#lesson-url');
+    const q = new URL(link).searchParams;
+    expect(Object.fromEntries(q)).toEqual({ backend: 'cpu', data: 'vessels', fg: '2', loss: 'all', model: 'focusnet', lr: '0.003', epochs: '7', omega: '12', epsilon: '0.5', delta: '0.3', race: 'dice,focal' });
+    const again = await browser.newPage();
+    await again.goto(link);
+    await again.waitForFunction(`${S}.ready || ${S}.error`, null, { timeout: 30_000 });
+    expect(await again.inputValue('#model')).toBe('focusnet');
+    expect(((await again.evaluate(S)) as PageState).all).toEqual(s.all);
+    await again.close();
     await p.close();
   }, 60_000);
 
