@@ -77,9 +77,9 @@ export function countBar(label: string, unit: string, quiet = false, stream: Nod
   };
 }
 
-/** The per-class IoU and Dice of a multi-class evaluation (classes 1…K−1; n/a where a class was never present nor predicted). */
-export function classTable(perClass: readonly { class: number; iou: number; dice: number }[]): string {
-  return textTable(['class', 'IoU', 'Dice'], perClass.map((c) => [String(c.class), c.iou, c.dice]));
+/** The per-class scores of a multi-class evaluation (classes 1…K−1; n/a where there was nothing to score). */
+export function classTable(perClass: readonly { class: number; iou: number; dice: number; precision: number; recall: number }[]): string {
+  return textTable(['class', 'IoU', 'Dice', 'precision', 'recall'], perClass.map((c) => [String(c.class), c.iou, c.dice, c.precision, c.recall]));
 }
 
 /** A plain text table with aligned columns; numbers with four decimals (a perfect score reads 1.0000, not 1), so counts go in as strings. */

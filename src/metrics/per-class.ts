@@ -5,11 +5,24 @@
  */
 import type { Protocol } from './evaluate.js';
 
-/** IoU and Dice of one class; NaN where the class is neither predicted nor present (nothing to score). */
+/**
+ * One class's scores; NaN where there is nothing to score: IoU and Dice where the class is neither
+ * predicted nor present, precision where it is never predicted, recall where it is never present.
+ */
 export interface ClassScores {
   class: number;
   iou: number;
   dice: number;
+  precision: number;
+  recall: number;
+}
+
+const METRICS = ['iou', 'dice', 'precision', 'recall'] as const;
+
+/** The four scores of one count; NaN for 0/0. */
+function scoresOf(c: { tp: number; fp: number; fn: number }): Record<(typeof METRICS)[number], number> {
+  const ratio = (a: number, b: number): number => (b > 0 ? a / b : NaN);
+  return { iou: ratio(c.tp, c.tp + c.fp + c.fn), dice: ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn), precision: ratio(c.tp, c.tp + c.fp), recall: ratio(c.tp, c.tp + c.fn) };
 }
 
 export interface PerClassOptions {
@@ -35,8 +48,8 @@ export function perClassScores(probs: ArrayLike<number>, masks: ArrayLike<number
   }
   if (opts.fov && opts.fov.length !== N * plane) throw new Error(`perClassScores: fov has ${opts.fov.length} values, [${N}, 1, ${H}, ${W}] is ${N * plane}`);
   const pooled = (opts.protocol ?? 'per-image') === 'pooled';
-  // per class: tp, fp, fn summed over the images (pooled), or score sums and counts of images where defined
-  const counts = Array.from({ length: K }, () => ({ tp: 0, fp: 0, fn: 0, iouSum: 0, diceSum: 0, images: 0 }));
+  // per class: tp, fp, fn summed over the images (pooled), or each score's sum and count over the images where it is defined
+  const counts = Array.from({ length: K }, () => ({ tp: 0, fp: 0, fn: 0, sums: { iou: 0, dice: 0, precision: 0, recall: 0 }, images: { iou: 0, dice: 0, precision: 0, recall: 0 } }));
   for (let n = 0; n < N; n++) {
     const image = Array.from({ length: K }, () => ({ tp: 0, fp: 0, fn: 0 }));
     const predicted = classIndices(probs, K, plane, n * K * plane);
@@ -55,19 +68,20 @@ export function perClassScores(probs: ArrayLike<number>, masks: ArrayLike<number
         counts[k].tp += c.tp;
         counts[k].fp += c.fp;
         counts[k].fn += c.fn;
-      } else if (c.tp + c.fp + c.fn > 0) {
-        counts[k].iouSum += c.tp / (c.tp + c.fp + c.fn);
-        counts[k].diceSum += (2 * c.tp) / (2 * c.tp + c.fp + c.fn);
-        counts[k].images++;
+      } else {
+        const s = scoresOf(c);
+        for (const m of METRICS) {
+          if (Number.isNaN(s[m])) continue;
+          counts[k].sums[m] += s[m];
+          counts[k].images[m]++;
+        }
       }
     }
   }
   return counts.slice(1).map((c, i) => {
-    if (pooled) {
-      const all = c.tp + c.fp + c.fn;
-      return { class: i + 1, iou: all ? c.tp / all : NaN, dice: all ? (2 * c.tp) / (2 * c.tp + c.fp + c.fn) : NaN };
-    }
-    return { class: i + 1, iou: c.images ? c.iouSum / c.images : NaN, dice: c.images ? c.diceSum / c.images : NaN };
+    if (pooled) return { class: i + 1, ...scoresOf(c) };
+    const mean = (m: (typeof METRICS)[number]): number => (c.images[m] ? c.sums[m] / c.images[m] : NaN);
+    return { class: i + 1, iou: mean('iou'), dice: mean('dice'), precision: mean('precision'), recall: mean('recall') };
   });
 }
 
