@@ -22,6 +22,7 @@ export { split, SubsetDataset, type SplitOptions } from './split.js';
 export { augmentSample, Loader, stack, type AugmentOptions, type LoaderOptions } from './loader.js';
 export { datasetFromSpec, DATASET_KINDS, DATASET_OPTIONS, windowFromSpec } from './spec.js';
 export { fromArrays, type ArraySample, type FromArraysOptions } from './arrays.js';
+export { foregroundShare } from './foreground.js';
 
 /** A sample as tensors: image `[C, H, W]`, mask `[K, H, W]` (float32). The caller disposes them. */
 export function sampleToTensors(sample: Sample): { image: Tensor; mask: Tensor; id: string } {

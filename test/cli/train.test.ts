@@ -37,6 +37,10 @@ describe('segrad train', () => {
     for (const f of ['checkpoint.safetensors', 'best.safetensors', 'report.html', 'test-metrics.json']) expect(existsSync(join(out, f)), f).toBe(true);
     const test = JSON.parse(readFileSync(join(out, 'test-metrics.json'), 'utf8'));
     expect(test.images).toBe(3);
+    // the class balance before training: blobs are 20 % foreground by default
+    const fg = Number(/foreground: ([\d.]+) % of the pixels of 10 training masks/.exec(r.err)![1]);
+    expect(Math.abs(fg - 20)).toBeLessThan(1.5);
+    expect(r.err).not.toMatch(/inverted/);
     expect(r.out).toContain(`${(test.iou as number).toFixed(4)}`);
     const report = readFileSync(join(out, 'report.html'), 'utf8');
     expect(report).toMatch(/<svg/);
@@ -122,6 +126,17 @@ describe('segrad train', () => {
     const again = await captured(() => train.run(['--data', 'synthetic:blobs?count=400&size=32&seed=1', '--widths', '4,8', '--batch', '4', '--epochs', String(kept + 1), '--out', out, '--resume', '--quiet']));
     expect(again.value).toBe(0);
   }, 120_000);
+
+  it('masks mostly foreground (objects drawn dark on light) get a warning that they look inverted', async () => {
+    const data = join(root, 'inverted');
+    for (let i = 0; i < 6; i++) {
+      await writeImage(join(data, 'images', `s${i}.png`), 16, 16, 1, (y, x) => (x < 4 ? 200 : 30));
+      await writeImage(join(data, 'masks', `s${i}.png`), 16, 16, 1, (y, x) => (x < 4 ? 0 : 255));
+    }
+    const r = await captured(() => train.run(['--data', `${data}?cache=off`, '--widths', '4,8', '--epochs', '1', '--batch', '4', '--out', join(root, 'inverted-run')]));
+    expect(r.value).toBe(0);
+    expect(r.err).toMatch(/warning: the masks are 75 % foreground; if they draw the objects dark on a light background, they are inverted/);
+  }, 60_000);
 
   it('usage errors exit with code 2 and name the problem', async () => {
     for (const [argv, message] of [

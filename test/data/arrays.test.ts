@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromArrays, Loader, stack, type Dataset } from '../../src/data/index.js';
+import { foregroundShare, fromArrays, Loader, stack, synthetic, type Dataset } from '../../src/data/index.js';
 import { losses, models, train } from '../../src/index.js';
 
 describe('fromArrays', () => {
@@ -73,5 +73,24 @@ describe('stack', () => {
     expect(() => stack([sample], 'liar')).toThrow(/liar: sample s0 states image 1×2×3 \(6 values\) and mask 1×2×3 \(6\), but holds 5 and 6/);
     const batches = new Loader(liar, { batchSize: 1 }).epoch(0)[Symbol.asyncIterator]();
     await expect(batches.next()).rejects.toThrow(/but holds 5 and 6/);
+  });
+});
+
+describe('foregroundShare', () => {
+  it('the share of foreground pixels over masks spread through the set, inside the field of view; several classes: all but class 0', async () => {
+    const two = fromArrays(
+      [
+        { image: new Float32Array(4), mask: [1, 0, 0, 0], fov: [1, 1, 0, 0] },
+        { image: new Float32Array(4), mask: [1, 1, 1, 0] },
+      ],
+      { height: 2, width: 2 },
+    );
+    expect(await foregroundShare(two)).toEqual({ share: (1 + 3) / (2 + 4), masks: 2 });
+    expect(await foregroundShare(two, 1)).toEqual({ share: 1 / 2, masks: 1 });
+    const classes = fromArrays([{ image: new Float32Array(4), mask: [0, 2, 1, 0] }], { height: 2, width: 2, classes: 3 });
+    expect((await foregroundShare(classes)).share).toBe(1 / 2);
+    const blobs = await foregroundShare(synthetic({ kind: 'blobs', count: 10, size: 32, foreground: 0.2, seed: 1 }), 5);
+    expect(blobs.masks).toBe(5);
+    expect(Math.abs(blobs.share - 0.2)).toBeLessThan(0.01 + 1 / 1024);
   });
 });

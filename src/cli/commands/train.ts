@@ -1,4 +1,5 @@
 import { writeReport, RunFolder, evaluateModel, fit, createModel, MODEL_NAMES, sizeMultiple, NonFiniteError, type ModelSpec, type ModelName } from '../../train/index.js';
+import { foregroundShare } from '../../data/index.js';
 import { imageRows } from '../../metrics/index.js';
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
@@ -98,6 +99,14 @@ export const train: Command = {
     };
     log(`segrad train: ${modelName} (${model.parameterCount().toLocaleString('en')} parameters) · loss ${loss.lossName} · data ${dataSpec} (${trainSet.length} train / ${val?.length ?? 0} val / ${test.length} test, ${channels}×${height}×${width}) · backend ${backend}`);
     log(`run folder: ${out}`);
+    const balance = await foregroundShare(trainSet);
+    log(`foreground: ${(100 * balance.share).toFixed(1)} % of the pixels of ${balance.masks} training masks`);
+    if (balance.share > 0.7) {
+      console.error(
+        `segrad train: warning: the masks are ${(100 * balance.share).toFixed(0)} % foreground; if they draw the objects dark on a light background, ` +
+          `they are inverted (foreground is the bright or non-zero value): invert them, or the model learns the background`,
+      );
+    }
 
     const progress = new TrainingProgress(quiet);
     const t0 = performance.now();
