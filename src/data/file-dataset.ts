@@ -136,9 +136,9 @@ export async function buildFileDataset(
         infos.set(e, img);
         for (const f of [...e.masks, ...(e.fov ? [e.fov] : [])]) {
           const m = await readImageInfo(f);
-          if (size === null && (m.width !== img.width || m.height !== img.height)) {
-            // a mask drawn on the stored pixels of an image that EXIF says to show turned
-            const turned = img.orientation >= 5 && m.width === img.height && m.height === img.width;
+          // a mask drawn on the stored pixels of an image that EXIF says to show turned: resized, it would lie across the picture
+          const turned = img.orientation >= 5 && img.width !== img.height && m.width === img.height && m.height === img.width;
+          if (turned || (size === null && (m.width !== img.width || m.height !== img.height))) {
             const why = turned ? `; the image carries EXIF orientation ${img.orientation} and is read as shown (turned), the mask fits its stored pixels: draw masks on the picture as shown, or drop the image's orientation tag` : '; pass a size to resize both';
             return { file: `${e.image}, ${f}`, reason: `image is ${img.width}×${img.height} (as shown) but ${f} is ${m.width}×${m.height} (W×H)${why}` };
           }

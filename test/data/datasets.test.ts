@@ -182,6 +182,8 @@ describe('folderDataset', () => {
     // a mask that fits the stored pixels instead: the error says why
     await writeImage(join(dir, 'masks', 'phone.png'), 2, 4, 1, () => 255);
     await expect(folderDataset(dir, { cacheDir: false })).rejects.toThrow(/image is 2×4 \(as shown\) but .*phone\.png is 4×2 \(W×H\); the image carries EXIF orientation 6 and is read as shown/);
+    // … resized too, where the sizes would no longer tell and the mask would lie across the picture
+    await expect(folderDataset(dir, { cacheDir: false, size: 8 })).rejects.toThrow(/phone\.png is 4×2 \(W×H\); the image carries EXIF orientation 6/);
   });
 
   it('grey images default to one channel; channels: 3 expands them; RGB with channels: 1 gives luminance', async () => {
