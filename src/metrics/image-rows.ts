@@ -2,7 +2,9 @@
  * One row of scores per image, to find the images a model fails on: each image's own metrics (its
  * pixels pooled), with the share of foreground in its mask and in the prediction.
  */
-import { evaluateSync, type EvaluationResult } from './evaluate.js';
+import { countRange, resolveThreshold } from './confusion.js';
+import { metricsFromCounts, type EvaluationResult } from './evaluate.js';
+import { aucRange } from './roc.js';
 
 export interface ImageRow extends EvaluationResult {
   id: string;
@@ -19,23 +21,16 @@ export interface ImageRow extends EvaluationResult {
 export function imageRows(probs: ArrayLike<number>, masks: ArrayLike<number>, opts: { shape: readonly number[]; ids: readonly string[]; threshold?: number; fov?: ArrayLike<number> }): ImageRow[] {
   const n = opts.shape[0];
   const plane = probs.length / n;
-  if (opts.ids.length !== n || masks.length !== probs.length || !Number.isInteger(plane)) {
-    throw new Error(`imageRows: ${n} images of ${plane} pixels need ${n} ids and as many mask values (${probs.length}); got ${opts.ids.length} ids and ${masks.length} mask values`);
+  if (opts.ids.length !== n || masks.length !== probs.length || (opts.fov && opts.fov.length !== probs.length) || !Number.isInteger(plane)) {
+    throw new Error(`imageRows: ${n} images of ${plane} pixels need ${n} ids and as many mask (and fov) values as predictions (${probs.length}); got ${opts.ids.length} ids, ${masks.length} mask values${opts.fov ? ` and ${opts.fov.length} fov values` : ''}`);
   }
-  const threshold = opts.threshold ?? 0.5;
+  const threshold = resolveThreshold('imageRows', opts.threshold);
   return opts.ids.map((id, i) => {
-    const part = <T extends ArrayLike<number>>(a: T): number[] => Array.from({ length: plane }, (_, q) => a[i * plane + q]);
-    const p = part(probs);
-    const m = part(masks);
-    const f = opts.fov ? part(opts.fov) : undefined;
-    let [scored, fg, predicted] = [0, 0, 0];
-    for (let q = 0; q < plane; q++) {
-      if (f && !(f[q] > 0.5)) continue;
-      scored++;
-      if (m[q] > 0.5) fg++;
-      if (p[q] >= threshold) predicted++;
-    }
-    const scores = scored ? evaluateSync(p, m, { protocol: 'pooled', threshold, mask: f }) : { iou: NaN, dice: NaN, precision: NaN, recall: NaN, specificity: NaN, accuracy: NaN, auc: NaN };
-    return { id, ...scores, foreground: scored ? fg / scored : NaN, predicted: scored ? predicted / scored : NaN };
+    // the per-image protocol's own counts: the shares are tp + fn and tp + fp of the scored pixels
+    const [start, end] = [i * plane, (i + 1) * plane];
+    const c = countRange(probs, masks, opts.fov, threshold, start, end);
+    const scored = c.tp + c.fp + c.fn + c.tn;
+    if (!scored) return { id, iou: NaN, dice: NaN, precision: NaN, recall: NaN, specificity: NaN, accuracy: NaN, auc: NaN, foreground: NaN, predicted: NaN };
+    return { id, ...metricsFromCounts(c), auc: aucRange(probs, masks, opts.fov, start, end), foreground: (c.tp + c.fn) / scored, predicted: (c.tp + c.fp) / scored };
   });
 }

@@ -15,5 +15,6 @@ describe('imageRows', () => {
     const [, whole] = imageRows(probs, masks, { shape: [2, 1, 1, 4], ids: ['a', 'b'], threshold: 0.95 });
     expect(whole).toMatchObject({ iou: 0, foreground: 1, predicted: 0 });
     expect(() => imageRows(probs, masks, { shape: [2, 1, 1, 4], ids: ['a'] })).toThrow(/need 2 ids/);
+    expect(() => imageRows(probs, masks, { shape: [2, 1, 1, 4], ids: ['a', 'b'], fov: [1, 1] })).toThrow(/got 2 ids, 8 mask values and 2 fov values/);
   });
 });
