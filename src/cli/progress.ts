@@ -1,4 +1,5 @@
 import { Presets, SingleBar } from 'cli-progress';
+import type { SurfaceScores } from '../metrics/index.js';
 import type { EpochInfo, StepInfo } from '../train/index.js';
 
 /** Formats seconds as m:ss or h:mm:ss. */
@@ -80,6 +81,21 @@ export function countBar(label: string, unit: string, quiet = false, stream: Nod
 /** The per-class scores of a multi-class evaluation (classes 1…K−1; n/a where there was nothing to score). */
 export function classTable(perClass: readonly { class: number; iou: number; dice: number; precision: number; recall: number }[]): string {
   return textTable(['class', 'IoU', 'Dice', 'precision', 'recall'], perClass.map((c) => [String(c.class), c.iou, c.dice, c.precision, c.recall]));
+}
+
+/**
+ * The boundary distances in one line: HD95 and ASSD in pixels over the images where both sides have
+ * foreground, and the images they leave out (a missed object is a failure the mean cannot show).
+ * @example surfaceLine({ hd95: 3.2, assd: 1.05, images: 38, emptyPrediction: 2, emptyMask: 0 }) // 'boundary: HD95 3.20 px, ASSD 1.05 px (38 images; 2 with the object missed entirely)'
+ */
+export function surfaceLine(s: SurfaceScores): string {
+  const left = [
+    ...(s.emptyPrediction ? [`${s.emptyPrediction} with the object missed entirely`] : []),
+    ...(s.emptyMask ? [`${s.emptyMask} with foreground predicted where the mask has none`] : []),
+  ];
+  const also = left.length ? `; ${left.join(', ')}` : '';
+  if (!s.images) return `boundary: HD95 and ASSD n/a (no image has foreground in both the prediction and the mask${also})`;
+  return `boundary: HD95 ${s.hd95.toFixed(2)} px, ASSD ${s.assd.toFixed(2)} px (${s.images} image${s.images === 1 ? '' : 's'}${also})`;
 }
 
 /** A plain text table with aligned columns; numbers with four decimals (a perfect score reads 1.0000, not 1), so counts go in as strings. */

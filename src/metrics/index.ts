@@ -7,3 +7,4 @@ export {
 } from './evaluate.js';
 export { classIndices, perClassScores, type ClassScores, type PerClassOptions } from './per-class.js';
 export { imageRows, type ImageRow } from './image-rows.js';
+export { surfaceDistances, surfaceScores, type SurfaceDistances, type SurfaceOptions, type SurfaceScores } from './surface.js';

@@ -4,7 +4,7 @@ import { predictSlidingWindow, type SlidingWindowOptions } from './sliding-windo
 import { Loader, type AugmentOptions } from '../data/loader.js';
 import type { Batch, Dataset } from '../data/types.js';
 import { adaptiveLogSlope, type AdaptiveLogLoss, type Loss } from '../losses/index.js';
-import { evaluateSync, perClassScores, type ClassScores, type EvaluationResult } from '../metrics/index.js';
+import { evaluateSync, perClassScores, surfaceScores, type ClassScores, type EvaluationResult, type SurfaceScores } from '../metrics/index.js';
 import type { Module } from '../nn/module.js';
 import { Adam, AdamW } from '../nn/optim/adam.js';
 import type { Optimizer } from '../nn/optim/optimizer.js';
@@ -211,14 +211,16 @@ export type ModelEvaluation = EvaluationResult & {
   loss: number;
   /** Classes 1…K−1 scored one-vs-rest on each pixel's most probable class (`perClassScores`); absent for K = 1. */
   perClass?: ClassScores[];
+  /** The boundary distances of the foreground, HD95 and ASSD in pixels, averaged over the images where both the prediction and the mask have some (`surfaceScores`). */
+  surface: SurfaceScores;
   /** With `keepPredictions`: the foreground probabilities and masks `[N, 1, H, W]`, the ids, and the field of view where the data has one. */
   predictions?: { probs: Float32Array; masks: Float32Array; shape: number[]; ids: string[]; fov?: Float32Array };
 };
 
 /**
  * Scores `model` on `data`: the mean loss and the metrics of the foreground probabilities against the
- * masks (inside the field of view when the samples carry one); with several classes, each class's IoU
- * and Dice too.
+ * masks (inside the field of view when the samples carry one), the boundary distances HD95 and ASSD;
+ * with several classes, each class's IoU, Dice, precision and recall too.
  */
 export async function evaluateModel(
   model: Module,
@@ -294,7 +296,8 @@ function scoreCollected(
   const fov = parts.fovs.length ? cat(parts.fovs) : undefined;
   const result = evaluateSync(P, M, { shape, protocol: o.protocol, threshold: o.threshold, mask: fov });
   const perClass = o.classes > 1 ? perClassScores(cat(parts.classProbs), cat(parts.classMasks), { shape: [o.ids.length, o.classes, o.plane[1], o.plane[2]], protocol: o.protocol, fov }) : undefined;
-  return { ...result, ...(perClass ? { perClass } : {}), ...(o.keepPredictions ? { predictions: { probs: P, masks: M, shape, ids: o.ids, ...(fov ? { fov } : {}) } } : {}) };
+  const surface = surfaceScores(P, M, { shape, threshold: o.threshold, fov });
+  return { ...result, surface, ...(perClass ? { perClass } : {}), ...(o.keepPredictions ? { predictions: { probs: P, masks: M, shape, ids: o.ids, ...(fov ? { fov } : {}) } } : {}) };
 }
 
 /** `evaluateModel` by sliding window: one whole image at a time, metrics inside each sample's field of view. */

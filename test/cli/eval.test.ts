@@ -47,7 +47,7 @@ describe('segrad eval', () => {
     const r = await captured(() => evaluate.run(['--run', run, '--checkpoint', 'last']));
     expect(r.value).toBe(0);
     const [head, ...lines] = readFileSync(join(run, 'eval-images.csv'), 'utf8').trim().split('\n');
-    expect(head).toBe('id,iou,dice,precision,recall,specificity,accuracy,auc,foreground,predicted');
+    expect(head).toBe('id,iou,dice,precision,recall,specificity,accuracy,auc,hd95,assd,foreground,predicted');
     const rows = lines.map((l) => l.split(',')).map(([id, ...v]) => ({ id, values: v.map(Number) }));
     const evaluated = readJson(join(run, 'eval.json'));
     expect(rows).toHaveLength(evaluated.images as number);
@@ -55,7 +55,15 @@ describe('segrad eval', () => {
     const mean = (k: number) => rows.reduce((a, x) => a + x.values[k], 0) / rows.length;
     expect(mean(0)).toBeCloseTo(evaluated.iou as number, 5);
     expect(mean(1)).toBeCloseTo(evaluated.dice as number, 5);
-    for (const x of rows) for (const v of [x.values[7], x.values[8]]) expect(v >= 0 && v <= 1).toBe(true);
+    for (const x of rows) for (const v of [x.values[9], x.values[10]]) expect(v >= 0 && v <= 1).toBe(true);
+    // the boundary distances: eval.json's are the mean over the images that have them, the rest counted
+    const surface = evaluated.surface as { hd95: number; assd: number; images: number; emptyPrediction: number; emptyMask: number };
+    const bounded = rows.filter((x) => Number.isFinite(x.values[7]));
+    expect(bounded.length).toBe(surface.images);
+    expect(rows.length - bounded.length).toBeGreaterThanOrEqual(surface.emptyPrediction + surface.emptyMask);
+    expect(bounded.reduce((a, x) => a + x.values[7], 0) / bounded.length).toBeCloseTo(surface.hd95, 5);
+    expect(bounded.reduce((a, x) => a + x.values[8], 0) / bounded.length).toBeCloseTo(surface.assd, 5);
+    expect(r.out).toContain(`boundary: HD95 ${surface.hd95.toFixed(2)} px, ASSD ${surface.assd.toFixed(2)} px (${surface.images} images`);
     const worst = [...rows].sort((a, b) => a.values[0] - b.values[0])[0];
     expect(r.out).toContain(`lowest IoU: ${worst.id} ${worst.values[0].toFixed(4)}`);
   });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
 import { nearest } from '../../src/cli/args.js';
-import { countBar, textTable } from '../../src/cli/progress.js';
+import { countBar, surfaceLine, textTable } from '../../src/cli/progress.js';
 import { VERSION } from '../../src/index.js';
 import { captured } from '../helpers/cli.js';
 
@@ -55,6 +55,14 @@ describe('textTable', () => {
   it('aligns columns and writes every number with four decimals, a perfect score too; strings as they are', () => {
     const lines = textTable(['epoch', 'IoU', 'AUC'], [['1', 1, 0.25], ['10', 0, NaN]]).split('\n');
     expect(lines).toEqual(['epoch  IoU     AUC   ', '-----  ------  ------', '1      1.0000  0.2500', '10     0.0000  n/a   ']);
+  });
+});
+
+describe('surfaceLine', () => {
+  it('gives HD95 and ASSD with the images they cover, and names the images left out', () => {
+    expect(surfaceLine({ hd95: 3.2, assd: 1.049, images: 38, emptyPrediction: 2, emptyMask: 0 })).toBe('boundary: HD95 3.20 px, ASSD 1.05 px (38 images; 2 with the object missed entirely)');
+    expect(surfaceLine({ hd95: 0, assd: 0, images: 1, emptyPrediction: 0, emptyMask: 3 })).toBe('boundary: HD95 0.00 px, ASSD 0.00 px (1 image; 3 with foreground predicted where the mask has none)');
+    expect(surfaceLine({ hd95: NaN, assd: NaN, images: 0, emptyPrediction: 4, emptyMask: 0 })).toBe('boundary: HD95 and ASSD n/a (no image has foreground in both the prediction and the mask; 4 with the object missed entirely)');
   });
 });
 

@@ -42,7 +42,12 @@ describe('segrad train', () => {
     expect(Math.abs(fg - 20)).toBeLessThan(1.5);
     expect(r.err).not.toMatch(/inverted/);
     expect(r.out).toContain(`${(test.iou as number).toFixed(4)}`);
+    // the boundary distances: in test-metrics.json, the line under the table and the report
+    const { hd95, images } = test.surface as { hd95: number; images: number };
+    expect(images + test.surface.emptyPrediction + test.surface.emptyMask).toBeLessThanOrEqual(3);
+    expect(r.out).toMatch(images ? `boundary: HD95 ${hd95.toFixed(2)} px` : 'boundary: HD95 and ASSD n/a');
     const report = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(report).toContain(`<tr><th>HD95 (px)</th><td>${images ? hd95.toFixed(4) : 'n/a'}</td></tr>`);
     expect(report).toMatch(/<svg/);
     // the 3 test images, from the lowest IoU to the highest, each captioned with its own
     expect(report).toContain('<h2>Test images with the lowest and the highest IoU</h2>');

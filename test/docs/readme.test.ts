@@ -31,6 +31,10 @@ const checks: ((logs: unknown[][], dir: string) => void)[] = [
     expect(existsSync(join(dir, 'runs/vessels/checkpoint.safetensors'))).toBe(true);
   },
   (logs) => {
+    // edges 1, 2 and 2, 3 of a 6-pixel row, half a unit wide: distances [0, 0.5] both ways
+    expect(logs[0][0]).toEqual({ hd: 0.5, hd95: 0.475, assd: 0.25 });
+  },
+  (logs) => {
     // the Lovász hinge, sorted on the device where SwiftShader (or a GPU) serves WebGPU
     expect(Array.from(logs[0][0] as Float32Array)).toEqual([0.75]);
     if (webgpu) expect(logs[0][1]).toBe('webgpu');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fromArrays, stack } from '../../src/data/index.js';
-import { perClassScores } from '../../src/metrics/index.js';
+import { perClassScores, surfaceScores } from '../../src/metrics/index.js';
 import { models, noGrad, train } from '../../src/index.js';
 
 /** Four 8×8 one-channel images with class-index masks: a left band of class 1, a lower block of class 2. */
@@ -16,7 +16,7 @@ function threeClassData() {
 }
 
 describe('evaluateModel with several classes', () => {
-  it('reports each foreground class\'s IoU and Dice from the model\'s own probabilities, batched or by sliding window; none for one class', async () => {
+  it('reports each foreground class\'s IoU and Dice and the foreground\'s boundary distances from the model\'s own probabilities, batched or by sliding window; no class scores for one class', async () => {
     const data = threeClassData();
     const model = new models.UNet({ inChannels: 1, outChannels: 3, widths: [4, 8], seed: 3 });
     model.eval();
@@ -35,6 +35,14 @@ describe('evaluateModel with several classes', () => {
         expect(c.dice).toBeCloseTo(expected[k].dice, 5);
       });
     }
+    // the boundary distances of the foreground (any class but 0): 1 − P(background) against 1 − mask₀
+    const fg = (x: Float32Array) => Float32Array.from({ length: 4 * 64 }, (_, q) => 1 - x[Math.floor(q / 64) * 192 + (q % 64)]);
+    const surface = surfaceScores(fg(probs), fg(masks), { shape: [4, 1, 8, 8] });
+    expect(surface.images).toBeGreaterThan(0);
+    expect((await train.evaluateModel(model, null, data, { batchSize: 3 })).surface).toEqual(surface);
+    const windowed = (await train.evaluateModel(model, null, data, { window: { patch: 8 } })).surface;
+    expect(windowed.images).toBe(surface.images);
+    expect(windowed.hd95).toBeCloseTo(surface.hd95, 4);
     const binary = fromArrays([{ image: new Float32Array(64), mask: new Uint8Array(64) }], { height: 8, width: 8 });
     expect((await train.evaluateModel(new models.UNet({ inChannels: 1, outChannels: 1, widths: [4, 8], seed: 0 }), null, binary)).perClass).toBeUndefined();
   });

@@ -6,7 +6,7 @@ import { createModel, evaluateModel, loadCheckpoint, RunFolder, sizeMultiple, wr
 import { numberOpt, parseArgs, UsageError, type ParsedArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { loadSplit, selectBackend } from '../common.js';
-import { classTable, countBar, textTable } from '../progress.js';
+import { classTable, countBar, surfaceLine, textTable } from '../progress.js';
 
 const usage = `segrad eval: score a trained run on its held-out test split (or on other data)
 
@@ -27,9 +27,12 @@ usage: segrad eval --run DIR [options]
   --skip-bad          skip unreadable files with a warning
   --quiet             print only the table
 
+prints IoU, Dice, precision, recall, specificity, accuracy and AUC, and the boundary distances HD95 and
+ASSD in pixels (mean over the images with foreground in both prediction and mask; the others counted)
+
 writes DIR/eval.json (the metrics, the checkpoint, data, split and protocol used) and DIR/eval-images.csv
-(each image's IoU, Dice, precision, recall, specificity, accuracy, AUC and its true and predicted
-foreground shares, to find the images the model fails on; the three lowest IoUs are printed)
+(each image's IoU, Dice, precision, recall, specificity, accuracy, AUC, HD95, ASSD and its true and
+predicted foreground shares, to find the images the model fails on; the three lowest IoUs are printed)
 
 examples:
   segrad eval --run runs/unet-all
@@ -127,6 +130,7 @@ export const evaluate: Command = {
     const metrics = { ...(loss ? { loss: s.loss } : {}), iou: s.iou, dice: s.dice, precision: s.precision, recall: s.recall, specificity: s.specificity, accuracy: s.accuracy, auc: s.auc };
     await run.writeJson('eval.json', {
       ...metrics,
+      surface: s.surface,
       ...(s.perClass ? { perClass: s.perClass } : {}),
       checkpoint: file,
       epoch,
@@ -141,6 +145,7 @@ export const evaluate: Command = {
       evaluated: new Date().toISOString(),
     });
     console.log(textTable(['data', ...(loss ? [`loss (${loss.lossName})`] : []), 'IoU', 'Dice', 'precision', 'recall', 'specificity', 'accuracy', 'AUC'], [[`${splitName} (${data.length} images)`, ...(loss ? [s.loss] : []), s.iou, s.dice, s.precision, s.recall, s.specificity, s.accuracy, s.auc]]));
+    console.log(surfaceLine(s.surface));
     if (s.perClass) console.log(`\n${classTable(s.perClass)}`);
     const worst = rows.filter((r) => Number.isFinite(r.iou)).sort((a, b) => a.iou - b.iou).slice(0, 3);
     if (!o.quiet) {
@@ -153,7 +158,7 @@ export const evaluate: Command = {
 
 /** `eval-images.csv`: a header and one line per image (ids quoted where they hold a comma or quote). */
 function imagesCsv(rows: readonly ImageRow[]): string {
-  const keys = ['iou', 'dice', 'precision', 'recall', 'specificity', 'accuracy', 'auc', 'foreground', 'predicted'] as const;
+  const keys = ['iou', 'dice', 'precision', 'recall', 'specificity', 'accuracy', 'auc', 'hd95', 'assd', 'foreground', 'predicted'] as const;
   const quote = (id: string): string => (/[",\n]/.test(id) ? `"${id.replace(/"/g, '""')}"` : id);
   return [['id', ...keys].join(','), ...rows.map((r) => [quote(r.id), ...keys.map((k) => (Number.isFinite(r[k]) ? r[k].toFixed(6) : 'NaN'))].join(','))].join('\n') + '\n';
 }

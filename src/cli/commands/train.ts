@@ -4,7 +4,7 @@ import { imageRows } from '../../metrics/index.js';
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { buildLoss, loadSplit, lossOptions, selectBackend, shellCommand, withOut } from '../common.js';
-import { classTable, countBar, duration, textTable, TrainingProgress } from '../progress.js';
+import { classTable, countBar, duration, surfaceLine, textTable, TrainingProgress } from '../progress.js';
 
 /** The built-in quick run: what `segrad train` does with no --data (under two minutes on 2 cores). */
 export const QUICK = {
@@ -169,12 +169,13 @@ export const train: Command = {
     }
     const run = await RunFolder.open(out);
     const summary = { loss: scores.loss, iou: scores.iou, dice: scores.dice, precision: scores.precision, recall: scores.recall, specificity: scores.specificity, accuracy: scores.accuracy, auc: scores.auc };
-    await run.writeJson('test-metrics.json', { ...summary, ...(scores.perClass ? { perClass: scores.perClass } : {}), protocol: (o.protocol as string | undefined) ?? 'per-image', images: test.length });
+    await run.writeJson('test-metrics.json', { ...summary, surface: scores.surface, ...(scores.perClass ? { perClass: scores.perClass } : {}), protocol: (o.protocol as string | undefined) ?? 'per-image', images: test.length });
     const classRows = Object.fromEntries((scores.perClass ?? []).flatMap((c) => [[`class ${c.class} IoU`, c.iou], [`class ${c.class} Dice`, c.dice], [`class ${c.class} precision`, c.precision], [`class ${c.class} recall`, c.recall]]));
-    const report = await writeReport(run, { title: `segrad: ${modelName} · ${loss.lossName} · ${dataSpec}`, summary: { ...summary, ...classRows }, examplesTitle: 'Test images with the lowest and the highest IoU', roc: { scores: p.probs, labels: p.masks }, examples });
+    const report = await writeReport(run, { title: `segrad: ${modelName} · ${loss.lossName} · ${dataSpec}`, summary: { ...summary, 'HD95 (px)': scores.surface.hd95, 'ASSD (px)': scores.surface.assd, ...classRows }, examplesTitle: 'Test images with the lowest and the highest IoU', roc: { scores: p.probs, labels: p.masks }, examples });
     console.log(textTable(['epoch', 'train loss', ...(val ? ['val loss', 'val IoU', 'val Dice'] : []), 'time'], result.epochs.map((e) => [String(e.epoch + 1), e.trainLoss, ...(e.val ? [e.val.loss, e.val.iou, e.val.dice] : []), duration(e.seconds)])));
     console.log('');
     console.log(textTable(['test set', 'IoU', 'Dice', 'precision', 'recall', 'specificity', 'AUC'], [[`${test.length} images`, scores.iou, scores.dice, scores.precision, scores.recall, scores.specificity, scores.auc]]));
+    console.log(surfaceLine(scores.surface));
     if (scores.perClass) console.log(`\n${classTable(scores.perClass)}`);
     console.log(`\ntrained in ${duration(seconds)}${result.stoppedEarly ? ' (stopped early)' : ''} · run folder ${out} · report ${report}`);
     return 0;
