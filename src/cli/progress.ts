@@ -1,5 +1,5 @@
 import { Presets, SingleBar } from 'cli-progress';
-import type { SurfaceScores } from '../metrics/index.js';
+import type { ClassScores, SurfaceScores } from '../metrics/index.js';
 import type { EpochInfo, StepInfo } from '../train/index.js';
 
 /** Formats seconds as m:ss or h:mm:ss. */
@@ -79,8 +79,8 @@ export function countBar(label: string, unit: string, quiet = false, stream: Nod
 }
 
 /** The per-class scores of a multi-class evaluation (classes 1…K−1; n/a where there was nothing to score). */
-export function classTable(perClass: readonly { class: number; iou: number; dice: number; precision: number; recall: number }[]): string {
-  return textTable(['class', 'IoU', 'Dice', 'precision', 'recall'], perClass.map((c) => [String(c.class), c.iou, c.dice, c.precision, c.recall]));
+export function classTable(perClass: readonly ClassScores[]): string {
+  return textTable(['class', 'IoU', 'Dice', 'precision', 'recall', 'HD95 (px)'], perClass.map((c) => [String(c.class), c.iou, c.dice, c.precision, c.recall, c.hd95]));
 }
 
 /**

@@ -4,10 +4,12 @@
  * foreground against background; these say which class is found and which is not.
  */
 import type { Protocol } from './evaluate.js';
+import { surfaceDistances } from './surface.js';
 
 /**
  * One class's scores; NaN where there is nothing to score: IoU and Dice where the class is neither
- * predicted nor present, precision where it is never predicted, recall where it is never present.
+ * predicted nor present, precision where it is never predicted, recall where it is never present, HD95
+ * where it is not both.
  */
 export interface ClassScores {
   class: number;
@@ -15,6 +17,8 @@ export interface ClassScores {
   dice: number;
   precision: number;
   recall: number;
+  /** The boundary distance HD95 in pixels (`surfaceDistances`), the mean over the images where the class is both predicted and present, under either protocol. */
+  hd95: number;
 }
 
 const METRICS = ['iou', 'dice', 'precision', 'recall'] as const;
@@ -49,7 +53,7 @@ export function perClassScores(probs: ArrayLike<number>, masks: ArrayLike<number
   if (opts.fov && opts.fov.length !== N * plane) throw new Error(`perClassScores: fov has ${opts.fov.length} values, [${N}, 1, ${H}, ${W}] is ${N * plane}`);
   const pooled = (opts.protocol ?? 'per-image') === 'pooled';
   // per class: tp, fp, fn summed over the images (pooled), or each score's sum and count over the images where it is defined
-  const counts = Array.from({ length: K }, () => ({ tp: 0, fp: 0, fn: 0, sums: { iou: 0, dice: 0, precision: 0, recall: 0 }, images: { iou: 0, dice: 0, precision: 0, recall: 0 } }));
+  const counts = Array.from({ length: K }, () => ({ tp: 0, fp: 0, fn: 0, sums: { iou: 0, dice: 0, precision: 0, recall: 0, hd95: 0 }, images: { iou: 0, dice: 0, precision: 0, recall: 0, hd95: 0 } }));
   for (let n = 0; n < N; n++) {
     const image = Array.from({ length: K }, () => ({ tp: 0, fp: 0, fn: 0 }));
     const predicted = classIndices(probs, K, plane, n * K * plane);
@@ -62,8 +66,18 @@ export function perClassScores(probs: ArrayLike<number>, masks: ArrayLike<number
         image[truth[q]].fn++;
       }
     }
+    const inside = (q: number): boolean => !opts.fov || opts.fov[n * plane + q] > 0.5;
     for (let k = 1; k < K; k++) {
       const c = image[k];
+      const { hd95 } = surfaceDistances(
+        predicted.map((v, q) => (v === k && inside(q) ? 1 : 0)),
+        truth.map((v, q) => (v === k && inside(q) ? 1 : 0)),
+        { height: H, width: W },
+      );
+      if (!Number.isNaN(hd95)) {
+        counts[k].sums.hd95 += hd95;
+        counts[k].images.hd95++;
+      }
       if (pooled) {
         counts[k].tp += c.tp;
         counts[k].fp += c.fp;
@@ -79,9 +93,9 @@ export function perClassScores(probs: ArrayLike<number>, masks: ArrayLike<number
     }
   }
   return counts.slice(1).map((c, i) => {
-    if (pooled) return { class: i + 1, ...scoresOf(c) };
-    const mean = (m: (typeof METRICS)[number]): number => (c.images[m] ? c.sums[m] / c.images[m] : NaN);
-    return { class: i + 1, iou: mean('iou'), dice: mean('dice'), precision: mean('precision'), recall: mean('recall') };
+    const mean = (m: keyof typeof c.sums): number => (c.images[m] ? c.sums[m] / c.images[m] : NaN);
+    if (pooled) return { class: i + 1, ...scoresOf(c), hd95: mean('hd95') };
+    return { class: i + 1, iou: mean('iou'), dice: mean('dice'), precision: mean('precision'), recall: mean('recall'), hd95: mean('hd95') };
   });
 }
 

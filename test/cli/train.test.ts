@@ -100,6 +100,7 @@ describe('segrad train', () => {
     const rows = test.perClass.map((c) => `${c.class}      ${c.iou.toFixed(4)}  ${c.dice.toFixed(4)}`);
     for (const row of rows) expect(r.out).toContain(row);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain(`<tr><th>class 2 Dice</th><td>${test.perClass[1].dice.toFixed(4)}</td></tr>`);
+    expect(r.out).toMatch(/class +IoU +Dice +precision +recall +HD95 \(px\)/);
     const e = await captured(() => main(['eval', '--run', out, '--quiet']));
     expect(e.value).toBe(0);
     for (const row of rows) expect(e.out).toContain(row);

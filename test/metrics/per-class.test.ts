@@ -38,23 +38,29 @@ describe('perClassScores', () => {
     expect(s[0].precision).toBeCloseTo((1 + 0) / 2, 12); // image 0: 1/1; image 1: 0/1
     expect(s[0].recall).toBeCloseTo(1 / 2, 12); // image 0 only (image 1 holds no class 1)
     expect([s[1].precision, s[1].recall]).toEqual([1 / 2, 1 / 2]);
+    // HD95 (every pixel of a 2-row image is an edge), image 0 only: class 1's distances [0] and [0, 1] → 0.95;
+    // class 2's [0, √2] (predicted (0,2) to true (1,1)) and [0, 1] → 0.95·√2; image 1 predicts class 1 where none is
+    expect(s[0].hd95).toBeCloseTo(0.95, 12);
+    expect(s[1].hd95).toBeCloseTo(0.95 * Math.SQRT2, 12);
   });
 
   it('pooled: one count over all pixels; a field of view leaves pixels out; a class never seen is NaN', () => {
     const pooled = perClassScores(probsFor(predicted, 3), oneHot(truth, 3), { shape, protocol: 'pooled' });
-    expect(pooled[0]).toEqual({ class: 1, iou: 1 / 3, dice: 2 / 4, precision: 1 / 2, recall: 1 / 2 }); // TP 1, FP 1, FN 1
-    expect(pooled[1]).toEqual({ class: 2, iou: 1 / 3, dice: 2 / 4, precision: 1 / 2, recall: 1 / 2 });
+    expect(pooled[0]).toMatchObject({ class: 1, iou: 1 / 3, dice: 2 / 4, precision: 1 / 2, recall: 1 / 2 }); // TP 1, FP 1, FN 1
+    expect(pooled[1]).toMatchObject({ class: 2, iou: 1 / 3, dice: 2 / 4, precision: 1 / 2, recall: 1 / 2 });
+    expect(pooled.map((c) => c.hd95)).toEqual(perClassScores(probsFor(predicted, 3), oneHot(truth, 3), { shape }).map((c) => c.hd95)); // per image either way
     const fov = Float32Array.from([1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1]); // drops image 0's pixel 2 (true 1, predicted 2)
     const inside = perClassScores(probsFor(predicted, 3), oneHot(truth, 3), { shape, protocol: 'pooled', fov });
-    expect(inside[0]).toEqual({ class: 1, iou: 1 / 2, dice: 2 / 3, precision: 1 / 2, recall: 1 }); // TP 1, FP 1
-    expect(inside[1]).toEqual({ class: 2, iou: 1 / 2, dice: 2 / 3, precision: 1, recall: 1 / 2 }); // TP 1, FN 1
+    // HD95: class 1 is one pixel in both; class 2's true (1,1) lies 1 from the predicted (1,0)
+    expect(inside[0]).toEqual({ class: 1, iou: 1 / 2, dice: 2 / 3, precision: 1 / 2, recall: 1, hd95: 0 }); // TP 1, FP 1
+    expect(inside[1]).toEqual({ class: 2, iou: 1 / 2, dice: 2 / 3, precision: 1, recall: 1 / 2, hd95: 0.95 }); // TP 1, FN 1
     const none = perClassScores(probsFor([[0, 0]], 3), oneHot([[0, 0]], 3), { shape: [1, 3, 1, 2] });
-    expect(none.every((c) => [c.iou, c.dice, c.precision, c.recall].every(Number.isNaN))).toBe(true);
+    expect(none.every((c) => [c.iou, c.dice, c.precision, c.recall, c.hd95].every(Number.isNaN))).toBe(true);
   });
 
   it('a tie goes to the first class; shapes are checked', () => {
     const tie = Float32Array.from([0.4, 0.4, 0.2]); // [1, 3, 1, 1]: classes 0 and 1 tie → 0
-    expect(perClassScores(tie, Float32Array.from([0, 1, 0]), { shape: [1, 3, 1, 1], protocol: 'pooled' })[0]).toEqual({ class: 1, iou: 0, dice: 0, precision: NaN, recall: 0 });
+    expect(perClassScores(tie, Float32Array.from([0, 1, 0]), { shape: [1, 3, 1, 1], protocol: 'pooled' })[0]).toEqual({ class: 1, iou: 0, dice: 0, precision: NaN, recall: 0, hd95: NaN });
     expect(() => perClassScores(new Float32Array(5), new Float32Array(6), { shape: [1, 3, 1, 2] })).toThrow(/needs 6 values, got probabilities 5 and masks 6/);
     expect(() => perClassScores(new Float32Array(6), new Float32Array(6), { shape: [1, 3, 1, 2], fov: new Float32Array(3) })).toThrow(/fov has 3 values/);
   });

@@ -170,7 +170,7 @@ export const train: Command = {
     const run = await RunFolder.open(out);
     const summary = { loss: scores.loss, iou: scores.iou, dice: scores.dice, precision: scores.precision, recall: scores.recall, specificity: scores.specificity, accuracy: scores.accuracy, auc: scores.auc };
     await run.writeJson('test-metrics.json', { ...summary, surface: scores.surface, ...(scores.perClass ? { perClass: scores.perClass } : {}), protocol: (o.protocol as string | undefined) ?? 'per-image', images: test.length });
-    const classRows = Object.fromEntries((scores.perClass ?? []).flatMap((c) => [[`class ${c.class} IoU`, c.iou], [`class ${c.class} Dice`, c.dice], [`class ${c.class} precision`, c.precision], [`class ${c.class} recall`, c.recall]]));
+    const classRows = Object.fromEntries((scores.perClass ?? []).flatMap((c) => [[`class ${c.class} IoU`, c.iou], [`class ${c.class} Dice`, c.dice], [`class ${c.class} precision`, c.precision], [`class ${c.class} recall`, c.recall], [`class ${c.class} HD95 (px)`, c.hd95]]));
     const report = await writeReport(run, { title: `segrad: ${modelName} · ${loss.lossName} · ${dataSpec}`, summary: { ...summary, 'HD95 (px)': scores.surface.hd95, 'ASSD (px)': scores.surface.assd, ...classRows }, examplesTitle: 'Test images with the lowest and the highest IoU', roc: { scores: p.probs, labels: p.masks }, examples });
     console.log(textTable(['epoch', 'train loss', ...(val ? ['val loss', 'val IoU', 'val Dice'] : []), 'time'], result.epochs.map((e) => [String(e.epoch + 1), e.trainLoss, ...(e.val ? [e.val.loss, e.val.iou, e.val.dice] : []), duration(e.seconds)])));
     console.log('');
