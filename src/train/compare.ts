@@ -33,6 +33,9 @@ export interface CompareRow {
    */
   belowDelta?: number | null;
   lowestBase?: number | null;
+  /** The boundary distances in pixels (`surfaceScores`, NaN where no test image has any); absent in the results of runs from before they were recorded. */
+  hd95?: number;
+  assd?: number;
 }
 
 export interface CompareOptions {
@@ -169,6 +172,8 @@ export async function compareLosses(opts: CompareOptions): Promise<CompareRow[]>
       seconds: (performance.now() - t0) / 1000,
       belowDelta: adaptiveSteps ? below / adaptiveSteps : null,
       lowestBase: adaptiveSteps ? lowestBase : null,
+      hd95: scores.surface.hd95,
+      assd: scores.surface.assd,
     };
     rows.push(row);
     if (fs && runDir) {
@@ -185,9 +190,9 @@ export type MetricKey = (typeof METRIC_KEYS)[number];
 
 /** `results.csv`: a header and one line per run. */
 export function resultsCsv(rows: readonly CompareRow[]): string {
-  const head = ['model', 'loss', 'seed', 'imbalance', ...METRIC_KEYS, 'seconds', 'below_delta', 'lowest_base'];
+  const head = ['model', 'loss', 'seed', 'imbalance', ...METRIC_KEYS, 'seconds', 'below_delta', 'lowest_base', 'hd95', 'assd'];
   const opt = (x: number | null | undefined): string => (x === null || x === undefined ? '' : x.toFixed(6));
-  const lines = rows.map((r) => [r.model, r.loss, r.seed, r.imbalance ?? '', ...METRIC_KEYS.map((k) => (Number.isFinite(r[k]) ? r[k].toFixed(6) : 'NaN')), r.seconds.toFixed(1), opt(r.belowDelta), opt(r.lowestBase)].join(','));
+  const lines = rows.map((r) => [r.model, r.loss, r.seed, r.imbalance ?? '', ...METRIC_KEYS.map((k) => (Number.isFinite(r[k]) ? r[k].toFixed(6) : 'NaN')), r.seconds.toFixed(1), opt(r.belowDelta), opt(r.lowestBase), opt(r.hd95), opt(r.assd)].join(','));
   return [head.join(','), ...lines].join('\n') + '\n';
 }
 

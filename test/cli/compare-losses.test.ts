@@ -36,7 +36,7 @@ describe('segrad compare-losses', () => {
     expect(r.value).toBe(0);
     const rows = csv(join(out, 'results.csv'));
     expect(rows).toHaveLength(4);
-    expect(Object.keys(rows[0])).toEqual(['model', 'loss', 'seed', 'imbalance', 'iou', 'dice', 'precision', 'recall', 'specificity', 'auc', 'seconds', 'below_delta', 'lowest_base']);
+    expect(Object.keys(rows[0])).toEqual(['model', 'loss', 'seed', 'imbalance', 'iou', 'dice', 'precision', 'recall', 'specificity', 'auc', 'seconds', 'below_delta', 'lowest_base', 'hd95', 'assd']);
     expect(rows.map((x) => `${x.loss}/${x.seed}`).sort()).toEqual(['dice/0', 'dice/1', 'jaccard/0', 'jaccard/1']);
     for (const x of rows) {
       expect(x.model).toBe('unet');
@@ -47,6 +47,8 @@ describe('segrad compare-losses', () => {
       }
       // Dice/F1 = 2·IoU/(1 + IoU) holds for each image, so the per-image mean Dice is at least the mean IoU.
       expect(Number(x.dice)).toBeGreaterThanOrEqual(Number(x.iou));
+      // every run records its boundary distances: a distance ≥ 0, or NaN where no test image has foreground on both sides
+      expect(x.hd95 === 'NaN' || Number(x.hd95) >= 0).toBe(true);
     }
     const table = readFileSync(join(out, 'table.md'), 'utf8');
     for (const loss of ['dice', 'jaccard']) {

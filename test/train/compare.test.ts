@@ -52,10 +52,10 @@ describe('loss comparison summaries', () => {
     expect(md.indexOf('## unet · foreground 2%')).toBeLessThan(md.indexOf('## unet · foreground 10%'));
     expect((md.match(/^\| unet \| (2|10)% \|/gm) ?? []).length).toBe(2);
     const csv = resultsCsv(rows).trim().split('\n');
-    expect(csv[0]).toBe('model,loss,seed,imbalance,iou,dice,precision,recall,specificity,auc,seconds,below_delta,lowest_base');
+    expect(csv[0]).toBe('model,loss,seed,imbalance,iou,dice,precision,recall,specificity,auc,seconds,below_delta,lowest_base,hd95,assd');
     expect(csv).toHaveLength(9);
-    expect(csv[1]).toBe('unet,dice,0,0.02,0.520000,0.600000,0.500000,0.600000,0.900000,0.950000,1.0,,');
-    expect(resultsCsv([{ ...rows[2], belowDelta: 0.25, lowestBase: 0.0625 }]).split('\n')[1]).toMatch(/,1\.0,0\.250000,0\.062500$/);
+    expect(csv[1]).toBe('unet,dice,0,0.02,0.520000,0.600000,0.500000,0.600000,0.900000,0.950000,1.0,,,,');
+    expect(resultsCsv([{ ...rows[2], belowDelta: 0.25, lowestBase: 0.0625, hd95: 2.5, assd: NaN }]).split('\n')[1]).toMatch(/,1\.0,0\.250000,0\.062500,2\.500000,NaN$/);
     const html = comparisonHtml(rows, md);
     expect(html).toContain('log10 foreground fraction');
     expect((html.match(/class="series"/g) ?? []).length).toBe(4); // IoU and Dice panels × 2 losses
