@@ -62,6 +62,7 @@ declare module '../tensor/tensor.js' {
     squeeze(axes?: Axes): Tensor;
     unsqueeze(axis: number): Tensor;
     flatten(startAxis?: number): Tensor;
+    flip(axes: number | readonly number[]): Tensor;
     conv2d(w: Tensor, opts?: I.Conv2dOptions): Tensor;
     /** Back-propagates from this tensor into `.grad` of the leaves. */
     backward(gradOutput?: Tensor): void;
@@ -97,5 +98,6 @@ P.pad = function (widths, value) { return L.pad(this, widths, value); };
 P.squeeze = function (axes) { return L.squeeze(this, axes); };
 P.unsqueeze = function (axis) { return L.unsqueeze(this, axis); };
 P.flatten = function (start) { return L.flatten(this, start); };
+P.flip = function (axes) { return C.flip(this, axes); };
 P.conv2d = function (w, opts) { return I.conv2d(this, w, opts); };
 P.backward = function (g) { backward(this, g); };

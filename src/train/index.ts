@@ -1,5 +1,5 @@
 /** Training: `fit`, evaluation, checkpoints (safetensors, atomic), run folders and HTML reports. */
-export { foreground, probabilities, toLossInput } from './outputs.js';
+export { foreground, mirroredProbabilities, probabilities, toLossInput } from './outputs.js';
 export { predictSlidingWindow, type SlidingWindowOptions } from './sliding-window.js';
 export { evaluateModel, fit, NonFiniteError, predictBatch, type EpochInfo, type ModelEvaluation, type FitOptions, type FitResult, type Scheduler, type StepInfo } from './trainer.js';
 export { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';

@@ -3,7 +3,7 @@ import type { Sample } from '../data/types.js';
 import type { Module } from '../nn/module.js';
 import { noGrad, tensor, type TypedArray } from '../tensor/index.js';
 import { tidyBatch } from './batch-limit.js';
-import { probabilities } from './outputs.js';
+import { mirroredProbabilities, probabilities } from './outputs.js';
 import { readAhead } from './read-ahead.js';
 
 export interface SlidingWindowOptions {
@@ -13,6 +13,8 @@ export interface SlidingWindowOptions {
   stride?: number;
   /** Patches per forward pass (default 16). */
   batchSize?: number;
+  /** Average each patch's prediction with its mirror images' (`mirroredProbabilities`): four passes. */
+  mirror?: boolean;
 }
 
 /**
@@ -37,7 +39,12 @@ export async function predictSlidingWindow(model: Module, sample: Sample, opts: 
     for (let b = 0; b < count; b += batchSize) {
       await readAhead(reads);
       const n = Math.min(batchSize, count - b);
-      const probs = tidyBatch('predictSlidingWindow', n, () => noGrad(() => probabilities(model.forward(tensor(patches.subarray(b * inSize, (b + n) * inSize), [n, channels, patch, patch])))));
+      const probs = tidyBatch('predictSlidingWindow', n, () =>
+        noGrad(() => {
+          const x = tensor(patches.subarray(b * inSize, (b + n) * inSize), [n, channels, patch, patch]);
+          return opts.mirror ? mirroredProbabilities(model, x) : probabilities(model.forward(x));
+        }),
+      );
       classes = probs.shape[1];
       reads.push(probs.data());
       // safe before the read ends: a read holds its buffer until it is done

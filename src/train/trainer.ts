@@ -1,5 +1,5 @@
 import { concat, resize } from '../autograd/index.js';
-import { foreground, probabilities, toLossInput } from './outputs.js';
+import { foreground, mirroredProbabilities, probabilities, toLossInput } from './outputs.js';
 import { predictSlidingWindow, type SlidingWindowOptions } from './sliding-window.js';
 import { Loader, type AugmentOptions } from '../data/loader.js';
 import type { Batch, Dataset } from '../data/types.js';
@@ -185,12 +185,16 @@ function cat(xs: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-/** The model's probabilities on a batch and, with a loss, its value as a tensor (nothing read back). */
-function forwardBatch(model: Module, loss: Loss | null, batch: Batch): { probs: Tensor; l: Tensor | null } {
+/**
+ * The model's probabilities on a batch (averaged with its mirror images' with `mirror`) and, with a loss,
+ * its value on the images as they are, as a tensor (nothing read back).
+ */
+function forwardBatch(model: Module, loss: Loss | null, batch: Batch, mirror = false): { probs: Tensor; l: Tensor | null } {
   return tidyBatch('evaluating the model', batch.ids.length, () =>
     noGrad(() => {
       const logits = model.forward(batch.images);
-      return { probs: keep(probabilities(logits)), l: loss ? keep(loss(toLossInput(logits, loss.takes), batch.masks)) : null };
+      const probs = probabilities(logits);
+      return { probs: keep(mirror ? mirroredProbabilities(model, batch.images, probs) : probs), l: loss ? keep(loss(toLossInput(logits, loss.takes), batch.masks)) : null };
     }),
   );
 }
@@ -235,9 +239,11 @@ export async function evaluateModel(
     window?: SlidingWindowOptions;
     /** Called as images are predicted: how many of `total` so far (a progress bar). */
     onProgress?: (done: number, total: number) => void;
+    /** Test-time augmentation: average each prediction with its mirror images' (`mirroredProbabilities`, four passes); the loss is the plain pass's. */
+    mirror?: boolean;
   } = {},
 ): Promise<ModelEvaluation> {
-  if (opts.window) return evaluateWindowed(model, data, opts.window, opts);
+  if (opts.window) return evaluateWindowed(model, data, { ...opts.window, mirror: opts.mirror ?? opts.window.mirror }, opts);
   const wasTraining = model.training;
   model.eval();
   const loader = new Loader(data, { batchSize: opts.batchSize ?? 8, shuffle: false });
@@ -250,7 +256,7 @@ export async function evaluateModel(
   try {
     for await (const batch of loader.epoch(0)) {
       await readAhead(reads);
-      const { probs: p, l } = forwardBatch(model, loss, batch);
+      const { probs: p, l } = forwardBatch(model, loss, batch, opts.mirror);
       const fg = tidy(() => foreground(p));
       const fgMask = tidy(() => foreground(batch.masks));
       const n = batch.ids.length;

@@ -307,6 +307,23 @@ describe.each(DTYPES)('forward values in %s', (dtype) => {
     );
   });
 
+  it('flip vs naive index math: each flipped axis read backwards', () => {
+    fc.assert(
+      fc.property(
+        shapedValuesArb(shapeArb({ minRank: 1, maxSize: 60 })).chain((sv) => fc.tuple(fc.constant(sv), fc.subarray(sv.shape.map((_, a) => a)))),
+        ([{ shape, values }, axes]) => {
+          const v = values.map(r);
+          const f = ops.flip(mk(v, shape, dtype), axes);
+          expect(f.shape).toEqual(shape);
+          expect(vals(f)).toEqual(Array.from({ length: sizeOf(shape) }, (_, o) => v[ravel(unravel(o, shape).map((k, i) => (axes.includes(i) ? shape[i] - 1 - k : k)), shape)]));
+        },
+      ),
+      RUNS,
+    );
+    expect(tensor([[1, 2], [3, 4]], undefined, { dtype }).flip(1).toArray()).toEqual([[2, 1], [4, 3]]);
+    expect(() => ops.flip(tensor([1, 2], undefined, { dtype }), 1)).toThrow(/flip/);
+  });
+
   it('take past 2^24 elements: float32 indices are an error, float64 ones reach the last element', () => {
     const n = 2 ** 24 + 2;
     const last = [n - 1, n - 2];

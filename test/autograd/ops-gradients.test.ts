@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   abs, clamp, concat, exp, gradcheck, leakyRelu, log, log1p, logSigmoid, logSoftmax, matmul, max, mean, min, neg,
   pad, permute, reciprocal, relu, reshape, sigmoid, slice, softmax, softplus, sqrt, square, squeeze, stack, sum,
-  take, tanh, transpose, unsqueeze, variance, where, add, sub, mul, div, pow, maximum, minimum, broadcastTo, expand, axpby,
+  flip, take, tanh, transpose, unsqueeze, variance, where, add, sub, mul, div, pow, maximum, minimum, broadcastTo, expand, axpby,
 } from '../../src/autograd/index.js';
 import { tensor, type Tensor } from '../../src/tensor/index.js';
 import {
@@ -391,6 +391,18 @@ describe('layout op gradients', () => {
           const indices = f64(idx, ishape);
           expect(take(f64(values, shape), indices).shape).toEqual(ishape);
           check((x) => weightedSum(take(x, indices)), [f64(values, shape)]);
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('flip along any axes', () => {
+    fc.assert(
+      fc.property(
+        shaped({ minRank: 1, maxSize: 12 }).chain((sv) => fc.tuple(fc.constant(sv), fc.subarray(sv.shape.map((_, a) => a), { minLength: 1 }))),
+        ([{ shape, values }, axes]) => {
+          check((x) => weightedSum(flip(x, axes)), [f64(values, shape)]);
         },
       ),
       RUNS,

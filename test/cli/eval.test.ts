@@ -68,6 +68,18 @@ describe('segrad eval', () => {
     expect(r.out).toContain(`lowest IoU: ${worst.id} ${worst.values[0].toFixed(4)}`);
   });
 
+  it('--tta scores the mirrored mean (evaluateModel\'s mirror, tested there) and records it in eval.json', async () => {
+    expect((await captured(() => evaluate.run(['--run', run, '--quiet']))).value).toBe(0);
+    const plain = readJson(join(run, 'eval.json'));
+    expect(plain.tta).toBe(false);
+    const r = await captured(() => evaluate.run(['--run', run, '--tta']));
+    expect(r.value).toBe(0);
+    expect(r.err).toContain('mirrored (4 passes)');
+    const mirrored = readJson(join(run, 'eval.json'));
+    expect(mirrored.tta).toBe(true);
+    expect(mirrored.auc).not.toBe(plain.auc);
+  });
+
   it('loads best.safetensors by default, evaluates other data with --data (all of it), and honours --protocol', async () => {
     const r = await captured(() => evaluate.run(['--run', run, '--data', 'synthetic:blobs?count=6&size=16&seed=9', '--protocol', 'pooled', '--quiet']));
     expect(r.value).toBe(0);

@@ -96,6 +96,28 @@ describe('segrad predict', () => {
     }
   });
 
+  it('--tta: the mean of the four mirrored passes (each mirrored back on the host here), thresholded', async () => {
+    const out = join(root, 'mirrored');
+    const r = await captured(() => predict.run([join(img, 'native.png'), '--run', run, '--out', out, '--tta']));
+    expect(r.value).toBe(0);
+    expect(r.err).toContain('mirrored (4 passes)');
+    const config = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { model: ModelSpec };
+    const model = createModel(config.model);
+    await model.load(join(run, 'best.safetensors'));
+    model.eval();
+    const grey = Float32Array.from(await sharp(join(img, 'native.png')).grayscale().raw().toBuffer(), (v) => v / 255);
+    const mirror = (a: ArrayLike<number>, lr: boolean, ud: boolean) => Float32Array.from({ length: 256 }, (_, q) => a[(ud ? 15 - (q >> 4) : q >> 4) * 16 + (lr ? 15 - (q & 15) : q & 15)]);
+    const mean = new Float64Array(256);
+    for (const [lr, ud] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const p = noGrad(() => probabilities(model.forward(tensor(mirror(grey, lr, ud), [1, 1, 16, 16])))).dataSync();
+      mirror(p, lr, ud).forEach((v, q) => (mean[q] += v / 4));
+    }
+    const mask = await raw(join(out, 'native_mask.png'));
+    // pixels within float rounding of the threshold could go either way: none is, here
+    expect(mean.every((v) => Math.abs(v - 0.5) > 1e-5)).toBe(true);
+    expect(Array.from(mask.data)).toEqual(Array.from(mean, (v) => (v >= 0.5 ? 255 : 0)));
+  });
+
   it('a run with classes=K writes each pixel\'s most probable class index and tints each class its own colour', async () => {
     const multi = join(root, 'run-classes');
     cpSync(run, multi, { recursive: true });

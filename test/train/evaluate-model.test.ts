@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromArrays, stack } from '../../src/data/index.js';
-import { perClassScores, surfaceScores } from '../../src/metrics/index.js';
-import { models, noGrad, train } from '../../src/index.js';
+import { evaluateSync, perClassScores, surfaceScores } from '../../src/metrics/index.js';
+import { losses, models, noGrad, tensor, train } from '../../src/index.js';
 
 /** Four 8×8 one-channel images with class-index masks: a left band of class 1, a lower block of class 2. */
 function threeClassData() {
@@ -58,5 +58,45 @@ describe('evaluateModel progress', () => {
     calls.length = 0;
     await train.evaluateModel(model, null, data, { window: { patch: 8 }, onProgress: (done, total) => calls.push([done, total]) });
     expect(calls).toEqual([[1, 4], [2, 4], [3, 4], [4, 4]]);
+  });
+});
+
+describe('evaluateModel with mirroring (test-time augmentation)', () => {
+  it('scores the mean of the four mirrored passes, batched and by sliding window; the loss stays the plain pass\'s', async () => {
+    const H = 8;
+    const data = fromArrays(
+      Array.from({ length: 3 }, (_, i) => ({
+        image: Float32Array.from({ length: H * H }, (_, q) => ((q * 5 + i * 11) % 13) / 12),
+        mask: Uint8Array.from({ length: H * H }, (_, q) => (q % H < 3 + i && q < 40 ? 1 : 0)),
+      })),
+      { height: H, width: H },
+    );
+    const model = new models.UNet({ inChannels: 1, outChannels: 1, widths: [4, 8], seed: 5 });
+    model.eval();
+    const batch = stack(await Promise.all(data.ids.map((_, i) => data.get(i))));
+    const images = batch.images.dataSync() as Float32Array;
+    // mirrored on the host: image n's pixel (y, x) read from (ud ? 7 − y : y, lr ? 7 − x : x)
+    const mirror = (a: ArrayLike<number>, lr: boolean, ud: boolean) =>
+      Float32Array.from({ length: a.length }, (_, q) => {
+        const [n, y, x] = [Math.floor(q / 64), Math.floor(q / 8) % 8, q % 8];
+        return a[n * 64 + (ud ? 7 - y : y) * 8 + (lr ? 7 - x : x)];
+      });
+    const mean = new Float32Array(images.length);
+    for (const [lr, ud] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const p = noGrad(() => train.probabilities(model.forward(tensor(mirror(images, lr, ud), [3, 1, H, H])))).dataSync();
+      mirror(p, lr, ud).forEach((v, q) => (mean[q] += v / 4));
+    }
+    const masks = batch.masks.dataSync() as Float32Array;
+    const expected = evaluateSync(mean, masks, { shape: [3, 1, H, H] });
+    const loss = losses.dice();
+    const plain = await train.evaluateModel(model, loss, data, { batchSize: 2 });
+    const got = await train.evaluateModel(model, loss, data, { batchSize: 2, mirror: true, keepPredictions: true });
+    Array.from(got.predictions!.probs).forEach((v, q) => expect(v).toBeCloseTo(mean[q], 6));
+    expect(got.auc).toBeCloseTo(expected.auc, 6);
+    expect(got.iou).toBeCloseTo(expected.iou, 6);
+    expect(got.loss).toBe(plain.loss);
+    expect(Array.from(got.predictions!.probs)).not.toEqual(Array.from((await train.evaluateModel(model, null, data, { keepPredictions: true })).predictions!.probs));
+    const windowed = await train.evaluateModel(model, null, data, { window: { patch: 8 }, mirror: true, keepPredictions: true });
+    Array.from(windowed.predictions!.probs).forEach((v, q) => expect(v).toBeCloseTo(mean[q], 6));
   });
 });

@@ -3,9 +3,9 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { noGrad } from '../../tensor/engine.js';
 import { scalarLike } from '../graph.js';
 import { add, div, equal, exp, greater, log, maximum, minimum, mul, square, sub, where } from './elementwise.js';
-import { reshape, unsqueeze, broadcastTo } from './layout.js';
+import { reshape, unsqueeze, broadcastTo, take } from './layout.js';
 import { max, sum, type ReduceOptions } from './reduce.js';
-import { arange } from '../../tensor/creation.js';
+import { arange, tensor } from '../../tensor/creation.js';
 import { cast } from './elementwise.js';
 
 /** Ops composed from primitives: their gradients follow from the primitives' rules. */
@@ -69,6 +69,28 @@ export function oneHot(indices: Tensor, numClasses: number, axis = -1): Tensor {
     shape[ax] = numClasses;
     return equal(unsqueeze(indices, ax), reshape(classes, shape));
   });
+}
+
+/**
+ * Reverses the order of the elements along `axes`: on `[N, C, H, W]` images axis 3 mirrors left–right
+ * and axis 2 upside down. A gather (`take`), so its gradient is the same flip back.
+ * @example flip(tensor([[1, 2], [3, 4]]), 1) // [[2, 1], [4, 3]]
+ */
+export function flip(x: Tensor, axes: number | readonly number[]): Tensor {
+  const flipped = normAxes(axes, x.shape, 'flip').filter((a) => x.shape[a] > 1);
+  if (flipped.length === 0) return x;
+  // the source of each output element, walked with one counter per axis (last fastest)
+  const index = x.dtype === 'float64' ? new Float64Array(x.size) : new Float32Array(x.size);
+  const strides = x.shape.map((_, a) => x.shape.slice(a + 1).reduce((p, d) => p * d, 1));
+  const at = new Array<number>(x.rank).fill(0);
+  for (let i = 0; i < x.size; i++) {
+    let source = 0;
+    for (let a = 0; a < x.rank; a++) source += (flipped.includes(a) ? x.shape[a] - 1 - at[a] : at[a]) * strides[a];
+    index[i] = source;
+    for (let a = x.rank - 1; a >= 0 && ++at[a] === x.shape[a]; a--) at[a] = 0;
+  }
+  // kept for the backward pass (take records it); a tidy scope frees it with the other intermediates
+  return take(x, tensor(index, x.shape, { dtype: x.dtype }));
 }
 
 /** A tensor like `x` with every element set to `v` (same dtype and backend). */

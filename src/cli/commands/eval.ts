@@ -23,6 +23,8 @@ usage: segrad eval --run DIR [options]
   --patch N           predict each whole image from overlapping N×N patches (models trained on patches,
                       e.g. DRIVE); metrics inside the field of view when the data carries one
   --stride N          step between patches (default N/2)
+  --tta               test-time augmentation: average each prediction with those of the image mirrored
+                      left-right, upside down and both (four passes, as nnU-Net does)
   --backend B         cpu (default) | gpu[:mode]
   --skip-bad          skip unreadable files with a warning
   --quiet             print only the table
@@ -37,10 +39,11 @@ predicted foreground shares, to find the images the model fails on; the three lo
 examples:
   segrad eval --run runs/unet-all
   segrad eval --run runs/unet-all --checkpoint last --protocol pooled
+  segrad eval --run runs/unet-all --tta
   segrad eval --run runs/isic-all --data folder:/data/other-clinic --split all
   segrad eval --run runs/drive-all --data "drive:/data/DRIVE?subset=test&mode=full" --patch 64 --stride 32 --protocol pooled`;
 
-const KNOWN = ['run', 'checkpoint', 'data', 'split', 'protocol', 'threshold', 'batch', 'patch', 'stride', 'backend', 'skip-bad', 'quiet'];
+const KNOWN = ['run', 'checkpoint', 'data', 'split', 'protocol', 'threshold', 'batch', 'patch', 'stride', 'tta', 'backend', 'skip-bad', 'quiet'];
 
 /** What `segrad train` records in config.json that eval and predict need. */
 export interface RunConfig {
@@ -85,7 +88,7 @@ export const evaluate: Command = {
   summary: 'score a trained run (best or last checkpoint) on its test split or on other data',
   usage,
   async run(argv) {
-    const { options: o, positional } = parseArgs(argv, { known: KNOWN, flags: ['skip-bad', 'quiet'] }, 'eval');
+    const { options: o, positional } = parseArgs(argv, { known: KNOWN, flags: ['tta', 'skip-bad', 'quiet'] }, 'eval');
     if (positional.length) throw new UsageError(`eval: unexpected argument '${positional[0]}' (see 'segrad eval --help')`);
     const { run, config } = await openRun(o, 'eval');
     const protocol = String(o.protocol ?? 'per-image');
@@ -118,11 +121,12 @@ export const evaluate: Command = {
     if (window && window.patch % multiple) throw new UsageError(`eval: --patch ${window.patch} must be divisible by ${multiple} for ${config.model.name}`);
     if (!window && height % multiple || width % multiple) throw new Error(`${spec} has ${height}x${width} images; ${config.model.name} needs sizes divisible by ${multiple} (set ?size= in --data)`);
 
-    if (!o.quiet) console.error(`segrad eval: ${config.model.name} from ${file}${epoch !== null ? ` (epoch ${epoch + 1})` : ''} · data ${spec} (${splitName}: ${data.length} images) · ${protocol} · backend ${backend}`);
+    const tta = Boolean(o.tta);
+    if (!o.quiet) console.error(`segrad eval: ${config.model.name} from ${file}${epoch !== null ? ` (epoch ${epoch + 1})` : ''} · data ${spec} (${splitName}: ${data.length} images) · ${protocol}${tta ? ' · mirrored (4 passes)' : ''} · backend ${backend}`);
     const t0 = performance.now();
     const loss = config.lossSpec && !window ? lossByName(config.lossSpec.name, config.lossSpec.options) : null;
     const bar = countBar('evaluating', 'images', Boolean(o.quiet));
-    const s = await evaluateModel(model, loss, data, { batchSize, protocol, threshold, window, keepPredictions: true, onProgress: bar.update }).finally(bar.stop);
+    const s = await evaluateModel(model, loss, data, { batchSize, protocol, threshold, window, mirror: tta, keepPredictions: true, onProgress: bar.update }).finally(bar.stop);
     const p = s.predictions!;
     const rows = imageRows(p.probs, p.masks, { shape: p.shape, ids: p.ids, threshold, fov: p.fov });
     await writeFileAtomic(run.path('eval-images.csv'), imagesCsv(rows));
@@ -140,6 +144,7 @@ export const evaluate: Command = {
       images: data.length,
       protocol,
       threshold,
+      tta,
       ...(window ? { patch: window.patch, stride: window.stride ?? Math.floor(window.patch / 2) } : {}),
       seconds,
       evaluated: new Date().toISOString(),

@@ -1,6 +1,6 @@
 import { datasetFromSpec, decodeFile, imageFiles, interleavedToPlanar, loadSharp, readImageInfo, resizeBilinear, windowFromSpec } from '../../data/index.js';
 import { classIndices } from '../../metrics/index.js';
-import { probabilities } from '../../train/index.js';
+import { mirroredProbabilities, probabilities } from '../../train/index.js';
 import { noGrad, tensor, tidy } from '../../tensor/index.js';
 import { numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
@@ -16,6 +16,8 @@ usage: segrad predict IMAGE|FOLDER... --run DIR [options]
   --threshold X       one-class runs: foreground where the probability is >= X (default 0.5)
   --checkpoint C      best (default) | last
   --size HxW          the model's input size (default: the size of the run's training images)
+  --tta               test-time augmentation: average the prediction with those of the image mirrored
+                      left-right, upside down and both (four passes, as nnU-Net does)
   --backend B         cpu (default) | gpu[:mode]
 
 Each image is read as the run's training images were (with the window of its --data, if it has one),
@@ -30,7 +32,7 @@ examples:
   segrad predict scans/ --run runs/unet-all
   segrad predict ISIC_0000000.jpg --run runs/isic-all --threshold 0.4 --checkpoint last`;
 
-const KNOWN = ['run', 'out', 'threshold', 'checkpoint', 'size', 'backend'];
+const KNOWN = ['run', 'out', 'threshold', 'checkpoint', 'size', 'tta', 'backend'];
 
 /** Overlay tints: one class red; several classes these in turn (class 1 red, 2 green, …). */
 const CLASS_COLOURS: readonly (readonly [number, number, number])[] = [[255, 0, 0], [0, 255, 0], [0, 96, 255], [255, 255, 0], [255, 0, 255], [0, 255, 255]];
@@ -54,7 +56,7 @@ export const predict: Command = {
   summary: 'segment images with a trained run: <name>_mask.png and <name>_overlay.png',
   usage,
   async run(argv) {
-    const { options: o, positional } = parseArgs(argv, { known: KNOWN }, 'predict');
+    const { options: o, positional } = parseArgs(argv, { known: KNOWN, flags: ['tta'] }, 'predict');
     const { run, config } = await openRun(o, 'predict');
     if (positional.length === 0) throw new UsageError(`predict: no images given (usage: segrad predict IMAGE|FOLDER... --run DIR)`);
     const files = await imageFiles(positional);
@@ -85,7 +87,7 @@ export const predict: Command = {
     const { mkdir } = await import('node:fs/promises');
     await mkdir(out, { recursive: true });
     const sharp = await loadSharp();
-    console.error(`segrad predict: ${config.model.name} from ${weights} · input ${size[0]}×${size[1]}×${channels} · threshold ${threshold} · backend ${backend}`);
+    console.error(`segrad predict: ${config.model.name} from ${weights} · input ${size[0]}×${size[1]}×${channels} · threshold ${threshold}${o.tta ? ' · mirrored (4 passes)' : ''} · backend ${backend}`);
 
     const used = new Map<string, number>();
     let failed = 0;
@@ -95,7 +97,12 @@ export const predict: Command = {
         const [H, W] = [info.height, info.width];
         const px = await decodeFile(file, { kind: 'image', channels, size, window });
         const x = interleavedToPlanar(px.data, px.height, px.width, channels);
-        const prob = tidy(() => noGrad(() => probabilities(model.forward(tensor(x, [1, channels, size[0], size[1]])))));
+        const prob = tidy(() =>
+          noGrad(() => {
+            const input = tensor(x, [1, channels, size[0], size[1]]);
+            return o.tta ? mirroredProbabilities(model, input) : probabilities(model.forward(input));
+          }),
+        );
         const small = (await prob.data()) as Float32Array;
         prob.dispose();
         const full = size[0] === H && size[1] === W ? small : resizeBilinear(Float32Array.from(small), classes, size[0], size[1], H, W);
