@@ -8,3 +8,4 @@ export {
 export { classIndices, perClassScores, type ClassScores, type PerClassOptions } from './per-class.js';
 export { imageRows, type ImageRow } from './image-rows.js';
 export { surfaceDistances, surfaceScores, type SurfaceDistances, type SurfaceOptions, type SurfaceScores } from './surface.js';
+export { keepLargestComponent, labelComponents, type Components } from './components.js';

@@ -4,7 +4,7 @@ import { predictSlidingWindow, type SlidingWindowOptions } from './sliding-windo
 import { Loader, type AugmentOptions } from '../data/loader.js';
 import type { Batch, Dataset } from '../data/types.js';
 import { adaptiveLogSlope, type AdaptiveLogLoss, type Loss } from '../losses/index.js';
-import { evaluateSync, perClassScores, surfaceScores, type ClassScores, type EvaluationResult, type SurfaceScores } from '../metrics/index.js';
+import { evaluateSync, keepLargestComponent, perClassScores, surfaceScores, type ClassScores, type EvaluationResult, type SurfaceScores } from '../metrics/index.js';
 import type { Module } from '../nn/module.js';
 import { Adam, AdamW } from '../nn/optim/adam.js';
 import type { Optimizer } from '../nn/optim/optimizer.js';
@@ -241,6 +241,8 @@ export async function evaluateModel(
     onProgress?: (done: number, total: number) => void;
     /** Test-time augmentation: average each prediction with its mirror images' (`mirroredProbabilities`, four passes); the loss is the plain pass's. */
     mirror?: boolean;
+    /** Post-processing for one object per image: keep each image's largest predicted component (`keepLargestComponent`) before scoring; one-class models only. */
+    keepLargest?: boolean;
   } = {},
 ): Promise<ModelEvaluation> {
   if (opts.window) return evaluateWindowed(model, data, { ...opts.window, mirror: opts.mirror ?? opts.window.mirror }, opts);
@@ -282,7 +284,7 @@ export async function evaluateModel(
   const lossSum = batches.reduce((a, b) => a + b.loss * b.n, 0);
   const scored = scoreCollected(
     { probs: batches.map((b) => b.probs), masks: batches.map((b) => b.masks), fovs: fovs.length === batches.length ? fovs : [], classProbs: batches.flatMap((b) => (b.classProbs ? [b.classProbs] : [])), classMasks: batches.flatMap((b) => (b.classMasks ? [b.classMasks] : [])) },
-    { ids, plane: shape, classes, protocol: opts.protocol ?? 'per-image', threshold: opts.threshold, keepPredictions: opts.keepPredictions },
+    { ids, plane: shape, classes, protocol: opts.protocol ?? 'per-image', threshold: opts.threshold, keepPredictions: opts.keepPredictions, keepLargest: opts.keepLargest },
   );
   return { ...scored, loss: loss ? lossSum / ids.length : NaN };
 }
@@ -294,11 +296,12 @@ export async function evaluateModel(
  */
 function scoreCollected(
   parts: { probs: Float32Array[]; masks: Float32Array[]; fovs: Float32Array[]; classProbs: Float32Array[]; classMasks: Float32Array[] },
-  o: { ids: string[]; plane: number[]; classes: number; protocol: 'per-image' | 'pooled'; threshold?: number; keepPredictions?: boolean },
+  o: { ids: string[]; plane: number[]; classes: number; protocol: 'per-image' | 'pooled'; threshold?: number; keepPredictions?: boolean; keepLargest?: boolean },
 ): Omit<ModelEvaluation, 'loss'> {
-  const P = cat(parts.probs);
-  const M = cat(parts.masks);
   const shape = [o.ids.length, ...o.plane];
+  if (o.keepLargest && o.classes > 1) throw new Error(`evaluateModel: keepLargest keeps the largest object of a one-class model's prediction; this model predicts ${o.classes} classes`);
+  const P = o.keepLargest ? keepLargestComponent(cat(parts.probs), { shape, threshold: o.threshold }) : cat(parts.probs);
+  const M = cat(parts.masks);
   const fov = parts.fovs.length ? cat(parts.fovs) : undefined;
   const result = evaluateSync(P, M, { shape, protocol: o.protocol, threshold: o.threshold, mask: fov });
   const perClass = o.classes > 1 ? perClassScores(cat(parts.classProbs), cat(parts.classMasks), { shape: [o.ids.length, o.classes, o.plane[1], o.plane[2]], protocol: o.protocol, fov }) : undefined;
@@ -311,7 +314,7 @@ async function evaluateWindowed(
   model: Module,
   data: Dataset,
   window: SlidingWindowOptions,
-  opts: { protocol?: 'per-image' | 'pooled'; threshold?: number; keepPredictions?: boolean; onProgress?: (done: number, total: number) => void },
+  opts: { protocol?: 'per-image' | 'pooled'; threshold?: number; keepPredictions?: boolean; keepLargest?: boolean; onProgress?: (done: number, total: number) => void },
 ): Promise<ModelEvaluation> {
   const probs: Float32Array[] = [];
   const masks: Float32Array[] = [];
@@ -344,7 +347,7 @@ async function evaluateWindowed(
   }
   const scored = scoreCollected(
     { probs, masks, fovs: fovs.length === ids.length ? fovs : [], classProbs, classMasks },
-    { ids, plane: shape, classes: K, protocol: opts.protocol ?? 'pooled', threshold: opts.threshold, keepPredictions: opts.keepPredictions },
+    { ids, plane: shape, classes: K, protocol: opts.protocol ?? 'pooled', threshold: opts.threshold, keepPredictions: opts.keepPredictions, keepLargest: opts.keepLargest },
   );
   return { ...scored, loss: NaN };
 }

@@ -68,7 +68,7 @@ describe('segrad eval', () => {
     expect(r.out).toContain(`lowest IoU: ${worst.id} ${worst.values[0].toFixed(4)}`);
   });
 
-  it('--tta scores the mirrored mean (evaluateModel\'s mirror, tested there) and records it in eval.json', async () => {
+  it('--tta scores the mirrored mean and --keep-largest the largest object (evaluateModel\'s options, tested there), recorded in eval.json', async () => {
     expect((await captured(() => evaluate.run(['--run', run, '--quiet']))).value).toBe(0);
     const plain = readJson(join(run, 'eval.json'));
     expect(plain.tta).toBe(false);
@@ -78,6 +78,9 @@ describe('segrad eval', () => {
     const mirrored = readJson(join(run, 'eval.json'));
     expect(mirrored.tta).toBe(true);
     expect(mirrored.auc).not.toBe(plain.auc);
+    expect(plain.keepLargest).toBe(false);
+    expect((await captured(() => evaluate.run(['--run', run, '--keep-largest', '--quiet']))).value).toBe(0);
+    expect(readJson(join(run, 'eval.json')).keepLargest).toBe(true);
   });
 
   it('loads best.safetensors by default, evaluates other data with --data (all of it), and honours --protocol', async () => {

@@ -8,6 +8,7 @@ import { predict } from '../../src/cli/commands/predict.js';
 import { train } from '../../src/cli/commands/train.js';
 import { main } from '../../src/cli/main.js';
 import { createModel, probabilities, type ModelSpec } from '../../src/train/index.js';
+import { labelComponents } from '../../src/metrics/index.js';
 import { noGrad, tensor } from '../../src/tensor/index.js';
 import { captured } from '../helpers/cli.js';
 import { writePng16 } from '../data/fixtures.js';
@@ -118,6 +119,28 @@ describe('segrad predict', () => {
     expect(Array.from(mask.data)).toEqual(Array.from(mean, (v) => (v >= 0.5 ? 255 : 0)));
   });
 
+  it('--keep-largest: only the largest predicted object is left in the mask', async () => {
+    // two bright discs, 5 and 3 pixels across, far apart: the model finds both
+    const discs = Buffer.alloc(16 * 16 * 3);
+    for (let q = 0; q < 256; q++) {
+      const [y, x] = [q >> 4, q & 15];
+      const v = (y - 4) ** 2 + (x - 4) ** 2 <= 6.5 || (y - 11) ** 2 + (x - 11) ** 2 <= 2 ? 220 : 25;
+      discs.fill(v, 3 * q, 3 * q + 3);
+    }
+    await sharp(discs, { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(join(img, 'two.png'));
+    const out = join(root, 'largest');
+    const plainMask = async () => (await raw(join(out, 'two_mask.png'))).data;
+    expect((await captured(() => predict.run([join(img, 'two.png'), '--run', run, '--out', out]))).value).toBe(0);
+    const plain = labelComponents(await plainMask(), { height: 16, width: 16 });
+    expect(plain.sizes.length).toBeGreaterThan(1);
+    const r = await captured(() => predict.run([join(img, 'two.png'), '--run', run, '--out', out, '--keep-largest']));
+    expect(r.value).toBe(0);
+    expect(r.err).toContain('largest object only');
+    const kept = await plainMask();
+    const largest = plain.sizes.indexOf(Math.max(...plain.sizes)) + 1;
+    expect(Array.from(kept)).toEqual(Array.from(plain.labels, (l) => (l === largest ? 255 : 0)));
+  });
+
   it('a run with classes=K writes each pixel\'s most probable class index and tints each class its own colour', async () => {
     const multi = join(root, 'run-classes');
     cpSync(run, multi, { recursive: true });
@@ -148,6 +171,9 @@ describe('segrad predict', () => {
     const threshold = await captured(() => main(['predict', join(img, 'native.png'), '--run', multi, '--threshold', '0.3']));
     expect(threshold.value).toBe(2);
     expect(threshold.err).toMatch(/--threshold applies to one-class runs; .* has 3 classes/);
+    const largest = await captured(() => main(['predict', join(img, 'native.png'), '--run', multi, '--keep-largest']));
+    expect(largest.value).toBe(2);
+    expect(largest.err).toMatch(/--keep-largest keeps the largest object of a one-class run's prediction; .* has 3 classes/);
   });
 
   it('reads images through the window of the run\'s --data, as training did: a 16-bit image gives the 8-bit one\'s mask and overlay', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromArrays, stack } from '../../src/data/index.js';
-import { evaluateSync, perClassScores, surfaceScores } from '../../src/metrics/index.js';
-import { losses, models, noGrad, tensor, train } from '../../src/index.js';
+import { evaluateSync, keepLargestComponent, perClassScores, surfaceScores } from '../../src/metrics/index.js';
+import { losses, models, nn, noGrad, tensor, train, type Tensor } from '../../src/index.js';
 
 /** Four 8×8 one-channel images with class-index masks: a left band of class 1, a lower block of class 2. */
 function threeClassData() {
@@ -98,5 +98,36 @@ describe('evaluateModel with mirroring (test-time augmentation)', () => {
     expect(Array.from(got.predictions!.probs)).not.toEqual(Array.from((await train.evaluateModel(model, null, data, { keepPredictions: true })).predictions!.probs));
     const windowed = await train.evaluateModel(model, null, data, { window: { patch: 8 }, mirror: true, keepPredictions: true });
     Array.from(windowed.predictions!.probs).forEach((v, q) => expect(v).toBeCloseTo(mean[q], 6));
+  });
+});
+
+describe('evaluateModel keeping the largest object', () => {
+  it('scores each image\'s largest predicted component only; several classes are an error', async () => {
+    const H = 8;
+    // images with two bright blocks each, one of them in the mask: a model that follows brightness predicts both
+    const data = fromArrays(
+      Array.from({ length: 3 }, (_, i) => ({
+        image: Float32Array.from({ length: H * H }, (_, q) => ((q % H < 3 && q < 24 + 8 * i) || (q % H > 5 && q >= 48) ? 0.9 : 0.1)),
+        mask: Uint8Array.from({ length: H * H }, (_, q) => (q % H < 3 && q < 24 + 8 * i ? 1 : 0)),
+      })),
+      { height: H, width: H },
+    );
+    const model = new (class extends nn.Module {
+      forward(x: Tensor): Tensor {
+        return x.sub(0.5).mul(10); // bright is foreground
+      }
+    })();
+    const plain = await train.evaluateModel(model, null, data, { keepPredictions: true, threshold: 0.45 });
+    const p = plain.predictions!;
+    const kept = keepLargestComponent(p.probs, { shape: p.shape, threshold: 0.45 });
+    expect(Array.from(kept)).not.toEqual(Array.from(p.probs)); // something was removed, so the scores could differ
+    const got = await train.evaluateModel(model, null, data, { keepPredictions: true, threshold: 0.45, keepLargest: true });
+    expect(Array.from(got.predictions!.probs)).toEqual(Array.from(kept));
+    const expected = evaluateSync(kept, p.masks, { shape: p.shape, threshold: 0.45 });
+    for (const k of ['iou', 'dice', 'precision', 'auc'] as const) expect(got[k]).toBe(expected[k]);
+    // the stray 2×2 block is gone, the true one kept
+    expect(plain.iou).toBeLessThan(1);
+    expect(got.iou).toBe(1);
+    await expect(train.evaluateModel(new models.UNet({ inChannels: 1, outChannels: 3, widths: [4, 8], seed: 3 }), null, threeClassData(), { keepLargest: true })).rejects.toThrow(/keepLargest keeps the largest object of a one-class model's prediction; this model predicts 3 classes/);
   });
 });

@@ -25,6 +25,8 @@ usage: segrad eval --run DIR [options]
   --stride N          step between patches (default N/2)
   --tta               test-time augmentation: average each prediction with those of the image mirrored
                       left-right, upside down and both (four passes, as nnU-Net does)
+  --keep-largest      keep only each image's largest predicted object (one object per image, such as a
+                      skin lesion; one-class runs)
   --backend B         cpu (default) | gpu[:mode]
   --skip-bad          skip unreadable files with a warning
   --quiet             print only the table
@@ -43,7 +45,7 @@ examples:
   segrad eval --run runs/isic-all --data folder:/data/other-clinic --split all
   segrad eval --run runs/drive-all --data "drive:/data/DRIVE?subset=test&mode=full" --patch 64 --stride 32 --protocol pooled`;
 
-const KNOWN = ['run', 'checkpoint', 'data', 'split', 'protocol', 'threshold', 'batch', 'patch', 'stride', 'tta', 'backend', 'skip-bad', 'quiet'];
+const KNOWN = ['run', 'checkpoint', 'data', 'split', 'protocol', 'threshold', 'batch', 'patch', 'stride', 'tta', 'keep-largest', 'backend', 'skip-bad', 'quiet'];
 
 /** What `segrad train` records in config.json that eval and predict need. */
 export interface RunConfig {
@@ -88,7 +90,7 @@ export const evaluate: Command = {
   summary: 'score a trained run (best or last checkpoint) on its test split or on other data',
   usage,
   async run(argv) {
-    const { options: o, positional } = parseArgs(argv, { known: KNOWN, flags: ['tta', 'skip-bad', 'quiet'] }, 'eval');
+    const { options: o, positional } = parseArgs(argv, { known: KNOWN, flags: ['tta', 'keep-largest', 'skip-bad', 'quiet'] }, 'eval');
     if (positional.length) throw new UsageError(`eval: unexpected argument '${positional[0]}' (see 'segrad eval --help')`);
     const { run, config } = await openRun(o, 'eval');
     const protocol = String(o.protocol ?? 'per-image');
@@ -122,11 +124,13 @@ export const evaluate: Command = {
     if (!window && height % multiple || width % multiple) throw new Error(`${spec} has ${height}x${width} images; ${config.model.name} needs sizes divisible by ${multiple} (set ?size= in --data)`);
 
     const tta = Boolean(o.tta);
-    if (!o.quiet) console.error(`segrad eval: ${config.model.name} from ${file}${epoch !== null ? ` (epoch ${epoch + 1})` : ''} · data ${spec} (${splitName}: ${data.length} images) · ${protocol}${tta ? ' · mirrored (4 passes)' : ''} · backend ${backend}`);
+    const keepLargest = Boolean(o['keep-largest']);
+    if (keepLargest && classes > 1) throw new UsageError(`eval: --keep-largest keeps the largest object of a one-class run's prediction; ${run.dir} predicts ${classes} classes`);
+    if (!o.quiet) console.error(`segrad eval: ${config.model.name} from ${file}${epoch !== null ? ` (epoch ${epoch + 1})` : ''} · data ${spec} (${splitName}: ${data.length} images) · ${protocol}${tta ? ' · mirrored (4 passes)' : ''}${keepLargest ? ' · largest object only' : ''} · backend ${backend}`);
     const t0 = performance.now();
     const loss = config.lossSpec && !window ? lossByName(config.lossSpec.name, config.lossSpec.options) : null;
     const bar = countBar('evaluating', 'images', Boolean(o.quiet));
-    const s = await evaluateModel(model, loss, data, { batchSize, protocol, threshold, window, mirror: tta, keepPredictions: true, onProgress: bar.update }).finally(bar.stop);
+    const s = await evaluateModel(model, loss, data, { batchSize, protocol, threshold, window, mirror: tta, keepLargest, keepPredictions: true, onProgress: bar.update }).finally(bar.stop);
     const p = s.predictions!;
     const rows = imageRows(p.probs, p.masks, { shape: p.shape, ids: p.ids, threshold, fov: p.fov });
     await writeFileAtomic(run.path('eval-images.csv'), imagesCsv(rows));
@@ -145,6 +149,7 @@ export const evaluate: Command = {
       protocol,
       threshold,
       tta,
+      keepLargest,
       ...(window ? { patch: window.patch, stride: window.stride ?? Math.floor(window.patch / 2) } : {}),
       seconds,
       evaluated: new Date().toISOString(),

@@ -1,5 +1,5 @@
 import { datasetFromSpec, decodeFile, imageFiles, interleavedToPlanar, loadSharp, readImageInfo, resizeBilinear, windowFromSpec } from '../../data/index.js';
-import { classIndices } from '../../metrics/index.js';
+import { classIndices, keepLargestComponent } from '../../metrics/index.js';
 import { mirroredProbabilities, probabilities } from '../../train/index.js';
 import { noGrad, tensor, tidy } from '../../tensor/index.js';
 import { numberOpt, parseArgs, UsageError } from '../args.js';
@@ -18,6 +18,8 @@ usage: segrad predict IMAGE|FOLDER... --run DIR [options]
   --size HxW          the model's input size (default: the size of the run's training images)
   --tta               test-time augmentation: average the prediction with those of the image mirrored
                       left-right, upside down and both (four passes, as nnU-Net does)
+  --keep-largest      keep only the largest predicted object of each image (one object per image, such
+                      as a skin lesion; one-class runs)
   --backend B         cpu (default) | gpu[:mode]
 
 Each image is read as the run's training images were (with the window of its --data, if it has one),
@@ -32,7 +34,7 @@ examples:
   segrad predict scans/ --run runs/unet-all
   segrad predict ISIC_0000000.jpg --run runs/isic-all --threshold 0.4 --checkpoint last`;
 
-const KNOWN = ['run', 'out', 'threshold', 'checkpoint', 'size', 'tta', 'backend'];
+const KNOWN = ['run', 'out', 'threshold', 'checkpoint', 'size', 'tta', 'keep-largest', 'backend'];
 
 /** Overlay tints: one class red; several classes these in turn (class 1 red, 2 green, …). */
 const CLASS_COLOURS: readonly (readonly [number, number, number])[] = [[255, 0, 0], [0, 255, 0], [0, 96, 255], [255, 255, 0], [255, 0, 255], [0, 255, 255]];
@@ -56,7 +58,7 @@ export const predict: Command = {
   summary: 'segment images with a trained run: <name>_mask.png and <name>_overlay.png',
   usage,
   async run(argv) {
-    const { options: o, positional } = parseArgs(argv, { known: KNOWN, flags: ['tta'] }, 'predict');
+    const { options: o, positional } = parseArgs(argv, { known: KNOWN, flags: ['tta', 'keep-largest'] }, 'predict');
     const { run, config } = await openRun(o, 'predict');
     if (positional.length === 0) throw new UsageError(`predict: no images given (usage: segrad predict IMAGE|FOLDER... --run DIR)`);
     const files = await imageFiles(positional);
@@ -81,13 +83,14 @@ export const predict: Command = {
     const channels = Number(config.model.options.inChannels ?? 1);
     const classes = Number(config.model.options.outChannels ?? 1);
     if (classes > 1 && o.threshold !== undefined) throw new UsageError(`predict: --threshold applies to one-class runs; ${run.dir} has ${classes} classes and each pixel takes its most probable one`);
+    if (classes > 1 && o['keep-largest']) throw new UsageError(`predict: --keep-largest keeps the largest object of a one-class run's prediction; ${run.dir} has ${classes} classes`);
     const window = windowFromSpec(config.data);
     if (channels !== 1 && channels !== 3) throw new Error(`the model of ${run.dir} takes ${channels} channels; predict reads 1- or 3-channel images`);
     const out = String(o.out ?? run.path('predictions'));
     const { mkdir } = await import('node:fs/promises');
     await mkdir(out, { recursive: true });
     const sharp = await loadSharp();
-    console.error(`segrad predict: ${config.model.name} from ${weights} · input ${size[0]}×${size[1]}×${channels} · threshold ${threshold}${o.tta ? ' · mirrored (4 passes)' : ''} · backend ${backend}`);
+    console.error(`segrad predict: ${config.model.name} from ${weights} · input ${size[0]}×${size[1]}×${channels} · threshold ${threshold}${o.tta ? ' · mirrored (4 passes)' : ''}${o['keep-largest'] ? ' · largest object only' : ''} · backend ${backend}`);
 
     const used = new Map<string, number>();
     let failed = 0;
@@ -105,7 +108,8 @@ export const predict: Command = {
         );
         const small = (await prob.data()) as Float32Array;
         prob.dispose();
-        const full = size[0] === H && size[1] === W ? small : resizeBilinear(Float32Array.from(small), classes, size[0], size[1], H, W);
+        const resized = size[0] === H && size[1] === W ? small : resizeBilinear(Float32Array.from(small), classes, size[0], size[1], H, W);
+        const full = o['keep-largest'] ? keepLargestComponent(resized, { shape: [1, 1, H, W], threshold }) : resized;
         const mask = classes === 1 ? thresholded(full, threshold) : Buffer.from(classIndices(full, classes, H * W));
         const rgb = await decodeFile(file, { kind: 'image', channels: 3, size: null, window });
         if (rgb.channels !== 3 || rgb.height !== H || rgb.width !== W) throw new Error(`${file}: decoded to ${rgb.width}×${rgb.height}×${rgb.channels}, expected ${W}×${H}×3`);
