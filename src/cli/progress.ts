@@ -1,5 +1,5 @@
 import { Presets, SingleBar } from 'cli-progress';
-import type { ClassScores, SurfaceScores } from '../metrics/index.js';
+import type { ClassScores, ObjectScores, SurfaceScores } from '../metrics/index.js';
 import type { EpochInfo, StepInfo } from '../train/index.js';
 
 /** Formats seconds as m:ss or h:mm:ss. */
@@ -96,6 +96,16 @@ export function surfaceLine(s: SurfaceScores): string {
   const also = left.length ? `; ${left.join(', ')}` : '';
   if (!s.images) return `boundary: HD95 and ASSD n/a (no image has foreground in both the prediction and the mask${also})`;
   return `boundary: HD95 ${s.hd95.toFixed(2)} px, ASSD ${s.assd.toFixed(2)} px (${s.images} image${s.images === 1 ? '' : 's'}${also})`;
+}
+
+/**
+ * The object counts in one line: connected components of the masks and the predictions, those matched
+ * at IoU > 0.5 with the object F1, and the Data Science Bowl's score.
+ * @example objectLine({ trueObjects: 312, predictedObjects: 298, matched: 270, f1: 0.885, dsb: 0.61, perImage: [] }) // 'objects: 312 in the masks, 298 predicted, 270 matched at IoU > 0.5 (F1 0.8852) · Data Science Bowl score 0.6100'
+ */
+export function objectLine(o: ObjectScores): string {
+  const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : 'n/a');
+  return `objects: ${o.trueObjects} in the masks, ${o.predictedObjects} predicted, ${o.matched} matched at IoU > 0.5 (F1 ${f(o.f1)}) · Data Science Bowl score ${f(o.dsb)}`;
 }
 
 /** A plain text table with aligned columns; numbers with four decimals (a perfect score reads 1.0000, not 1), so counts go in as strings. */

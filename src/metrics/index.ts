@@ -9,3 +9,4 @@ export { classIndices, perClassScores, type ClassScores, type PerClassOptions } 
 export { imageRows, type ImageRow } from './image-rows.js';
 export { surfaceDistances, surfaceScores, type SurfaceDistances, type SurfaceOptions, type SurfaceScores } from './surface.js';
 export { keepLargestComponent, labelComponents, type Components } from './components.js';
+export { DSB_THRESHOLDS, objectScores, type ImageObjects, type ObjectScores } from './objects.js';

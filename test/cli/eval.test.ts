@@ -47,7 +47,7 @@ describe('segrad eval', () => {
     const r = await captured(() => evaluate.run(['--run', run, '--checkpoint', 'last']));
     expect(r.value).toBe(0);
     const [head, ...lines] = readFileSync(join(run, 'eval-images.csv'), 'utf8').trim().split('\n');
-    expect(head).toBe('id,iou,dice,precision,recall,specificity,accuracy,auc,hd95,assd,foreground,predicted');
+    expect(head).toBe('id,iou,dice,precision,recall,specificity,accuracy,auc,hd95,assd,foreground,predicted,true_objects,predicted_objects,matched_objects,dsb');
     const rows = lines.map((l) => l.split(',')).map(([id, ...v]) => ({ id, values: v.map(Number) }));
     const evaluated = readJson(join(run, 'eval.json'));
     expect(rows).toHaveLength(evaluated.images as number);
@@ -64,6 +64,13 @@ describe('segrad eval', () => {
     expect(bounded.reduce((a, x) => a + x.values[7], 0) / bounded.length).toBeCloseTo(surface.hd95, 5);
     expect(bounded.reduce((a, x) => a + x.values[8], 0) / bounded.length).toBeCloseTo(surface.assd, 5);
     expect(r.out).toContain(`boundary: HD95 ${surface.hd95.toFixed(2)} px, ASSD ${surface.assd.toFixed(2)} px (${surface.images} images`);
+    // the object counts: eval.json's totals are the sums of the rows'
+    const objects = evaluated.objects as { trueObjects: number; predictedObjects: number; matched: number; f1: number };
+    const sum = (k: number) => rows.reduce((a, x) => a + x.values[k], 0);
+    expect([sum(11), sum(12), sum(13)]).toEqual([objects.trueObjects, objects.predictedObjects, objects.matched]);
+    expect(objects.trueObjects).toBeGreaterThan(0);
+    expect(objects.f1).toBeCloseTo((2 * objects.matched) / (objects.trueObjects + objects.predictedObjects), 12);
+    expect(r.out).toContain(`objects: ${objects.trueObjects} in the masks, ${objects.predictedObjects} predicted, ${objects.matched} matched at IoU > 0.5`);
     const worst = [...rows].sort((a, b) => a.values[0] - b.values[0])[0];
     expect(r.out).toContain(`lowest IoU: ${worst.id} ${worst.values[0].toFixed(4)}`);
   });

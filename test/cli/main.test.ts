@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
 import { nearest } from '../../src/cli/args.js';
-import { countBar, surfaceLine, textTable } from '../../src/cli/progress.js';
+import { countBar, objectLine, surfaceLine, textTable } from '../../src/cli/progress.js';
 import { VERSION } from '../../src/index.js';
 import { captured } from '../helpers/cli.js';
 
@@ -63,6 +63,13 @@ describe('surfaceLine', () => {
     expect(surfaceLine({ hd95: 3.2, assd: 1.049, images: 38, emptyPrediction: 2, emptyMask: 0 })).toBe('boundary: HD95 3.20 px, ASSD 1.05 px (38 images; 2 with the object missed entirely)');
     expect(surfaceLine({ hd95: 0, assd: 0, images: 1, emptyPrediction: 0, emptyMask: 3 })).toBe('boundary: HD95 0.00 px, ASSD 0.00 px (1 image; 3 with foreground predicted where the mask has none)');
     expect(surfaceLine({ hd95: NaN, assd: NaN, images: 0, emptyPrediction: 4, emptyMask: 0 })).toBe('boundary: HD95 and ASSD n/a (no image has foreground in both the prediction and the mask; 4 with the object missed entirely)');
+  });
+});
+
+describe('objectLine', () => {
+  it('gives the object counts, F1 and the Data Science Bowl score; n/a where there is no object', () => {
+    expect(objectLine({ trueObjects: 312, predictedObjects: 298, matched: 270, f1: 0.88524, dsb: 0.61, perImage: [] })).toBe('objects: 312 in the masks, 298 predicted, 270 matched at IoU > 0.5 (F1 0.8852) · Data Science Bowl score 0.6100');
+    expect(objectLine({ trueObjects: 0, predictedObjects: 0, matched: 0, f1: NaN, dsb: NaN, perImage: [] })).toBe('objects: 0 in the masks, 0 predicted, 0 matched at IoU > 0.5 (F1 n/a) · Data Science Bowl score n/a');
   });
 });
 

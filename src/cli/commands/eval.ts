@@ -1,12 +1,12 @@
 import { datasetFromSpec, type Dataset } from '../../data/index.js';
 import type { Module } from '../../nn/module.js';
 import { lossByName } from '../../losses/index.js';
-import { imageRows, type ImageRow } from '../../metrics/index.js';
+import { imageRows, objectScores, type ImageObjects, type ImageRow } from '../../metrics/index.js';
 import { createModel, evaluateModel, loadCheckpoint, RunFolder, sizeMultiple, writeFileAtomic, type ModelSpec } from '../../train/index.js';
 import { numberOpt, parseArgs, UsageError, type ParsedArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { loadSplit, selectBackend } from '../common.js';
-import { classTable, countBar, surfaceLine, textTable } from '../progress.js';
+import { classTable, countBar, objectLine, surfaceLine, textTable } from '../progress.js';
 
 const usage = `segrad eval: score a trained run on its held-out test split (or on other data)
 
@@ -31,12 +31,15 @@ usage: segrad eval --run DIR [options]
   --skip-bad          skip unreadable files with a warning
   --quiet             print only the table
 
-prints IoU, Dice, precision, recall, specificity, accuracy and AUC, and the boundary distances HD95 and
-ASSD in pixels (mean over the images with foreground in both prediction and mask; the others counted)
+prints IoU, Dice, precision, recall, specificity, accuracy and AUC; the boundary distances HD95 and
+ASSD in pixels (mean over the images with foreground in both prediction and mask; the others counted);
+and the objects (8-connected components) in the masks and the predictions, those matched at IoU > 0.5
+with the object F1, and the 2018 Data Science Bowl's score (mean precision over IoU 0.5…0.95)
 
 writes DIR/eval.json (the metrics, the checkpoint, data, split and protocol used) and DIR/eval-images.csv
-(each image's IoU, Dice, precision, recall, specificity, accuracy, AUC, HD95, ASSD and its true and
-predicted foreground shares, to find the images the model fails on; the three lowest IoUs are printed)
+(each image's IoU, Dice, precision, recall, specificity, accuracy, AUC, HD95, ASSD, its true and
+predicted foreground shares and object counts, to find the images the model fails on; the three lowest
+IoUs are printed)
 
 examples:
   segrad eval --run runs/unet-all
@@ -133,12 +136,14 @@ export const evaluate: Command = {
     const s = await evaluateModel(model, loss, data, { batchSize, protocol, threshold, window, mirror: tta, keepLargest, keepPredictions: true, onProgress: bar.update }).finally(bar.stop);
     const p = s.predictions!;
     const rows = imageRows(p.probs, p.masks, { shape: p.shape, ids: p.ids, threshold, fov: p.fov });
-    await writeFileAtomic(run.path('eval-images.csv'), imagesCsv(rows));
+    const { perImage, ...objects } = objectScores(p.probs, p.masks, { shape: p.shape, threshold, fov: p.fov });
+    await writeFileAtomic(run.path('eval-images.csv'), imagesCsv(rows, perImage));
     const seconds = (performance.now() - t0) / 1000;
     const metrics = { ...(loss ? { loss: s.loss } : {}), iou: s.iou, dice: s.dice, precision: s.precision, recall: s.recall, specificity: s.specificity, accuracy: s.accuracy, auc: s.auc };
     await run.writeJson('eval.json', {
       ...metrics,
       surface: s.surface,
+      objects,
       ...(s.perClass ? { perClass: s.perClass } : {}),
       checkpoint: file,
       epoch,
@@ -156,6 +161,7 @@ export const evaluate: Command = {
     });
     console.log(textTable(['data', ...(loss ? [`loss (${loss.lossName})`] : []), 'IoU', 'Dice', 'precision', 'recall', 'specificity', 'accuracy', 'AUC'], [[`${splitName} (${data.length} images)`, ...(loss ? [s.loss] : []), s.iou, s.dice, s.precision, s.recall, s.specificity, s.accuracy, s.auc]]));
     console.log(surfaceLine(s.surface));
+    console.log(objectLine({ ...objects, perImage }));
     if (s.perClass) console.log(`\n${classTable(s.perClass)}`);
     const worst = rows.filter((r) => Number.isFinite(r.iou)).sort((a, b) => a.iou - b.iou).slice(0, 3);
     if (!o.quiet) {
@@ -166,10 +172,11 @@ export const evaluate: Command = {
   },
 };
 
-/** `eval-images.csv`: a header and one line per image (ids quoted where they hold a comma or quote). */
-function imagesCsv(rows: readonly ImageRow[]): string {
+/** `eval-images.csv`: a header and one line per image (ids quoted where they hold a comma or quote), with its object counts. */
+function imagesCsv(rows: readonly ImageRow[], objects: readonly ImageObjects[]): string {
   const keys = ['iou', 'dice', 'precision', 'recall', 'specificity', 'accuracy', 'auc', 'hd95', 'assd', 'foreground', 'predicted'] as const;
   const quote = (id: string): string => (/[",\n]/.test(id) ? `"${id.replace(/"/g, '""')}"` : id);
-  return [['id', ...keys].join(','), ...rows.map((r) => [quote(r.id), ...keys.map((k) => (Number.isFinite(r[k]) ? r[k].toFixed(6) : 'NaN'))].join(','))].join('\n') + '\n';
+  const counts = (o: ImageObjects): string[] => [String(o.trueObjects), String(o.predictedObjects), String(o.matched), Number.isFinite(o.dsb) ? o.dsb.toFixed(6) : 'NaN'];
+  return [['id', ...keys, 'true_objects', 'predicted_objects', 'matched_objects', 'dsb'].join(','), ...rows.map((r, i) => [quote(r.id), ...keys.map((k) => (Number.isFinite(r[k]) ? r[k].toFixed(6) : 'NaN')), ...counts(objects[i])].join(','))].join('\n') + '\n';
 }
 
