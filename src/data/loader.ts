@@ -11,6 +11,12 @@ export interface AugmentOptions {
   flip?: boolean;
   /** Random rotation by a multiple of 90° (by 0° or 180° only for non-square samples, so batches keep one shape). */
   rotate90?: boolean;
+  /**
+   * Random intensity changes of the image alone, as nnU-Net's: brightness ×0.75…1.25, contrast ×0.75…1.25
+   * about each channel's mean, and gamma 0.7…1.5 (below or above 1 alike), each with probability 0.3 and
+   * drawn per image; values are kept in [0, 1].
+   */
+  intensity?: boolean;
 }
 
 export interface LoaderOptions {
@@ -52,7 +58,7 @@ export class Loader {
     this.seed = opts.seed ?? 0;
     this.prefetch = opts.prefetch ?? 2;
     this.dropLast = opts.dropLast ?? false;
-    this.augment = { flip: opts.augment?.flip ?? false, rotate90: opts.augment?.rotate90 ?? false };
+    this.augment = { flip: opts.augment?.flip ?? false, rotate90: opts.augment?.rotate90 ?? false, intensity: opts.augment?.intensity ?? false };
     if (!Number.isInteger(this.batchSize) || this.batchSize <= 0) throw new Error(`Loader: batchSize must be a positive integer, got ${this.batchSize}`);
     if (!Number.isInteger(this.prefetch) || this.prefetch < 0) throw new Error(`Loader: prefetch must be a non-negative integer, got ${this.prefetch}`);
     if (dataset.length === 0) throw new Error(`Loader: dataset ${dataset.name} is empty`);
@@ -95,7 +101,7 @@ export class Loader {
   private async loadBatch(order: number[], b: number, epoch: number): Promise<Sample[]> {
     const indices = order.slice(b * this.batchSize, (b + 1) * this.batchSize);
     const samples = await Promise.all(indices.map((i) => this.dataset.get(i)));
-    if (!this.augment.flip && !this.augment.rotate90) return samples;
+    if (!this.augment.flip && !this.augment.rotate90 && !this.augment.intensity) return samples;
     return samples.map((s, k) => augmentSample(s, new Rng(mixSeed(this.seed, epoch, b * this.batchSize + k, 0x41554721)), this.augment));
   }
 }
@@ -139,8 +145,17 @@ export function stack(samples: readonly Sample[], source = 'dataset'): Batch {
   };
 }
 
-/** Applies a random flip / 90° rotation drawn from `rng` to image, mask and fov alike. */
+/**
+ * Applies a random flip / 90° rotation drawn from `rng` to image, mask and fov alike, then (with
+ * `intensity`) random brightness, contrast and gamma to the image alone.
+ */
 export function augmentSample(s: Sample, rng: Rng, opts: AugmentOptions): Sample {
+  const turned = turnSample(s, rng, opts);
+  return opts.intensity ? { ...turned, image: intensityChanged(turned.image, turned.shape.channels, rng) } : turned;
+}
+
+/** The random flip and 90° rotation (drawn first, so runs without intensity draw what they always drew). */
+function turnSample(s: Sample, rng: Rng, opts: AugmentOptions): Sample {
   const flipX = opts.flip ? rng.uniform() < 0.5 : false;
   const flipY = opts.flip ? rng.uniform() < 0.5 : false;
   const square = s.shape.height === s.shape.width;
@@ -173,4 +188,30 @@ export function augmentSample(s: Sample, rng: Rng, opts: AugmentOptions): Sample
     ...(s.fov ? { fov: transform(s.fov, 1) } : {}),
     shape: { ...s.shape, height: outH, width: outW },
   };
+}
+
+/** Brightness, contrast and gamma, each drawn with probability 0.3, applied in that order and clipped to [0, 1]. */
+function intensityChanged(image: Float32Array, channels: number, rng: Rng): Float32Array {
+  const drawn = (): number | null => (rng.uniform() < 0.3 ? rng.uniform() : null);
+  const b = drawn();
+  const c = drawn();
+  const g = drawn();
+  if (b === null && c === null && g === null) return image;
+  const brightness = b === null ? 1 : 0.75 + 0.5 * b;
+  const contrast = c === null ? 1 : 0.75 + 0.5 * c;
+  // half the gammas below 1 (brighter mid-tones), half above (darker), as nnU-Net draws them
+  const gamma = g === null ? 1 : g < 0.5 ? 0.7 + 0.6 * g : 1 + (g - 0.5);
+  const out = new Float32Array(image.length);
+  const plane = image.length / channels;
+  const clip = (v: number): number => Math.min(1, Math.max(0, v));
+  for (let ch = 0; ch < channels; ch++) {
+    let mean = 0;
+    for (let p = 0; p < plane; p++) mean += clip(image[ch * plane + p] * brightness);
+    mean /= plane;
+    for (let p = 0; p < plane; p++) {
+      const v = clip((clip(image[ch * plane + p] * brightness) - mean) * contrast + mean);
+      out[ch * plane + p] = gamma === 1 ? v : v ** gamma;
+    }
+  }
+  return out;
 }

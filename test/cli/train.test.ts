@@ -57,6 +57,20 @@ describe('segrad train', () => {
     expect(shown.reduce((a, b) => a + b, 0) / 3).toBeCloseTo(test.iou as number, 3); // per-image protocol: their mean
   }, 60_000);
 
+  it('--augment and --augment-intensity change what the model sees, the same way for the same seed', async () => {
+    const losses = async (name: string, ...flags: string[]) => {
+      const out = join(root, name);
+      expect((await captured(() => train.run([...TINY, '--epochs', '1', '--out', out, '--quiet', ...flags]))).value).toBe(0);
+      return jsonl(join(out, 'metrics.jsonl')).filter((x) => x.type === 'step').map((x) => x.loss as number);
+    };
+    const plain = await losses('plain');
+    const turned = await losses('turned', '--augment');
+    const bright = await losses('bright', '--augment-intensity');
+    for (const other of [turned, bright]) expect(other).not.toEqual(plain);
+    expect(bright).not.toEqual(turned);
+    expect(await losses('bright-again', '--augment-intensity')).toEqual(bright);
+  }, 60_000);
+
   it('--resume continues to the requested epoch with the same losses as an uninterrupted run', async () => {
     const a = join(root, 'a');
     const b = join(root, 'b');

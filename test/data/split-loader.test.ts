@@ -142,6 +142,45 @@ describe('Loader', () => {
     for (let seed = 0; seed < 20; seed++) expect(augmentSample(wide, new Rng(seed), { rotate90: true }).shape).toMatchObject({ height: 2, width: 3 });
   });
 
+  it('intensity augmentation changes the image alone, keeps [0, 1] and the order of the values, and is drawn per image', () => {
+    const H = 6, W = 6;
+    // two channels: a ramp, and a ramp backwards with a dark half
+    const image = Float32Array.from({ length: 2 * H * W }, (_, q) => (q < H * W ? q / (H * W - 1) : q % 2 ? 0.05 : 1 - (q - H * W) / (H * W)));
+    const mask = Float32Array.from({ length: H * W }, (_, q) => q % 3 === 0 ? 1 : 0);
+    const s: Sample = { image, mask, fov: mask.map((v) => 1 - v), shape: { channels: 2, classes: 1, height: H, width: W }, id: 'x' };
+    let unchanged = 0;
+    const shifts = new Set<string>();
+    for (let seed = 0; seed < 400; seed++) {
+      const out = augmentSample(s, new Rng(seed), { intensity: true });
+      expect(out.mask).toBe(mask);
+      expect(out.fov).toBe(s.fov);
+      if (out.image === image) {
+        unchanged++;
+        continue;
+      }
+      for (let q = 0; q < image.length; q++) {
+        expect(out.image[q]).toBeGreaterThanOrEqual(0);
+        expect(out.image[q]).toBeLessThanOrEqual(1);
+      }
+      // each channel's transform is monotone: brighter stays at least as bright
+      for (let ch = 0; ch < 2; ch++) {
+        for (let p = 0; p < H * W; p++) for (let r = 0; r < H * W; r++) {
+          if (image[ch * 36 + p] < image[ch * 36 + r]) expect(out.image[ch * 36 + p]).toBeLessThanOrEqual(out.image[ch * 36 + r]);
+        }
+      }
+      // the mid-tone moves darker for some images and brighter for others
+      shifts.add(Math.sign(out.image[18] - image[18]).toString());
+    }
+    // nothing drawn with probability 0.7³ ≈ 0.34
+    expect(unchanged / 400).toBeGreaterThan(0.27);
+    expect(unchanged / 400).toBeLessThan(0.41);
+    expect(shifts).toEqual(new Set(['-1', '1']));
+    // with the flips too: the same image for the same seed, and the flips drawn as without intensity
+    const both = augmentSample(s, new Rng(7), { flip: true, intensity: true });
+    expect(Array.from(both.image)).toEqual(Array.from(augmentSample(s, new Rng(7), { flip: true, intensity: true }).image));
+    expect(Array.from(both.mask)).toEqual(Array.from(augmentSample(s, new Rng(7), { flip: true }).mask));
+  });
+
   it('augmentation is off by default and reproducible per (seed, epoch) when on', async () => {
     const ds = counting(8, 3, 3);
     const plain = new Loader(ds, { batchSize: 8 });

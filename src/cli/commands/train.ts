@@ -38,6 +38,7 @@ usage: segrad train [options]
   --val-fraction X    validation share of the data, scored every epoch (default 0.1)
   --patience N        early stopping on the validation loss after N epochs without improvement
   --augment           random flips and 90° rotations (off by default, as in the paper)
+  --augment-intensity random brightness, contrast and gamma of the images (nnU-Net's ranges)
   --protocol P        per-image (default) | pooled metrics
   --seed N            seed of the split, initialisation, shuffling and dropout (default 0)
   --backend B         cpu (default) | gpu[:mode] (gpu.js: webgpu, webgl2, headlessgl, webasm, cpu)
@@ -54,14 +55,14 @@ examples:
   segrad train --data isic2018:/data/isic --loss all --epochs 50 --out runs/isic-all
   segrad train --data synthetic:vessels?foreground=0.05 --loss dice --loss-opt smooth=1`;
 
-const KNOWN = ['model', 'widths', 'width-scale', 'loss', 'base', 'loss-opt', 'data', 'epochs', 'batch', 'lr', 'optimizer', 'scheduler', 'val-fraction', 'patience', 'augment', 'protocol', 'seed', 'backend', 'out', 'resume', 'overwrite', 'skip-bad', 'max-batches', 'quiet'];
+const KNOWN = ['model', 'widths', 'width-scale', 'loss', 'base', 'loss-opt', 'data', 'epochs', 'batch', 'lr', 'optimizer', 'scheduler', 'val-fraction', 'patience', 'augment', 'augment-intensity', 'protocol', 'seed', 'backend', 'out', 'resume', 'overwrite', 'skip-bad', 'max-batches', 'quiet'];
 
 export const train: Command = {
   name: 'train',
   summary: 'train a model on a dataset (default: a quick run on built-in synthetic data)',
   usage,
   async run(argv) {
-    const { options: o } = parseArgs(argv, { known: KNOWN, flags: ['augment', 'resume', 'overwrite', 'skip-bad', 'quiet'], repeatable: ['loss-opt'] }, 'train');
+    const { options: o } = parseArgs(argv, { known: KNOWN, flags: ['augment', 'augment-intensity', 'resume', 'overwrite', 'skip-bad', 'quiet'], repeatable: ['loss-opt'] }, 'train');
     const quick = o.data === undefined;
     const modelName = String(o.model ?? 'unet') as ModelName;
     if (!MODEL_NAMES.includes(modelName)) throw new UsageError(`train: unknown model '${modelName}'; expected one of ${MODEL_NAMES.join(', ')}`);
@@ -125,7 +126,7 @@ export const train: Command = {
         optimizer: (o.optimizer as 'adam' | 'adamw' | 'sgd' | undefined) ?? 'adam',
         scheduler: (o.scheduler as 'none' | 'step' | 'cosine' | 'plateau' | undefined) ?? 'none',
         earlyStopping: o.patience !== undefined ? { patience: numberOpt(o, 'patience', 5, 'train') } : undefined,
-        augment: o.augment ? { flip: true, rotate90: true } : undefined,
+        augment: o.augment || o['augment-intensity'] ? { flip: Boolean(o.augment), rotate90: Boolean(o.augment), intensity: Boolean(o['augment-intensity']) } : undefined,
         protocol: (o.protocol as 'per-image' | 'pooled' | undefined) ?? 'per-image',
         outDir: out,
         resume: Boolean(o.resume),
