@@ -218,7 +218,16 @@ export type ModelEvaluation = EvaluationResult & {
   /** The boundary distances of the foreground, HD95 and ASSD in pixels, averaged over the images where both the prediction and the mask have some (`surfaceScores`). */
   surface: SurfaceScores;
   /** With `keepPredictions`: the foreground probabilities and masks `[N, 1, H, W]`, the ids, and the field of view where the data has one. */
-  predictions?: { probs: Float32Array; masks: Float32Array; shape: number[]; ids: string[]; fov?: Float32Array };
+  predictions?: {
+    probs: Float32Array;
+    masks: Float32Array;
+    shape: number[];
+    ids: string[];
+    fov?: Float32Array;
+    /** For K > 1: the class probabilities and one-hot masks `[N, K, H, W]`. */
+    classProbs?: Float32Array;
+    classMasks?: Float32Array;
+  };
 };
 
 /**
@@ -304,9 +313,10 @@ function scoreCollected(
   const M = cat(parts.masks);
   const fov = parts.fovs.length ? cat(parts.fovs) : undefined;
   const result = evaluateSync(P, M, { shape, protocol: o.protocol, threshold: o.threshold, mask: fov });
-  const perClass = o.classes > 1 ? perClassScores(cat(parts.classProbs), cat(parts.classMasks), { shape: [o.ids.length, o.classes, o.plane[1], o.plane[2]], protocol: o.protocol, fov }) : undefined;
+  const classes = o.classes > 1 ? { classProbs: cat(parts.classProbs), classMasks: cat(parts.classMasks) } : undefined;
+  const perClass = classes ? perClassScores(classes.classProbs, classes.classMasks, { shape: [o.ids.length, o.classes, o.plane[1], o.plane[2]], protocol: o.protocol, fov }) : undefined;
   const surface = surfaceScores(P, M, { shape, threshold: o.threshold, fov });
-  return { ...result, surface, ...(perClass ? { perClass } : {}), ...(o.keepPredictions ? { predictions: { probs: P, masks: M, shape, ids: o.ids, ...(fov ? { fov } : {}) } } : {}) };
+  return { ...result, surface, ...(perClass ? { perClass } : {}), ...(o.keepPredictions ? { predictions: { probs: P, masks: M, shape, ids: o.ids, ...(fov ? { fov } : {}), ...classes } } : {}) };
 }
 
 /** `evaluateModel` by sliding window: one whole image at a time, metrics inside each sample's field of view. */

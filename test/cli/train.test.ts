@@ -119,6 +119,14 @@ describe('segrad train', () => {
     expect(e.value).toBe(0);
     for (const row of rows) expect(e.out).toContain(row);
     expect(JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')).perClass).toEqual(test.perClass);
+    // eval-images.csv: each class's per-image IoU, Dice and HD95; their means (where defined) are the per-image protocol's
+    const [head, ...lines] = readFileSync(join(out, 'eval-images.csv'), 'utf8').trim().split('\n');
+    const columns = head.split(',');
+    expect(columns.slice(-6)).toEqual(['class1_iou', 'class1_dice', 'class1_hd95', 'class2_iou', 'class2_dice', 'class2_hd95']);
+    for (const [k, c] of test.perClass.entries()) {
+      const values = lines.map((l) => Number(l.split(',')[columns.indexOf(`class${k + 1}_iou`)])).filter(Number.isFinite);
+      expect(values.reduce((a, b) => a + b, 0) / values.length).toBeCloseTo(c.iou, 5);
+    }
   }, 60_000);
 
   it('Ctrl-C says where the last checkpoint is and gives the command that continues the run (exit 130)', async () => {

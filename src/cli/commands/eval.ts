@@ -1,7 +1,7 @@
 import { datasetFromSpec, type Dataset } from '../../data/index.js';
 import type { Module } from '../../nn/module.js';
 import { lossByName } from '../../losses/index.js';
-import { imageRows, objectScores, type ImageObjects, type ImageRow } from '../../metrics/index.js';
+import { imageRows, objectScores, perClassScores, type ClassScores, type ImageObjects, type ImageRow } from '../../metrics/index.js';
 import { createModel, evaluateModel, loadCheckpoint, RunFolder, sizeMultiple, writeFileAtomic, type ModelSpec } from '../../train/index.js';
 import { numberOpt, parseArgs, UsageError, type ParsedArgs } from '../args.js';
 import type { Command } from '../command.js';
@@ -38,8 +38,8 @@ with the object F1, and the 2018 Data Science Bowl's score (mean precision over 
 
 writes DIR/eval.json (the metrics, the checkpoint, data, split and protocol used) and DIR/eval-images.csv
 (each image's IoU, Dice, precision, recall, specificity, accuracy, AUC, HD95, ASSD, its true and
-predicted foreground shares and object counts, to find the images the model fails on; the three lowest
-IoUs are printed)
+predicted foreground shares and object counts, and each class's IoU, Dice and HD95 for classes=K, to
+find the images the model fails on; the three lowest IoUs are printed)
 
 examples:
   segrad eval --run runs/unet-all
@@ -137,7 +137,8 @@ export const evaluate: Command = {
     const p = s.predictions!;
     const rows = imageRows(p.probs, p.masks, { shape: p.shape, ids: p.ids, threshold, fov: p.fov });
     const { perImage, ...objects } = objectScores(p.probs, p.masks, { shape: p.shape, threshold, fov: p.fov });
-    await writeFileAtomic(run.path('eval-images.csv'), imagesCsv(rows, perImage));
+    const classRows = p.classProbs ? perImageClassScores(p.classProbs, p.classMasks!, [p.shape[0], classes, height, width], p.fov) : undefined;
+    await writeFileAtomic(run.path('eval-images.csv'), imagesCsv(rows, perImage, classRows));
     const seconds = (performance.now() - t0) / 1000;
     const metrics = { ...(loss ? { loss: s.loss } : {}), iou: s.iou, dice: s.dice, precision: s.precision, recall: s.recall, specificity: s.specificity, accuracy: s.accuracy, auc: s.auc };
     await run.writeJson('eval.json', {
@@ -172,11 +173,25 @@ export const evaluate: Command = {
   },
 };
 
-/** `eval-images.csv`: a header and one line per image (ids quoted where they hold a comma or quote), with its object counts. */
-function imagesCsv(rows: readonly ImageRow[], objects: readonly ImageObjects[]): string {
-  const keys = ['iou', 'dice', 'precision', 'recall', 'specificity', 'accuracy', 'auc', 'hd95', 'assd', 'foreground', 'predicted'] as const;
-  const quote = (id: string): string => (/[",\n]/.test(id) ? `"${id.replace(/"/g, '""')}"` : id);
-  const counts = (o: ImageObjects): string[] => [String(o.trueObjects), String(o.predictedObjects), String(o.matched), Number.isFinite(o.dsb) ? o.dsb.toFixed(6) : 'NaN'];
-  return [['id', ...keys, 'true_objects', 'predicted_objects', 'matched_objects', 'dsb'].join(','), ...rows.map((r, i) => [quote(r.id), ...keys.map((k) => (Number.isFinite(r[k]) ? r[k].toFixed(6) : 'NaN')), ...counts(objects[i])].join(','))].join('\n') + '\n';
+/** Each image's per-class scores (`perClassScores` of that image alone). */
+function perImageClassScores(probs: Float32Array, masks: Float32Array, [n, K, H, W]: number[], fov?: Float32Array): ClassScores[][] {
+  const size = K * H * W;
+  return Array.from({ length: n }, (_, i) =>
+    perClassScores(probs.subarray(i * size, (i + 1) * size), masks.subarray(i * size, (i + 1) * size), { shape: [1, K, H, W], fov: fov?.subarray(i * H * W, (i + 1) * H * W) }),
+  );
 }
 
+/**
+ * `eval-images.csv`: a header and one line per image (ids quoted where they hold a comma or quote), with
+ * its object counts and, for several classes, each class's IoU, Dice and HD95.
+ */
+function imagesCsv(rows: readonly ImageRow[], objects: readonly ImageObjects[], classes?: readonly ClassScores[][]): string {
+  const keys = ['iou', 'dice', 'precision', 'recall', 'specificity', 'accuracy', 'auc', 'hd95', 'assd', 'foreground', 'predicted'] as const;
+  const quote = (id: string): string => (/[",\n]/.test(id) ? `"${id.replace(/"/g, '""')}"` : id);
+  const num = (x: number): string => (Number.isFinite(x) ? x.toFixed(6) : 'NaN');
+  const counts = (o: ImageObjects): string[] => [String(o.trueObjects), String(o.predictedObjects), String(o.matched), num(o.dsb)];
+  const classHead = (classes?.[0] ?? []).flatMap((c) => [`class${c.class}_iou`, `class${c.class}_dice`, `class${c.class}_hd95`]);
+  const classCells = (i: number): string[] => (classes?.[i] ?? []).flatMap((c) => [num(c.iou), num(c.dice), num(c.hd95)]);
+  const head = ['id', ...keys, 'true_objects', 'predicted_objects', 'matched_objects', 'dsb', ...classHead];
+  return [head.join(','), ...rows.map((r, i) => [quote(r.id), ...keys.map((k) => num(r[k])), ...counts(objects[i]), ...classCells(i)].join(','))].join('\n') + '\n';
+}
