@@ -8,5 +8,6 @@ if (!existsSync(fileURLToPath(bundle))) {
   console.error("segrad: the build is missing (dist/node/cli.js); run 'npm run build' in the package folder");
   process.exit(1);
 }
-const { main } = await import(bundle.href);
+const { main, endQuietlyOnClosedPipe } = await import(bundle.href);
+endQuietlyOnClosedPipe();
 process.exitCode = await main(process.argv.slice(2));

@@ -19,6 +19,17 @@ function help(): string {
 }
 
 /** Entry point of the `segrad` binary; resolves to the process exit code. */
+/**
+ * What a process running `main` should do first: when a reader stops early (`segrad eval … | head`) and
+ * closes the pipe, end quietly with status 0, as Unix tools do, rather than with an EPIPE stack trace.
+ */
+export function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream = process.stdout): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0);
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === 'help' && rest.length > 0) return main([rest[0], '--help']); // segrad help train

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
@@ -49,6 +51,21 @@ describe('segrad (the binary)', () => {
     expect(nearest('zzz', ['train', 'eval'])).toBeUndefined();
     expect(nearest('evl', ['eval', 'evil'])).toBeUndefined(); // two equally near
   });
+});
+
+describe('a closed pipe', () => {
+  it('ends the CLI quietly with status 0 (segrad … | head), not with an EPIPE stack trace', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'segrad-pipe-')), 'g.svg');
+    const args = ['plot-gradients', '--size', '8', '--points', '2', '--out', out]; // a table of several lines
+    const child = spawn(process.execPath, ['scripts/run-ts.mjs', 'test/helpers/segrad-cli.ts', ...args], { cwd: resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the first line is written
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((done) => child.on('close', done));
+    expect(err).not.toMatch(/EPIPE/);
+    expect(code).toBe(0);
+    expect(existsSync(out)).toBe(true);
+  }, 30_000);
 });
 
 describe('textTable', () => {
