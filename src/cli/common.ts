@@ -1,4 +1,5 @@
 import { datasetFromSpec, split, type Dataset } from '../data/index.js';
+import { countBar } from './progress.js';
 import { lossByName, LOSS_NAMES, type Loss } from '../losses/index.js';
 import { setBackend, backendInfo, prepareGpu } from '../tensor/index.js';
 import { UsageError, type ParsedArgs } from './args.js';
@@ -43,8 +44,10 @@ export async function selectBackend(spec: string | undefined): Promise<string> {
 }
 
 /** Loads a dataset spec and splits it 80:20 (plus an optional validation share) from a seed. */
-export async function loadSplit(spec: string, opts: { seed: number; valFraction: number; skipBad: boolean; testFraction?: number }): Promise<{ all: Dataset; train: Dataset; val: Dataset | undefined; test: Dataset }> {
-  const all = await datasetFromSpec(spec, { skipBad: opts.skipBad });
+export async function loadSplit(spec: string, opts: { seed: number; valFraction: number; skipBad: boolean; testFraction?: number; quiet?: boolean }): Promise<{ all: Dataset; train: Dataset; val: Dataset | undefined; test: Dataset }> {
+  // reading NIfTI volumes takes a while: a bar over them on a terminal
+  const bar = countBar('reading', 'volumes', opts.quiet);
+  const all = await datasetFromSpec(spec, { skipBad: opts.skipBad, onProgress: bar.update }).finally(bar.stop);
   if (all.skipped?.length) console.error(`warning: skipped ${all.skipped.length} bad file(s) in ${spec} (--skip-bad)`);
   const s = split(all, { seed: opts.seed, testFraction: opts.testFraction ?? 0.2, valFraction: opts.valFraction });
   return { all, train: s.train, val: s.val.length ? s.val : undefined, test: s.test };

@@ -40,6 +40,8 @@ export interface FileDatasetOptions {
   onWarning?: WarningHandler;
   /** Read every file's header when the dataset is built, so bad files are found before training. Default true. */
   validate?: boolean;
+  /** Called as a slow build goes (NIfTI volumes read so far of `total`): a progress bar. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** A dataset of image/mask files. `skipped` lists what `skipBad` left out. */
@@ -265,5 +267,6 @@ export function otherFormatsNote(files: readonly string[]): string {
   }
   if (counts.size === 0) return '';
   const list = [...counts].map(([k, n]) => `${n} ${k.replace(' (', ` file${n === 1 ? '' : 's'} (`)}`).join(', ');
-  return ` (it holds ${list}, which segrad does not decode: ${OTHER_FORMAT_ADVICE})`;
+  const nifti = [...counts.keys()].some((k) => k.includes('NIfTI')) ? '; NIfTI volumes are read as 2D slices by --data nifti:DIR (imagesTr/ and labelsTr/, or images/ with labels/ or masks/)' : '';
+  return ` (it holds ${list}, which segrad does not decode as images: ${OTHER_FORMAT_ADVICE}${nifti})`;
 }

@@ -1,5 +1,5 @@
 /**
- * Data: decoding, datasets (folder, ISIC 2018, DSB 2018, DRIVE, synthetic), splits and loaders.
+ * Data: decoding, datasets (folder, ISIC 2018, DSB 2018, DRIVE, NIfTI volumes, synthetic), splits and loaders.
  * The file datasets need Node (fs, sharp), loaded lazily, so this module also bundles for the browser,
  * where synthetic data, `fromImageData`, `fromArrays`, `split` and `Loader` work.
  */
@@ -23,6 +23,8 @@ export { augmentSample, Loader, stack, type AugmentOptions, type LoaderOptions }
 export { datasetFromSpec, DATASET_KINDS, DATASET_OPTIONS, windowFromSpec } from './spec.js';
 export { fromArrays, type ArraySample, type FromArraysOptions } from './arrays.js';
 export { foregroundShare } from './foreground.js';
+export { isGzip, readNifti, type NiftiVolume } from './nifti.js';
+export { niftiDataset, type NiftiDatasetOptions } from './nifti-dataset.js';
 
 /** A sample as tensors: image `[C, H, W]`, mask `[K, H, W]` (float32). The caller disposes them. */
 export function sampleToTensors(sample: Sample): { image: Tensor; mask: Tensor; id: string } {

@@ -5,12 +5,13 @@ import { checkWindow } from './decode.js';
 import type { FileDatasetOptions } from './file-dataset.js';
 import { folderDataset } from './folder.js';
 import { isic2018 } from './isic2018.js';
-import { isDirectory, nodePath } from './node-env.js';
+import { niftiDataset } from './nifti-dataset.js';
+import { isDirectory, nodeFs, nodePath } from './node-env.js';
 import { synthetic, type SyntheticKind } from './synthetic.js';
 import type { Dataset, SizeOption } from './types.js';
 
 /** The dataset kinds {@link datasetFromSpec} knows. */
-export const DATASET_KINDS = ['synthetic', 'isic2018', 'dsb2018', 'drive', 'folder'] as const;
+export const DATASET_KINDS = ['synthetic', 'isic2018', 'dsb2018', 'drive', 'folder', 'nifti'] as const;
 
 const FILE_KEYS = ['size', 'channels', 'classes', 'cache', 'window'];
 const KEYS: Record<(typeof DATASET_KINDS)[number], string[]> = {
@@ -19,6 +20,7 @@ const KEYS: Record<(typeof DATASET_KINDS)[number], string[]> = {
   dsb2018: [...FILE_KEYS, 'stage'],
   drive: ['size', 'channels', 'cache', 'window', 'subset', 'mode', 'patches', 'patchSize', 'seed'],
   folder: [...FILE_KEYS, 'suffix', 'images', 'masks'],
+  nifti: ['size', 'classes', 'window', 'slices', 'images', 'labels'],
 };
 
 /** Every query option a dataset spec takes, over all kinds (the CLI points a mistyped `--size` here). */
@@ -31,7 +33,9 @@ export const DATASET_OPTIONS: readonly string[] = [...new Set(Object.values(KEYS
  * - `isic2018:<dir>` (subset), `dsb2018:<dir>` (stage), `folder:<dir>` (suffix, images, masks) with size
  *   (`native` to keep file sizes), channels, classes, cache (`off` or a folder), window (`0,4095`: the image
  *   values that map to 0 and 1);
- * - `drive:<dir>` with subset, mode (patches|full), patches, patchSize, seed, size, channels, cache, window.
+ * - `drive:<dir>` with subset, mode (patches|full), patches, patchSize, seed, size, channels, cache, window;
+ * - `nifti:<dir>` (imagesTr/ and labelsTr/ of .nii.gz volumes, cut into 2D slices) with size, classes,
+ *   window, slices (all|labelled), images, labels.
  * `opts` (cacheDir, skipBad, onWarning…) apply to the file datasets; query values override them.
  * Throws on an unknown kind or key, a bad value, or a folder that does not exist.
  * @example const ds = await datasetFromSpec('synthetic:vessels?foreground=0.05&count=200');
@@ -97,23 +101,36 @@ export async function datasetFromSpec(spec: string, opts: FileDatasetOptions = {
       return dsb2018(target, { ...common, stage: str('stage') });
     case 'folder':
       return folderDataset(target, { ...common, maskSuffix: str('suffix'), imagesDir: str('images'), masksDir: str('masks') });
+    case 'nifti': {
+      const slices = str('slices');
+      if (slices !== undefined && slices !== 'all' && slices !== 'labelled') throw new Error(`datasetFromSpec: slices=${slices} in '${spec}' must be all or labelled`);
+      return niftiDataset(target, { window, size: common.size, classes: common.classes, slices, imagesDir: str('images'), labelsDir: str('labels'), onProgress: opts.onProgress });
+    }
     case 'drive':
       return drive(target, { ...common, subset: str('subset') as 'training' | undefined, mode: str('mode') as 'patches' | undefined, patches: num('patches'), patchSize: num('patchSize'), seed: num('seed') });
   }
 }
 
 /** The official layout a folder is in, by the sub-folders each one has; throws listing them when it is in none. */
-async function layoutOf(dir: string): Promise<'isic2018' | 'dsb2018' | 'drive' | 'folder'> {
+async function layoutOf(dir: string): Promise<'isic2018' | 'dsb2018' | 'drive' | 'folder' | 'nifti'> {
   const path = await nodePath();
   const has = (...parts: string[]) => isDirectory(path.join(dir, ...parts));
   if (await has('ISIC2018_Task1-2_Training_Input')) return 'isic2018';
   if (await has('stage1_train')) return 'dsb2018';
   if ((await has('training', 'images')) && (await has('training', '1st_manual'))) return 'drive';
-  if ((await has('images')) && (await has('masks'))) return 'folder';
+  if ((await has('imagesTr')) && (await has('labelsTr'))) return 'nifti';
+  if ((await has('images')) && (await has('labels'))) return 'nifti';
+  if ((await has('images')) && (await has('masks'))) return (await holdsVolumes(path.join(dir, 'images'))) ? 'nifti' : 'folder';
   throw new Error(
     `datasetFromSpec: ${dir} is in none of the layouts segrad knows: images/ and masks/ (folder), ISIC2018_Task1-2_Training_Input/ (isic2018), ` +
-      `stage1_train/ (dsb2018), training/images/ and training/1st_manual/ (drive). For other sub-folder names: folder:${dir}?images=NAME&masks=NAME`,
+      `stage1_train/ (dsb2018), training/images/ and training/1st_manual/ (drive), imagesTr/ and labelsTr/ (nifti). For other sub-folder names: folder:${dir}?images=NAME&masks=NAME`,
   );
+}
+
+/** True when a folder holds NIfTI volumes (.nii, .nii.gz). */
+async function holdsVolumes(dir: string): Promise<boolean> {
+  const fs = await nodeFs();
+  return (await fs.readdir(dir)).some((f) => /\.nii(\.gz)?$/i.test(f));
 }
 
 /** The `window=lo,hi` of a dataset spec, if it has one: `segrad predict` reads new images as the run's were read. */

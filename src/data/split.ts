@@ -6,6 +6,7 @@ import { checkIndex, type Dataset, type Sample } from './types.js';
 /** The samples of `source` at `indices`, in that order. */
 export class SubsetDataset implements Dataset {
   readonly ids: readonly string[];
+  readonly groups?: readonly string[];
 
   constructor(
     readonly source: Dataset,
@@ -14,6 +15,7 @@ export class SubsetDataset implements Dataset {
   ) {
     for (const i of indices) checkIndex(source.name, i, source.length);
     this.ids = indices.map((i) => source.ids[i]);
+    if (source.groups) this.groups = indices.map((i) => source.groups![i]);
   }
 
   get length(): number {
@@ -39,6 +41,8 @@ export interface SplitOptions {
  * Splits `dataset` into disjoint `train`, `val` and `test` subsets that together cover it, from a
  * seeded permutation: the same seed and length always give the same split. Each part keeps the
  * dataset's order. Sizes: test = round(n·testFraction), val = round(n·valFraction), train = the rest.
+ * A dataset with `groups` (the slices of one volume, the images of one patient) is split by group, so no
+ * group has samples on two sides: whole groups in permuted order fill test, then val, up to those sizes.
  * @example const { train, test } = split(await isic2018(dir), { seed: 1 });
  */
 export function split(dataset: Dataset, opts: SplitOptions = {}): { train: SubsetDataset; val: SubsetDataset; test: SubsetDataset } {
@@ -48,13 +52,40 @@ export function split(dataset: Dataset, opts: SplitOptions = {}): { train: Subse
   }
   if (testFraction + valFraction >= 1) throw new Error(`split: testFraction + valFraction must be < 1, got ${testFraction} + ${valFraction}`);
   const n = dataset.length;
-  const perm = new Rng(mixSeed(seed, 0x53504c54)).shuffle(Array.from({ length: n }, (_, i) => i));
   const nTest = Math.round(n * testFraction);
   const nVal = Math.min(Math.round(n * valFraction), n - nTest);
-  const part = (from: number, to: number): number[] => perm.slice(from, to).sort((a, b) => a - b);
+  const parts = dataset.groups ? groupParts(dataset.groups, seed, nTest, nVal) : sampleParts(n, seed, nTest, nVal);
   return {
-    test: new SubsetDataset(dataset, part(0, nTest), `${dataset.name}:test`),
-    val: new SubsetDataset(dataset, part(nTest, nTest + nVal), `${dataset.name}:val`),
-    train: new SubsetDataset(dataset, part(nTest + nVal, n), `${dataset.name}:train`),
+    test: new SubsetDataset(dataset, parts.test, `${dataset.name}:test`),
+    val: new SubsetDataset(dataset, parts.val, `${dataset.name}:val`),
+    train: new SubsetDataset(dataset, parts.train, `${dataset.name}:train`),
   };
+}
+
+type Parts = { test: number[]; val: number[]; train: number[] };
+
+function sampleParts(n: number, seed: number, nTest: number, nVal: number): Parts {
+  const perm = new Rng(mixSeed(seed, 0x53504c54)).shuffle(Array.from({ length: n }, (_, i) => i));
+  const part = (from: number, to: number): number[] => perm.slice(from, to).sort((a, b) => a - b);
+  return { test: part(0, nTest), val: part(nTest, nTest + nVal), train: part(nTest + nVal, n) };
+}
+
+/**
+ * Whole groups, in a seeded order, fill test while it holds fewer than nTest samples, then val likewise;
+ * train takes the rest, and always the last group. With a single group there is nothing to keep apart,
+ * and the samples are split one by one.
+ */
+function groupParts(groups: readonly string[], seed: number, nTest: number, nVal: number): Parts {
+  const members = new Map<string, number[]>();
+  groups.forEach((g, i) => (members.get(g) ?? members.set(g, []).get(g)!).push(i));
+  if (members.size < 2) return sampleParts(groups.length, seed, nTest, nVal);
+  const order = new Rng(mixSeed(seed, 0x47525053)).shuffle([...members.keys()]);
+  const out: Parts = { test: [], val: [], train: [] };
+  order.forEach((g, k) => {
+    const last = k === order.length - 1;
+    const side = last ? out.train : out.test.length < nTest ? out.test : out.val.length < nVal ? out.val : out.train;
+    side.push(...members.get(g)!);
+  });
+  for (const side of Object.values(out)) side.sort((a, b) => a - b);
+  return out;
 }

@@ -30,6 +30,8 @@ export interface Dataset {
   get(i: number): Promise<Sample>;
   /** Files left out because `skipBad` was set (absent or empty when nothing was skipped). */
   readonly skipped?: readonly SkippedFile[];
+  /** Sample i's group, such as the patient or volume its slice comes from: `split` keeps a group on one side. */
+  readonly groups?: readonly string[];
 }
 
 /** A stacked batch: images `[N, C, H, W]`, masks `[N, K, H, W]`, fov `[N, 1, H, W]` when every sample has one. */

@@ -7,7 +7,7 @@ import { commands } from '../../src/cli/commands/index.js';
 import { interruptNote, train } from '../../src/cli/commands/train.js';
 import { main } from '../../src/cli/main.js';
 import { captured } from '../helpers/cli.js';
-import { writeImage } from '../data/fixtures.js';
+import { writeImage, writeNifti } from '../data/fixtures.js';
 
 
 const root = mkdtempSync(join(tmpdir(), 'segrad-train-'));
@@ -127,6 +127,26 @@ describe('segrad train', () => {
       const values = lines.map((l) => Number(l.split(',')[columns.indexOf(`class${k + 1}_iou`)])).filter(Number.isFinite);
       expect(values.reduce((a, b) => a + b, 0) / values.length).toBeCloseTo(c.iou, 5);
     }
+  }, 60_000);
+
+  it('trains on NIfTI volumes (the Decathlon layout as a bare folder) and tests on whole volumes, then eval scores them', async () => {
+    const data = join(root, 'Task98_Disc');
+    for (let n = 0; n < 5; n++) {
+      const disc = (i: number, j: number, k: number) => (i - 8) ** 2 + (j - 8) ** 2 < (3 + k + (n % 2)) ** 2;
+      await writeNifti(join(data, 'imagesTr', `disc_${n}.nii.gz`), [16, 16, 4], (i, j, k) => (disc(i, j, k) ? 200 : -800) + 7 * ((i * 3 + j * 5 + n) % 9));
+      await writeNifti(join(data, 'labelsTr', `disc_${n}.nii.gz`), [16, 16, 4], (i, j, k) => (disc(i, j, k) ? 1 : 0), { type: 'uint8' });
+    }
+    const out = join(root, 'nifti-run');
+    const r = await captured(() => train.run(['--data', `${data}?window=-1000,400`, '--widths', '4,8', '--batch', '4', '--lr', '0.01', '--epochs', '2', '--out', out]));
+    expect(r.value).toBe(0);
+    // whole volumes of 4 slices on each side: 20 % of 5 volumes to test, 10 % of 20 slices (2) taken as one volume to val
+    expect(r.err).toContain('(12 train / 4 val / 4 test, 1×16×16)');
+    const test = JSON.parse(readFileSync(join(out, 'test-metrics.json'), 'utf8')) as { images: number };
+    expect(test.images).toBe(4);
+    const e = await captured(() => main(['eval', '--run', out, '--quiet']));
+    expect(e.value).toBe(0);
+    const rows = readFileSync(join(out, 'eval-images.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(new Set(rows.map((l) => l.split('#')[0])).size).toBe(1);
   }, 60_000);
 
   it('Ctrl-C says where the last checkpoint is and gives the command that continues the run (exit 130)', async () => {

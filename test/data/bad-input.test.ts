@@ -77,7 +77,7 @@ describe('bad input', () => {
     await writeBytes(join(dir, 'images', 'notes.txt'), 'x');
     await writeBytes(join(dir, 'masks', 'a.nii.gz'), 'x');
     await expect(folderDataset(dir, { cacheDir: false })).rejects.toThrow(
-      /no images in .*images \(it holds 2 \.dcm files \(DICOM\), 1 \.nii\.gz file \(NIfTI\), which segrad does not decode: convert them to PNG or TIFF .*data\.fromArrays\)/,
+      /no images in .*images \(it holds 2 \.dcm files \(DICOM\), 1 \.nii\.gz file \(NIfTI\), which segrad does not decode as images: convert them to PNG or TIFF .*data\.fromArrays; NIfTI volumes are read as 2D slices by --data nifti:DIR .*\)/,
     );
     await expect(imageFiles([join(dir, 'images')])).rejects.toThrow(/a folder without image files .*\(it holds 2 \.dcm files \(DICOM\)/);
     await writeImage(join(dir, 'images', 'a.png'), 4, 4, 3, rgb(1));

@@ -1,7 +1,7 @@
 // Builds tiny datasets in the official layouts, in a temp folder, with sharp.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { crc32, deflateSync } from 'node:zlib';
+import { crc32, deflateSync, gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 
@@ -97,4 +97,43 @@ export async function writeTiff(file: string, h: number, w: number, format: 'int
     }
   }
   await writeBytes(file, buf);
+}
+
+/** NIfTI-1 voxel types the writer knows: datatype code, bytes, DataView setter. */
+const NIFTI_TYPES = {
+  uint8: [2, 1, 'setUint8'], int16: [4, 2, 'setInt16'], float32: [16, 4, 'setFloat32'], float64: [64, 8, 'setFloat64'], uint16: [512, 2, 'setUint16'],
+} as const;
+
+/**
+ * Writes a single-file NIfTI-1 volume of `dims` ([nx, ny, nz] or with a fourth axis) whose voxel (i, j, k, t)
+ * is f(i, j, k, t), gzipped when the name ends in .gz; the header written field by field from the standard.
+ */
+export async function writeNifti(
+  file: string,
+  dims: readonly number[],
+  f: (i: number, j: number, k: number, t: number) => number,
+  opts: { type?: keyof typeof NIFTI_TYPES; bigEndian?: boolean; slope?: number; inter?: number; pixdim?: readonly number[]; magic?: string; sizeofHdr?: number } = {},
+): Promise<void> {
+  const [code, bytes, setter] = NIFTI_TYPES[opts.type ?? 'int16'];
+  const le = !opts.bigEndian;
+  const [nx, ny, nz, nt = 1] = dims;
+  const count = nx * ny * nz * nt;
+  const buf = Buffer.alloc(352 + count * bytes);
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  v.setInt32(0, opts.sizeofHdr ?? 348, le);
+  v.setInt16(40, dims.length, le);
+  dims.forEach((d, i) => v.setInt16(42 + 2 * i, d, le));
+  v.setInt16(70, code, le);
+  v.setInt16(72, 8 * bytes, le);
+  (opts.pixdim ?? [1, 1, 1]).forEach((p, i) => v.setFloat32(80 + 4 * i, p, le));
+  v.setFloat32(108, 352, le);
+  v.setFloat32(112, opts.slope ?? 0, le);
+  v.setFloat32(116, opts.inter ?? 0, le);
+  buf.write(opts.magic ?? 'n+1\0', 344, 'latin1');
+  let q = 0;
+  for (let t = 0; t < nt; t++) for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) {
+    (v[setter] as (o: number, x: number, le?: boolean) => void).call(v, 352 + q * bytes, f(i, j, k, t), le);
+    q++;
+  }
+  await writeBytes(file, file.endsWith('.gz') ? gzipSync(buf) : buf);
 }

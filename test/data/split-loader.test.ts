@@ -113,6 +113,28 @@ describe('Loader', () => {
     await expect(collect(loader, 0)).rejects.toThrow(/sample s1 is image 1×4×4.*but s0 is 1×2×3/);
   });
 
+  it('split by groups: no group on two sides, sizes near the fractions, train never empty; one group splits by sample', () => {
+    const ds = counting(40);
+    const groups = Array.from({ length: 40 }, (_, i) => `patient-${Math.floor(i / 5)}`); // 8 patients × 5 slices
+    const grouped: Dataset = { ...ds, name: ds.name, length: 40, ids: ds.ids, get: (i) => ds.get(i), groups };
+    for (let seed = 0; seed < 10; seed++) {
+      const p = split(grouped, { seed, testFraction: 0.25, valFraction: 0.1 });
+      const of = (d: { groups?: readonly string[] }) => new Set(d.groups);
+      const [tr, va, te] = [of(p.train), of(p.val), of(p.test)];
+      for (const g of te) expect(tr.has(g) || va.has(g)).toBe(false);
+      for (const g of va) expect(tr.has(g)).toBe(false);
+      expect([p.test.length, p.val.length]).toEqual([10, 5]); // whole groups of 5 fill 10 and 4 → 5
+      expect(p.train.length).toBe(25);
+      expect(split(grouped, { seed, testFraction: 0.25, valFraction: 0.1 }).test.ids).toEqual(p.test.ids);
+    }
+    // two groups and a large test share: the last group in the order still trains
+    const two: Dataset = { ...grouped, groups: groups.map((g) => (g < 'patient-4' ? 'a' : 'b')) };
+    expect(split(two, { testFraction: 0.9 }).train.length).toBe(20);
+    // one group: nothing to keep apart, so the samples split as without groups
+    const one: Dataset = { ...grouped, groups: groups.map(() => 'all') };
+    expect(split(one, { seed: 3 }).test.ids).toEqual(split(ds, { seed: 3 }).test.ids);
+  });
+
   it('augmentation applies one dihedral transform to image, mask and fov alike', async () => {
     const H = 4, W = 4;
     const image = new Float32Array(H * W).map((_, q) => q);

@@ -110,7 +110,7 @@ export const evaluate: Command = {
     const skipBad = Boolean(o['skip-bad']);
     let data: Dataset;
     try {
-      if (splitName === 'test') data = (await loadSplit(spec, { seed: config.seed ?? 0, valFraction: 0, skipBad })).test;
+      if (splitName === 'test') data = (await loadSplit(spec, { seed: config.seed ?? 0, valFraction: 0, skipBad, quiet: Boolean(o.quiet) })).test;
       else data = await datasetFromSpec(spec, { skipBad });
     } catch (e) {
       if (!own) throw e;

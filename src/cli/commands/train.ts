@@ -26,10 +26,12 @@ usage: segrad train [options]
   --base NAME         base loss wrapped by ALL (default dice)
   --loss-opt K=V      loss option, repeatable (e.g. --loss-opt omega=10 --loss-opt delta=0.1)
   --data SPEC         synthetic:blobs|vessels|nuclei[?count=&size=&foreground=&classes=] | isic2018:<dir> |
-                      dsb2018:<dir> | drive:<dir> | folder:<dir> | <dir> (its layout detected)
+                      dsb2018:<dir> | drive:<dir> | folder:<dir> | nifti:<dir> | <dir> (its layout detected)
                       (default: a built-in synthetic set)
                       file sets: ?size=N|HxW&classes=K&window=LO,HI&channels=1|3&cache=off
                       (folder also &suffix=_mask&images=&masks=)
+                      nifti (imagesTr/ + labelsTr/ .nii.gz volumes as 2D slices, split by volume):
+                      ?size=&classes=&window=&slices=all|labelled&images=&labels=
   --epochs N          (default 50; quick run ${QUICK.epochs})
   --batch N           batch size (default 16; quick run ${QUICK.batch})
   --lr X              Adam learning rate (default 1e-4; quick run ${QUICK.lr})
@@ -71,7 +73,7 @@ export const train: Command = {
     const loss = buildLoss(lossName, o);
     const backend = await selectBackend(o.backend as string | undefined);
     const dataSpec = quick ? QUICK.data : String(o.data);
-    const { train: trainSet, val, test } = await loadSplit(dataSpec, { seed, valFraction: numberOpt(o, 'val-fraction', quick ? 0 : 0.1, 'train'), skipBad: Boolean(o['skip-bad']) });
+    const { train: trainSet, val, test } = await loadSplit(dataSpec, { seed, valFraction: numberOpt(o, 'val-fraction', quick ? 0 : 0.1, 'train'), skipBad: Boolean(o['skip-bad']), quiet: Boolean(o.quiet) });
     const first = await trainSet.get(0);
     const { channels, classes, height, width } = first.shape;
     const sizes: Record<string, unknown> = {};

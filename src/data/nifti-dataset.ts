@@ -1,0 +1,185 @@
+/**
+ * 2D slices of NIfTI volumes as a dataset (Node only): the Medical Segmentation Decathlon's layout
+ * (`imagesTr/` and `labelsTr/`, `.nii.gz`) or `images/` with `labels/` or `masks/`. Each volume is read
+ * once when the dataset is built, cut along its third axis, scaled to [0, 1] and kept in memory as
+ * 8-bit slices; every slice remembers its volume, so `split` keeps a patient's slices on one side.
+ */
+import { importNodeOnly } from '../tensor/node-only.js';
+import { checkWindow } from './decode.js';
+import { oneHotMask, resizeBilinear, resizeNearest } from './image.js';
+import { isGzip, readNifti, type NiftiVolume } from './nifti.js';
+import { isDirectory, nodeFs, nodePath } from './node-env.js';
+import { checkIndex, normaliseSize, type Dataset, type Sample, type SizeOption } from './types.js';
+
+export interface NiftiDatasetOptions {
+  /** The voxel values that map to 0 and 1 (CT in Hounsfield units: lung −1000,400, soft tissue −160,240). Default: each volume's own 0.5th and 99.5th percentiles, per channel (MRI). */
+  window?: readonly [number, number];
+  /** Resize every slice to `[height, width]` (bilinear images, nearest labels). Default: as stored, which needs one in-plane size for all volumes. */
+  size?: SizeOption | null;
+  /** Number of classes, background included, for labels 0…K−1 (one-hot). Unset: binary, every label > 0 is foreground. */
+  classes?: number;
+  /** 'all' slices (default), or only those whose label has foreground ('labelled'). */
+  slices?: 'all' | 'labelled';
+  /** Sub-folders of the volumes and the labels (default imagesTr and labelsTr, else images with labels or masks). */
+  imagesDir?: string;
+  labelsDir?: string;
+  /** Called after each volume is read: how many of `total` so far (a progress bar; reading CT is slow). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+const EXTENSIONS = ['.nii.gz', '.nii'];
+
+/** A volume's name without `.nii` / `.nii.gz`, or null for another file. */
+function volumeName(file: string): string | null {
+  const ext = EXTENSIONS.find((e) => file.toLowerCase().endsWith(e) && file.length > e.length);
+  return ext && !file.startsWith('.') ? file.slice(0, file.length - ext.length) : null;
+}
+
+/** An 8-bit slice: image `[C, H, W]` and labels `[H, W]`. */
+interface Slice {
+  id: string;
+  volume: string;
+  image: Uint8Array;
+  labels: Uint8Array;
+}
+
+class NiftiDataset implements Dataset {
+  readonly ids: readonly string[];
+  readonly groups: readonly string[];
+
+  constructor(
+    readonly name: string,
+    private readonly slices: readonly Slice[],
+    private readonly shape: { channels: number; height: number; width: number },
+    private readonly classes: number,
+  ) {
+    this.ids = slices.map((s) => s.id);
+    this.groups = slices.map((s) => s.volume);
+  }
+
+  get length(): number {
+    return this.slices.length;
+  }
+
+  async get(i: number): Promise<Sample> {
+    checkIndex(this.name, i, this.length);
+    const s = this.slices[i];
+    const image = Float32Array.from(s.image, (v) => v / 255);
+    const mask = this.classes > 1 ? oneHotMask(s.labels, this.classes, s.id) : Float32Array.from(s.labels, (v) => (v > 0 ? 1 : 0));
+    return { id: s.id, image, mask, shape: { ...this.shape, classes: this.classes } };
+  }
+}
+
+/**
+ * Reads the volumes of `dir` and their label volumes (same file names) into a dataset of 2D slices,
+ * `<volume>#<k>` for slice k along the third axis, in the voxel order of the files (row j, column i).
+ * A 4D volume's fourth axis gives the image channels (the Decathlon's MRI modalities). Errors name the
+ * file: a missing label volume, shapes that differ, label values that are not whole numbers, or (with
+ * `classes`) ≥ K.
+ * @example const ds = await niftiDataset('/data/Task04_Hippocampus', { classes: 3, size: 64 });
+ */
+export async function niftiDataset(dir: string, opts: NiftiDatasetOptions = {}): Promise<Dataset> {
+  const fs = await nodeFs();
+  const path = await nodePath();
+  const zlib = await importNodeOnly<typeof import('node:zlib')>('node:zlib');
+  const name = `nifti(${dir})`;
+  const [imagesDir, labelsDir] = await subfolders(dir, opts, path.join);
+  if (opts.window) checkWindow(opts.window, `${name}: window`);
+  const K = opts.classes ?? 1;
+  if (!Number.isInteger(K) || K < 1 || K > 256) throw new Error(`${name}: classes must be an integer from 2 to 256 (or unset for binary labels), got ${K}`);
+  const size = opts.size ? normaliseSize(opts.size, name) : null;
+  const volumes = (await fs.readdir(imagesDir)).flatMap((f) => {
+    const v = volumeName(f);
+    return v === null ? [] : [{ file: f, name: v }];
+  }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  if (volumes.length === 0) throw new Error(`${name}: no .nii or .nii.gz volumes in ${imagesDir}`);
+  const modality = volumes.find((v) => /_000[1-9]$/.test(v.name));
+  if (modality) throw new Error(`${name}: ${modality.file} is a second modality of a case in nnU-Net's layout (case_0000, case_0001, …), which is not read; give each case one volume, its modalities along the fourth axis (as the Decathlon does)`);
+  const labelFiles = new Map((await fs.readdir(labelsDir)).flatMap((f) => (volumeName(f) === null ? [] : [[volumeName(f)!, f] as const])));
+  const read = async (file: string): Promise<NiftiVolume> => {
+    const bytes = await fs.readFile(file);
+    return readNifti(isGzip(bytes) ? zlib.gunzipSync(bytes) : bytes, file);
+  };
+
+  const slices: Slice[] = [];
+  let shape: { channels: number; height: number; width: number } | null = null;
+  for (const [n, v] of volumes.entries()) {
+    const imageFile = path.join(imagesDir, v.file);
+    const labelName = labelFiles.get(v.name) ?? labelFiles.get(v.name.replace(/_0000$/, ''));
+    if (!labelName) throw new Error(`${imageFile}: no label volume ${v.name}.nii.gz (or .nii) in ${labelsDir}`);
+    const labelFile = path.join(labelsDir, labelName);
+    const image = await read(imageFile);
+    const labels = await read(labelFile);
+    const [nx, ny, nz, nt] = image.dims;
+    if (labels.dims[0] !== nx || labels.dims[1] !== ny || labels.dims[2] !== nz || labels.dims[3] !== 1) {
+      throw new Error(`${labelFile}: the labels are ${labels.dims.join('×')} voxels but the volume ${imageFile} is ${nx}×${ny}×${nz}${nt > 1 ? `×${nt}` : ''}; they must match voxel for voxel`);
+    }
+    const here = { channels: nt, height: size ? size[0] : ny, width: size ? size[1] : nx };
+    if (shape && (shape.channels !== here.channels || shape.height !== here.height || shape.width !== here.width)) {
+      const what = shape.channels !== here.channels ? `${here.channels} channel(s) where the first volume has ${shape.channels}` : `slices of ${ny}×${nx} where the first volume's are ${shape.height}×${shape.width}; resize them with size (e.g. ?size=${shape.height})`;
+      throw new Error(`${imageFile}: has ${what}`);
+    }
+    shape = here;
+    const ranges = Array.from({ length: nt }, (_, t) => (opts.window ? [opts.window[0], opts.window[1]] : percentileRange(image.data.subarray(t * nx * ny * nz, (t + 1) * nx * ny * nz))));
+    const plane = nx * ny;
+    for (let k = 0; k < nz; k++) {
+      let label = labels.data.subarray(k * plane, (k + 1) * plane);
+      for (let q = 0; q < plane; q++) {
+        const l = label[q];
+        if (!(Number.isInteger(l) && l >= 0 && l < (K > 1 ? K : 256))) {
+          throw new Error(`${labelFile}: voxel (${q % nx}, ${Math.floor(q / nx)}, ${k}) has label ${l}; labels are whole numbers ${K > 1 ? `0…${K - 1} (classes=${K})` : '≥ 0 (0 is background; set classes=K for several classes)'}`);
+        }
+      }
+      if (opts.slices === 'labelled' && !label.some((l) => l > 0)) continue;
+      const planes = new Float32Array(nt * plane);
+      for (let t = 0; t < nt; t++) {
+        const [lo, hi] = ranges[t];
+        const from = t * nx * ny * nz + k * plane;
+        for (let q = 0; q < plane; q++) planes[t * plane + q] = hi > lo ? Math.min(1, Math.max(0, (image.data[from + q] - lo) / (hi - lo))) : 0;
+      }
+      const scaled = size ? resizeBilinear(planes, nt, ny, nx, size[0], size[1]) : planes;
+      if (size) label = resizeNearest(Float32Array.from(label), 1, ny, nx, size[0], size[1]);
+      slices.push({ id: `${v.name}#${k}`, volume: v.name, image: Uint8Array.from(scaled, (x) => Math.round(x * 255)), labels: Uint8Array.from(label) });
+    }
+    opts.onProgress?.(n + 1, volumes.length);
+  }
+  if (slices.length === 0) throw new Error(`${name}: no slice has foreground in its labels (slices=labelled)`);
+  return new NiftiDataset(name, slices, shape!, K);
+}
+
+/** The image and label folders: given, or the Decathlon's imagesTr/labelsTr, or images/ with labels/ or masks/. */
+async function subfolders(dir: string, opts: NiftiDatasetOptions, join: (...p: string[]) => string): Promise<[string, string]> {
+  if (opts.imagesDir || opts.labelsDir) {
+    const pair: [string, string] = [join(dir, opts.imagesDir ?? 'imagesTr'), join(dir, opts.labelsDir ?? 'labelsTr')];
+    for (const p of pair) if (!(await isDirectory(p))) throw new Error(`nifti(${dir}): folder ${p} does not exist`);
+    return pair;
+  }
+  for (const [images, labels] of [['imagesTr', 'labelsTr'], ['images', 'labels'], ['images', 'masks']]) {
+    if ((await isDirectory(join(dir, images))) && (await isDirectory(join(dir, labels)))) return [join(dir, images), join(dir, labels)];
+  }
+  throw new Error(`nifti(${dir}): expected the volumes in imagesTr/ and their labels in labelsTr/ (the Medical Segmentation Decathlon's layout), or images/ with labels/ or masks/; other names: ?images=NAME&labels=NAME`);
+}
+
+/** The 0.5th and 99.5th percentiles of a channel's voxels, from a 4096-bin histogram (exact sorting of a CT volume is slow). */
+export function percentileRange(values: ArrayLike<number>): [number, number] {
+  let [min, max] = [Infinity, -Infinity];
+  for (let q = 0; q < values.length; q++) {
+    const v = values[q];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (!(max > min)) return [min, max];
+  const bins = new Float64Array(4096);
+  const width = (max - min) / bins.length;
+  for (let q = 0; q < values.length; q++) bins[Math.min(bins.length - 1, Math.floor((values[q] - min) / width))]++;
+  const at = (share: number): number => {
+    const target = share * values.length;
+    let seen = 0;
+    for (let b = 0; b < bins.length; b++) {
+      if (seen + bins[b] >= target) return min + (b + (bins[b] ? (target - seen) / bins[b] : 0)) * width;
+      seen += bins[b];
+    }
+    return max;
+  };
+  return [at(0.005), at(0.995)];
+}

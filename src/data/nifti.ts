@@ -1,0 +1,75 @@
+/**
+ * NIfTI-1 volumes (`.nii`, and `.nii.gz` once gunzipped): the header fields a segmentation dataset needs
+ * and the voxels as float32 (exact for 8- and 16-bit voxels; half the memory of float64 for CT volumes), scaled by the header's slope and intercept. Pure: works on bytes, so it runs
+ * in a browser too; reading and gunzipping files is the dataset's part.
+ */
+
+/** A decoded volume: `data[i + nx·(j + ny·(k + nz·t))]`, i fastest, as the file stores it. */
+export interface NiftiVolume {
+  /** [nx, ny, nz, nt]: voxels along i, j, k and the fourth axis (channels or time; 1 when absent). */
+  dims: [number, number, number, number];
+  /** Voxel size along i, j, k (the header's pixdim[1…3]). */
+  spacing: [number, number, number];
+  /** The header's datatype code and its name. */
+  datatype: { code: number; name: string };
+  data: Float32Array;
+}
+
+const HEADER = 348;
+const TYPES: Record<number, { name: string; bytes: number; read: (v: DataView, o: number, le: boolean) => number }> = {
+  2: { name: 'uint8', bytes: 1, read: (v, o) => v.getUint8(o) },
+  4: { name: 'int16', bytes: 2, read: (v, o, le) => v.getInt16(o, le) },
+  8: { name: 'int32', bytes: 4, read: (v, o, le) => v.getInt32(o, le) },
+  16: { name: 'float32', bytes: 4, read: (v, o, le) => v.getFloat32(o, le) },
+  64: { name: 'float64', bytes: 8, read: (v, o, le) => v.getFloat64(o, le) },
+  256: { name: 'int8', bytes: 1, read: (v, o) => v.getInt8(o) },
+  512: { name: 'uint16', bytes: 2, read: (v, o, le) => v.getUint16(o, le) },
+  768: { name: 'uint32', bytes: 4, read: (v, o, le) => v.getUint32(o, le) },
+};
+
+/** True when `bytes` begin like a gzip stream (a `.nii.gz`). */
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/**
+ * Decodes a single-file NIfTI-1 volume of up to four dimensions; `source` names it in errors. NIfTI-2,
+ * header/image pairs (`.hdr` + `.img`), complex, RGB and 64-bit integer voxels are errors that say so.
+ * @example readNifti(gunzipSync(readFileSync('labelsTr/hippocampus_001.nii.gz')), 'hippocampus_001').dims // [35, 51, 35, 1]
+ */
+export function readNifti(bytes: Uint8Array, source = 'volume'): NiftiVolume {
+  if (isGzip(bytes)) throw new Error(`${source}: is gzip-compressed; gunzip it first (niftiDataset reads .nii.gz files itself)`);
+  if (bytes.length < HEADER) throw new Error(`${source}: ${bytes.length} bytes is too short for a NIfTI-1 header (348 bytes)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = view.getInt32(0, true) === HEADER;
+  if (!le && view.getInt32(0, false) !== HEADER) {
+    if (view.getInt32(0, true) === 540 || view.getInt32(0, false) === 540) throw new Error(`${source}: is NIfTI-2, which segrad does not read; save it as NIfTI-1 (e.g. nibabel.Nifti1Image, or ITK-SNAP / 3D Slicer "Save as .nii.gz")`);
+    throw new Error(`${source}: is not a NIfTI-1 file (its header does not start with 348)`);
+  }
+  const magic = String.fromCharCode(bytes[344], bytes[345], bytes[346]);
+  if (magic === 'ni1') throw new Error(`${source}: is the header of a .hdr/.img pair; save the volume as one .nii or .nii.gz file`);
+  if (magic !== 'n+1') throw new Error(`${source}: has no NIfTI-1 magic ('n+1'); is it an Analyze 7.5 file? Save it as NIfTI-1`);
+  const rank = view.getInt16(40, le);
+  if (!(rank >= 1 && rank <= 7)) throw new Error(`${source}: its header gives ${rank} dimensions`);
+  const dim = (d: number): number => (d <= rank ? view.getInt16(40 + 2 * d, le) : 1);
+  const dims: [number, number, number, number] = [dim(1), dim(2), dim(3), dim(4)];
+  for (let d = 5; d <= rank; d++) if (dim(d) > 1) throw new Error(`${source}: has ${rank} dimensions of sizes ${Array.from({ length: rank }, (_, i) => dim(i + 1)).join('×')}; segrad reads up to four (x, y, z and channels)`);
+  if (dims.some((d) => !(d >= 1))) throw new Error(`${source}: its header gives dimensions ${dims.join('×')}`);
+  const code = view.getInt16(70, le);
+  const type = TYPES[code];
+  if (!type) throw new Error(`${source}: voxel datatype ${code} is not read (segrad reads uint8, int8, int16, uint16, int32, uint32, float32 and float64)`);
+  const offset = Math.max(HEADER, Math.round(view.getFloat32(108, le)));
+  const count = dims[0] * dims[1] * dims[2] * dims[3];
+  if (offset + count * type.bytes > bytes.length) throw new Error(`${source}: is cut short: ${dims.join('×')} ${type.name} voxels from byte ${offset} need ${offset + count * type.bytes} bytes, the file has ${bytes.length}`);
+  const slope = view.getFloat32(112, le);
+  const inter = view.getFloat32(116, le);
+  // a slope of 0 (or NaN) means "no scaling", as the standard says
+  const scaled = Number.isFinite(slope) && slope !== 0;
+  const data = new Float32Array(count);
+  for (let q = 0; q < count; q++) {
+    const raw = type.read(view, offset + q * type.bytes, le);
+    data[q] = scaled ? raw * slope + (Number.isFinite(inter) ? inter : 0) : raw;
+  }
+  const pix = (d: number): number => Math.abs(view.getFloat32(76 + 4 * d, le)) || 1;
+  return { dims, spacing: [pix(1), pix(2), pix(3)], datatype: { code, name: type.name }, data };
+}
