@@ -86,10 +86,10 @@ function suffixGuess(missing: readonly string[], masks: ReadonlyMap<string, stri
 
 /**
  * Command-line image arguments: a folder stands for its image files (sorted; hidden files and other
- * files left out), a file for itself. Throws for a folder without images.
+ * files left out; NIfTI volumes too with `volumes`), a file for itself. Throws for a folder without images.
  * @example await imageFiles(['scans/', 'extra.png']) // ['scans/a.png', 'scans/b.jpg', 'extra.png']
  */
-export async function imageFiles(paths: readonly string[]): Promise<string[]> {
+export async function imageFiles(paths: readonly string[], opts: { volumes?: boolean } = {}): Promise<string[]> {
   const fs = await nodeFs();
   const path = await nodePath();
   const out: string[] = [];
@@ -99,7 +99,7 @@ export async function imageFiles(paths: readonly string[]): Promise<string[]> {
       continue;
     }
     const files = await fs.readdir(p);
-    const found = files.filter((f) => imageName(f)).sort().map((f) => path.join(p, f));
+    const found = files.filter((f) => imageName(f) || (opts.volumes && !f.startsWith('.') && /\.nii(\.gz)?$/i.test(f))).sort().map((f) => path.join(p, f));
     if (found.length === 0) throw new Error(`${p}: a folder without image files (${IMAGE_EXTENSIONS.join(', ')})${otherFormatsNote(files)}`);
     out.push(...found);
   }

@@ -23,8 +23,8 @@ export { augmentSample, Loader, stack, type AugmentOptions, type LoaderOptions }
 export { datasetFromSpec, DATASET_KINDS, DATASET_OPTIONS, windowFromSpec } from './spec.js';
 export { fromArrays, type ArraySample, type FromArraysOptions } from './arrays.js';
 export { foregroundShare } from './foreground.js';
-export { isGzip, readNifti, type NiftiVolume } from './nifti.js';
-export { niftiDataset, type NiftiDatasetOptions } from './nifti-dataset.js';
+export { isGzip, niftiLabels, readNifti, type NiftiVolume } from './nifti.js';
+export { niftiDataset, volumeSlicer, type NiftiDatasetOptions } from './nifti-dataset.js';
 
 /** A sample as tensors: image `[C, H, W]`, mask `[K, H, W]` (float32). The caller disposes them. */
 export function sampleToTensors(sample: Sample): { image: Tensor; mask: Tensor; id: string } {

@@ -120,7 +120,7 @@ export async function niftiDataset(dir: string, opts: NiftiDatasetOptions = {}):
       throw new Error(`${imageFile}: has ${what}`);
     }
     shape = here;
-    const ranges = Array.from({ length: nt }, (_, t) => (opts.window ? [opts.window[0], opts.window[1]] : percentileRange(image.data.subarray(t * nx * ny * nz, (t + 1) * nx * ny * nz))));
+    const slicer = volumeSlicer(image, { window: opts.window, size });
     const plane = nx * ny;
     for (let k = 0; k < nz; k++) {
       let label = labels.data.subarray(k * plane, (k + 1) * plane);
@@ -131,20 +131,35 @@ export async function niftiDataset(dir: string, opts: NiftiDatasetOptions = {}):
         }
       }
       if (opts.slices === 'labelled' && !label.some((l) => l > 0)) continue;
-      const planes = new Float32Array(nt * plane);
-      for (let t = 0; t < nt; t++) {
-        const [lo, hi] = ranges[t];
-        const from = t * nx * ny * nz + k * plane;
-        for (let q = 0; q < plane; q++) planes[t * plane + q] = hi > lo ? Math.min(1, Math.max(0, (image.data[from + q] - lo) / (hi - lo))) : 0;
-      }
-      const scaled = size ? resizeBilinear(planes, nt, ny, nx, size[0], size[1]) : planes;
       if (size) label = resizeNearest(Float32Array.from(label), 1, ny, nx, size[0], size[1]);
-      slices.push({ id: `${v.name}#${k}`, volume: v.name, image: Uint8Array.from(scaled, (x) => Math.round(x * 255)), labels: Uint8Array.from(label) });
+      slices.push({ id: `${v.name}#${k}`, volume: v.name, image: slicer(k), labels: Uint8Array.from(label) });
     }
     opts.onProgress?.(n + 1, volumes.length);
   }
   if (slices.length === 0) throw new Error(`${name}: no slice has foreground in its labels (slices=labelled)`);
   return new NiftiDataset(name, slices, shape!, K);
+}
+
+/**
+ * The image slices of a volume as a dataset built from it holds them: slice k along the third axis as
+ * 8-bit `[C, H, W]` (row j, column i), scaled through `window` or the volume's own 0.5th and 99.5th
+ * percentiles per channel, resized to `size` (bilinear) when given. `segrad predict` reads a volume
+ * through this, so it sees what training saw.
+ */
+export function volumeSlicer(volume: NiftiVolume, opts: { window?: readonly [number, number]; size?: readonly [number, number] | null }): (k: number) => Uint8Array {
+  const [nx, ny, nz, nt] = volume.dims;
+  const plane = nx * ny;
+  const ranges = Array.from({ length: nt }, (_, t) => (opts.window ? [opts.window[0], opts.window[1]] : percentileRange(volume.data.subarray(t * plane * nz, (t + 1) * plane * nz))));
+  return (k) => {
+    const planes = new Float32Array(nt * plane);
+    for (let t = 0; t < nt; t++) {
+      const [lo, hi] = ranges[t];
+      const from = t * plane * nz + k * plane;
+      for (let q = 0; q < plane; q++) planes[t * plane + q] = hi > lo ? Math.min(1, Math.max(0, (volume.data[from + q] - lo) / (hi - lo))) : 0;
+    }
+    const scaled = opts.size ? resizeBilinear(planes, nt, ny, nx, opts.size[0], opts.size[1]) : planes;
+    return Uint8Array.from(scaled, (x) => Math.round(x * 255));
+  };
 }
 
 /** The image and label folders: given, or the Decathlon's imagesTr/labelsTr, or images/ with labels/ or masks/. */

@@ -13,6 +13,9 @@ export interface NiftiVolume {
   /** The header's datatype code and its name. */
   datatype: { code: number; name: string };
   data: Float32Array;
+  /** The file's 348 header bytes and byte order, so a label volume can be written in its geometry (`niftiLabels`). */
+  header: Uint8Array;
+  littleEndian: boolean;
 }
 
 const HEADER = 348;
@@ -71,5 +74,28 @@ export function readNifti(bytes: Uint8Array, source = 'volume'): NiftiVolume {
     data[q] = scaled ? raw * slope + (Number.isFinite(inter) ? inter : 0) : raw;
   }
   const pix = (d: number): number => Math.abs(view.getFloat32(76 + 4 * d, le)) || 1;
-  return { dims, spacing: [pix(1), pix(2), pix(3)], datatype: { code, name: type.name }, data };
+  return { dims, spacing: [pix(1), pix(2), pix(3)], datatype: { code, name: type.name }, data, header: bytes.slice(0, HEADER), littleEndian: le };
+}
+
+/**
+ * A uint8 label volume in the geometry of `like` (its header kept: orientation, spacing, affine), as the
+ * bytes of a `.nii` file (gzip them for `.nii.gz`); `labels` in the order `like.data` has, without its
+ * fourth axis.
+ * @example writeFileSync('case_mask.nii.gz', gzipSync(niftiLabels(volume, labels)))
+ */
+export function niftiLabels(like: NiftiVolume, labels: Uint8Array): Uint8Array {
+  const [nx, ny, nz] = like.dims;
+  if (labels.length !== nx * ny * nz) throw new Error(`niftiLabels: ${labels.length} labels for a volume of ${nx}×${ny}×${nz} voxels`);
+  const out = new Uint8Array(HEADER + 4 + labels.length);
+  out.set(like.header.subarray(0, HEADER));
+  const view = new DataView(out.buffer);
+  const le = like.littleEndian;
+  view.setInt16(40, 3, le);
+  for (let d = 4; d <= 7; d++) view.setInt16(40 + 2 * d, 1, le);
+  view.setInt16(70, 2, le); // uint8
+  view.setInt16(72, 8, le);
+  view.setFloat32(108, HEADER + 4, le); // no extensions: the 4 bytes after the header stay 0
+  for (const o of [112, 116, 124, 128]) view.setFloat32(o, 0, le); // no scaling, no display range
+  out.set(labels, HEADER + 4);
+  return out;
 }

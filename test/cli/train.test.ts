@@ -2,12 +2,16 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
 import { interruptNote, train } from '../../src/cli/commands/train.js';
 import { main } from '../../src/cli/main.js';
 import { captured } from '../helpers/cli.js';
 import { writeImage, writeNifti } from '../data/fixtures.js';
+import { datasetFromSpec, readNifti } from '../../src/data/index.js';
+import { createModel, probabilities, type ModelSpec } from '../../src/train/index.js';
+import { noGrad, tensor } from '../../src/tensor/index.js';
 
 
 const root = mkdtempSync(join(tmpdir(), 'segrad-train-'));
@@ -147,6 +151,22 @@ describe('segrad train', () => {
     expect(e.value).toBe(0);
     const rows = readFileSync(join(out, 'eval-images.csv'), 'utf8').trim().split('\n').slice(1);
     expect(new Set(rows.map((l) => l.split('#')[0])).size).toBe(1);
+    // predict segments a volume slice by slice and writes the labels as a volume in its geometry
+    const p = await captured(() => main(['predict', join(data, 'imagesTr', 'disc_1.nii.gz'), '--run', out, '--out', join(root, 'nifti-pred')]));
+    expect(p.value).toBe(0);
+    expect(p.out).toMatch(/disc_1\.nii\.gz \(16×16×4\): foreground [\d.]+ % → .*disc_1_mask\.nii\.gz/);
+    const written = readNifti(gunzipSync(readFileSync(join(root, 'nifti-pred', 'disc_1_mask.nii.gz'))));
+    expect(written.dims).toEqual([16, 16, 4, 1]);
+    // the labels are the model's own on the slices as training read them (the dataset's slices of disc_1)
+    const model = createModel((JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { model: ModelSpec }).model);
+    await model.load(join(out, 'best.safetensors'));
+    model.eval();
+    const ds = await datasetFromSpec(`${data}?window=-1000,400`);
+    const slices = await Promise.all(ds.ids.flatMap((id, i) => (id.startsWith('disc_1#') ? [ds.get(i)] : [])));
+    const x = tensor(Float32Array.from(slices.flatMap((s) => Array.from(s.image))), [4, 1, 16, 16]);
+    const expected = Array.from(noGrad(() => probabilities(model.forward(x))).dataSync(), (v) => (v >= 0.5 ? 1 : 0));
+    expect(Array.from(written.data)).toEqual(expected);
+    expect(expected.some((v) => v === 1)).toBe(true);
   }, 60_000);
 
   it('Ctrl-C says where the last checkpoint is and gives the command that continues the run (exit 130)', async () => {

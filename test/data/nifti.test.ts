@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { datasetFromSpec, niftiDataset, readNifti, split, type Dataset } from '../../src/data/index.js';
+import { datasetFromSpec, niftiDataset, niftiLabels, readNifti, split, type Dataset } from '../../src/data/index.js';
 import { tempDir, writeBytes, writeNifti } from './fixtures.js';
 
 let root: string;
@@ -32,6 +32,24 @@ describe('readNifti', () => {
     const c = join(root, 'c.nii');
     await writeNifti(c, [2, 2, 1], (i) => i, { type: 'uint8', slope: 2, inter: -5 });
     expect(Array.from(readNifti(readFileSync(c)).data)).toEqual([-5, -3, -5, -3]);
+  });
+
+  it('writes a label volume in the geometry of the volume it was read from, either byte order', async () => {
+    for (const bigEndian of [false, true]) {
+      const file = join(root, `geo-${bigEndian}.nii`);
+      await writeNifti(file, [4, 3, 2], hu, { type: 'float32', bigEndian, pixdim: [0.7, 0.9, 3] });
+      const volume = readNifti(readFileSync(file), file);
+      const labels = Uint8Array.from({ length: 24 }, (_, q) => q % 3);
+      const back = readNifti(niftiLabels(volume, labels), 'labels');
+      expect(back.dims).toEqual([4, 3, 2, 1]);
+      expect(back.datatype.name).toBe('uint8');
+      expect(back.spacing).toEqual(volume.spacing);
+      expect(back.littleEndian).toBe(!bigEndian);
+      expect(Array.from(back.data)).toEqual(Array.from(labels));
+      // the rest of the header (orientation, affine) is the volume's
+      expect(Array.from(back.header.subarray(148, 344))).toEqual(Array.from(volume.header.subarray(148, 344)));
+      expect(() => niftiLabels(volume, new Uint8Array(5))).toThrow(/5 labels for a volume of 4×3×2 voxels/);
+    }
   });
 
   it('names what it does not read: gzip bytes, NIfTI-2, .hdr/.img pairs, other types and sizes, a cut-short file', async () => {

@@ -1,4 +1,4 @@
-import { datasetFromSpec, decodeFile, imageFiles, interleavedToPlanar, loadSharp, readImageInfo, resizeBilinear, windowFromSpec } from '../../data/index.js';
+import { datasetFromSpec, decodeFile, imageFiles, interleavedToPlanar, isGzip, loadSharp, niftiLabels, readImageInfo, readNifti, resizeBilinear, volumeSlicer, windowFromSpec } from '../../data/index.js';
 import { classIndices, keepLargestComponent } from '../../metrics/index.js';
 import { mirroredProbabilities, probabilities } from '../../train/index.js';
 import { noGrad, tensor, tidy } from '../../tensor/index.js';
@@ -27,7 +27,9 @@ resized to the training size, segmented, and the probability map is resized back
 size (bilinear) before thresholding. The mask is 0/255; a run with classes=K writes each pixel's most
 probable class index 0…K−1 instead (read back with ?classes=K). The overlay tints the predicted
 foreground red (40 %), or class 1 red, 2 green, 3 blue, 4 yellow, 5 magenta, 6 cyan.
-JPEG, PNG, TIFF, GIF and WebP are read; a folder stands for the image files in it.
+JPEG, PNG, TIFF, GIF and WebP are read; a folder stands for the image files in it. A NIfTI volume
+(.nii, .nii.gz; a run trained on nifti: data) is segmented slice by slice, each slice read as training
+read them, into <name>_mask.nii.gz: uint8 labels in the volume's own geometry.
 
 examples:
   segrad predict scans/*.png --run runs/unet-all --out predictions
@@ -61,54 +63,56 @@ export const predict: Command = {
     const { options: o, positional } = parseArgs(argv, { known: KNOWN, flags: ['tta', 'keep-largest'] }, 'predict');
     const { run, config } = await openRun(o, 'predict');
     if (positional.length === 0) throw new UsageError(`predict: no images given (usage: segrad predict IMAGE|FOLDER... --run DIR)`);
-    const files = await imageFiles(positional);
+    const files = await imageFiles(positional, { volumes: true });
     const threshold = numberOpt(o, 'threshold', 0.5, 'predict');
     const backend = await selectBackend(o.backend as string | undefined);
     const { model, file: weights } = await loadRunModel(run, config, String(o.checkpoint ?? 'best'), 'predict');
     model.eval();
 
-    let size: [number, number];
-    if (typeof o.size === 'string') {
-      const m = /^(\d+)(?:x(\d+))?$/.exec(o.size);
-      if (!m) throw new UsageError(`predict: --size must be N or HxW, got '${o.size}'`);
-      size = [Number(m[1]), Number(m[2] ?? m[1])];
-    } else {
-      // The run's training images tell the size and the channel count the model was trained on.
-      const data = await datasetFromSpec(config.data).catch((e: Error) => {
-        throw new Error(`cannot read the run's data ${config.data} to find the training size (${e.message}); give --size HxW`);
-      });
-      const s = (await data.get(0)).shape;
-      size = [s.height, s.width];
-    }
+    const size = await trainingSize(o.size, config.data);
     const channels = Number(config.model.options.inChannels ?? 1);
     const classes = Number(config.model.options.outChannels ?? 1);
     if (classes > 1 && o.threshold !== undefined) throw new UsageError(`predict: --threshold applies to one-class runs; ${run.dir} has ${classes} classes and each pixel takes its most probable one`);
     if (classes > 1 && o['keep-largest']) throw new UsageError(`predict: --keep-largest keeps the largest object of a one-class run's prediction; ${run.dir} has ${classes} classes`);
+    if (o['keep-largest'] && files.some(isVolume)) throw new UsageError(`predict: --keep-largest keeps the largest object of a 2D image; it is not applied to NIfTI volumes`);
     const window = windowFromSpec(config.data);
-    if (channels !== 1 && channels !== 3) throw new Error(`the model of ${run.dir} takes ${channels} channels; predict reads 1- or 3-channel images`);
+    if (channels !== 1 && channels !== 3 && !files.every(isVolume)) throw new Error(`the model of ${run.dir} takes ${channels} channels; predict reads 1- or 3-channel images (and volumes of any channel count)`);
     const out = String(o.out ?? run.path('predictions'));
     const { mkdir } = await import('node:fs/promises');
     await mkdir(out, { recursive: true });
     const sharp = await loadSharp();
     console.error(`segrad predict: ${config.model.name} from ${weights} · input ${size[0]}×${size[1]}×${channels} · threshold ${threshold}${o.tta ? ' · mirrored (4 passes)' : ''}${o['keep-largest'] ? ' · largest object only' : ''} · backend ${backend}`);
+    /** The model's class probabilities `[n, K, H, W]` of n planar images at the training size. */
+    const probabilitiesOf = async (x: Float32Array, n: number): Promise<Float32Array> => {
+      const prob = tidy(() =>
+        noGrad(() => {
+          const input = tensor(x, [n, channels, size[0], size[1]]);
+          return o.tta ? mirroredProbabilities(model, input) : probabilities(model.forward(input));
+        }),
+      );
+      try {
+        return Float32Array.from(await prob.data());
+      } finally {
+        prob.dispose();
+      }
+    };
 
     const used = new Map<string, number>();
     let failed = 0;
     for (const file of files) {
       try {
+        if (isVolume(file)) {
+          const name = unique(volumeStem(file), used);
+          const written = await predictVolume(file, `${out}/${name}_mask.nii.gz`, { size, channels, classes, threshold, window, probabilitiesOf });
+          console.log(written);
+          continue;
+        }
         const info = await readImageInfo(file);
         const [H, W] = [info.height, info.width];
-        const px = await decodeFile(file, { kind: 'image', channels, size, window });
+        const px = await decodeFile(file, { kind: 'image', channels: channels as 1 | 3, size, window });
         const x = interleavedToPlanar(px.data, px.height, px.width, channels);
-        const prob = tidy(() =>
-          noGrad(() => {
-            const input = tensor(x, [1, channels, size[0], size[1]]);
-            return o.tta ? mirroredProbabilities(model, input) : probabilities(model.forward(input));
-          }),
-        );
-        const small = (await prob.data()) as Float32Array;
-        prob.dispose();
-        const resized = size[0] === H && size[1] === W ? small : resizeBilinear(Float32Array.from(small), classes, size[0], size[1], H, W);
+        const small = await probabilitiesOf(x, 1);
+        const resized = size[0] === H && size[1] === W ? small : resizeBilinear(small, classes, size[0], size[1], H, W);
         const full = o['keep-largest'] ? keepLargestComponent(resized, { shape: [1, 1, H, W], threshold }) : resized;
         const mask = classes === 1 ? thresholded(full, threshold) : Buffer.from(classIndices(full, classes, H * W));
         const rgb = await decodeFile(file, { kind: 'image', channels: 3, size: null, window });
@@ -119,10 +123,7 @@ export const predict: Command = {
           const tint = CLASS_COLOURS[(classes === 1 ? 0 : mask[i] - 1) % CLASS_COLOURS.length];
           for (let c = 0; c < 3; c++) overlay[3 * i + c] = Math.round(0.6 * overlay[3 * i + c] + 0.4 * tint[c]);
         }
-        let name = stem(file);
-        const n = (used.get(name) ?? 0) + 1;
-        used.set(name, n);
-        if (n > 1) name = `${name}-${n}`;
+        const name = unique(stem(file), used);
         const maskPath = `${out}/${name}_mask.png`;
         const overlayPath = `${out}/${name}_overlay.png`;
         // b-w: sharp would widen one-channel raw input to sRGB on output
@@ -143,3 +144,80 @@ export const predict: Command = {
     return failed ? 1 : 0;
   },
 };
+
+/** A NIfTI volume's file name (.nii or .nii.gz). */
+function isVolume(file: string): boolean {
+  return /\.nii(\.gz)?$/i.test(file);
+}
+
+/** A volume's name without folder and .nii / .nii.gz. */
+function volumeStem(file: string): string {
+  return (file.split(/[\\/]/).pop() ?? file).replace(/\.nii(\.gz)?$/i, '');
+}
+
+/** `name`, or `name-2`, `name-3`… when an earlier input had the same name, so no output overwrites another. */
+function unique(name: string, used: Map<string, number>): string {
+  const n = (used.get(name) ?? 0) + 1;
+  used.set(name, n);
+  return n > 1 ? `${name}-${n}` : name;
+}
+
+/** The model's input size: --size, the size= of the run's --data, or (reading the data) its first sample's. */
+async function trainingSize(option: unknown, spec: string): Promise<[number, number]> {
+  const parse = (v: string): [number, number] | null => {
+    const m = /^(\d+)(?:x(\d+))?$/.exec(v);
+    return m ? [Number(m[1]), Number(m[2] ?? m[1])] : null;
+  };
+  if (typeof option === 'string') {
+    const size = parse(option);
+    if (!size) throw new UsageError(`predict: --size must be N or HxW, got '${option}'`);
+    return size;
+  }
+  const given = new URLSearchParams(spec.split('?')[1] ?? '').get('size');
+  if (given && parse(given)) return parse(given)!;
+  const data = await datasetFromSpec(spec).catch((e: Error) => {
+    throw new Error(`cannot read the run's data ${spec} to find the training size (${e.message}); give --size HxW`);
+  });
+  const s = (await data.get(0)).shape;
+  return [s.height, s.width];
+}
+
+/**
+ * Segments a NIfTI volume slice by slice, each read as training read the run's volumes (`volumeSlicer`:
+ * its window or the volume's percentiles, resized to the training size), and writes the labels (0/1, or
+ * class indices) as a .nii.gz in the volume's geometry. Returns the line to print.
+ */
+async function predictVolume(
+  file: string,
+  maskPath: string,
+  o: { size: [number, number]; channels: number; classes: number; threshold: number; window?: [number, number]; probabilitiesOf: (x: Float32Array, n: number) => Promise<Float32Array> },
+): Promise<string> {
+  const { readFile, writeFile } = await import('node:fs/promises');
+  const { gunzipSync, gzipSync } = await import('node:zlib');
+  const bytes = await readFile(file);
+  const volume = readNifti(isGzip(bytes) ? gunzipSync(bytes) : bytes, file);
+  const [nx, ny, nz, nt] = volume.dims;
+  if (nt !== o.channels) throw new Error(`${file}: has ${nt} channel(s) along its fourth axis, but the model takes ${o.channels}`);
+  const slice = volumeSlicer(volume, { window: o.window, size: nx === o.size[1] && ny === o.size[0] ? null : o.size });
+  const [h, w] = o.size;
+  const labels = new Uint8Array(nx * ny * nz);
+  const batch = 8;
+  for (let k0 = 0; k0 < nz; k0 += batch) {
+    const n = Math.min(batch, nz - k0);
+    const x = new Float32Array(n * o.channels * h * w);
+    for (let b = 0; b < n; b++) x.set(Float32Array.from(slice(k0 + b), (v) => v / 255), b * o.channels * h * w);
+    const probs = await o.probabilitiesOf(x, n);
+    for (let b = 0; b < n; b++) {
+      const small = probs.subarray(b * o.classes * h * w, (b + 1) * o.classes * h * w);
+      const full = h === ny && w === nx ? small : resizeBilinear(Float32Array.from(small), o.classes, h, w, ny, nx);
+      const plane = o.classes === 1 ? Uint8Array.from(full, (p) => (p >= o.threshold ? 1 : 0)) : classIndices(full, o.classes, nx * ny);
+      labels.set(plane, (k0 + b) * nx * ny);
+    }
+  }
+  await writeFile(maskPath, gzipSync(niftiLabels(volume, labels)));
+  const counts = new Array<number>(Math.max(2, o.classes)).fill(0);
+  for (const l of labels) counts[l]++;
+  const share = (k: number): string => `${((100 * counts[k]) / labels.length).toFixed(1)} %`;
+  const found = o.classes === 1 ? `foreground ${share(1)}` : `classes ${counts.slice(1).map((_, k) => `${k + 1}: ${share(k + 1)}`).join(', ')}`;
+  return `${file} (${nx}×${ny}×${nz}): ${found} → ${maskPath}`;
+}
