@@ -1,5 +1,5 @@
 import { Presets, SingleBar } from 'cli-progress';
-import type { ClassScores, ObjectScores, SurfaceScores } from '../metrics/index.js';
+import type { ClassScores, GroupScores, ObjectScores, SurfaceScores } from '../metrics/index.js';
 import type { EpochInfo, StepInfo } from '../train/index.js';
 
 /** Formats seconds as m:ss or h:mm:ss. */
@@ -106,6 +106,16 @@ export function surfaceLine(s: SurfaceScores): string {
 export function objectLine(o: ObjectScores): string {
   const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : 'n/a');
   return `objects: ${o.trueObjects} in the masks, ${o.predictedObjects} predicted, ${o.matched} matched at IoU > 0.5 (F1 ${f(o.f1)}) · Data Science Bowl score ${f(o.dsb)}`;
+}
+
+/**
+ * The per-volume scores in one line: each volume's slices pooled, then the mean over the volumes.
+ * @example groupLine({ groups: 3, iou: 0.7, dice: 0.81, perGroup: [] }) // 'per volume (3 volumes, each one's slices pooled): Dice 0.8100, IoU 0.7000'
+ */
+export function groupLine(g: GroupScores): string {
+  const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : 'n/a');
+  const classes = g.classDice ? `; Dice of class ${g.classDice.map((d, k) => `${k + 1}: ${f(d)}`).join(', ')}` : '';
+  return `per volume (${g.groups} volume${g.groups === 1 ? '' : 's'}, each one's slices pooled): Dice ${f(g.dice)}, IoU ${f(g.iou)}${classes}`;
 }
 
 /** A plain text table with aligned columns; numbers with four decimals (a perfect score reads 1.0000, not 1), so counts go in as strings. */

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
 import { nearest } from '../../src/cli/args.js';
-import { countBar, objectLine, surfaceLine, textTable } from '../../src/cli/progress.js';
+import { countBar, groupLine, objectLine, surfaceLine, textTable } from '../../src/cli/progress.js';
 import { VERSION } from '../../src/index.js';
 import { captured } from '../helpers/cli.js';
 
@@ -87,6 +87,13 @@ describe('objectLine', () => {
   it('gives the object counts, F1 and the Data Science Bowl score; n/a where there is no object', () => {
     expect(objectLine({ trueObjects: 312, predictedObjects: 298, matched: 270, f1: 0.88524, dsb: 0.61, perImage: [] })).toBe('objects: 312 in the masks, 298 predicted, 270 matched at IoU > 0.5 (F1 0.8852) · Data Science Bowl score 0.6100');
     expect(objectLine({ trueObjects: 0, predictedObjects: 0, matched: 0, f1: NaN, dsb: NaN, perImage: [] })).toBe('objects: 0 in the masks, 0 predicted, 0 matched at IoU > 0.5 (F1 n/a) · Data Science Bowl score n/a');
+  });
+});
+
+describe('groupLine', () => {
+  it('gives the per-volume Dice and IoU, and each class\'s Dice where there are classes', () => {
+    expect(groupLine({ groups: 3, iou: 0.7, dice: 0.81, perGroup: [] })).toBe("per volume (3 volumes, each one's slices pooled): Dice 0.8100, IoU 0.7000");
+    expect(groupLine({ groups: 1, iou: 0.5, dice: 0.6, perGroup: [], classDice: [0.9, NaN] })).toBe("per volume (1 volume, each one's slices pooled): Dice 0.6000, IoU 0.5000; Dice of class 1: 0.9000, 2: n/a");
   });
 });
 

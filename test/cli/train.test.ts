@@ -145,10 +145,15 @@ describe('segrad train', () => {
     expect(r.value).toBe(0);
     // whole volumes of 4 slices on each side: 20 % of 5 volumes to test, 10 % of 20 slices (2) taken as one volume to val
     expect(r.err).toContain('(12 train / 4 val / 4 test, 1×16×16)');
-    const test = JSON.parse(readFileSync(join(out, 'test-metrics.json'), 'utf8')) as { images: number };
+    const test = JSON.parse(readFileSync(join(out, 'test-metrics.json'), 'utf8')) as { images: number; perVolume: { groups: number; dice: number; perGroup: { group: string; images: number }[] } };
     expect(test.images).toBe(4);
+    // the test volume's Dice with its slices pooled
+    expect(test.perVolume.groups).toBe(1);
+    expect(test.perVolume.perGroup[0].images).toBe(4);
+    expect(r.out).toContain(`per volume (1 volume, each one's slices pooled): Dice ${test.perVolume.dice.toFixed(4)}`);
     const e = await captured(() => main(['eval', '--run', out, '--quiet']));
     expect(e.value).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')).perVolume).toEqual(test.perVolume);
     const rows = readFileSync(join(out, 'eval-images.csv'), 'utf8').trim().split('\n').slice(1);
     expect(new Set(rows.map((l) => l.split('#')[0])).size).toBe(1);
     // predict segments a volume slice by slice and writes the labels as a volume in its geometry

@@ -1,12 +1,12 @@
 import { datasetFromSpec, type Dataset } from '../../data/index.js';
 import type { Module } from '../../nn/module.js';
 import { lossByName } from '../../losses/index.js';
-import { imageRows, objectScores, perClassScores, type ClassScores, type ImageObjects, type ImageRow } from '../../metrics/index.js';
+import { groupScores, imageRows, objectScores, perClassScores, type ClassScores, type ImageObjects, type ImageRow } from '../../metrics/index.js';
 import { createModel, evaluateModel, loadCheckpoint, RunFolder, sizeMultiple, writeFileAtomic, type ModelSpec } from '../../train/index.js';
 import { numberOpt, parseArgs, UsageError, type ParsedArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { loadSplit, selectBackend } from '../common.js';
-import { classTable, countBar, objectLine, surfaceLine, textTable } from '../progress.js';
+import { classTable, countBar, groupLine, objectLine, surfaceLine, textTable } from '../progress.js';
 
 const usage = `segrad eval: score a trained run on its held-out test split (or on other data)
 
@@ -137,6 +137,8 @@ export const evaluate: Command = {
     const p = s.predictions!;
     const rows = imageRows(p.probs, p.masks, { shape: p.shape, ids: p.ids, threshold, fov: p.fov });
     const { perImage, ...objects } = objectScores(p.probs, p.masks, { shape: p.shape, threshold, fov: p.fov });
+    // slices of volumes (nifti data): each volume's slices pooled, as volumetric Dice is reported
+    const perVolume = data.groups ? groupScores(p.probs, p.masks, { shape: p.shape, groups: data.groups, threshold, fov: p.fov, ...(p.classProbs ? { classes: { probs: p.classProbs, masks: p.classMasks!, count: classes } } : {}) }) : undefined;
     const classRows = p.classProbs ? perImageClassScores(p.classProbs, p.classMasks!, [p.shape[0], classes, height, width], p.fov) : undefined;
     await writeFileAtomic(run.path('eval-images.csv'), imagesCsv(rows, perImage, classRows));
     const seconds = (performance.now() - t0) / 1000;
@@ -145,6 +147,7 @@ export const evaluate: Command = {
       ...metrics,
       surface: s.surface,
       objects,
+      ...(perVolume ? { perVolume } : {}),
       ...(s.perClass ? { perClass: s.perClass } : {}),
       checkpoint: file,
       epoch,
@@ -163,6 +166,7 @@ export const evaluate: Command = {
     console.log(textTable(['data', ...(loss ? [`loss (${loss.lossName})`] : []), 'IoU', 'Dice', 'precision', 'recall', 'specificity', 'accuracy', 'AUC'], [[`${splitName} (${data.length} images)`, ...(loss ? [s.loss] : []), s.iou, s.dice, s.precision, s.recall, s.specificity, s.accuracy, s.auc]]));
     console.log(surfaceLine(s.surface));
     console.log(objectLine({ ...objects, perImage }));
+    if (perVolume) console.log(groupLine(perVolume));
     if (s.perClass) console.log(`\n${classTable(s.perClass)}`);
     const worst = rows.filter((r) => Number.isFinite(r.iou)).sort((a, b) => a.iou - b.iou).slice(0, 3);
     if (!o.quiet) {

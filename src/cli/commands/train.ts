@@ -1,10 +1,10 @@
 import { writeReport, RunFolder, evaluateModel, fit, createModel, MODEL_NAMES, sizeMultiple, NonFiniteError, type ModelSpec, type ModelName } from '../../train/index.js';
 import { foregroundShare } from '../../data/index.js';
-import { imageRows } from '../../metrics/index.js';
+import { groupScores, imageRows } from '../../metrics/index.js';
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { buildLoss, loadSplit, lossOptions, selectBackend, shellCommand, withOut } from '../common.js';
-import { classTable, countBar, duration, surfaceLine, textTable, TrainingProgress } from '../progress.js';
+import { classTable, countBar, duration, groupLine, surfaceLine, textTable, TrainingProgress } from '../progress.js';
 
 /** The built-in quick run: what `segrad train` does with no --data (under two minutes on 2 cores). */
 export const QUICK = {
@@ -172,13 +172,15 @@ export const train: Command = {
     }
     const run = await RunFolder.open(out);
     const summary = { loss: scores.loss, iou: scores.iou, dice: scores.dice, precision: scores.precision, recall: scores.recall, specificity: scores.specificity, accuracy: scores.accuracy, auc: scores.auc };
-    await run.writeJson('test-metrics.json', { ...summary, surface: scores.surface, ...(scores.perClass ? { perClass: scores.perClass } : {}), protocol: (o.protocol as string | undefined) ?? 'per-image', images: test.length });
+    const perVolume = test.groups ? groupScores(p.probs, p.masks, { shape: p.shape, groups: test.groups, fov: p.fov, ...(p.classProbs ? { classes: { probs: p.classProbs, masks: p.classMasks!, count: p.classProbs.length / p.probs.length } } : {}) }) : undefined;
+    await run.writeJson('test-metrics.json', { ...summary, surface: scores.surface, ...(perVolume ? { perVolume } : {}), ...(scores.perClass ? { perClass: scores.perClass } : {}), protocol: (o.protocol as string | undefined) ?? 'per-image', images: test.length });
     const classRows = Object.fromEntries((scores.perClass ?? []).flatMap((c) => [[`class ${c.class} IoU`, c.iou], [`class ${c.class} Dice`, c.dice], [`class ${c.class} precision`, c.precision], [`class ${c.class} recall`, c.recall], [`class ${c.class} HD95 (px)`, c.hd95]]));
     const report = await writeReport(run, { title: `segrad: ${modelName} · ${loss.lossName} · ${dataSpec}`, summary: { ...summary, 'HD95 (px)': scores.surface.hd95, 'ASSD (px)': scores.surface.assd, ...classRows }, examplesTitle: 'Test images with the lowest and the highest IoU', roc: { scores: p.probs, labels: p.masks }, examples });
     console.log(textTable(['epoch', 'train loss', ...(val ? ['val loss', 'val IoU', 'val Dice'] : []), 'time'], result.epochs.map((e) => [String(e.epoch + 1), e.trainLoss, ...(e.val ? [e.val.loss, e.val.iou, e.val.dice] : []), duration(e.seconds)])));
     console.log('');
     console.log(textTable(['test set', 'IoU', 'Dice', 'precision', 'recall', 'specificity', 'AUC'], [[`${test.length} images`, scores.iou, scores.dice, scores.precision, scores.recall, scores.specificity, scores.auc]]));
     console.log(surfaceLine(scores.surface));
+    if (perVolume) console.log(groupLine(perVolume));
     if (scores.perClass) console.log(`\n${classTable(scores.perClass)}`);
     console.log(`\ntrained in ${duration(seconds)}${result.stoppedEarly ? ' (stopped early)' : ''} · run folder ${out} · report ${report}`);
     return 0;
