@@ -64,8 +64,15 @@ class NiftiDataset implements Dataset {
   async get(i: number): Promise<Sample> {
     checkIndex(this.name, i, this.length);
     const s = this.slices[i];
-    const image = Float32Array.from(s.image, (v) => v / 255);
-    const mask = this.classes > 1 ? oneHotMask(s.labels, this.classes, s.id) : Float32Array.from(s.labels, (v) => (v > 0 ? 1 : 0));
+    // plain loops: TypedArray.from with a map function is about ten times slower, per sample of every batch
+    const image = new Float32Array(s.image.length);
+    for (let q = 0; q < image.length; q++) image[q] = s.image[q] / 255;
+    let mask: Float32Array;
+    if (this.classes > 1) mask = oneHotMask(s.labels, this.classes, s.id);
+    else {
+      mask = new Float32Array(s.labels.length);
+      for (let q = 0; q < mask.length; q++) mask[q] = s.labels[q] > 0 ? 1 : 0;
+    }
     return { id: s.id, image, mask, shape: { ...this.shape, classes: this.classes } };
   }
 }
@@ -158,7 +165,9 @@ export function volumeSlicer(volume: NiftiVolume, opts: { window?: readonly [num
       for (let q = 0; q < plane; q++) planes[t * plane + q] = hi > lo ? Math.min(1, Math.max(0, (volume.data[from + q] - lo) / (hi - lo))) : 0;
     }
     const scaled = opts.size ? resizeBilinear(planes, nt, ny, nx, opts.size[0], opts.size[1]) : planes;
-    return Uint8Array.from(scaled, (x) => Math.round(x * 255));
+    const out = new Uint8Array(scaled.length);
+    for (let q = 0; q < out.length; q++) out[q] = Math.round(scaled[q] * 255);
+    return out;
   };
 }
 

@@ -19,16 +19,20 @@ export interface NiftiVolume {
 }
 
 const HEADER = 348;
-const TYPES: Record<number, { name: string; bytes: number; read: (v: DataView, o: number, le: boolean) => number }> = {
-  2: { name: 'uint8', bytes: 1, read: (v, o) => v.getUint8(o) },
-  4: { name: 'int16', bytes: 2, read: (v, o, le) => v.getInt16(o, le) },
-  8: { name: 'int32', bytes: 4, read: (v, o, le) => v.getInt32(o, le) },
-  16: { name: 'float32', bytes: 4, read: (v, o, le) => v.getFloat32(o, le) },
-  64: { name: 'float64', bytes: 8, read: (v, o, le) => v.getFloat64(o, le) },
-  256: { name: 'int8', bytes: 1, read: (v, o) => v.getInt8(o) },
-  512: { name: 'uint16', bytes: 2, read: (v, o, le) => v.getUint16(o, le) },
-  768: { name: 'uint32', bytes: 4, read: (v, o, le) => v.getUint32(o, le) },
+type TypedArrayOf = new (buffer: ArrayBuffer) => ArrayLike<number>;
+const TYPES: Record<number, { name: string; bytes: number; array: TypedArrayOf; read: (v: DataView, o: number, le: boolean) => number }> = {
+  2: { name: 'uint8', bytes: 1, array: Uint8Array, read: (v, o) => v.getUint8(o) },
+  4: { name: 'int16', bytes: 2, array: Int16Array, read: (v, o, le) => v.getInt16(o, le) },
+  8: { name: 'int32', bytes: 4, array: Int32Array, read: (v, o, le) => v.getInt32(o, le) },
+  16: { name: 'float32', bytes: 4, array: Float32Array, read: (v, o, le) => v.getFloat32(o, le) },
+  64: { name: 'float64', bytes: 8, array: Float64Array, read: (v, o, le) => v.getFloat64(o, le) },
+  256: { name: 'int8', bytes: 1, array: Int8Array, read: (v, o) => v.getInt8(o) },
+  512: { name: 'uint16', bytes: 2, array: Uint16Array, read: (v, o, le) => v.getUint16(o, le) },
+  768: { name: 'uint32', bytes: 4, array: Uint32Array, read: (v, o, le) => v.getUint32(o, le) },
 };
+
+/** True on a little-endian machine (all that Node and browsers run on in practice). */
+const NATIVE_LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** True when `bytes` begin like a gzip stream (a `.nii.gz`). */
 export function isGzip(bytes: Uint8Array): boolean {
@@ -69,9 +73,18 @@ export function readNifti(bytes: Uint8Array, source = 'volume'): NiftiVolume {
   // a slope of 0 (or NaN) means "no scaling", as the standard says
   const scaled = Number.isFinite(slope) && slope !== 0;
   const data = new Float32Array(count);
-  for (let q = 0; q < count; q++) {
-    const raw = type.read(view, offset + q * type.bytes, le);
-    data[q] = scaled ? raw * slope + (Number.isFinite(inter) ? inter : 0) : raw;
+  if (le === NATIVE_LITTLE) {
+    // the file's byte order is the machine's: a typed array over an aligned copy of the voxels (fast)
+    // (a copy of its own: a Node Buffer's slice shares the pool, and its offset need not be aligned)
+    const raw = new Uint8Array(count * type.bytes);
+    raw.set(bytes.subarray(offset, offset + raw.length));
+    data.set(new type.array(raw.buffer));
+  } else {
+    for (let q = 0; q < count; q++) data[q] = type.read(view, offset + q * type.bytes, le);
+  }
+  if (scaled) {
+    const add = Number.isFinite(inter) ? inter : 0;
+    for (let q = 0; q < count; q++) data[q] = data[q] * slope + add;
   }
   const pix = (d: number): number => Math.abs(view.getFloat32(76 + 4 * d, le)) || 1;
   return { dims, spacing: [pix(1), pix(2), pix(3)], datatype: { code, name: type.name }, data, header: bytes.slice(0, HEADER), littleEndian: le };
