@@ -6,6 +6,7 @@
 import { chooseBackend, describe, type BackendChoice, type BackendState } from './backend.js';
 import { allFigure, chart, type AllParams } from './charts.js';
 import { GRADCHECK_CASES, runGradcheck } from './gradcheck-cases.js';
+import { gradientView } from './gradients.js';
 import { drawGrid } from './grid.js';
 import { data, encodeHost, losses, VERSION, type HostTensor } from './lib.js';
 import { hostDataFromSamples, loadData, pairImageFiles, PLAYGROUND_LOSSES, Session, type DataSettings, type EpochReport, type HostData, type ModelChoice, type PlaygroundLoss, type StepReport } from './session.js';
@@ -41,13 +42,15 @@ export interface PageState {
   allVersion: number;
   gradcheck: { id: string; ok: boolean; maxAbsError: number; maxRelError: number; checks: number } | null;
   race: { running: boolean; losses: string[]; steps: number; history: Record<string, number[]>; iou: Record<string, number[]> };
+  /** The gradient panel: its foreground share and losses, and each one's gradient norm at Dice loss 0.5 and 0.05. */
+  gradients: { foreground: number; losses: string[]; at: Record<string, { half: number; near: number }>; version: number };
   error: string | null;
 }
 
 const state: PageState = {
   ready: false, backend: '', fellBack: false, rejected: [], running: false, steps: 0, epoch: 0, lossHistory: [], baseHistory: [], epochs: [],
   lastStep: null, msPerStep: 0, all: { omega: 10, epsilon: 0.5, delta: 0.1 }, allVersion: 0, gradcheck: null,
-  race: { running: false, losses: [], steps: 0, history: {}, iou: {} }, error: null,
+  race: { running: false, losses: [], steps: 0, history: {}, iou: {} }, gradients: { foreground: 0, losses: [], at: {}, version: 0 }, error: null,
 };
 (window as unknown as { __segrad: { state: PageState } }).__segrad = { state };
 
@@ -371,6 +374,38 @@ function readAllSliders(): void {
   for (const r of raceSessions) r.setAllOptions({ ...state.all });
   state.allVersion++;
   renderAll();
+  scheduleGradients();
+}
+
+// ---------- gradient strength ----------
+
+let gradientTimer: ReturnType<typeof setTimeout> | undefined;
+/** Redraws the gradient panel once a slider rests (each drawing takes a few hundred autograd passes). */
+function scheduleGradients(): void {
+  clearTimeout(gradientTimer);
+  gradientTimer = setTimeout(renderGradients, 150);
+}
+
+function renderGradients(): void {
+  const names = [...document.querySelectorAll<HTMLInputElement>('#grad-losses input:checked')].map((i) => i.value);
+  const foreground = Number($<HTMLInputElement>('grad-fg').value) / 100;
+  $('grad-fg-value').textContent = `${$<HTMLInputElement>('grad-fg').value} %`;
+  const status = $('grad-status');
+  if (names.length === 0) {
+    status.textContent = 'Pick one or more losses.';
+    return;
+  }
+  try {
+    const view = gradientView(names, foreground, state.all);
+    $('grad-chart').innerHTML = view.svg;
+    state.gradients = { foreground, losses: names, at: view.at, version: state.gradients.version + 1 };
+    const e = (x: number): string => (Number.isFinite(x) ? x.toExponential(1) : 'n/a');
+    status.classList.remove('error');
+    status.textContent = `‖∂L/∂z‖ at Dice loss 0.5 → 0.05: ${names.map((n) => `${n} ${e(view.at[n].half)} → ${e(view.at[n].near)}`).join(' · ')}`;
+  } catch (err) {
+    status.classList.add('error');
+    status.textContent = `Error: ${(err as Error).message}`;
+  }
 }
 
 // ---------- gradcheck ----------
@@ -560,6 +595,7 @@ function fillControls(params: URLSearchParams): void {
   const lossSelect = $<HTMLSelectElement>('loss');
   lossSelect.innerHTML = PLAYGROUND_LOSSES.map((l) => `<option value="${l}">${l === 'all' ? 'all (ALL of dice)' : l}</option>`).join('');
   $('race-losses').insertAdjacentHTML('beforeend', PLAYGROUND_LOSSES.map((l) => `<label><input type="checkbox" value="${l}"${l === 'dice' || l === 'all' ? ' checked' : ''}> ${l}</label>`).join(''));
+  $('grad-losses').insertAdjacentHTML('beforeend', PLAYGROUND_LOSSES.map((l) => `<label><input type="checkbox" value="${l}"${['dice', 'all', 'bce', 'focal'].includes(l) ? ' checked' : ''}> ${l}</label>`).join(''));
   $<HTMLSelectElement>('gc-op').innerHTML = GRADCHECK_CASES.map((c) => `<option value="${c.id}">${c.label}</option>`).join('');
   const set = (id: string, key: string): void => {
     const v = params.get(key);
@@ -573,6 +609,10 @@ function fillControls(params: URLSearchParams): void {
   set('model', 'model');
   set('lr', 'lr');
   for (const k of ['omega', 'epsilon', 'delta']) set(k, k);
+  set('grad-fg', 'gfg');
+  // the gradient panel's losses: ?grads=dice,all,focal
+  const grads = params.get('grads');
+  if (grads !== null) for (const box of document.querySelectorAll<HTMLInputElement>('#grad-losses input')) box.checked = grads.split(',').includes(box.value);
   // a lesson's race: ?race=dice,all
   const race = params.get('race');
   if (race !== null) {
@@ -586,9 +626,10 @@ function fillControls(params: URLSearchParams): void {
 /** The page's address with the current settings as a lesson link (the keys `fillControls` reads). */
 function lessonUrl(): string {
   const params = new URLSearchParams();
-  const controls: [string, string][] = [['backend', 'backend'], ['data', 'dataset'], ['fg', 'foreground'], ['loss', 'loss'], ['model', 'model'], ['lr', 'lr'], ['epochs', 'epochs'], ['omega', 'omega'], ['epsilon', 'epsilon'], ['delta', 'delta']];
+  const controls: [string, string][] = [['backend', 'backend'], ['data', 'dataset'], ['fg', 'foreground'], ['loss', 'loss'], ['model', 'model'], ['lr', 'lr'], ['epochs', 'epochs'], ['omega', 'omega'], ['epsilon', 'epsilon'], ['delta', 'delta'], ['gfg', 'grad-fg']];
   for (const [key, id] of controls) params.set(key, ($(id) as HTMLInputElement | HTMLSelectElement).value);
   params.set('race', checkedRaceLosses().join(','));
+  params.set('grads', [...document.querySelectorAll<HTMLInputElement>('#grad-losses input:checked')].map((i) => i.value).join(','));
   return `${location.origin === 'null' ? location.href.split('?')[0] : location.origin + location.pathname}?${params}`;
 }
 
@@ -627,6 +668,9 @@ async function main(): Promise<void> {
       await resetRace();
     }),
   );
+  $('grad-fg').addEventListener('input', () => ($('grad-fg-value').textContent = `${$<HTMLInputElement>('grad-fg').value} %`));
+  $('grad-fg').addEventListener('change', scheduleGradients);
+  $('grad-losses').addEventListener('change', scheduleGradients);
   $('gc-op').addEventListener('change', showGradcheckSource);
   $('gc-run').addEventListener('click', runSelectedGradcheck);
   $('race-start').addEventListener('click', () => void startRace());

@@ -96,3 +96,16 @@ function valueAndNorms(loss: Loss, z: Float64Array, y: ArrayLike<number>, size: 
     return { value: value.item(), grad: Math.sqrt(all), gradForeground: Math.sqrt(fg), gradBackground: Math.sqrt(bg) };
   });
 }
+
+/**
+ * The gradient norm of one walk (one loss, one mask, in order) where its Dice loss passes `x`,
+ * interpolated linearly between the two steps around it; NaN where the walk does not reach it.
+ * @example gradientNormAt(profile.filter((p) => p.loss === 'all' && p.foreground < 0.1), 0.05)
+ */
+export function gradientNormAt(walk: readonly GradientPoint[], x: number): number {
+  for (let i = 0; i + 1 < walk.length; i++) {
+    const [a, b] = [walk[i], walk[i + 1]];
+    if ((a.diceLoss - x) * (b.diceLoss - x) <= 0 && a.diceLoss !== b.diceLoss) return a.grad + ((b.grad - a.grad) * (x - a.diceLoss)) / (b.diceLoss - a.diceLoss);
+  }
+  return NaN;
+}

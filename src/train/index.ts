@@ -8,4 +8,4 @@ export { createModel, MODEL_NAMES, sizeMultiple, type ModelName, type ModelSpec 
 export { RunFolder, writeFileAtomic } from './run-folder.js';
 export { writeReport, type ReportExample, type ReportOptions } from './report.js';
 export { compareLosses, comparisonHtml, comparisonMarkdown, meanStd, pairedComparison, pairedT, resultsCsv, runName, summarize, withForeground, writeComparison, METRIC_KEYS, type CompareOptions, type CompareRow, type PairedResult, type RunKey, type SummaryRow } from './compare.js';
-export { gradientProfile, type GradientPoint, type GradientProfileOptions } from './gradient-profile.js';
+export { gradientNormAt, gradientProfile, type GradientPoint, type GradientProfileOptions } from './gradient-profile.js';

@@ -192,7 +192,7 @@ describe('playground (dist/web in headless Chromium)', () => {
 
   it('a lesson link presets the controls: data, foreground, loss, epochs, ALL\'s ω and δ, the race', async () => {
     const p = await browser.newPage();
-    await p.goto(`${base}?backend=cpu&data=vessels&fg=2&loss=all&epochs=7&omega=12&delta=0.3&race=dice,focal`);
+    await p.goto(`${base}?backend=cpu&data=vessels&fg=2&loss=all&epochs=7&omega=12&delta=0.3&race=dice,focal&gfg=5&grads=dice,bce`);
     await p.waitForFunction(`${S}.ready || ${S}.error`, null, { timeout: 30_000 });
     expect([await p.inputValue('#dataset'), await p.inputValue('#foreground'), await p.inputValue('#loss'), await p.inputValue('#epochs')]).toEqual(['vessels', '2', 'all', '7']);
     const s = (await p.evaluate(S)) as PageState;
@@ -201,13 +201,15 @@ describe('playground (dist/web in headless Chromium)', () => {
     expect(await p.$$eval('#race-losses input:checked', (xs) => xs.map((x) => (x as HTMLInputElement).value))).toEqual(['dice', 'focal']);
     expect(await p.textContent('#race-status')).toBe('Ready: dice vs focal, same seed and data.');
     expect(await p.textContent('#train-status')).toMatch(/^Ready: vessels, .*foreground 2\.\d %/);
+    await p.waitForFunction(`${S}.gradients.version > 0`, null, { timeout: 30_000 });
+    expect(((await p.evaluate(S)) as PageState).gradients).toMatchObject({ foreground: 0.05, losses: ['dice', 'bce'] });
     // and the page writes such a link for its current settings, which opens the same page again
     await p.selectOption('#model', 'focusnet');
     await p.waitForFunction(`${S}.ready`, null, { timeout: 30_000 });
     await p.click('#lesson-link');
     const link = await p.inputValue('#lesson-url');
     const q = new URL(link).searchParams;
-    expect(Object.fromEntries(q)).toEqual({ backend: 'cpu', data: 'vessels', fg: '2', loss: 'all', model: 'focusnet', lr: '0.003', epochs: '7', omega: '12', epsilon: '0.5', delta: '0.3', race: 'dice,focal' });
+    expect(Object.fromEntries(q)).toEqual({ backend: 'cpu', data: 'vessels', fg: '2', loss: 'all', model: 'focusnet', lr: '0.003', epochs: '7', omega: '12', epsilon: '0.5', delta: '0.3', race: 'dice,focal', gfg: '5', grads: 'dice,bce' });
     const again = await browser.newPage();
     await again.goto(link);
     await again.waitForFunction(`${S}.ready || ${S}.error`, null, { timeout: 30_000 });
@@ -350,6 +352,28 @@ describe('playground (dist/web in headless Chromium)', () => {
     expect(x).toBeGreaterThanOrEqual(0.3);
     expect(s.lastStep!.multiplier).toBe(1);
     expect(await page.textContent('#all-readout')).toContain(`dice x = ${x.toFixed(4)} ≥ δ = 0.3: gradient × 1`);
+  }, 40_000);
+
+  it('gradient panel: ALL pushes ω/(ε + x) times harder than Dice below δ; Focal fades as the foreground shrinks', async () => {
+    await waitFor(`${S}.gradients.version > 0`);
+    let g = (await getState()).gradients;
+    expect(g.losses).toEqual(['dice', 'focal', 'bce', 'all']);
+    const { omega, epsilon } = (await getState()).all;
+    // at Dice loss 0.05 (below δ): between the two walk steps around it the factor is ω/(ε + x) for x near 0.05
+    expect(g.at.all.near / g.at.dice.near).toBeCloseTo(omega / (epsilon + 0.05), 0);
+    expect(g.at.all.half).toBeCloseTo(g.at.dice.half, 12);
+    expect(await page.$$eval('#grad-chart path.series', (ps) => ps.map((p) => p.getAttribute('data-name')))).toEqual(['dice', 'focal', 'bce', 'all']);
+    const focalAt2 = g.at.focal.near;
+    await page.fill('#grad-fg', '30');
+    await page.dispatchEvent('#grad-fg', 'change');
+    await waitFor(`${S}.gradients.foreground === 0.3`);
+    g = (await getState()).gradients;
+    expect(g.at.focal.near).toBeGreaterThan(10 * focalAt2);
+    expect(await page.textContent('#grad-chart')).toContain('30.0 % foreground');
+    // unticking a loss takes its line away
+    await page.uncheck('#grad-losses input[value="bce"]');
+    await waitFor(`${S}.gradients.losses.length === 3`);
+    expect(await page.$$eval('#grad-chart path.series', (ps) => ps.length)).toBe(3);
   }, 40_000);
 
   it('gradcheck panel: every op and layer offered passes in float64', async () => {

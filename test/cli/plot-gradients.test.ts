@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
-import { normAt, plotGradients } from '../../src/cli/commands/plot-gradients.js';
+import { plotGradients } from '../../src/cli/commands/plot-gradients.js';
 import { main } from '../../src/cli/main.js';
-import type { GradientPoint } from '../../src/train/index.js';
+import { gradientNormAt as normAt, type GradientPoint } from '../../src/train/index.js';
 import { captured } from '../helpers/cli.js';
 import { xmlProblems } from '../plot/xml.js';
 
@@ -42,14 +42,6 @@ describe('segrad plot-gradients', () => {
     const dice = points.filter((p) => p.loss === 'dice').slice(0, 21);
     const i = walk.findIndex((p) => p.diceLoss < 0.2);
     expect(walk[i].grad / dice[i].grad).toBeCloseTo(10 / (0.5 + dice[i].diceLoss), 6);
-  });
-
-  it('normAt interpolates between the two steps around the Dice loss, n/a outside the walk', () => {
-    const p = (diceLoss: number, grad: number) => ({ loss: 'dice', foreground: 0.1, margin: 0, diceLoss, value: diceLoss, grad, gradForeground: 0, gradBackground: 0 });
-    const walk = [p(0.9, 1), p(0.5, 3), p(0.1, 5)];
-    expect(normAt(walk, 0.5)).toBe(3);
-    expect(normAt(walk, 0.3)).toBeCloseTo(4, 12);
-    expect(normAt(walk, 0.05)).toBeNaN();
   });
 
   it('names bad options', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { losses, Rng } from '../../src/index.js';
 import { synthetic } from '../../src/data/index.js';
-import { gradientProfile } from '../../src/train/index.js';
+import { gradientNormAt, gradientProfile } from '../../src/train/index.js';
 
 describe('gradientProfile', () => {
   const profile = gradientProfile({ losses: ['dice', 'all', 'bce'], foregrounds: [0.05, 0.3], size: 32, points: 25, margins: [-1, 9], seed: 2 });
@@ -58,5 +58,13 @@ describe('gradientProfile', () => {
     expect(() => gradientProfile({ foregrounds: [1] })).toThrow(/foreground fractions must lie in \(0, 1\), got 1/);
     expect(() => gradientProfile({ margins: [3, 1] })).toThrow(/margins must be two numbers, the first smaller/);
     expect(() => gradientProfile({ points: 1 })).toThrow(/points must be an integer ≥ 2/);
+  });
+
+  it('gradientNormAt interpolates between the two steps around the Dice loss, n/a outside the walk', () => {
+    const p = (diceLoss: number, grad: number) => ({ loss: 'dice', foreground: 0.1, margin: 0, diceLoss, value: diceLoss, grad, gradForeground: 0, gradBackground: 0 });
+    const walk = [p(0.9, 1), p(0.5, 3), p(0.1, 5)];
+    expect(gradientNormAt(walk, 0.5)).toBe(3);
+    expect(gradientNormAt(walk, 0.3)).toBeCloseTo(4, 12);
+    expect(gradientNormAt(walk, 0.05)).toBeNaN();
   });
 });

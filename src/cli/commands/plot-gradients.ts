@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { lossByName, LOSS_NAMES, type Loss } from '../../losses/index.js';
 import { figure, PALETTE, type Series } from '../../plot/index.js';
-import { gradientProfile, type GradientPoint } from '../../train/index.js';
+import { gradientNormAt, gradientProfile } from '../../train/index.js';
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { lossOptions } from '../common.js';
@@ -40,18 +40,6 @@ const KNOWN = ['loss', 'all-opt', 'foreground', 'size', 'margins', 'points', 'no
 
 /** The Dice losses the table reads the gradient norms at. */
 const AT = [0.5, 0.2, 0.05, 0.01];
-
-/**
- * The gradient norm where the walk's Dice loss passes `x`, interpolated linearly between the two steps
- * around it; NaN where the walk does not reach it.
- */
-export function normAt(points: readonly GradientPoint[], x: number): number {
-  for (let i = 0; i + 1 < points.length; i++) {
-    const [a, b] = [points[i], points[i + 1]];
-    if ((a.diceLoss - x) * (b.diceLoss - x) <= 0 && a.diceLoss !== b.diceLoss) return a.grad + ((b.grad - a.grad) * (x - a.diceLoss)) / (b.diceLoss - a.diceLoss);
-  }
-  return NaN;
-}
 
 export const plotGradients: Command = {
   name: NAME,
@@ -108,7 +96,7 @@ export const plotGradients: Command = {
     const rows = foregrounds.flatMap((_, k) =>
       losses.map((loss, j) => {
         const walk = profile.slice(k * points * losses.length, (k + 1) * points * losses.length).filter((_, i) => i % losses.length === j);
-        return [`${(100 * walk[0].foreground).toFixed(1)} %`, loss.lossName, ...AT.map((x) => exp(normAt(walk, x)))];
+        return [`${(100 * walk[0].foreground).toFixed(1)} %`, loss.lossName, ...AT.map((x) => exp(gradientNormAt(walk, x)))];
       }),
     );
     console.log(textTable(['foreground', 'loss', ...AT.map((x) => `‖∂L/∂z‖ at ${x}`)], rows));
