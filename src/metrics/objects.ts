@@ -47,9 +47,13 @@ export function objectScores(probs: ArrayLike<number>, masks: ArrayLike<number>,
   const threshold = resolveThreshold('objectScores', opts.threshold);
   const perImage: ImageObjects[] = [];
   for (let i = 0; i < n; i++) {
-    const inside = (p: number): boolean => !opts.fov || opts.fov[i * plane + p] > 0.5;
-    const predicted = Uint8Array.from({ length: plane }, (_, p) => (probs[i * plane + p] >= threshold && inside(p) ? 1 : 0));
-    const truth = Uint8Array.from({ length: plane }, (_, p) => (masks[i * plane + p] > 0.5 && inside(p) ? 1 : 0));
+    const predicted = new Uint8Array(plane);
+    const truth = new Uint8Array(plane);
+    for (let p = 0; p < plane; p++) {
+      const inside = !opts.fov || opts.fov[i * plane + p] > 0.5;
+      predicted[p] = probs[i * plane + p] >= threshold && inside ? 1 : 0;
+      truth[p] = masks[i * plane + p] > 0.5 && inside ? 1 : 0;
+    }
     perImage.push(imageObjects(labelComponents(truth, { height, width, connectivity: opts.connectivity }), labelComponents(predicted, { height, width, connectivity: opts.connectivity })));
   }
   const total = (k: 'trueObjects' | 'predictedObjects' | 'matched'): number => perImage.reduce((a, r) => a + r[k], 0);

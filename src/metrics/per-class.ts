@@ -66,14 +66,9 @@ export function perClassScores(probs: ArrayLike<number>, masks: ArrayLike<number
         image[truth[q]].fn++;
       }
     }
-    const inside = (q: number): boolean => !opts.fov || opts.fov[n * plane + q] > 0.5;
     for (let k = 1; k < K; k++) {
       const c = image[k];
-      const { hd95 } = surfaceDistances(
-        predicted.map((v, q) => (v === k && inside(q) ? 1 : 0)),
-        truth.map((v, q) => (v === k && inside(q) ? 1 : 0)),
-        { height: H, width: W },
-      );
+      const { hd95 } = surfaceDistances(classPlane(predicted, k, opts.fov, n * plane), classPlane(truth, k, opts.fov, n * plane), { height: H, width: W });
       if (!Number.isNaN(hd95)) {
         counts[k].sums.hd95 += hd95;
         counts[k].images.hd95++;
@@ -97,6 +92,13 @@ export function perClassScores(probs: ArrayLike<number>, masks: ArrayLike<number
     if (pooled) return { class: i + 1, ...scoresOf(c), hd95: mean('hd95') };
     return { class: i + 1, iou: mean('iou'), dice: mean('dice'), precision: mean('precision'), recall: mean('recall'), hd95: mean('hd95') };
   });
+}
+
+/** 1 where `indices` is `k` (inside the field of view read from `offset`), else 0: one class's binary map, for its boundary distances. */
+function classPlane(indices: Uint8Array, k: number, fov: ArrayLike<number> | undefined, offset: number): Uint8Array {
+  const out = new Uint8Array(indices.length);
+  for (let q = 0; q < out.length; q++) out[q] = indices[q] === k && (!fov || fov[offset + q] > 0.5) ? 1 : 0;
+  return out;
 }
 
 /**
