@@ -9,7 +9,7 @@ import { checkWindow } from './decode.js';
 import { oneHotMask, resizeBilinear, resizeNearest } from './image.js';
 import { isGzip, readNifti, type NiftiVolume } from './nifti.js';
 import { isDirectory, nodeFs, nodePath } from './node-env.js';
-import { checkIndex, normaliseSize, type Dataset, type Sample, type SizeOption } from './types.js';
+import { checkIndex, normaliseSize, type Dataset, type Sample, type SizeOption, type WarningHandler } from './types.js';
 
 export interface NiftiDatasetOptions {
   /** The voxel values that map to 0 and 1 (CT in Hounsfield units: lung −1000,400, soft tissue −160,240). Default: each volume's own 0.5th and 99.5th percentiles, per channel (MRI). */
@@ -25,6 +25,8 @@ export interface NiftiDatasetOptions {
   labelsDir?: string;
   /** Called after each volume is read: how many of `total` so far (a progress bar; reading CT is slow). */
   onProgress?: (done: number, total: number) => void;
+  /** Where advice goes (CT read without a window). Default `console.warn`. */
+  onWarning?: WarningHandler;
 }
 
 const EXTENSIONS = ['.nii.gz', '.nii'];
@@ -127,6 +129,7 @@ export async function niftiDataset(dir: string, opts: NiftiDatasetOptions = {}):
       throw new Error(`${imageFile}: has ${what}`);
     }
     shape = here;
+    if (n === 0 && !opts.window) adviseWindow(image, imageFile, name, opts.onWarning ?? ((m) => console.warn(m)));
     const slicer = volumeSlicer(image, { window: opts.window, size });
     const plane = nx * ny;
     for (let k = 0; k < nz; k++) {
@@ -169,6 +172,17 @@ export function volumeSlicer(volume: NiftiVolume, opts: { window?: readonly [num
     for (let q = 0; q < out.length; q++) out[q] = Math.round(scaled[q] * 255);
     return out;
   };
+}
+
+/**
+ * CT in Hounsfield units (air at −1000) read by each volume's own percentiles gives the same tissue a
+ * different grey in every scan; a fixed window keeps them comparable. Said once, for the first volume.
+ */
+function adviseWindow(volume: NiftiVolume, file: string, name: string, warn: WarningHandler): void {
+  let min = Infinity;
+  for (let q = 0; q < volume.data.length; q++) if (volume.data[q] < min) min = volume.data[q];
+  if (min > -900) return;
+  warn(`${name}: ${file} reaches ${min}, like CT in Hounsfield units; without a window each volume is scaled by its own percentiles, so one tissue gets a different grey in every scan. A fixed window keeps them alike: ?window=-160,240 (abdomen), -1000,400 (lung), -1000,2000 (bone)`);
 }
 
 /** The image and label folders: given, or the Decathlon's imagesTr/labelsTr, or images/ with labels/ or masks/. */

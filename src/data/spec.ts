@@ -104,7 +104,7 @@ export async function datasetFromSpec(spec: string, opts: FileDatasetOptions = {
     case 'nifti': {
       const slices = str('slices');
       if (slices !== undefined && slices !== 'all' && slices !== 'labelled') throw new Error(`datasetFromSpec: slices=${slices} in '${spec}' must be all or labelled`);
-      return niftiDataset(target, { window, size: common.size, classes: common.classes, slices, imagesDir: str('images'), labelsDir: str('labels'), onProgress: opts.onProgress });
+      return niftiDataset(target, { window, size: common.size, classes: common.classes, slices, imagesDir: str('images'), labelsDir: str('labels'), onProgress: opts.onProgress, onWarning: opts.onWarning });
     }
     case 'drive':
       return drive(target, { ...common, subset: str('subset') as 'training' | undefined, mode: str('mode') as 'patches' | undefined, patches: num('patches'), patchSize: num('patchSize'), seed: num('seed') });

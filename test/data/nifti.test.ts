@@ -115,7 +115,14 @@ describe('niftiDataset', () => {
     expect(Math.min(...first.flat())).toBe(0);
     expect(Math.max(...first.flat())).toBe(1);
     expect(new Set(first.flat()).size).toBeGreaterThan(50);
-    const ds = await niftiDataset(dir, { slices: 'labelled', size: [10, 12] });
+    // CT values (down to −1000 + 1) read without a window: advice to set one, once
+    const said: string[] = [];
+    await niftiDataset(dir, { onWarning: (m) => said.push(m) });
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/toy_001\.nii\.gz reaches -999, like CT in Hounsfield units; .* \?window=-160,240 \(abdomen\)/);
+    await niftiDataset(dir, { window: [-1000, 1000], onWarning: (m) => said.push(m) });
+    expect(said).toHaveLength(1);
+    const ds = await niftiDataset(dir, { slices: 'labelled', size: [10, 12], onWarning: () => undefined });
     expect(ds.length).toBe(9); // slice 0 of each volume has no label
     expect(ds.ids[0]).toBe('toy_001#1');
     const s = await ds.get(0);
