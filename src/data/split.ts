@@ -42,7 +42,8 @@ export interface SplitOptions {
  * seeded permutation: the same seed and length always give the same split. Each part keeps the
  * dataset's order. Sizes: test = round(n·testFraction), val = round(n·valFraction), train = the rest.
  * A dataset with `groups` (the slices of one volume, the images of one patient) is split by group, so no
- * group has samples on two sides: whole groups in permuted order fill test, then val, up to those sizes.
+ * group has samples on two sides: round(G·testFraction) of its G groups to test, round(G·valFraction) to
+ * val, and train keeps at least one.
  * @example const { train, test } = split(await isic2018(dir), { seed: 1 });
  */
 export function split(dataset: Dataset, opts: SplitOptions = {}): { train: SubsetDataset; val: SubsetDataset; test: SubsetDataset } {
@@ -54,7 +55,7 @@ export function split(dataset: Dataset, opts: SplitOptions = {}): { train: Subse
   const n = dataset.length;
   const nTest = Math.round(n * testFraction);
   const nVal = Math.min(Math.round(n * valFraction), n - nTest);
-  const parts = dataset.groups ? groupParts(dataset.groups, seed, nTest, nVal) : sampleParts(n, seed, nTest, nVal);
+  const parts = dataset.groups ? groupParts(dataset.groups, seed, testFraction, valFraction, nTest, nVal) : sampleParts(n, seed, nTest, nVal);
   return {
     test: new SubsetDataset(dataset, parts.test, `${dataset.name}:test`),
     val: new SubsetDataset(dataset, parts.val, `${dataset.name}:val`),
@@ -71,21 +72,21 @@ function sampleParts(n: number, seed: number, nTest: number, nVal: number): Part
 }
 
 /**
- * Whole groups, in a seeded order, fill test while it holds fewer than nTest samples, then val likewise;
- * train takes the rest, and always the last group. With a single group there is nothing to keep apart,
- * and the samples are split one by one.
+ * Whole groups in a seeded order: the first round(G·testFraction) to test, the next round(G·valFraction)
+ * to val, the rest (always at least one) to train. Counted in groups, not samples, so the same groups are
+ * chosen whatever share of each group's samples a dataset holds (all of a volume's slices, or only those
+ * with foreground). With a single group there is nothing to keep apart, and the samples are split one by one.
  */
-function groupParts(groups: readonly string[], seed: number, nTest: number, nVal: number): Parts {
+function groupParts(groups: readonly string[], seed: number, testFraction: number, valFraction: number, nTest: number, nVal: number): Parts {
   const members = new Map<string, number[]>();
   groups.forEach((g, i) => (members.get(g) ?? members.set(g, []).get(g)!).push(i));
   if (members.size < 2) return sampleParts(groups.length, seed, nTest, nVal);
   const order = new Rng(mixSeed(seed, 0x47525053)).shuffle([...members.keys()]);
+  const G = order.length;
+  const gTest = Math.min(Math.round(G * testFraction), G - 1);
+  const gVal = Math.min(Math.round(G * valFraction), G - 1 - gTest);
   const out: Parts = { test: [], val: [], train: [] };
-  order.forEach((g, k) => {
-    const last = k === order.length - 1;
-    const side = last ? out.train : out.test.length < nTest ? out.test : out.val.length < nVal ? out.val : out.train;
-    side.push(...members.get(g)!);
-  });
+  order.forEach((g, k) => (k < gTest ? out.test : k < gTest + gVal ? out.val : out.train).push(...members.get(g)!));
   for (const side of Object.values(out)) side.sort((a, b) => a - b);
   return out;
 }

@@ -146,6 +146,15 @@ describe('niftiDataset', () => {
     }
   });
 
+  it('split picks the same volumes from all slices and from the labelled ones, so a run on one is scored on the other', async () => {
+    const all = await niftiDataset(dir, { window: [-1000, 1000] });
+    const labelled = await niftiDataset(dir, { window: [-1000, 1000], slices: 'labelled' });
+    for (let seed = 0; seed < 6; seed++) {
+      const volumes = (d: Dataset) => [...new Set(split(d, { seed, testFraction: 0.34 }).test.groups)];
+      expect(volumes(labelled)).toEqual(volumes(all));
+    }
+  });
+
   it('is what datasetFromSpec builds from nifti:DIR or the bare folder', async () => {
     const a = await datasetFromSpec(`nifti:${dir}?classes=3&window=-1000,1000&slices=labelled`);
     const b = await datasetFromSpec(`${dir}?classes=3&window=-1000,1000&slices=labelled`);

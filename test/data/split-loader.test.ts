@@ -123,10 +123,13 @@ describe('Loader', () => {
       const [tr, va, te] = [of(p.train), of(p.val), of(p.test)];
       for (const g of te) expect(tr.has(g) || va.has(g)).toBe(false);
       for (const g of va) expect(tr.has(g)).toBe(false);
-      expect([p.test.length, p.val.length]).toEqual([10, 5]); // whole groups of 5 fill 10 and 4 → 5
+      expect([p.test.length, p.val.length]).toEqual([10, 5]); // round(8 · 0.25) = 2 patients to test, round(8 · 0.1) = 1 to val
       expect(p.train.length).toBe(25);
       expect(split(grouped, { seed, testFraction: 0.25, valFraction: 0.1 }).test.ids).toEqual(p.test.ids);
     }
+    // counted in groups, not samples: patients of 1 to 8 slices still give 2 of 8 patients to test
+    const uneven: Dataset = { ...grouped, groups: groups.map((_, i) => `p${[0, 1, 3, 6, 10, 15, 21, 28].findLastIndex((start) => i >= start)}`) };
+    for (let seed = 0; seed < 10; seed++) expect(new Set(split(uneven, { seed, testFraction: 0.25 }).test.groups).size).toBe(2);
     // two groups and a large test share: the last group in the order still trains
     const two: Dataset = { ...grouped, groups: groups.map((g) => (g < 'patient-4' ? 'a' : 'b')) };
     expect(split(two, { testFraction: 0.9 }).train.length).toBe(20);
