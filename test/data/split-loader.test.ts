@@ -128,7 +128,7 @@ describe('Loader', () => {
       expect(split(grouped, { seed, testFraction: 0.25, valFraction: 0.1 }).test.ids).toEqual(p.test.ids);
     }
     // counted in groups, not samples: patients of 1 to 8 slices still give 2 of 8 patients to test
-    const uneven: Dataset = { ...grouped, groups: groups.map((_, i) => `p${[0, 1, 3, 6, 10, 15, 21, 28].findLastIndex((start) => i >= start)}`) };
+    const uneven: Dataset = { ...grouped, groups: groups.map((_, i) => `p${[0, 1, 3, 6, 10, 15, 21, 28].filter((start) => i >= start).length}`) };
     for (let seed = 0; seed < 10; seed++) expect(new Set(split(uneven, { seed, testFraction: 0.25 }).test.groups).size).toBe(2);
     // two groups and a large test share: the last group in the order still trains
     const two: Dataset = { ...grouped, groups: groups.map((g) => (g < 'patient-4' ? 'a' : 'b')) };
