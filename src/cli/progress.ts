@@ -115,7 +115,8 @@ export function objectLine(o: ObjectScores): string {
 export function groupLine(g: GroupScores): string {
   const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : 'n/a');
   const classes = g.classDice ? `; Dice of class ${g.classDice.map((d, k) => `${k + 1}: ${f(d)}`).join(', ')}` : '';
-  return `per volume (${g.groups} volume${g.groups === 1 ? '' : 's'}, each one's slices pooled): Dice ${f(g.dice)}, IoU ${f(g.iou)}${classes}`;
+  const boundary = g.hd95 !== undefined ? `, HD95 ${Number.isFinite(g.hd95) ? g.hd95.toFixed(2) : 'n/a'} and ASSD ${Number.isFinite(g.assd!) ? g.assd!.toFixed(2) : 'n/a'} in the volumes' units (3D)` : '';
+  return `per volume (${g.groups} volume${g.groups === 1 ? '' : 's'}, each one's slices pooled): Dice ${f(g.dice)}, IoU ${f(g.iou)}${boundary}${classes}`;
 }
 
 /** A plain text table with aligned columns; numbers with four decimals (a perfect score reads 1.0000, not 1), so counts go in as strings. */

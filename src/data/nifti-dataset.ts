@@ -54,6 +54,7 @@ class NiftiDataset implements Dataset {
     private readonly slices: readonly Slice[],
     private readonly shape: { channels: number; height: number; width: number },
     private readonly classes: number,
+    readonly groupSpacing?: ReadonlyMap<string, readonly [number, number, number]>,
   ) {
     this.ids = slices.map((s) => s.id);
     this.groups = slices.map((s) => s.volume);
@@ -111,6 +112,7 @@ export async function niftiDataset(dir: string, opts: NiftiDatasetOptions = {}):
   };
 
   const slices: Slice[] = [];
+  const spacing = new Map<string, readonly [number, number, number]>();
   let shape: { channels: number; height: number; width: number } | null = null;
   for (const [n, v] of volumes.entries()) {
     const imageFile = path.join(imagesDir, v.file);
@@ -131,6 +133,8 @@ export async function niftiDataset(dir: string, opts: NiftiDatasetOptions = {}):
     shape = here;
     if (n === 0 && !opts.window) adviseWindow(image, imageFile, name, opts.onWarning ?? ((m) => console.warn(m)));
     const slicer = volumeSlicer(image, { window: opts.window, size });
+    const [dx, dy, dz] = image.spacing;
+    spacing.set(v.name, [dz, (dy * ny) / here.height, (dx * nx) / here.width]);
     const plane = nx * ny;
     for (let k = 0; k < nz; k++) {
       let label = labels.data.subarray(k * plane, (k + 1) * plane);
@@ -147,7 +151,8 @@ export async function niftiDataset(dir: string, opts: NiftiDatasetOptions = {}):
     opts.onProgress?.(n + 1, volumes.length);
   }
   if (slices.length === 0) throw new Error(`${name}: no slice has foreground in its labels (slices=labelled)`);
-  return new NiftiDataset(name, slices, shape!, K);
+  // only whole volumes have a shape in 3D: with slices=labelled the stacks have gaps
+  return new NiftiDataset(name, slices, shape!, K, opts.slices === 'labelled' ? undefined : spacing);
 }
 
 /**

@@ -7,6 +7,7 @@ import { checkIndex, type Dataset, type Sample } from './types.js';
 export class SubsetDataset implements Dataset {
   readonly ids: readonly string[];
   readonly groups?: readonly string[];
+  readonly groupSpacing?: ReadonlyMap<string, readonly [number, number, number]>;
 
   constructor(
     readonly source: Dataset,
@@ -16,6 +17,8 @@ export class SubsetDataset implements Dataset {
     for (const i of indices) checkIndex(source.name, i, source.length);
     this.ids = indices.map((i) => source.ids[i]);
     if (source.groups) this.groups = indices.map((i) => source.groups![i]);
+    // a split keeps groups whole, so a whole volume stays one
+    if (source.groupSpacing) this.groupSpacing = source.groupSpacing;
   }
 
   get length(): number {

@@ -32,6 +32,12 @@ export interface Dataset {
   readonly skipped?: readonly SkippedFile[];
   /** Sample i's group, such as the patient or volume its slice comes from: `split` keeps a group on one side. */
   readonly groups?: readonly string[];
+  /**
+   * For groups that are whole volumes (their samples every slice, in order): the voxel size `[dz, dy, dx]`
+   * of the slices as the dataset gives them (resized ones included), for boundary distances in the
+   * volume's units (mm).
+   */
+  readonly groupSpacing?: ReadonlyMap<string, readonly [number, number, number]>;
 }
 
 /** A stacked batch: images `[N, C, H, W]`, masks `[N, K, H, W]`, fov `[N, 1, H, W]` when every sample has one. */

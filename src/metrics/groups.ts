@@ -5,6 +5,7 @@
  */
 import { countRange, dice, iou, resolveThreshold } from './confusion.js';
 import { perClassScores } from './per-class.js';
+import { volumeSurfaceDistances } from './surface.js';
 
 export interface GroupScores {
   /** Groups scored. */
@@ -13,9 +14,12 @@ export interface GroupScores {
   iou: number;
   dice: number;
   /** Each group's own scores, in the order the groups first appear. */
-  perGroup: { group: string; images: number; iou: number; dice: number; classDice?: number[] }[];
+  perGroup: { group: string; images: number; iou: number; dice: number; classDice?: number[]; hd95?: number; assd?: number }[];
   /** For several classes: each class's Dice pooled within each group, then the mean over the groups where it is defined. */
   classDice?: number[];
+  /** With `spacing`: the groups' 3D boundary distances in its units (`volumeSurfaceDistances`), the mean over the groups where both sides have foreground. */
+  hd95?: number;
+  assd?: number;
 }
 
 /**
@@ -27,7 +31,15 @@ export interface GroupScores {
 export function groupScores(
   probs: ArrayLike<number>,
   masks: ArrayLike<number>,
-  opts: { shape: readonly number[]; groups: readonly string[]; threshold?: number; fov?: ArrayLike<number>; classes?: { probs: Float32Array; masks: Float32Array; count: number } },
+  opts: {
+    shape: readonly number[];
+    groups: readonly string[];
+    threshold?: number;
+    fov?: ArrayLike<number>;
+    classes?: { probs: Float32Array; masks: Float32Array; count: number };
+    /** The voxel size `[dz, dy, dx]` of groups that are whole volumes, their images the slices in order (`Dataset.groupSpacing`): their 3D HD95 and ASSD too. */
+    spacing?: ReadonlyMap<string, readonly [number, number, number]>;
+  },
 ): GroupScores {
   const [n, , height, width] = opts.shape;
   const plane = height * width;
@@ -46,7 +58,12 @@ export function groupScores(
       c.fn += part.fn;
       c.tn += part.tn;
     }
-    return { group, images: images.length, iou: iou(c), dice: dice(c), ...(opts.classes ? { classDice: classDice(opts.classes, images, plane, height, width, opts.fov) } : {}) };
+    const spacing = opts.spacing?.get(group);
+    return {
+      group, images: images.length, iou: iou(c), dice: dice(c),
+      ...(opts.classes ? { classDice: classDice(opts.classes, images, plane, height, width, opts.fov) } : {}),
+      ...(spacing ? volumeDistances(probs, masks, images, plane, [images.length, height, width], spacing, threshold) : {}),
+    };
   });
   const mean = (xs: number[]): number => {
     const ok = xs.filter((x) => !Number.isNaN(x));
@@ -59,7 +76,22 @@ export function groupScores(
     dice: mean(perGroup.map((g) => g.dice)),
     perGroup,
     ...(opts.classes ? { classDice: Array.from({ length: K - 1 }, (_, k) => mean(perGroup.map((g) => g.classDice![k]))) } : {}),
+    ...(opts.spacing ? { hd95: mean(perGroup.flatMap((g) => (g.hd95 === undefined ? [] : [g.hd95]))), assd: mean(perGroup.flatMap((g) => (g.assd === undefined ? [] : [g.assd]))) } : {}),
   };
+}
+
+/** A group's images stacked as a volume (in their order) and its 3D HD95 and ASSD with the voxel size. */
+function volumeDistances(probs: ArrayLike<number>, masks: ArrayLike<number>, images: number[], plane: number, dims: [number, number, number], spacing: readonly [number, number, number], threshold: number): { hd95: number; assd: number } {
+  const p = new Float32Array(images.length * plane);
+  const m = new Float32Array(images.length * plane);
+  images.forEach((i, z) => {
+    for (let q = 0; q < plane; q++) {
+      p[z * plane + q] = probs[i * plane + q];
+      m[z * plane + q] = masks[i * plane + q];
+    }
+  });
+  const { hd95, assd } = volumeSurfaceDistances(p, m, { depth: dims[0], height: dims[1], width: dims[2], spacing, threshold });
+  return { hd95, assd };
 }
 
 /** Classes 1…K−1's Dice over the images of one group, pooled (NaN where a class is neither present nor predicted). */

@@ -7,7 +7,7 @@ export {
 } from './evaluate.js';
 export { classIndices, perClassScores, type ClassScores, type PerClassOptions } from './per-class.js';
 export { imageRows, type ImageRow } from './image-rows.js';
-export { surfaceDistances, surfaceScores, type SurfaceDistances, type SurfaceOptions, type SurfaceScores } from './surface.js';
+export { surfaceDistances, surfaceScores, volumeSurfaceDistances, type SurfaceDistances, type SurfaceOptions, type SurfaceScores } from './surface.js';
 export { keepLargestComponent, labelComponents, type Components } from './components.js';
 export { DSB_THRESHOLDS, objectScores, type ImageObjects, type ObjectScores } from './objects.js';
 export { groupScores, type GroupScores } from './groups.js';

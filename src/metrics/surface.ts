@@ -58,6 +58,33 @@ export function surfaceDistances(pred: ArrayLike<number>, target: ArrayLike<numb
 }
 
 /**
+ * HD, HD95 and ASSD of one volume `[depth, height, width]` (from `offset` on), with its voxel size
+ * `spacing: [dz, dy, dx]` (default 1s: distances in voxels): MONAI's 3D semantics, where an edge voxel has
+ * a background face neighbour (6-connected) or lies on the volume's border, its first and last slice too.
+ * @example volumeSurfaceDistances(pred, mask, { depth: 40, height: 256, width: 256, spacing: [3, 0.8, 0.8] }).hd95 // in mm
+ */
+export function volumeSurfaceDistances(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  opts: { depth: number; height: number; width: number; spacing?: readonly [number, number, number]; threshold?: number; offset?: number },
+): SurfaceDistances {
+  const { depth: D, height: H, width: W, offset = 0 } = opts;
+  const spacing = opts.spacing ?? [1, 1, 1];
+  if (![D, H, W].every((n) => Number.isInteger(n) && n > 0)) throw new Error(`volumeSurfaceDistances: depth, height and width must be positive integers, got ${D}×${H}×${W}`);
+  if (!(spacing.length === 3 && spacing.every((v) => v > 0 && Number.isFinite(v)))) throw new Error(`volumeSurfaceDistances: spacing must be three positive numbers [dz, dy, dx], got [${String(spacing)}]`);
+  const n = D * H * W;
+  if (offset + n > Math.min(pred.length, target.length)) throw new Error(`volumeSurfaceDistances: a volume of ${D}×${H}×${W} from value ${offset} needs ${offset + n} values; the predictions have ${pred.length}, the mask ${target.length}`);
+  const threshold = resolveThreshold('volumeSurfaceDistances', opts.threshold);
+  const P = new Uint8Array(n);
+  const G = new Uint8Array(n);
+  for (let q = 0; q < n; q++) {
+    P[q] = pred[offset + q] >= threshold ? 1 : 0;
+    G[q] = target[offset + q] > 0.5 ? 1 : 0;
+  }
+  return gridDistances(P, G, [D, H, W], spacing, true).distances;
+}
+
+/**
  * The mean HD95 and ASSD over the images of `[N, 1, H, W]` foreground probabilities and masks, with the
  * count of images where one side is empty (those have no distance and are left out of the means).
  * @example surfaceScores(probs, masks, { shape: [8, 1, 64, 64] }).hd95 // in pixels
@@ -103,19 +130,28 @@ function edgeDistances(
     P[p] = pred[offset + p] >= threshold && inside(p) ? 1 : 0;
     G[p] = target[offset + p] > 0.5 && inside(p) ? 1 : 0;
   }
-  const predEdges = edges(P, H, W);
-  const maskEdges = edges(G, H, W);
+  return gridDistances(P, G, [1, H, W], [1, sy, sx], false);
+}
+
+/**
+ * HD, HD95 and ASSD between the foreground of two binary grids `[D, H, W]`, with the voxel size
+ * `[dz, dy, dx]`; `zBorder`: the first and last slices are border (a 3D volume), or not (a 2D image, D = 1).
+ */
+function gridDistances(P: Uint8Array, G: Uint8Array, dims: readonly [number, number, number], spacing: readonly [number, number, number], zBorder: boolean): { distances: SurfaceDistances; predicted: boolean; present: boolean } {
+  const predEdges = edges(P, dims, zBorder);
+  const maskEdges = edges(G, dims, zBorder);
   const predicted = predEdges.length > 0;
   const present = maskEdges.length > 0;
   if (!predicted || !present) return { distances: NO_DISTANCE, predicted, present };
-  // every edge pixel lies in the box around both edge sets, and so does each one's nearest: the
+  // every edge voxel lies in the box around both edge sets, and so does each one's nearest: the
   // transforms over the box alone are exact, and far cheaper for one lesion in a large image
-  const [y0, y1, x0, x1] = box([...predEdges, ...maskEdges], W);
-  const [bh, bw] = [y1 - y0 + 1, x1 - x0 + 1];
-  const inBox = (ps: number[]): number[] => ps.map((p) => (Math.floor(p / W) - y0) * bw + ((p % W) - x0));
+  const [, H, W] = dims;
+  const [z0, z1, y0, y1, x0, x1] = box([...predEdges, ...maskEdges], H, W);
+  const boxDims: [number, number, number] = [z1 - z0 + 1, y1 - y0 + 1, x1 - x0 + 1];
+  const inBox = (ps: number[]): number[] => ps.map((p) => ((Math.floor(p / (H * W)) - z0) * boxDims[1] + (Math.floor(p / W) % H) - y0) * boxDims[2] + ((p % W) - x0));
   const [predBox, maskBox] = [inBox(predEdges), inBox(maskEdges)];
-  const toMask = sampled(distanceTransform(maskBox, bh, bw, sy, sx), predBox);
-  const toPred = sampled(distanceTransform(predBox, bh, bw, sy, sx), maskBox);
+  const toMask = sampled(distanceTransform(maskBox, boxDims, spacing), predBox);
+  const toPred = sampled(distanceTransform(predBox, boxDims, spacing), maskBox);
   let sum = 0;
   for (const d of toMask) sum += d;
   for (const d of toPred) sum += d;
@@ -130,49 +166,62 @@ function edgeDistances(
   };
 }
 
-/** The indices of the edge pixels of a binary image: foreground with a background 4-neighbour or on the border. */
-function edges(x: Uint8Array, H: number, W: number): number[] {
+/**
+ * The edge voxels of a binary grid: foreground with a background face neighbour (4 in a plane, 6 in a
+ * volume) or on the border (in z too when `zBorder`).
+ */
+function edges(x: Uint8Array, [D, H, W]: readonly [number, number, number], zBorder: boolean): number[] {
   const out: number[] = [];
-  for (let y = 0; y < H; y++) {
-    for (let c = 0; c < W; c++) {
-      const p = y * W + c;
-      if (!x[p]) continue;
-      if (y === 0 || c === 0 || y === H - 1 || c === W - 1 || !x[p - W] || !x[p + W] || !x[p - 1] || !x[p + 1]) out.push(p);
+  const plane = H * W;
+  for (let z = 0; z < D; z++) {
+    for (let y = 0; y < H; y++) {
+      for (let c = 0; c < W; c++) {
+        const p = z * plane + y * W + c;
+        if (!x[p]) continue;
+        const border = y === 0 || c === 0 || y === H - 1 || c === W - 1 || (zBorder && (z === 0 || z === D - 1));
+        const open = !x[p - W] || !x[p + W] || !x[p - 1] || !x[p + 1] || (zBorder && (!x[p - plane] || !x[p + plane]));
+        if (border || open) out.push(p);
+      }
     }
   }
   return out;
 }
 
-/** The rows y0…y1 and columns x0…x1 that hold the pixels `ps` of an image `W` wide. */
-function box(ps: number[], W: number): [number, number, number, number] {
-  let [y0, y1, x0, x1] = [Infinity, -Infinity, Infinity, -Infinity];
+/** The slices z0…z1, rows y0…y1 and columns x0…x1 that hold the voxels `ps` of a grid of H×W planes. */
+function box(ps: number[], H: number, W: number): [number, number, number, number, number, number] {
+  let [z0, z1, y0, y1, x0, x1] = [Infinity, -Infinity, Infinity, -Infinity, Infinity, -Infinity];
   for (const p of ps) {
-    const [y, x] = [Math.floor(p / W), p % W];
+    const [z, y, x] = [Math.floor(p / (H * W)), Math.floor(p / W) % H, p % W];
+    if (z < z0) z0 = z;
+    if (z > z1) z1 = z;
     if (y < y0) y0 = y;
     if (y > y1) y1 = y;
     if (x < x0) x0 = x;
     if (x > x1) x1 = x;
   }
-  return [y0, y1, x0, x1];
+  return [z0, z1, y0, y1, x0, x1];
 }
 
-/** Squared Euclidean distance from every pixel to the nearest of `features` (pixel indices), columns then rows. */
-function distanceTransform(features: number[], H: number, W: number, sy: number, sx: number): Float64Array {
-  const d = new Float64Array(H * W).fill(Infinity);
+/** Squared Euclidean distance from every voxel to the nearest of `features` (voxel indices): along z, then columns, then rows. */
+function distanceTransform(features: number[], [D, H, W]: readonly [number, number, number], [sz, sy, sx]: readonly [number, number, number]): Float64Array {
+  const d = new Float64Array(D * H * W).fill(Infinity);
   for (const p of features) d[p] = 0;
-  const line = new Float64Array(Math.max(H, W));
-  const out = new Float64Array(Math.max(H, W));
-  const envelope = { v: new Int32Array(Math.max(H, W)), z: new Float64Array(Math.max(H, W) + 1) };
-  for (let c = 0; c < W; c++) {
-    for (let y = 0; y < H; y++) line[y] = d[y * W + c];
-    lowerEnvelope(line, H, sy * sy, out, envelope);
-    for (let y = 0; y < H; y++) d[y * W + c] = out[y];
-  }
-  for (let y = 0; y < H; y++) {
-    for (let c = 0; c < W; c++) line[c] = d[y * W + c];
-    lowerEnvelope(line, W, sx * sx, out, envelope);
-    for (let c = 0; c < W; c++) d[y * W + c] = out[c];
-  }
+  const longest = Math.max(D, H, W);
+  const line = new Float64Array(longest);
+  const out = new Float64Array(longest);
+  const envelope = { v: new Int32Array(longest), z: new Float64Array(longest + 1) };
+  // one pass along an axis: `count` lines of `n` values, line l starting at start(l), `stride` apart
+  const pass = (count: number, n: number, stride: number, start: (l: number) => number, a: number): void => {
+    for (let l = 0; l < count; l++) {
+      const s0 = start(l);
+      for (let i = 0; i < n; i++) line[i] = d[s0 + i * stride];
+      lowerEnvelope(line, n, a, out, envelope);
+      for (let i = 0; i < n; i++) d[s0 + i * stride] = out[i];
+    }
+  };
+  if (D > 1) pass(H * W, D, H * W, (l) => l, sz * sz);
+  pass(D * W, H, W, (l) => Math.floor(l / W) * H * W + (l % W), sy * sy);
+  pass(D * H, W, 1, (l) => l * W, sx * sx);
   return d;
 }
 

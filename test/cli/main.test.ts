@@ -94,6 +94,7 @@ describe('groupLine', () => {
   it('gives the per-volume Dice and IoU, and each class\'s Dice where there are classes', () => {
     expect(groupLine({ groups: 3, iou: 0.7, dice: 0.81, perGroup: [] })).toBe("per volume (3 volumes, each one's slices pooled): Dice 0.8100, IoU 0.7000");
     expect(groupLine({ groups: 1, iou: 0.5, dice: 0.6, perGroup: [], classDice: [0.9, NaN] })).toBe("per volume (1 volume, each one's slices pooled): Dice 0.6000, IoU 0.5000; Dice of class 1: 0.9000, 2: n/a");
+    expect(groupLine({ groups: 2, iou: 0.5, dice: 0.6, perGroup: [], hd95: 4.25, assd: NaN })).toBe("per volume (2 volumes, each one's slices pooled): Dice 0.6000, IoU 0.5000, HD95 4.25 and ASSD n/a in the volumes' units (3D)");
   });
 });
 

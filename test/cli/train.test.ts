@@ -151,6 +151,7 @@ describe('segrad train', () => {
     expect(test.perVolume.groups).toBe(1);
     expect(test.perVolume.perGroup[0].images).toBe(4);
     expect(r.out).toContain(`per volume (1 volume, each one's slices pooled): Dice ${test.perVolume.dice.toFixed(4)}`);
+    expect(r.out).toMatch(/HD95 [\d.]+ and ASSD [\d.]+ in the volumes' units \(3D\)/);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain(`<tr><th>Dice per volume</th><td>${test.perVolume.dice.toFixed(4)}</td></tr>`);
     const e = await captured(() => main(['eval', '--run', out, '--quiet']));
     expect(e.value).toBe(0);

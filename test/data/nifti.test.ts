@@ -110,7 +110,7 @@ describe('niftiDataset', () => {
 
   it('scales each volume by its own percentiles without a window, keeps labelled slices on request, and resizes', async () => {
     // the first volume's slices: its lowest voxels at 0, its highest at 1 (past the 99.5th percentile)
-    const whole = await niftiDataset(dir);
+    const whole = await niftiDataset(dir, { onWarning: () => undefined });
     const first = await Promise.all([0, 1, 2, 3].map(async (i) => Array.from((await whole.get(i)).image)));
     expect(Math.min(...first.flat())).toBe(0);
     expect(Math.max(...first.flat())).toBe(1);
@@ -122,7 +122,11 @@ describe('niftiDataset', () => {
     expect(said[0]).toMatch(/toy_001\.nii\.gz reaches -999, like CT in Hounsfield units; .* \?window=-160,240 \(abdomen\)/);
     await niftiDataset(dir, { window: [-1000, 1000], onWarning: (m) => said.push(m) });
     expect(said).toHaveLength(1);
+    // whole volumes carry their voxel size, resized slices' too ([dz, dy, dx]: 5 rows become 10, 6 columns 12)
+    expect(whole.groupSpacing?.get('toy_002')).toEqual([1, 1, 1]);
+    expect((await niftiDataset(dir, { size: [10, 12], onWarning: () => undefined })).groupSpacing?.get('toy_002')).toEqual([1, 0.5, 0.5]);
     const ds = await niftiDataset(dir, { slices: 'labelled', size: [10, 12], onWarning: () => undefined });
+    expect(ds.groupSpacing).toBeUndefined(); // labelled slices leave gaps: no volume in 3D
     expect(ds.length).toBe(9); // slice 0 of each volume has no label
     expect(ds.ids[0]).toBe('toy_001#1');
     const s = await ds.get(0);

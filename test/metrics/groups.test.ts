@@ -35,4 +35,16 @@ describe('groupScores', () => {
     const none = groupScores([0, 0], [0, 0], { shape: [1, 1, 1, 2], groups: ['w'], classes: { probs: Float32Array.from([1, 1, 0, 0, 0, 0]), masks: Float32Array.from([1, 1, 0, 0, 0, 0]), count: 3 } });
     expect(none.classDice!.every(Number.isNaN)).toBe(true);
   });
+
+  it('with a voxel size, stacks each whole-volume group\'s images and gives its 3D HD95 and ASSD', () => {
+    // group v: two slices of 1×3; predicted voxel (z 0, x 0), true voxel (z 1, x 2); voxels 2 × 1 × 1: √(2² + 2²)
+    const probs = [0.9, 0, 0, /**/ 0, 0, 0, /**/ 0.9, 0, 0];
+    const masks = [0, 0, 0, /**/ 0, 0, 1, /**/ 1, 0, 0];
+    const g = groupScores(probs, masks, { shape: [3, 1, 1, 3], groups: ['v', 'v', 'w'], spacing: new Map([['v', [2, 1, 1] as const]]) });
+    expect(g.perGroup[0].hd95).toBeCloseTo(Math.sqrt(8), 12);
+    expect(g.perGroup[0].assd).toBeCloseTo(Math.sqrt(8), 12);
+    expect(g.perGroup[1].hd95).toBeUndefined(); // w has no voxel size: not a whole volume
+    expect(g.hd95).toBeCloseTo(Math.sqrt(8), 12);
+    expect(groupScores(probs, masks, { shape: [3, 1, 1, 3], groups: ['v', 'v', 'w'] }).hd95).toBeUndefined();
+  });
 });

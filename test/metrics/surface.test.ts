@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { surfaceDistances, surfaceScores } from '../../src/metrics/index.js';
+import { surfaceDistances, surfaceScores, volumeSurfaceDistances } from '../../src/metrics/index.js';
 
 /** Brute force: edges by an explicit zero-padded 4-neighbour erosion, every pair's distance, numpy's percentile. */
 function reference(pred: number[], mask: number[], H: number, W: number, [sy, sx]: [number, number]) {
@@ -103,5 +103,61 @@ describe('surfaceScores', () => {
     expect(surfaceScores(probs, masks, { shape: [5, 1, 1, 4], threshold: 0.1 }).emptyPrediction).toBe(0);
     expect(surfaceScores([0], [0], { shape: [1, 1, 1, 1] }).hd95).toBeNaN();
     expect(() => surfaceScores(probs, masks, { shape: [5, 1, 2, 4] })).toThrow(/must be \[N, 1, H, W\] and hold as many values as the predictions \(20\)/);
+  });
+});
+
+/** Brute force in 3D: edges by a zero-padded 6-neighbour erosion, every pair's distance with the voxel size. */
+function reference3d(pred: number[], mask: number[], [D, H, W]: number[], [sz, sy, sx]: number[]) {
+  const at = (x: number[], z: number, y: number, c: number): number => (z < 0 || y < 0 || c < 0 || z >= D || y >= H || c >= W ? 0 : x[(z * H + y) * W + c]);
+  const edgesOf = (x: number[]): number[][] => {
+    const out: number[][] = [];
+    for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) for (let c = 0; c < W; c++) {
+      const kept = [[0, 0, 0], [1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]].every(([a, b, e]) => at(x, z + a, y + b, c + e));
+      if (at(x, z, y, c) && !kept) out.push([z, y, c]);
+    }
+    return out;
+  };
+  const [a, b] = [edgesOf(pred), edgesOf(mask)];
+  if (!a.length || !b.length) return null;
+  const directed = (from: number[][], to: number[][]) => from.map(([z, y, c]) => Math.min(...to.map(([w, v, u]) => Math.hypot((z - w) * sz, (y - v) * sy, (c - u) * sx)))).sort((p, q) => p - q);
+  const pct = (v: number[]): number => {
+    const r = ((v.length - 1) * 95) / 100;
+    const lo = Math.floor(r);
+    return lo + 1 < v.length ? v[lo] + (v[lo + 1] - v[lo]) * (r - lo) : v[lo];
+  };
+  const [ab, ba] = [directed(a, b), directed(b, a)];
+  const all = [...ab, ...ba];
+  return { hd: Math.max(...all), hd95: Math.max(pct(ab), pct(ba)), assd: all.reduce((s, d) => s + d, 0) / all.length };
+}
+
+describe('volumeSurfaceDistances', () => {
+  it('matches brute force on random volumes and voxel sizes (6-connected edges, the first and last slices as border)', () => {
+    fc.assert(
+      fc.property(
+        fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 })),
+        fc.tuple(fc.double({ min: 0.3, max: 4, noNaN: true }), fc.double({ min: 0.3, max: 4, noNaN: true }), fc.double({ min: 0.3, max: 4, noNaN: true })),
+        fc.array(fc.boolean(), { minLength: 100, maxLength: 100 }),
+        fc.array(fc.boolean(), { minLength: 100, maxLength: 100 }),
+        (dims, spacing, a, b) => {
+          const n = dims[0] * dims[1] * dims[2];
+          const [pred, mask] = [a.slice(0, n).map(Number), b.slice(0, n).map(Number)];
+          const want = reference3d(pred, mask, dims, spacing);
+          const got = volumeSurfaceDistances(pred, mask, { depth: dims[0], height: dims[1], width: dims[2], spacing });
+          for (const k of ['hd', 'hd95', 'assd'] as const) {
+            if (want) expect(got[k]).toBeCloseTo(want[k], 9);
+            else expect(got[k]).toBeNaN();
+          }
+        },
+      ),
+      { numRuns: 200, seed: 21 },
+    );
+  });
+
+  it('measures across slices in the slice spacing: a cube shifted by one slice of 3 mm', () => {
+    // 5×5×5 volume, 3×3×3 cubes at z 0…2 and z 1…3, voxels 3 × 1 × 1 mm
+    const cube = (z0: number) => Array.from({ length: 125 }, (_, q) => (Math.floor(q / 25) >= z0 && Math.floor(q / 25) < z0 + 3 && Math.floor(q / 5) % 5 >= 1 && Math.floor(q / 5) % 5 < 4 && q % 5 >= 1 && q % 5 < 4 ? 1 : 0));
+    const d = volumeSurfaceDistances(cube(1), cube(0), { depth: 5, height: 5, width: 5, spacing: [3, 1, 1] });
+    expect(d.hd).toBe(3);
+    expect(() => volumeSurfaceDistances([1], [1], { depth: 1, height: 1, width: 1, spacing: [1, 0, 1] })).toThrow(/spacing must be three positive numbers/);
   });
 });

@@ -138,7 +138,7 @@ export const evaluate: Command = {
     const rows = imageRows(p.probs, p.masks, { shape: p.shape, ids: p.ids, threshold, fov: p.fov });
     const { perImage, ...objects } = objectScores(p.probs, p.masks, { shape: p.shape, threshold, fov: p.fov });
     // slices of volumes (nifti data): each volume's slices pooled, as volumetric Dice is reported
-    const perVolume = data.groups ? groupScores(p.probs, p.masks, { shape: p.shape, groups: data.groups, threshold, fov: p.fov, ...(p.classProbs ? { classes: { probs: p.classProbs, masks: p.classMasks!, count: classes } } : {}) }) : undefined;
+    const perVolume = data.groups ? groupScores(p.probs, p.masks, { shape: p.shape, groups: data.groups, spacing: data.groupSpacing, threshold, fov: p.fov, ...(p.classProbs ? { classes: { probs: p.classProbs, masks: p.classMasks!, count: classes } } : {}) }) : undefined;
     const classRows = p.classProbs ? perImageClassScores(p.classProbs, p.classMasks!, [p.shape[0], classes, height, width], p.fov) : undefined;
     await writeFileAtomic(run.path('eval-images.csv'), imagesCsv(rows, perImage, classRows));
     const seconds = (performance.now() - t0) / 1000;
