@@ -14,37 +14,44 @@ export interface Components {
 
 /**
  * Labels the connected components of the foreground (`value > 0.5`, or `>= threshold` given one) of one
- * `height × width` image from `offset` on; 8-connected by default (diagonal neighbours touch), or 4.
+ * `height × width` image from `offset` on — or, with `depth`, one volume of `depth` such planes; 8-connected
+ * by default (diagonal neighbours touch; 26-connected in a volume), or 4 (face neighbours only; 6 in a volume).
  * @example labelComponents([1, 0, 1, 1, 0, 0], { height: 2, width: 3, connectivity: 4 }).sizes // [2, 1]
  */
-export function labelComponents(values: ArrayLike<number>, opts: { height: number; width: number; offset?: number; threshold?: number; connectivity?: 4 | 8 }): Components {
-  const { height: H, width: W, offset = 0 } = opts;
+export function labelComponents(values: ArrayLike<number>, opts: { height: number; width: number; depth?: number; offset?: number; threshold?: number; connectivity?: 4 | 8 }): Components {
+  const { height: H, width: W, depth: D = 1, offset = 0 } = opts;
   const connectivity = opts.connectivity ?? 8;
   if (connectivity !== 4 && connectivity !== 8) throw new Error(`labelComponents: connectivity must be 4 or 8, got ${String(connectivity)}`);
-  if (!(Number.isInteger(H) && Number.isInteger(W) && H > 0 && W > 0) || offset + H * W > values.length) {
-    throw new Error(`labelComponents: an image of ${H}×${W} from value ${offset} needs ${offset + H * W} values, got ${values.length}`);
+  const n = D * H * W;
+  if (![D, H, W].every((v) => Number.isInteger(v) && v > 0) || offset + n > values.length) {
+    throw new Error(`labelComponents: ${D > 1 ? `a volume of ${D}×` : 'an image of '}${H}×${W} from value ${offset} needs ${offset + n} values, got ${values.length}`);
   }
   const threshold = opts.threshold === undefined ? undefined : resolveThreshold('labelComponents', opts.threshold);
   const on = (p: number): boolean => (threshold === undefined ? values[offset + p] > 0.5 : values[offset + p] >= threshold);
-  const steps = connectivity === 4 ? [[-1, 0], [1, 0], [0, -1], [0, 1]] : [[-1, -1], [-1, 0], [-1, 1], [0, -1], [0, 1], [1, -1], [1, 0], [1, 1]];
-  const labels = new Int32Array(H * W);
+  // the neighbour offsets [dz, dy, dx]: faces only, or every voxel of the 3×3(×3) block
+  const steps: number[][] = [];
+  for (const dz of D > 1 ? [-1, 0, 1] : [0]) for (const dy of [-1, 0, 1]) for (const dx of [-1, 0, 1]) {
+    const moved = Math.abs(dz) + Math.abs(dy) + Math.abs(dx);
+    if (moved > 0 && (connectivity === 8 || moved === 1)) steps.push([dz, dy, dx]);
+  }
+  const labels = new Int32Array(n);
   const sizes: number[] = [];
   const stack: number[] = [];
-  for (let start = 0; start < H * W; start++) {
+  for (let start = 0; start < n; start++) {
     if (labels[start] || !on(start)) continue;
     const label = sizes.length + 1;
     let size = 0;
     labels[start] = label;
     stack.push(start);
-    // a flood fill from each unlabelled foreground pixel, with an explicit stack (no recursion depth limit)
+    // a flood fill from each unlabelled foreground voxel, with an explicit stack (no recursion depth limit)
     while (stack.length) {
       const p = stack.pop()!;
       size++;
-      const [y, x] = [Math.floor(p / W), p % W];
-      for (const [dy, dx] of steps) {
-        const [v, u] = [y + dy, x + dx];
-        if (v < 0 || u < 0 || v >= H || u >= W) continue;
-        const q = v * W + u;
+      const [z, y, x] = [Math.floor(p / (H * W)), Math.floor(p / W) % H, p % W];
+      for (const [dz, dy, dx] of steps) {
+        const [w, v, u] = [z + dz, y + dy, x + dx];
+        if (w < 0 || v < 0 || u < 0 || w >= D || v >= H || u >= W) continue;
+        const q = (w * H + v) * W + u;
         if (!labels[q] && on(q)) {
           labels[q] = label;
           stack.push(q);

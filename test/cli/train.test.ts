@@ -10,6 +10,7 @@ import { main } from '../../src/cli/main.js';
 import { captured } from '../helpers/cli.js';
 import { writeImage, writeNifti } from '../data/fixtures.js';
 import { datasetFromSpec, readNifti } from '../../src/data/index.js';
+import { labelComponents } from '../../src/metrics/index.js';
 import { createModel, probabilities, type ModelSpec } from '../../src/train/index.js';
 import { noGrad, tensor } from '../../src/tensor/index.js';
 
@@ -174,6 +175,18 @@ describe('segrad train', () => {
     const expected = Array.from(noGrad(() => probabilities(model.forward(x))).dataSync(), (v) => (v >= 0.5 ? 1 : 0));
     expect(Array.from(written.data)).toEqual(expected);
     expect(expected.some((v) => v === 1)).toBe(true);
+    // --keep-largest on a volume: its largest object in 3D; here a second, smaller bright blob is dropped
+    const two = join(root, 'two.nii.gz');
+    await writeNifti(two, [16, 16, 4], (i, j) => ((i - 5) ** 2 + (j - 5) ** 2 < 12 || (i - 12) ** 2 + (j - 12) ** 2 < 4 ? 200 : -800));
+    const labelsOf = async (...flags: string[]) => {
+      expect((await captured(() => main(['predict', two, '--run', out, '--out', join(root, 'two-pred'), ...flags]))).value).toBe(0);
+      return readNifti(gunzipSync(readFileSync(join(root, 'two-pred', 'two_mask.nii.gz')))).data;
+    };
+    const plain = labelComponents(await labelsOf(), { depth: 4, height: 16, width: 16 });
+    expect(plain.sizes.length).toBeGreaterThan(1);
+    const kept = await labelsOf('--keep-largest');
+    const biggest = plain.sizes.indexOf(Math.max(...plain.sizes)) + 1;
+    expect(Array.from(kept)).toEqual(Array.from(plain.labels, (l) => (l === biggest ? 1 : 0)));
   }, 60_000);
 
   it('Ctrl-C says where the last checkpoint is and gives the command that continues the run (exit 130)', async () => {

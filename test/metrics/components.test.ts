@@ -40,6 +40,32 @@ describe('labelComponents', () => {
     );
   });
 
+  it('labels volumes with depth: corner neighbours touch with 8 (26 in 3D), only faces with 4 (6), against union-find', () => {
+    // two voxels touching only at a corner across slices: (0,0,0) and (1,1,1)
+    const corner = [1, 0, 0, 0, 0, 0, 0, 1];
+    expect(labelComponents(corner, { depth: 2, height: 2, width: 2 }).sizes).toEqual([2]);
+    expect(labelComponents(corner, { depth: 2, height: 2, width: 2, connectivity: 4 }).sizes).toEqual([1, 1]);
+    fc.assert(
+      fc.property(fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })), fc.array(fc.boolean(), { minLength: 64, maxLength: 64 }), fc.constantFrom<4 | 8>(4, 8), ([D, H, W], bits, connectivity) => {
+        const mask = bits.slice(0, D * H * W).map(Number);
+        const at = (p: number) => [Math.floor(p / (H * W)), Math.floor(p / W) % H, p % W];
+        // union-find over every pair of touching voxels
+        const parent = mask.map((_, i) => i);
+        const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
+        for (let p = 0; p < mask.length; p++) for (let q = p + 1; q < mask.length; q++) {
+          const d = at(p).map((c, k) => Math.abs(c - at(q)[k]));
+          const touch = connectivity === 4 ? d[0] + d[1] + d[2] === 1 : Math.max(...d) === 1;
+          if (mask[p] && mask[q] && touch) parent[find(p)] = find(q);
+        }
+        const want = new Map<number, number>();
+        mask.forEach((v, p) => v && want.set(find(p), (want.get(find(p)) ?? 0) + 1));
+        const got = labelComponents(mask, { depth: D, height: H, width: W, connectivity }).sizes;
+        expect([...got].sort((a, b) => a - b)).toEqual([...want.values()].sort((a, b) => a - b));
+      }),
+      { numRuns: 150, seed: 8 },
+    );
+  });
+
   it('reads at an offset with a threshold, and names bad arguments', () => {
     expect(labelComponents([9, 0.6, 0.2, 0.7], { height: 1, width: 3, offset: 1, threshold: 0.65 }).sizes).toEqual([1]);
     expect(() => labelComponents([1, 1], { height: 1, width: 3 })).toThrow(/needs 3 values, got 2/);

@@ -1,5 +1,5 @@
 import { datasetFromSpec, decodeFile, imageFiles, interleavedToPlanar, isGzip, loadSharp, niftiLabels, readImageInfo, readNifti, resizeBilinear, volumeSlicer, windowFromSpec } from '../../data/index.js';
-import { classIndices, keepLargestComponent } from '../../metrics/index.js';
+import { classIndices, keepLargestComponent, labelComponents } from '../../metrics/index.js';
 import { mirroredProbabilities, probabilities } from '../../train/index.js';
 import { noGrad, tensor, tidy } from '../../tensor/index.js';
 import { numberOpt, parseArgs, UsageError } from '../args.js';
@@ -19,7 +19,7 @@ usage: segrad predict IMAGE|FOLDER... --run DIR [options]
   --tta               test-time augmentation: average the prediction with those of the image mirrored
                       left-right, upside down and both (four passes, as nnU-Net does)
   --keep-largest      keep only the largest predicted object of each image (one object per image, such
-                      as a skin lesion; one-class runs)
+                      as a skin lesion), of each volume in 3D (one organ); one-class runs
   --backend B         cpu (default) | gpu[:mode]
 
 Each image is read as the run's training images were (with the window of its --data, if it has one),
@@ -74,7 +74,6 @@ export const predict: Command = {
     const classes = Number(config.model.options.outChannels ?? 1);
     if (classes > 1 && o.threshold !== undefined) throw new UsageError(`predict: --threshold applies to one-class runs; ${run.dir} has ${classes} classes and each pixel takes its most probable one`);
     if (classes > 1 && o['keep-largest']) throw new UsageError(`predict: --keep-largest keeps the largest object of a one-class run's prediction; ${run.dir} has ${classes} classes`);
-    if (o['keep-largest'] && files.some(isVolume)) throw new UsageError(`predict: --keep-largest keeps the largest object of a 2D image; it is not applied to NIfTI volumes`);
     const window = windowFromSpec(config.data);
     if (channels !== 1 && channels !== 3 && !files.every(isVolume)) throw new Error(`the model of ${run.dir} takes ${channels} channels; predict reads 1- or 3-channel images (and volumes of any channel count)`);
     const out = String(o.out ?? run.path('predictions'));
@@ -103,7 +102,7 @@ export const predict: Command = {
       try {
         if (isVolume(file)) {
           const name = unique(volumeStem(file), used);
-          const written = await predictVolume(file, `${out}/${name}_mask.nii.gz`, { size, channels, classes, threshold, window, probabilitiesOf });
+          const written = await predictVolume(file, `${out}/${name}_mask.nii.gz`, { size, channels, classes, threshold, window, probabilitiesOf, keepLargest: Boolean(o['keep-largest']) });
           console.log(written);
           continue;
         }
@@ -190,7 +189,7 @@ async function trainingSize(option: unknown, spec: string): Promise<[number, num
 async function predictVolume(
   file: string,
   maskPath: string,
-  o: { size: [number, number]; channels: number; classes: number; threshold: number; window?: [number, number]; probabilitiesOf: (x: Float32Array, n: number) => Promise<Float32Array> },
+  o: { size: [number, number]; channels: number; classes: number; threshold: number; window?: [number, number]; probabilitiesOf: (x: Float32Array, n: number) => Promise<Float32Array>; keepLargest: boolean },
 ): Promise<string> {
   const { readFile, writeFile } = await import('node:fs/promises');
   const { gunzipSync, gzipSync } = await import('node:zlib');
@@ -213,6 +212,13 @@ async function predictVolume(
       const plane = o.classes === 1 ? Uint8Array.from(full, (p) => (p >= o.threshold ? 1 : 0)) : classIndices(full, o.classes, nx * ny);
       labels.set(plane, (k0 + b) * nx * ny);
     }
+  }
+  if (o.keepLargest) {
+    // the largest object in 3D (26-connected): one organ per scan, stray specks on other slices gone
+    const { labels: parts, sizes } = labelComponents(labels, { depth: nz, height: ny, width: nx });
+    let largest = 1;
+    for (let k = 2; k <= sizes.length; k++) if (sizes[k - 1] > sizes[largest - 1]) largest = k;
+    for (let q = 0; q < labels.length; q++) if (parts[q] !== largest) labels[q] = 0;
   }
   await writeFile(maskPath, gzipSync(niftiLabels(volume, labels)));
   const counts = new Array<number>(Math.max(2, o.classes)).fill(0);
