@@ -11,3 +11,4 @@ export { surfaceDistances, surfaceScores, volumeSurfaceDistances, type SurfaceDi
 export { keepLargestComponent, labelComponents, type Components } from './components.js';
 export { DSB_THRESHOLDS, objectScores, type ImageObjects, type ObjectScores } from './objects.js';
 export { groupScores, type GroupScores } from './groups.js';
+export { pairedStats, signedRank, type PairedStats } from './paired.js';

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { bench } from './bench.js';
 import { compareLossesCommand } from './compare-losses.js';
+import { compareRuns } from './compare-runs.js';
 import { evaluate } from './eval.js';
 import { plotGradients } from './plot-gradients.js';
 import { plotLoss } from './plot-loss.js';
@@ -9,4 +10,4 @@ import { train } from './train.js';
 import { web } from './web.js';
 
 /** Every command `segrad` knows, in the order `segrad --help` lists them. */
-export const commands: Command[] = [train, evaluate, predict, compareLossesCommand, plotLoss, plotGradients, bench, web];
+export const commands: Command[] = [train, evaluate, predict, compareLossesCommand, compareRuns, plotLoss, plotGradients, bench, web];
