@@ -52,6 +52,11 @@ export interface FitOptions {
   threshold?: number;
   /** Stop when the monitored validation value has not improved for `patience` epochs. */
   earlyStopping?: { patience: number; monitor?: 'loss' | 'iou' | 'dice'; minDelta?: number };
+  /**
+   * The validation value that picks best.safetensors (and early stopping's, unless that names its own):
+   * 'loss' (default, lowest), or 'dice' or 'iou' (highest). Without a validation set, the training loss.
+   */
+  monitor?: 'loss' | 'iou' | 'dice';
   /** Augmentation (off by default, as in the paper). */
   augment?: AugmentOptions;
   /** Run folder for metrics.jsonl, config.json, checkpoints (none: nothing is written). */
@@ -393,7 +398,8 @@ export async function fit(model: Module, loss: Loss, train: Dataset, opts: FitOp
   const loader = new Loader(train, { batchSize: opts.batchSize ?? 16, shuffle: true, seed, augment: opts.augment, prefetch: opts.prefetch });
   const run = opts.outDir ? await RunFolder.open(opts.outDir) : null;
   const ckptPath = run ? run.path('checkpoint.safetensors') : null;
-  const monitor = opts.earlyStopping?.monitor ?? 'loss';
+  const monitor = opts.earlyStopping?.monitor ?? opts.monitor ?? 'loss';
+  if (!['loss', 'iou', 'dice'].includes(monitor)) throw new Error(`fit: monitor must be 'loss', 'iou' or 'dice', got '${String(monitor)}'`);
   const better = (a: number, b: number): boolean => (monitor === 'loss' ? a < b - (opts.earlyStopping?.minDelta ?? 0) : a > b + (opts.earlyStopping?.minDelta ?? 0));
   const adaptive = isAdaptive(loss) ? loss : null;
   const deep = opts.deepSupervision !== false && typeof (model as unknown as Partial<DeepSupervised>).forwardWithSideOutputs === 'function' ? (model as unknown as DeepSupervised) : null;

@@ -171,6 +171,26 @@ describe('fit run folder', () => {
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
   }, 60_000);
 
+  it('monitor: dice picks best.safetensors by the highest validation Dice, loss by the lowest validation loss', async () => {
+    const { train, test } = data();
+    const bestOf = async (monitor: 'dice' | 'loss') => {
+      const dir = join(root, `monitor-${monitor}`);
+      const result = await fit(createModel(spec), dice(), train, { ...opts, epochs: 4, outDir: dir, val: test, monitor, lr: 0.05 });
+      const meta = (await loadSafetensors(join(dir, 'best.safetensors'))).metadata;
+      return { result, meta };
+    };
+    const byDice = await bestOf('dice');
+    const epochs = byDice.result.epochs.map((e) => e.val!);
+    const want = epochs.reduce((b, v, i) => (v.dice > epochs[b].dice ? i : b), 0);
+    expect(byDice.result.best).toEqual({ metric: 'val dice', value: epochs[want].dice, epoch: want });
+    expect([byDice.meta.epoch, byDice.meta.metric]).toEqual([String(want), 'val dice']);
+    const byLoss = await bestOf('loss');
+    const losses = byLoss.result.epochs.map((e) => e.val!.loss);
+    expect(byLoss.result.best!.epoch).toBe(losses.indexOf(Math.min(...losses)));
+    expect(byLoss.result.best!.epoch).not.toBe(want); // here the two disagree, so the choice shows
+    await expect(fit(createModel(spec), dice(), train, { ...opts, epochs: 1, monitor: 'auc' as 'dice' })).rejects.toThrow(/monitor must be 'loss', 'iou' or 'dice', got 'auc'/);
+  }, 60_000);
+
   it('a NaN loss stops the run naming the step, the batch ids and the last checkpoint', async () => {
     const dir = join(root, 'N');
     const base = dice();

@@ -38,7 +38,9 @@ usage: segrad train [options]
   --optimizer NAME    adam (default) | adamw | sgd
   --scheduler NAME    none (default) | step | cosine | plateau
   --val-fraction X    validation share of the data, scored every epoch (default 0.1)
-  --patience N        early stopping on the validation loss after N epochs without improvement
+  --patience N        early stopping after N epochs without improvement of the monitored value
+  --monitor M         loss (default) | dice | iou: the validation value that picks best.safetensors
+                      and stops early (dice and iou: highest is best)
   --augment           random flips and 90° rotations (off by default, as in the paper)
   --augment-intensity random brightness, contrast and gamma of the images (nnU-Net's ranges)
   --protocol P        per-image (default) | pooled metrics
@@ -57,7 +59,7 @@ examples:
   segrad train --data isic2018:/data/isic --loss all --epochs 50 --out runs/isic-all
   segrad train --data synthetic:vessels?foreground=0.05 --loss dice --loss-opt smooth=1`;
 
-const KNOWN = ['model', 'widths', 'width-scale', 'loss', 'base', 'loss-opt', 'data', 'epochs', 'batch', 'lr', 'optimizer', 'scheduler', 'val-fraction', 'patience', 'augment', 'augment-intensity', 'protocol', 'seed', 'backend', 'out', 'resume', 'overwrite', 'skip-bad', 'max-batches', 'quiet'];
+const KNOWN = ['model', 'widths', 'width-scale', 'loss', 'base', 'loss-opt', 'data', 'epochs', 'batch', 'lr', 'optimizer', 'scheduler', 'val-fraction', 'patience', 'monitor', 'augment', 'augment-intensity', 'protocol', 'seed', 'backend', 'out', 'resume', 'overwrite', 'skip-bad', 'max-batches', 'quiet'];
 
 export const train: Command = {
   name: 'train',
@@ -69,6 +71,8 @@ export const train: Command = {
     const modelName = String(o.model ?? 'unet') as ModelName;
     if (!MODEL_NAMES.includes(modelName)) throw new UsageError(`train: unknown model '${modelName}'; expected one of ${MODEL_NAMES.join(', ')}`);
     const seed = numberOpt(o, 'seed', 0, 'train');
+    const monitor = String(o.monitor ?? 'loss') as 'loss' | 'dice' | 'iou';
+    if (!['loss', 'dice', 'iou'].includes(monitor)) throw new UsageError(`train: --monitor must be loss, dice or iou, got '${monitor}'`);
     const lossName = String(o.loss ?? 'all');
     const loss = buildLoss(lossName, o);
     const backend = await selectBackend(o.backend as string | undefined);
@@ -128,6 +132,7 @@ export const train: Command = {
         optimizer: (o.optimizer as 'adam' | 'adamw' | 'sgd' | undefined) ?? 'adam',
         scheduler: (o.scheduler as 'none' | 'step' | 'cosine' | 'plateau' | undefined) ?? 'none',
         earlyStopping: o.patience !== undefined ? { patience: numberOpt(o, 'patience', 5, 'train') } : undefined,
+        monitor,
         augment: o.augment || o['augment-intensity'] ? { flip: Boolean(o.augment), rotate90: Boolean(o.augment), intensity: Boolean(o['augment-intensity']) } : undefined,
         protocol: (o.protocol as 'per-image' | 'pooled' | undefined) ?? 'per-image',
         outDir: out,
