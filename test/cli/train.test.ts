@@ -234,6 +234,7 @@ describe('segrad train', () => {
       [['train', '--bogus', '1'], /unknown option --bogus \(see 'segrad train --help'\)$/m],
       [['train', '--loss', 'hinge'], /unknown loss 'hinge'/],
       [['train', '--model', 'resnet'], /unknown model 'resnet'/],
+      [['train', '--monitor', 'auc'], /--monitor must be loss, dice or iou, got 'auc'/],
       [['train', '--epochs', 'two'], /--epochs must be a number/],
       [['train', '--data', 'synthetic:blobs?count=5&size=18', '--widths', '4,8,16', '--epochs', '1'], /sizes must be divisible by 4/],
     ] as [string[], RegExp][]) {
