@@ -12,7 +12,8 @@ const usage = `segrad predict: segment images with a trained run; writes a mask 
 usage: segrad predict IMAGE|FOLDER... --run DIR [options]
 
   --run DIR           run folder written by 'segrad train'
-  --out DIR           where to write <name>_mask.png and <name>_overlay.png (default DIR/predictions)
+  --out DIR           where to write <name>_mask.png and <name>_overlay.png, or <name>_mask.nii.gz
+                      (default DIR/predictions)
   --threshold X       one-class runs: foreground where the probability is >= X (default 0.5)
   --checkpoint C      best (default) | last
   --size HxW          the model's input size (default: the size of the run's training images)
@@ -57,7 +58,7 @@ function stem(file: string): string {
 
 export const predict: Command = {
   name: 'predict',
-  summary: 'segment images with a trained run: <name>_mask.png and <name>_overlay.png',
+  summary: 'segment images with a trained run (masks and overlays), or NIfTI volumes (label volumes)',
   usage,
   async run(argv) {
     const { options: o, positional } = parseArgs(argv, { known: KNOWN, flags: ['tta', 'keep-largest'] }, 'predict');
