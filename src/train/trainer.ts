@@ -8,7 +8,7 @@ import { evaluateSync, keepLargestComponent, perClassScores, surfaceScores, type
 import type { Module } from '../nn/module.js';
 import { Adam, AdamW } from '../nn/optim/adam.js';
 import type { Optimizer } from '../nn/optim/optimizer.js';
-import { CosineAnnealingLR, ReduceLROnPlateau, StepLR } from '../nn/optim/schedulers.js';
+import { CosineAnnealingLR, PolynomialLR, ReduceLROnPlateau, StepLR } from '../nn/optim/schedulers.js';
 import { SGD } from '../nn/optim/sgd.js';
 import { keep, noGrad, tidy, type Tensor } from '../tensor/index.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
@@ -27,7 +27,7 @@ interface DeepSupervised extends Module {
   forwardWithSideOutputs(x: Tensor): Tensor[];
 }
 
-export type Scheduler = StepLR | CosineAnnealingLR | ReduceLROnPlateau;
+export type Scheduler = StepLR | CosineAnnealingLR | PolynomialLR | ReduceLROnPlateau;
 
 export interface FitOptions {
   /** Epochs to train (default 50, as in the paper). */
@@ -40,8 +40,8 @@ export interface FitOptions {
   optimizer?: 'adam' | 'adamw' | 'sgd' | Optimizer;
   /** Weight decay for the built-in optimisers (default 0). */
   weightDecay?: number;
-  /** 'none' (default), 'step' (×0.1 every third of the run), 'cosine', 'plateau' (on the validation loss), or a scheduler. */
-  scheduler?: 'none' | 'step' | 'cosine' | 'plateau' | ((opt: Optimizer) => Scheduler);
+  /** 'none' (default), 'step' (×0.1 every third of the run), 'cosine', 'poly' (nnU-Net's (1 − epoch/epochs)^0.9), 'plateau' (on the validation loss), or a scheduler. */
+  scheduler?: 'none' | 'step' | 'cosine' | 'poly' | 'plateau' | ((opt: Optimizer) => Scheduler);
   /** Seed of shuffling, dropout masks and augmentation (default 0). */
   seed?: number;
   /** Validation set, scored after every epoch. */
@@ -158,8 +158,9 @@ function buildScheduler(opt: Optimizer, opts: FitOptions, epochs: number): Sched
   if (s === 'none') return null;
   if (s === 'step') return new StepLR(opt, { stepSize: Math.max(1, Math.round(epochs / 3)), gamma: 0.1 });
   if (s === 'cosine') return new CosineAnnealingLR(opt, { tMax: epochs });
+  if (s === 'poly') return new PolynomialLR(opt, { total: epochs });
   if (s === 'plateau') return new ReduceLROnPlateau(opt, {});
-  throw new Error(`fit: unknown scheduler '${String(s)}' (none | step | cosine | plateau)`);
+  throw new Error(`fit: unknown scheduler '${String(s)}' (none | step | cosine | poly | plateau)`);
 }
 
 function schedulerState(s: Scheduler | null): Record<string, number | boolean> | undefined {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { memory, tensor, tidy, type Tensor } from '../../src/index.js';
-import { Adam, AdamW, CosineAnnealingLR, ReduceLROnPlateau, SGD, StepLR } from '../../src/nn/index.js';
+import { Adam, AdamW, CosineAnnealingLR, PolynomialLR, ReduceLROnPlateau, SGD, StepLR } from '../../src/nn/index.js';
 import { UNet } from '../../src/nn/models/index.js';
 
 // loss(θ) = Σ cᵢ θᵢ², so ∂loss/∂θᵢ = 2 cᵢ θᵢ: the reference updates below use that closed form.
@@ -156,6 +156,15 @@ describe('schedulers', () => {
     expect(lrs[1]).toBeCloseTo(0.6, 14);
     expect(lrs[3]).toBeCloseTo(0.2, 14);
     expect(o.lr).toBe(lrs[3]);
+  });
+
+  it('PolynomialLR: base·(1 − t/T)^0.9 down to 0 at T, and 0 after', () => {
+    const o = opt(2);
+    const s = new PolynomialLR(o, { total: 4 });
+    const lrs = Array.from({ length: 5 }, () => s.step());
+    [0.75, 0.5, 0.25, 0, 0].forEach((left, i) => expect(lrs[i]).toBeCloseTo(2 * left ** 0.9, 14));
+    expect(new PolynomialLR(opt(1), { total: 2, power: 2 }).step()).toBeCloseTo(0.25, 14);
+    expect(() => new PolynomialLR(opt(1), { total: 0 })).toThrow(/total must be a positive integer/);
   });
 
   it('ReduceLROnPlateau: reduces after more than `patience` bad epochs, with the relative threshold', () => {

@@ -171,6 +171,16 @@ describe('fit run folder', () => {
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
   }, 60_000);
 
+  it("scheduler 'poly': each epoch's steps at base·(1 − epoch/epochs)^0.9", async () => {
+    const dir = join(root, 'poly');
+    await fit(createModel(spec), dice(), data().train, { ...opts, epochs: 3, outDir: dir, scheduler: 'poly', lr: 0.02 });
+    const byEpoch = [0, 1, 2].map((e) => [...new Set(lines(dir).filter((r) => r.type === 'step' && r.epoch === e).map((r) => r.lr as number))]);
+    byEpoch.forEach((lrs, e) => {
+      expect(lrs).toHaveLength(1);
+      expect(lrs[0]).toBeCloseTo(0.02 * (1 - e / 3) ** 0.9, 12);
+    });
+  }, 60_000);
+
   it('monitor: dice picks best.safetensors by the highest validation Dice, loss by the lowest validation loss', async () => {
     const { train, test } = data();
     const bestOf = async (monitor: 'dice' | 'loss') => {

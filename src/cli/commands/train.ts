@@ -36,7 +36,7 @@ usage: segrad train [options]
   --batch N           batch size (default 16; quick run ${QUICK.batch})
   --lr X              Adam learning rate (default 1e-4; quick run ${QUICK.lr})
   --optimizer NAME    adam (default) | adamw | sgd
-  --scheduler NAME    none (default) | step | cosine | plateau
+  --scheduler NAME    none (default) | step | cosine | poly (nnU-Net's (1 − epoch/epochs)^0.9) | plateau
   --val-fraction X    validation share of the data, scored every epoch (default 0.1)
   --patience N        early stopping after N epochs without improvement of the monitored value
   --monitor M         loss (default) | dice | iou: the validation value that picks best.safetensors
@@ -130,7 +130,7 @@ export const train: Command = {
       result = await fit(model, loss, trainSet, {
         epochs, batchSize, lr, seed, val,
         optimizer: (o.optimizer as 'adam' | 'adamw' | 'sgd' | undefined) ?? 'adam',
-        scheduler: (o.scheduler as 'none' | 'step' | 'cosine' | 'plateau' | undefined) ?? 'none',
+        scheduler: (o.scheduler as 'none' | 'step' | 'cosine' | 'poly' | 'plateau' | undefined) ?? 'none',
         earlyStopping: o.patience !== undefined ? { patience: numberOpt(o, 'patience', 5, 'train') } : undefined,
         monitor,
         augment: o.augment || o['augment-intensity'] ? { flip: Boolean(o.augment), rotate90: Boolean(o.augment), intensity: Boolean(o['augment-intensity']) } : undefined,

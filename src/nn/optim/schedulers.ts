@@ -51,6 +51,25 @@ export class CosineAnnealingLR extends EpochScheduler {
   }
 }
 
+/**
+ * Polynomial decay to 0 over `total` epochs, nnU-Net's schedule: lr = base·(1 − epoch/total)^power (power
+ * 0.9 by default, as nnU-Net; PyTorch's PolynomialLR defaults to 1); 0 from `total` on.
+ */
+export class PolynomialLR extends EpochScheduler {
+  readonly total: number;
+  readonly power: number;
+  constructor(optimizer: Optimizer, opts: { total: number; power?: number }) {
+    super(optimizer);
+    if (!(Number.isInteger(opts.total) && opts.total > 0)) throw new Error(`PolynomialLR: total must be a positive integer, got ${opts.total}`);
+    this.total = opts.total;
+    this.power = opts.power ?? 0.9;
+    if (!(this.power > 0)) throw new Error(`PolynomialLR: power must be > 0, got ${this.power}`);
+  }
+  lrAt(epoch: number): number {
+    return this.baseLr * (1 - Math.min(epoch, this.total) / this.total) ** this.power;
+  }
+}
+
 export interface ReduceLROnPlateauOptions {
   /** 'min' (default): lower metric is better; 'max': higher is better. */
   mode?: 'min' | 'max';
