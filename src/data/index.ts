@@ -16,7 +16,7 @@ export { loadSharp } from './node-env.js';
 export { isic2018, type Isic2018Options } from './isic2018.js';
 export { dsb2018, type Dsb2018Options } from './dsb2018.js';
 export { drive, DrivePatches, type DriveOptions } from './drive.js';
-export { cropPatch, patchPositions, reassemble, slidingWindow, type PatchPosition } from './patches.js';
+export { cropPatch, gaussianWeights, patchPositions, reassemble, slidingWindow, type PatchPosition } from './patches.js';
 export { generateSample, synthetic, SyntheticDataset, SYNTHETIC_FOREGROUND, type SyntheticKind, type SyntheticOptions } from './synthetic.js';
 export { split, SubsetDataset, type SplitOptions } from './split.js';
 export { augmentSample, Loader, stack, type AugmentOptions, type LoaderOptions } from './loader.js';

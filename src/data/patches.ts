@@ -70,28 +70,34 @@ export function slidingWindow(
 /**
  * The inverse of {@link slidingWindow}: `[P, C, patch, patch]` patch outputs (e.g. predicted
  * probabilities; C may differ from the image's) → `[C, H, W]`, each pixel the mean of every patch
- * covering it. Untouched patches give back the original image exactly (sums are kept in float64).
+ * covering it — or, with `blend: 'gaussian'`, their mean weighted by a Gaussian centred on each patch
+ * (σ = patch/8, as nnU-Net), so a patch's edge, where the network saw least context, counts least.
+ * Untouched patches give back the original image exactly (sums are kept in float64).
  */
 export function reassemble(
   patches: Float32Array,
   positions: readonly PatchPosition[],
   shape: { channels: number; height: number; width: number },
   patch: number,
+  blend: 'mean' | 'gaussian' = 'mean',
 ): Float32Array {
   const { channels, height, width } = shape;
   const size = channels * patch * patch;
   if (patches.length !== positions.length * size) {
     throw new Error(`reassemble: ${positions.length} positions of [${channels}, ${patch}, ${patch}] need ${positions.length * size} values, got ${patches.length}`);
   }
+  if (blend !== 'mean' && blend !== 'gaussian') throw new Error(`reassemble: blend must be 'mean' or 'gaussian', got '${String(blend)}'`);
+  const weight = blend === 'gaussian' ? gaussianWeights(patch) : null;
   const sum = new Float64Array(channels * height * width);
-  const count = new Uint32Array(height * width);
+  const count = new Float64Array(height * width);
   positions.forEach(({ y: y0, x: x0 }, i) => {
     if (y0 < 0 || x0 < 0 || y0 + patch > height || x0 + patch > width) throw new RangeError(`reassemble: patch ${i} at (y ${y0}, x ${x0}) does not fit in ${height}×${width}`);
     for (let y = 0; y < patch; y++) {
       for (let x = 0; x < patch; x++) {
         const q = (y0 + y) * width + x0 + x;
-        count[q]++;
-        for (let c = 0; c < channels; c++) sum[c * height * width + q] += patches[i * size + c * patch * patch + y * patch + x];
+        const w = weight ? weight[y * patch + x] : 1;
+        count[q] += w;
+        for (let c = 0; c < channels; c++) sum[c * height * width + q] += w * patches[i * size + c * patch * patch + y * patch + x];
       }
     }
   });
@@ -101,4 +107,22 @@ export function reassemble(
     for (let c = 0; c < channels; c++) out[c * height * width + q] = sum[c * height * width + q] / count[q];
   }
   return out;
+}
+
+/**
+ * nnU-Net's importance map: exp(−d²/2σ²) from the patch centre, σ = patch/8, scaled to a maximum of 1, and
+ * no weight below the smallest positive one (so every pixel a patch covers still counts).
+ */
+export function gaussianWeights(patch: number): Float64Array {
+  const sigma = patch / 8;
+  const centre = (patch - 1) / 2;
+  const w = new Float64Array(patch * patch);
+  for (let y = 0; y < patch; y++) for (let x = 0; x < patch; x++) w[y * patch + x] = Math.exp(-((y - centre) ** 2 + (x - centre) ** 2) / (2 * sigma * sigma));
+  let [max, min] = [0, Infinity];
+  for (const v of w) {
+    if (v > max) max = v;
+    if (v > 0 && v < min) min = v;
+  }
+  for (let q = 0; q < w.length; q++) w[q] = Math.max(w[q] / max, min / max);
+  return w;
 }

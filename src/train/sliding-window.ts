@@ -15,6 +15,8 @@ export interface SlidingWindowOptions {
   batchSize?: number;
   /** Average each patch's prediction with its mirror images' (`mirroredProbabilities`): four passes. */
   mirror?: boolean;
+  /** How overlapping patches combine: 'mean' (default) or 'gaussian' (centre-weighted, as nnU-Net; see `reassemble`). */
+  blend?: 'mean' | 'gaussian';
 }
 
 /**
@@ -60,5 +62,5 @@ export async function predictSlidingWindow(model: Module, sample: Sample, opts: 
     all.set(x, o);
     o += x.length;
   }
-  return reassemble(all, positions, { channels: classes, height, width }, patch);
+  return reassemble(all, positions, { channels: classes, height, width }, patch, opts.blend);
 }

@@ -112,6 +112,11 @@ describe('segrad eval', () => {
     const b = readJson(join(run, 'eval.json'));
     expect(b.patch).toBe(Number(side));
     for (const k of ['iou', 'dice', 'precision', 'recall', 'specificity', 'accuracy', 'auc']) expect(b[k], k).toBeCloseTo(a[k] as number, 5);
+    // one window per image: a Gaussian blend weighs it alone, so the scores stay the whole image's
+    expect((await captured(() => evaluate.run(['--run', run, '--checkpoint', 'last', '--protocol', 'pooled', '--patch', side, '--stride', side, '--blend', 'gaussian', '--quiet']))).value).toBe(0);
+    const g = readJson(join(run, 'eval.json'));
+    expect(g.blend).toBe('gaussian');
+    for (const k of ['iou', 'dice', 'auc']) expect(g[k], k).toBeCloseTo(a[k] as number, 5);
   });
 
   it('usage errors exit with code 2 and say what is wrong', async () => {
@@ -121,6 +126,8 @@ describe('segrad eval', () => {
       [['eval', '--run', run, '--bogus'], /unknown option --bogus/],
       [['eval', '--run', run, '--checkpoint', 'first'], /--checkpoint must be best or last/],
       [['eval', '--run', run, '--protocol', 'dice'], /--protocol must be per-image or pooled/],
+      [['eval', '--run', run, '--blend', 'gaussian'], /--blend combines the overlapping patches of --patch; give --patch N too/],
+      [['eval', '--run', run, '--patch', '16', '--blend', 'max'], /--blend must be mean or gaussian, got 'max'/],
     ];
     for (const [argv, message] of cases) {
       const r = await captured(() => main(argv));

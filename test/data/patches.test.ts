@@ -19,6 +19,9 @@ describe('slidingWindow / reassemble', () => {
           }
           const back = reassemble(patches, positions, { channels: C, height: H, width: W }, patch);
           expect(Array.from(back)).toEqual(Array.from(img));
+          // a weighted mean of equal values is that value: the Gaussian blend too (to float32 rounding)
+          const blended = reassemble(patches, positions, { channels: C, height: H, width: W }, patch, 'gaussian');
+          blended.forEach((v, q) => expect(v).toBeCloseTo(img[q], 6));
         },
       ),
       { numRuns: 150 },
@@ -45,6 +48,21 @@ describe('slidingWindow / reassemble', () => {
     patches.fill(3, 16, 32);
     const out = reassemble(patches, positions, { channels: 1, height: 4, width: 6 }, 4);
     expect(Array.from(out.subarray(0, 6))).toEqual([1, 1, 2, 2, 3, 3]);
+  });
+
+  it("the Gaussian blend weighs each patch by exp(−d²/2σ²) from its centre, σ = patch/8 (nnU-Net's importance map)", () => {
+    const positions = patchPositions(4, 6, 4, 2);
+    const patches = new Float32Array(32);
+    patches.fill(1, 0, 16);
+    patches.fill(3, 16, 32);
+    const out = reassemble(patches, positions, { channels: 1, height: 4, width: 6 }, 4, 'gaussian');
+    // pixel (row 1, column 2) is column 2 of the first patch and column 0 of the second: weights w(1, 2) and w(1, 0)
+    const w = (y: number, x: number) => Math.exp(-((y - 1.5) ** 2 + (x - 1.5) ** 2) / (2 * 0.5 ** 2));
+    const [a, b] = [w(1, 2), w(1, 0)];
+    expect(out[1 * 6 + 2]).toBeCloseTo((1 * a + 3 * b) / (a + b), 6);
+    // columns covered once keep their patch's value
+    expect([out[0], out[5]]).toEqual([1, 3]);
+    expect(() => reassemble(patches, positions, { channels: 1, height: 4, width: 6 }, 4, 'median' as 'mean')).toThrow(/blend must be 'mean' or 'gaussian'/);
   });
 
   it('rejects a patch larger than the image and a wrong patch count', () => {

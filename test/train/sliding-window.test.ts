@@ -3,7 +3,7 @@ import { conv2d, noGrad, prepareGpu, rand, setBackend, sigmoid, tensor } from '.
 import { Conv2d } from '../../src/nn/index.js';
 import { Module } from '../../src/nn/module.js';
 import { evaluateModel, predictSlidingWindow } from '../../src/train/index.js';
-import type { Dataset, Sample } from '../../src/data/index.js';
+import { reassemble, slidingWindow, type Dataset, type Sample } from '../../src/data/index.js';
 import type { Tensor } from '../../src/tensor/index.js';
 import { useSwiftShaderIfNoDriver } from '../tensor/gpu-modes.js';
 
@@ -30,6 +30,24 @@ describe('sliding-window prediction', () => {
     const windowed = await predictSlidingWindow(model, s, { patch: 16, stride: 5, batchSize: 4 });
     expect(windowed.length).toBe(37 * 29);
     windowed.forEach((v, i) => expect(v).toBeCloseTo(whole[i], 6));
+  });
+
+  it('blend gaussian: the patch outputs weighted by the importance map, as reassemble computes them', async () => {
+    // a model whose output depends on the window (a 3×3 conv sees zero padding at patch borders)
+    const model = new (class extends Module {
+      conv = new Conv2d(2, 1, { kernel: 3, padding: 1, seed: 5 });
+      forward(x: Tensor): Tensor {
+        return this.conv.forward(x);
+      }
+    })();
+    const s = sample(20, 18, 4);
+    const { patches, positions } = slidingWindow(s.image, s.shape, 8, 3);
+    const outs = noGrad(() => sigmoid(model.forward(tensor(patches, [positions.length, 2, 8, 8]))).dataSync()) as Float32Array;
+    const want = reassemble(outs, positions, { channels: 1, height: 20, width: 18 }, 8, 'gaussian');
+    const got = await predictSlidingWindow(model, s, { patch: 8, stride: 3, blend: 'gaussian' });
+    got.forEach((v, i) => expect(v).toBeCloseTo(want[i], 6));
+    const mean = await predictSlidingWindow(model, s, { patch: 8, stride: 3 });
+    expect(Array.from(mean)).not.toEqual(Array.from(got));
   });
 
   it('evaluates whole images inside the field of view, equal to scoring the direct prediction', async () => {

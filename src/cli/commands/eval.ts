@@ -23,6 +23,8 @@ usage: segrad eval --run DIR [options]
   --patch N           predict each whole image from overlapping N×N patches (models trained on patches,
                       e.g. DRIVE); metrics inside the field of view when the data carries one
   --stride N          step between patches (default N/2)
+  --blend B           mean (default) | gaussian: how overlapping patches combine (gaussian weighs each
+                      patch's centre most, as nnU-Net)
   --tta               test-time augmentation: average each prediction with those of the image mirrored
                       left-right, upside down and both (four passes, as nnU-Net does)
   --keep-largest      keep only each image's largest predicted object (one object per image, such as a
@@ -48,7 +50,7 @@ examples:
   segrad eval --run runs/isic-all --data folder:/data/other-clinic --split all
   segrad eval --run runs/drive-all --data "drive:/data/DRIVE?subset=test&mode=full" --patch 64 --stride 32 --protocol pooled`;
 
-const KNOWN = ['run', 'checkpoint', 'data', 'split', 'protocol', 'threshold', 'batch', 'patch', 'stride', 'tta', 'keep-largest', 'backend', 'skip-bad', 'quiet'];
+const KNOWN = ['run', 'checkpoint', 'data', 'split', 'protocol', 'threshold', 'batch', 'patch', 'stride', 'blend', 'tta', 'keep-largest', 'backend', 'skip-bad', 'quiet'];
 
 /** What `segrad train` records in config.json that eval and predict need. */
 export interface RunConfig {
@@ -121,7 +123,10 @@ export const evaluate: Command = {
     const opts = config.model.options;
     if (opts.inChannels !== undefined && opts.inChannels !== channels) throw new Error(`${spec} has ${channels}-channel images, but the model of ${run.dir} takes ${String(opts.inChannels)} (set ?channels= in --data)`);
     if (opts.outChannels !== undefined && opts.outChannels !== classes) throw new Error(`${spec} has ${classes} mask class(es), but the model of ${run.dir} predicts ${String(opts.outChannels)}`);
-    const window = o.patch !== undefined ? { patch: numberOpt(o, 'patch', 64, 'eval'), stride: o.stride !== undefined ? numberOpt(o, 'stride', 32, 'eval') : undefined, batchSize } : undefined;
+    const blend = String(o.blend ?? 'mean');
+    if (blend !== 'mean' && blend !== 'gaussian') throw new UsageError(`eval: --blend must be mean or gaussian, got '${blend}'`);
+    if (o.blend !== undefined && o.patch === undefined) throw new UsageError(`eval: --blend combines the overlapping patches of --patch; give --patch N too`);
+    const window = o.patch !== undefined ? { patch: numberOpt(o, 'patch', 64, 'eval'), stride: o.stride !== undefined ? numberOpt(o, 'stride', 32, 'eval') : undefined, batchSize, blend: blend as 'mean' | 'gaussian' } : undefined;
     const multiple = sizeMultiple(config.model);
     if (window && window.patch % multiple) throw new UsageError(`eval: --patch ${window.patch} must be divisible by ${multiple} for ${config.model.name}`);
     if (!window && height % multiple || width % multiple) throw new Error(`${spec} has ${height}x${width} images; ${config.model.name} needs sizes divisible by ${multiple} (set ?size= in --data)`);
@@ -159,7 +164,7 @@ export const evaluate: Command = {
       threshold,
       tta,
       keepLargest,
-      ...(window ? { patch: window.patch, stride: window.stride ?? Math.floor(window.patch / 2) } : {}),
+      ...(window ? { patch: window.patch, stride: window.stride ?? Math.floor(window.patch / 2), blend } : {}),
       seconds,
       evaluated: new Date().toISOString(),
     });
