@@ -42,11 +42,20 @@ export interface FileDatasetOptions {
   validate?: boolean;
   /** Called as a slow build goes (NIfTI volumes read so far of `total`): a progress bar. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * The group of each sample (its patient, when one patient's scans or slices are several files), so
+   * `split` keeps a group whole and no patient is on both sides: a separator (the id's part before its
+   * first occurrence: `'_'` makes `patient012_slice045` group `patient012`), a RegExp (its first capture
+   * group, or the whole match), or a function of the id.
+   */
+  groupBy?: string | RegExp | ((id: string) => string);
 }
 
 /** A dataset of image/mask files. `skipped` lists what `skipBad` left out. */
 export class FileDataset implements Dataset {
   readonly ids: readonly string[];
+  /** Each sample's group, with `groupBy`. */
+  readonly groups?: readonly string[];
   private readonly memory = new Map<number, Sample>();
 
   /** @internal Use `folderDataset`, `isic2018`, `dsb2018` or {@link buildFileDataset}. */
@@ -55,8 +64,10 @@ export class FileDataset implements Dataset {
     readonly entries: readonly FileEntry[],
     readonly skipped: readonly SkippedFile[],
     private readonly settings: { size: [number, number] | null; channels: 1 | 3; classes: number; cacheDir: string | null; memoryCache: boolean; window?: readonly [number, number] },
+    groupBy?: FileDatasetOptions['groupBy'],
   ) {
     this.ids = entries.map((e) => e.id);
+    if (groupBy !== undefined) this.groups = this.ids.map((id) => groupOf(id, groupBy, name));
   }
 
   get length(): number {
@@ -90,6 +101,19 @@ export class FileDataset implements Dataset {
     if (this.settings.memoryCache) this.memory.set(i, sample);
     return sample;
   }
+}
+
+/** The group `groupBy` gives sample `id`; an id it does not fit is an error naming both. */
+function groupOf(id: string, groupBy: NonNullable<FileDatasetOptions['groupBy']>, name: string): string {
+  if (typeof groupBy === 'function') return groupBy(id);
+  if (typeof groupBy === 'string') {
+    const at = id.indexOf(groupBy);
+    if (at <= 0) throw new Error(`${name}: sample ${id} has no '${groupBy}' after its first character, so groupBy (groups=${groupBy}) cannot tell its patient; name the files <patient>${groupBy}<rest>`);
+    return id.slice(0, at);
+  }
+  const m = groupBy.exec(id);
+  if (!m) throw new Error(`${name}: sample ${id} does not match groupBy ${String(groupBy)}, so its patient is unknown`);
+  return m[1] ?? m[0];
 }
 
 /** Decodes mask files and merges them by union (max), at native size, then resizes nearest. */
@@ -171,7 +195,7 @@ export async function buildFileDataset(
   if (channels !== 1 && channels !== 3) throw new Error(`${name}: channels must be 1 or 3, got ${channels}`);
   const path = await nodePath();
   const cacheDir = opts.cacheDir === false ? null : path.resolve(opts.cacheDir ?? DEFAULT_CACHE_DIR);
-  return new FileDataset(name, good, bad, { size, channels, classes, cacheDir, memoryCache: opts.memoryCache ?? false, ...(opts.window ? { window: opts.window } : {}) });
+  return new FileDataset(name, good, bad, { size, channels, classes, cacheDir, memoryCache: opts.memoryCache ?? false, ...(opts.window ? { window: opts.window } : {}) }, opts.groupBy);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Dataset, SizeOption } from './types.js';
 /** The dataset kinds {@link datasetFromSpec} knows. */
 export const DATASET_KINDS = ['synthetic', 'isic2018', 'dsb2018', 'drive', 'folder', 'nifti'] as const;
 
-const FILE_KEYS = ['size', 'channels', 'classes', 'cache', 'window'];
+const FILE_KEYS = ['size', 'channels', 'classes', 'cache', 'window', 'groups'];
 const KEYS: Record<(typeof DATASET_KINDS)[number], string[]> = {
   synthetic: ['count', 'size', 'foreground', 'noise', 'seed', 'channels', 'classes'],
   isic2018: [...FILE_KEYS, 'subset'],
@@ -32,7 +32,8 @@ export const DATASET_OPTIONS: readonly string[] = [...new Set(Object.values(KEYS
  * - `synthetic:<blobs|vessels|nuclei>` with count, size (`64` or `48x64` as H×W), foreground, noise, seed, channels, classes;
  * - `isic2018:<dir>` (subset), `dsb2018:<dir>` (stage), `folder:<dir>` (suffix, images, masks) with size
  *   (`native` to keep file sizes), channels, classes, cache (`off` or a folder), window (`0,4095`: the image
- *   values that map to 0 and 1);
+ *   values that map to 0 and 1), groups (a separator: the id's part before it names the sample's patient,
+ *   whom the split keeps on one side);
  * - `drive:<dir>` with subset, mode (patches|full), patches, patchSize, seed, size, channels, cache, window;
  * - `nifti:<dir>` (imagesTr/ and labelsTr/ of .nii.gz volumes, cut into 2D slices) with size, classes,
  *   window, slices (all|labelled), images, labels.
@@ -93,6 +94,7 @@ export async function datasetFromSpec(spec: string, opts: FileDatasetOptions = {
     ...(channels !== undefined ? { channels } : {}),
     ...(params.has('classes') ? { classes: num('classes') } : {}),
     ...(cache !== undefined ? { cacheDir: cache === 'off' ? false : cache } : {}),
+    ...(params.has('groups') ? { groupBy: params.get('groups')! } : {}),
   };
   switch (kind) {
     case 'isic2018':

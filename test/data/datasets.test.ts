@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeFile, drive, DrivePatches, dsb2018, folderDataset, isic2018, slidingWindow, reassemble } from '../../src/data/index.js';
+import { datasetFromSpec, decodeFile, drive, DrivePatches, dsb2018, folderDataset, isic2018, slidingWindow, split, reassemble } from '../../src/data/index.js';
 import { inDisc, rgb, tempDir, writeImage, writePng16, writeTiff } from './fixtures.js';
 
 let root: string;
@@ -13,6 +13,30 @@ afterAll(() => cleanup());
 const at = (a: Float32Array, H: number, W: number, c: number, y: number, x: number) => a[c * H * W + y * W + x];
 
 describe('folderDataset', () => {
+  it('groups: one patient\'s slices stay on one side of the split (a separator, a RegExp or a function)', async () => {
+    const dir = join(root, 'patients');
+    for (let p = 0; p < 5; p++) {
+      for (let k = 0; k <= p % 3; k++) {
+        await writeImage(join(dir, 'images', `patient${p}_slice${k}.png`), 4, 4, 1, () => 10 * k);
+        await writeImage(join(dir, 'masks', `patient${p}_slice${k}.png`), 4, 4, 1, (y) => (y > 1 ? 255 : 0));
+      }
+    }
+    const ds = await folderDataset(dir, { cacheDir: false, groupBy: '_' });
+    expect(ds.groups).toEqual(ds.ids.map((id) => id.split('_')[0]));
+    expect(new Set(ds.groups).size).toBe(5);
+    for (let seed = 0; seed < 6; seed++) {
+      const parts = split(ds, { seed, testFraction: 0.4 });
+      const test = new Set(parts.test.groups);
+      expect(test.size).toBe(2); // round(5 · 0.4) patients
+      for (const g of parts.train.groups!) expect(test.has(g)).toBe(false);
+    }
+    expect((await folderDataset(dir, { cacheDir: false, groupBy: /^patient(\d)/ })).groups![0]).toBe('0');
+    expect((await folderDataset(dir, { cacheDir: false, groupBy: (id) => id.slice(0, 8) })).groups).toEqual(ds.groups);
+    expect((await datasetFromSpec(`folder:${dir}?groups=_slice&cache=off`)).groups).toEqual(ds.groups);
+    await expect(folderDataset(dir, { cacheDir: false, groupBy: '-' })).rejects.toThrow(/sample patient0_slice0 has no '-' after its first character, so groupBy \(groups=-\) cannot tell its patient/);
+    await expect(folderDataset(dir, { cacheDir: false, groupBy: /^case/ })).rejects.toThrow(/does not match groupBy \/\^case\//);
+  });
+
   it('loads png images exactly, binarises masks at 127, keeps sizes by default', async () => {
     const dir = join(root, 'folder-rgb');
     for (const [k, name] of ['a', 'b'].entries()) {

@@ -28,7 +28,8 @@ usage: segrad train [options]
   --data SPEC         synthetic:blobs|vessels|nuclei[?count=&size=&foreground=&classes=] | isic2018:<dir> |
                       dsb2018:<dir> | drive:<dir> | folder:<dir> | nifti:<dir> | <dir> (its layout detected)
                       (default: a built-in synthetic set)
-                      file sets: ?size=N|HxW&classes=K&window=LO,HI&channels=1|3&cache=off
+                      file sets: ?size=N|HxW&classes=K&window=LO,HI&channels=1|3&cache=off&groups=SEP
+                      (groups: a patient's files, <patient>SEP<rest>, stay on one side of the split)
                       (folder also &suffix=_mask&images=&masks=)
                       nifti (imagesTr/ + labelsTr/ .nii.gz volumes as 2D slices, split by volume):
                       ?size=&classes=&window=&slices=all|labelled&images=&labels=
