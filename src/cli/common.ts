@@ -53,6 +53,19 @@ export async function loadSplit(spec: string, opts: { seed: number; valFraction:
   return { all, train: s.train, val: s.val.length ? s.val : undefined, test: s.test };
 }
 
+/**
+ * Files named like slices or frames of one scan (`…slice045…`, `…_z12…`, `…frame3…`) split at random put a
+ * patient's neighbouring slices in training and in the test set, and the test score flatters the model:
+ * said when the data has no groups.
+ */
+export function sliceLeakWarning(data: Dataset): string | null {
+  if (data.groups) return null;
+  const example = data.ids.find((id) => /slice|frame|_z\d/i.test(id) && /[_-]?(slice|frame|z(?=\d))/i.exec(id)!.index > 0);
+  if (!example) return null;
+  const sep = /[_-]?(slice|frame|z(?=\d))/i.exec(example)![0];
+  return `warning: ${data.name}: ids such as ${example} look like slices of one scan; split at random, a patient's neighbouring slices land in training and in the test set, and the test score flatters the model. Keep each patient on one side: --data '…?groups=${sep}' (the id's part before '${sep}' names the patient)`;
+}
+
 /** A command line as a POSIX shell reads it back: words quoted where they hold anything but plain characters. */
 export function shellCommand(words: readonly string[]): string {
   return words.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
 import { nearest } from '../../src/cli/args.js';
+import { sliceLeakWarning } from '../../src/cli/common.js';
 import { countBar, groupLine, objectLine, surfaceLine, textTable } from '../../src/cli/progress.js';
 import { VERSION } from '../../src/index.js';
 import { captured } from '../helpers/cli.js';
@@ -66,6 +67,18 @@ describe('a closed pipe', () => {
     expect(code).toBe(0);
     expect(existsSync(out)).toBe(true);
   }, 30_000);
+});
+
+describe('sliceLeakWarning', () => {
+  const data = (ids: string[], groups?: string[]) => ({ name: 'folder(x)', length: ids.length, ids, get: async () => { throw new Error('unused'); }, ...(groups ? { groups } : {}) });
+  it('names slices split at random and the groups option that keeps a patient whole', () => {
+    expect(sliceLeakWarning(data(['patient_012_slice045', 'patient_012_slice046']))).toMatch(/ids such as patient_012_slice045 look like slices of one scan; .* --data '…\?groups=_slice' \(the id's part before '_slice' names the patient\)/);
+    expect(sliceLeakWarning(data(['case3-frame2']))).toMatch(/groups=-frame/);
+    expect(sliceLeakWarning(data(['ct7_z12']))).toMatch(/groups=_z'/);
+    // grouped already, or names that say nothing of slices: no warning
+    expect(sliceLeakWarning(data(['patient_012_slice045'], ['patient_012']))).toBeNull();
+    expect(sliceLeakWarning(data(['ISIC_0000001', 'slice_only']))).toBeNull();
+  });
 });
 
 describe('textTable', () => {

@@ -189,6 +189,22 @@ describe('segrad train', () => {
     expect(Array.from(kept)).toEqual(Array.from(plain.labels, (l) => (l === biggest ? 1 : 0)));
   }, 60_000);
 
+  it('warns that slices of one scan split at random leak into the test set, and not once they are grouped', async () => {
+    const data = join(root, 'slices');
+    for (let p = 0; p < 4; p++) for (let k = 0; k < 3; k++) {
+      await writeImage(join(data, 'images', `pt${p}_slice${k}.png`), 16, 16, 1, (y, x) => (x < 4 + p ? 200 : 30));
+      await writeImage(join(data, 'masks', `pt${p}_slice${k}.png`), 16, 16, 1, (y, x) => (x < 4 + p ? 255 : 0));
+    }
+    const run = (spec: string, out: string) => captured(() => train.run(['--data', spec, '--widths', '4,8', '--epochs', '1', '--batch', '4', '--out', join(root, out)]));
+    const loose = await run(`${data}?cache=off`, 'slices-loose');
+    expect(loose.value).toBe(0);
+    expect(loose.err).toMatch(/ids such as pt\d_slice\d look like slices of one scan; .*groups=_slice/);
+    const grouped = await run(`${data}?cache=off&groups=_slice`, 'slices-grouped');
+    expect(grouped.value).toBe(0);
+    expect(grouped.err).not.toMatch(/look like slices/);
+    expect(grouped.err).toContain('(9 train / 0 val / 3 test'); // round(4 · 0.2) = 1 patient of 3 slices to test
+  }, 60_000);
+
   it('Ctrl-C says where the last checkpoint is and gives the command that continues the run (exit 130)', async () => {
     expect(interruptNote(['--data', 'synthetic:blobs', '--overwrite', '--loss-opt', "delta=it's"], 'runs/unet-all-x', 3, 2)).toBe(
       "segrad train: stopped in epoch 4; the checkpoint of epoch 3 is in runs/unet-all-x. Continue with:\n  segrad train --data synthetic:blobs --loss-opt 'delta=it'\\''s' --out runs/unet-all-x --resume",

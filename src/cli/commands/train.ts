@@ -3,7 +3,7 @@ import { foregroundShare } from '../../data/index.js';
 import { groupScores, imageRows } from '../../metrics/index.js';
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { buildLoss, loadSplit, lossOptions, selectBackend, shellCommand, withOut } from '../common.js';
+import { buildLoss, loadSplit, lossOptions, selectBackend, shellCommand, sliceLeakWarning, withOut } from '../common.js';
 import { classTable, countBar, duration, groupLine, surfaceLine, textTable, TrainingProgress } from '../progress.js';
 
 /** The built-in quick run: what `segrad train` does with no --data (under two minutes on 2 cores). */
@@ -78,7 +78,9 @@ export const train: Command = {
     const loss = buildLoss(lossName, o);
     const backend = await selectBackend(o.backend as string | undefined);
     const dataSpec = quick ? QUICK.data : String(o.data);
-    const { train: trainSet, val, test } = await loadSplit(dataSpec, { seed, valFraction: numberOpt(o, 'val-fraction', quick ? 0 : 0.1, 'train'), skipBad: Boolean(o['skip-bad']), quiet: Boolean(o.quiet) });
+    const { all, train: trainSet, val, test } = await loadSplit(dataSpec, { seed, valFraction: numberOpt(o, 'val-fraction', quick ? 0 : 0.1, 'train'), skipBad: Boolean(o['skip-bad']), quiet: Boolean(o.quiet) });
+    const leak = sliceLeakWarning(all);
+    if (leak) console.error(leak);
     const first = await trainSet.get(0);
     const { channels, classes, height, width } = first.shape;
     const sizes: Record<string, unknown> = {};
