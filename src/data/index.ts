@@ -23,6 +23,7 @@ export { augmentSample, Loader, stack, type AugmentOptions, type LoaderOptions }
 export { datasetFromSpec, DATASET_KINDS, DATASET_OPTIONS, windowFromSpec } from './spec.js';
 export { fromArrays, type ArraySample, type FromArraysOptions } from './arrays.js';
 export { foregroundShare } from './foreground.js';
+export { summarizeDataset, type DatasetSummary } from './summary.js';
 export { isGzip, niftiLabels, readNifti, type NiftiVolume } from './nifti.js';
 export { niftiDataset, volumeSlicer, type NiftiDatasetOptions } from './nifti-dataset.js';
 
