@@ -175,6 +175,10 @@ describe('segrad train', () => {
     const expected = Array.from(noGrad(() => probabilities(model.forward(x))).dataSync(), (v) => (v >= 0.5 ? 1 : 0));
     expect(Array.from(written.data)).toEqual(expected);
     expect(expected.some((v) => v === 1)).toBe(true);
+    // inspect names the volumes and their voxel size
+    const seen = await captured(() => main(['inspect', '--data', `${data}?window=-1000,400`]));
+    expect(seen.out).toContain('groups: 5 (each kept whole by the split)');
+    expect(seen.out).toContain('voxel size (z × y × x, as the slices are given): 1.00 × 1.00 × 1.00');
     // --keep-largest on a volume: its largest object in 3D; here a second, smaller bright blob is dropped
     const two = join(root, 'two.nii.gz');
     await writeNifti(two, [16, 16, 4], (i, j) => ((i - 5) ** 2 + (j - 5) ** 2 < 12 || (i - 12) ** 2 + (j - 12) ** 2 < 4 ? 200 : -800));

@@ -53,6 +53,15 @@ export const inspect: Command = {
       `  empty masks: ${s.emptyMasks} of ${s.read}`,
       `  image values: ${s.imageValues.min.toFixed(3)} to ${s.imageValues.max.toFixed(3)}, mean ${s.imageValues.mean.toFixed(3)}`,
     ];
+    if (data.groupSpacing?.size) {
+      // NIfTI volumes: the voxel sizes the 3D boundary distances are measured in
+      const range = (k: number): string => {
+        const vs = [...data.groupSpacing!.values()].map((v) => v[k]);
+        const [a, b] = [Math.min(...vs), Math.max(...vs)];
+        return a === b ? a.toPrecision(3) : `${a.toPrecision(3)}–${b.toPrecision(3)}`;
+      };
+      lines.splice(2, 0, `voxel size (z × y × x, as the slices are given): ${range(0)} × ${range(1)} × ${range(2)}`);
+    }
     console.log(lines.join('\n'));
     const warnings = [
       ...(1 - s.classShares[0] > 0.7 ? [`warning: the masks are ${percent(1 - s.classShares[0])} foreground; if they draw the objects dark on a light background, they are inverted`] : []),
