@@ -35,8 +35,9 @@ usage: segrad eval --run DIR [options]
 
 prints IoU, Dice, precision, recall, specificity, accuracy and AUC; the boundary distances HD95 and
 ASSD in pixels (mean over the images with foreground in both prediction and mask; the others counted);
-and the objects (8-connected components) in the masks and the predictions, those matched at IoU > 0.5
-with the object F1, and the 2018 Data Science Bowl's score (mean precision over IoU 0.5…0.95)
+the objects (8-connected components) in the masks and the predictions, those matched at IoU > 0.5
+with the object F1, and the 2018 Data Science Bowl's score (mean precision over IoU 0.5…0.95); and for
+slices of NIfTI volumes each volume's Dice with its slices pooled, and its 3D HD95 and ASSD in mm
 
 writes DIR/eval.json (the metrics, the checkpoint, data, split and protocol used) and DIR/eval-images.csv
 (each image's IoU, Dice, precision, recall, specificity, accuracy, AUC, HD95, ASSD, its true and
