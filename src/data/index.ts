@@ -24,7 +24,7 @@ export { datasetFromSpec, DATASET_KINDS, DATASET_OPTIONS, windowFromSpec } from 
 export { fromArrays, type ArraySample, type FromArraysOptions } from './arrays.js';
 export { foregroundShare } from './foreground.js';
 export { summarizeDataset, type DatasetSummary } from './summary.js';
-export { isGzip, niftiLabels, readNifti, type NiftiVolume } from './nifti.js';
+export { isGzip, niftiLabels, readNifti, sliceGeometry, type NiftiVolume, type SliceGeometry } from './nifti.js';
 export { niftiDataset, volumeSlicer, type NiftiDatasetOptions } from './nifti-dataset.js';
 
 /** A sample as tensors: image `[C, H, W]`, mask `[K, H, W]` (float32). The caller disposes them. */

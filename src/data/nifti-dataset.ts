@@ -7,7 +7,7 @@
 import { importNodeOnly } from '../tensor/node-only.js';
 import { checkWindow } from './decode.js';
 import { oneHotMask, resizeBilinear, resizeNearest } from './image.js';
-import { isGzip, readNifti, type NiftiVolume } from './nifti.js';
+import { isGzip, readNifti, sliceGeometry, type NiftiVolume } from './nifti.js';
 import { isDirectory, nodeFs, nodePath } from './node-env.js';
 import { checkIndex, normaliseSize, type Dataset, type Sample, type SizeOption, type WarningHandler } from './types.js';
 
@@ -20,6 +20,8 @@ export interface NiftiDatasetOptions {
   classes?: number;
   /** 'all' slices (default), or only those whose label has foreground ('labelled'). */
   slices?: 'all' | 'labelled';
+  /** The axis the slices are cut along: 2 (default: k, axial for most CT and MRI), 1 or 0. */
+  axis?: 0 | 1 | 2;
   /** Sub-folders of the volumes and the labels (default imagesTr and labelsTr, else images with labels or masks). */
   imagesDir?: string;
   labelsDir?: string;
@@ -98,6 +100,8 @@ export async function niftiDataset(dir: string, opts: NiftiDatasetOptions = {}):
   const K = opts.classes ?? 1;
   if (!Number.isInteger(K) || K < 1 || K > 256) throw new Error(`${name}: classes must be an integer from 2 to 256 (or unset for binary labels), got ${K}`);
   const size = opts.size ? normaliseSize(opts.size, name) : null;
+  const axis = opts.axis ?? 2;
+  if (axis !== 0 && axis !== 1 && axis !== 2) throw new Error(`${name}: axis must be 0, 1 or 2, got ${String(axis)}`);
   const volumes = (await fs.readdir(imagesDir)).flatMap((f) => {
     const v = volumeName(f);
     return v === null ? [] : [{ file: f, name: v }];
@@ -125,27 +129,32 @@ export async function niftiDataset(dir: string, opts: NiftiDatasetOptions = {}):
     if (labels.dims[0] !== nx || labels.dims[1] !== ny || labels.dims[2] !== nz || labels.dims[3] !== 1) {
       throw new Error(`${labelFile}: the labels are ${labels.dims.join('×')} voxels but the volume ${imageFile} is ${nx}×${ny}×${nz}${nt > 1 ? `×${nt}` : ''}; they must match voxel for voxel`);
     }
-    const here = { channels: nt, height: size ? size[0] : ny, width: size ? size[1] : nx };
+    const geo = sliceGeometry(image, axis);
+    const [H, W] = [geo.height, geo.width];
+    const here = { channels: nt, height: size ? size[0] : H, width: size ? size[1] : W };
     if (shape && (shape.channels !== here.channels || shape.height !== here.height || shape.width !== here.width)) {
-      const what = shape.channels !== here.channels ? `${here.channels} channel(s) where the first volume has ${shape.channels}` : `slices of ${ny}×${nx} where the first volume's are ${shape.height}×${shape.width}; resize them with size (e.g. ?size=${shape.height})`;
+      const what = shape.channels !== here.channels ? `${here.channels} channel(s) where the first volume has ${shape.channels}` : `slices of ${H}×${W} where the first volume's are ${shape.height}×${shape.width}; resize them with size (e.g. ?size=${shape.height})`;
       throw new Error(`${imageFile}: has ${what}`);
     }
     shape = here;
     if (n === 0 && !opts.window) adviseWindow(image, imageFile, name, opts.onWarning ?? ((m) => console.warn(m)));
-    const slicer = volumeSlicer(image, { window: opts.window, size });
-    const [dx, dy, dz] = image.spacing;
-    spacing.set(v.name, [dz, (dy * ny) / here.height, (dx * nx) / here.width]);
-    const plane = nx * ny;
-    for (let k = 0; k < nz; k++) {
-      let label = labels.data.subarray(k * plane, (k + 1) * plane);
-      for (let q = 0; q < plane; q++) {
-        const l = label[q];
-        if (!(Number.isInteger(l) && l >= 0 && l < (K > 1 ? K : 256))) {
-          throw new Error(`${labelFile}: voxel (${q % nx}, ${Math.floor(q / nx)}, ${k}) has label ${l}; labels are whole numbers ${K > 1 ? `0…${K - 1} (classes=${K})` : '≥ 0 (0 is background; set classes=K for several classes)'}`);
+    const slicer = volumeSlicer(image, { window: opts.window, size, axis });
+    const [along, rows, cols] = geo.spacing;
+    spacing.set(v.name, [along, (rows * H) / here.height, (cols * W) / here.width]);
+    for (let k = 0; k < geo.count; k++) {
+      let label: Float32Array = new Float32Array(H * W);
+      for (let r = 0; r < H; r++) {
+        for (let c = 0; c < W; c++) {
+          const l = labels.data[geo.start(k) + r * geo.rowStride + c * geo.colStride];
+          if (!(Number.isInteger(l) && l >= 0 && l < (K > 1 ? K : 256))) {
+            const q = geo.voxel(k, r, c);
+            throw new Error(`${labelFile}: voxel (${q % nx}, ${Math.floor(q / nx) % ny}, ${Math.floor(q / (nx * ny))}) has label ${l}; labels are whole numbers ${K > 1 ? `0…${K - 1} (classes=${K})` : '≥ 0 (0 is background; set classes=K for several classes)'}`);
+          }
+          label[r * W + c] = l;
         }
       }
       if (opts.slices === 'labelled' && !label.some((l) => l > 0)) continue;
-      if (size) label = resizeNearest(Float32Array.from(label), 1, ny, nx, size[0], size[1]);
+      if (size) label = resizeNearest(label, 1, H, W, size[0], size[1]);
       slices.push({ id: `${v.name}#${k}`, volume: v.name, image: slicer(k), labels: Uint8Array.from(label) });
     }
     opts.onProgress?.(n + 1, volumes.length);
@@ -156,23 +165,30 @@ export async function niftiDataset(dir: string, opts: NiftiDatasetOptions = {}):
 }
 
 /**
- * The image slices of a volume as a dataset built from it holds them: slice k along the third axis as
- * 8-bit `[C, H, W]` (row j, column i), scaled through `window` or the volume's own 0.5th and 99.5th
+ * The image slices of a volume as a dataset built from it holds them: slice k along `axis` (default 2,
+ * the third) as 8-bit `[C, H, W]` (rows and columns as `sliceGeometry` gives them), scaled through `window` or the volume's own 0.5th and 99.5th
  * percentiles per channel, resized to `size` (bilinear) when given. `segrad predict` reads a volume
  * through this, so it sees what training saw.
  */
-export function volumeSlicer(volume: NiftiVolume, opts: { window?: readonly [number, number]; size?: readonly [number, number] | null }): (k: number) => Uint8Array {
+export function volumeSlicer(volume: NiftiVolume, opts: { window?: readonly [number, number]; size?: readonly [number, number] | null; axis?: 0 | 1 | 2 }): (k: number) => Uint8Array {
   const [nx, ny, nz, nt] = volume.dims;
-  const plane = nx * ny;
-  const ranges = Array.from({ length: nt }, (_, t) => (opts.window ? [opts.window[0], opts.window[1]] : percentileRange(volume.data.subarray(t * plane * nz, (t + 1) * plane * nz))));
+  const voxels = nx * ny * nz;
+  const geo = sliceGeometry(volume, opts.axis ?? 2);
+  const plane = geo.height * geo.width;
+  const ranges = Array.from({ length: nt }, (_, t) => (opts.window ? [opts.window[0], opts.window[1]] : percentileRange(volume.data.subarray(t * voxels, (t + 1) * voxels))));
   return (k) => {
     const planes = new Float32Array(nt * plane);
     for (let t = 0; t < nt; t++) {
       const [lo, hi] = ranges[t];
-      const from = t * plane * nz + k * plane;
-      for (let q = 0; q < plane; q++) planes[t * plane + q] = hi > lo ? Math.min(1, Math.max(0, (volume.data[from + q] - lo) / (hi - lo))) : 0;
+      const scale = hi > lo ? 1 / (hi - lo) : 0;
+      const from = t * voxels + geo.start(k);
+      for (let r = 0; r < geo.height; r++) {
+        const row = from + r * geo.rowStride;
+        const out = t * plane + r * geo.width;
+        for (let c = 0; c < geo.width; c++) planes[out + c] = Math.min(1, Math.max(0, (volume.data[row + c * geo.colStride] - lo) * scale));
+      }
     }
-    const scaled = opts.size ? resizeBilinear(planes, nt, ny, nx, opts.size[0], opts.size[1]) : planes;
+    const scaled = opts.size ? resizeBilinear(planes, nt, geo.height, geo.width, opts.size[0], opts.size[1]) : planes;
     const out = new Uint8Array(scaled.length);
     for (let q = 0; q < out.length; q++) out[q] = Math.round(scaled[q] * 255);
     return out;

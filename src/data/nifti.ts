@@ -90,6 +90,40 @@ export function readNifti(bytes: Uint8Array, source = 'volume'): NiftiVolume {
   return { dims, spacing: [pix(1), pix(2), pix(3)], datatype: { code, name: type.name }, data, header: bytes.slice(0, HEADER), littleEndian: le };
 }
 
+/** How a volume is cut into 2D slices along one of its first three axes. */
+export interface SliceGeometry {
+  /** Slices along the axis, and each slice's rows and columns. */
+  count: number;
+  height: number;
+  width: number;
+  /** The index (within one channel) of the voxel at row r, column c of slice s: start(s) + r·rowStride + c·colStride. */
+  voxel: (s: number, r: number, c: number) => number;
+  start: (s: number) => number;
+  rowStride: number;
+  colStride: number;
+  /** The voxel size along the slices, the rows and the columns. */
+  spacing: [number, number, number];
+}
+
+/**
+ * Slices along axis 2 (k: the usual axial slices of CT and MRI) have rows j and columns i; along axis 1,
+ * rows k and columns i; along axis 0, rows k and columns j.
+ * @example sliceGeometry(volume, 2).voxel(5, 0, 0) // the first voxel of slice k = 5
+ */
+export function sliceGeometry(volume: Pick<NiftiVolume, 'dims' | 'spacing'>, axis: 0 | 1 | 2): SliceGeometry {
+  const [nx, ny, nz] = volume.dims;
+  const [dx, dy, dz] = volume.spacing;
+  const geometry = (count: number, height: number, width: number, step: number, rowStride: number, colStride: number, spacing: [number, number, number]): SliceGeometry => ({
+    count, height, width, rowStride, colStride, spacing,
+    start: (s) => s * step,
+    voxel: (s, r, c) => s * step + r * rowStride + c * colStride,
+  });
+  if (axis === 2) return geometry(nz, ny, nx, nx * ny, nx, 1, [dz, dy, dx]);
+  if (axis === 1) return geometry(ny, nz, nx, nx, nx * ny, 1, [dy, dz, dx]);
+  if (axis === 0) return geometry(nx, nz, ny, 1, nx * ny, nx, [dx, dz, dy]);
+  throw new Error(`sliceGeometry: axis must be 0, 1 or 2, got ${String(axis)}`);
+}
+
 /**
  * A uint8 label volume in the geometry of `like` (its header kept: orientation, spacing, affine), as the
  * bytes of a `.nii` file (gzip them for `.nii.gz`); `labels` in the order `like.data` has, without its

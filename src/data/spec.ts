@@ -20,7 +20,7 @@ const KEYS: Record<(typeof DATASET_KINDS)[number], string[]> = {
   dsb2018: [...FILE_KEYS, 'stage'],
   drive: ['size', 'channels', 'cache', 'window', 'subset', 'mode', 'patches', 'patchSize', 'seed'],
   folder: [...FILE_KEYS, 'suffix', 'images', 'masks'],
-  nifti: ['size', 'classes', 'window', 'slices', 'images', 'labels'],
+  nifti: ['size', 'classes', 'window', 'slices', 'images', 'labels', 'axis'],
 };
 
 /** Every query option a dataset spec takes, over all kinds (the CLI points a mistyped `--size` here). */
@@ -36,7 +36,7 @@ export const DATASET_OPTIONS: readonly string[] = [...new Set(Object.values(KEYS
  *   whom the split keeps on one side);
  * - `drive:<dir>` with subset, mode (patches|full), patches, patchSize, seed, size, channels, cache, window;
  * - `nifti:<dir>` (imagesTr/ and labelsTr/ of .nii.gz volumes, cut into 2D slices) with size, classes,
- *   window, slices (all|labelled), images, labels.
+ *   window, slices (all|labelled), axis (0|1|2, default 2), images, labels.
  * `opts` (cacheDir, skipBad, onWarning…) apply to the file datasets; query values override them.
  * Throws on an unknown kind or key, a bad value, or a folder that does not exist.
  * @example const ds = await datasetFromSpec('synthetic:vessels?foreground=0.05&count=200');
@@ -106,7 +106,9 @@ export async function datasetFromSpec(spec: string, opts: FileDatasetOptions = {
     case 'nifti': {
       const slices = str('slices');
       if (slices !== undefined && slices !== 'all' && slices !== 'labelled') throw new Error(`datasetFromSpec: slices=${slices} in '${spec}' must be all or labelled`);
-      return niftiDataset(target, { window, size: common.size, classes: common.classes, slices, imagesDir: str('images'), labelsDir: str('labels'), onProgress: opts.onProgress, onWarning: opts.onWarning });
+      const axis = num('axis') ?? 2;
+      if (axis !== 0 && axis !== 1 && axis !== 2) throw new Error(`datasetFromSpec: axis=${axis} in '${spec}' must be 0, 1 or 2`);
+      return niftiDataset(target, { window, size: common.size, classes: common.classes, slices, axis, imagesDir: str('images'), labelsDir: str('labels'), onProgress: opts.onProgress, onWarning: opts.onWarning });
     }
     case 'drive':
       return drive(target, { ...common, subset: str('subset') as 'training' | undefined, mode: str('mode') as 'patches' | undefined, patches: num('patches'), patchSize: num('patchSize'), seed: num('seed') });

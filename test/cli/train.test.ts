@@ -9,7 +9,7 @@ import { interruptNote, train } from '../../src/cli/commands/train.js';
 import { main } from '../../src/cli/main.js';
 import { captured } from '../helpers/cli.js';
 import { writeImage, writeNifti } from '../data/fixtures.js';
-import { datasetFromSpec, readNifti } from '../../src/data/index.js';
+import { datasetFromSpec, readNifti, sliceGeometry } from '../../src/data/index.js';
 import { labelComponents } from '../../src/metrics/index.js';
 import { createModel, probabilities, type ModelSpec } from '../../src/train/index.js';
 import { noGrad, tensor } from '../../src/tensor/index.js';
@@ -191,6 +191,32 @@ describe('segrad train', () => {
     const kept = await labelsOf('--keep-largest');
     const biggest = plain.sizes.indexOf(Math.max(...plain.sizes)) + 1;
     expect(Array.from(kept)).toEqual(Array.from(plain.labels, (l) => (l === biggest ? 1 : 0)));
+  }, 60_000);
+
+  it('a run sliced along another axis predicts a volume slice by slice along it, the labels back in voxel order', async () => {
+    const data = join(root, 'Task96_Axis');
+    for (let n = 0; n < 3; n++) {
+      await writeNifti(join(data, 'imagesTr', `ax_${n}.nii.gz`), [8, 16, 16], (i, j, k) => (j > 5 + n && k < 12 ? 200 : -800) + i);
+      await writeNifti(join(data, 'labelsTr', `ax_${n}.nii.gz`), [8, 16, 16], (i, j, k) => (j > 5 + n && k < 12 ? 1 : 0), { type: 'uint8' });
+    }
+    const out = join(root, 'axis-run');
+    const spec = `nifti:${data}?window=-1000,400&axis=0`;
+    expect((await captured(() => train.run(['--data', spec, '--widths', '4,8', '--epochs', '1', '--batch', '4', '--out', out, '--quiet']))).value).toBe(0);
+    expect((await captured(() => main(['predict', join(data, 'imagesTr', 'ax_1.nii.gz'), '--run', out, '--out', join(root, 'axis-pred')]))).value).toBe(0);
+    const written = readNifti(gunzipSync(readFileSync(join(root, 'axis-pred', 'ax_1_mask.nii.gz'))));
+    expect(written.dims).toEqual([8, 16, 16, 1]);
+    // the model's own thresholded output on the dataset's slices of ax_1 (along i), placed at their voxels
+    const model = createModel((JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { model: ModelSpec }).model);
+    await model.load(join(out, 'best.safetensors'));
+    model.eval();
+    const ds = await datasetFromSpec(spec);
+    const slices = await Promise.all(ds.ids.flatMap((id, i) => (id.startsWith('ax_1#') ? [ds.get(i)] : [])));
+    expect(slices).toHaveLength(8);
+    const probs = noGrad(() => probabilities(model.forward(tensor(Float32Array.from(slices.flatMap((s) => Array.from(s.image))), [8, 1, 16, 16])))).dataSync();
+    const geo = sliceGeometry(written, 0);
+    const expected = new Array<number>(8 * 16 * 16).fill(-1);
+    for (let s0 = 0; s0 < 8; s0++) for (let r = 0; r < 16; r++) for (let c = 0; c < 16; c++) expected[geo.voxel(s0, r, c)] = probs[s0 * 256 + r * 16 + c] >= 0.5 ? 1 : 0;
+    expect(Array.from(written.data)).toEqual(expected);
   }, 60_000);
 
   it('warns that slices of one scan split at random leak into the test set, and not once they are grouped', async () => {

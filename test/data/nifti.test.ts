@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { datasetFromSpec, niftiDataset, niftiLabels, readNifti, split, type Dataset } from '../../src/data/index.js';
+import { datasetFromSpec, niftiDataset, niftiLabels, readNifti, sliceGeometry, split, type Dataset } from '../../src/data/index.js';
 import { tempDir, writeBytes, writeNifti } from './fixtures.js';
 
 let root: string;
@@ -49,6 +49,24 @@ describe('readNifti', () => {
       // the rest of the header (orientation, affine) is the volume's
       expect(Array.from(back.header.subarray(148, 344))).toEqual(Array.from(volume.header.subarray(148, 344)));
       expect(() => niftiLabels(volume, new Uint8Array(5))).toThrow(/5 labels for a volume of 4×3×2 voxels/);
+    }
+  });
+
+  it('sliceGeometry: slices along k have rows j and columns i; along j, rows k and columns i; along i, rows k and columns j', () => {
+    const volume = { dims: [4, 3, 2, 1] as [number, number, number, number], spacing: [0.5, 0.7, 3] as [number, number, number] };
+    const index = (i: number, j: number, k: number) => i + 4 * (j + 3 * k);
+    const cases = [
+      [2, { count: 2, height: 3, width: 4, spacing: [3, 0.7, 0.5] }, (s: number, r: number, c: number) => index(c, r, s)],
+      [1, { count: 3, height: 2, width: 4, spacing: [0.7, 3, 0.5] }, (s: number, r: number, c: number) => index(c, s, r)],
+      [0, { count: 4, height: 2, width: 3, spacing: [0.5, 3, 0.7] }, (s: number, r: number, c: number) => index(s, c, r)],
+    ] as const;
+    for (const [axis, want, voxel] of cases) {
+      const g = sliceGeometry(volume, axis);
+      expect({ count: g.count, height: g.height, width: g.width, spacing: g.spacing }).toEqual(want);
+      for (let s0 = 0; s0 < g.count; s0++) for (let r = 0; r < g.height; r++) for (let c = 0; c < g.width; c++) {
+        expect(g.voxel(s0, r, c)).toBe(voxel(s0, r, c));
+        expect(g.start(s0) + r * g.rowStride + c * g.colStride).toBe(voxel(s0, r, c));
+      }
     }
   });
 
@@ -166,6 +184,20 @@ describe('niftiDataset', () => {
     expect(Array.from((await b.get(2)).image)).toEqual(Array.from((await a.get(2)).image));
     await expect(datasetFromSpec(`nifti:${dir}?slices=some`)).rejects.toThrow(/slices=some .* must be all or labelled/);
     await expect(datasetFromSpec(`nifti:${dir}?channels=3`)).rejects.toThrow(/unknown option 'channels' for nifti/);
+  });
+
+  it('axis 0 cuts the volumes across i: each slice holds rows k and columns j, its voxel size follows', async () => {
+    const ds = await niftiDataset(dir, { window: [-1000, 1000], classes: 3, axis: 0 });
+    expect(ds.length).toBe(3 * 6); // nx = 6 slices a volume
+    const s = await ds.get(6 + 4); // toy_002, i = 4
+    expect(s.shape).toEqual({ channels: 1, classes: 3, height: 4, width: 5 });
+    for (let k = 0; k < 4; k++) for (let j = 0; j < 5; j++) {
+      expect(s.image[k * 5 + j]).toBe(Math.fround(Math.round(((hu(4, j, k) + 2 + 1000) / 2000) * 255) / 255));
+      expect(s.mask[label(4, j, k) * 20 + k * 5 + j]).toBe(1);
+    }
+    expect(ds.groupSpacing?.get('toy_002')).toEqual([1, 1, 1]);
+    expect((await datasetFromSpec(`nifti:${dir}?axis=1&window=-1000,1000`)).length).toBe(3 * 5);
+    await expect(datasetFromSpec(`nifti:${dir}?axis=3`)).rejects.toThrow(/axis=3 .* must be 0, 1 or 2/);
   });
 
   it('reads a 4D volume\'s fourth axis as the image channels (the Decathlon\'s MRI modalities), each scaled on its own', async () => {

@@ -1,4 +1,4 @@
-import { datasetFromSpec, decodeFile, imageFiles, interleavedToPlanar, isGzip, loadSharp, niftiLabels, readImageInfo, readNifti, resizeBilinear, volumeSlicer, windowFromSpec } from '../../data/index.js';
+import { datasetFromSpec, decodeFile, imageFiles, interleavedToPlanar, isGzip, loadSharp, niftiLabels, readImageInfo, readNifti, resizeBilinear, sliceGeometry, volumeSlicer, windowFromSpec } from '../../data/index.js';
 import { classIndices, keepLargestComponent, labelComponents } from '../../metrics/index.js';
 import { mirroredProbabilities, probabilities } from '../../train/index.js';
 import { noGrad, tensor, tidy } from '../../tensor/index.js';
@@ -103,7 +103,7 @@ export const predict: Command = {
       try {
         if (isVolume(file)) {
           const name = unique(volumeStem(file), used);
-          const written = await predictVolume(file, `${out}/${name}_mask.nii.gz`, { size, channels, classes, threshold, window, probabilitiesOf, keepLargest: Boolean(o['keep-largest']) });
+          const written = await predictVolume(file, `${out}/${name}_mask.nii.gz`, { size, channels, classes, threshold, window, axis: axisFromSpec(config.data), probabilitiesOf, keepLargest: Boolean(o['keep-largest']) });
           console.log(written);
           continue;
         }
@@ -162,6 +162,12 @@ function unique(name: string, used: Map<string, number>): string {
   return n > 1 ? `${name}-${n}` : name;
 }
 
+/** The slicing axis of the run's nifti --data (axis=, default 2). */
+function axisFromSpec(spec: string): 0 | 1 | 2 {
+  const axis = Number(new URLSearchParams(spec.split('?')[1] ?? '').get('axis') ?? 2);
+  return axis === 0 || axis === 1 ? axis : 2;
+}
+
 /** The model's input size: --size, the size= of the run's --data, or (reading the data) its first sample's. */
 async function trainingSize(option: unknown, spec: string): Promise<[number, number]> {
   const parse = (v: string): [number, number] | null => {
@@ -190,7 +196,7 @@ async function trainingSize(option: unknown, spec: string): Promise<[number, num
 async function predictVolume(
   file: string,
   maskPath: string,
-  o: { size: [number, number]; channels: number; classes: number; threshold: number; window?: [number, number]; probabilitiesOf: (x: Float32Array, n: number) => Promise<Float32Array>; keepLargest: boolean },
+  o: { size: [number, number]; channels: number; classes: number; threshold: number; window?: [number, number]; axis: 0 | 1 | 2; probabilitiesOf: (x: Float32Array, n: number) => Promise<Float32Array>; keepLargest: boolean },
 ): Promise<string> {
   const { readFile, writeFile } = await import('node:fs/promises');
   const { gunzipSync, gzipSync } = await import('node:zlib');
@@ -198,20 +204,31 @@ async function predictVolume(
   const volume = readNifti(isGzip(bytes) ? gunzipSync(bytes) : bytes, file);
   const [nx, ny, nz, nt] = volume.dims;
   if (nt !== o.channels) throw new Error(`${file}: has ${nt} channel(s) along its fourth axis, but the model takes ${o.channels}`);
-  const slice = volumeSlicer(volume, { window: o.window, size: nx === o.size[1] && ny === o.size[0] ? null : o.size });
+  const geo = sliceGeometry(volume, o.axis);
+  const [H, W] = [geo.height, geo.width];
   const [h, w] = o.size;
+  const slice = volumeSlicer(volume, { window: o.window, size: H === h && W === w ? null : o.size, axis: o.axis });
   const labels = new Uint8Array(nx * ny * nz);
   const batch = 8;
-  for (let k0 = 0; k0 < nz; k0 += batch) {
-    const n = Math.min(batch, nz - k0);
+  for (let k0 = 0; k0 < geo.count; k0 += batch) {
+    const n = Math.min(batch, geo.count - k0);
     const x = new Float32Array(n * o.channels * h * w);
-    for (let b = 0; b < n; b++) x.set(Float32Array.from(slice(k0 + b), (v) => v / 255), b * o.channels * h * w);
+    for (let b = 0; b < n; b++) {
+      const bytes = slice(k0 + b);
+      for (let q = 0; q < bytes.length; q++) x[b * o.channels * h * w + q] = bytes[q] / 255;
+    }
     const probs = await o.probabilitiesOf(x, n);
     for (let b = 0; b < n; b++) {
       const small = probs.subarray(b * o.classes * h * w, (b + 1) * o.classes * h * w);
-      const full = h === ny && w === nx ? small : resizeBilinear(Float32Array.from(small), o.classes, h, w, ny, nx);
-      const plane = o.classes === 1 ? Uint8Array.from(full, (p) => (p >= o.threshold ? 1 : 0)) : classIndices(full, o.classes, nx * ny);
-      labels.set(plane, (k0 + b) * nx * ny);
+      const full = h === H && w === W ? small : resizeBilinear(Float32Array.from(small), o.classes, h, w, H, W);
+      const indices = o.classes > 1 ? classIndices(full, o.classes, H * W) : null;
+      // back into the volume's voxel order
+      for (let r = 0; r < H; r++) {
+        for (let c = 0; c < W; c++) {
+          const q = r * W + c;
+          labels[geo.voxel(k0 + b, r, c)] = indices ? indices[q] : full[q] >= o.threshold ? 1 : 0;
+        }
+      }
     }
   }
   if (o.keepLargest) {

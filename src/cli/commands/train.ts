@@ -32,7 +32,7 @@ usage: segrad train [options]
                       (groups: a patient's files, <patient>SEP<rest>, stay on one side of the split)
                       (folder also &suffix=_mask&images=&masks=)
                       nifti (imagesTr/ + labelsTr/ .nii.gz volumes as 2D slices, split by volume):
-                      ?size=&classes=&window=&slices=all|labelled&images=&labels=
+                      ?size=&classes=&window=&slices=all|labelled&axis=0|1|2&images=&labels=
   --epochs N          (default 50; quick run ${QUICK.epochs})
   --batch N           batch size (default 16; quick run ${QUICK.batch})
   --lr X              Adam learning rate (default 1e-4; quick run ${QUICK.lr})
