@@ -1,6 +1,8 @@
 import { datasetFromSpec, split, type Dataset } from '../data/index.js';
 import { countBar } from './progress.js';
 import { lossByName, LOSS_NAMES, type Loss } from '../losses/index.js';
+import { groupScores, type GroupScores } from '../metrics/index.js';
+import type { ModelEvaluation } from '../train/index.js';
 import { setBackend, backendInfo, prepareGpu } from '../tensor/index.js';
 import { UsageError, type ParsedArgs } from './args.js';
 
@@ -64,6 +66,13 @@ export function sliceLeakWarning(data: Dataset): string | null {
   if (!example) return null;
   const sep = /[_-]?(slice|frame|z(?=\d))/i.exec(example)![0];
   return `warning: ${data.name}: ids such as ${example} look like slices of one scan; split at random, a patient's neighbouring slices land in training and in the test set, and the test score flatters the model. Keep each patient on one side: --data '…?groups=${sep}' (the id's part before '${sep}' names the patient)`;
+}
+
+/** Each volume's scores (`groupScores`) from an evaluation's kept predictions, for data with groups (NIfTI slices); undefined for other data. */
+export function perVolumeScores(p: NonNullable<ModelEvaluation['predictions']>, data: Dataset, threshold?: number): GroupScores | undefined {
+  if (!data.groups) return undefined;
+  const classes = p.classProbs ? { classes: { probs: p.classProbs, masks: p.classMasks!, count: p.classProbs.length / p.probs.length } } : {};
+  return groupScores(p.probs, p.masks, { shape: p.shape, groups: data.groups, spacing: data.groupSpacing, threshold, fov: p.fov, ...classes });
 }
 
 /** A command line as a POSIX shell reads it back: words quoted where they hold anything but plain characters. */

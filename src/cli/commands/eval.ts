@@ -1,11 +1,11 @@
 import { datasetFromSpec, type Dataset } from '../../data/index.js';
 import type { Module } from '../../nn/module.js';
 import { lossByName } from '../../losses/index.js';
-import { groupScores, imageRows, objectScores, perClassScores, type ClassScores, type ImageObjects, type ImageRow } from '../../metrics/index.js';
+import { imageRows, objectScores, perClassScores, type ClassScores, type ImageObjects, type ImageRow } from '../../metrics/index.js';
 import { createModel, evaluateModel, loadCheckpoint, RunFolder, sizeMultiple, writeFileAtomic, type ModelSpec } from '../../train/index.js';
 import { numberOpt, parseArgs, UsageError, type ParsedArgs } from '../args.js';
 import type { Command } from '../command.js';
-import { loadSplit, selectBackend } from '../common.js';
+import { loadSplit, perVolumeScores, selectBackend } from '../common.js';
 import { classTable, countBar, groupLine, objectLine, surfaceLine, textTable } from '../progress.js';
 
 const usage = `segrad eval: score a trained run on its held-out test split (or on other data)
@@ -144,7 +144,7 @@ export const evaluate: Command = {
     const rows = imageRows(p.probs, p.masks, { shape: p.shape, ids: p.ids, threshold, fov: p.fov });
     const { perImage, ...objects } = objectScores(p.probs, p.masks, { shape: p.shape, threshold, fov: p.fov });
     // slices of volumes (nifti data): each volume's slices pooled, as volumetric Dice is reported
-    const perVolume = data.groups ? groupScores(p.probs, p.masks, { shape: p.shape, groups: data.groups, spacing: data.groupSpacing, threshold, fov: p.fov, ...(p.classProbs ? { classes: { probs: p.classProbs, masks: p.classMasks!, count: classes } } : {}) }) : undefined;
+    const perVolume = perVolumeScores(p, data, threshold);
     const classRows = p.classProbs ? perImageClassScores(p.classProbs, p.classMasks!, [p.shape[0], classes, height, width], p.fov) : undefined;
     await writeFileAtomic(run.path('eval-images.csv'), imagesCsv(rows, perImage, classRows));
     const seconds = (performance.now() - t0) / 1000;

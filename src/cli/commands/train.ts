@@ -1,9 +1,9 @@
 import { writeReport, RunFolder, evaluateModel, fit, createModel, MODEL_NAMES, sizeMultiple, NonFiniteError, type ModelSpec, type ModelName } from '../../train/index.js';
 import { foregroundShare } from '../../data/index.js';
-import { groupScores, imageRows } from '../../metrics/index.js';
+import { imageRows } from '../../metrics/index.js';
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { buildLoss, loadSplit, lossOptions, selectBackend, shellCommand, sliceLeakWarning, withOut } from '../common.js';
+import { buildLoss, loadSplit, lossOptions, perVolumeScores, selectBackend, shellCommand, sliceLeakWarning, withOut } from '../common.js';
 import { classTable, countBar, duration, groupLine, surfaceLine, textTable, TrainingProgress } from '../progress.js';
 
 /** The built-in quick run: what `segrad train` does with no --data (under two minutes on 2 cores). */
@@ -180,7 +180,7 @@ export const train: Command = {
     }
     const run = await RunFolder.open(out);
     const summary = { loss: scores.loss, iou: scores.iou, dice: scores.dice, precision: scores.precision, recall: scores.recall, specificity: scores.specificity, accuracy: scores.accuracy, auc: scores.auc };
-    const perVolume = test.groups ? groupScores(p.probs, p.masks, { shape: p.shape, groups: test.groups, spacing: test.groupSpacing, fov: p.fov, ...(p.classProbs ? { classes: { probs: p.classProbs, masks: p.classMasks!, count: p.classProbs.length / p.probs.length } } : {}) }) : undefined;
+    const perVolume = perVolumeScores(p, test);
     await run.writeJson('test-metrics.json', { ...summary, surface: scores.surface, ...(perVolume ? { perVolume } : {}), ...(scores.perClass ? { perClass: scores.perClass } : {}), protocol: (o.protocol as string | undefined) ?? 'per-image', images: test.length });
     const classRows = Object.fromEntries((scores.perClass ?? []).flatMap((c) => [[`class ${c.class} IoU`, c.iou], [`class ${c.class} Dice`, c.dice], [`class ${c.class} precision`, c.precision], [`class ${c.class} recall`, c.recall], [`class ${c.class} HD95 (px)`, c.hd95]]));
     const report = await writeReport(run, { title: `segrad: ${modelName} · ${loss.lossName} · ${dataSpec}`, summary: { ...summary, 'HD95 (px)': scores.surface.hd95, 'ASSD (px)': scores.surface.assd, ...(perVolume ? { 'Dice per volume': perVolume.dice } : {}), ...classRows }, examplesTitle: 'Test images with the lowest and the highest IoU', roc: { scores: p.probs, labels: p.masks }, examples });
