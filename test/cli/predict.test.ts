@@ -197,6 +197,23 @@ describe('segrad predict', () => {
     expect((await raw(join(root, 'w16-plain', 'wide16_overlay.png'))).data.equals((await raw(join(root, 'w8', 'wide_overlay.png'))).data)).toBe(false);
   });
 
+  it('takes the input size from config.json, so the run\'s data need not be there; older runs read it from the data', async () => {
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).inputSize).toEqual([16, 16]);
+    const moved = join(root, 'run-moved');
+    cpSync(run, moved, { recursive: true });
+    const config = JSON.parse(readFileSync(join(moved, 'config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(moved, 'config.json'), JSON.stringify({ ...config, data: `folder:${join(root, 'gone')}` }));
+    const a = await captured(() => predict.run([join(img, 'native.png'), '--run', moved, '--out', join(root, 'moved-out')]));
+    expect(a.value).toBe(0);
+    expect(a.err).toContain('input 16×16×1');
+    // an older run (no inputSize) whose data has gone needs --size, and says so
+    const { inputSize: _, ...older } = config;
+    writeFileSync(join(moved, 'config.json'), JSON.stringify({ ...older, data: `folder:${join(root, 'gone')}` }));
+    const b = await captured(() => main(['predict', join(img, 'native.png'), '--run', moved, '--out', join(root, 'moved-out')]));
+    expect(b.value).toBe(1);
+    expect(b.err).toMatch(/cannot read the run's data .* give --size HxW/);
+  });
+
   it('a folder argument stands for its image files (hidden and other files left out); an empty one is an error', async () => {
     const folder = join(root, 'scans');
     mkdirSync(folder);

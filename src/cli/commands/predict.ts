@@ -5,7 +5,7 @@ import { noGrad, tensor, tidy } from '../../tensor/index.js';
 import { numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { selectBackend } from '../common.js';
-import { loadRunModel, openRun } from './eval.js';
+import { loadRunModel, openRun, type RunConfig } from './eval.js';
 
 const usage = `segrad predict: segment images with a trained run; writes a mask and an overlay per image
 
@@ -16,7 +16,7 @@ usage: segrad predict IMAGE|FOLDER... --run DIR [options]
                       (default DIR/predictions)
   --threshold X       one-class runs: foreground where the probability is >= X (default 0.5)
   --checkpoint C      best (default) | last
-  --size HxW          the model's input size (default: the size of the run's training images)
+  --size HxW          the model's input size (default: the run's, as config.json records it)
   --tta               test-time augmentation: average the prediction with those of the image mirrored
                       left-right, upside down and both (four passes, as nnU-Net does)
   --keep-largest      keep only the largest predicted object of each image (one object per image, such
@@ -70,7 +70,7 @@ export const predict: Command = {
     const { model, file: weights } = await loadRunModel(run, config, String(o.checkpoint ?? 'best'), 'predict');
     model.eval();
 
-    const size = await trainingSize(o.size, config.data);
+    const size = await trainingSize(o.size, config);
     const channels = Number(config.model.options.inChannels ?? 1);
     const classes = Number(config.model.options.outChannels ?? 1);
     if (classes > 1 && o.threshold !== undefined) throw new UsageError(`predict: --threshold applies to one-class runs; ${run.dir} has ${classes} classes and each pixel takes its most probable one`);
@@ -168,21 +168,17 @@ function axisFromSpec(spec: string): 0 | 1 | 2 {
   return axis === 0 || axis === 1 ? axis : 2;
 }
 
-/** The model's input size: --size, the size= of the run's --data, or (reading the data) its first sample's. */
-async function trainingSize(option: unknown, spec: string): Promise<[number, number]> {
-  const parse = (v: string): [number, number] | null => {
-    const m = /^(\d+)(?:x(\d+))?$/.exec(v);
-    return m ? [Number(m[1]), Number(m[2] ?? m[1])] : null;
-  };
+/** The model's input size: --size, the run's recorded input size, or (runs from before it was recorded) its data's first sample's. */
+async function trainingSize(option: unknown, config: RunConfig): Promise<[number, number]> {
   if (typeof option === 'string') {
-    const size = parse(option);
-    if (!size) throw new UsageError(`predict: --size must be N or HxW, got '${option}'`);
-    return size;
+    const m = /^(\d+)(?:x(\d+))?$/.exec(option);
+    if (!m) throw new UsageError(`predict: --size must be N or HxW, got '${option}'`);
+    return [Number(m[1]), Number(m[2] ?? m[1])];
   }
-  const given = new URLSearchParams(spec.split('?')[1] ?? '').get('size');
-  if (given && parse(given)) return parse(given)!;
-  const data = await datasetFromSpec(spec).catch((e: Error) => {
-    throw new Error(`cannot read the run's data ${spec} to find the training size (${e.message}); give --size HxW`);
+  const recorded = config.inputSize as [number, number] | undefined;
+  if (Array.isArray(recorded) && recorded.length === 2) return recorded;
+  const data = await datasetFromSpec(config.data).catch((e: Error) => {
+    throw new Error(`cannot read the run's data ${config.data} to find the training size (${e.message}); give --size HxW`);
   });
   const s = (await data.get(0)).shape;
   return [s.height, s.width];

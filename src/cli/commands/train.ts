@@ -142,7 +142,7 @@ export const train: Command = {
         resume: Boolean(o.resume),
         overwrite: Boolean(o.overwrite),
         maxBatchesPerEpoch: o['max-batches'] !== undefined ? numberOpt(o, 'max-batches', 0, 'train') : undefined,
-        config: { command: ['segrad', 'train', ...argv].join(' '), model: spec, data: dataSpec, backend, lossSpec: { name: lossName, options: { ...lossOptions(o), ...(lossName === 'all' && typeof o.base === 'string' ? { base: o.base } : {}) } } },
+        config: { command: ['segrad', 'train', ...argv].join(' '), model: spec, data: dataSpec, inputSize: [height, width], backend, lossSpec: { name: lossName, options: { ...lossOptions(o), ...(lossName === 'all' && typeof o.base === 'string' ? { base: o.base } : {}) } } },
         onEpochStart: (e, batches) => {
           // a resumed run starts after the checkpoint's epoch
           [current, finished] = [e, Math.max(finished, e - 1)];
