@@ -387,7 +387,7 @@ function scheduleGradients(): void {
 }
 
 function renderGradients(): void {
-  const names = [...document.querySelectorAll<HTMLInputElement>('#grad-losses input:checked')].map((i) => i.value);
+  const names = ticked('grad-losses');
   const foreground = Number($<HTMLInputElement>('grad-fg').value) / 100;
   $('grad-fg-value').textContent = `${$<HTMLInputElement>('grad-fg').value} %`;
   const status = $('grad-status');
@@ -441,7 +441,7 @@ function showGradcheckSource(): void {
 // ---------- loss race ----------
 
 function checkedRaceLosses(): PlaygroundLoss[] {
-  return [...document.querySelectorAll<HTMLInputElement>('#race-losses input:checked')].map((i) => i.value as PlaygroundLoss);
+  return ticked('race-losses') as PlaygroundLoss[];
 }
 
 function renderRace(): void {
@@ -594,8 +594,8 @@ async function exportPng(): Promise<void> {
 function fillControls(params: URLSearchParams): void {
   const lossSelect = $<HTMLSelectElement>('loss');
   lossSelect.innerHTML = PLAYGROUND_LOSSES.map((l) => `<option value="${l}">${l === 'all' ? 'all (ALL of dice)' : l}</option>`).join('');
-  $('race-losses').insertAdjacentHTML('beforeend', PLAYGROUND_LOSSES.map((l) => `<label><input type="checkbox" value="${l}"${l === 'dice' || l === 'all' ? ' checked' : ''}> ${l}</label>`).join(''));
-  $('grad-losses').insertAdjacentHTML('beforeend', PLAYGROUND_LOSSES.map((l) => `<label><input type="checkbox" value="${l}"${['dice', 'all', 'bce', 'focal'].includes(l) ? ' checked' : ''}> ${l}</label>`).join(''));
+  lossBoxes('race-losses', params.get('race')?.split(',') ?? ['dice', 'all']);
+  lossBoxes('grad-losses', params.get('grads')?.split(',') ?? ['dice', 'all', 'bce', 'focal']);
   $<HTMLSelectElement>('gc-op').innerHTML = GRADCHECK_CASES.map((c) => `<option value="${c.id}">${c.label}</option>`).join('');
   const set = (id: string, key: string): void => {
     const v = params.get(key);
@@ -610,17 +610,18 @@ function fillControls(params: URLSearchParams): void {
   set('lr', 'lr');
   for (const k of ['omega', 'epsilon', 'delta']) set(k, k);
   set('grad-fg', 'gfg');
-  // the gradient panel's losses: ?grads=dice,all,focal
-  const grads = params.get('grads');
-  if (grads !== null) for (const box of document.querySelectorAll<HTMLInputElement>('#grad-losses input')) box.checked = grads.split(',').includes(box.value);
-  // a lesson's race: ?race=dice,all
-  const race = params.get('race');
-  if (race !== null) {
-    const chosen = race.split(',');
-    for (const box of document.querySelectorAll<HTMLInputElement>('#race-losses input')) box.checked = chosen.includes(box.value);
-  }
   $('fg-value').textContent = `${$<HTMLInputElement>('foreground').value} %`;
   showDataControls();
+}
+
+/** A checkbox for each playground loss in the fieldset `id`, those named in `on` ticked (a lesson link's race= or grads=, or the defaults). */
+function lossBoxes(id: string, on: readonly string[]): void {
+  $(id).insertAdjacentHTML('beforeend', PLAYGROUND_LOSSES.map((l) => `<label><input type="checkbox" value="${l}"${on.includes(l) ? ' checked' : ''}> ${l}</label>`).join(''));
+}
+
+/** The values of the ticked boxes in the fieldset `id`. */
+function ticked(id: string): string[] {
+  return [...document.querySelectorAll<HTMLInputElement>(`#${id} input:checked`)].map((i) => i.value);
 }
 
 /** The page's address with the current settings as a lesson link (the keys `fillControls` reads). */
@@ -629,7 +630,7 @@ function lessonUrl(): string {
   const controls: [string, string][] = [['backend', 'backend'], ['data', 'dataset'], ['fg', 'foreground'], ['loss', 'loss'], ['model', 'model'], ['lr', 'lr'], ['epochs', 'epochs'], ['omega', 'omega'], ['epsilon', 'epsilon'], ['delta', 'delta'], ['gfg', 'grad-fg']];
   for (const [key, id] of controls) params.set(key, ($(id) as HTMLInputElement | HTMLSelectElement).value);
   params.set('race', checkedRaceLosses().join(','));
-  params.set('grads', [...document.querySelectorAll<HTMLInputElement>('#grad-losses input:checked')].map((i) => i.value).join(','));
+  params.set('grads', ticked('grad-losses').join(','));
   return `${location.origin === 'null' ? location.href.split('?')[0] : location.origin + location.pathname}?${params}`;
 }
 
