@@ -68,6 +68,12 @@ export function sliceLeakWarning(data: Dataset): string | null {
   return `warning: ${data.name}: ids such as ${example} look like slices of one scan; split at random, a patient's neighbouring slices land in training and in the test set, and the test score flatters the model. Keep each patient on one side: --data '…?groups=${sep}' (the id's part before '${sep}' names the patient)`;
 }
 
+/** The warning for masks that are mostly foreground (more than 70 %): drawn dark on light, they are inverted; null otherwise. */
+export function invertedMasksWarning(share: number): string | null {
+  if (!(share > 0.7)) return null;
+  return `warning: the masks are ${(100 * share).toFixed(0)} % foreground; if they draw the objects dark on a light background, they are inverted (foreground is the bright or non-zero value): invert them, or the model learns the background`;
+}
+
 /** Each volume's scores (`groupScores`) from an evaluation's kept predictions, for data with groups (NIfTI slices); undefined for other data. */
 export function perVolumeScores(p: NonNullable<ModelEvaluation['predictions']>, data: Dataset, threshold?: number): GroupScores | undefined {
   if (!data.groups) return undefined;

@@ -60,7 +60,7 @@ describe('segrad inspect', () => {
     }
     const a = await captured(() => main(['inspect', '--data', `${inverted}?cache=off`]));
     expect(a.value).toBe(0);
-    expect(a.err).toMatch(/the masks are 87\.5 % foreground; .* inverted/);
+    expect(a.err).toMatch(/the masks are 88 % foreground; .* inverted/);
     expect(a.err).toMatch(/look like slices of one scan/);
     const b = await captured(() => main(['inspect', '--data', `${empty}?cache=off`]));
     expect(b.err).toMatch(/every mask read is empty/);

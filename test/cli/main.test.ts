@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
 import { nearest } from '../../src/cli/args.js';
-import { sliceLeakWarning } from '../../src/cli/common.js';
+import { invertedMasksWarning, sliceLeakWarning } from '../../src/cli/common.js';
 import { countBar, groupLine, objectLine, surfaceLine, textTable } from '../../src/cli/progress.js';
 import { VERSION } from '../../src/index.js';
 import { captured } from '../helpers/cli.js';
@@ -67,6 +67,14 @@ describe('a closed pipe', () => {
     expect(code).toBe(0);
     expect(existsSync(out)).toBe(true);
   }, 30_000);
+});
+
+describe('invertedMasksWarning', () => {
+  it('speaks above 70 % foreground only', () => {
+    expect(invertedMasksWarning(0.92)).toMatch(/^warning: the masks are 92 % foreground; if they draw the objects dark on a light background, they are inverted/);
+    expect(invertedMasksWarning(0.7)).toBeNull();
+    expect(invertedMasksWarning(NaN)).toBeNull();
+  });
 });
 
 describe('sliceLeakWarning', () => {

@@ -1,7 +1,7 @@
 import { datasetFromSpec, split, summarizeDataset } from '../../data/index.js';
 import { numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { sliceLeakWarning } from '../common.js';
+import { invertedMasksWarning, sliceLeakWarning } from '../common.js';
 import { countBar } from '../progress.js';
 
 const NAME = 'inspect';
@@ -64,7 +64,7 @@ export const inspect: Command = {
     }
     console.log(lines.join('\n'));
     const warnings = [
-      ...(1 - s.classShares[0] > 0.7 ? [`warning: the masks are ${percent(1 - s.classShares[0])} foreground; if they draw the objects dark on a light background, they are inverted`] : []),
+      ...[invertedMasksWarning(1 - s.classShares[0])].filter((w): w is string => w !== null),
       ...(s.emptyMasks === s.read ? ['warning: every mask read is empty; is the mask suffix or folder right?'] : []),
       ...(s.imageValues.max < 0.1 ? [`warning: the images reach only ${s.imageValues.max.toFixed(3)} of 1: very dark as read; a window (?window=LO,HI) may be missing`] : []),
       ...[sliceLeakWarning(data)].filter((w): w is string => w !== null),

@@ -3,7 +3,7 @@ import { foregroundShare } from '../../data/index.js';
 import { imageRows } from '../../metrics/index.js';
 import { listOpt, numberOpt, parseArgs, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { buildLoss, loadSplit, lossOptions, perVolumeScores, selectBackend, shellCommand, sliceLeakWarning, withOut } from '../common.js';
+import { buildLoss, invertedMasksWarning, loadSplit, lossOptions, perVolumeScores, selectBackend, shellCommand, sliceLeakWarning, withOut } from '../common.js';
 import { classTable, countBar, duration, groupLine, surfaceLine, textTable, TrainingProgress } from '../progress.js';
 
 /** The built-in quick run: what `segrad train` does with no --data (under two minutes on 2 cores). */
@@ -111,12 +111,8 @@ export const train: Command = {
     log(`run folder: ${out}`);
     const balance = await foregroundShare(trainSet);
     log(`foreground: ${(100 * balance.share).toFixed(1)} % of the pixels of ${balance.masks} training masks`);
-    if (balance.share > 0.7) {
-      console.error(
-        `segrad train: warning: the masks are ${(100 * balance.share).toFixed(0)} % foreground; if they draw the objects dark on a light background, ` +
-          `they are inverted (foreground is the bright or non-zero value): invert them, or the model learns the background`,
-      );
-    }
+    const inverted = invertedMasksWarning(balance.share);
+    if (inverted) console.error(`segrad train: ${inverted}`);
 
     const progress = new TrainingProgress(quiet);
     const t0 = performance.now();
