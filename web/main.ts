@@ -42,15 +42,15 @@ export interface PageState {
   allVersion: number;
   gradcheck: { id: string; ok: boolean; maxAbsError: number; maxRelError: number; checks: number } | null;
   race: { running: boolean; losses: string[]; steps: number; history: Record<string, number[]>; iou: Record<string, number[]> };
-  /** The gradient panel: its foreground share and losses, and each one's gradient norm at Dice loss 0.5 and 0.05. */
-  gradients: { foreground: number; losses: string[]; at: Record<string, { half: number; near: number }>; version: number };
+  /** The gradient panel: its foreground share, losses and ALL's parameters as last drawn, and each loss's gradient norm at Dice loss 0.5 and 0.05. */
+  gradients: { foreground: number; losses: string[]; all: AllParams | null; at: Record<string, { half: number; near: number }>; version: number };
   error: string | null;
 }
 
 const state: PageState = {
   ready: false, backend: '', fellBack: false, rejected: [], running: false, steps: 0, epoch: 0, lossHistory: [], baseHistory: [], epochs: [],
   lastStep: null, msPerStep: 0, all: { omega: 10, epsilon: 0.5, delta: 0.1 }, allVersion: 0, gradcheck: null,
-  race: { running: false, losses: [], steps: 0, history: {}, iou: {} }, gradients: { foreground: 0, losses: [], at: {}, version: 0 }, error: null,
+  race: { running: false, losses: [], steps: 0, history: {}, iou: {} }, gradients: { foreground: 0, losses: [], all: null, at: {}, version: 0 }, error: null,
 };
 (window as unknown as { __segrad: { state: PageState } }).__segrad = { state };
 
@@ -398,7 +398,7 @@ function renderGradients(): void {
   try {
     const view = gradientView(names, foreground, state.all);
     $('grad-chart').innerHTML = view.svg;
-    state.gradients = { foreground, losses: names, at: view.at, version: state.gradients.version + 1 };
+    state.gradients = { foreground, losses: names, all: { ...state.all }, at: view.at, version: state.gradients.version + 1 };
     const e = (x: number): string => (Number.isFinite(x) ? x.toExponential(1) : 'n/a');
     status.classList.remove('error');
     status.textContent = `‖∂L/∂z‖ at Dice loss 0.5 → 0.05: ${names.map((n) => `${n} ${e(view.at[n].half)} → ${e(view.at[n].near)}`).join(' · ')}`;

@@ -355,10 +355,12 @@ describe('playground (dist/web in headless Chromium)', () => {
   }, 40_000);
 
   it('gradient panel: ALL pushes ω/(ε + x) times harder than Dice below δ; Focal fades as the foreground shrinks', async () => {
-    await waitFor(`${S}.gradients.version > 0`);
+    // drawn with the explorer's current ω, ε, δ (an earlier test moved δ; the panel redraws once a slider rests)
+    await waitFor(`${S}.gradients.all !== null && ${S}.gradients.all.delta === ${S}.all.delta`);
     let g = (await getState()).gradients;
     expect(g.losses).toEqual(['dice', 'focal', 'bce', 'all']);
-    const { omega, epsilon } = (await getState()).all;
+    const { omega, epsilon, delta } = g.all!;
+    expect(delta).toBeLessThan(0.5); // so Dice loss 0.5 lies above δ and 0.05 below
     // at Dice loss 0.05 (below δ): between the two walk steps around it the factor is ω/(ε + x) for x near 0.05
     expect(g.at.all.near / g.at.dice.near).toBeCloseTo(omega / (epsilon + 0.05), 0);
     expect(g.at.all.half).toBeCloseTo(g.at.dice.half, 12);
