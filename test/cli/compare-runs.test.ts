@@ -52,6 +52,26 @@ describe('segrad compare-runs', () => {
     expect(r.out).toMatch(/^hd95 +5 .* 5 +0 +0\.0625/m);
   });
 
+  it('runs on NIfTI slices also compare each volume\'s Dice and 3D HD95, paired by volume', async () => {
+    const volumes = (dir: string, dice: number[], hd95: number[], names = ['v1', 'v2', 'v3', 'v4']) =>
+      writeFileSync(join(dir, 'eval.json'), JSON.stringify({ perVolume: { perGroup: names.map((group, i) => ({ group, images: 4, dice: dice[i], hd95: hd95[i] })) } }));
+    const A = run('VA', [['v1#0', 0.5, 1], ['v1#1', 0.6, 2]]);
+    const B = run('VB', [['v1#0', 0.7, 1], ['v1#1', 0.8, 1]]);
+    volumes(A, [0.7, 0.6, 0.8, 0.5], [5, 6, 4, 9]);
+    volumes(B, [0.75, 0.7, 0.83, 0.51], [4, 3, 4.5, 2]);
+    const r = await captured(() => main(['compare-runs', A, B, '--metrics', 'iou', '--json', join(root, 'v.json')]));
+    expect(r.value).toBe(0);
+    const rows = (JSON.parse(readFileSync(join(root, 'v.json'), 'utf8')) as { results: { metric: string; n: number; better: number; worse: number; wilcoxon: { p: number } }[] }).results;
+    expect(rows.map((x) => x.metric)).toEqual(['iou', 'dice per volume', 'hd95 per volume']);
+    // Dice higher on all 4 volumes: exact p = 2/16; HD95 lower on 3, higher on 1
+    expect(rows[1]).toMatchObject({ n: 4, better: 4, worse: 0 });
+    expect(rows[1].wilcoxon.p).toBeCloseTo(2 / 16, 12);
+    expect(rows[2]).toMatchObject({ n: 4, better: 3, worse: 1 });
+    expect(r.out).toMatch(/^dice per volume +4 +0\.6500 +0\.6975/m);
+    volumes(B, [0.75, 0.7, 0.83], [4, 3, 4.5], ['v1', 'v2', 'v9']);
+    expect((await captured(() => main(['compare-runs', A, B, '--metrics', 'iou']))).err).toMatch(/scored different volumes \(4 and 3, 2 in common\)/);
+  });
+
   it('says what to do when a run has no eval-images.csv or the runs scored other images', async () => {
     const none = join(root, 'none');
     mkdirSync(none, { recursive: true });

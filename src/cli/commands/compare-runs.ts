@@ -15,7 +15,8 @@ Reads each run's eval-images.csv (written by 'segrad eval'); both must have scor
 evaluate both runs with the same --data and --split. For each metric: the images both runs score, the
 two means, the mean difference B − A, on how many images B is better and worse (for HD95 and ASSD lower
 is better), and the two-sided Wilcoxon signed-rank p-value of the differences (exact up to 50 images
-without ties, else the normal approximation: as scipy.stats.wilcoxon does by default).
+without ties, else the normal approximation: as scipy.stats.wilcoxon does by default). Runs on NIfTI
+slices add rows for each volume's Dice (and 3D HD95) from eval.json, paired by volume.
 
 options:
   --metrics LIST      columns of eval-images.csv to compare (default iou,dice,hd95)
@@ -59,6 +60,27 @@ async function readRun(dir: string): Promise<{ columns: string[]; rows: Map<stri
   return parseImagesCsv(text, file);
 }
 
+type Row = PairedStats & { metric: string; better: number; worse: number };
+
+/**
+ * For runs on NIfTI slices, whose eval.json holds each volume's scores: the per-volume Dice (and 3D HD95)
+ * paired by volume, as papers on the Decathlon compare models. None where either run lacks them.
+ */
+async function perVolumeRows(dirA: string, dirB: string): Promise<Row[]> {
+  type Volumes = { perVolume?: { perGroup: { group: string; dice: number; hd95?: number }[] } };
+  const read = (dir: string): Promise<Volumes | null> => readFile(join(dir, 'eval.json'), 'utf8').then((t) => JSON.parse(t) as Volumes, () => null);
+  const [a, b] = [(await read(dirA))?.perVolume?.perGroup, (await read(dirB))?.perVolume?.perGroup];
+  if (!a || !b) return [];
+  const byB = new Map(b.map((g) => [g.group, g]));
+  const pairs = a.filter((g) => byB.has(g.group));
+  if (pairs.length !== a.length || pairs.length !== b.length) throw new Error(`${dirA} and ${dirB} scored different volumes (${a.length} and ${b.length}, ${pairs.length} in common); evaluate both on the same data and split`);
+  const row = (metric: string, key: 'dice' | 'hd95', lower: boolean): Row => {
+    const s = pairedStats(pairs.map((g) => g[key] ?? NaN), pairs.map((g) => byB.get(g.group)![key] ?? NaN));
+    return { metric, ...s, better: lower ? s.lower : s.higher, worse: lower ? s.higher : s.lower };
+  };
+  return [row('dice per volume', 'dice', false), ...(a.some((g) => g.hd95 !== undefined) ? [row('hd95 per volume', 'hd95', true)] : [])];
+}
+
 export const compareRuns: Command = {
   name: NAME,
   summary: 'compare two trained runs image by image: mean differences and Wilcoxon signed-rank tests',
@@ -78,18 +100,19 @@ export const compareRuns: Command = {
     }
     const metrics = listOpt(o, 'metrics', ['iou', 'dice', 'hd95']);
     const ids = [...a.rows.keys()];
-    const results: (PairedStats & { metric: string; better: number; worse: number })[] = metrics.map((metric) => {
+    const results: Row[] = metrics.map((metric) => {
       const [ka, kb] = [a.columns.indexOf(metric), b.columns.indexOf(metric)];
       if (ka < 0 || kb < 0) throw new UsageError(`${NAME}: no column '${metric}' in ${ka < 0 ? dirA : dirB}/eval-images.csv; it has ${(ka < 0 ? a : b).columns.join(', ')}`);
       const s = pairedStats(ids.map((id) => a.rows.get(id)![ka]), ids.map((id) => b.rows.get(id)![kb]));
       const lower = LOWER_IS_BETTER.has(metric);
       return { metric, ...s, better: lower ? s.lower : s.higher, worse: lower ? s.higher : s.lower };
     });
+    results.push(...(await perVolumeRows(dirA, dirB)));
     const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : 'n/a');
     const signed = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(4)}` : 'n/a');
     const p = (r: PairedStats): string => (Number.isFinite(r.wilcoxon.p) ? `${r.wilcoxon.p < 1e-4 ? r.wilcoxon.p.toExponential(1) : r.wilcoxon.p.toFixed(4)}${r.wilcoxon.method === 'normal' ? ' (normal)' : ''}` : 'n/a');
     console.log(`A = ${dirA}\nB = ${dirB}\n`);
-    console.log(textTable(['metric', 'images', 'A', 'B', 'B − A', 'B better', 'B worse', 'Wilcoxon p'], results.map((r) => [r.metric, String(r.n), f(r.meanA), f(r.meanB), signed(r.meanDiff), String(r.better), String(r.worse), p(r)])));
+    console.log(textTable(['metric', 'n', 'A', 'B', 'B − A', 'B better', 'B worse', 'Wilcoxon p'], results.map((r) => [r.metric, String(r.n), f(r.meanA), f(r.meanB), signed(r.meanDiff), String(r.better), String(r.worse), p(r)])));
     if (typeof o.json === 'string') {
       await writeFile(o.json, JSON.stringify({ a: dirA, b: dirB, images: ids.length, results }, null, 2) + '\n');
       console.log(`\nwrote ${o.json}`);
