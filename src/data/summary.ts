@@ -9,6 +9,8 @@ export interface DatasetSummary {
   read: number;
   /** Share of each class's pixels over the read masks, inside the field of view (class 0 is background; one class: [background, foreground]). */
   classShares: number[];
+  /** Share of the read pixels (inside the field of view) that are foreground: any class but 0. */
+  foreground: number;
   /** Read masks with no foreground at all. */
   emptyMasks: number;
   /** Smallest and largest share of foreground in one read mask. */
@@ -29,13 +31,17 @@ export interface DatasetSummary {
 export async function summarizeDataset(data: Dataset, max = 64): Promise<DatasetSummary> {
   if (data.length === 0) throw new Error(`summarizeDataset: ${data.name} is empty`);
   const read = Math.min(max, data.length);
-  const first = (await data.get(0)).shape;
-  const K = first.classes;
-  const counts = new Array<number>(Math.max(2, K)).fill(0);
+  // the first sample read is sample 0: its shape is the summary's
+  let first: DatasetSummary['shape'] | null = null;
+  let counts: number[] = [];
   let [emptyMasks, lo, hi] = [0, Infinity, -Infinity];
   let [vmin, vmax, vsum, vcount] = [Infinity, -Infinity, 0, 0];
   for (let j = 0; j < read; j++) {
     const s = await data.get(Math.floor((j * data.length) / read));
+    if (!first) {
+      first = s.shape;
+      counts = new Array<number>(Math.max(2, first.classes)).fill(0);
+    }
     const plane = s.shape.height * s.shape.width;
     let [fg, all] = [0, 0];
     for (let q = 0; q < plane; q++) {
@@ -61,9 +67,10 @@ export async function summarizeDataset(data: Dataset, max = 64): Promise<Dataset
   const total = counts.reduce((a, b) => a + b, 0);
   return {
     samples: data.length,
-    shape: first,
+    shape: first!,
     read,
     classShares: counts.map((c) => (total ? c / total : NaN)),
+    foreground: total ? (total - counts[0]) / total : NaN,
     emptyMasks,
     maskShareRange: [lo, hi],
     imageValues: { min: vmin, max: vmax, mean: vsum / vcount },

@@ -49,7 +49,7 @@ export const inspect: Command = {
       `groups: ${s.groups !== undefined ? `${s.groups} (each kept whole by the split)` : 'none (the split is by sample)'}`,
       `split: ${parts.train.length} train / ${parts.val.length} val / ${parts.test.length} test`,
       `read ${s.read} of them:`,
-      `  foreground: ${percent(1 - s.classShares[0])} of the pixels${classes > 1 ? ` (${s.classShares.slice(1).map((c, k) => `class ${k + 1}: ${percent(c)}`).join(', ')})` : ''}; one mask's share from ${percent(s.maskShareRange[0])} to ${percent(s.maskShareRange[1])}`,
+      `  foreground: ${percent(s.foreground)} of the pixels${classes > 1 ? ` (${s.classShares.slice(1).map((c, k) => `class ${k + 1}: ${percent(c)}`).join(', ')})` : ''}; one mask's share from ${percent(s.maskShareRange[0])} to ${percent(s.maskShareRange[1])}`,
       `  empty masks: ${s.emptyMasks} of ${s.read}`,
       `  image values: ${s.imageValues.min.toFixed(3)} to ${s.imageValues.max.toFixed(3)}, mean ${s.imageValues.mean.toFixed(3)}`,
     ];
@@ -64,7 +64,7 @@ export const inspect: Command = {
     }
     console.log(lines.join('\n'));
     const warnings = [
-      ...[invertedMasksWarning(1 - s.classShares[0])].filter((w): w is string => w !== null),
+      ...[invertedMasksWarning(s.foreground)].filter((w): w is string => w !== null),
       ...(s.emptyMasks === s.read ? ['warning: every mask read is empty; is the mask suffix or folder right?'] : []),
       ...(s.imageValues.max < 0.1 ? [`warning: the images reach only ${s.imageValues.max.toFixed(3)} of 1: very dark as read; a window (?window=LO,HI) may be missing`] : []),
       ...[sliceLeakWarning(data)].filter((w): w is string => w !== null),
