@@ -81,9 +81,15 @@ export function keepLargestComponent(probs: ArrayLike<number>, opts: { shape: re
   for (let i = 0; i < n; i++) {
     const { labels, sizes } = labelComponents(probs, { height, width, offset: i * plane, threshold, connectivity: opts.connectivity });
     if (sizes.length < 2) continue;
-    let keep = 1;
-    for (let k = 2; k <= sizes.length; k++) if (sizes[k - 1] > sizes[keep - 1]) keep = k;
+    const keep = largestLabel(sizes);
     for (let p = 0; p < plane; p++) if (labels[p] && labels[p] !== keep) out[i * plane + p] = 0;
   }
   return out;
+}
+
+/** The label (1…) of the largest component, the first in scan order on a tie; 0 when there is none. */
+export function largestLabel(sizes: readonly number[]): number {
+  let keep = sizes.length ? 1 : 0;
+  for (let k = 2; k <= sizes.length; k++) if (sizes[k - 1] > sizes[keep - 1]) keep = k;
+  return keep;
 }

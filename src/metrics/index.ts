@@ -8,7 +8,7 @@ export {
 export { classIndices, perClassScores, type ClassScores, type PerClassOptions } from './per-class.js';
 export { imageRows, type ImageRow } from './image-rows.js';
 export { surfaceDistances, surfaceScores, volumeSurfaceDistances, type SurfaceDistances, type SurfaceOptions, type SurfaceScores } from './surface.js';
-export { keepLargestComponent, labelComponents, type Components } from './components.js';
+export { keepLargestComponent, labelComponents, largestLabel, type Components } from './components.js';
 export { DSB_THRESHOLDS, objectScores, type ImageObjects, type ObjectScores } from './objects.js';
 export { groupScores, type GroupScores } from './groups.js';
 export { pairedStats, signedRank, type PairedStats } from './paired.js';

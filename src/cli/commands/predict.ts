@@ -1,5 +1,5 @@
 import { datasetFromSpec, decodeFile, imageFiles, interleavedToPlanar, isGzip, loadSharp, niftiLabels, readImageInfo, readNifti, resizeBilinear, sliceGeometry, volumeSlicer, windowFromSpec } from '../../data/index.js';
-import { classIndices, keepLargestComponent, labelComponents } from '../../metrics/index.js';
+import { classIndices, keepLargestComponent, labelComponents, largestLabel } from '../../metrics/index.js';
 import { mirroredProbabilities, probabilities } from '../../train/index.js';
 import { noGrad, tensor, tidy } from '../../tensor/index.js';
 import { numberOpt, parseArgs, UsageError } from '../args.js';
@@ -230,8 +230,7 @@ async function predictVolume(
   if (o.keepLargest) {
     // the largest object in 3D (26-connected): one organ per scan, stray specks on other slices gone
     const { labels: parts, sizes } = labelComponents(labels, { depth: nz, height: ny, width: nx });
-    let largest = 1;
-    for (let k = 2; k <= sizes.length; k++) if (sizes[k - 1] > sizes[largest - 1]) largest = k;
+    const largest = largestLabel(sizes);
     for (let q = 0; q < labels.length; q++) if (parts[q] !== largest) labels[q] = 0;
   }
   await writeFile(maskPath, gzipSync(niftiLabels(volume, labels)));
