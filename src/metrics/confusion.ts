@@ -56,6 +56,21 @@ export function countRange(
   return { tp, fp, fn, tn };
 }
 
+/**
+ * @internal The predicted and the true foreground of `count` values from `offset`, as 0/1 by the rules
+ * above, both 0 where `mask` leaves a pixel out: the binary maps the boundary and object metrics work on.
+ */
+export function binaryPair(pred: ArrayLike<number>, target: ArrayLike<number>, mask: ArrayLike<number> | undefined, threshold: number, offset: number, count: number): [Uint8Array, Uint8Array] {
+  const P = new Uint8Array(count);
+  const G = new Uint8Array(count);
+  for (let q = 0; q < count; q++) {
+    if (mask && !(mask[offset + q] > 0.5)) continue;
+    P[q] = pred[offset + q] >= threshold ? 1 : 0;
+    G[q] = target[offset + q] > 0.5 ? 1 : 0;
+  }
+  return [P, G];
+}
+
 /** @internal */
 export function resolveThreshold(fn: string, threshold = 0.5): number {
   if (!Number.isFinite(threshold)) throw new Error(`${fn}: threshold must be a finite number, got ${threshold}`);

@@ -6,7 +6,7 @@
  * (a union of instance masks, as dsb2018 reads them) count as one.
  */
 import { labelComponents } from './components.js';
-import { resolveThreshold } from './confusion.js';
+import { binaryPair, resolveThreshold } from './confusion.js';
 
 /** The IoU thresholds of the 2018 Data Science Bowl's score: 0.5, 0.55, …, 0.95. */
 export const DSB_THRESHOLDS: readonly number[] = Array.from({ length: 10 }, (_, i) => 0.5 + 0.05 * i);
@@ -47,13 +47,7 @@ export function objectScores(probs: ArrayLike<number>, masks: ArrayLike<number>,
   const threshold = resolveThreshold('objectScores', opts.threshold);
   const perImage: ImageObjects[] = [];
   for (let i = 0; i < n; i++) {
-    const predicted = new Uint8Array(plane);
-    const truth = new Uint8Array(plane);
-    for (let p = 0; p < plane; p++) {
-      const inside = !opts.fov || opts.fov[i * plane + p] > 0.5;
-      predicted[p] = probs[i * plane + p] >= threshold && inside ? 1 : 0;
-      truth[p] = masks[i * plane + p] > 0.5 && inside ? 1 : 0;
-    }
+    const [predicted, truth] = binaryPair(probs, masks, opts.fov, threshold, i * plane, plane);
     perImage.push(imageObjects(labelComponents(truth, { height, width, connectivity: opts.connectivity }), labelComponents(predicted, { height, width, connectivity: opts.connectivity })));
   }
   const total = (k: 'trueObjects' | 'predictedObjects' | 'matched'): number => perImage.reduce((a, r) => a + r[k], 0);

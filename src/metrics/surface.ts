@@ -13,7 +13,7 @@
  * - Where the prediction or the mask has no foreground, the distances are undefined: NaN (MONAI gives
  *   NaN or ∞), and the means skip that image while counting it.
  */
-import { resolveThreshold } from './confusion.js';
+import { binaryPair, resolveThreshold } from './confusion.js';
 
 /** One image's boundary distances; NaN where the prediction or the mask (inside the field of view) is empty. */
 export interface SurfaceDistances {
@@ -75,12 +75,7 @@ export function volumeSurfaceDistances(
   const n = D * H * W;
   if (offset + n > Math.min(pred.length, target.length)) throw new Error(`volumeSurfaceDistances: a volume of ${D}×${H}×${W} from value ${offset} needs ${offset + n} values; the predictions have ${pred.length}, the mask ${target.length}`);
   const threshold = resolveThreshold('volumeSurfaceDistances', opts.threshold);
-  const P = new Uint8Array(n);
-  const G = new Uint8Array(n);
-  for (let q = 0; q < n; q++) {
-    P[q] = pred[offset + q] >= threshold ? 1 : 0;
-    G[q] = target[offset + q] > 0.5 ? 1 : 0;
-  }
+  const [P, G] = binaryPair(pred, target, undefined, threshold, offset, n);
   return gridDistances(P, G, [D, H, W], spacing, true).distances;
 }
 
@@ -123,13 +118,7 @@ function edgeDistances(
     throw new Error(`surfaceDistances: an image of ${H}×${W} from value ${offset} needs ${offset + H * W} values; the predictions have ${pred.length}, the mask ${target.length}${opts.fov ? `, the fov ${opts.fov.length}` : ''}`);
   }
   const threshold = resolveThreshold('surfaceDistances', opts.threshold);
-  const inside = (p: number): boolean => !opts.fov || opts.fov[offset + p] > 0.5;
-  const P = new Uint8Array(H * W);
-  const G = new Uint8Array(H * W);
-  for (let p = 0; p < H * W; p++) {
-    P[p] = pred[offset + p] >= threshold && inside(p) ? 1 : 0;
-    G[p] = target[offset + p] > 0.5 && inside(p) ? 1 : 0;
-  }
+  const [P, G] = binaryPair(pred, target, opts.fov, threshold, offset, H * W);
   return gridDistances(P, G, [1, H, W], [1, sy, sx], false);
 }
 
